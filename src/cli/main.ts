@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// The `xrp` command. Each command group lives in src/cli/commands/<group>.ts and
+// exports `register(program)`; this file only wires them together.
+
+import { Command } from 'commander';
+import { XrpError } from '../bpf/errors.ts';
+
+const program = new Command('xrp')
+  .description('XRP in TypeScript: eBPF storage functions over an emulated NVMe stack, and on real files')
+  .showHelpAfterError();
+
+// Command groups register themselves here (one import and one call per group).
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof XrpError) {
+      console.error(`xrp: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+await main();
