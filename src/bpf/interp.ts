@@ -1,0 +1,637 @@
+// The reference interpreter: executes a Program over an ExecEnv, checking every
+// memory access against the region table of the AddressSpace.
+//
+// Speed comes from three choices (measured with bench/interp.ts):
+// - registers are int32 (lo, hi) pairs in one Int32Array, never BigInt; BigInt is
+//   used only for rare work (64-bit division with large operands, helper calls);
+// - the program is pre-decoded into a flat Int32Array (interp-decode.ts) with
+//   absolute jump targets and immediates turned into constant registers, so one
+//   switch on the decoded op covers both operand forms;
+// - the last region hit by a load and by a store is cached in locals, so a
+//   bounds check is three compares; only a miss scans the region table.
+
+import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from './engine.ts';
+import {
+  decodeProgram,
+  F_DST,
+  F_IMM,
+  F_IMM_HI,
+  F_OFF,
+  F_SRC,
+  OP_ATOMIC32,
+  OP_ATOMIC64,
+  OP_BAD_PC,
+  OP_BE,
+  OP_BSWAP,
+  OP_CALL_HELPER,
+  OP_CALL_LOCAL,
+  OP_CALLX,
+  OP_INVALID,
+  OP_LDDW,
+  OP_LE,
+  OP_MOVSX32_16,
+  OP_MOVSX32_8,
+  OP_MOVSX64_16,
+  OP_MOVSX64_32,
+  OP_MOVSX64_8,
+  OP_SDIV32,
+  OP_SDIV64,
+  OP_SMOD32,
+  OP_SMOD64,
+  type DecodedProgram,
+} from './interp-decode.ts';
+import {
+  atomic,
+  byteSwap,
+  callHelper,
+  divMod64,
+  effectiveAddress,
+  getBig,
+  lookupRegion,
+  mulHiU32,
+  sdivMod32,
+  setBig,
+  truncateTo,
+} from './interp-ops.ts';
+import { Tracer, type TraceSink } from './interp-trace.ts';
+import { CALL_DEPTH_MAX, type Program } from './isa.ts';
+
+export interface InterpreterOptions {
+  /** called with one line per executed instruction: index, disassembly, registers changed */
+  trace?: TraceSink;
+}
+
+export class Interpreter implements Engine {
+  private readonly decoded: DecodedProgram;
+
+  constructor(
+    readonly program: Program,
+    private readonly options: InterpreterOptions = {},
+  ) {
+    this.decoded = decodeProgram(program.insns);
+  }
+
+  run(env: ExecEnv, args: readonly bigint[]): RunResult {
+    const tracer = this.options.trace ? new Tracer(this.program.insns, this.options.trace) : null;
+    return execute(this.decoded, env, args, tracer);
+  }
+}
+
+export function createInterpreter(program: Program, options: InterpreterOptions = {}): Interpreter {
+  return new Interpreter(program, options);
+}
+
+const FRAME_INTS = 9; // return pc, then r6..r9 as lo/hi pairs
+
+function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
+  const D = P.code;
+  const R = P.regTemplate.slice();
+  for (let i = 0; i < args.length && i < 5; i++) setBig(R, (i + 1) * 2, args[i]!);
+  R[20] = frameTop(env.stack, 0);
+  const memory = env.memory;
+  const view = memory.view;
+  const limit = env.insnLimit;
+  const frames = new Int32Array(CALL_DEPTH_MAX * FRAME_INTS);
+  let depth = 0;
+  // Fast-path regions: the last region a load (lb..le) and a store (sb..se) hit.
+  let lb = env.stack.base;
+  let le = lb + env.stack.sizeBytes;
+  let sb = lb;
+  let se = le;
+  let pc = 0;
+  let count = 0;
+
+  try {
+    for (;;) {
+      const cur = pc;
+      if (++count > limit) {
+        throw new ExecutionFault('INSN_LIMIT', cur, `executed-instruction limit of ${limit} reached`);
+      }
+      if (tracer !== null) tracer.before(cur, R);
+      const b = cur << 3;
+      pc = cur + 1;
+      switch (D[b]) {
+        // ---- ALU64 (operand: register or constant) ----
+        case 0x07: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const lo = (R[d]! >>> 0) + (R[s]! >>> 0);
+          R[d + 1] = R[d + 1]! + R[s + 1]! + (lo > 0xffffffff ? 1 : 0);
+          R[d] = lo;
+          break;
+        }
+        case 0x17: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const lo = (R[d]! >>> 0) - (R[s]! >>> 0);
+          R[d + 1] = R[d + 1]! - R[s + 1]! - (lo < 0 ? 1 : 0);
+          R[d] = lo;
+          break;
+        }
+        case 0x27: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const al = R[d]!;
+          const bl = R[s]!;
+          R[d + 1] = mulHiU32(al, bl) + Math.imul(al, R[s + 1]!) + Math.imul(R[d + 1]!, bl);
+          R[d] = Math.imul(al, bl);
+          break;
+        }
+        case 0x37:
+          divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, false, false);
+          break;
+        case 0x97:
+          divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, false, true);
+          break;
+        case OP_SDIV64:
+          divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, true, false);
+          break;
+        case OP_SMOD64:
+          divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, true, true);
+          break;
+        case 0x47: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          R[d] = R[d]! | R[s]!;
+          R[d + 1] = R[d + 1]! | R[s + 1]!;
+          break;
+        }
+        case 0x57: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          R[d] = R[d]! & R[s]!;
+          R[d + 1] = R[d + 1]! & R[s + 1]!;
+          break;
+        }
+        case 0xa7: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          R[d] = R[d]! ^ R[s]!;
+          R[d + 1] = R[d + 1]! ^ R[s + 1]!;
+          break;
+        }
+        case 0xb7: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          R[d] = R[s]!;
+          R[d + 1] = R[s + 1]!;
+          break;
+        }
+        case 0x67: {
+          const d = D[b + F_DST]!;
+          const n = R[D[b + F_SRC]!]! & 63;
+          if (n === 0) break;
+          const lo = R[d]!;
+          if (n < 32) {
+            R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+            R[d] = lo << n;
+          } else {
+            R[d + 1] = lo << (n - 32);
+            R[d] = 0;
+          }
+          break;
+        }
+        case 0x77: {
+          const d = D[b + F_DST]!;
+          const n = R[D[b + F_SRC]!]! & 63;
+          if (n === 0) break;
+          const hi = R[d + 1]!;
+          if (n < 32) {
+            R[d] = (R[d]! >>> n) | (hi << (32 - n));
+            R[d + 1] = hi >>> n;
+          } else {
+            R[d] = hi >>> (n - 32);
+            R[d + 1] = 0;
+          }
+          break;
+        }
+        case 0xc7: {
+          const d = D[b + F_DST]!;
+          const n = R[D[b + F_SRC]!]! & 63;
+          if (n === 0) break;
+          const hi = R[d + 1]!;
+          if (n < 32) {
+            R[d] = (R[d]! >>> n) | (hi << (32 - n));
+            R[d + 1] = hi >> n;
+          } else {
+            R[d] = hi >> (n - 32);
+            R[d + 1] = hi >> 31;
+          }
+          break;
+        }
+        case 0x87: {
+          const d = D[b + F_DST]!;
+          const lo = R[d]!;
+          R[d + 1] = ~R[d + 1]! + (lo === 0 ? 1 : 0);
+          R[d] = -lo;
+          break;
+        }
+        case OP_MOVSX64_8: {
+          const d = D[b + F_DST]!;
+          const v = (R[D[b + F_SRC]!]! << 24) >> 24;
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        case OP_MOVSX64_16: {
+          const d = D[b + F_DST]!;
+          const v = (R[D[b + F_SRC]!]! << 16) >> 16;
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        case OP_MOVSX64_32: {
+          const d = D[b + F_DST]!;
+          const v = R[D[b + F_SRC]!]!;
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        case OP_BSWAP:
+          byteSwap(R, D[b + F_DST]!, D[b + F_IMM]!);
+          break;
+
+        // ---- ALU32: results are zero-extended ----
+        case 0x04: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! + R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x14: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! - R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x24: {
+          const d = D[b + F_DST]!;
+          R[d] = Math.imul(R[d]!, R[D[b + F_SRC]!]!);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x34: {
+          const d = D[b + F_DST]!;
+          const v = R[D[b + F_SRC]!]! >>> 0;
+          R[d] = v === 0 ? 0 : (R[d]! >>> 0) / v;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x94: {
+          const d = D[b + F_DST]!;
+          const v = R[D[b + F_SRC]!]! >>> 0;
+          if (v !== 0) R[d] = (R[d]! >>> 0) % v;
+          R[d + 1] = 0;
+          break;
+        }
+        case OP_SDIV32:
+          sdivMod32(R, D[b + F_DST]!, D[b + F_SRC]!, false);
+          break;
+        case OP_SMOD32:
+          sdivMod32(R, D[b + F_DST]!, D[b + F_SRC]!, true);
+          break;
+        case 0x44: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! | R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x54: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! & R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0xa4: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! ^ R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0xb4: {
+          const d = D[b + F_DST]!;
+          R[d] = R[D[b + F_SRC]!]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x64: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! << (R[D[b + F_SRC]!]! & 31);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x74: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! >>> (R[D[b + F_SRC]!]! & 31);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0xc4: {
+          const d = D[b + F_DST]!;
+          R[d] = R[d]! >> (R[D[b + F_SRC]!]! & 31);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x84: {
+          const d = D[b + F_DST]!;
+          R[d] = -R[d]!;
+          R[d + 1] = 0;
+          break;
+        }
+        case OP_MOVSX32_8: {
+          const d = D[b + F_DST]!;
+          R[d] = (R[D[b + F_SRC]!]! << 24) >> 24;
+          R[d + 1] = 0;
+          break;
+        }
+        case OP_MOVSX32_16: {
+          const d = D[b + F_DST]!;
+          R[d] = (R[D[b + F_SRC]!]! << 16) >> 16;
+          R[d + 1] = 0;
+          break;
+        }
+        case OP_LE:
+          truncateTo(R, D[b + F_DST]!, D[b + F_IMM]!);
+          break;
+        case OP_BE:
+          byteSwap(R, D[b + F_DST]!, D[b + F_IMM]!);
+          break;
+
+        // ---- 64-bit immediate ----
+        case OP_LDDW: {
+          const d = D[b + F_DST]!;
+          R[d] = D[b + F_IMM]!;
+          R[d + 1] = D[b + F_IMM_HI]!;
+          pc = cur + 2;
+          break;
+        }
+
+        // ---- loads: dst = *(size *)(src + off) ----
+        case 0x61:
+        case 0x69:
+        case 0x71:
+        case 0x79:
+        case 0x81:
+        case 0x89:
+        case 0x91: {
+          const op = D[b]!;
+          const s = D[b + F_SRC]!;
+          const size = op === 0x79 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
+          let a = (R[s]! >>> 0) + D[b + F_OFF]!;
+          if (R[s + 1] !== 0 || a < lb || a + size > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, D[b + F_OFF]!, size, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, D[b + F_OFF]!);
+          }
+          const d = D[b + F_DST]!;
+          switch (op) {
+            case 0x61:
+              R[d] = view.getInt32(a, true);
+              R[d + 1] = 0;
+              break;
+            case 0x69:
+              R[d] = view.getUint16(a, true);
+              R[d + 1] = 0;
+              break;
+            case 0x71:
+              R[d] = view.getUint8(a);
+              R[d + 1] = 0;
+              break;
+            case 0x79:
+              R[d] = view.getInt32(a, true);
+              R[d + 1] = view.getInt32(a + 4, true);
+              break;
+            case 0x81: {
+              const v = view.getInt32(a, true);
+              R[d] = v;
+              R[d + 1] = v >> 31;
+              break;
+            }
+            case 0x89: {
+              const v = view.getInt16(a, true);
+              R[d] = v;
+              R[d + 1] = v >> 31;
+              break;
+            }
+            default: {
+              const v = view.getInt8(a);
+              R[d] = v;
+              R[d + 1] = v >> 31;
+            }
+          }
+          break;
+        }
+
+        // ---- stores: *(size *)(dst + off) = src or imm (the imm is a constant register) ----
+        case 0x62:
+        case 0x63:
+        case 0x6a:
+        case 0x6b:
+        case 0x72:
+        case 0x73:
+        case 0x7a:
+        case 0x7b: {
+          const op = D[b]! & 0x18;
+          const d = D[b + F_DST]!;
+          const size = op === 0x18 ? 8 : op === 0x00 ? 4 : op === 0x08 ? 2 : 1;
+          let a = (R[d]! >>> 0) + D[b + F_OFF]!;
+          if (R[d + 1] !== 0 || a < sb || a + size > se) {
+            const region = lookupRegion(memory, R[d]!, R[d + 1]!, D[b + F_OFF]!, size, true, cur);
+            sb = region.base;
+            se = region.base + region.sizeBytes;
+            a = effectiveAddress(R[d]!, R[d + 1]!, D[b + F_OFF]!);
+          }
+          const s = D[b + F_SRC]!;
+          if (op === 0x18) {
+            view.setInt32(a, R[s]!, true);
+            view.setInt32(a + 4, R[s + 1]!, true);
+          } else if (op === 0x00) view.setInt32(a, R[s]!, true);
+          else if (op === 0x08) view.setInt16(a, R[s]!, true);
+          else view.setInt8(a, R[s]!);
+          break;
+        }
+        case OP_ATOMIC32:
+        case OP_ATOMIC64:
+          atomic(memory, R, D[b + F_DST]!, D[b + F_SRC]!, D[b + F_OFF]!, D[b + F_IMM]!, D[b] === OP_ATOMIC64, cur);
+          break;
+
+        // ---- JMP: 64-bit compares (operand: register or sign-extended constant) ----
+        case 0x05:
+          pc = D[b + F_OFF]!;
+          break;
+        case 0x15: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          if (R[d] === R[s] && R[d + 1] === R[s + 1]) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x55: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x45: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          if ((R[d]! & R[s]!) !== 0 || (R[d + 1]! & R[s + 1]!) !== 0) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x25: {
+          // unsigned >
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]! >>> 0;
+          const bh = R[s + 1]! >>> 0;
+          if (ah > bh || (ah === bh && R[d]! >>> 0 > R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x35: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]! >>> 0;
+          const bh = R[s + 1]! >>> 0;
+          if (ah > bh || (ah === bh && R[d]! >>> 0 >= R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0xa5: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]! >>> 0;
+          const bh = R[s + 1]! >>> 0;
+          if (ah < bh || (ah === bh && R[d]! >>> 0 < R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0xb5: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]! >>> 0;
+          const bh = R[s + 1]! >>> 0;
+          if (ah < bh || (ah === bh && R[d]! >>> 0 <= R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x65: {
+          // signed >: the high words compare signed, the low words unsigned
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]!;
+          const bh = R[s + 1]!;
+          if (ah > bh || (ah === bh && R[d]! >>> 0 > R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x75: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]!;
+          const bh = R[s + 1]!;
+          if (ah > bh || (ah === bh && R[d]! >>> 0 >= R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0xc5: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]!;
+          const bh = R[s + 1]!;
+          if (ah < bh || (ah === bh && R[d]! >>> 0 < R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0xd5: {
+          const d = D[b + F_DST]!;
+          const s = D[b + F_SRC]!;
+          const ah = R[d + 1]!;
+          const bh = R[s + 1]!;
+          if (ah < bh || (ah === bh && R[d]! >>> 0 <= R[s]! >>> 0)) pc = D[b + F_OFF]!;
+          break;
+        }
+
+        // ---- JMP32: compares of the low words ----
+        case 0x16:
+          if (R[D[b + F_DST]!] === R[D[b + F_SRC]!]) pc = D[b + F_OFF]!;
+          break;
+        case 0x56:
+          if (R[D[b + F_DST]!] !== R[D[b + F_SRC]!]) pc = D[b + F_OFF]!;
+          break;
+        case 0x46:
+          if ((R[D[b + F_DST]!]! & R[D[b + F_SRC]!]!) !== 0) pc = D[b + F_OFF]!;
+          break;
+        case 0x26:
+          if (R[D[b + F_DST]!]! >>> 0 > R[D[b + F_SRC]!]! >>> 0) pc = D[b + F_OFF]!;
+          break;
+        case 0x36:
+          if (R[D[b + F_DST]!]! >>> 0 >= R[D[b + F_SRC]!]! >>> 0) pc = D[b + F_OFF]!;
+          break;
+        case 0xa6:
+          if (R[D[b + F_DST]!]! >>> 0 < R[D[b + F_SRC]!]! >>> 0) pc = D[b + F_OFF]!;
+          break;
+        case 0xb6:
+          if (R[D[b + F_DST]!]! >>> 0 <= R[D[b + F_SRC]!]! >>> 0) pc = D[b + F_OFF]!;
+          break;
+        case 0x66:
+          if (R[D[b + F_DST]!]! > R[D[b + F_SRC]!]!) pc = D[b + F_OFF]!;
+          break;
+        case 0x76:
+          if (R[D[b + F_DST]!]! >= R[D[b + F_SRC]!]!) pc = D[b + F_OFF]!;
+          break;
+        case 0xc6:
+          if (R[D[b + F_DST]!]! < R[D[b + F_SRC]!]!) pc = D[b + F_OFF]!;
+          break;
+        case 0xd6:
+          if (R[D[b + F_DST]!]! <= R[D[b + F_SRC]!]!) pc = D[b + F_OFF]!;
+          break;
+
+        // ---- calls and exit ----
+        case OP_CALL_HELPER:
+          callHelper(env.helpers, memory, R, D[b + F_IMM]!, cur);
+          break;
+        case OP_CALLX: {
+          const id = getBig(R, D[b + F_SRC]!);
+          if (id > 0x7fffffffn) throw new ExecutionFault('UNKNOWN_HELPER', cur, `callx to helper ${id}, which is not registered`);
+          callHelper(env.helpers, memory, R, Number(id), cur);
+          break;
+        }
+        case OP_CALL_LOCAL: {
+          if (depth + 1 >= CALL_DEPTH_MAX) {
+            throw new ExecutionFault('CALL_DEPTH', cur, `local call would exceed ${CALL_DEPTH_MAX} frames`);
+          }
+          const f = depth * FRAME_INTS;
+          frames[f] = pc;
+          for (let i = 0; i < 8; i++) frames[f + 1 + i] = R[12 + i]!;
+          depth++;
+          R[20] = frameTop(env.stack, depth);
+          R[21] = 0;
+          pc = D[b + F_OFF]!;
+          break;
+        }
+        case 0x95: {
+          if (depth === 0) {
+            if (tracer !== null) tracer.finish(R);
+            return { r0: getBig(R, 0), insnsExecuted: count };
+          }
+          depth--;
+          const f = depth * FRAME_INTS;
+          pc = frames[f]!;
+          for (let i = 0; i < 8; i++) R[12 + i] = frames[f + 1 + i]!;
+          R[20] = frameTop(env.stack, depth);
+          R[21] = 0;
+          break;
+        }
+
+        // ---- sentinels ----
+        case OP_BAD_PC: {
+          const from = D[b + F_IMM]!;
+          const to = D[b + F_OFF]!;
+          if (from < 0) throw new ExecutionFault('PC_OUT_OF_RANGE', to - 1, 'execution fell off the end of the program');
+          throw new ExecutionFault('PC_OUT_OF_RANGE', from, `jump to instruction ${to}, outside the program (0..${P.insnCount - 1})`);
+        }
+        case OP_INVALID:
+          throw new ExecutionFault('INVALID_INSN', cur, P.messages[D[b + F_IMM]!]!);
+        default:
+          throw new ExecutionFault('INVALID_INSN', cur, `unknown decoded op 0x${D[b]!.toString(16)}`);
+      }
+    }
+  } catch (error) {
+    if (tracer !== null) tracer.finish(R);
+    throw error;
+  }
+}
