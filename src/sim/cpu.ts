@@ -1,0 +1,434 @@
+// One CPU core with a CFS-like fair scheduler (a per-core run queue).
+//
+// CFS facts modelled: every runnable thread has a virtual runtime that grows with
+// the CPU time it gets (all threads have nice 0, so vruntime == runtime); the core
+// runs the runnable thread with the least vruntime; a thread's time slice is
+// sched_latency / nr_running, at least min_granularity; a waking thread is placed
+// at max(its vruntime, min_vruntime - sched_latency/2) (gentle fair sleepers) and
+// preempts the current thread when it is behind by more than wakeup_granularity.
+// Interrupts run on the core they land on, inside whatever thread's slice is
+// running (the time is charged to that thread, as Linux does without IRQ time
+// accounting). A direct switch from one thread to another costs contextSwitchNs,
+// charged to the incoming thread; switching from or to the idle loop is free
+// (those costs are inside the per-layer costs of the calibration).
+
+import type { EventTarget } from './event-queue.ts';
+import { SimError } from './errors.ts';
+import type { Simulator, SchedParams } from './simulator.ts';
+import {
+  IrqContext,
+  OP_BLOCK,
+  OP_CPU,
+  OP_SPIN,
+  THREAD_BLOCKED,
+  THREAD_DONE,
+  THREAD_RUNNABLE,
+  THREAD_RUNNING,
+} from './thread.ts';
+import type { IrqSource, SimThread, Task } from './thread.ts';
+
+const MODE_IDLE = 0; // no current thread
+const MODE_CODE = 1; // current thread is executing code or paused between actions
+const MODE_BURST = 2; // current thread is consuming a CPU charge (timer armed)
+const MODE_SPIN = 3; // current thread is busy-polling
+const MODE_IRQ = 4; // an interrupt handler runs
+
+const TAG_DISPATCH = -1;
+const TAG_IRQ = -2;
+const TOKEN_MASK = 0x3fffffff;
+
+export class Core implements EventTarget {
+  readonly rq: SimThread[] = [];
+  current: SimThread | null = null;
+  private mode = MODE_IDLE;
+  /** Thread that ran last without an idle gap in between (for switch costs). */
+  private prevThread: SimThread | null = null;
+  private accountedAtNs = 0;
+  private burstResumedAtNs = 0;
+  private timerToken = 0;
+  private dispatchPending = false;
+  private irqEventPending = false;
+  minVruntimeNs = 0;
+  private readonly irqQueue: IrqSource[] = [];
+  private irqHead = 0;
+  private irqGen: Task | null = null;
+  private readonly irqCtx: IrqContext;
+  /** Statistics. */
+  irqCount = 0;
+  irqNs = 0;
+  contextSwitches = 0;
+  migrationsIn = 0;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    private readonly params: SchedParams,
+  ) {
+    this.irqCtx = new IrqContext(sim, id);
+  }
+
+  get idle(): boolean {
+    return this.current === null && this.rq.length === 0;
+  }
+
+  /** Number of threads that want this core (running + queued). */
+  get load(): number {
+    return this.rq.length + (this.current === null ? 0 : 1);
+  }
+
+  onEvent(tag: number): void {
+    if (tag === TAG_DISPATCH) {
+      this.dispatchPending = false;
+      this.dispatch();
+      return;
+    }
+    if (tag === TAG_IRQ) {
+      this.irqEventPending = false;
+      if (this.mode !== MODE_IRQ && this.irqHead < this.irqQueue.length) this.enterIrq();
+      return;
+    }
+    if (tag !== this.timerToken) return; // cancelled timer
+    if (this.mode === MODE_IRQ) {
+      this.runIrq();
+      return;
+    }
+    const t = this.current;
+    if (t === null) throw new SimError(`core ${this.id}: timer fired with no thread`);
+    if (this.mode === MODE_BURST) t.burstRemainingNs -= this.sim.nowNs - this.burstResumedAtNs;
+    this.mode = MODE_CODE;
+    this.runThread(t);
+  }
+
+  /** Re-evaluates this core at the current time (new runnable thread, wake of a poller). */
+  kick(): void {
+    if (this.dispatchPending) return;
+    this.dispatchPending = true;
+    this.sim.queue.push(this.sim.nowNs, this, TAG_DISPATCH);
+  }
+
+  raiseIrq(source: IrqSource): void {
+    this.irqQueue.push(source);
+    if (this.mode !== MODE_IRQ && !this.irqEventPending) {
+      this.irqEventPending = true;
+      this.sim.queue.push(this.sim.nowNs, this, TAG_IRQ);
+    }
+  }
+
+  /** Charges elapsed time to the current thread (runtime and vruntime). */
+  updateCurr(): void {
+    const t = this.current;
+    const now = this.sim.nowNs;
+    if (t !== null) {
+      const delta = now - this.accountedAtNs;
+      t.sumExecNs += delta;
+      t.vruntimeNs += delta;
+    }
+    this.accountedAtNs = now;
+  }
+
+  /** Monotonic min vruntime of the core (CFS min_vruntime). */
+  currentMinVruntimeNs(): number {
+    this.updateCurr();
+    let m = this.current === null ? Infinity : this.current.vruntimeNs;
+    for (let i = 0; i < this.rq.length; i++) {
+      const v = this.rq[i]!.vruntimeNs;
+      if (v < m) m = v;
+    }
+    if (m !== Infinity && m > this.minVruntimeNs) this.minVruntimeNs = m;
+    return this.minVruntimeNs;
+  }
+
+  /** Puts a runnable thread on this core's queue and decides on preemption. */
+  enqueue(t: SimThread): void {
+    const minV = this.currentMinVruntimeNs();
+    if (t.core !== this) {
+      t.vruntimeNs = t.vruntimeNs - t.core.minVruntimeNs + minV;
+      this.migrationsIn++;
+    }
+    const floorNs = minV - (this.params.schedLatencyNs >> 1);
+    if (t.vruntimeNs < floorNs) t.vruntimeNs = floorNs;
+    t.core = this;
+    t.state = THREAD_RUNNABLE;
+    this.rq.push(t);
+    const cur = this.current;
+    if (cur === null) {
+      if (this.mode !== MODE_IRQ) this.kick();
+      return;
+    }
+    if (cur.vruntimeNs - t.vruntimeNs > this.params.wakeupGranularityNs) cur.needResched = true;
+    // The first waiter arms the slice timer; a wake-up preemption acts at once.
+    if (this.rq.length === 1 || cur.needResched) this.kick();
+  }
+
+  private sliceNs(): number {
+    const nr = this.rq.length + 1;
+    const slice = Math.floor(this.params.schedLatencyNs / nr);
+    return slice > this.params.minGranularityNs ? slice : this.params.minGranularityNs;
+  }
+
+  /** Absolute time at which the current thread's slice ends. */
+  private sliceEndNs(t: SimThread): number {
+    const usedNs = t.sumExecNs + (this.sim.nowNs - this.accountedAtNs) - t.sliceStartExecNs;
+    const left = this.sliceNs() - usedNs;
+    return left > 0 ? this.sim.nowNs + left : this.sim.nowNs;
+  }
+
+  private shouldPreempt(t: SimThread): boolean {
+    return t.needResched || this.sliceEndNs(t) <= this.sim.nowNs;
+  }
+
+  private armTimer(atNs: number): void {
+    this.timerToken = (this.timerToken + 1) & TOKEN_MASK;
+    this.sim.queue.push(atNs, this, this.timerToken);
+  }
+
+  /** Stops the current burst/spin (keeping the CPU still owed) so the core can re-decide. */
+  private pause(): void {
+    if (this.mode === MODE_BURST) {
+      this.current!.burstRemainingNs -= this.sim.nowNs - this.burstResumedAtNs;
+    }
+    if (this.mode === MODE_BURST || this.mode === MODE_SPIN) {
+      this.timerToken = (this.timerToken + 1) & TOKEN_MASK;
+      this.mode = MODE_CODE;
+    }
+  }
+
+  private dispatch(): void {
+    if (this.mode === MODE_IRQ) return; // the interrupt exit re-decides
+    if (this.irqHead < this.irqQueue.length) {
+      this.enterIrq();
+      return;
+    }
+    this.pause();
+    if (this.current !== null) this.runThread(this.current);
+    else if (this.mode === MODE_IDLE) this.pickNext();
+  }
+
+  /** Drives the current thread until it needs time to pass, blocks, or ends. */
+  private runThread(t: SimThread): void {
+    const sim = this.sim;
+    const queue = sim.queue;
+    for (;;) {
+      if (t.burstRemainingNs > 0) {
+        if (this.rq.length > 0 && this.shouldPreempt(t)) {
+          this.preempt(t);
+          return;
+        }
+        const endNs = sim.nowNs + t.burstRemainingNs;
+        let timerNs = endNs;
+        if (this.rq.length > 0) {
+          const sliceEnd = this.sliceEndNs(t);
+          if (sliceEnd < timerNs) timerNs = sliceEnd;
+        }
+        if (timerNs === endNs && queue.peekTimeNs() > endNs) {
+          // Nothing can happen anywhere before this charge ends: advance in place.
+          sim.nowNs = endNs;
+          t.burstRemainingNs = 0;
+        } else {
+          this.mode = MODE_BURST;
+          this.burstResumedAtNs = sim.nowNs;
+          this.armTimer(timerNs);
+          return;
+        }
+      }
+      if (t.spinning) {
+        if (t.wakePending) {
+          t.spinning = false;
+          t.wakePending = false;
+          t.resumeValue = t.wakeValue;
+        } else {
+          if (this.rq.length > 0) {
+            if (this.shouldPreempt(t)) {
+              this.preempt(t);
+              return;
+            }
+            this.armTimer(this.sliceEndNs(t));
+          }
+          this.mode = MODE_SPIN;
+          return;
+        }
+      }
+      this.mode = MODE_CODE;
+      const value = t.resumeValue;
+      t.resumeValue = 0;
+      const r = t.gen!.next(value);
+      if (r.done === true) {
+        this.finish(t);
+        return;
+      }
+      const op = r.value;
+      if (op === OP_CPU) {
+        t.burstRemainingNs = t.pendingCpuNs;
+      } else if (op === OP_BLOCK) {
+        if (t.wakePending) {
+          t.wakePending = false;
+          t.resumeValue = t.wakeValue;
+        } else {
+          this.leave(t, THREAD_BLOCKED);
+          return;
+        }
+      } else if (op === OP_SPIN) {
+        t.spinning = true;
+      } else {
+        throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.block() or t.spin()`);
+      }
+    }
+  }
+
+  private preempt(t: SimThread): void {
+    this.updateCurr();
+    t.needResched = false;
+    this.current = null;
+    this.prevThread = t;
+    this.mode = MODE_IDLE;
+    // Push-balance: move the thread to a core with clearly less work if allowed.
+    const cores = this.sim.cores;
+    let target: Core = this;
+    let best = this.load + 1; // this core's load with t counted
+    for (let i = 1; i < cores.length; i++) {
+      const c = cores[(this.id + i) % cores.length]!;
+      if (!t.mayRunOn(c.id)) continue;
+      if (c.load + 1 < best) {
+        best = c.load + 1;
+        target = c;
+      }
+    }
+    if (target !== this && best < this.load + 1) {
+      target.enqueue(t);
+    } else {
+      t.state = THREAD_RUNNABLE;
+      this.rq.push(t);
+    }
+    this.pickNext();
+  }
+
+  private leave(t: SimThread, state: number): void {
+    this.updateCurr();
+    t.state = state;
+    this.current = null;
+    this.prevThread = t;
+    this.mode = MODE_IDLE;
+    this.pickNext();
+  }
+
+  private finish(t: SimThread): void {
+    t.gen = null;
+    this.leave(t, THREAD_DONE);
+    this.sim.threadFinished(t);
+  }
+
+  /** Picks the runnable thread with the least vruntime, pulling work when idle. */
+  private pickNext(): void {
+    if (this.rq.length === 0) this.idlePull();
+    const rq = this.rq;
+    if (rq.length === 0) {
+      this.mode = MODE_IDLE;
+      this.prevThread = null;
+      return;
+    }
+    let best = 0;
+    for (let i = 1; i < rq.length; i++) {
+      const a = rq[i]!;
+      const b = rq[best]!;
+      if (a.vruntimeNs < b.vruntimeNs || (a.vruntimeNs === b.vruntimeNs && a.id < b.id)) best = i;
+    }
+    const t = rq[best]!;
+    rq[best] = rq[rq.length - 1]!;
+    rq.pop();
+    this.updateCurr();
+    t.state = THREAD_RUNNING;
+    t.core = this;
+    t.sliceStartExecNs = t.sumExecNs;
+    this.current = t;
+    if (this.prevThread !== null && this.prevThread !== t) {
+      t.burstRemainingNs += this.params.contextSwitchNs;
+      t.contextSwitches++;
+      this.contextSwitches++;
+    }
+    this.prevThread = t;
+    this.mode = MODE_CODE;
+    this.runThread(t);
+  }
+
+  /** Newly idle balance: take a queued thread from the busiest core that lets it run here. */
+  private idlePull(): void {
+    const cores = this.sim.cores;
+    let from: Core | null = null;
+    let fromIndex = -1;
+    for (let i = 1; i < cores.length; i++) {
+      const c = cores[(this.id + i) % cores.length]!;
+      if (from !== null && c.rq.length <= from.rq.length) continue;
+      for (let j = 0; j < c.rq.length; j++) {
+        if (c.rq[j]!.mayRunOn(this.id)) {
+          from = c;
+          fromIndex = j;
+          break;
+        }
+      }
+    }
+    if (from === null) return;
+    const t = from.rq[fromIndex]!;
+    from.rq.splice(fromIndex, 1);
+    const minV = this.currentMinVruntimeNs();
+    t.vruntimeNs = t.vruntimeNs - from.minVruntimeNs + minV;
+    t.core = this;
+    this.migrationsIn++;
+    this.rq.push(t);
+  }
+
+  private enterIrq(): void {
+    this.pause();
+    this.mode = MODE_IRQ;
+    this.startNextIrq();
+  }
+
+  private startNextIrq(): void {
+    const source = this.irqQueue[this.irqHead++]!;
+    if (this.irqHead === this.irqQueue.length) {
+      this.irqQueue.length = 0;
+      this.irqHead = 0;
+    }
+    this.irqCount++;
+    this.irqGen = source.handleIrq(this.irqCtx);
+    this.runIrq();
+  }
+
+  private runIrq(): void {
+    const sim = this.sim;
+    const ctx = this.irqCtx;
+    for (;;) {
+      const r = this.irqGen!.next(0);
+      if (r.done === true) {
+        this.irqGen = null;
+        if (this.irqHead < this.irqQueue.length) {
+          this.startNextIrq();
+          return;
+        }
+        this.exitIrq();
+        return;
+      }
+      if (r.value !== OP_CPU) {
+        throw new SimError(`interrupt handler on core ${this.id} yielded ${String(r.value)}; handlers may only charge CPU`);
+      }
+      const endNs = sim.nowNs + ctx.pendingCpuNs;
+      this.irqNs += ctx.pendingCpuNs;
+      if (sim.queue.peekTimeNs() > endNs) {
+        sim.nowNs = endNs;
+      } else {
+        this.armTimer(endNs);
+        return;
+      }
+    }
+  }
+
+  private exitIrq(): void {
+    if (this.current !== null) {
+      this.mode = MODE_CODE;
+      this.runThread(this.current);
+    } else {
+      this.mode = MODE_IDLE;
+      this.prevThread = null;
+      this.pickNext();
+    }
+  }
+}

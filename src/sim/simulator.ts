@@ -1,0 +1,204 @@
+// The simulator: an integer-nanosecond virtual clock, the event queue, the run's
+// one seeded PRNG, the CPU cores and the threads. `run()` pops events in (time,
+// sequence) order until the queue drains, a time limit, or `stop()`.
+
+import { Core } from './cpu.ts';
+import { SimError, assertNonNegativeInt, assertPositiveInt } from './errors.ts';
+import { EventQueue } from './event-queue.ts';
+import type { EventTarget } from './event-queue.ts';
+import { Prng } from './prng.ts';
+import { SimThread, THREAD_BLOCKED, THREAD_DONE, THREAD_NEW, THREAD_RUNNABLE, THREAD_RUNNING } from './thread.ts';
+import type { IrqSource, Task } from './thread.ts';
+
+export interface SchedParams {
+  /** CFS sched_latency: the period in which every runnable thread runs once. */
+  schedLatencyNs: number;
+  /** CFS sched_min_granularity: the shortest slice. */
+  minGranularityNs: number;
+  /** CFS sched_wakeup_granularity: how far behind a waking thread must be to preempt. */
+  wakeupGranularityNs: number;
+  /** Cost of a direct switch between two threads on a core. */
+  contextSwitchNs: number;
+}
+
+export interface SimOptions {
+  cores: number;
+  seed: number;
+  /** Overrides of the scheduler parameters (defaults: Linux CFS, scaled by core count). */
+  sched?: Partial<SchedParams>;
+}
+
+export interface SpawnOptions {
+  /** Cores the thread may run on (sched_setaffinity); default all. */
+  affinity?: readonly number[];
+  /** Core to start on (placement still respects affinity); default: chosen like a wake-up. */
+  core?: number;
+}
+
+/** Linux CFS defaults: 6 ms latency, 0.75 ms min granularity, 1 ms wakeup granularity, each
+ * scaled by 1 + log2(min(cores, 8)) (SCHED_TUNABLESCALING_LOG). */
+export function defaultSchedParams(cores: number): SchedParams {
+  const factor = 1 + Math.floor(Math.log2(Math.min(cores, 8)));
+  return {
+    schedLatencyNs: 6_000_000 * factor,
+    minGranularityNs: 750_000 * factor,
+    wakeupGranularityNs: 1_000_000 * factor,
+    // Not a calibration input: the order of a direct thread-to-thread switch on
+    // x86 Linux (lmbench lat_ctx, a few microseconds with mitigations).
+    contextSwitchNs: 2_000,
+  };
+}
+
+export const MAX_CORES = 256;
+
+class StopMark implements EventTarget {
+  fired = false;
+  onEvent(): void {
+    this.fired = true;
+  }
+}
+
+export class Simulator {
+  /** Virtual time, integer nanoseconds. */
+  nowNs = 0;
+  readonly queue = new EventQueue();
+  readonly rng: Prng;
+  readonly cores: Core[] = [];
+  readonly threads: SimThread[] = [];
+  readonly sched: SchedParams;
+  private stopped = false;
+  private liveThreads = 0;
+  /** Events processed so far. */
+  eventCount = 0;
+
+  constructor(options: SimOptions) {
+    assertPositiveInt(options.cores, 'cores');
+    if (options.cores > MAX_CORES) throw new SimError(`cores must be at most ${MAX_CORES}, got ${options.cores}`);
+    this.rng = new Prng(options.seed);
+    this.sched = { ...defaultSchedParams(options.cores), ...(options.sched ?? {}) };
+    for (const [key, value] of Object.entries(this.sched)) assertNonNegativeInt(value as number, `sched.${key}`);
+    if (this.sched.schedLatencyNs === 0) throw new SimError('sched.schedLatencyNs must be positive');
+    for (let i = 0; i < options.cores; i++) this.cores.push(new Core(this, i, this.sched));
+  }
+
+  /** Schedules target.onEvent(tag) at absolute time atNs (>= now). */
+  at(atNs: number, target: EventTarget, tag: number): void {
+    if (!(atNs >= this.nowNs) || !Number.isSafeInteger(atNs)) {
+      throw new SimError(`event time must be an integer >= now (${this.nowNs}), got ${String(atNs)}`);
+    }
+    this.queue.push(atNs, target, tag);
+  }
+
+  /** Creates a thread running `body(thread)`; it becomes runnable at the current time. */
+  spawn(name: string, body: (t: SimThread) => Task<unknown>, options: SpawnOptions = {}): SimThread {
+    let allowed: Uint8Array | null = null;
+    if (options.affinity !== undefined) {
+      if (options.affinity.length === 0) throw new SimError(`thread '${name}': empty affinity`);
+      allowed = new Uint8Array(this.cores.length);
+      for (const c of options.affinity) {
+        if (!Number.isInteger(c) || c < 0 || c >= this.cores.length) {
+          throw new SimError(`thread '${name}': affinity core ${String(c)} out of range 0..${this.cores.length - 1}`);
+        }
+        allowed[c] = 1;
+      }
+    }
+    let start = options.core ?? (allowed === null ? 0 : allowed.indexOf(1));
+    if (!Number.isInteger(start) || start < 0 || start >= this.cores.length) {
+      throw new SimError(`thread '${name}': core ${String(start)} out of range 0..${this.cores.length - 1}`);
+    }
+    if (allowed !== null && allowed[start] === 0) throw new SimError(`thread '${name}': core ${start} is outside its affinity`);
+    const t = new SimThread(this, this.threads.length, name, this.cores[start]!, allowed);
+    t.gen = body(t);
+    this.threads.push(t);
+    this.liveThreads++;
+    // New threads start at the core's min vruntime, placed like a wake-up.
+    const core = options.core !== undefined ? this.cores[start]! : this.selectCore(t);
+    t.vruntimeNs = core.currentMinVruntimeNs();
+    t.core = core;
+    core.enqueue(t);
+    return t;
+  }
+
+  /**
+   * Wakes a thread blocked in `yield t.block()` or spinning in `yield t.spin()`;
+   * the yield returns `value`. Waking a thread that is not waiting yet makes its
+   * next block()/spin() return at once (one pending wake is remembered).
+   */
+  wake(t: SimThread, value = 0): void {
+    const state = t.state;
+    if (state === THREAD_BLOCKED) {
+      t.resumeValue = value;
+      this.selectCore(t).enqueue(t);
+      return;
+    }
+    if (state === THREAD_DONE || state === THREAD_NEW) {
+      throw new SimError(`cannot wake thread '${t.name}': it has ${state === THREAD_DONE ? 'ended' : 'not started'}`);
+    }
+    t.wakePending = true;
+    t.wakeValue = value;
+    if (t.spinning && state === THREAD_RUNNING) t.core.kick();
+    else if (state !== THREAD_RUNNABLE && state !== THREAD_RUNNING) throw new SimError(`thread '${t.name}' in bad state ${state}`);
+  }
+
+  /** Delivers an interrupt from `source` to core `coreId`; its handler runs there. */
+  raiseInterrupt(coreId: number, source: IrqSource): void {
+    const core = this.cores[coreId];
+    if (core === undefined) throw new SimError(`interrupt to core ${String(coreId)}: no such core`);
+    core.raiseIrq(source);
+  }
+
+  /** Wake placement: the previous core if idle, else an idle allowed core, else the least loaded. */
+  selectCore(t: SimThread): Core {
+    const cores = this.cores;
+    const prev = t.core;
+    if (t.mayRunOn(prev.id) && prev.idle) return prev;
+    let best: Core | null = null;
+    for (let i = 1; i <= cores.length; i++) {
+      const c = cores[(prev.id + i) % cores.length]!;
+      if (!t.mayRunOn(c.id)) continue;
+      if (c.idle) return c;
+      if (best === null || c.load < best.load || (c.load === best.load && c === prev)) best = c;
+    }
+    return best!;
+  }
+
+  /** Called by a core when a thread's body returns. */
+  threadFinished(_t: SimThread): void {
+    this.liveThreads--;
+  }
+
+  get liveThreadCount(): number {
+    return this.liveThreads;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Runs events until the queue is empty, `untilNs` is reached (the clock then
+   * reads untilNs), `maxEvents` events ran, or stop() was called.
+   */
+  run(options: { untilNs?: number; maxEvents?: number } = {}): void {
+    this.stopped = false;
+    const queue = this.queue;
+    let mark: StopMark | null = null;
+    if (options.untilNs !== undefined) {
+      assertNonNegativeInt(options.untilNs, 'untilNs');
+      if (options.untilNs < this.nowNs) throw new SimError(`untilNs ${options.untilNs} is before now (${this.nowNs})`);
+      mark = new StopMark();
+      queue.push(options.untilNs, mark, 0);
+    }
+    const maxEvents = options.maxEvents ?? Infinity;
+    let n = 0;
+    while (!this.stopped && n < maxEvents) {
+      const target = queue.pop();
+      if (target === null) break;
+      this.nowNs = queue.lastTimeNs;
+      n++;
+      target.onEvent(queue.lastTag);
+      if (mark !== null && mark.fired) break;
+    }
+    this.eventCount += n;
+  }
+}

@@ -1,0 +1,141 @@
+// Simulated threads and the yield protocol shared by threads and interrupt handlers.
+//
+// Simulated code is a generator function. It runs in zero virtual time between
+// yields and yields a small integer opcode to ask the machine for something:
+//   yield ctx.cpu(ns)  charge `ns` of CPU on the current core (time passes; the
+//                      thread can be preempted or interrupted meanwhile)
+//   yield t.block()    sleep until sim.wake(t, value); the yield returns value
+//   yield t.spin()     busy-wait on the core (burning it, still schedulable)
+//                      until sim.wake(t, value); the yield returns value
+// Sub-calls are `yield*` of other generators. Opcodes are numbers and the CPU
+// amount travels in a field, so a yield allocates nothing.
+
+import { SimError } from './errors.ts';
+import type { Core } from './cpu.ts';
+import type { Simulator } from './simulator.ts';
+
+export const OP_CPU = 1;
+export const OP_BLOCK = 2;
+export const OP_SPIN = 3;
+
+/** What simulated code yields. */
+export type Op = number;
+/** A piece of simulated code returning T (a thread body, a syscall, a handler). */
+export type Task<T = void> = Generator<Op, T, number>;
+
+/** Where simulated code runs: a thread, or an interrupt handler on a core. */
+export interface CpuContext {
+  readonly sim: Simulator;
+  /** Current virtual time. */
+  readonly nowNs: number;
+  /** Core the code is running on right now. */
+  readonly coreId: number;
+  /** `yield ctx.cpu(ns)` charges ns of CPU time on the current core. */
+  cpu(ns: number): Op;
+  /** The thread this code belongs to, or null in an interrupt handler. */
+  readonly thread: SimThread | null;
+}
+
+export const THREAD_NEW = 0;
+export const THREAD_RUNNABLE = 1;
+export const THREAD_RUNNING = 2;
+export const THREAD_BLOCKED = 3;
+export const THREAD_DONE = 4;
+
+function checkCpuNs(ns: number): void {
+  if (!Number.isSafeInteger(ns) || ns < 0) {
+    throw new SimError(`CPU charge must be a non-negative integer of ns, got ${String(ns)}`);
+  }
+}
+
+export class SimThread implements CpuContext {
+  state = THREAD_NEW;
+  /** The core it runs on, or ran on last (wake placement starts there). */
+  core: Core;
+  /** allowed[coreId] !== 0 when the thread may run there; null = every core. */
+  readonly allowed: Uint8Array | null;
+  /** CFS virtual runtime and total runtime (integer ns; all threads have nice 0). */
+  vruntimeNs = 0;
+  sumExecNs = 0;
+  sliceStartExecNs = 0;
+  /** CPU time still owed by the current `cpu()` charge (plus a context switch). */
+  burstRemainingNs = 0;
+  pendingCpuNs = 0;
+  spinning = false;
+  wakePending = false;
+  wakeValue = 0;
+  resumeValue = 0;
+  needResched = false;
+  /** Times this thread was switched in after another thread ran on that core. */
+  contextSwitches = 0;
+  gen: Task<unknown> | null = null;
+  readonly thread: SimThread;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    readonly name: string,
+    core: Core,
+    allowed: Uint8Array | null,
+  ) {
+    this.core = core;
+    this.allowed = allowed;
+    this.thread = this;
+  }
+
+  get nowNs(): number {
+    return this.sim.nowNs;
+  }
+
+  get coreId(): number {
+    return this.core.id;
+  }
+
+  get done(): boolean {
+    return this.state === THREAD_DONE;
+  }
+
+  cpu(ns: number): Op {
+    checkCpuNs(ns);
+    this.pendingCpuNs = ns;
+    return OP_CPU;
+  }
+
+  block(): Op {
+    return OP_BLOCK;
+  }
+
+  spin(): Op {
+    return OP_SPIN;
+  }
+
+  mayRunOn(coreId: number): boolean {
+    return this.allowed === null || this.allowed[coreId] !== 0;
+  }
+}
+
+/** The context interrupt handlers run in: CPU charges only, no blocking. */
+export class IrqContext implements CpuContext {
+  pendingCpuNs = 0;
+  readonly thread: SimThread | null = null;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly coreId: number,
+  ) {}
+
+  get nowNs(): number {
+    return this.sim.nowNs;
+  }
+
+  cpu(ns: number): Op {
+    checkCpuNs(ns);
+    this.pendingCpuNs = ns;
+    return OP_CPU;
+  }
+}
+
+/** A device queue (or anything) that raises interrupts: its handler runs on the target core. */
+export interface IrqSource {
+  handleIrq(ctx: CpuContext): Task;
+}
