@@ -301,6 +301,7 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
         const at = out.length;
         out.push(insn(0)); // patched below
         block(rng.between(1, 5), depth + 1, inLoop);
+        let target = -1;
         if (rng.chance(0.4)) {
           const jaAt = out.length;
           out.push(insn(0));
@@ -309,8 +310,9 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
           out[jaAt] = rng.chance(0.5)
             ? insn(InsnClass.JMP | JmpOp.JA, 0, 0, skip, 0)
             : insn(InsnClass.JMP32 | JmpOp.JA, 0, 0, 0, skip);
+          target = jaAt + 1; // the else block
         }
-        out[at] = condJump(out.length - at - 1);
+        out[at] = condJump((target < 0 ? out.length : target) - at - 1);
       } else if (roll < 96 && depth < 2 && !inLoop) {
         // bounded loop on r9
         out.push(insn(InsnClass.ALU64 | Source.K | AluOp.MOV, LOOP_REG, 0, 0, rng.between(1, 6)));
