@@ -41,6 +41,8 @@ export const MapType = { HASH: 1, ARRAY: 2 } as const;
 
 /** Legacy `struct bpf_map_def` is five u32 fields; at least type..max_entries must be present. */
 const LEGACY_MAP_DEF_BYTES_MIN = 16;
+/** Global data sections become one array map value each; bound them (libbpf is bounded by the kernel's value size). */
+export const DATA_SECTION_BYTES_MAX = 1 << 20;
 /** The kernel's limit of instructions in one program (BPF_COMPLEXITY_LIMIT_INSNS). */
 export const PROGRAM_INSNS_MAX = 1_000_000;
 
@@ -284,6 +286,7 @@ class ObjectLoader {
       if (section.name !== 'maps' && !section.name.startsWith('maps/')) continue;
       const symbols = this.objectSymbols(section);
       if (symbols.length === 0) continue;
+      if (section.type !== SectionType.PROGBITS) this.fail(`map definitions must be PROGBITS, not section type ${section.type}`, section);
       // As libbpf: every definition has the same size, the section size over the symbol count.
       const defBytes = Math.floor(section.sizeBytes / symbols.length);
       if (defBytes < LEGACY_MAP_DEF_BYTES_MIN || section.sizeBytes % symbols.length !== 0) {
@@ -317,6 +320,9 @@ class ObjectLoader {
     for (const section of this.elf.sections) {
       if (!DATA_SECTION.test(section.name) || (section.flags & SectionFlag.ALLOC) === 0) continue;
       if (section.sizeBytes === 0) continue;
+      if (section.sizeBytes > DATA_SECTION_BYTES_MAX) {
+        this.fail(`global data of ${section.sizeBytes} bytes exceeds the limit of ${DATA_SECTION_BYTES_MAX}`, section);
+      }
       const isBss = section.type === SectionType.NOBITS;
       const index = this.addMap({
         name: section.name,
