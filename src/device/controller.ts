@@ -1,0 +1,163 @@
+// The NVMe controller: queue pairs, command validation, the timing model and the
+// data movement to and from the image.
+//
+// Timing (all integer ns): when a command is fetched at time T it starts service at
+//   start = max(T, admission gate free, earliest of `parallelism` service slots free)
+// The admission gate then stays busy for max(1e9 / IOPS ceiling, transfer time)
+// (the controller's command rate and the shared data path), and the command holds
+// its service slot for base + transfer, where base = QD1 512-byte latency minus the
+// 512-byte transfer. Completions are posted when service ends; the data is copied
+// (reads from the image into the buffer, writes from the buffer to the image) at
+// that moment. So at low load a command takes its base + transfer time, and under
+// load it waits for slots and admissions: latency rises as on a real SSD.
+
+import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NVME_SC_DATA_TRANSFER_ERROR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, NVME_SC_LBA_OUT_OF_RANGE, NVME_SC_SUCCESS } from './command.ts';
+import type { NvmeCommand } from './command.ts';
+import { DeviceError } from './errors.ts';
+import type { ImageStore } from './image-store.ts';
+import { deviceProfile, transferNs, validateProfile } from './profiles.ts';
+import type { DeviceProfile } from './profiles.ts';
+import { QueuePair } from './queue-pair.ts';
+import type { QueuePairOptions } from './queue-pair.ts';
+import type { Simulator } from '../sim/simulator.ts';
+
+export interface ControllerOptions {
+  profile: string | DeviceProfile;
+  store: ImageStore;
+}
+
+export interface DeviceStats {
+  reads: number;
+  writes: number;
+  errors: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** Sum over commands of (completion - fetch) in ns. */
+  deviceTimeNs: number;
+}
+
+export class NvmeController {
+  readonly profile: DeviceProfile;
+  readonly capacityBlocks: number;
+  readonly queuePairs: QueuePair[] = [];
+  readonly stats: DeviceStats = { reads: 0, writes: 0, errors: 0, bytesRead: 0, bytesWritten: 0, deviceTimeNs: 0 };
+  /** Min-heap of the times the service slots become free. */
+  private readonly slotFreeNs: Float64Array;
+  private gateFreeNs = 0;
+  private readonly readBaseNs: number;
+  private readonly writeBaseNs: number;
+  private readonly readGateNs: number;
+  private readonly writeGateNs: number;
+
+  constructor(
+    readonly sim: Simulator,
+    options: ControllerOptions,
+  ) {
+    this.profile = typeof options.profile === 'string' ? deviceProfile(options.profile) : options.profile;
+    validateProfile(this.profile);
+    this.store = options.store;
+    this.capacityBlocks = Math.floor(this.store.sizeBytes / LOGICAL_BLOCK_BYTES);
+    const p = this.profile;
+    this.slotFreeNs = new Float64Array(p.parallelism);
+    this.readBaseNs = p.readLatency512Ns - transferNs(LOGICAL_BLOCK_BYTES, p.readBytesPerSec);
+    this.writeBaseNs = p.writeLatency512Ns - transferNs(LOGICAL_BLOCK_BYTES, p.writeBytesPerSec);
+    this.readGateNs = Math.ceil(1e9 / p.readIopsMax);
+    this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
+  }
+
+  readonly store: ImageStore;
+
+  /** Creates an I/O queue pair (Create I/O SQ/CQ admin commands). */
+  createQueuePair(options: QueuePairOptions): QueuePair {
+    const p = this.profile;
+    if (this.queuePairs.length >= p.maxQueuePairs) {
+      throw new DeviceError(`${p.name}: all ${p.maxQueuePairs} I/O queue pairs are in use`);
+    }
+    if (!Number.isSafeInteger(options.depth) || options.depth < 1 || options.depth > p.maxQueueDepth) {
+      throw new DeviceError(`${p.name}: queue depth must be 1..${p.maxQueueDepth}, got ${String(options.depth)}`);
+    }
+    if (options.irq !== null && (options.irq.coreId < 0 || options.irq.coreId >= this.sim.cores.length)) {
+      throw new DeviceError(`${p.name}: interrupt target core ${options.irq.coreId} does not exist`);
+    }
+    const qp = new QueuePair(this, this.queuePairs.length + 1, options.depth, options);
+    this.queuePairs.push(qp);
+    return qp;
+  }
+
+  /** Validates a fetched command; returns an NVMe status. */
+  private check(cmd: NvmeCommand): number {
+    if (cmd.opcode !== NVME_OP_READ && cmd.opcode !== NVME_OP_WRITE) return NVME_SC_INVALID_OPCODE;
+    if (!Number.isSafeInteger(cmd.slba) || !Number.isSafeInteger(cmd.nlb) || cmd.slba < 0 || cmd.nlb < 0 || cmd.nlb > 0xffff) {
+      return NVME_SC_INVALID_FIELD;
+    }
+    if (cmd.slba + cmd.nlb + 1 > this.capacityBlocks) return NVME_SC_LBA_OUT_OF_RANGE;
+    const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
+    if (bytes > this.profile.maxTransferBytes) return NVME_SC_INVALID_FIELD;
+    if (!Number.isSafeInteger(cmd.bufOffset) || cmd.bufOffset < 0 || cmd.bufOffset + bytes > cmd.buf.length) {
+      return NVME_SC_DATA_TRANSFER_ERROR;
+    }
+    return NVME_SC_SUCCESS;
+  }
+
+  /** Called when a queue's doorbell makes the controller fetch a command. */
+  start(qp: QueuePair, cmd: NvmeCommand): void {
+    const now = this.sim.nowNs;
+    const status = this.check(cmd);
+    qp.fetchStatus[cmd.cid] = status;
+    qp.fetchNs[cmd.cid] = now;
+    const isRead = cmd.opcode === NVME_OP_READ;
+    let startNs = now > this.gateFreeNs ? now : this.gateFreeNs;
+    if (status !== NVME_SC_SUCCESS) {
+      // Rejected commands only pass the admission gate.
+      this.gateFreeNs = startNs + this.readGateNs;
+      this.sim.at(this.gateFreeNs, qp, cmd.cid);
+      return;
+    }
+    const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
+    const xferNs = transferNs(bytes, isRead ? this.profile.readBytesPerSec : this.profile.writeBytesPerSec);
+    const slots = this.slotFreeNs;
+    if (slots[0]! > startNs) startNs = slots[0]!;
+    const gateNs = isRead ? this.readGateNs : this.writeGateNs;
+    this.gateFreeNs = startNs + (xferNs > gateNs ? xferNs : gateNs);
+    const doneNs = startNs + (isRead ? this.readBaseNs : this.writeBaseNs) + xferNs;
+    // Replace the earliest-free slot with this command's end (sift down).
+    const n = slots.length;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && slots[c + 1]! < slots[c]!) c++;
+      if (doneNs <= slots[c]!) break;
+      slots[i] = slots[c]!;
+      i = c;
+    }
+    slots[i] = doneNs;
+    this.sim.at(doneNs, qp, cmd.cid);
+  }
+
+  /** Completion event of a command: move the data, post the entry. */
+  finish(qp: QueuePair, cmd: NvmeCommand): void {
+    let status = qp.fetchStatus[cmd.cid]!;
+    if (status === NVME_SC_SUCCESS) {
+      const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
+      const offsetBytes = cmd.slba * LOGICAL_BLOCK_BYTES;
+      try {
+        if (cmd.opcode === NVME_OP_READ) {
+          this.store.read(offsetBytes, cmd.buf, cmd.bufOffset, bytes);
+          this.stats.reads++;
+          this.stats.bytesRead += bytes;
+        } else {
+          this.store.write(offsetBytes, cmd.buf, cmd.bufOffset, bytes);
+          this.stats.writes++;
+          this.stats.bytesWritten += bytes;
+        }
+      } catch (error) {
+        if (!(error instanceof DeviceError)) throw error;
+        status = NVME_SC_DATA_TRANSFER_ERROR;
+      }
+    }
+    if (status !== NVME_SC_SUCCESS) this.stats.errors++;
+    this.stats.deviceTimeNs += this.sim.nowNs - qp.fetchNs[cmd.cid]!;
+    qp.post(cmd.cid, status);
+  }
+}

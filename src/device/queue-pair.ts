@@ -1,0 +1,135 @@
+// One NVMe I/O queue pair: a submission ring of command ids and a completion ring
+// of entries with phase tags, each with its doorbell. Command slots (the memory
+// the host builds commands in) are indexed by command id (the blk-mq tag).
+// `depth` is the number of commands that may be outstanding at once.
+
+import { NvmeCommand, NvmeCompletion } from './command.ts';
+import { DeviceError } from './errors.ts';
+import type { EventTarget } from '../sim/event-queue.ts';
+import type { IrqSource } from '../sim/thread.ts';
+import type { NvmeController } from './controller.ts';
+
+export interface QueuePairOptions {
+  depth: number;
+  /** MSI-X vector: the core it interrupts and the handler; null for a polled queue (SPDK). */
+  irq: { coreId: number; source: IrqSource } | null;
+  /** Called when a completion entry is posted (lets a poller notice it without per-iteration events). */
+  onCqePosted?: (() => void) | null;
+}
+
+export class QueuePair implements EventTarget {
+  readonly commands: NvmeCommand[] = [];
+  private readonly sqRing: Int32Array;
+  private readonly cqRing: NvmeCompletion[] = [];
+  private readonly ringSize: number;
+  /** Host-side producer index of the SQ, device-side consumer index. */
+  private sqTail = 0;
+  sqHead = 0;
+  private sqDoorbell = 0;
+  /** Device-side producer index of the CQ, host-side consumer index. */
+  private cqTail = 0;
+  private cqHead = 0;
+  private devicePhase = 1;
+  private hostPhase = 1;
+  private irqRaised = false;
+  /** Commands submitted (doorbell rung) but not yet reaped by the host. */
+  outstanding = 0;
+  /** Device-private per-command state: status decided at fetch, fetch time. */
+  readonly fetchStatus: Int32Array;
+  readonly fetchNs: Float64Array;
+  readonly irq: { coreId: number; source: IrqSource } | null;
+  readonly onCqePosted: (() => void) | null;
+
+  constructor(
+    private readonly controller: NvmeController,
+    readonly id: number,
+    readonly depth: number,
+    options: QueuePairOptions,
+  ) {
+    // NVMe rings hold size-1 entries; size them so `depth` commands fit.
+    this.ringSize = depth + 1;
+    this.sqRing = new Int32Array(this.ringSize);
+    for (let i = 0; i < depth; i++) this.commands.push(new NvmeCommand(i));
+    for (let i = 0; i < this.ringSize; i++) this.cqRing.push(new NvmeCompletion());
+    this.fetchStatus = new Int32Array(depth);
+    this.fetchNs = new Float64Array(depth);
+    this.irq = options.irq;
+    this.onCqePosted = options.onCqePosted ?? null;
+  }
+
+  /** Host: places command `cid` at the SQ tail (visible to the device after ringSqDoorbell). */
+  enqueue(cid: number): void {
+    if (!(cid >= 0 && cid < this.depth)) throw new DeviceError(`queue ${this.id}: command id ${cid} out of range 0..${this.depth - 1}`);
+    if (this.outstanding + this.pendingInSq() >= this.depth) {
+      throw new DeviceError(`queue ${this.id}: submission queue full (depth ${this.depth})`);
+    }
+    this.sqRing[this.sqTail] = cid;
+    this.sqTail = this.sqTail + 1 === this.ringSize ? 0 : this.sqTail + 1;
+  }
+
+  /** Host: writes the SQ tail doorbell; the controller fetches the new entries now. */
+  ringSqDoorbell(): void {
+    this.sqDoorbell = this.sqTail;
+    while (this.sqHead !== this.sqDoorbell) {
+      const cid = this.sqRing[this.sqHead]!;
+      this.sqHead = this.sqHead + 1 === this.ringSize ? 0 : this.sqHead + 1;
+      this.outstanding++;
+      this.controller.start(this, this.commands[cid]!);
+    }
+  }
+
+  /** Host: the completion entry at the CQ head if the device has posted one, else null. */
+  peekCompletion(): NvmeCompletion | null {
+    const e = this.cqRing[this.cqHead]!;
+    return e.phase === this.hostPhase ? e : null;
+  }
+
+  /** Host: consumes the entry at the CQ head. */
+  popCompletion(): void {
+    if (this.peekCompletion() === null) throw new DeviceError(`queue ${this.id}: no completion to consume`);
+    this.outstanding--;
+    this.cqHead++;
+    if (this.cqHead === this.ringSize) {
+      this.cqHead = 0;
+      this.hostPhase ^= 1;
+    }
+  }
+
+  /** Host: writes the CQ head doorbell, which also re-arms the interrupt. */
+  ringCqDoorbell(): void {
+    this.irqRaised = false;
+    if (this.peekCompletion() !== null) this.raise();
+  }
+
+  /** Device event: the command with id `tag` finished its service. */
+  onEvent(tag: number): void {
+    this.controller.finish(this, this.commands[tag]!);
+  }
+
+  /** Device: posts a completion entry and signals the host. */
+  post(cid: number, status: number): void {
+    const e = this.cqRing[this.cqTail]!;
+    e.cid = cid;
+    e.status = status;
+    e.sqHead = this.sqHead;
+    e.sqId = this.id;
+    e.phase = this.devicePhase;
+    this.cqTail++;
+    if (this.cqTail === this.ringSize) {
+      this.cqTail = 0;
+      this.devicePhase ^= 1;
+    }
+    if (this.irq !== null && !this.irqRaised) this.raise();
+    if (this.onCqePosted !== null) this.onCqePosted();
+  }
+
+  private raise(): void {
+    if (this.irq === null) return;
+    this.irqRaised = true;
+    this.controller.sim.raiseInterrupt(this.irq.coreId, this.irq.source);
+  }
+
+  private pendingInSq(): number {
+    return (this.sqTail - this.sqHead + this.ringSize) % this.ringSize;
+  }
+}
