@@ -22,7 +22,10 @@ export interface ImageOpenOptions {
 }
 
 export class ImageStore {
-  private readonly pages = new Map<number, Uint8Array>();
+  /** Cached pages live in one arena; `pages` maps page number to arena byte offset. */
+  private readonly pages = new Map<number, number>();
+  private arena = new Uint8Array(0);
+  private arenaUsedBytes = 0;
   private readonly fifo: number[] = [];
   private fifoHead = 0;
   private readonly cachePagesMax: number;
@@ -100,10 +103,10 @@ export class ImageStore {
       const pageNo = Math.floor(pos / PAGE_BYTES);
       const inPage = pos - pageNo * PAGE_BYTES;
       const n = Math.min(PAGE_BYTES - inPage, length - done);
-      let page = this.pages.get(pageNo);
-      if (page === undefined) page = this.loadPage(pageNo);
+      let at = this.pages.get(pageNo);
+      if (at === undefined) at = this.loadPage(pageNo);
       else this.cacheHits++;
-      dst.set(page.subarray(inPage, inPage + n), dstOffset + done);
+      dst.set(this.arena.subarray(at + inPage, at + inPage + n), dstOffset + done);
       done += n;
     }
   }
@@ -125,8 +128,8 @@ export class ImageStore {
       const pageNo = Math.floor(pos / PAGE_BYTES);
       const inPage = pos - pageNo * PAGE_BYTES;
       const n = Math.min(PAGE_BYTES - inPage, length - done);
-      const page = this.pages.get(pageNo);
-      if (page !== undefined) page.set(src.subarray(srcOffset + done, srcOffset + done + n), inPage);
+      const at = this.pages.get(pageNo);
+      if (at !== undefined) this.arena.set(src.subarray(srcOffset + done, srcOffset + done + n), at + inPage);
       done += n;
     }
   }
@@ -136,6 +139,8 @@ export class ImageStore {
       closeSync(this.fd);
       this.fd = -1;
       this.pages.clear();
+      this.arena = new Uint8Array(0);
+      this.arenaUsedBytes = 0;
     }
   }
 
@@ -157,23 +162,32 @@ export class ImageStore {
     this.fileReads++;
   }
 
-  private loadPage(pageNo: number): Uint8Array {
-    let page: Uint8Array;
+  /** Reads page `pageNo` into the cache (evicting the oldest page when full); returns its arena offset. */
+  private loadPage(pageNo: number): number {
+    let at: number;
     if (this.pages.size >= this.cachePagesMax) {
       const victim = this.fifo[this.fifoHead]!;
       this.fifo[this.fifoHead] = pageNo;
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
-      page = this.pages.get(victim)!;
+      at = this.pages.get(victim)!;
       this.pages.delete(victim);
     } else {
-      page = new Uint8Array(PAGE_BYTES);
+      if (this.arenaUsedBytes === this.arena.length) {
+        // Grow geometrically up to the budget, so small images use little memory.
+        const size = Math.min(this.cachePagesMax * PAGE_BYTES, Math.max(16 * PAGE_BYTES, this.arena.length * 2));
+        const arena = new Uint8Array(size);
+        arena.set(this.arena.subarray(0, this.arenaUsedBytes));
+        this.arena = arena;
+      }
+      at = this.arenaUsedBytes;
+      this.arenaUsedBytes += PAGE_BYTES;
       this.fifo.push(pageNo);
     }
     const start = pageNo * PAGE_BYTES;
     const len = Math.min(PAGE_BYTES, this.sizeBytes - start);
-    this.fileRead(page, 0, len, start);
-    if (len < PAGE_BYTES) page.fill(0, len);
-    this.pages.set(pageNo, page);
-    return page;
+    this.fileRead(this.arena, at, len, start);
+    if (len < PAGE_BYTES) this.arena.fill(0, at + len, at + PAGE_BYTES);
+    this.pages.set(pageNo, at);
+    return at;
   }
 }
