@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ElfError, loadElf, type BpfObject } from '../../src/bpf/elf.ts';
+import { formatDump } from '../../src/bpf/elf-dump.ts';
 import { readElf } from '../../src/bpf/elf-reader.ts';
 import { seededU32 } from '../../src/bpf/std-helpers.ts';
 
@@ -37,6 +38,7 @@ function loadOrElfError(bytes: Uint8Array, what: string): 'loaded' | 'rejected' 
     const total = p.functions.reduce((n, f) => n + f.insnCount, 0);
     assert.equal(total, p.insns.length, `seed ${SEED}, ${what}: functions cover program ${p.name}`);
   }
+  assert.ok(formatDump(object, (insns, pc) => String(insns[pc]!.code)).length > 0);
   return 'loaded';
 }
 
