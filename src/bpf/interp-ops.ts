@@ -249,6 +249,16 @@ export function callHelper(helpers: HelperTable, memory: AddressSpace, R: Int32A
   if (helper === undefined) {
     throw new ExecutionFault('UNKNOWN_HELPER', pc, `call to helper ${id}, which is not registered`);
   }
-  const result = helper.fn(getBig(R, 2), getBig(R, 4), getBig(R, 6), getBig(R, 8), getBig(R, 10), { memory });
+  let result: bigint;
+  try {
+    result = helper.fn(getBig(R, 2), getBig(R, 4), getBig(R, 6), getBig(R, 8), getBig(R, 10), { memory });
+  } catch (error) {
+    // A helper does not know where it was called from: a fault it raises with
+    // pc -1 (for example UNWIND) is given the index of the call instruction.
+    if (error instanceof ExecutionFault && error.pc < 0) {
+      throw new ExecutionFault(error.kind, pc, `helper ${id} (${helper.name}): ${error.message.replace(/^instruction -1: /, '')}`, error.address);
+    }
+    throw error;
+  }
   setBig(R, 0, result);
 }

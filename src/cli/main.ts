@@ -4,12 +4,16 @@
 
 import { Command } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
+import { register as registerConformance } from './commands/conformance.ts';
+import { register as registerProgRun } from './commands/prog-run.ts';
 
 const program = new Command('xrp')
   .description('XRP in TypeScript: eBPF storage functions over an emulated NVMe stack, and on real files')
   .showHelpAfterError();
 
 // Command groups register themselves here (one import and one call per group).
+registerConformance(program);
+registerProgRun(program);
 
 async function main(): Promise<void> {
   try {

@@ -58,7 +58,7 @@ function fault(insns: Insn[], kind: FaultKind, options: RunOptions = {}): Execut
 }
 
 /** r0 = a OP b with 64-bit operands loaded by lddw. */
-function binop64(op: number, a: bigint, b: bigint, off = 0, cls = A64): bigint {
+function binop64(op: number, a: bigint, b: bigint, off = 0, cls: number = A64): bigint {
   return run([...ldImm64(0, a), ...ldImm64(1, b), alu(cls, op, 0, 1, off), EXIT]).r0;
 }
 
