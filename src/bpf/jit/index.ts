@@ -1,0 +1,167 @@
+// The JIT engine: compiles a Program to a WebAssembly module once, instantiates
+// it once per AddressSpace (the module imports that run's memory), and runs it.
+//
+// Crossing from JS into wasm is kept thin: r1..r5 and r10 go in as i64 parameters
+// (V8 converts the BigInts without allocating), r0 comes back as the i64 result and
+// the instruction count as an i32 global. Helpers are a single imported JS
+// function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
+// which is fine because storage functions call helpers rarely, and no hot path
+// (ALU, memory, branches, bpf-to-bpf calls) ever leaves wasm.
+//
+// Faults: the program calls env.fault(site) which throws the site's
+// ExecutionFault; a wasm trap (an access outside the memory, a misaligned atomic)
+// is caught here and turned into an ExecutionFault naming the instruction, found
+// from the trap's code offset in the stack trace.
+
+import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
+import { XrpError } from '../errors.ts';
+import { lookupRegion } from '../interp-ops.ts';
+import type { Program } from '../isa.ts';
+import type { AddressSpace } from '../memory.ts';
+import { compileModule, type CompiledModule, type CompileOptions } from './compile.ts';
+
+export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
+
+/** The count is an i32 in wasm; a run never needs more than this limit (far above any real one). */
+const INSN_LIMIT_MAX = 1 << 30;
+
+export class JitRuntimeError extends XrpError {
+  constructor(message: string) {
+    super('JIT_RUNTIME', message);
+  }
+}
+
+interface RunExports {
+  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: bigint, limit: number) => bigint;
+  count: WebAssembly.Global;
+}
+
+interface Instance {
+  memory: AddressSpace;
+  exports: RunExports;
+  /** r10 of frame 0 for the last stack region seen, as a BigInt (saves a conversion per run) */
+  stackBase: number;
+  fp0: bigint;
+}
+
+export class JitProgram implements Engine {
+  readonly module: WebAssembly.Module;
+  readonly compiled: CompiledModule;
+  /** compile time of this program, in nanoseconds (translation + WebAssembly.Module) */
+  readonly compileNs: number;
+  private readonly instances = new WeakMap<WebAssembly.Memory, Instance>();
+  private last: Instance | null = null;
+  private env: ExecEnv | null = null;
+
+  constructor(
+    readonly program: Program,
+    readonly options: CompileOptions = {},
+  ) {
+    const start = process.hrtime.bigint();
+    this.compiled = compileModule(program, options);
+    this.module = new WebAssembly.Module(this.compiled.bytes);
+    this.compileNs = Number(process.hrtime.bigint() - start);
+  }
+
+  run(env: ExecEnv, args: readonly bigint[]): RunResult {
+    let inst = this.last;
+    if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
+    if (inst.stackBase !== env.stack.base) {
+      inst.stackBase = env.stack.base;
+      inst.fp0 = BigInt(frameTop(env.stack, 0));
+    }
+    const limit = env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX;
+    const outer = this.env;
+    this.env = env;
+    let r0: bigint;
+    try {
+      r0 = inst.exports.run(
+        args.length > 0 ? args[0]! : 0n,
+        args.length > 1 ? args[1]! : 0n,
+        args.length > 2 ? args[2]! : 0n,
+        args.length > 3 ? args[3]! : 0n,
+        args.length > 4 ? args[4]! : 0n,
+        inst.fp0,
+        limit,
+      );
+    } catch (error) {
+      throw this.translate(error);
+    } finally {
+      this.env = outer;
+    }
+    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted: inst.exports.count.value as number };
+  }
+
+  private instantiate(memory: AddressSpace): Instance {
+    let inst = this.instances.get(memory.memory);
+    if (inst === undefined) {
+      const sites = this.compiled.sites;
+      const imports = {
+        env: {
+          memory: memory.memory,
+          fault: (site: number, value: bigint): never => {
+            const s = sites[site]!;
+            throw new ExecutionFault(s.kind, s.pc, s.message(value, this.env?.insnLimit ?? 0));
+          },
+          helper: (id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number): bigint => {
+            const env = this.env!;
+            const helper = env.helpers.get(id);
+            if (helper === undefined) {
+              throw new ExecutionFault('UNKNOWN_HELPER', pc, `call to helper ${id}, which is not registered`);
+            }
+            const u = BigInt.asUintN;
+            return helper.fn(u(64, r1), u(64, r2), u(64, r3), u(64, r4), u(64, r5), { memory: env.memory });
+          },
+          check: (lo: number, hi: number, off: number, size: number, write: number, pc: number): void => {
+            lookupRegion(this.env!.memory, lo, hi, off, size, write === 1, pc);
+          },
+        },
+      };
+      const instance = new WebAssembly.Instance(this.module, imports);
+      // Boundary with the untyped WebAssembly exports object.
+      const exports = instance.exports as unknown as RunExports;
+      inst = { memory, exports, stackBase: -1, fp0: 0n };
+      this.instances.set(memory.memory, inst);
+    }
+    this.last = inst;
+    return inst;
+  }
+
+  /** Turn a wasm trap into an ExecutionFault; pass every other error through. */
+  private translate(error: unknown): unknown {
+    if (!(error instanceof WebAssembly.RuntimeError)) return error;
+    const pc = this.trapPc(error);
+    const message = error.message;
+    if (/out of bounds/i.test(message)) {
+      return new ExecutionFault('OUT_OF_BOUNDS', pc, `memory access outside the address space (${message})`);
+    }
+    if (/unaligned/i.test(message)) {
+      return new ExecutionFault('MISALIGNED_ATOMIC', pc, `atomic access is not aligned (${message})`);
+    }
+    return new JitRuntimeError(`"${this.program.name}", instruction ${pc}: unexpected WebAssembly trap: ${message}`);
+  }
+
+  /** The instruction of the innermost wasm frame of a trap, from its module byte offset (-1 if unknown). */
+  private trapPc(error: Error): number {
+    const match = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(error.stack ?? '');
+    if (match === null) return -1;
+    const offset = parseInt(match[1]!, 16);
+    const { offsets, pcs } = this.compiled.offsetTable;
+    let lo = 0;
+    let hi = offsets.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (offsets[mid]! <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? -1 : pcs[found]!;
+  }
+}
+
+/** Compile a program to WebAssembly. `checked: true` for programs that were not verified. */
+export function compileJit(program: Program, options: CompileOptions = {}): JitProgram {
+  return new JitProgram(program, options);
+}

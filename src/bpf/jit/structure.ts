@@ -1,0 +1,298 @@
+// From a control-flow graph to WebAssembly's structured control flow.
+//
+// Reducible graphs (everything clang emits) are translated with the dominator-tree
+// algorithm of Ramsey, "Beyond Relooper" (ICFP 2022): each node is emitted once,
+// inside a `loop` if it is a loop header; the dominator-tree children that are
+// merge nodes (two or more forward in-edges) follow it, each after a `block` whose
+// end it is, so forward branches are `br` to that block, back edges are `br` to
+// the loop, and a node with a single forward in-edge is emitted inline. No
+// dispatch variable, no code duplication: V8 sees plain loops and branches.
+//
+// Irreducible graphs (a loop with two entries; only hand-written bytecode has them)
+// fall back to a dispatch loop: a label local and a `br_table` over all nodes.
+
+import { ByteWriter, Op, VOID } from './wasm-writer.ts';
+
+/** A branch target: a node index, or a negative value naming a target outside the graph. */
+export type Target = number;
+
+export type Exit =
+  | { kind: 'goto'; target: Target }
+  /** branch to `taken` when the condition pushed by `condition()` is non-zero, else to `fall` */
+  | { kind: 'cond'; taken: Target; fall: Target }
+  /** the node's code ends control itself (return, trap) */
+  | { kind: 'end' };
+
+export interface Graph {
+  /** exits[i] is the exit of node i; node 0 is the entry */
+  readonly exits: readonly Exit[];
+}
+
+export interface NodeEmitter {
+  readonly w: ByteWriter;
+  /** the straight-line code of a node; `loopHead` nodes must check the instruction limit */
+  node(id: number, loopHead: boolean): void;
+  /** push the i32 condition of a node whose exit is 'cond' */
+  condition(id: number): void;
+  /** code for a branch to an outside target; must not fall through */
+  outside(target: Target): void;
+  /** an i32 local the dispatch loop may use */
+  readonly labelLocal: number;
+}
+
+export type Shape = 'structured' | 'dispatch';
+
+/** Above this many nodes in one function, the recursive translation could exhaust the JS stack. */
+const STRUCTURED_NODES_MAX = 4000;
+
+function successors(exit: Exit): Target[] {
+  if (exit.kind === 'goto') return [exit.target];
+  if (exit.kind === 'cond') return [exit.taken, exit.fall];
+  return [];
+}
+
+interface Analysis {
+  /** reverse-postorder number of each node (-1: unreachable) */
+  rpo: Int32Array;
+  order: number[];
+  idom: Int32Array;
+  reducible: boolean;
+  loopHeader: Uint8Array;
+  merge: Uint8Array;
+  domChildren: number[][];
+}
+
+export function analyse(graph: Graph): Analysis {
+  const n = graph.exits.length;
+  const rpo = new Int32Array(n).fill(-1);
+  // Iterative depth-first search for the postorder.
+  const post: number[] = [];
+  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
+  const stack: Array<[number, number]> = [[0, 0]];
+  state[0] = 1;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const succ = successors(graph.exits[top[0]]!);
+    if (top[1] < succ.length) {
+      const s = succ[top[1]++]!;
+      if (s >= 0 && state[s] === 0) {
+        state[s] = 1;
+        stack.push([s, 0]);
+      }
+    } else {
+      state[top[0]] = 2;
+      post.push(top[0]);
+      stack.pop();
+    }
+  }
+  const order = post.reverse();
+  order.forEach((node, i) => (rpo[node] = i));
+
+  const preds: number[][] = Array.from({ length: n }, () => []);
+  for (const u of order) for (const s of successors(graph.exits[u]!)) if (s >= 0) preds[s]!.push(u);
+
+  // Dominators: Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm".
+  const idom = new Int32Array(n).fill(-1);
+  idom[0] = 0;
+  const intersect = (a: number, b: number): number => {
+    while (a !== b) {
+      while (rpo[a]! > rpo[b]!) a = idom[a]!;
+      while (rpo[b]! > rpo[a]!) b = idom[b]!;
+    }
+    return a;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 1; i < order.length; i++) {
+      const b = order[i]!;
+      let next = -1;
+      for (const p of preds[b]!) {
+        if (idom[p] === -1) continue;
+        next = next === -1 ? p : intersect(p, next);
+      }
+      if (next !== idom[b]) {
+        idom[b] = next;
+        changed = true;
+      }
+    }
+  }
+  const dominates = (a: number, b: number): boolean => {
+    for (let x = b; ; x = idom[x]!) {
+      if (x === a) return true;
+      if (x === 0) return a === 0;
+    }
+  };
+
+  let reducible = true;
+  const loopHeader = new Uint8Array(n);
+  const forwardIn = new Int32Array(n);
+  for (const u of order) {
+    for (const s of successors(graph.exits[u]!)) {
+      if (s < 0) continue;
+      if (rpo[s]! <= rpo[u]!) {
+        loopHeader[s] = 1;
+        if (!dominates(s, u)) reducible = false;
+      } else {
+        forwardIn[s]!++;
+      }
+    }
+  }
+  const merge = new Uint8Array(n);
+  for (let i = 0; i < n; i++) merge[i] = forwardIn[i]! >= 2 ? 1 : 0;
+  const domChildren: number[][] = Array.from({ length: n }, () => []);
+  for (const b of order) if (b !== 0) domChildren[idom[b]!]!.push(b);
+  return { rpo, order, idom, reducible, loopHeader, merge, domChildren };
+}
+
+type Frame = { kind: 'loop' | 'block'; node: number } | { kind: 'if' };
+
+/** Emit the code of a whole function body (its graph); returns the shape used. */
+export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = false): Shape {
+  const a = analyse(graph);
+  if (forceDispatch || !a.reducible || a.order.length > STRUCTURED_NODES_MAX) {
+    emitDispatch(graph, a, e);
+    return 'dispatch';
+  }
+  const w = e.w;
+  const ctx: Frame[] = [];
+  const { rpo, loopHeader, merge, domChildren } = a;
+
+  const labelOf = (kind: 'loop' | 'block', node: number): number => {
+    for (let i = ctx.length - 1; i >= 0; i--) {
+      const f = ctx[i]!;
+      if (f.kind === kind && f.node === node) return ctx.length - 1 - i;
+    }
+    throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
+  };
+  const isBr = (x: number, t: Target): boolean => t >= 0 && (rpo[t]! <= rpo[x]! || merge[t] === 1);
+  const brTo = (x: number, t: Target): number => (rpo[t]! <= rpo[x]! ? labelOf('loop', t) : labelOf('block', t));
+
+  const doBranch = (x: number, t: Target): void => {
+    if (t < 0) {
+      e.outside(t);
+    } else if (isBr(x, t)) {
+      w.byte(Op.br);
+      w.u32(brTo(x, t));
+    } else {
+      doTree(t);
+    }
+  };
+
+  const emitExit = (x: number): void => {
+    const exit = graph.exits[x]!;
+    if (exit.kind === 'goto') {
+      doBranch(x, exit.target);
+    } else if (exit.kind === 'cond') {
+      e.condition(x);
+      if (isBr(x, exit.taken)) {
+        w.byte(Op.br_if);
+        w.u32(brTo(x, exit.taken));
+        doBranch(x, exit.fall);
+      } else if (isBr(x, exit.fall)) {
+        w.byte(Op.i32_eqz);
+        w.byte(Op.br_if);
+        w.u32(brTo(x, exit.fall));
+        doBranch(x, exit.taken);
+      } else {
+        w.byte(Op.if);
+        w.byte(VOID);
+        ctx.push({ kind: 'if' });
+        doBranch(x, exit.taken);
+        w.byte(Op.else);
+        doBranch(x, exit.fall);
+        ctx.pop();
+        w.byte(Op.end);
+      }
+    }
+  };
+
+  const nodeWithin = (x: number, ys: number[], i: number): void => {
+    if (i === ys.length) {
+      e.node(x, loopHeader[x] === 1);
+      emitExit(x);
+      return;
+    }
+    w.byte(Op.block);
+    w.byte(VOID);
+    ctx.push({ kind: 'block', node: ys[i]! });
+    nodeWithin(x, ys, i + 1);
+    ctx.pop();
+    w.byte(Op.end);
+    doTree(ys[i]!);
+  };
+
+  const doTree = (x: number): void => {
+    // Merge children, highest reverse-postorder number first: it is emitted last.
+    const ys = domChildren[x]!.filter((c) => merge[c] === 1).sort((p, q) => rpo[q]! - rpo[p]!);
+    if (loopHeader[x] === 1) {
+      w.byte(Op.loop);
+      w.byte(VOID);
+      ctx.push({ kind: 'loop', node: x });
+      nodeWithin(x, ys, 0);
+      ctx.pop();
+      w.byte(Op.end);
+    } else {
+      nodeWithin(x, ys, 0);
+    }
+  };
+
+  doTree(0);
+  w.byte(Op.unreachable);
+  return 'structured';
+}
+
+function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
+  const w = e.w;
+  const nodes = a.order; // reachable nodes; nodes[0] is the entry
+  const slot = new Int32Array(graph.exits.length).fill(-1);
+  nodes.forEach((node, i) => (slot[node] = i));
+  const count = nodes.length;
+  w.byte(Op.i32_const);
+  w.s32(0);
+  w.byte(Op.local_set);
+  w.u32(e.labelLocal);
+  w.byte(Op.loop);
+  w.byte(VOID);
+  for (let i = 0; i < count; i++) {
+    w.byte(Op.block);
+    w.byte(VOID);
+  }
+  w.byte(Op.local_get);
+  w.u32(e.labelLocal);
+  w.byte(Op.br_table);
+  w.u32(count);
+  for (let i = 0; i < count; i++) w.u32(i);
+  w.u32(0);
+  const jump = (t: Target, loopDepth: number): void => {
+    if (t < 0) {
+      e.outside(t);
+      return;
+    }
+    w.byte(Op.i32_const);
+    w.s32(slot[t]!);
+    w.byte(Op.local_set);
+    w.u32(e.labelLocal);
+    w.byte(Op.br);
+    w.u32(loopDepth);
+  };
+  for (let i = 0; i < count; i++) {
+    w.byte(Op.end);
+    const x = nodes[i]!;
+    const loopDepth = count - 1 - i;
+    // Every node can be re-entered from the dispatch loop, so every node checks the limit.
+    e.node(x, true);
+    const exit = graph.exits[x]!;
+    if (exit.kind === 'goto') {
+      jump(exit.target, loopDepth);
+    } else if (exit.kind === 'cond') {
+      e.condition(x);
+      w.byte(Op.if);
+      w.byte(VOID);
+      jump(exit.taken, loopDepth + 1);
+      w.byte(Op.end);
+      jump(exit.fall, loopDepth);
+    }
+  }
+  w.byte(Op.end);
+  w.byte(Op.unreachable);
+}
