@@ -92,7 +92,8 @@ export class Histogram {
   percentileNs(p: number): number {
     if (!(p > 0 && p <= 100)) throw new SimError(`percentile must be in (0, 100], got ${String(p)}`);
     if (this.total === 0) return 0;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.total));
+    // Integer arithmetic so that e.g. p99.9 of 1000 samples is rank 999, not 1000.
+    const rank = Math.max(1, Math.ceil((Math.round(p * 1e6) * this.total) / 1e8));
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i]!;

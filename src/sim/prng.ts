@@ -34,6 +34,17 @@ export class Prng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** A generator with an explicit state (for checking against the reference implementation). */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Prng {
+    const p = new Prng(0);
+    p.s0 = s0 | 0;
+    p.s1 = s1 | 0;
+    p.s2 = s2 | 0;
+    p.s3 = s3 | 0;
+    if ((p.s0 | p.s1 | p.s2 | p.s3) === 0) throw new SimError('xoshiro128** state must not be all zero');
+    return p;
+  }
+
   /** Next uniformly distributed 32-bit unsigned integer. */
   nextU32(): number {
     const s1 = this.s1;
