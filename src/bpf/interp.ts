@@ -133,7 +133,10 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           const s = D[b + F_SRC]!;
           const al = R[d]!;
           const bl = R[s]!;
-          R[d + 1] = mulHiU32(al, bl) + Math.imul(al, R[s + 1]!) + Math.imul(R[d + 1]!, bl);
+          // The carry into the high word: exact in a double when the product is below 2^53.
+          const p = (al >>> 0) * (bl >>> 0);
+          const carry = p < 9007199254740992 ? Math.floor(p / 4294967296) : mulHiU32(al, bl);
+          R[d + 1] = carry + Math.imul(al, R[s + 1]!) + Math.imul(R[d + 1]!, bl);
           R[d] = Math.imul(al, bl);
           break;
         }
@@ -143,10 +146,10 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
         case 0x97:
           divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, false, true);
           break;
-        case OP_SDIV64:
+        case 0x100 /* OP_SDIV64 */:
           divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, true, false);
           break;
-        case OP_SMOD64:
+        case 0x101 /* OP_SMOD64 */:
           divMod64(R, D[b + F_DST]!, D[b + F_SRC]!, true, true);
           break;
         case 0x47: {
@@ -226,28 +229,28 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           R[d] = -lo;
           break;
         }
-        case OP_MOVSX64_8: {
+        case 0x104 /* OP_MOVSX64_8 */: {
           const d = D[b + F_DST]!;
           const v = (R[D[b + F_SRC]!]! << 24) >> 24;
           R[d] = v;
           R[d + 1] = v >> 31;
           break;
         }
-        case OP_MOVSX64_16: {
+        case 0x105 /* OP_MOVSX64_16 */: {
           const d = D[b + F_DST]!;
           const v = (R[D[b + F_SRC]!]! << 16) >> 16;
           R[d] = v;
           R[d + 1] = v >> 31;
           break;
         }
-        case OP_MOVSX64_32: {
+        case 0x106 /* OP_MOVSX64_32 */: {
           const d = D[b + F_DST]!;
           const v = R[D[b + F_SRC]!]!;
           R[d] = v;
           R[d + 1] = v >> 31;
           break;
         }
-        case OP_BSWAP:
+        case 0x10b /* OP_BSWAP */:
           byteSwap(R, D[b + F_DST]!, D[b + F_IMM]!);
           break;
 
@@ -284,10 +287,10 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           R[d + 1] = 0;
           break;
         }
-        case OP_SDIV32:
+        case 0x102 /* OP_SDIV32 */:
           sdivMod32(R, D[b + F_DST]!, D[b + F_SRC]!, false);
           break;
-        case OP_SMOD32:
+        case 0x103 /* OP_SMOD32 */:
           sdivMod32(R, D[b + F_DST]!, D[b + F_SRC]!, true);
           break;
         case 0x44: {
@@ -338,27 +341,27 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           R[d + 1] = 0;
           break;
         }
-        case OP_MOVSX32_8: {
+        case 0x107 /* OP_MOVSX32_8 */: {
           const d = D[b + F_DST]!;
           R[d] = (R[D[b + F_SRC]!]! << 24) >> 24;
           R[d + 1] = 0;
           break;
         }
-        case OP_MOVSX32_16: {
+        case 0x108 /* OP_MOVSX32_16 */: {
           const d = D[b + F_DST]!;
           R[d] = (R[D[b + F_SRC]!]! << 16) >> 16;
           R[d + 1] = 0;
           break;
         }
-        case OP_LE:
+        case 0x109 /* OP_LE */:
           truncateTo(R, D[b + F_DST]!, D[b + F_IMM]!);
           break;
-        case OP_BE:
+        case 0x10a /* OP_BE */:
           byteSwap(R, D[b + F_DST]!, D[b + F_IMM]!);
           break;
 
         // ---- 64-bit immediate ----
-        case OP_LDDW: {
+        case 0x10f /* OP_LDDW */: {
           const d = D[b + F_DST]!;
           R[d] = D[b + F_IMM]!;
           R[d + 1] = D[b + F_IMM_HI]!;
@@ -366,93 +369,179 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           break;
         }
 
-        // ---- loads: dst = *(size *)(src + off) ----
-        case 0x61:
-        case 0x69:
-        case 0x71:
-        case 0x79:
-        case 0x81:
-        case 0x89:
-        case 0x91: {
-          const op = D[b]!;
+        // ---- loads: dst = *(size *)(src + off); one case per opcode keeps the fast path inline ----
+        case 0x61: {
           const s = D[b + F_SRC]!;
-          const size = op === 0x79 ? 8 : (op & 0x18) === 0x00 ? 4 : (op & 0x18) === 0x08 ? 2 : 1;
-          let a = (R[s]! >>> 0) + D[b + F_OFF]!;
-          if (R[s + 1] !== 0 || a < lb || a + size > le) {
-            const region = lookupRegion(memory, R[s]!, R[s + 1]!, D[b + F_OFF]!, size, false, cur);
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 4 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 4, false, cur);
             lb = region.base;
             le = region.base + region.sizeBytes;
-            a = effectiveAddress(R[s]!, R[s + 1]!, D[b + F_OFF]!);
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
           }
           const d = D[b + F_DST]!;
-          switch (op) {
-            case 0x61:
-              R[d] = view.getInt32(a, true);
-              R[d + 1] = 0;
-              break;
-            case 0x69:
-              R[d] = view.getUint16(a, true);
-              R[d + 1] = 0;
-              break;
-            case 0x71:
-              R[d] = view.getUint8(a);
-              R[d + 1] = 0;
-              break;
-            case 0x79:
-              R[d] = view.getInt32(a, true);
-              R[d + 1] = view.getInt32(a + 4, true);
-              break;
-            case 0x81: {
-              const v = view.getInt32(a, true);
-              R[d] = v;
-              R[d + 1] = v >> 31;
-              break;
-            }
-            case 0x89: {
-              const v = view.getInt16(a, true);
-              R[d] = v;
-              R[d + 1] = v >> 31;
-              break;
-            }
-            default: {
-              const v = view.getInt8(a);
-              R[d] = v;
-              R[d + 1] = v >> 31;
-            }
-          }
+          R[d] = view.getInt32(a, true);
+          R[d + 1] = 0;
           break;
         }
-
-        // ---- stores: *(size *)(dst + off) = src or imm (the imm is a constant register) ----
-        case 0x62:
-        case 0x63:
-        case 0x6a:
-        case 0x6b:
-        case 0x72:
-        case 0x73:
+        case 0x69: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 2 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 2, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          R[d] = view.getUint16(a, true);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x71: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 1 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 1, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          R[d] = view.getUint8(a);
+          R[d + 1] = 0;
+          break;
+        }
+        case 0x79: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 8 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 8, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          R[d] = view.getInt32(a, true);
+          R[d + 1] = view.getInt32(a + 4, true);
+          break;
+        }
+        case 0x81: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 4 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 4, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          const v = view.getInt32(a, true);
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        case 0x89: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 2 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 2, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          const v = view.getInt16(a, true);
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        case 0x91: {
+          const s = D[b + F_SRC]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[s]! >>> 0) + off;
+          if (R[s + 1] !== 0 || a < lb || a + 1 > le) {
+            const region = lookupRegion(memory, R[s]!, R[s + 1]!, off, 1, false, cur);
+            lb = region.base;
+            le = region.base + region.sizeBytes;
+            a = effectiveAddress(R[s]!, R[s + 1]!, off);
+          }
+          const d = D[b + F_DST]!;
+          const v = view.getInt8(a);
+          R[d] = v;
+          R[d + 1] = v >> 31;
+          break;
+        }
+        // ---- stores: *(size *)(dst + off) = src, or imm (a constant register) for ST ----
         case 0x7a:
         case 0x7b: {
-          const op = D[b]! & 0x18;
           const d = D[b + F_DST]!;
-          const size = op === 0x18 ? 8 : op === 0x00 ? 4 : op === 0x08 ? 2 : 1;
-          let a = (R[d]! >>> 0) + D[b + F_OFF]!;
-          if (R[d + 1] !== 0 || a < sb || a + size > se) {
-            const region = lookupRegion(memory, R[d]!, R[d + 1]!, D[b + F_OFF]!, size, true, cur);
+          const off = D[b + F_OFF]!;
+          let a = (R[d]! >>> 0) + off;
+          if (R[d + 1] !== 0 || a < sb || a + 8 > se) {
+            const region = lookupRegion(memory, R[d]!, R[d + 1]!, off, 8, true, cur);
             sb = region.base;
             se = region.base + region.sizeBytes;
-            a = effectiveAddress(R[d]!, R[d + 1]!, D[b + F_OFF]!);
+            a = effectiveAddress(R[d]!, R[d + 1]!, off);
           }
           const s = D[b + F_SRC]!;
-          if (op === 0x18) {
-            view.setInt32(a, R[s]!, true);
-            view.setInt32(a + 4, R[s + 1]!, true);
-          } else if (op === 0x00) view.setInt32(a, R[s]!, true);
-          else if (op === 0x08) view.setInt16(a, R[s]!, true);
-          else view.setInt8(a, R[s]!);
+          view.setInt32(a, R[s]!, true);
+          view.setInt32(a + 4, R[s + 1]!, true);
           break;
         }
-        case OP_ATOMIC32:
-        case OP_ATOMIC64:
+        case 0x62:
+        case 0x63: {
+          const d = D[b + F_DST]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[d]! >>> 0) + off;
+          if (R[d + 1] !== 0 || a < sb || a + 4 > se) {
+            const region = lookupRegion(memory, R[d]!, R[d + 1]!, off, 4, true, cur);
+            sb = region.base;
+            se = region.base + region.sizeBytes;
+            a = effectiveAddress(R[d]!, R[d + 1]!, off);
+          }
+          const s = D[b + F_SRC]!;
+          view.setInt32(a, R[s]!, true);
+          break;
+        }
+        case 0x6a:
+        case 0x6b: {
+          const d = D[b + F_DST]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[d]! >>> 0) + off;
+          if (R[d + 1] !== 0 || a < sb || a + 2 > se) {
+            const region = lookupRegion(memory, R[d]!, R[d + 1]!, off, 2, true, cur);
+            sb = region.base;
+            se = region.base + region.sizeBytes;
+            a = effectiveAddress(R[d]!, R[d + 1]!, off);
+          }
+          const s = D[b + F_SRC]!;
+          view.setInt16(a, R[s]!, true);
+          break;
+        }
+        case 0x72:
+        case 0x73: {
+          const d = D[b + F_DST]!;
+          const off = D[b + F_OFF]!;
+          let a = (R[d]! >>> 0) + off;
+          if (R[d + 1] !== 0 || a < sb || a + 1 > se) {
+            const region = lookupRegion(memory, R[d]!, R[d + 1]!, off, 1, true, cur);
+            sb = region.base;
+            se = region.base + region.sizeBytes;
+            a = effectiveAddress(R[d]!, R[d + 1]!, off);
+          }
+          const s = D[b + F_SRC]!;
+          view.setInt8(a, R[s]!);
+          break;
+        }
+        case 0x110 /* OP_ATOMIC32 */:
+        case 0x111 /* OP_ATOMIC64 */:
           atomic(memory, R, D[b + F_DST]!, D[b + F_SRC]!, D[b + F_OFF]!, D[b + F_IMM]!, D[b] === OP_ATOMIC64, cur);
           break;
 
@@ -581,16 +670,16 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
           break;
 
         // ---- calls and exit ----
-        case OP_CALL_HELPER:
+        case 0x10c /* OP_CALL_HELPER */:
           callHelper(env.helpers, memory, R, D[b + F_IMM]!, cur);
           break;
-        case OP_CALLX: {
+        case 0x10e /* OP_CALLX */: {
           const id = getBig(R, D[b + F_SRC]!);
           if (id > 0x7fffffffn) throw new ExecutionFault('UNKNOWN_HELPER', cur, `callx to helper ${id}, which is not registered`);
           callHelper(env.helpers, memory, R, Number(id), cur);
           break;
         }
-        case OP_CALL_LOCAL: {
+        case 0x10d /* OP_CALL_LOCAL */: {
           if (depth + 1 >= CALL_DEPTH_MAX) {
             throw new ExecutionFault('CALL_DEPTH', cur, `local call would exceed ${CALL_DEPTH_MAX} frames`);
           }
@@ -618,13 +707,13 @@ function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], trace
         }
 
         // ---- sentinels ----
-        case OP_BAD_PC: {
+        case 0x1f0 /* OP_BAD_PC */: {
           const from = D[b + F_IMM]!;
           const to = D[b + F_OFF]!;
           if (from < 0) throw new ExecutionFault('PC_OUT_OF_RANGE', to - 1, 'execution fell off the end of the program');
           throw new ExecutionFault('PC_OUT_OF_RANGE', from, `jump to instruction ${to}, outside the program (0..${P.insnCount - 1})`);
         }
-        case OP_INVALID:
+        case 0x1f1 /* OP_INVALID */:
           throw new ExecutionFault('INVALID_INSN', cur, P.messages[D[b + F_IMM]!]!);
         default:
           throw new ExecutionFault('INVALID_INSN', cur, `unknown decoded op 0x${D[b]!.toString(16)}`);
