@@ -1,23 +1,17 @@
 // `--trace` support for the interpreter: one line per executed instruction with
 // its index, its disassembly and the registers it changed.
 
+import { disassembleInsn } from './disasm.ts';
 import type { Insn } from './isa.ts';
 
 export type TraceSink = (line: string) => void;
 export type InsnFormatter = (insns: readonly Insn[], pc: number) => string;
 
-/** Used until a disassembler is supplied: the raw fields of the slot. */
+/** The raw fields of a slot: the fallback if the disassembler fails. */
 export function rawInsnText(insns: readonly Insn[], pc: number): string {
   const i = insns[pc];
   if (i === undefined) return '<outside the program>';
   return `op=0x${i.code.toString(16).padStart(2, '0')} dst=r${i.dst} src=r${i.src} off=${i.off} imm=${i.imm}`;
-}
-
-let defaultFormatter: InsnFormatter = rawInsnText;
-
-/** Install the disassembler used by traces (src/bpf/disasm.ts registers itself here). */
-export function setTraceFormatter(format: InsnFormatter): void {
-  defaultFormatter = format;
 }
 
 const REG_INTS = 22;
@@ -29,7 +23,7 @@ export class Tracer {
   constructor(
     private readonly insns: readonly Insn[],
     private readonly sink: TraceSink,
-    private readonly format: InsnFormatter = defaultFormatter,
+    private readonly format: InsnFormatter = disassembleInsn,
   ) {}
 
   /** Called before executing `pc`: reports the previous instruction, then snapshots. */

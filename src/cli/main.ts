@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
 import { register as registerConformance } from './commands/conformance.ts';
+import { register as registerDemo } from './commands/demo.ts';
 import { register as registerProgRun } from './commands/prog-run.ts';
 
 const program = new Command('xrp')
@@ -13,6 +14,7 @@ const program = new Command('xrp')
 
 // Command groups register themselves here (one import and one call per group).
 registerConformance(program);
+registerDemo(program);
 registerProgRun(program);
 
 async function main(): Promise<void> {
