@@ -963,7 +963,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           return;
         }
         case OP_CALL_LOCAL: {
-          get(L_DEPTH);
+          w.byte(Op.local_get);
+          w.u32(L_DEPTH);
           i32c(CALL_DEPTH_MAX - 1);
           o(Op.i32_ge_u);
           w.byte(Op.if);

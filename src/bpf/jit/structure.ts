@@ -279,8 +279,9 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
     w.byte(Op.end);
     const x = nodes[i]!;
     const loopDepth = count - 1 - i;
-    // Every node can be re-entered from the dispatch loop, so every node checks the limit.
-    e.node(x, true);
+    // Every cycle contains a retreating edge of the depth-first order, so checking
+    // the limit at their targets bounds every loop, irreducible ones included.
+    e.node(x, a.loopHeader[x] === 1);
     const exit = graph.exits[x]!;
     if (exit.kind === 'goto') {
       jump(exit.target, loopDepth);

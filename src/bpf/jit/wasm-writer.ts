@@ -109,17 +109,17 @@ export const Op = {
 /** Second byte of the 0xfe-prefixed atomic opcodes (threads proposal). */
 export const AtomicOpcode = {
   prefix: 0xfe,
-  i64_rmw_add: 0x1e,
+  i64_rmw_add: 0x1f,
   i64_rmw32_add_u: 0x24,
-  i64_rmw_and: 0x2c,
+  i64_rmw_and: 0x2d,
   i64_rmw32_and_u: 0x32,
-  i64_rmw_or: 0x33,
+  i64_rmw_or: 0x34,
   i64_rmw32_or_u: 0x39,
-  i64_rmw_xor: 0x3a,
+  i64_rmw_xor: 0x3b,
   i64_rmw32_xor_u: 0x40,
-  i64_rmw_xchg: 0x41,
+  i64_rmw_xchg: 0x42,
   i64_rmw32_xchg_u: 0x47,
-  i64_rmw_cmpxchg: 0x48,
+  i64_rmw_cmpxchg: 0x49,
   i64_rmw32_cmpxchg_u: 0x4e,
 } as const;
 
