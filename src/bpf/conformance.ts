@@ -14,12 +14,15 @@ import { createExecEnv, ExecutionFault, type Engine } from './engine.ts';
 import { XrpError } from './errors.ts';
 import type { Helper, HelperTable } from './helpers.ts';
 import { createInterpreter } from './interp.ts';
+import { compileJit } from './jit/index.ts';
 import { decode, type Program } from './isa.ts';
 import { AddressSpace } from './memory.ts';
 
 /** Engines by name: adding one (for example the JIT) is one line here. */
 export const ENGINES: ReadonlyMap<string, (program: Program) => Engine> = new Map([
   ['interp', (program: Program): Engine => createInterpreter(program)],
+  // The corpus is not verified, so the JIT checks every access against the regions.
+  ['jit', (program: Program): Engine => compileJit(program, { checked: true })],
 ]);
 
 export class UnknownEngineError extends XrpError {
