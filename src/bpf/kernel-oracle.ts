@@ -11,7 +11,7 @@
 // and data_out, the final packet, in which the generated epilogue stored r0,
 // r2..r9 and the stack slots: so the comparison covers the full 64-bit state.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,18 @@ export function kernelOracleUnavailable(): string | undefined {
   }
   const probe = spawnSync('bpftool', ['version'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) return 'bpftool is not installed (apt-get install bpftool)';
-  return undefined;
+  // Pinning needs a bpffs; containers without CAP_SYS_ADMIN cannot mount one.
+  const dir = mkdtempSync(join(tmpdir(), 'xrp-oracle-probe-'));
+  try {
+    const mount = spawnSync('mount', ['-t', 'bpf', 'bpf', dir], { encoding: 'utf8' });
+    if (mount.error !== undefined || mount.status !== 0) {
+      return `cannot mount a bpffs (${(mount.stderr ?? String(mount.error)).trim() || 'mount failed'})`;
+    }
+    spawnSync('umount', [dir]);
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -170,7 +181,10 @@ export function runInKernel(cases: readonly KernelCase[]): KernelOutcome[] {
   mkdirSync(pinDir);
   let mounted = false;
   try {
-    execFileSync('mount', ['-t', 'bpf', 'bpf', pinDir]);
+    const mount = spawnSync('mount', ['-t', 'bpf', 'bpf', pinDir], { encoding: 'utf8' });
+    if (mount.error !== undefined || mount.status !== 0) {
+      throw new KernelOracleError(`cannot mount a bpffs at ${pinDir}: ${(mount.stderr ?? String(mount.error)).trim()}`);
+    }
     mounted = true;
     const lines: string[] = [];
     cases.forEach((c, i) => {

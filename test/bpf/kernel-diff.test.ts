@@ -52,3 +52,24 @@ if (unavailable !== undefined) {
     console.log(`# skipped kernel differential test: ${unavailable}`);
   });
 }
+
+test('the oracle really executes in the kernel, and reports verifier rejections per program', { skip: unavailable ?? false }, async () => {
+  const { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn } = await import('../../src/bpf/isa.ts');
+  const ok = [
+    insn(InsnClass.ALU64 | Source.K | AluOp.MOV, 0, 0, 0, 0x1234567),
+    insn(InsnClass.STX | Mode.MEM | Size.DW, 1, 0, 8, 0), // *(u64 *)(r1 + 8) = r0
+    insn(InsnClass.JMP | JmpOp.EXIT),
+  ];
+  const rejected = [insn(InsnClass.ALU64 | Source.X | AluOp.MOV, 0, 9, 0, 0), insn(InsnClass.JMP | JmpOp.EXIT)]; // r9 is never written
+  const [a, b, c] = runInKernel([
+    { insns: ok, input: new Uint8Array(16) },
+    { insns: rejected, input: new Uint8Array(16) },
+    { insns: ok, input: new Uint8Array(16).fill(0xaa) },
+  ]);
+  assert.ok(a?.ok && c?.ok, 'the valid programs ran');
+  assert.equal(a.retval, 0x1234567);
+  assert.deepEqual([...a.dataOut], [0, 0, 0, 0, 0, 0, 0, 0, 0x67, 0x45, 0x23, 0x01, 0, 0, 0, 0]);
+  assert.deepEqual([...c.dataOut.subarray(0, 8)], Array(8).fill(0xaa));
+  assert.ok(b !== undefined && !b.ok);
+  assert.match(b.error, /R9 !read_ok/);
+});
