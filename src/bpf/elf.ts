@@ -146,7 +146,7 @@ const DATA_SECTION = /^\.(rodata|data|bss)(\..*)?$/;
 const isCodeSection = (s: ElfSection): boolean => s.type === SectionType.PROGBITS && (s.flags & SectionFlag.EXECINSTR) !== 0;
 const SYMBOL_TYPE_NAMES = ['NOTYPE', 'OBJECT', 'FUNC', 'SECTION', 'FILE'];
 const SYMBOL_BIND_NAMES = ['LOCAL', 'GLOBAL', 'WEAK'];
-const SECTION_TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(SectionType).map(([k, v]) => [v, k]));
+const SECTION_TYPE_NAMES: Record<number, string> = { ...Object.fromEntries(Object.entries(SectionType).map(([k, v]) => [v, k])), 0x6fff4c03: 'LLVM_ADDRSIG' };
 
 export function loadElf(bytes: Uint8Array, fileName: string): BpfObject {
   const elf = readElf(bytes, fileName);

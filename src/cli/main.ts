@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
 import { register as registerConformance } from './commands/conformance.ts';
 import { register as registerDemo } from './commands/demo.ts';
+import { register as registerProgDump } from './commands/prog.ts';
 import { register as registerProgRun } from './commands/prog-run.ts';
 
 const program = new Command('xrp')
@@ -15,6 +16,7 @@ const program = new Command('xrp')
 // Command groups register themselves here (one import and one call per group).
 registerConformance(program);
 registerDemo(program);
+registerProgDump(program);
 registerProgRun(program);
 
 async function main(): Promise<void> {
