@@ -9,7 +9,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadElf } from '../../src/bpf/elf.ts';
-import { encode } from '../../src/bpf/isa.ts';
+import { disassembleInsn } from '../../src/bpf/disasm.ts';
+import { encode, isBranch, isLdImm64, isLocalCall } from '../../src/bpf/isa.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const probe = spawnSync('llvm-objdump', ['--version'], { encoding: 'utf8' });
@@ -18,6 +19,8 @@ const missing = probe.error !== undefined || probe.status !== 0 ? 'llvm-objdump 
 interface Dumped {
   /** raw 8-byte slots (hex) by section name, by slot index */
   slots: Map<string, Map<number, string>>;
+  /** llvm-objdump's text of each instruction by section name, by slot index */
+  texts: Map<string, Map<number, string>>;
   /** "section offset type symbol" */
   relocations: string[];
 }
@@ -26,6 +29,7 @@ function objdump(path: string): Dumped {
   const run = spawnSync('llvm-objdump', ['-d', '-r', path], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const slots = new Map<string, Map<number, string>>();
+  const texts = new Map<string, Map<number, string>>();
   const relocations: string[] = [];
   let section = '';
   for (const line of run.stdout.split('\n')) {
@@ -33,19 +37,21 @@ function objdump(path: string): Dumped {
     if (header) {
       section = header[1]!;
       slots.set(section, new Map());
+      texts.set(section, new Map());
       continue;
     }
-    const insn = /^\s+(\d+):\t([0-9a-f ]+)\t/.exec(line);
+    const insn = /^\s+(\d+):\t([0-9a-f ]+)\t(.*)$/.exec(line);
     if (insn) {
       const hex = insn[2]!.replace(/ /g, '');
       const slot = Number(insn[1]);
+      texts.get(section)!.set(slot, insn[3]!.trim());
       for (let i = 0; i < hex.length / 16; i++) slots.get(section)!.set(slot + i, hex.slice(i * 16, i * 16 + 16));
       continue;
     }
     const reloc = /^\s+([0-9a-f]+):\s+(R_BPF_\w+)\s+(\S+)/.exec(line);
     if (reloc) relocations.push(`${section} ${Number.parseInt(reloc[1]!, 16)} ${reloc[2]} ${reloc[3]}`);
   }
-  return { slots, relocations };
+  return { slots, texts, relocations };
 }
 
 function objects(dir: string): string[] {
@@ -60,6 +66,7 @@ function objects(dir: string): string[] {
 
 test('loaded instructions and relocations agree with llvm-objdump -d -r', { skip: missing }, () => {
   let compared = 0;
+  let texts = 0;
   for (const path of objects(join(root, 'bpf'))) {
     const object = loadElf(readFileSync(path), path);
     const dumped = objdump(path);
@@ -85,6 +92,13 @@ test('loaded instructions and relocations agree with llvm-objdump -d -r', { skip
           const kind = relocated.get(at) ?? (previous === 'map' || previous === 'map_value' ? previous : undefined);
           if (kind === undefined) {
             assert.equal(ours, theirs, `${path} ${program.name} slot ${at} (${fn.name}+${i})`);
+            // Same text too, where our disassembler promises objdump's syntax (it prints
+            // 64-bit immediates in hex, local calls as pc+N and jumps without labels).
+            const insn = program.insns[at]!;
+            if (!isLdImm64(insn) && !isLocalCall(insn) && !isBranch(insn) && (at === 0 || !isLdImm64(program.insns[at - 1]!))) {
+              assert.equal(disassembleInsn(program.insns, at), dumped.texts.get(fn.sectionName)!.get(sectionStart + i), `${path} ${program.name} slot ${at}: text`);
+              texts++;
+            }
           } else {
             // Relocated: opcode and dst are unchanged; src, imm (and the second slot's imm) are ours to set.
             assert.equal(ours.slice(0, 2), theirs.slice(0, 2), `${path} ${program.name} slot ${at}: opcode`);
@@ -96,4 +110,5 @@ test('loaded instructions and relocations agree with llvm-objdump -d -r', { skip
     }
   }
   assert.ok(compared > 100, `${compared} instructions compared`);
+  assert.ok(texts > 80, `${texts} texts compared`);
 });
