@@ -149,6 +149,19 @@ test('bad files and bad scratch end the chain with the documented return values'
   // plain pairs do not parse values, so they pass through
   assert.deepEqual(xrpRange(new MemoryBlockSource(text), { begin: 4n, end: 5n }).pairs[0]!.value.subarray(0, 3), Uint8Array.from([110, 111, 116]));
 
+  // a value pointer that is not 8-aligned takes the byte-by-byte path and still matches the reference
+  const shifted = good.slice();
+  set(shifted, 512 + 264 + 8, (1n << 63n) | BigInt(32 * 512 + 64 + 3)); // key 1 -> its value + 3
+  set(shifted, 512 + 264 + 16, (1n << 63n) | BigInt(32 * 512 + 128 + 5)); // key 2 -> its value + 5 (into key 3's)
+  const shiftedSource = new MemoryBlockSource(shifted);
+  for (const op of [AggOp.SUM, AggOp.ARRAY]) {
+    const range = { begin: 0n, end: 3n };
+    const ref = aggregateRange(shiftedSource, range);
+    const got = xrpRange(shiftedSource, range, op);
+    if (op === AggOp.SUM) assert.equal(got.last.aggValue, ref.sum);
+    else assert.deepEqual(got.out, ref.array);
+  }
+  assert.deepEqual(aggregateRange(shiftedSource, { begin: 0n, end: 3n }).array, [0n, 1n, 2n]);
   const driver = rangeProgram();
   writeRangeQuery(driver.scratchBytes, 0n, 5n);
   new DataView(driver.scratchBytes.buffer, driver.scratchBytes.byteOffset).setUint32(RQ.AGG_OP, 8, true);
