@@ -140,3 +140,13 @@ test('chain.bpf.o: sections, symbols and relocation summaries for prog dump', ()
   const sym = object.symbols.find((s) => s.name === 'chain')!;
   assert.deepEqual([sym.type, sym.bind, sym.sectionName, sym.value, sym.sizeBytes], ['FUNC', 'GLOBAL', 'xrp', 0, xrp.sizeBytes]);
 });
+
+test('hand-written assembly without function symbols: the section is the program', () => {
+  const object = load('test/fixtures/elf/raw-asm.o');
+  assert.equal(object.license, 'MIT');
+  assert.equal(object.programs.length, 1);
+  const p = findProgram(object, 'socket');
+  assert.deepEqual([p.name, p.sectionName, p.insns.length], ['socket', 'socket', 4]);
+  assert.deepEqual(p.insns.map((i) => i.code), [0xb7, 0xb7, 0x0f, 0x95]);
+  assert.deepEqual(p.functions, [{ name: 'socket', sectionName: 'socket', startInsn: 0, insnCount: 4 }]);
+});
