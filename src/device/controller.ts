@@ -158,6 +158,6 @@ export class NvmeController {
     }
     if (status !== NVME_SC_SUCCESS) this.stats.errors++;
     this.stats.deviceTimeNs += this.sim.nowNs - qp.fetchNs[cmd.cid]!;
-    qp.post(cmd.cid, status);
+    qp.post(cmd.cid, status); // must stay last: it may run the interrupt handler
   }
 }

@@ -98,7 +98,7 @@ export class QueuePair implements EventTarget {
   /** Host: writes the CQ head doorbell, which also re-arms the interrupt. */
   ringCqDoorbell(): void {
     this.irqRaised = false;
-    if (this.peekCompletion() !== null) this.raise();
+    if (this.peekCompletion() !== null) this.raise(false);
   }
 
   /** Device event: the command with id `tag` finished its service. */
@@ -119,14 +119,15 @@ export class QueuePair implements EventTarget {
       this.cqTail = 0;
       this.devicePhase ^= 1;
     }
-    if (this.irq !== null && !this.irqRaised) this.raise();
     if (this.onCqePosted !== null) this.onCqePosted();
+    // Last act of the device's completion event: the handler may start at once.
+    if (this.irq !== null && !this.irqRaised) this.raise(true);
   }
 
-  private raise(): void {
+  private raise(fromDeviceEvent: boolean): void {
     if (this.irq === null) return;
     this.irqRaised = true;
-    this.controller.sim.raiseInterrupt(this.irq.coreId, this.irq.source);
+    this.controller.sim.raiseInterrupt(this.irq.coreId, this.irq.source, fromDeviceEvent);
   }
 
   private pendingInSq(): number {

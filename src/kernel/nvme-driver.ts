@@ -209,19 +209,21 @@ export class NvmeDriver {
       const cid = e.cid;
       const status = e.status;
       qp.popCompletion();
-      yield* this.handleCqe(ctx, q, cid, status);
+      yield ctx.cpu(this.costs.completeNs);
+      const req = qp.commands[cid]!.host as NvmeRequest | null;
+      if (req === null) throw new SimError(`completion for idle command id ${cid} on queue ${qp.id}`);
+      req.status = status;
+      // The common case completes inline; a hooked request goes through handleCqe.
+      if (req.hook === null) this.complete(ctx, q, cid, req);
+      else yield* this.handleCqe(ctx, q, cid, req);
     }
     qp.ringCqDoorbell();
   }
 
-  /** One completion entry: run the request's hook (may resubmit), else complete it. */
-  private *handleCqe(ctx: CpuContext, q: CoreQueue, cid: number, status: number): Task {
-    yield ctx.cpu(this.costs.completeNs);
+  /** A completion of a hooked request: run the hook, then resubmit or complete. */
+  private *handleCqe(ctx: CpuContext, q: CoreQueue, cid: number, req: NvmeRequest): Task {
     const qp = q.qp;
     const cmd = qp.commands[cid]!;
-    const req = cmd.host as NvmeRequest | null;
-    if (req === null) throw new SimError(`completion for idle command id ${cid} on queue ${qp.id}`);
-    req.status = status;
     if (req.hook !== null) {
       const verdict = yield* req.hook.onCqe(ctx, req);
       if (verdict === CQE_RESUBMIT) {
@@ -239,7 +241,12 @@ export class NvmeDriver {
       }
       if (verdict !== CQE_COMPLETE) throw new SimError(`completion hook returned ${String(verdict)}; expected CQE_COMPLETE or CQE_RESUBMIT`);
     }
-    cmd.host = null;
+    this.complete(ctx, q, cid, req);
+  }
+
+  /** Ends a request: free its tag (waking a tag waiter), notify, wake the submitter. */
+  private complete(ctx: CpuContext, q: CoreQueue, cid: number, req: NvmeRequest): void {
+    q.qp.commands[cid]!.host = null;
     q.freeTags[q.freeCount++] = cid;
     const waiting = q.nextWaiter();
     if (waiting !== null) this.sim.wake(waiting, 0);

@@ -106,9 +106,20 @@ export class Core implements EventTarget {
     this.sim.queue.push(this.sim.nowNs, this, TAG_DISPATCH);
   }
 
-  raiseIrq(source: IrqSource): void {
+  /**
+   * Queues an interrupt. `atTopLevel` says the caller is an event handler with
+   * nothing of its own left to do (a device posting a completion), so no
+   * simulated code is running anywhere and the handler may start at once;
+   * otherwise delivery goes through an event at the current time.
+   */
+  raiseIrq(source: IrqSource, atTopLevel: boolean): void {
     this.irqQueue.push(source);
-    if (this.mode !== MODE_IRQ && !this.irqEventPending) {
+    if (this.mode === MODE_IRQ) return; // handled after the running handler
+    if (atTopLevel && !this.irqEventPending) {
+      this.enterIrq();
+      return;
+    }
+    if (!this.irqEventPending) {
       this.irqEventPending = true;
       this.sim.queue.push(this.sim.nowNs, this, TAG_IRQ);
     }

@@ -140,11 +140,17 @@ export class Simulator {
     else if (state !== THREAD_RUNNABLE && state !== THREAD_RUNNING) throw new SimError(`thread '${t.name}' in bad state ${state}`);
   }
 
-  /** Delivers an interrupt from `source` to core `coreId`; its handler runs there. */
-  raiseInterrupt(coreId: number, source: IrqSource): void {
+  /**
+   * Delivers an interrupt from `source` to core `coreId`; its handler runs there
+   * (at once if the core is free to take it, else after the running handler).
+   * `fromDeviceEvent` may be true only when called as the last act of an event
+   * handler that runs no simulated code (a device posting a completion): the
+   * handler then starts without an extra event. Everyone else leaves it false.
+   */
+  raiseInterrupt(coreId: number, source: IrqSource, fromDeviceEvent = false): void {
     const core = this.cores[coreId];
     if (core === undefined) throw new SimError(`interrupt to core ${String(coreId)}: no such core`);
-    core.raiseIrq(source);
+    core.raiseIrq(source, fromDeviceEvent);
   }
 
   /** Wake placement: the previous core if idle, else an idle allowed core, else the least loaded. */
