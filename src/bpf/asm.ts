@@ -6,7 +6,8 @@
 //   `if w1 s> 5 goto +3`, `r1 = 0x1122334455667788 ll`, `lock *(u64 *)(r1 + 0) += r2`).
 //
 // A line holds optional labels (`name:`), at most one instruction and an optional comment
-// (`#`, `;` or `//`). A leading slot index (`12:`, as `disassemble` prints) is ignored.
+// (`#`, `;` or `//`). A leading slot index (`12:`, as `disassemble` prints) and a kernel
+// verifier log's opcode (`12: (b7) r0 = 1`) are ignored.
 // `.raw 0x...` emits one slot from a 64-bit word (low byte = opcode), which lets any slot,
 // even an invalid one, be written down.
 // As in bpf_conformance, the label `exit` names the first `exit` instruction unless the
@@ -80,8 +81,9 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
       throw new AsmError(fileName, line, rawLine.trim(), reason);
     };
     let text = stripComment(rawLine).trim();
-    // `disassemble` output and llvm-objdump listings carry a slot index: `  12:\tr0 = 1`.
-    text = text.replace(/^\d+:\s*/, '');
+    // `disassemble` output and llvm-objdump listings carry a slot index (`  12:\tr0 = 1`),
+    // kernel verifier logs also the opcode (`12: (b7) r0 = 1`).
+    text = text.replace(/^\d+:\s*/, '').replace(/^\([0-9a-f]{2}\)\s*/i, '');
     // llvm-objdump symbol headers: `0000000000000038 <LBB0_2>:`
     const header = /^[0-9a-f]+\s+<([^<>\s]+)>:$/i.exec(text);
     if (header) text = `${header[1]}:`;
@@ -152,13 +154,10 @@ function looksUbpf(text: string, head: string): boolean {
 // ---------------------------------------------------------------------------------------
 // Numbers, registers, targets
 
+/** Cut `#`, `;` and `//` comments; a `#` glued to a word is not one (kernel logs print `call bpf_map_lookup_elem#1`). */
 function stripComment(line: string): string {
-  let end = line.length;
-  for (const marker of ['#', ';', '//']) {
-    const at = line.indexOf(marker);
-    if (at >= 0 && at < end) end = at;
-  }
-  return line.slice(0, end);
+  const m = /(^|\s)#|;|\/\//.exec(line);
+  return m ? line.slice(0, m.index) : line;
 }
 
 /** An integer literal: decimal or 0x hex, optionally signed. */
@@ -261,6 +260,9 @@ function parseCall(text: string): Emitted {
     // callx: the register travels in dst, as bpf_conformance encodes `call %r2`.
     return { slots: [insn(InsnClass.JMP | JmpOp.CALL | Source.X, ubpfReg(rest.replace(/^%?w/i, 'r')))] };
   }
+  // Kernel verifier logs name helpers: `call bpf_map_lookup_elem#1`.
+  const named = /^[A-Za-z_]\w*#(\d+)$/.exec(rest);
+  if (named) rest = named[1]!;
   const mode = /^(helper|local|runtime)\s+(.*)$/i.exec(rest);
   let kind = 'auto';
   if (mode) {
@@ -566,7 +568,14 @@ function aluOperand(dst: LlvmReg, text: string, what: string): { reg?: number; i
   }
   // A 64-bit operation sign-extends its 32-bit immediate, so `r1 = 0xffffffff` cannot be
   // encoded (it would mean -1): only 32-bit operations take the unsigned range.
-  return { imm: parseField(text.replace(/\s+/g, ''), 32, 'immediate', !dst.wide) };
+  try {
+    return { imm: parseField(text.replace(/\s+/g, ''), 32, 'immediate', !dst.wide) };
+  } catch (err) {
+    if (err instanceof LineError && dst.wide && what === 'move') {
+      throw new LineError(`${err.message}; write \`r${dst.n} = ${text.trim()} ll\` for a 64-bit immediate`);
+    }
+    throw err;
+  }
 }
 
 function parseLlvm(text: string): Emitted {

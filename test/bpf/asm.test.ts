@@ -195,6 +195,8 @@ const LLVM_CASES: [string, Fields][] = [
   ['r0 = *(u16 *)skb[r3]', [0x48, 0, 3, 0, 0]],
   ['exit', [0x95, 0, 0, 0, 0]],
   ['  12: r0 = 1', [0xb7, 0, 0, 0, 1]],
+  ['3: (b7) r0 = 1', [0xb7, 0, 0, 0, 1]],
+  ['4: (85) call bpf_map_lookup_elem#1 # kernel verifier log', [0x85, 0, 0, 0, 1]],
   ['      7:\tr6 += r1 ; from llvm-objdump', [0x0f, 6, 1, 0, 0]],
 ];
 
@@ -304,7 +306,7 @@ test('errors name the line and the offending text', () => {
   assertAsmError('lddw %r0, 0x10000000000000000', 1, /64-bit immediate .* out of range/);
   assertAsmError('jeq %r0, 0, +32768', 1, /jump offset \+32768 out of range/);
   // A 64-bit operation sign-extends its immediate: 0xffffffff would silently mean -1.
-  assertAsmError('r1 = 0xffffffff', 1, /immediate 0xffffffff out of range \(-2147483648\.\.2147483647\)/);
+  assertAsmError('r1 = 0xffffffff', 1, /immediate 0xffffffff out of range \(-2147483648\.\.2147483647\); write `r1 = 0xffffffff ll`/);
   assertAsmError('if r1 > 2147483648 goto +1', 1, /out of range/);
   assertAsmError('*(u64 *)(r10 - 8) = 0xffffffff', 1, /out of range/);
   assertAsmError('r0 = *(u32 *)(r1 + 40000)', 1, /offset \+40000 out of range/);
