@@ -97,6 +97,16 @@ export class ImageStore {
       this.fileRead(dst, dstOffset, length, offsetBytes);
       return;
     }
+    const firstPage = Math.floor(offsetBytes / PAGE_BYTES);
+    const firstIn = offsetBytes - firstPage * PAGE_BYTES;
+    if (firstIn + length <= PAGE_BYTES) {
+      // Common case: the range lies in one page.
+      let at = this.pages.get(firstPage);
+      if (at === undefined) at = this.loadPage(firstPage);
+      else this.cacheHits++;
+      dst.set(this.arena.subarray(at + firstIn, at + firstIn + length), dstOffset);
+      return;
+    }
     let done = 0;
     while (done < length) {
       const pos = offsetBytes + done;

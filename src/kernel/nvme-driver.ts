@@ -168,13 +168,37 @@ export class NvmeDriver {
     yield ctx.cpu(this.costs.submitNs);
     let q = this.queues[ctx.coreId]!;
     while (q.freeCount === 0) {
-      const t = ctx.thread;
-      if (t === null) throw new SimError(`NVMe queue of core ${ctx.coreId} is full (depth ${this.queueDepth}) in an interrupt handler`);
-      this.stats.tagWaits++;
-      q.tagWaiters.push(t);
-      yield t.block();
+      yield* this.waitForTag(ctx, q);
       q = this.queues[ctx.coreId]!; // the thread may have moved while it slept
     }
+    this.place(ctx, q, req);
+  }
+
+  /** Submits and sleeps until completion; returns the NVMe status (0 = success). */
+  *submitAndWait(t: SimThread, req: NvmeRequest): Task<number> {
+    // Same steps as submit(), inlined: this is the hot path of every read().
+    checkRequest(req);
+    req.waiter = t;
+    yield t.cpu(this.costs.submitNs);
+    let q = this.queues[t.core.id]!;
+    while (q.freeCount === 0) {
+      yield* this.waitForTag(t, q);
+      q = this.queues[t.core.id]!;
+    }
+    this.place(t, q, req);
+    return yield t.block();
+  }
+
+  private *waitForTag(ctx: CpuContext, q: CoreQueue): Task {
+    const t = ctx.thread;
+    if (t === null) throw new SimError(`NVMe queue of core ${ctx.coreId} is full (depth ${this.queueDepth}) in an interrupt handler`);
+    this.stats.tagWaits++;
+    q.tagWaiters.push(t);
+    yield t.block();
+  }
+
+  /** Takes a tag, builds the command in its slot and rings the SQ doorbell. */
+  private place(ctx: CpuContext, q: CoreQueue, req: NvmeRequest): void {
     const cid = q.freeTags[--q.freeCount]!;
     const cmd = q.qp.commands[cid]!;
     cmd.opcode = req.opcode;
@@ -190,13 +214,6 @@ export class NvmeDriver {
     this.stats.submitted++;
     q.qp.enqueue(cid);
     q.qp.ringSqDoorbell();
-  }
-
-  /** Submits and sleeps until completion; returns the NVMe status (0 = success). */
-  *submitAndWait(t: SimThread, req: NvmeRequest): Task<number> {
-    req.waiter = t;
-    yield* this.submit(t, req);
-    return yield t.block();
   }
 
   /** MSI-X handler of one queue: reap every posted completion, then ring the CQ head doorbell. */
