@@ -8,7 +8,9 @@
  */
 #include "kv.h"
 
+#ifndef KV_NO_XRP_ENTRY
 char LICENSE[] SEC("license") = "GPL";
+#endif
 
 #define SG_MASK (SG_KEYS - 1)
 
@@ -18,15 +20,6 @@ static __always_inline int key_exists(key__t key, const struct Node *node)
 		if (node->key[i] == key)
 			return 1;
 	return 0;
-}
-
-/* ptr[i-1] for the first i >= 1 with key < key[i], else ptr[30]. */
-static __always_inline ptr__t nxt_node(key__t key, const struct Node *node)
-{
-	for (int i = 1; i < NODE_CAPACITY; ++i)
-		if (key < node->key[i])
-			return node->ptr[i - 1];
-	return node->ptr[NODE_CAPACITY - 1];
 }
 
 static __always_inline void next_key(struct bpf_xrp *ctx, struct ScatterGatherQuery *q)
@@ -43,8 +36,8 @@ static __always_inline void next_key(struct bpf_xrp *ctx, struct ScatterGatherQu
 	}
 }
 
-SEC("xrp")
-int kv_get(struct bpf_xrp *ctx)
+/* The body, also used by test/kv/kernel/verify.bpf.c to run the real Linux verifier on it. */
+static __always_inline int kv_get_body(struct bpf_xrp *ctx)
 {
 	struct ScatterGatherQuery *q = (struct ScatterGatherQuery *)ctx->scratch;
 	const struct Node *node = (const struct Node *)ctx->data;
@@ -91,3 +84,11 @@ int kv_get(struct bpf_xrp *ctx)
 	ctx->size[0] = BLK_SIZE;
 	return 0;
 }
+
+#ifndef KV_NO_XRP_ENTRY
+SEC("xrp")
+int kv_get(struct bpf_xrp *ctx)
+{
+	return kv_get_body(ctx);
+}
+#endif

@@ -76,6 +76,10 @@ typedef unsigned char val__t[64];
 #define INTERNAL 0
 #define LEAF 1
 
+/* Keeps the compiler from computing an address from `v` before a bounds check
+ * on it (the Linux verifier would see an unbounded offset). */
+#define kv_barrier_var(v) asm volatile("" : "+r"(v))
+
 #define KV_ERR_BAD_NODE 1
 #define KV_ERR_BAD_STATE 2
 #define KV_ERR_BAD_VALUE 3
@@ -91,6 +95,16 @@ struct Node {
 	ptr__t ptr[NODE_CAPACITY];
 };
 _Static_assert(sizeof(struct Node) == BLK_SIZE, "Node is one block");
+
+/* The descent of the original (helpers.c nxt_node): */
+/* ptr[i-1] for the first i >= 1 with key < key[i], else ptr[30]. */
+static __always_inline ptr__t nxt_node(key__t key, const struct Node *node)
+{
+	for (int i = 1; i < NODE_CAPACITY; ++i)
+		if (key < node->key[i])
+			return node->ptr[i - 1];
+	return node->ptr[NODE_CAPACITY - 1];
+}
 
 /* ---- point lookups ---- */
 #define SG_KEYS 32

@@ -14,19 +14,13 @@
  */
 #include "kv.h"
 
+#ifndef KV_NO_XRP_ENTRY
 char LICENSE[] SEC("license") = "GPL";
+#endif
 
 #define KEY_MASK (RNG_KEYS - 1)
 #define OUT_MASK 127
 #define SET_MASK (KV_SET_SLOTS - 1)
-
-static __always_inline ptr__t nxt_node(key__t key, const struct Node *node)
-{
-	for (int i = 1; i < NODE_CAPACITY; ++i)
-		if (key < node->key[i])
-			return node->ptr[i - 1];
-	return node->ptr[NODE_CAPACITY - 1];
-}
 
 static __always_inline void mark_complete(struct bpf_xrp *ctx, struct RangeQuery *q)
 {
@@ -57,6 +51,7 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 		unsigned int i = q->_node_key_ix;
 		if (i >= NODE_CAPACITY || output_full(q))
 			break;
+		kv_barrier_var(i);
 		key__t key = node->key[i & 31];
 		if (key > q->range_end || (key == q->range_end && !end_inclusive)) {
 			mark_complete(ctx, q);
@@ -213,8 +208,8 @@ static __always_inline int process_value(struct bpf_xrp *ctx, struct RangeQuery 
 	return process_leaf(ctx, q);
 }
 
-SEC("xrp")
-int kv_range(struct bpf_xrp *ctx)
+/* The body, also used by test/kv/kernel/verify.bpf.c to run the real Linux verifier on it. */
+static __always_inline int kv_range_body(struct bpf_xrp *ctx)
 {
 	struct RangeQuery *q = (struct RangeQuery *)ctx->scratch;
 	const struct Node *node = (const struct Node *)ctx->data;
@@ -250,3 +245,11 @@ int kv_range(struct bpf_xrp *ctx)
 		return KV_ERR_BAD_STATE;
 	}
 }
+
+#ifndef KV_NO_XRP_ENTRY
+SEC("xrp")
+int kv_range(struct bpf_xrp *ctx)
+{
+	return kv_range_body(ctx);
+}
+#endif
