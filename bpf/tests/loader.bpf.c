@@ -81,3 +81,21 @@ int plain(void *ctx)
 {
 	return 42;
 }
+
+/* A global (non-static) subprogram: relocated against its FUNC symbol, not .text. */
+__attribute__((noinline)) int global_twice(int x)
+{
+	return x * 2;
+}
+
+/* A string literal through a pointer lands in .rodata.str1.1 (a mergeable string section). */
+static __attribute__((noinline)) int char_at(const char *s, unsigned long i)
+{
+	return s[i & 3];
+}
+
+SEC("tc")
+int strings(void *ctx)
+{
+	return global_twice(char_at("hello", (unsigned long)ctx)) + global_twice(3);
+}

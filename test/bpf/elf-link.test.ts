@@ -129,6 +129,11 @@ test('loader.bpf.o: legacy maps, seeded prandom, captured trace_printk, nested s
   const r3 = createInterpreter(second.program).run(env, [0n]);
   assert.equal(r3.r0, 1n);
   assert.deepEqual(helpers.traceLines, [`socket ${key}`, 'second 2']);
+  const strings = linkProgram(object, 'strings', memory, socket.maps);
+  const engine = createInterpreter(strings.program);
+  // global_twice(char_at("hello", ctx)) + global_twice(3), with ctx as the index (masked to 0..3).
+  assert.equal(engine.run(env, [1n]).r0, BigInt(2 * 'e'.charCodeAt(0) + 6));
+  assert.equal(engine.run(env, [4n]).r0, BigInt(2 * 'h'.charCodeAt(0) + 6));
   const counters = socket.maps.byName('counters');
   assert.deepEqual([0, 1, 2, 3].map((i) => Buffer.from(socket.maps.read(counters, u32(i))!).readBigUInt64LE()), [1n, 1n, 1n, 0n]);
 });

@@ -99,6 +99,7 @@ test('loader.bpf.o: legacy maps, several sections, two programs in one section, 
       ['xdp_first', 'xdp'],
       ['xdp_second', 'xdp'],
       ['plain', 'prog'],
+      ['strings', 'tc'],
     ],
   );
   assert.deepEqual(
@@ -115,6 +116,13 @@ test('loader.bpf.o: legacy maps, several sections, two programs in one section, 
   assert.equal(first.functions[0]!.name, 'xdp_first');
   assert.deepEqual(findProgram(object, 'prog').functions.map((f) => f.name), ['plain']);
   assert.equal(findProgram(object, 'plain').insns.length, 2);
+  // A global subprogram (relocated against its FUNC symbol) and a string in .rodata.str1.1.
+  const strings = findProgram(object, 'tc');
+  assert.deepEqual(strings.functions.map((f) => f.name), ['strings', 'char_at', 'global_twice']);
+  assert.ok(strings.relocations.some((r) => r.kind === 'call' && r.symbolName === 'global_twice'));
+  const literal = strings.relocations.find((r) => r.kind === 'map_value')!;
+  assert.equal(object.maps[literal.target]!.name, '.rodata.str1.1');
+  assert.equal(Buffer.from(object.maps[literal.target]!.initialValue!).toString('latin1'), 'hello\0');
   // The printk format string in .rodata is reached through the section symbol plus the addend.
   const socket = findProgram(object, 'socket');
   const fmt = socket.relocations.find((r) => r.kind === 'map_value')!;
