@@ -4,6 +4,7 @@
 
 import { Command } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
+import { register as registerAsm } from './commands/asm.ts';
 import { register as registerConformance } from './commands/conformance.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerProgDump } from './commands/prog.ts';
@@ -14,6 +15,7 @@ const program = new Command('xrp')
   .showHelpAfterError();
 
 // Command groups register themselves here (one import and one call per group).
+registerAsm(program);
 registerConformance(program);
 registerDemo(program);
 registerProgDump(program);

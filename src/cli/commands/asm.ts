@@ -1,0 +1,92 @@
+// `xrp asm FILE`: assemble uBPF or llvm-style assembler (or the `-- asm` section of a
+// bpf_conformance .data file) and print it back in the chosen syntax, or write raw bytecode.
+// `xrp disasm FILE`: disassemble raw little-endian bytecode.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { assemble } from '../../bpf/asm.ts';
+import type { AsmSyntax } from '../../bpf/asm.ts';
+import { parseConformanceFile } from '../../bpf/conformance-file.ts';
+import { disassemble, formatUbpf } from '../../bpf/disasm.ts';
+import { XrpError } from '../../bpf/errors.ts';
+import { decode, encode } from '../../bpf/isa.ts';
+import type { Insn } from '../../bpf/isa.ts';
+
+export class AsmCommandError extends XrpError {
+  constructor(message: string) {
+    super('ASM_COMMAND', message);
+  }
+}
+
+const FORMATS = ['llvm', 'ubpf', 'hex'] as const;
+type Format = (typeof FORMATS)[number];
+
+function readOrFail(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new AsmCommandError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function checkFormat(format: string): Format {
+  if (!(FORMATS as readonly string[]).includes(format)) throw new AsmCommandError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
+  return format as Format;
+}
+
+/** One 64-bit word per slot, low byte = opcode: the notation of a `-- raw` section. */
+function hexWords(insns: readonly Insn[]): string {
+  const bytes = encode(insns);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const words: string[] = [];
+  for (let at = 0; at < bytes.length; at += 8) words.push(`0x${view.getBigUint64(at, true).toString(16).padStart(16, '0')}`);
+  return words.join('\n');
+}
+
+function print(insns: readonly Insn[], format: Format): void {
+  if (format === 'ubpf') console.log(formatUbpf(insns));
+  else if (format === 'hex') console.log(hexWords(insns));
+  else console.log(disassemble(insns).join('\n'));
+}
+
+export function register(program: Command): void {
+  program
+    .command('asm')
+    .description('assemble uBPF or llvm-objdump style assembler (or the -- asm section of a .data file)')
+    .argument('<file>', 'source file; a .data file uses its -- asm section')
+    .option('--syntax <syntax>', 'auto (per line), ubpf or llvm', 'auto')
+    .option('--format <format>', 'print as llvm (objdump style), ubpf or hex (64-bit words)', 'llvm')
+    .option('-o, --out <path>', 'also write the raw little-endian bytecode to this file')
+    .action((file: string, options: { syntax: string; format: string; out?: string }) => {
+      if (!['auto', 'ubpf', 'llvm'].includes(options.syntax)) throw new AsmCommandError(`--syntax must be auto, ubpf or llvm, got "${options.syntax}"`);
+      const format = checkFormat(options.format);
+      const text = readOrFail(file).toString('utf8');
+      let source = text;
+      let firstLine = 1;
+      if (file.endsWith('.data')) {
+        const parsed = parseConformanceFile(text, file);
+        if (parsed.asm === undefined) throw new AsmCommandError(`${file} has no -- asm section`);
+        source = parsed.asm;
+        firstLine = parsed.asmFirstLine ?? 1;
+      }
+      const insns = assemble(source, { syntax: options.syntax as AsmSyntax, fileName: file, firstLine });
+      if (options.out !== undefined) {
+        try {
+          writeFileSync(options.out, encode(insns));
+        } catch (error) {
+          throw new AsmCommandError(`cannot write ${options.out}: ${(error as Error).message}`);
+        }
+      }
+      print(insns, format);
+    });
+
+  program
+    .command('disasm')
+    .description('disassemble raw little-endian eBPF bytecode')
+    .argument('<file>', 'bytecode file (a multiple of 8 bytes)')
+    .option('--format <format>', 'llvm (objdump style), ubpf or hex (64-bit words)', 'llvm')
+    .action((file: string, options: { format: string }) => {
+      const format = checkFormat(options.format);
+      print(decode(new Uint8Array(readOrFail(file))), format);
+    });
+}
