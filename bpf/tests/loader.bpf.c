@@ -29,6 +29,15 @@ struct bpf_map_def SEC("maps") seen = {
 	.max_entries = 16,
 };
 
+/* A BTF-style map next to the legacy ones, sized with key_size/value_size and flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(key_size, 16);
+	__uint(value_size, 24);
+	__uint(max_entries, 8);
+	__uint(map_flags, 1);
+} sized SEC(".maps");
+
 static __attribute__((noinline)) __u64 mix(__u64 x)
 {
 	x ^= x >> 33;

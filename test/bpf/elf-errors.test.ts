@@ -106,6 +106,11 @@ test('map definitions need BTF', () => {
   const btf = section('.BTF');
   expectElfError(mutate((b) => b.writeUInt16LE(0x1234, btf.offsetBytes)), /bad BTF magic 0x1234/, '.BTF');
   expectElfError(mutate((b) => b.writeUInt32LE(0xfffff, btf.offsetBytes + 12)), /BTF type section .* extends past the section/, '.BTF');
+  // A member name changed in the BTF strings: the map no longer declares max_entries.
+  const btfBytes = pristine.subarray(btf.offsetBytes, btf.offsetBytes + btf.sizeBytes);
+  const at = btf.offsetBytes + btfBytes.indexOf(Buffer.from('max_entries\0'));
+  assert.ok(at > btf.offsetBytes);
+  expectElfError(mutate((b) => (b[at + 10] = 0x7a)), /map "visits" does not declare max_entries/, '.maps');
   // A map symbol with no BTF variable of its name.
   const mapSym = symbol('visits');
   const renamed = mutate((b) => b.writeUInt32LE(pristine.readUInt32LE(symbolAt('sentinel')), symbolAt('visits')));

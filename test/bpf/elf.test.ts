@@ -109,6 +109,11 @@ test('loader.bpf.o: legacy maps, several sections, two programs in one section, 
       ['seen', MapType.HASH, 8, 8, 16],
     ],
   );
+  const sized = object.maps.find((m) => m.name === 'sized')!;
+  assert.deepEqual(
+    [sized.origin, sized.type, sized.keySizeBytes, sized.valueSizeBytes, sized.maxEntries, sized.flags],
+    ['btf', MapType.HASH, 16, 24, 8, 1],
+  );
   for (const p of object.programs) assertWellPlaced(p);
   // xdp_first -> bump, mix_twice -> mix (an unrelocated call inside .text): three subprograms, each once.
   const first = findProgram(object, 'xdp_first');
