@@ -1,7 +1,7 @@
 // Simulator speed: 6 threads doing 512-byte random reads on 6 simulated cores
 // (optane-p5800x), printing simulated NVMe commands per second of wall time.
 //
-//   npm run bench:sim [-- --commands N] [--path raw]
+//   npm run bench:sim [-- --commands N] [--threads N] [--path raw]
 //
 // Path "raw": threads go straight to the kernel NVMe driver (submit, sleep,
 // completion interrupt, wake-up) and the layers above it are charged as CPU
@@ -20,9 +20,10 @@ function arg(name: string, fallback: string): string {
 
 const commands = Number(arg('commands', '3000000'));
 const path = arg('path', 'raw');
-if (!Number.isSafeInteger(commands) || commands < 6) throw new Error(`--commands must be an integer >= 6, got ${arg('commands', '')}`);
+if (!Number.isSafeInteger(commands) || commands < 1) throw new Error(`--commands must be a positive integer, got ${arg('commands', '')}`);
 if (path !== 'raw') throw new Error(`--path must be raw, got ${path}`);
-const THREADS = 6;
+const THREADS = Number(arg('threads', '6'));
+if (!Number.isSafeInteger(THREADS) || THREADS < 1 || THREADS > 1024) throw new Error(`--threads must be 1..1024, got ${arg('threads', '')}`);
 const CORES = 6;
 // Table 1: kernel crossing 351 + read syscall 199 + ext4 2006 + bio 379 ns above the driver.
 const UPPER_LAYERS_NS = 351 + 199 + 2006 + 379;

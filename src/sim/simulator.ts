@@ -43,9 +43,10 @@ export function defaultSchedParams(cores: number): SchedParams {
     schedLatencyNs: 6_000_000 * factor,
     minGranularityNs: 750_000 * factor,
     wakeupGranularityNs: 1_000_000 * factor,
-    // Not a calibration input: the order of a direct thread-to-thread switch on
-    // x86 Linux (lmbench lat_ctx, a few microseconds with mitigations).
-    contextSwitchNs: 2_000,
+    // Not a calibration input but a modelling choice: the order of a switch
+    // between two threads of one process on x86 Linux (futex ping-pong between
+    // threads measures about a microsecond per switch); tunable.
+    contextSwitchNs: 1_000,
   };
 }
 
