@@ -25,6 +25,8 @@ import {
   RelocType,
   SectionFlag,
   SectionType,
+  SHN_ABS,
+  SHN_COMMON,
   SHN_UNDEF,
   SymbolType,
   type ElfFile,
@@ -180,8 +182,8 @@ class ObjectLoader {
 
   private sectionName(index: number): string {
     if (index === SHN_UNDEF) return 'UND';
-    if (index === 0xfff1) return 'ABS';
-    if (index === 0xfff2) return 'COMMON';
+    if (index === SHN_ABS) return 'ABS';
+    if (index === SHN_COMMON) return 'COMMON';
     return this.elf.sections[index]?.name ?? `#${index}`;
   }
 
