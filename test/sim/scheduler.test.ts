@@ -221,3 +221,44 @@ test('run({ untilNs }) stops the clock at the limit and can resume', () => {
   assert.equal(sim.nowNs, 10_000);
   assert.equal(t.done, true);
 });
+
+test('wake-up placement: back on the previous core when idle, else on an idle core', () => {
+  const sim = new Simulator({ cores: 3, seed: 1, sched: NO_SWITCH_COST });
+  const cores: number[] = [];
+  const sleeper = sim.spawn('sleeper', function* (t) {
+    for (let i = 0; i < 3; i++) {
+      yield t.cpu(1_000);
+      cores.push(t.coreId);
+      yield t.block();
+    }
+  }, { core: 1 });
+  // A hog takes core 1 while the sleeper sleeps the second time.
+  atTime(sim, 1_500, () => {
+    sim.spawn('hog', (t) => burn(t, 5_000_000, 1_000_000), { affinity: [1] });
+  });
+  atTime(sim, 1_200, () => sim.wake(sleeper)); // core 1 idle: back to core 1
+  atTime(sim, 3_000, () => sim.wake(sleeper)); // core 1 busy with the hog: an idle core
+  sim.run();
+  assert.equal(cores[0], 1);
+  assert.equal(cores[1], 1);
+  assert.notEqual(cores[2], 1);
+});
+
+test('an idle core pulls a waiting thread from a busy one', () => {
+  const sim = new Simulator({ cores: 2, seed: 1, sched: NO_SWITCH_COST });
+  const seen = new Set<number>();
+  // Three threads start on core 0; core 1 must take work instead of idling.
+  for (let i = 0; i < 3; i++) {
+    sim.spawn(`t${i}`, function* (t) {
+      for (let k = 0; k < 30; k++) {
+        yield t.cpu(1_000_000);
+        seen.add(t.coreId);
+      }
+    }, { core: 0 });
+  }
+  sim.run();
+  assert.ok(seen.has(1), 'core 1 ran something');
+  // 90 ms of work on 2 cores: close to 45 ms, far from the 90 ms of one core.
+  assert.ok(sim.nowNs < 50_000_000, `finished at ${sim.nowNs}`);
+  assert.ok(sim.cores[1]!.migrationsIn > 0);
+});
