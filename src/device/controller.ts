@@ -14,7 +14,7 @@
 import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NVME_SC_DATA_TRANSFER_ERROR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, NVME_SC_LBA_OUT_OF_RANGE, NVME_SC_SUCCESS } from './command.ts';
 import type { NvmeCommand } from './command.ts';
 import { DeviceError } from './errors.ts';
-import type { ImageStore } from './image-store.ts';
+import type { BackingStore } from './backing-store.ts';
 import { deviceProfile, transferNs, validateProfile } from './profiles.ts';
 import type { DeviceProfile } from './profiles.ts';
 import { QueuePair } from './queue-pair.ts';
@@ -23,7 +23,8 @@ import type { Simulator } from '../sim/simulator.ts';
 
 export interface ControllerOptions {
   profile: string | DeviceProfile;
-  store: ImageStore;
+  /** Usually an ImageStore (a real image file). */
+  store: BackingStore;
 }
 
 export interface DeviceStats {
@@ -56,6 +57,9 @@ export class NvmeController {
     this.profile = typeof options.profile === 'string' ? deviceProfile(options.profile) : options.profile;
     validateProfile(this.profile);
     this.store = options.store;
+    if (!Number.isSafeInteger(this.store.sizeBytes) || this.store.sizeBytes < LOGICAL_BLOCK_BYTES) {
+      throw new DeviceError(`${this.profile.name}: backing store of ${String(this.store.sizeBytes)} bytes holds no 512-byte block`);
+    }
     this.capacityBlocks = Math.floor(this.store.sizeBytes / LOGICAL_BLOCK_BYTES);
     const p = this.profile;
     this.slotFreeNs = new Float64Array(p.parallelism);
@@ -65,7 +69,7 @@ export class NvmeController {
     this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
   }
 
-  readonly store: ImageStore;
+  readonly store: BackingStore;
 
   /** Creates an I/O queue pair (Create I/O SQ/CQ admin commands). */
   createQueuePair(options: QueuePairOptions): QueuePair {

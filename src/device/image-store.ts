@@ -5,6 +5,7 @@
 // Writes go through to the file at once. Images may be sparse: holes read as zeros.
 
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import type { BackingStore } from './backing-store.ts';
 import { DeviceError } from './errors.ts';
 
 const PAGE_BYTES = 4096;
@@ -21,7 +22,7 @@ export interface ImageOpenOptions {
   readOnly?: boolean;
 }
 
-export class ImageStore {
+export class ImageStore implements BackingStore {
   /** Cached pages live in one arena; `pages` maps page number to arena byte offset. */
   private readonly pages = new Map<number, number>();
   private arena = new Uint8Array(0);

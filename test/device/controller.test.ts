@@ -187,3 +187,37 @@ test('controller and profile misuse are typed errors', () => {
     h.cleanup();
   }
 });
+
+test('any BackingStore works; a store that fails a range gives DATA_TRANSFER_ERROR', () => {
+  const sim = new Simulator({ cores: 1, seed: 1 });
+  const mem = new Uint8Array(8192);
+  for (let i = 0; i < mem.length; i++) mem[i] = i & 0xff;
+  const store = {
+    sizeBytes: 8192,
+    read(off: number, dst: Uint8Array, dstOff: number, len: number): void {
+      if (off >= 4096) throw new DeviceError('second half unreadable');
+      dst.set(mem.subarray(off, off + len), dstOff);
+    },
+    write(): void {
+      throw new DeviceError('read-only');
+    },
+  };
+  const ctrl = new NvmeController(sim, { profile: 'optane-p5800x', store });
+  const statuses: number[] = [];
+  const qp = ctrl.createQueuePair({ depth: 4, irq: null, onCqePosted: () => { statuses.push(qp.peekCompletion()!.status); qp.popCompletion(); } });
+  const buf = new Uint8Array(1024);
+  for (const [cid, lba] of [[0, 2], [1, 9]] as const) {
+    const cmd = qp.commands[cid]!;
+    cmd.opcode = NVME_OP_READ;
+    cmd.slba = lba;
+    cmd.nlb = 0;
+    cmd.buf = buf;
+    cmd.bufOffset = cid * 512;
+    qp.enqueue(cid);
+  }
+  qp.ringSqDoorbell();
+  sim.run();
+  assert.deepEqual(statuses, [NVME_SC_SUCCESS, NVME_SC_DATA_TRANSFER_ERROR]);
+  assert.deepEqual(buf.subarray(0, 512), mem.subarray(1024, 1536));
+  assert.throws(() => new NvmeController(sim, { profile: 'optane-p5800x', store: { ...store, sizeBytes: 100 } }), /no 512-byte block/);
+});
