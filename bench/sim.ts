@@ -1,7 +1,7 @@
 // Simulator speed: 6 threads doing 512-byte random reads on 6 simulated cores
 // (optane-p5800x), printing simulated NVMe commands per second of wall time.
 //
-//   npm run bench:sim [-- --commands N] [--threads N] [--path raw]
+//   npm run bench:sim [-- --commands N] [--threads N] [--image-mib N] [--path raw]
 //
 // Path "raw": threads go straight to the kernel NVMe driver (submit, sleep,
 // completion interrupt, wake-up) and the layers above it are charged as CPU
@@ -28,14 +28,18 @@ const CORES = 6;
 // Table 1: kernel crossing 351 + read syscall 199 + ext4 2006 + bio 379 ns above the driver.
 const UPPER_LAYERS_NS = 351 + 199 + 2006 + 379;
 
+// The image: --image-mib (default 8). Reads are random over all of it, so a larger image
+// measures the host's memory (and, beyond the store's 64 MiB page cache, pread()) as well.
+const IMAGE_MIB = Number(arg('image-mib', '8'));
+if (!Number.isSafeInteger(IMAGE_MIB) || IMAGE_MIB < 1) throw new Error(`--image-mib must be a positive integer, got ${arg('image-mib', '')}`);
+const IMAGE_BYTES = IMAGE_MIB * 1024 * 1024;
+
 const dir = mkdtempSync(join(tmpdir(), 'xrp-bench-sim-'));
 try {
   const run = (reads: number) =>
     runRawReads({
       imagePath: join(dir, 'bench.img'),
-      // 48 MiB image (98,304 blocks): fits the image store's 64 MiB page cache, so after
-      // warm-up the bench measures the simulator, not the host's pread() syscalls.
-      imageBytes: 48 << 20,
+      imageBytes: IMAGE_BYTES,
       profile: 'optane-p5800x',
       cores: CORES,
       threads: THREADS,
@@ -51,7 +55,7 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const cpuNs = (cpu.user + cpu.system) * 1000;
   const perSec = (r.commands * 1e9) / wallNs;
-  console.log(`bench:sim  path=${path}  ${THREADS} threads x 512 B random reads on ${CORES} simulated cores, optane-p5800x`);
+  console.log(`bench:sim  path=${path}  ${THREADS} threads x 512 B random reads on ${CORES} simulated cores, optane-p5800x, ${IMAGE_MIB} MiB image`);
   console.log(`  NVMe commands        ${r.commands}`);
   console.log(`  wall time            ${(wallNs / 1e6).toFixed(0)} ms  (process CPU time ${(cpuNs / 1e6).toFixed(0)} ms)`);
   console.log(`  simulated time       ${(r.simNs / 1e6).toFixed(1)} ms  (${(r.iops / 1e6).toFixed(3)} M IOPS simulated)`);
