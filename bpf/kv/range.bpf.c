@@ -58,11 +58,11 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 			return 0;
 		}
 		if (key >= first_key) {
-			/* never take this key again, here or after a resume */
-			q->range_begin = key;
-			q->flags |= RNG_BEGIN_EXCLUSIVE;
-			first_key = key + 1;
 			if (q->agg_op == AGG_COUNT) {
+				/* never take this key again, here or after a resume */
+				q->range_begin = key;
+				q->flags |= RNG_BEGIN_EXCLUSIVE;
+				first_key = key + 1;
 				q->agg_count += 1;
 				q->agg_value = q->agg_count;
 				q->_node_key_ix = i + 1;
@@ -162,6 +162,7 @@ static __always_inline int process_value(struct bpf_xrp *ctx, struct RangeQuery 
 	unsigned int i = q->_node_key_ix & 31;
 	__u64 offset = value_offset(decode(q->_current_node.ptr[i]));
 	const unsigned char *v = (const unsigned char *)ctx->data + offset;
+	key__t key = q->_current_node.key[i];
 	__u64 number = 0;
 
 	if (q->agg_op == AGG_NONE) {
@@ -203,6 +204,10 @@ static __always_inline int process_value(struct bpf_xrp *ctx, struct RangeQuery 
 		}
 		q->agg_count += 1;
 	}
+	/* The key is consumed only now that its value is in: a chain cut while the
+	 * value's read was pending resumes at this key, not after it. */
+	q->range_begin = key;
+	q->flags |= RNG_BEGIN_EXCLUSIVE;
 	q->_node_key_ix = i + 1;
 	q->_state = RNG_RESUME;
 	return process_leaf(ctx, q);
@@ -219,18 +224,24 @@ static __always_inline int kv_range_body(struct bpf_xrp *ctx)
 		return KV_ERR_BAD_STATE;
 	}
 	switch (q->_state) {
+	case RNG_RESUME:
+		/* A chain cut during the descent resumes at an internal node: descend. */
+		if (node->type == INTERNAL)
+			q->_state = RNG_TRAVERSE;
+		/* FALL THROUGH */
 	case RNG_TRAVERSE:
-		if (node->type == INTERNAL) {
-			ptr__t next = decode(nxt_node(q->range_begin, node));
-			q->_resume_from_leaf = next;
-			ctx->next_addr[0] = next;
-			ctx->size[0] = BLK_SIZE;
-			return 0;
+		if (q->_state == RNG_TRAVERSE) {
+			if (node->type == INTERNAL) {
+				ptr__t next = decode(nxt_node(q->range_begin, node));
+				q->_resume_from_leaf = next;
+				ctx->next_addr[0] = next;
+				ctx->size[0] = BLK_SIZE;
+				return 0;
+			}
+			q->_node_key_ix = 0;
 		}
-		q->_node_key_ix = 0;
 		/* FALL THROUGH: a leaf */
 	case RNG_READ_NODE:
-	case RNG_RESUME:
 		if (node->type != LEAF) {
 			ctx->done = 1;
 			return KV_ERR_BAD_NODE;

@@ -4,7 +4,7 @@
 // ranges. All integers little-endian.
 
 import { XrpError } from '../bpf/errors.ts';
-import { NODE_BYTES, VALUE_BYTES } from './format.ts';
+import { BLOCK_BYTES, NODE_BYTES, VALUE_BYTES } from './format.ts';
 import { isEmptyRange, type KeyValue } from './lookups.ts';
 
 export const SCRATCH_BYTES = 4096;
@@ -35,6 +35,9 @@ export const SG = {
   KEYS_MAX: 32,
   BYTES: 2368,
 } as const;
+
+/** state_flags: the leaf found the key and value_ptr is set (REACHED_LEAF and AT_VALUE are both 1 in the original) */
+export const SG_AT_VALUE = 1;
 
 export interface MaybeValue {
   found: boolean;
@@ -83,6 +86,23 @@ export function readSgQuery(page: Uint8Array): ScatterGatherQuery {
     keys,
     values,
   };
+}
+
+/**
+ * Where an unfinished scatter-gather query goes on (after a chain was cut, for
+ * example by a resubmission limit): the value block when a leaf has already
+ * found the key, else the root; undefined when every key is done.
+ */
+export function sgResumeOffset(page: Uint8Array): bigint | undefined {
+  const view = checkPage(page, SG.BYTES, 'ScatterGatherQuery');
+  const current = view.getInt32(SG.CURRENT_INDEX, true);
+  const nKeys = view.getInt32(SG.N_KEYS, true);
+  if (current < 0 || current >= nKeys || current >= SG.KEYS_MAX) return undefined;
+  if ((view.getUint32(SG.STATE_FLAGS, true) & SG_AT_VALUE) !== 0) {
+    const valuePtr = view.getBigUint64(SG.VALUE_PTR, true);
+    return valuePtr - (valuePtr % BigInt(BLOCK_BYTES));
+  }
+  return view.getBigUint64(SG.ROOT_POINTER, true);
 }
 
 // ---- RangeQuery ----
@@ -203,7 +223,10 @@ export function rangeQueryComplete(page: Uint8Array): boolean {
 /**
  * prep_range_resume: clears this call's output (len, out_len, set_index) and
  * sets _state = RESUME. Returns true when the query is complete (nothing to
- * resume); otherwise the caller reads `resumeFromLeaf` next.
+ * resume); otherwise the caller reads `resumeFromLeaf` next. This also
+ * resumes a chain that was cut anywhere (a resubmission limit): kv_range
+ * consumes a key only once its value is in, and a resume that lands on an
+ * internal node continues the descent.
  */
 export function prepRangeResume(page: Uint8Array): { complete: boolean; resumeFromLeaf: bigint } {
   const view = checkPage(page, RQ.BYTES, 'RangeQuery');

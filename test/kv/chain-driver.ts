@@ -22,14 +22,16 @@ const CTX_DATA = 264;
 const CTX_SCRATCH = 272;
 
 export interface ChainResult {
-  /** 'done': ctx.done set; 'error': non-zero return */
-  status: 'done' | 'error';
+  /** 'done': ctx.done set; 'error': non-zero return; 'cut': hopsMax reads made, chain still going (as a resubmission limit) */
+  status: 'done' | 'error' | 'cut';
   r0: bigint;
   /** blocks read, the first included */
   reads: number;
   insnsExecuted: number;
   /** offset of the read after which the chain ended */
   lastOffset: number;
+  /** for 'cut': the read the program asked for next */
+  nextOffset?: number;
 }
 
 export class ChainDriver {
@@ -55,7 +57,7 @@ export class ChainDriver {
     return this.memory.bytes(this.scratch);
   }
 
-  /** Runs one chain starting with a read of `sizeBytes` at `offsetBytes`. */
+  /** Runs one chain starting with a 512-byte read at `offsetBytes`, for at most `hopsMax` reads. */
   run(source: BlockSource, offsetBytes: number, hopsMax = 1_000_000): ChainResult {
     const view = this.memory.view;
     const data = this.memory.bytes(this.data);
@@ -80,8 +82,9 @@ export class ChainDriver {
       size = nextSize === 0n ? 512 : Number(nextSize);
       if (size > 4096 || size % 512 !== 0) throw new Error(`invalid size ${nextSize} after read ${reads}`);
       if (next > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`next_addr 0x${next.toString(16)} after read ${reads}`);
+      if (reads === hopsMax) return { status: 'cut', r0: 0n, reads, insnsExecuted: insns, lastOffset: offset, nextOffset: Number(next) };
       offset = Number(next);
     }
-    throw new Error(`chain longer than ${hopsMax} reads`);
+    throw new Error(`hopsMax must be at least 1, got ${hopsMax}`);
   }
 }

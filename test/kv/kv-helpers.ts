@@ -9,6 +9,7 @@ import {
   prepRangeResume,
   readRangeQuery,
   readSgQuery,
+  sgResumeOffset,
   writeRangeQuery,
   writeSgQuery,
   type MaybeValue,
@@ -59,12 +60,28 @@ let rangeDriver: ChainDriver | undefined;
 export const getProgram = (): ChainDriver => (getDriver ??= new ChainDriver(GET_OBJECT, 'kv_get'));
 export const rangeProgram = (): ChainDriver => (rangeDriver ??= new ChainDriver(RANGE_OBJECT, 'kv_range'));
 
-/** One XRP call of the scatter-gather lookup: up to 32 keys. */
-export function xrpGet(source: BlockSource, keys: readonly bigint[]): { values: MaybeValue[]; chain: ChainResult } {
+/**
+ * One XRP call of the scatter-gather lookup: up to 32 keys. With `cutAfter`,
+ * every chain is cut after that many reads (like a resubmission limit) and
+ * resumed from the scratch state (sgResumeOffset), as a fallback would.
+ */
+export function xrpGet(
+  source: BlockSource,
+  keys: readonly bigint[],
+  cutAfter?: () => number,
+): { values: MaybeValue[]; chain: ChainResult; cuts: number } {
   const driver = getProgram();
   writeSgQuery(driver.scratchBytes, keys);
-  const chain = driver.run(source, 0);
-  return { values: readSgQuery(driver.scratchBytes).values.slice(0, keys.length), chain };
+  let offset = 0;
+  let cuts = 0;
+  for (;;) {
+    const chain = driver.run(source, offset, cutAfter?.());
+    if (chain.status !== 'cut') return { values: readSgQuery(driver.scratchBytes).values.slice(0, keys.length), chain, cuts };
+    cuts++;
+    const resume = sgResumeOffset(driver.scratchBytes);
+    if (resume === undefined) throw new Error('a cut chain with nothing left to resume');
+    offset = Number(resume);
+  }
 }
 
 export interface XrpRangeResult {
@@ -79,21 +96,24 @@ export interface XrpRangeResult {
   chains: ChainResult[];
 }
 
-/** A range query through kv_range, resumed until complete (callsMax bounds it). */
-export function xrpRange(source: BlockSource, range: KeyRange, aggOp = 0, callsMax = 100_000): XrpRangeResult {
+/**
+ * A range query through kv_range, resumed until complete (callsMax bounds it).
+ * With `cutAfter`, chains are also cut after that many reads and resumed the same way.
+ */
+export function xrpRange(source: BlockSource, range: KeyRange, aggOp = 0, cutAfter?: () => number, callsMax = 100_000): XrpRangeResult {
   const driver = rangeProgram();
   const page = driver.scratchBytes;
   writeRangeQuery(page, range.begin, range.end, range.flags ?? 0, aggOp);
   const result: XrpRangeResult = { pairs: [], out: [], outPerCall: [], lensPerCall: [], last: readRangeQuery(page), chains: [] };
   let offset = 0;
   for (let call = 0; call < callsMax; call++) {
-    const chain = driver.run(source, offset);
+    const chain = driver.run(source, offset, cutAfter?.());
     result.chains.push(chain);
     const query = readRangeQuery(page);
     result.last = query;
-    if (chain.status !== 'done') return result;
+    if (chain.status === 'error') return result;
     result.pairs.push(...query.kv);
-    result.lensPerCall.push(query.len);
+    if (chain.status === 'done') result.lensPerCall.push(query.len);
     result.out.push(...query.out);
     result.outPerCall.push(query.out);
     const resume = prepRangeResume(page);
