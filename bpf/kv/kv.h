@@ -49,6 +49,11 @@
  * meaningless while agg_count is 0). COUNT reads no values (leaves only).
  * SET results are distinct within one call; across resumed calls the caller
  * takes their union.
+ * A chain cut anywhere (XRP's resubmission limit) resumes the same way: a key
+ * is consumed (range_begin moves past it) only once its value is in, and a
+ * resume that lands on an internal node continues the descent.
+ * ScatterGatherQuery resumes at the value block if state_flags & AT_VALUE (the
+ * leaf found the key; value_ptr is set), else at root_pointer.
  *
  * Values as numbers: leading spaces, then decimal digits up to a NUL or the
  * end of the 64 bytes; anything else sets agg_status = KV_AGG_BAD_VALUE and
