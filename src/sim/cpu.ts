@@ -36,6 +36,8 @@ const MODE_IRQ = 4; // an interrupt handler runs
 const TAG_DISPATCH = -1;
 const TAG_IRQ = -2;
 const TOKEN_MASK = 0x3fffffff;
+/** A thread that yields this often with the clock standing still is stuck in a loop. */
+const ZERO_TIME_STEPS_MAX = 10_000_000;
 
 export class Core implements EventTarget {
   readonly rq: SimThread[] = [];
@@ -219,6 +221,8 @@ export class Core implements EventTarget {
   private runThread(t: SimThread): void {
     const sim = this.sim;
     const queue = sim.queue;
+    const startNs = sim.nowNs;
+    let steps = 0;
     for (;;) {
       if (t.burstRemainingNs > 0) {
         if (this.rq.length > 0 && this.shouldPreempt(t)) {
@@ -260,6 +264,9 @@ export class Core implements EventTarget {
         }
       }
       this.mode = MODE_CODE;
+      if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
+        throw new SimError(`thread '${t.name}' yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing (a loop of cpu(0) or of pre-woken blocks?)`);
+      }
       const value = t.resumeValue;
       t.resumeValue = 0;
       const r = t.gen!.next(value);
@@ -407,7 +414,12 @@ export class Core implements EventTarget {
   private runIrq(): void {
     const sim = this.sim;
     const ctx = this.irqCtx;
+    const startNs = sim.nowNs;
+    let steps = 0;
     for (;;) {
+      if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
+        throw new SimError(`interrupt handler on core ${this.id} yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing`);
+      }
       const r = this.irqGen!.next(0);
       if (r.done === true) {
         this.irqGen = null;

@@ -211,6 +211,14 @@ test('misuse is a typed error', () => {
   assert.throws(() => sim3.at(-1, { onEvent() {} }, 0), SimError);
 });
 
+test('a thread that loops without letting time pass is reported, not a hang', () => {
+  const sim = new Simulator({ cores: 1, seed: 1 });
+  sim.spawn('stuck', function* (t) {
+    for (;;) yield t.cpu(0);
+  });
+  assert.throws(() => sim.run(), /without virtual time passing/);
+});
+
 test('run({ untilNs }) stops the clock at the limit and can resume', () => {
   const sim = new Simulator({ cores: 1, seed: 1 });
   const t = sim.spawn('long', (th) => burn(th, 10_000, 1_000));
