@@ -9,6 +9,7 @@ import { loadElf } from '../../src/bpf/elf.ts';
 import { linkProgram } from '../../src/bpf/link.ts';
 import { createExecEnv, type ExecEnv } from '../../src/bpf/engine.ts';
 import { createInterpreter } from '../../src/bpf/interp.ts';
+import { compileJit } from '../../src/bpf/jit/index.ts';
 import type { Engine } from '../../src/bpf/engine.ts';
 import { AddressSpace, type Region } from '../../src/bpf/memory.ts';
 import { createStdHelpers } from '../../src/bpf/std-helpers.ts';
@@ -42,11 +43,12 @@ export class ChainDriver {
   private readonly env: ExecEnv;
   private readonly engine: Engine;
 
-  constructor(objectPath: string, programName: string) {
+  /** `engine`: the reference interpreter, or the WebAssembly JIT (checked: the program is not verified here). */
+  constructor(objectPath: string, programName: string, engine: 'interp' | 'jit' = 'interp') {
     const object = loadElf(readFileSync(objectPath), objectPath);
     const linked = linkProgram(object, programName, this.memory);
     this.env = createExecEnv(this.memory, createStdHelpers({ maps: linked.maps }).table);
-    this.engine = createInterpreter(linked.program);
+    this.engine = engine === 'jit' ? compileJit(linked.program, { checked: true }) : createInterpreter(linked.program);
     this.ctx = this.memory.map('ctx', CTX_BYTES);
     this.data = this.memory.map('data', 4096);
     this.scratch = this.memory.map('scratch', 4096);

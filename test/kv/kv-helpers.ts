@@ -55,10 +55,25 @@ export async function kvSource(layers: number): Promise<MemoryBlockSource> {
 export const GET_OBJECT = 'bpf/kv/get.bpf.o';
 export const RANGE_OBJECT = 'bpf/kv/range.bpf.o';
 
-let getDriver: ChainDriver | undefined;
-let rangeDriver: ChainDriver | undefined;
-export const getProgram = (): ChainDriver => (getDriver ??= new ChainDriver(GET_OBJECT, 'kv_get'));
-export const rangeProgram = (): ChainDriver => (rangeDriver ??= new ChainDriver(RANGE_OBJECT, 'kv_range'));
+export type EngineName = 'interp' | 'jit';
+const drivers = new Map<string, ChainDriver>();
+function driverFor(object: string, program: string, engine: EngineName): ChainDriver {
+  const name = `${program}:${engine}`;
+  let driver = drivers.get(name);
+  if (driver === undefined) {
+    driver = new ChainDriver(object, program, engine);
+    drivers.set(name, driver);
+  }
+  return driver;
+}
+export const getProgram = (engine: EngineName = 'interp'): ChainDriver => driverFor(GET_OBJECT, 'kv_get', engine);
+export const rangeProgram = (engine: EngineName = 'interp'): ChainDriver => driverFor(RANGE_OBJECT, 'kv_range', engine);
+
+export interface XrpCallOptions {
+  /** cut every chain after this many reads (like a resubmission limit) and resume it from scratch */
+  cutAfter?: () => number;
+  engine?: EngineName;
+}
 
 /**
  * One XRP call of the scatter-gather lookup: up to 32 keys. With `cutAfter`,
@@ -68,9 +83,10 @@ export const rangeProgram = (): ChainDriver => (rangeDriver ??= new ChainDriver(
 export function xrpGet(
   source: BlockSource,
   keys: readonly bigint[],
-  cutAfter?: () => number,
+  options: XrpCallOptions = {},
 ): { values: MaybeValue[]; chain: ChainResult; cuts: number } {
-  const driver = getProgram();
+  const { cutAfter } = options;
+  const driver = getProgram(options.engine);
   writeSgQuery(driver.scratchBytes, keys);
   let offset = 0;
   let cuts = 0;
@@ -100,8 +116,9 @@ export interface XrpRangeResult {
  * A range query through kv_range, resumed until complete (callsMax bounds it).
  * With `cutAfter`, chains are also cut after that many reads and resumed the same way.
  */
-export function xrpRange(source: BlockSource, range: KeyRange, aggOp = 0, cutAfter?: () => number, callsMax = 100_000): XrpRangeResult {
-  const driver = rangeProgram();
+export function xrpRange(source: BlockSource, range: KeyRange, aggOp = 0, options: XrpCallOptions = {}, callsMax = 100_000): XrpRangeResult {
+  const { cutAfter } = options;
+  const driver = rangeProgram(options.engine);
   const page = driver.scratchBytes;
   writeRangeQuery(page, range.begin, range.end, range.flags ?? 0, aggOp);
   const result: XrpRangeResult = { pairs: [], out: [], outPerCall: [], lensPerCall: [], last: readRangeQuery(page), chains: [] };

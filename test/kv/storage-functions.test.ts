@@ -196,7 +196,7 @@ test('chains cut after any number of reads (a resubmission limit) resume from sc
     const { keyCount } = kvGeometry(layers);
     for (let i = 0; i < 8; i++) {
       const keys = Array.from({ length: 1 + rng.below(32) }, () => BigInt(rng.below(keyCount + 50)));
-      const { values, cuts } = xrpGet(source, keys, cutAfter);
+      const { values, cuts } = xrpGet(source, keys, { cutAfter });
       assert.ok(cuts > 0);
       keys.forEach((key, j) => {
         const ref = lookupKey(source, key);
@@ -208,7 +208,7 @@ test('chains cut after any number of reads (a resubmission limit) resume from sc
       const begin = BigInt(rng.below(keyCount));
       const range: KeyRange = { begin, end: begin + BigInt(rng.below(300)), flags: rng.below(4) };
       const context = `seed ${rng.seed} L=${layers} op ${op} range ${range.begin}..${range.end} flags ${range.flags}`;
-      const got = xrpRange(source, range, op, cutAfter);
+      const got = xrpRange(source, range, op, { cutAfter });
       assert.ok(got.chains.some((c) => c.status === 'cut') || got.chains.length === 1, context);
       const ref = aggregateRange(source, range);
       if (op === AggOp.NONE) {
@@ -235,14 +235,40 @@ test('a chain cut at each position of the first call (descent, leaf, value) resu
   for (let firstCut = 1; firstCut <= 8; firstCut++) {
     let calls = 0;
     const schedule = (): number => (calls++ === 0 ? firstCut : 1_000);
-    const got = xrpRange(source, range, AggOp.NONE, schedule);
+    const got = xrpRange(source, range, AggOp.NONE, { cutAfter: schedule });
     assert.equal(got.chains[0]!.status, 'cut');
     assert.ok(got.chains.every((c) => c.status !== 'error'), `cut after ${firstCut}: ${got.chains.map((c) => c.r0).join(',')}`);
     assert.deepEqual(got.pairs.map((p) => p.key), expected, `cut after ${firstCut}`);
     calls = 0;
     const keys = [5n, 29_000n, 40_000n];
-    const { values } = xrpGet(source, keys, schedule);
+    const { values } = xrpGet(source, keys, { cutAfter: schedule });
     assert.deepEqual(values.map((v) => v.found), [true, true, false], `get cut after ${firstCut}`);
     assert.deepEqual(values[1]!.value, formatValue(29_000));
+  }
+});
+
+test('the JIT and the interpreter leave the same scratch, reads and instruction counts', async () => {
+  const rng = new TestRng(909);
+  for (const layers of [1, 3, 4]) {
+    const source = await kvSource(layers);
+    const { keyCount } = kvGeometry(layers);
+    for (let i = 0; i < 6; i++) {
+      const keys = Array.from({ length: 1 + rng.below(32) }, () => BigInt(rng.below(keyCount + 40)));
+      const a = xrpGet(source, keys);
+      const b = xrpGet(source, keys, { engine: 'jit' });
+      assert.deepEqual(b.values, a.values, `seed ${rng.seed} L=${layers} keys ${keys.join(',')}`);
+      assert.deepEqual([b.chain.reads, b.chain.insnsExecuted], [a.chain.reads, a.chain.insnsExecuted]);
+    }
+    for (const op of Object.values(AggOp)) {
+      const begin = BigInt(rng.below(keyCount));
+      const range: KeyRange = { begin, end: begin + BigInt(rng.below(200)), flags: rng.below(4) };
+      const a = xrpRange(source, range, op);
+      const b = xrpRange(source, range, op, { engine: 'jit' });
+      const context = `seed ${rng.seed} L=${layers} op ${op} range ${range.begin}..${range.end}`;
+      assert.deepEqual(b.pairs, a.pairs, context);
+      assert.deepEqual(b.out, a.out, context);
+      assert.deepEqual(b.last, a.last, context);
+      assert.deepEqual(b.chains, a.chains, context);
+    }
   }
 });
