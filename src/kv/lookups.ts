@@ -45,11 +45,10 @@ export function checkKey(key: bigint, what = 'key'): void {
   if (typeof key !== 'bigint' || key < 0n || key > U64_MAX) throw new KvLookupError(`${what} ${String(key)} is not a u64`);
 }
 
-function toOffset(ptr: bigint, from: number): number {
+/** A pointer as a file offset; `where` names its holder for the error message. */
+function toOffset(ptr: bigint, where: string): number {
   const offset = decodePtr(ptr);
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new KvLookupError(`node at offset ${from} points at ${offset}, past any file`);
-  }
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new KvLookupError(`${where} points at ${offset}, past any file`);
   return Number(offset);
 }
 
@@ -71,7 +70,7 @@ export class TopLevelCache {
         // A leaf ends the cache: its pointers are values, not nodes (the original would read a value block as a node).
         if (node.type !== NODE_TYPE_INTERNAL) return;
         this.nodes.set(offset, node);
-        for (const ptr of node.ptrs) below.push(toOffset(ptr, offset));
+        for (const ptr of node.ptrs) below.push(toOffset(ptr, `node at offset ${offset}`));
       }
       layer = below;
     }
@@ -85,7 +84,7 @@ export class TopLevelCache {
     for (let hop = 0; hop <= 3; hop++) {
       const node = this.nodes.get(offset);
       if (node === undefined) return offset;
-      offset = toOffset(nextPtr(key, node), offset);
+      offset = toOffset(nextPtr(key, node), `cached node at offset ${offset}`);
     }
     return offset;
   }
@@ -107,14 +106,14 @@ export function findLeaf(source: BlockSource, key: bigint, startOffset = ROOT_NO
     if (node.type !== NODE_TYPE_INTERNAL) throw new KvLookupError(`node at offset ${offset} has type ${node.type} (0 internal, 1 leaf)`);
     const ptr = nextPtr(key, node);
     if (!isFileOffset(ptr)) throw new KvLookupError(`node at offset ${offset} has a pointer without FILE_MASK: 0x${ptr.toString(16)}`);
-    offset = toOffset(ptr, offset);
+    offset = toOffset(ptr, `node at offset ${offset}`);
   }
   throw new KvLookupError(`no leaf after ${DESCENT_HOPS_MAX} hops from offset ${startOffset}: the index has a cycle`);
 }
 
 /** read_value_the_hard_way: the 512-byte block holding the value, then the 64 bytes within it. */
 export function readValue(source: BlockSource, ptr: bigint): Uint8Array {
-  const offset = toOffset(ptr, -1);
+  const offset = toOffset(ptr, 'a value pointer');
   const base = offset - (offset % BLOCK_BYTES);
   const within = offset - base;
   if (within + VALUE_BYTES > BLOCK_BYTES) throw new KvLookupError(`value pointer ${offset} crosses a 512-byte block`);
@@ -202,7 +201,7 @@ export function rangeScan(source: BlockSource, range: KeyRange, withValues = tru
       }
     }
     if (leaf.next === 0n) return { pairs, reads };
-    leafOffset = toOffset(leaf.next, leafOffset);
+    leafOffset = toOffset(leaf.next, `the next pointer of the leaf at offset ${leafOffset}`);
     leaf = decodeNode(readExact(source, leafOffset, NODE_BYTES, 'leaf'));
     reads++;
     if (leaf.type !== NODE_TYPE_LEAF) throw new KvLookupError(`next of a leaf, offset ${leafOffset}, is not a leaf (type ${leaf.type})`);
