@@ -16,6 +16,9 @@ import type { EventTarget } from './event-queue.ts';
 import { SimError } from './errors.ts';
 import type { Simulator, SchedParams } from './simulator.ts';
 import {
+  AFTER_BLOCK,
+  AFTER_EXIT,
+  AFTER_NOTHING,
   IrqContext,
   OP_BLOCK,
   OP_CPU,
@@ -54,6 +57,7 @@ export class Core implements EventTarget {
   private readonly irqQueue: IrqSource[] = [];
   private irqHead = 0;
   private irqGen: Task | null = null;
+  private irqFinishing = false;
   private readonly irqCtx: IrqContext;
   /** Statistics. */
   irqCount = 0;
@@ -246,6 +250,21 @@ export class Core implements EventTarget {
           return;
         }
       }
+      if (t.afterBurst !== AFTER_NOTHING) {
+        const after = t.afterBurst;
+        t.afterBurst = AFTER_NOTHING;
+        if (after === AFTER_EXIT) {
+          this.finish(t);
+          return;
+        }
+        if (t.wakePending) {
+          t.wakePending = false;
+          t.resumeValue = t.wakeValue;
+        } else {
+          this.leave(t, THREAD_BLOCKED);
+          return;
+        }
+      }
       if (t.spinning) {
         if (t.wakePending) {
           t.spinning = false;
@@ -271,14 +290,25 @@ export class Core implements EventTarget {
       t.resumeValue = 0;
       const r = t.gen!.next(value);
       if (r.done === true) {
+        if (t.deferredNs > 0) {
+          t.burstRemainingNs = t.deferredNs;
+          t.deferredNs = 0;
+          t.afterBurst = AFTER_EXIT;
+          continue;
+        }
         this.finish(t);
         return;
       }
       const op = r.value;
       if (op === OP_CPU) {
-        t.burstRemainingNs = t.pendingCpuNs;
+        t.burstRemainingNs = t.pendingCpuNs + t.deferredNs;
+        t.deferredNs = 0;
       } else if (op === OP_BLOCK) {
-        if (t.wakePending) {
+        if (t.deferredNs > 0) {
+          t.burstRemainingNs = t.deferredNs;
+          t.deferredNs = 0;
+          t.afterBurst = AFTER_BLOCK;
+        } else if (t.wakePending) {
           t.wakePending = false;
           t.resumeValue = t.wakeValue;
         } else {
@@ -287,6 +317,8 @@ export class Core implements EventTarget {
         }
       } else if (op === OP_SPIN) {
         t.spinning = true;
+        t.burstRemainingNs = t.deferredNs;
+        t.deferredNs = 0;
       } else {
         throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.block() or t.spin()`);
       }
@@ -420,21 +452,31 @@ export class Core implements EventTarget {
       if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
         throw new SimError(`interrupt handler on core ${this.id} yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing`);
       }
-      const r = this.irqGen!.next(0);
-      if (r.done === true) {
-        this.irqGen = null;
-        if (this.irqHead < this.irqQueue.length) {
-          this.startNextIrq();
-          return;
-        }
-        this.exitIrq();
+      let ns: number;
+      if (this.irqFinishing) {
+        this.irqFinishing = false;
+        this.endIrq();
         return;
       }
-      if (r.value !== OP_CPU) {
-        throw new SimError(`interrupt handler on core ${this.id} yielded ${String(r.value)}; handlers may only charge CPU`);
+      const r = this.irqGen!.next(0);
+      if (r.done === true) {
+        if (ctx.deferredNs === 0) {
+          this.endIrq();
+          return;
+        }
+        // Consume the handler's deferred charge, then end it.
+        ns = ctx.deferredNs;
+        ctx.deferredNs = 0;
+        this.irqFinishing = true;
+      } else {
+        if (r.value !== OP_CPU) {
+          throw new SimError(`interrupt handler on core ${this.id} yielded ${String(r.value)}; handlers may only charge CPU`);
+        }
+        ns = ctx.pendingCpuNs + ctx.deferredNs;
+        ctx.deferredNs = 0;
       }
-      const endNs = sim.nowNs + ctx.pendingCpuNs;
-      this.irqNs += ctx.pendingCpuNs;
+      const endNs = sim.nowNs + ns;
+      this.irqNs += ns;
       if (sim.queue.peekTimeNs() > endNs) {
         sim.nowNs = endNs;
       } else {
@@ -442,6 +484,13 @@ export class Core implements EventTarget {
         return;
       }
     }
+  }
+
+  /** The running handler is done: start the next queued one or leave interrupt mode. */
+  private endIrq(): void {
+    this.irqGen = null;
+    if (this.irqHead < this.irqQueue.length) this.startNextIrq();
+    else this.exitIrq();
   }
 
   private exitIrq(): void {

@@ -211,6 +211,51 @@ test('misuse is a typed error', () => {
   assert.throws(() => sim3.at(-1, { onEvent() {} }, 0), SimError);
 });
 
+test('deferred charges are consumed in one burst at the next yield, block, spin or end', () => {
+  const sim = new Simulator({ cores: 2, seed: 1, sched: NO_SWITCH_COST });
+  const seen: [string, number][] = [];
+  sim.spawn('charger', function* (t) {
+    t.charge(100);
+    t.charge(200);
+    seen.push(['before-yield', t.nowNs]); // the clock has not moved yet
+    yield t.cpu(50);
+    seen.push(['after-cpu', t.nowNs]);
+    t.charge(1_000);
+    const v = yield t.block(); // the wake at 600 arrives during the deferred burst
+    seen.push([`woken ${v}`, t.nowNs]);
+    t.charge(400);
+    const w = yield t.spin(); // the wake at 1_500 arrives during the burst before the spin
+    seen.push([`spun ${w}`, t.nowNs]);
+    t.charge(700); // consumed at the end
+  }, { affinity: [0] });
+  const charger = sim.threads[0]!;
+  atTime(sim, 600, () => sim.wake(charger, 5));
+  atTime(sim, 1_500, () => sim.wake(charger, 6));
+  sim.run();
+  assert.deepEqual(seen, [['before-yield', 0], ['after-cpu', 350], ['woken 5', 1_350], ['spun 6', 1_750]]);
+  assert.equal(charger.sumExecNs, 2_450);
+  assert.equal(sim.nowNs, 2_450);
+});
+
+test('an interrupt handler can defer its charge too', () => {
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
+  const source: IrqSource = {
+    *handleIrq(ctx: CpuContext): Task {
+      ctx.charge(300);
+    },
+  };
+  let end = -1;
+  sim.spawn('a', function* (t) {
+    yield t.cpu(1_000);
+    end = t.nowNs;
+  });
+  atTime(sim, 100, () => sim.raiseInterrupt(0, source));
+  sim.run();
+  assert.equal(end, 1_300);
+  assert.equal(sim.cores[0]!.irqNs, 300);
+  assert.throws(() => sim.threads[0]!.charge(-1), SimError);
+});
+
 test('a thread that loops without letting time pass is reported, not a hang', () => {
   const sim = new Simulator({ cores: 1, seed: 1 });
   sim.spawn('stuck', function* (t) {
