@@ -1,0 +1,123 @@
+// The block layer (block/bio.c + blk-mq, reduced): a bio (op, start sector,
+// bytes, memory) becomes one or more NVMe requests, split at the device's
+// largest transfer, submitted through the NVMe driver on the caller's core.
+// No merging or I/O scheduling (none is needed for direct I/O on NVMe, where
+// Linux uses the 'none' scheduler). Completions are gathered in an IoWait:
+// when its last request completes it wakes the waiting thread once or calls
+// its completion callback (io_uring).
+
+import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NvmeRequest } from './nvme-driver.ts';
+import type { CqeHook, NvmeDriver } from './nvme-driver.ts';
+import { L_BIO, L_DRIVER } from './costs.ts';
+import type { CpuContext, SimThread, Task } from '../sim/thread.ts';
+import type { Simulator } from '../sim/simulator.ts';
+
+export const BIO_READ = NVME_OP_READ;
+export const BIO_WRITE = NVME_OP_WRITE;
+
+/** Completion state of one syscall's (or one io_uring request's) bios. */
+export class IoWait {
+  /** Requests submitted and not yet completed. */
+  pending = 0;
+  /** Requests submitted in all. */
+  submitted = 0;
+  /** First non-zero NVMe status seen, else 0. */
+  status = 0;
+  /** Virtual time the last request completed (in the completion interrupt). */
+  lastCompletedNs = 0;
+  /** Time the last doorbell was rung. */
+  lastSubmittedNs = 0;
+  /** Woken (once) when everything completed. */
+  thread: SimThread | null = null;
+  /** Or called (in the interrupt handler) when everything completed. */
+  onDone: ((ctx: CpuContext, wait: IoWait) => void) | null = null;
+
+  /**
+   * Starts a submission: the submitter holds one reference so that requests
+   * completing while it is still submitting cannot finish the wait early.
+   */
+  begin(): void {
+    this.pending = 1;
+    this.submitted = 0;
+    this.status = 0;
+    this.lastCompletedNs = 0;
+    this.lastSubmittedNs = 0;
+  }
+
+  /**
+   * Drops the submitter's reference. Returns true when every request has
+   * already completed (nothing will wake or call back: the caller finishes);
+   * false when the last completion will.
+   */
+  endSubmit(): boolean {
+    return --this.pending === 0;
+  }
+}
+
+/** A blk-mq request: an NVMe request that knows which IoWait it belongs to. */
+export class BlockRequest extends NvmeRequest {
+  wait: IoWait | null = null;
+}
+
+function onRequestComplete(ctx: CpuContext, req: NvmeRequest): void {
+  const w = (req as BlockRequest).wait!;
+  if (req.status !== 0 && w.status === 0) w.status = req.status;
+  w.lastCompletedNs = ctx.nowNs;
+  if (--w.pending === 0) {
+    if (w.thread !== null) ctx.sim.wake(w.thread, w.status);
+    if (w.onDone !== null) w.onDone(ctx, w);
+  }
+}
+
+export class BlockLayer {
+  /** Largest request the block layer sends (max_hw_sectors). */
+  readonly maxRequestBytes: number;
+  bios = 0;
+  requests = 0;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly driver: NvmeDriver,
+    /** CPU cost of one bio (Table 1: 379 ns). */
+    readonly bioNs: number,
+  ) {
+    this.maxRequestBytes = driver.controller.profile.maxTransferBytes;
+  }
+
+  /**
+   * submit_bio: charges the bio cost, then submits its request(s) on the
+   * caller's core. `sector` and `bytes` are in 512-byte units / multiples;
+   * data moves to/from buf[bufOffset..]. `hook` (XRP) is set on every request.
+   */
+  *submitBio(
+    ctx: CpuContext, op: number, sector: number, bytes: number, buf: Uint8Array, bufOffset: number, wait: IoWait,
+    hook: CqeHook | null = null, breakdown: Float64Array | null = null,
+  ): Task {
+    if (bytes <= 0 || bytes % LOGICAL_BLOCK_BYTES !== 0) throw new RangeError(`bio of ${bytes} bytes is not a positive multiple of ${LOGICAL_BLOCK_BYTES}`);
+    this.bios++;
+    let markNs = ctx.nowNs;
+    yield ctx.cpu(this.bioNs);
+    if (breakdown !== null) {
+      breakdown[L_BIO]! += ctx.nowNs - markNs;
+      markNs = ctx.nowNs;
+    }
+    let done = 0;
+    while (done < bytes) {
+      const n = Math.min(this.maxRequestBytes, bytes - done);
+      const req = new BlockRequest(op, sector + done / LOGICAL_BLOCK_BYTES, n / LOGICAL_BLOCK_BYTES, buf, bufOffset + done);
+      req.wait = wait;
+      req.onComplete = onRequestComplete;
+      req.hook = hook;
+      wait.pending++;
+      wait.submitted++;
+      this.requests++;
+      yield* this.driver.submit(ctx, req);
+      wait.lastSubmittedNs = ctx.nowNs;
+      done += n;
+      if (breakdown !== null) {
+        breakdown[L_DRIVER]! += ctx.nowNs - markNs;
+        markNs = ctx.nowNs;
+      }
+    }
+  }
+}

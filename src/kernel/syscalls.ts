@@ -1,0 +1,427 @@
+// Syscalls of one process: open, close, read/pread, write/pwrite, lseek, pipe,
+// over a per-process fd table and a user address space. Results follow the raw
+// Linux ABI: a non-negative value or -errno (see errno.ts), with Linux's checks
+// in Linux's order (ksys_pread64 -> vfs_read -> rw_verify_area -> iomap_dio_rw).
+//
+// A read of a regular file goes through the layers of the XRP paper's Table 1,
+// each charging its CPU cost on the calling thread's core (costs.ts):
+// kernel crossing -> read syscall -> file system (extent lookup) -> block layer
+// (bio) -> NVMe driver -> device -> completion interrupt -> wake-up -> return.
+// O_DIRECT reads DMA straight into the user buffer and need 512-byte alignment
+// of buffer address, offset and length (EINVAL otherwise). Buffered reads go
+// through a kernel bounce buffer of whole 4 KiB blocks; there is NO page cache:
+// every buffered read goes to the device. Buffered writes are copied straight
+// to the image (like a page-cache write, no device wait); O_DIRECT writes go
+// through the device like reads.
+
+import { AddressSpace } from '../bpf/memory.ts';
+import { BIO_READ, BIO_WRITE, IoWait } from './block.ts';
+import { L_CROSSING, L_DEVICE, L_DRIVER, L_FS, L_SYSCALL, L_WAKEUP } from './costs.ts';
+import {
+  EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EIO, EISDIR, EMFILE, ENOENT, ENOTDIR, EPIPE, ESPIPE,
+} from './errno.ts';
+import type { SysResult } from './errno.ts';
+import { FsError } from './fs/errors.ts';
+import type { Inode } from './fs/fs.ts';
+import { FILE_BYTES_MAX, normalizeName } from './fs/fs.ts';
+import { FS_BLOCK_BYTES } from './fs/layout.ts';
+import type { Kernel } from './kernel.ts';
+import { LOGICAL_BLOCK_BYTES } from './nvme-driver.ts';
+import type { SimThread, Task } from '../sim/thread.ts';
+
+// open(2) flags, x86-64 values.
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_DIRECT = 0o40000;
+export const O_DIRECTORY = 0o200000;
+const O_KNOWN = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECT | O_DIRECTORY;
+
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+
+/** RLIMIT_NOFILE default. */
+export const FD_MAX = 1024;
+/** Largest read/write count (MAX_RW_COUNT = INT_MAX & PAGE_MASK). */
+export const RW_COUNT_MAX = 0x7ffff000;
+const PIPE_BYTES_MAX = 65536;
+
+export const FILE_REGULAR = 0;
+export const FILE_DIRECTORY = 1;
+export const FILE_PIPE = 2;
+
+/** A pipe's buffer, shared by its two ends. */
+class Pipe {
+  data = new Uint8Array(PIPE_BYTES_MAX);
+  length = 0;
+  readers = 1;
+  writers = 1;
+}
+
+/** An open file description (struct file). */
+export class OpenFile {
+  pos = 0;
+  constructor(
+    readonly kind: number,
+    readonly flags: number,
+    readonly inode: Inode | null,
+    readonly pipe: Pipe | null,
+  ) {}
+
+  get readable(): boolean {
+    return (this.flags & O_ACCMODE) !== O_WRONLY;
+  }
+
+  get writable(): boolean {
+    return (this.flags & O_ACCMODE) !== O_RDONLY;
+  }
+
+  get direct(): boolean {
+    return (this.flags & O_DIRECT) !== 0;
+  }
+
+  /** pread/pwrite/lseek work (FMODE_PREAD): not on pipes. */
+  get seekable(): boolean {
+    return this.kind !== FILE_PIPE;
+  }
+}
+
+export class Process {
+  /** User memory: regions at addresses; syscalls take addresses into it. */
+  readonly mem: AddressSpace;
+  /** fds 0-2 (stdio) are not modelled and stay closed; files get 3 and up, lowest free first. */
+  private readonly fds: (OpenFile | null)[] = [null, null, null];
+  /** Kernel bounce buffer of buffered I/O, grown on demand. */
+  private bounce = new Uint8Array(FS_BLOCK_BYTES * 2);
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly pid: number,
+    readonly name: string,
+    memoryBytes: number,
+  ) {
+    this.mem = new AddressSpace(memoryBytes);
+  }
+
+  /** Maps `sizeBytes` of user memory (like malloc/posix_memalign; no CPU cost) and returns its address. */
+  alloc(sizeBytes: number, alignBytes = 4096, name = 'heap'): number {
+    return this.mem.map(name, sizeBytes, { alignBytes }).base;
+  }
+
+  /** A view of user memory (for the application's own reads and writes of its buffers). */
+  bytes(address: number, length: number): Uint8Array {
+    return this.mem.u8.subarray(address, address + length);
+  }
+
+  /** The open file behind `fd`, or null (for the XRP syscall and io_uring). */
+  file(fd: number): OpenFile | null {
+    return Number.isInteger(fd) && fd >= 0 && fd < this.fds.length ? this.fds[fd]! : null;
+  }
+
+  /** True when [address, address+length) lies in one mapped user region (writable if asked). */
+  validBuffer(address: number, length: number, writable: boolean): boolean {
+    if (!Number.isSafeInteger(address) || address <= 0) return false;
+    if (length === 0) return true;
+    const r = this.mem.find(address, length);
+    return r !== undefined && (!writable || r.writable);
+  }
+
+  // ---- open / close / lseek / pipe ----
+
+  *open(t: SimThread, path: string, flags: number): Task<SysResult> {
+    const c = this.kernel.costs;
+    yield t.cpu(c.syscallEntryNs + c.readSyscallNs + c.fsNs);
+    const r = this.doOpen(path, flags);
+    yield t.cpu(c.syscallExitNs);
+    return r;
+  }
+
+  private doOpen(path: string, flags: number): SysResult {
+    if (!Number.isInteger(flags) || (flags & ~O_KNOWN) !== 0 || (flags & O_ACCMODE) === O_ACCMODE) return -EINVAL;
+    const fd = this.freeFd();
+    if (fd < 0) return fd;
+    if (path === '/' || path === '.' || path === '') {
+      if (path === '') return -ENOENT;
+      if ((flags & O_ACCMODE) !== O_RDONLY || (flags & O_CREAT) !== 0) return -EISDIR;
+      return this.install(fd, new OpenFile(FILE_DIRECTORY, flags, null, null));
+    }
+    const fs = this.kernel.fs;
+    try {
+      let inode = fs.lookup(path);
+      if (inode === null) {
+        if ((flags & O_CREAT) === 0) return -ENOENT;
+        inode = fs.create(normalizeName(path));
+      } else if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) {
+        return -EEXIST;
+      }
+      if ((flags & O_DIRECTORY) !== 0) return -ENOTDIR;
+      if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && inode.sizeBytes > 0) fs.truncate(inode, 0);
+      return this.install(fd, new OpenFile(FILE_REGULAR, flags, inode, null));
+    } catch (error) {
+      if (error instanceof FsError) return -error.errno;
+      throw error;
+    }
+  }
+
+  *close(t: SimThread, fd: number): Task<SysResult> {
+    const c = this.kernel.costs;
+    yield t.cpu(c.syscallEntryNs);
+    const f = this.file(fd);
+    let r: SysResult = -EBADF;
+    if (f !== null) {
+      this.fds[fd] = null;
+      if (f.pipe !== null) {
+        if (f.readable) f.pipe.readers--;
+        else f.pipe.writers--;
+      }
+      r = 0;
+    }
+    yield t.cpu(c.syscallExitNs);
+    return r;
+  }
+
+  *lseek(t: SimThread, fd: number, offset: number, whence: number): Task<SysResult> {
+    const c = this.kernel.costs;
+    yield t.cpu(c.syscallEntryNs);
+    let r: SysResult;
+    const f = this.file(fd);
+    if (f === null) r = -EBADF;
+    else if (!f.seekable) r = -ESPIPE;
+    else {
+      const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? f.pos : whence === SEEK_END ? (f.inode?.sizeBytes ?? 0) : NaN;
+      const pos = base + offset;
+      if (!Number.isSafeInteger(pos) || pos < 0) r = -EINVAL;
+      else r = f.pos = pos;
+    }
+    yield t.cpu(c.syscallExitNs);
+    return r;
+  }
+
+  /** pipe(2) (non-blocking ends: reading an empty pipe gives EAGAIN). Returns [readFd, writeFd] or -errno. */
+  *pipe(t: SimThread): Task<[number, number] | SysResult> {
+    const c = this.kernel.costs;
+    yield t.cpu(c.syscallEntryNs + c.readSyscallNs);
+    const p = new Pipe();
+    const rfd = this.freeFd();
+    let out: [number, number] | SysResult = rfd;
+    if (rfd >= 0) {
+      this.install(rfd, new OpenFile(FILE_PIPE, O_RDONLY, null, p));
+      const wfd = this.freeFd();
+      if (wfd < 0) {
+        this.fds[rfd] = null;
+        out = wfd;
+      } else {
+        this.install(wfd, new OpenFile(FILE_PIPE, O_WRONLY, null, p));
+        out = [rfd, wfd];
+      }
+    }
+    yield t.cpu(c.syscallExitNs);
+    return out;
+  }
+
+  // ---- read / write ----
+
+  /** read(2): reads at the file position and advances it. */
+  read(t: SimThread, fd: number, bufAddr: number, count: number): Task<SysResult> {
+    return this.rw(t, fd, bufAddr, count, -1, false);
+  }
+
+  /** pread64(2): reads at `offsetBytes`; the file position does not move. */
+  pread(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
+    return this.rw(t, fd, bufAddr, count, offsetBytes, false);
+  }
+
+  write(t: SimThread, fd: number, bufAddr: number, count: number): Task<SysResult> {
+    return this.rw(t, fd, bufAddr, count, -1, true);
+  }
+
+  pwrite(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
+    return this.rw(t, fd, bufAddr, count, offsetBytes, true);
+  }
+
+  /** Checks of the syscall layer; returns 0 or -errno. `offset` < 0 means "use the file position". */
+  checkRw(fd: number, bufAddr: number, count: number, offset: number, positional: boolean, isWrite: boolean): SysResult {
+    if (positional && !(offset >= 0)) return -EINVAL; // ksys_pread64: pos < 0
+    const f = this.file(fd);
+    if (f === null) return -EBADF;
+    if (positional && !f.seekable) return -ESPIPE;
+    if (isWrite ? !f.writable : !f.readable) return -EBADF;
+    if (!Number.isSafeInteger(count) || count < 0) return -EINVAL;
+    if (!this.validBuffer(bufAddr, Math.min(count, RW_COUNT_MAX), !isWrite)) return -EFAULT;
+    if (f.kind === FILE_DIRECTORY) return -EISDIR;
+    return 0;
+  }
+
+  private *rw(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, isWrite: boolean): Task<SysResult> {
+    const k = this.kernel;
+    const c = k.costs;
+    const bd = k.breakdown.sumNs;
+    const t0 = t.nowNs;
+    yield t.cpu(c.syscallEntryNs);
+    const t1 = t.nowNs;
+    yield t.cpu(c.readSyscallNs);
+    const t2 = t.nowNs;
+    const positional = offset !== -1;
+    let r = this.checkRw(fd, bufAddr, count, offset, positional, isWrite);
+    let timedRead = false;
+    if (r === 0 && count > 0) {
+      const f = this.fds[fd]!;
+      if (count > RW_COUNT_MAX) count = RW_COUNT_MAX;
+      if (f.kind === FILE_PIPE) r = isWrite ? this.pipeWrite(f, bufAddr, count) : this.pipeRead(f, bufAddr, count);
+      else {
+        let pos = positional ? offset : f.pos;
+        if (isWrite && (f.flags & O_APPEND) !== 0) pos = f.inode!.sizeBytes;
+        if (isWrite) r = yield* this.fileWrite(t, f, bufAddr, count, pos);
+        else {
+          r = yield* this.fileRead(t, f, bufAddr, count, pos);
+          timedRead = r >= 0;
+        }
+        if (r > 0 && !positional) f.pos = pos + r;
+      }
+    }
+    const t3 = t.nowNs;
+    yield t.cpu(c.syscallExitNs);
+    if (timedRead) {
+      bd[L_CROSSING]! += t1 - t0 + (t.nowNs - t3);
+      bd[L_SYSCALL]! += t2 - t1;
+      k.breakdown.reads++;
+    }
+    return r;
+  }
+
+  /** The file-system part of a read and everything below it. */
+  private *fileRead(t: SimThread, f: OpenFile, bufAddr: number, count: number, pos: number): Task<SysResult> {
+    const k = this.kernel;
+    const bd = k.breakdown.sumNs;
+    const inode = f.inode!;
+    const tFs = t.nowNs;
+    yield t.cpu(k.costs.fsNs);
+    bd[L_FS]! += t.nowNs - tFs;
+    const direct = f.direct;
+    if (direct && ((bufAddr | pos | count) & (LOGICAL_BLOCK_BYTES - 1)) !== 0) return -EINVAL;
+    if (pos >= inode.sizeBytes) return 0;
+    const n = Math.min(count, inode.sizeBytes - pos);
+    // Device range: sector-aligned for direct I/O (the tail past EOF lands in the
+    // user buffer but is not counted), whole blocks for the bounce buffer.
+    const first = Math.floor(pos / FS_BLOCK_BYTES);
+    const end = Math.ceil((pos + n) / FS_BLOCK_BYTES);
+    let ioStart: number;
+    let ioEnd: number;
+    let buf: Uint8Array;
+    let bufBase: number; // file offset that buf[bufOff0] holds
+    let bufOff0: number;
+    if (direct) {
+      ioStart = pos;
+      ioEnd = pos + Math.ceil(n / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
+      buf = this.mem.u8;
+      bufBase = pos;
+      bufOff0 = bufAddr;
+    } else {
+      ioStart = first * FS_BLOCK_BYTES;
+      ioEnd = end * FS_BLOCK_BYTES;
+      if (this.bounce.length < ioEnd - ioStart) this.bounce = new Uint8Array(ioEnd - ioStart);
+      buf = this.bounce;
+      bufBase = ioStart;
+      bufOff0 = 0;
+    }
+    const wait = new IoWait();
+    wait.begin();
+    wait.thread = t;
+    for (const s of k.fs.map(inode, first, end - first)) {
+      const a = Math.max(ioStart, s.lblk * FS_BLOCK_BYTES);
+      const b = Math.min(ioEnd, (s.lblk + s.len) * FS_BLOCK_BYTES);
+      if (a >= b) continue;
+      const at = bufOff0 + (a - bufBase);
+      if (s.pblk < 0 || s.unwritten) {
+        buf.fill(0, at, at + (b - a)); // holes and unwritten extents read as zeros, no I/O
+        continue;
+      }
+      const sector = (s.pblk * FS_BLOCK_BYTES + (a - s.lblk * FS_BLOCK_BYTES)) / LOGICAL_BLOCK_BYTES;
+      yield* k.block.submitBio(t, BIO_READ, sector, b - a, buf, at, wait, null, bd);
+    }
+    let status = 0;
+    if (!wait.endSubmit()) {
+      status = yield t.block();
+      const completeNs = k.driver.costs.completeNs;
+      bd[L_DEVICE]! += wait.lastCompletedNs - completeNs - wait.lastSubmittedNs;
+      bd[L_DRIVER]! += completeNs;
+      bd[L_WAKEUP]! += t.nowNs - wait.lastCompletedNs;
+    } else {
+      status = wait.status;
+    }
+    if (status !== 0) return -EIO;
+    if (!direct) this.mem.u8.set(this.bounce.subarray(pos - ioStart, pos - ioStart + n), bufAddr);
+    return n;
+  }
+
+  /** The file-system part of a write and below. */
+  private *fileWrite(t: SimThread, f: OpenFile, bufAddr: number, count: number, pos: number): Task<SysResult> {
+    const k = this.kernel;
+    const fs = k.fs;
+    const inode = f.inode!;
+    yield t.cpu(k.costs.fsNs);
+    if (f.direct && ((bufAddr | pos | count) & (LOGICAL_BLOCK_BYTES - 1)) !== 0) return -EINVAL;
+    if (pos + count > FILE_BYTES_MAX) return -EFBIG;
+    try {
+      if (!f.direct) {
+        fs.write(inode, pos, this.mem.u8.slice(bufAddr, bufAddr + count));
+        return count;
+      }
+      const segs = fs.prepareWrite(inode, pos, count);
+      const wait = new IoWait();
+      wait.begin();
+      wait.thread = t;
+      for (const s of segs) {
+        const a = Math.max(pos, s.lblk * FS_BLOCK_BYTES);
+        const b = Math.min(pos + count, (s.lblk + s.len) * FS_BLOCK_BYTES);
+        if (a >= b) continue;
+        const sector = (s.pblk * FS_BLOCK_BYTES + (a - s.lblk * FS_BLOCK_BYTES)) / LOGICAL_BLOCK_BYTES;
+        yield* k.block.submitBio(t, BIO_WRITE, sector, b - a, this.mem.u8, bufAddr + (a - pos), wait);
+      }
+      const status = wait.endSubmit() ? wait.status : yield t.block();
+      if (status !== 0) return -EIO;
+      fs.completeWrite(inode, pos, count);
+      return count;
+    } catch (error) {
+      if (error instanceof FsError) return -error.errno;
+      throw error;
+    }
+  }
+
+  private pipeRead(f: OpenFile, bufAddr: number, count: number): SysResult {
+    const p = f.pipe!;
+    if (p.length === 0) return p.writers > 0 ? -EAGAIN : 0;
+    const n = Math.min(count, p.length);
+    this.mem.u8.set(p.data.subarray(0, n), bufAddr);
+    p.data.copyWithin(0, n, p.length);
+    p.length -= n;
+    return n;
+  }
+
+  private pipeWrite(f: OpenFile, bufAddr: number, count: number): SysResult {
+    const p = f.pipe!;
+    if (p.readers === 0) return -EPIPE;
+    const n = Math.min(count, PIPE_BYTES_MAX - p.length);
+    if (n === 0) return -EAGAIN;
+    p.data.set(this.mem.u8.subarray(bufAddr, bufAddr + n), p.length);
+    p.length += n;
+    return n;
+  }
+
+  private freeFd(): SysResult {
+    for (let i = 3; i < this.fds.length; i++) if (this.fds[i] === null) return i;
+    return this.fds.length < FD_MAX ? this.fds.length : -EMFILE;
+  }
+
+  private install(fd: number, f: OpenFile): number {
+    if (fd === this.fds.length) this.fds.push(f);
+    else this.fds[fd] = f;
+    return fd;
+  }
+}
