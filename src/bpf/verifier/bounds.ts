@@ -1,0 +1,438 @@
+// Scalar ranges: what the verifier knows about a number. Like the kernel's
+// bpf_reg_state, a scalar carries a tnum and signed and unsigned bounds, for
+// the full 64-bit register and for its 32-bit subregister. One width-generic
+// `Bounds` type serves both views; `normalize` keeps the two views and the
+// three representations consistent (reg_bounds_sync) and detects emptiness,
+// which is how branch refinement proves a branch dead.
+
+import {
+  tnumAdd,
+  tnumAnd,
+  tnumArshift,
+  tnumCast,
+  tnumConst,
+  tnumIn,
+  tnumIntersect,
+  tnumLshift,
+  tnumMul,
+  tnumOr,
+  tnumRange,
+  tnumRshift,
+  tnumSub,
+  tnumToString,
+  tnumUnknown,
+  tnumXor,
+  widthMask,
+  type Tnum,
+  type Width,
+} from './tnum.ts';
+
+/** One width's view: the tnum and both ranges (unsigned as 0..2^w-1, signed as -2^(w-1)..2^(w-1)-1). */
+export interface Bounds {
+  readonly t: Tnum;
+  readonly umin: bigint;
+  readonly umax: bigint;
+  readonly smin: bigint;
+  readonly smax: bigint;
+}
+
+/** A scalar: the 64-bit view and the 32-bit subregister view, always consistent. */
+export interface Scalar {
+  readonly b64: Bounds;
+  readonly b32: Bounds;
+}
+
+const smaxOf = (bits: Width): bigint => (1n << BigInt(bits - 1)) - 1n;
+const sminOf = (bits: Width): bigint => -(1n << BigInt(bits - 1));
+const toSigned = (x: bigint, bits: Width): bigint => BigInt.asIntN(bits, x);
+const toUnsigned = (x: bigint, bits: Width): bigint => BigInt.asUintN(bits, x);
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+export const boundsUnknown = (bits: Width): Bounds => ({
+  t: tnumUnknown(bits),
+  umin: 0n,
+  umax: widthMask(bits),
+  smin: sminOf(bits),
+  smax: smaxOf(bits),
+});
+
+export function boundsConst(value: bigint, bits: Width): Bounds {
+  const u = toUnsigned(value, bits);
+  const s = toSigned(value, bits);
+  return { t: tnumConst(u, bits), umin: u, umax: u, smin: s, smax: s };
+}
+
+/** Tighten one width's view from its own parts; undefined when no value remains. */
+export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
+  let { t, umin, umax, smin, smax } = b;
+  const sign = 1n << BigInt(bits - 1);
+  for (let round = 0; round < 2; round++) {
+    // From the tnum.
+    umin = max(umin, t.value);
+    umax = min(umax, t.value | t.mask);
+    smin = max(smin, toSigned(t.value | (t.mask & sign), bits));
+    smax = min(smax, toSigned(t.value | (t.mask & ~sign & widthMask(bits)), bits));
+    if (umin > umax || smin > smax) return undefined;
+    // Signed and unsigned agree when the range does not cross the sign boundary.
+    if (smin >= 0n || smax < 0n) {
+      umin = max(umin, toUnsigned(smin, bits));
+      umax = min(umax, toUnsigned(smax, bits));
+    }
+    if (umax < sign || umin >= sign) {
+      smin = max(smin, toSigned(umin, bits));
+      smax = min(smax, toSigned(umax, bits));
+    }
+    if (umin > umax || smin > smax) return undefined;
+    const r = tnumIntersect(t, tnumRange(umin, umax, bits));
+    if (r === undefined) return undefined;
+    t = r;
+  }
+  return { t, umin, umax, smin, smax };
+}
+
+export function intersectBounds(a: Bounds, b: Bounds, bits: Width): Bounds | undefined {
+  const t = tnumIntersect(a.t, b.t);
+  if (t === undefined) return undefined;
+  return syncBounds({ t, umin: max(a.umin, b.umin), umax: min(a.umax, b.umax), smin: max(a.smin, b.smin), smax: min(a.smax, b.smax) }, bits);
+}
+
+/** What the 64-bit view says about the low 32 bits. */
+function project32(b: Bounds): Bounds {
+  let r = boundsUnknown(32);
+  r = { ...r, t: tnumCast(b.t, 32) };
+  const lo = (x: bigint): bigint => x & 0xffff_ffffn;
+  if (b.umin >> 32n === b.umax >> 32n) {
+    r = { ...r, umin: lo(b.umin), umax: lo(b.umax) };
+    if (toSigned(lo(b.umin), 32) <= toSigned(lo(b.umax), 32)) r = { ...r, smin: toSigned(lo(b.umin), 32), smax: toSigned(lo(b.umax), 32) };
+  }
+  if (b.smin >> 32n === b.smax >> 32n) {
+    const a = toSigned(lo(toUnsigned(b.smin, 64)), 32);
+    const c = toSigned(lo(toUnsigned(b.smax, 64)), 32);
+    if (a <= c) r = { ...r, smin: max(r.smin, a), smax: min(r.smax, c) };
+    if (lo(toUnsigned(b.smin, 64)) <= lo(toUnsigned(b.smax, 64))) {
+      r = { ...r, umin: max(r.umin, lo(toUnsigned(b.smin, 64))), umax: min(r.umax, lo(toUnsigned(b.smax, 64))) };
+    }
+  }
+  return r;
+}
+
+/** What the 32-bit view says about the whole register (needs the upper half's tnum). */
+function lift64(b64: Bounds, b32: Bounds): Bounds | undefined {
+  const t = tnumIntersect(b64.t, { value: b32.t.value, mask: b32.t.mask | 0xffff_ffff_0000_0000n });
+  if (t === undefined) return undefined;
+  let r: Bounds = { ...b64, t };
+  if (t.mask >> 32n === 0n) {
+    const hi = t.value & 0xffff_ffff_0000_0000n;
+    const lo = hi | b32.umin;
+    const hiV = hi | b32.umax;
+    r = { ...r, umin: max(r.umin, lo), umax: min(r.umax, hiV), smin: max(r.smin, toSigned(lo, 64)), smax: min(r.smax, toSigned(hiV, 64)) };
+  }
+  return r;
+}
+
+/** Make both views consistent (the kernel's reg_bounds_sync); undefined when no value remains. */
+export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
+  let b64 = syncBounds(s.b64, 64);
+  if (b64 === undefined) return undefined;
+  let b32 = intersectBounds(s.b32, project32(b64), 32);
+  if (b32 === undefined) return undefined;
+  const lifted = lift64(b64, b32);
+  if (lifted === undefined) return undefined;
+  b64 = syncBounds(lifted, 64);
+  if (b64 === undefined) return undefined;
+  b32 = intersectBounds(b32, project32(b64), 32);
+  if (b32 === undefined) return undefined;
+  return { b64, b32 };
+}
+
+export const scalarUnknown = (): Scalar => ({ b64: boundsUnknown(64), b32: boundsUnknown(32) });
+export const scalarConst = (value: bigint): Scalar => ({ b64: boundsConst(value, 64), b32: boundsConst(value, 32) });
+
+/** A scalar in [lo, hi] (unsigned, 64-bit). */
+export function scalarRange(lo: bigint, hi: bigint): Scalar {
+  return normalize({ b64: { t: tnumRange(lo, hi, 64), umin: lo, umax: hi, smin: sminOf(64), smax: smaxOf(64) }, b32: boundsUnknown(32) })!;
+}
+
+/** The value of a 32-bit result, zero-extended to 64 bits. */
+export function zeroExtend(b32: Bounds): Scalar {
+  const s = normalize({ b64: { t: b32.t, umin: b32.umin, umax: b32.umax, smin: b32.umin, smax: b32.umax }, b32 });
+  // b32 came out of syncBounds, so its zero-extension is never empty.
+  return s ?? scalarUnknown();
+}
+
+export function fromBounds64(b: Bounds): Scalar {
+  return normalize({ b64: b, b32: boundsUnknown(32) }) ?? scalarUnknown();
+}
+
+export const isConst = (s: Scalar): boolean => s.b64.t.mask === 0n;
+export const constValue = (s: Scalar): bigint => s.b64.t.value;
+export const view = (s: Scalar, bits: Width): Bounds => (bits === 64 ? s.b64 : s.b32);
+
+/** Whether every value of `cur` is a value of `old` (range_within and tnum_in, both widths). */
+export function scalarWithin(old: Scalar, cur: Scalar): boolean {
+  const within = (o: Bounds, c: Bounds): boolean =>
+    o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && tnumIn(o.t, c.t);
+  return within(old.b64, cur.b64) && within(old.b32, cur.b32);
+}
+
+export function scalarEqual(a: Scalar, b: Scalar): boolean {
+  const eq = (x: Bounds, y: Bounds): boolean =>
+    x.umin === y.umin && x.umax === y.umax && x.smin === y.smin && x.smax === y.smax && x.t.value === y.t.value && x.t.mask === y.t.mask;
+  return eq(a.b64, b.b64) && eq(a.b32, b.b32);
+}
+
+export function scalarToString(s: Scalar): string {
+  const b = s.b64;
+  if (b.t.mask === 0n) return `${toSigned(b.t.value, 64)}`;
+  const parts: string[] = [];
+  if (b.smin !== sminOf(64)) parts.push(`smin=${b.smin}`);
+  if (b.smax !== smaxOf(64)) parts.push(`smax=${b.smax}`);
+  if (b.umin !== 0n) parts.push(`umin=${b.umin}`);
+  if (b.umax !== widthMask(64)) parts.push(`umax=${b.umax}`);
+  const c = s.b32;
+  if (c.umin !== 0n && c.umin !== b.umin) parts.push(`umin32=${c.umin}`);
+  if (c.umax !== widthMask(32) && c.umax !== b.umax) parts.push(`umax32=${c.umax}`);
+  if (b.t.mask !== widthMask(64)) parts.push(`var_off=${tnumToString(b.t)}`);
+  return parts.length === 0 ? '' : `(${parts.join(',')})`;
+}
+
+// ---- ALU -------------------------------------------------------------------
+
+/** ALU operations the abstract domain distinguishes (after decoding opcode and off). */
+export type AluKind = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'mod' | 'smod' | 'or' | 'and' | 'lsh' | 'rsh' | 'arsh' | 'xor';
+
+/** The exact eBPF result of `a op b` in `bits` (division by zero gives 0, modulo by zero keeps a). */
+export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigint {
+  const u = (x: bigint): bigint => toUnsigned(x, bits);
+  const s = (x: bigint): bigint => toSigned(x, bits);
+  const sh = BigInt(Number(b & BigInt(bits - 1)));
+  switch (kind) {
+    case 'add':
+      return u(a + b);
+    case 'sub':
+      return u(a - b);
+    case 'mul':
+      return u(a * b);
+    case 'div':
+      return u(b) === 0n ? 0n : u(a) / u(b);
+    case 'mod':
+      return u(b) === 0n ? u(a) : u(a) % u(b);
+    case 'sdiv': {
+      if (u(b) === 0n) return 0n;
+      return u(s(a) / s(b)); // BigInt division truncates toward zero, INT_MIN / -1 wraps via u()
+    }
+    case 'smod': {
+      if (u(b) === 0n) return u(a);
+      return u(s(a) % s(b));
+    }
+    case 'or':
+      return u(a | b);
+    case 'and':
+      return u(a & b);
+    case 'xor':
+      return u(a ^ b);
+    case 'lsh':
+      return u(u(a) << sh);
+    case 'rsh':
+      return u(a) >> sh;
+    case 'arsh':
+      return u(s(a) >> sh);
+  }
+}
+
+/** Abstract `a op b` in one width; the result's view of that width (not yet normalized across widths). */
+export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bounds {
+  const M = widthMask(bits);
+  const SMAX = smaxOf(bits);
+  const SMIN = sminOf(bits);
+  const unknown = boundsUnknown(bits);
+  if (a.t.mask === 0n && b.t.mask === 0n) return boundsConst(evalAlu(kind, a.t.value, b.t.value, bits), bits);
+  const sInRange = (lo: bigint, hi: bigint): boolean => lo >= SMIN && hi <= SMAX;
+  switch (kind) {
+    case 'add': {
+      const r = { ...unknown, t: tnumAdd(a.t, b.t, bits) };
+      const u = a.umax + b.umax <= M ? { umin: a.umin + b.umin, umax: a.umax + b.umax } : {};
+      const lo = a.smin + b.smin;
+      const hi = a.smax + b.smax;
+      const s = sInRange(lo, hi) ? { smin: lo, smax: hi } : {};
+      return { ...r, ...u, ...s };
+    }
+    case 'sub': {
+      const r = { ...unknown, t: tnumSub(a.t, b.t, bits) };
+      const u = a.umin >= b.umax ? { umin: a.umin - b.umax, umax: a.umax - b.umin } : {};
+      const lo = a.smin - b.smax;
+      const hi = a.smax - b.smin;
+      const s = sInRange(lo, hi) ? { smin: lo, smax: hi } : {};
+      return { ...r, ...u, ...s };
+    }
+    case 'mul': {
+      const r = { ...unknown, t: tnumMul(a.t, b.t, bits) };
+      const half = 1n << BigInt(bits / 2);
+      if (a.umax < half && b.umax < half) return { ...r, umin: a.umin * b.umin, umax: a.umax * b.umax };
+      return r;
+    }
+    case 'and': {
+      const t = tnumAnd(a.t, b.t);
+      return { ...unknown, t, umin: t.value, umax: min(a.umax, b.umax) };
+    }
+    case 'or': {
+      const t = tnumOr(a.t, b.t);
+      return { ...unknown, t, umin: max(a.umin, b.umin), umax: t.value | t.mask };
+    }
+    case 'xor': {
+      const t = tnumXor(a.t, b.t);
+      return { ...unknown, t, umin: t.value, umax: t.value | t.mask };
+    }
+    case 'lsh': {
+      if (b.t.mask !== 0n) return unknown;
+      const k = Number(b.t.value & BigInt(bits - 1));
+      const t = tnumLshift(a.t, k, bits);
+      if (a.umax >> BigInt(bits - k) === 0n) return { ...unknown, t, umin: a.umin << BigInt(k), umax: a.umax << BigInt(k) };
+      return { ...unknown, t };
+    }
+    case 'rsh': {
+      if (b.t.mask !== 0n) return { ...unknown, umax: a.umax };
+      const k = BigInt(Number(b.t.value & BigInt(bits - 1)));
+      return { ...unknown, t: tnumRshift(a.t, Number(k)), umin: a.umin >> k, umax: a.umax >> k };
+    }
+    case 'arsh': {
+      if (b.t.mask !== 0n) return unknown;
+      const k = BigInt(Number(b.t.value & BigInt(bits - 1)));
+      return { ...unknown, t: tnumArshift(a.t, Number(k), bits), smin: a.smin >> k, smax: a.smax >> k };
+    }
+    case 'div': {
+      // x / y <= x, and x / 0 == 0.
+      if (b.umin > 0n) return { ...unknown, umin: a.umin / b.umax, umax: a.umax / b.umin };
+      return { ...unknown, umax: a.umax };
+    }
+    case 'mod': {
+      // x % y < y and x % y <= x; x % 0 == x.
+      if (b.umin > 0n) return { ...unknown, umax: min(a.umax, b.umax - 1n) };
+      return { ...unknown, umax: a.umax };
+    }
+    case 'sdiv':
+    case 'smod':
+      return unknown;
+  }
+}
+
+/** Sign-extend the low `fromBits` bits (movsx, ldxsx): the result's 64-bit (or 32-bit) view. */
+export function signExtendBounds(a: Bounds, fromBits: 8 | 16 | 32, bits: Width): Bounds {
+  const half = 1n << BigInt(fromBits - 1);
+  if (a.umax < half) return { ...boundsUnknown(bits), umin: a.umin, umax: a.umax, t: a.t };
+  if (a.t.mask === 0n) return boundsConst(BigInt.asIntN(fromBits, a.t.value), bits);
+  return { ...boundsUnknown(bits), smin: -half, smax: half - 1n };
+}
+
+/** A value loaded from memory: unsigned `sizeBytes` wide, or sign-extended. */
+export function loadedScalar(sizeBytes: number, signed: boolean): Scalar {
+  if (sizeBytes === 8) return scalarUnknown();
+  const bitsN = BigInt(sizeBytes * 8);
+  if (!signed) return scalarRange(0n, (1n << bitsN) - 1n);
+  const half = 1n << (bitsN - 1n);
+  return normalize({ b64: { ...boundsUnknown(64), smin: -half, smax: half - 1n }, b32: boundsUnknown(32) }) ?? scalarUnknown();
+}
+
+/** Truncate a scalar to its low `sizeBytes` bytes (a narrow fill of a spilled scalar). */
+export function truncateScalar(s: Scalar, sizeBytes: number): Scalar {
+  if (sizeBytes === 8) return s;
+  if (sizeBytes === 4) return zeroExtend(s.b32);
+  const m = (1n << BigInt(sizeBytes * 8)) - 1n;
+  return fromBounds64(aluBounds('and', s.b64, boundsConst(m, 64), 64));
+}
+
+// ---- branches ----------------------------------------------------------------
+
+export type CondKind = 'jeq' | 'jne' | 'jgt' | 'jge' | 'jlt' | 'jle' | 'jsgt' | 'jsge' | 'jslt' | 'jsle' | 'jset';
+
+const NEGATE: Record<CondKind, CondKind> = {
+  jeq: 'jne',
+  jne: 'jeq',
+  jgt: 'jle',
+  jge: 'jlt',
+  jlt: 'jge',
+  jle: 'jgt',
+  jsgt: 'jsle',
+  jsge: 'jslt',
+  jslt: 'jsge',
+  jsle: 'jsgt',
+  jset: 'jset', // handled separately
+};
+
+const SWAP: Partial<Record<CondKind, CondKind>> = { jlt: 'jgt', jle: 'jge', jslt: 'jsgt', jsle: 'jsge' };
+
+/**
+ * Refine (a, b) in one width assuming `a cond b` holds (taken = true) or does
+ * not (taken = false). Undefined when that outcome is impossible.
+ */
+export function refineBounds(cond: CondKind, taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds, Bounds] | undefined {
+  if (cond === 'jset') return refineJset(taken, a, b, bits);
+  const c = taken ? cond : NEGATE[cond];
+  const swapped = SWAP[c];
+  if (swapped !== undefined) {
+    const r = refineBounds(swapped, true, b, a, bits);
+    return r === undefined ? undefined : [r[1], r[0]];
+  }
+  const sync = (x: Bounds, y: Bounds): [Bounds, Bounds] | undefined => {
+    const p = syncBounds(x, bits);
+    const q = syncBounds(y, bits);
+    return p === undefined || q === undefined ? undefined : [p, q];
+  };
+  switch (c) {
+    case 'jeq': {
+      const r = intersectBounds(a, b, bits);
+      return r === undefined ? undefined : [r, r];
+    }
+    case 'jne': {
+      const exclude = (x: Bounds, y: Bounds): Bounds => {
+        if (y.t.mask !== 0n) return x;
+        const v = y.t.value;
+        const sv = toSigned(v, bits);
+        let r = x;
+        if (r.umin === v) r = { ...r, umin: r.umin + 1n };
+        if (r.umax === v) r = { ...r, umax: r.umax - 1n };
+        if (r.smin === sv) r = { ...r, smin: r.smin + 1n };
+        if (r.smax === sv) r = { ...r, smax: r.smax - 1n };
+        return r;
+      };
+      if (a.t.mask === 0n && b.t.mask === 0n && a.t.value === b.t.value) return undefined;
+      return sync(exclude(a, b), exclude(b, a));
+    }
+    case 'jgt':
+      return sync({ ...a, umin: max(a.umin, b.umin + 1n) }, { ...b, umax: min(b.umax, a.umax - 1n) });
+    case 'jge':
+      return sync({ ...a, umin: max(a.umin, b.umin) }, { ...b, umax: min(b.umax, a.umax) });
+    case 'jsgt':
+      return sync({ ...a, smin: max(a.smin, b.smin + 1n) }, { ...b, smax: min(b.smax, a.smax - 1n) });
+    case 'jsge':
+      return sync({ ...a, smin: max(a.smin, b.smin) }, { ...b, smax: min(b.smax, a.smax) });
+    default:
+      return [a, b];
+  }
+}
+
+function refineJset(taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds, Bounds] | undefined {
+  if (!taken) {
+    // a & b == 0: with b constant, b's bits are zero in a.
+    if (b.t.mask !== 0n) {
+      if ((a.t.value & b.t.value) !== 0n) return undefined;
+      return [a, b];
+    }
+    const t = tnumIntersect(a.t, { value: 0n, mask: widthMask(bits) & ~b.t.value });
+    if (t === undefined) return undefined;
+    const r = syncBounds({ ...a, t }, bits);
+    return r === undefined ? undefined : [r, b];
+  }
+  // a & b != 0
+  if ((a.t.mask | a.t.value) & (b.t.mask | b.t.value)) {
+    if (b.t.mask === 0n && b.t.value !== 0n && (b.t.value & (b.t.value - 1n)) === 0n) {
+      const t = tnumIntersect(a.t, { value: b.t.value, mask: widthMask(bits) & ~b.t.value });
+      if (t === undefined) return undefined;
+      const r = syncBounds({ ...a, t }, bits);
+      return r === undefined ? undefined : [r, b];
+    }
+    return [a, b];
+  }
+  return undefined;
+}

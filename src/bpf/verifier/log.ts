@@ -1,0 +1,45 @@
+// The verifier's log and its typed rejection. The text follows the kernel's
+// verifier log: the rejected instruction with its index and disassembly, the
+// reason, and the register state at that point.
+
+import { disassembleInsn } from '../disasm.ts';
+import { XrpError } from '../errors.ts';
+import type { Insn } from '../isa.ts';
+
+export class VerifierError extends XrpError {
+  constructor(
+    /** name of the program */
+    readonly programName: string,
+    /** slot index of the rejected instruction */
+    readonly pc: number,
+    /** the disassembled instruction ('' when the program has no such slot) */
+    readonly insnText: string,
+    /** the reason, in the kernel's words where it has some */
+    readonly reason: string,
+    /** register and stack state at the rejected instruction ('' for structural errors) */
+    readonly regState: string,
+  ) {
+    super('VERIFIER', `program "${programName}" rejected at insn ${pc}${insnText === '' ? '' : ` (${insnText})`}: ${reason}`);
+  }
+}
+
+/** The disassembly of a slot, never throwing (garbage bytecode included). */
+export function insnText(insns: readonly Insn[], pc: number): string {
+  if (pc < 0 || pc >= insns.length) return '';
+  try {
+    return disassembleInsn(insns, pc);
+  } catch {
+    const i = insns[pc]!;
+    return `(code=0x${i.code.toString(16)} dst=${i.dst} src=${i.src} off=${i.off} imm=${i.imm})`;
+  }
+}
+
+/** Lines of a rejection log. */
+export function rejectionLog(error: VerifierError, processedInsns: number, trail: readonly string[]): string[] {
+  const lines = [...trail];
+  if (error.insnText !== '') lines.push(`${error.pc}: ${error.insnText}`);
+  if (error.regState !== '') lines.push(`  ${error.regState}`);
+  lines.push(error.reason);
+  lines.push(`processed ${processedInsns} insns`);
+  return lines;
+}

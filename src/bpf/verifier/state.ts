@@ -1,0 +1,200 @@
+// Register and stack state of one verification path (the kernel's
+// bpf_reg_state, bpf_func_state and bpf_verifier_state), their printing for
+// the log, and the subsumption test used for pruning (states_equal/regsafe).
+// Register values are immutable; a state copy copies arrays, not values.
+
+import { STACK_FRAME_BYTES } from '../isa.ts';
+import { scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
+
+export type PtrKind = 'ctx' | 'stack' | 'mem' | 'map_value' | 'map_value_or_null' | 'map_ptr';
+
+export type RegState =
+  | { readonly kind: 'uninit' }
+  | {
+      readonly kind: 'scalar';
+      readonly s: Scalar;
+      /** copies of one value share a non-zero id, so a branch on one bounds all (find_equal_scalars) */
+      readonly id: number;
+    }
+  | {
+      readonly kind: 'ptr';
+      readonly ptr: PtrKind;
+      /** fixed offset in bytes */
+      readonly off: number;
+      /** variable offset (a scalar; constant 0 when none) */
+      readonly varOff: Scalar;
+      /** size of the memory it points into (mem, map_value) */
+      readonly sizeBytes: number;
+      /** map index (map_ptr, map_value, map_value_or_null), -1 otherwise */
+      readonly map: number;
+      /** frame number of a stack pointer, -1 otherwise */
+      readonly frame: number;
+      /** id of a map_value_or_null, shared by its copies so that one null check promotes all */
+      readonly id: number;
+      /** stores through it are rejected */
+      readonly readOnly: boolean;
+    };
+
+export type PtrState = Extract<RegState, { kind: 'ptr' }>;
+export const UNINIT: RegState = { kind: 'uninit' };
+
+/** Byte types of a stack frame (the kernel's slot_type). */
+export const StackByte = { INVALID: 0, MISC: 1, SPILL: 2 } as const;
+export const STACK_SLOTS = STACK_FRAME_BYTES / 8;
+
+export interface Frame {
+  regs: RegState[];
+  /** one entry per byte, StackByte; index 0 is fp-512 */
+  stackTypes: Uint8Array;
+  /** the register spilled into each 8-byte slot (slot 0 is fp-512), when its bytes are SPILL */
+  spills: (RegState | undefined)[];
+  /** instruction index of the call that created this frame (-1 for the entry function) */
+  callsite: number;
+}
+
+export interface VState {
+  frames: Frame[];
+}
+
+export function newFrame(callsite: number): Frame {
+  const regs: RegState[] = new Array(11).fill(UNINIT);
+  return { regs, stackTypes: new Uint8Array(STACK_FRAME_BYTES), spills: new Array(STACK_SLOTS).fill(undefined), callsite };
+}
+
+export function cloneState(s: VState): VState {
+  return {
+    frames: s.frames.map((f) => ({ regs: f.regs.slice(), stackTypes: f.stackTypes.slice(), spills: f.spills.slice(), callsite: f.callsite })),
+  };
+}
+
+export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
+
+// ---- printing -----------------------------------------------------------------
+
+export function regToString(r: RegState): string {
+  switch (r.kind) {
+    case 'uninit':
+      return 'uninit';
+    case 'scalar': {
+      const text = scalarToString(r.s);
+      return /^-?\d+$/.test(text) ? text : `scalar${text}`;
+    }
+    case 'ptr': {
+      const parts: string[] = [];
+      if (r.ptr === 'stack') return `fp${r.off}${r.frame > 0 ? `[frame${r.frame}]` : ''}${varText(r)}`;
+      if (r.off !== 0) parts.push(`off=${r.off}`);
+      if (r.ptr === 'mem' || r.ptr === 'map_value' || r.ptr === 'map_value_or_null') parts.push(`size=${r.sizeBytes}`);
+      if (r.map >= 0) parts.push(`map=${r.map}`);
+      if (r.id !== 0) parts.push(`id=${r.id}`);
+      const v = varText(r);
+      if (v !== '') parts.push(v.slice(1));
+      return `${r.ptr}${r.readOnly ? '_rdonly' : ''}(${parts.join(',')})`;
+    }
+  }
+}
+
+function varText(r: PtrState): string {
+  const t = scalarToString(r.varOff);
+  return t === '0' ? '' : `,var=${t}`;
+}
+
+/** "R0=scalar R1=ctx() R10=fp0" for the registers that are initialised, plus the initialised stack slots. */
+export function stateToString(s: VState): string {
+  const f = curFrame(s);
+  const parts: string[] = [];
+  f.regs.forEach((r, i) => {
+    if (r.kind !== 'uninit') parts.push(`R${i}=${regToString(r)}`);
+  });
+  for (let slot = STACK_SLOTS - 1; slot >= 0; slot--) {
+    const base = slot * 8;
+    const types = f.stackTypes.subarray(base, base + 8);
+    if (types.every((t) => t === StackByte.INVALID)) continue;
+    const fpOff = base - STACK_FRAME_BYTES;
+    if (types.every((t) => t === StackByte.SPILL)) parts.push(`fp${fpOff}=${regToString(f.spills[slot]!)}`);
+    else parts.push(`fp${fpOff}=${Array.from(types, (t) => (t === StackByte.MISC ? 'm' : t === StackByte.SPILL ? 'r' : '?')).join('')}`);
+  }
+  return (s.frames.length > 1 ? `frame${s.frames.length - 1}: ` : '') + parts.join(' ');
+}
+
+// ---- subsumption ------------------------------------------------------------------
+
+/** Consistent renaming of ids between an old and a current state (the kernel's idmap). */
+class IdMap {
+  private readonly map = new Map<number, number>();
+  private readonly reverse = new Map<number, number>();
+  check(oldId: number, curId: number): boolean {
+    if (oldId === 0) return true;
+    if (curId === 0) return false;
+    const m = this.map.get(oldId);
+    if (m !== undefined) return m === curId;
+    if (this.reverse.has(curId)) return false;
+    this.map.set(oldId, curId);
+    this.reverse.set(curId, oldId);
+    return true;
+  }
+}
+
+/** Whether every concrete value of `cur` is covered by `old`, which was proven safe (regsafe). */
+function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean): boolean {
+  if (old.kind === 'uninit') return exact ? cur.kind === 'uninit' : true;
+  if (cur.kind !== old.kind) return false;
+  if (old.kind === 'scalar' && cur.kind === 'scalar') {
+    if (!ids.check(old.id, cur.id)) return false;
+    return exact ? scalarEqual(old.s, cur.s) : scalarWithin(old.s, cur.s);
+  }
+  if (old.kind === 'ptr' && cur.kind === 'ptr') {
+    if (old.ptr !== cur.ptr || old.off !== cur.off || old.sizeBytes !== cur.sizeBytes || old.map !== cur.map) return false;
+    if (old.frame !== cur.frame || old.readOnly !== cur.readOnly) return false;
+    if (!ids.check(old.id, cur.id)) return false;
+    return exact ? scalarEqual(old.varOff, cur.varOff) : scalarWithin(old.varOff, cur.varOff);
+  }
+  return false;
+}
+
+function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean): boolean {
+  for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    const base = slot * 8;
+    for (let i = 0; i < 8; i++) {
+      const o = old.stackTypes[base + i]!;
+      const c = cur.stackTypes[base + i]!;
+      if (o === StackByte.INVALID) {
+        if (exact && c !== StackByte.INVALID) return false;
+        continue;
+      }
+      if (c === StackByte.INVALID) return false;
+      if (o === StackByte.MISC) {
+        // old read these bytes as an unknown scalar: cur must not hold a pointer there
+        if (c === StackByte.SPILL && cur.spills[slot]!.kind === 'ptr') return false;
+        if (exact && c !== o) return false;
+        continue;
+      }
+      // o is SPILL
+      if (c !== StackByte.SPILL) return false;
+    }
+    if (old.stackTypes[base] === StackByte.SPILL && !regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `old` (a state whose every continuation was proven safe) covers
+ * `cur`. `liveRegs(frameIndex)` gives the live-register mask of each frame at
+ * the point of comparison: dead registers are not compared. With `exact`, the
+ * states must be equal (the infinite-loop check).
+ */
+export function stateSubsumes(old: VState, cur: VState, liveRegs: (frameIndex: number) => number, exact = false): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  const ids = new IdMap();
+  for (let fi = 0; fi < old.frames.length; fi++) {
+    const o = old.frames[fi]!;
+    const c = cur.frames[fi]!;
+    if (o.callsite !== c.callsite) return false;
+    const live = liveRegs(fi);
+    for (let r = 0; r < 10; r++) {
+      if ((live & (1 << r)) === 0) continue;
+      if (!regSafe(o.regs[r]!, c.regs[r]!, ids, exact)) return false;
+    }
+    if (!stackSafe(o, c, ids, exact)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,132 @@
+// Tristate numbers ("tnums", Linux kernel/bpf/tnum.c): a value whose bits are
+// each known 0, known 1 or unknown. `value` holds the known-1 bits, `mask` the
+// unknown bits; value & mask is always 0. Every operation takes the width in
+// bits (32 or 64) so that the 32-bit subregister reuses the same code.
+
+export interface Tnum {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+export type Width = 32 | 64;
+
+export const widthMask = (bits: Width): bigint => (bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn);
+
+export const tnumConst = (value: bigint, bits: Width = 64): Tnum => ({ value: BigInt.asUintN(bits, value), mask: 0n });
+export const tnumUnknown = (bits: Width = 64): Tnum => ({ value: 0n, mask: widthMask(bits) });
+export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
+
+/** Highest set bit, 1-based (fls64); 0 for 0. */
+function fls(x: bigint): number {
+  return x === 0n ? 0 : x.toString(2).length;
+}
+
+/** The smallest tnum holding every value of [min, max] (unsigned). */
+export function tnumRange(min: bigint, max: bigint, bits: Width = 64): Tnum {
+  const chi = min ^ max;
+  const n = fls(chi);
+  if (n >= bits) return tnumUnknown(bits);
+  const delta = (1n << BigInt(n)) - 1n;
+  return { value: min & ~delta & widthMask(bits), mask: delta };
+}
+
+export function tnumAdd(a: Tnum, b: Tnum, bits: Width): Tnum {
+  const m = widthMask(bits);
+  const sm = (a.mask + b.mask) & m;
+  const sv = (a.value + b.value) & m;
+  const sigma = (sm + sv) & m;
+  const chi = sigma ^ sv;
+  const mu = chi | a.mask | b.mask;
+  return { value: sv & ~mu & m, mask: mu & m };
+}
+
+export function tnumSub(a: Tnum, b: Tnum, bits: Width): Tnum {
+  const m = widthMask(bits);
+  const dv = (a.value - b.value) & m;
+  const alpha = (dv + a.mask) & m;
+  const beta = (dv - b.mask) & m;
+  const chi = alpha ^ beta;
+  const mu = chi | a.mask | b.mask;
+  return { value: dv & ~mu & m, mask: mu & m };
+}
+
+export function tnumAnd(a: Tnum, b: Tnum): Tnum {
+  const alpha = a.value | a.mask;
+  const beta = b.value | b.mask;
+  const v = a.value & b.value;
+  return { value: v, mask: alpha & beta & ~v };
+}
+
+export function tnumOr(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask | b.mask;
+  return { value: v, mask: mu & ~v };
+}
+
+export function tnumXor(a: Tnum, b: Tnum): Tnum {
+  const v = a.value ^ b.value;
+  const mu = a.mask | b.mask;
+  return { value: v & ~mu, mask: mu };
+}
+
+export function tnumLshift(a: Tnum, shift: number, bits: Width): Tnum {
+  const m = widthMask(bits);
+  const s = BigInt(shift);
+  return { value: (a.value << s) & m, mask: (a.mask << s) & m };
+}
+
+export function tnumRshift(a: Tnum, shift: number): Tnum {
+  const s = BigInt(shift);
+  return { value: a.value >> s, mask: a.mask >> s };
+}
+
+/** Arithmetic right shift within `bits`. */
+export function tnumArshift(a: Tnum, shift: number, bits: Width): Tnum {
+  const s = BigInt(shift);
+  const m = widthMask(bits);
+  const v = BigInt.asUintN(bits, BigInt.asIntN(bits, a.value) >> s);
+  const mu = BigInt.asUintN(bits, BigInt.asIntN(bits, a.mask) >> s);
+  return { value: v & m, mask: mu & m };
+}
+
+/** Multiplication, as in the kernel's tnum_mul (long multiplication over the known and unknown parts). */
+export function tnumMul(a: Tnum, b: Tnum, bits: Width): Tnum {
+  const m = widthMask(bits);
+  const accV = (a.value * b.value) & m;
+  let accM: Tnum = { value: 0n, mask: 0n };
+  let x = a;
+  let y = b;
+  while (x.value !== 0n || x.mask !== 0n) {
+    if ((x.value & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.mask }, bits);
+    else if ((x.mask & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.value | y.mask }, bits);
+    x = tnumRshift(x, 1);
+    y = tnumLshift(y, 1, bits);
+  }
+  return tnumAdd({ value: accV, mask: 0n }, accM, bits);
+}
+
+/** Values in both a and b; `undefined` when the known bits contradict (no such value). */
+export function tnumIntersect(a: Tnum, b: Tnum): Tnum | undefined {
+  if (((a.value ^ b.value) & ~a.mask & ~b.mask) !== 0n) return undefined;
+  const v = a.value | b.value;
+  const mu = a.mask & b.mask;
+  return { value: v & ~mu, mask: mu };
+}
+
+/** The low `bits` bits. */
+export const tnumCast = (a: Tnum, bits: Width): Tnum => ({ value: a.value & widthMask(bits), mask: a.mask & widthMask(bits) });
+
+/** Whether every value of b is a value of a. */
+export function tnumIn(a: Tnum, b: Tnum): boolean {
+  if ((b.mask & ~a.mask) !== 0n) return false;
+  return (b.value & ~a.mask) === a.value;
+}
+
+/** Whether the concrete value x is one of a's values. */
+export const tnumContains = (a: Tnum, x: bigint): boolean => (x & ~a.mask) === a.value;
+
+/** Kernel-style text: a constant prints as hex, otherwise (value; mask). */
+export function tnumToString(a: Tnum): string {
+  if (a.mask === 0n) return `0x${a.value.toString(16)}`;
+  return `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+}

@@ -1,0 +1,940 @@
+// The verifier: a path-sensitive abstract interpreter over an eBPF program, in
+// the spirit of Linux's kernel/bpf/verifier.c (do_check, is_state_visited,
+// check_mem_access, check_helper_call, adjust_*_min_max_vals).
+//
+// Every path from the entry is followed with registers and stack typed
+// (state.ts) and scalars bounded (bounds.ts). At prune points (jump targets,
+// after conditional jumps and calls) the state is checkpointed; a path whose
+// state is covered by a checkpoint whose every continuation has been proven
+// safe stops there. Checkpoints still being explored are never used to prune
+// (that would accept infinite loops); a state *equal* to one of them is an
+// infinite loop. Bounded loops are thus unrolled until they exit, within the
+// limit of 1,000,000 processed instructions.
+//
+// Deviations from Linux, all on the conservative side unless stated:
+// - no precision tracking: scalars are compared by range everywhere (more states);
+// - register liveness is computed statically from the CFG (the kernel tracks it on the fly);
+// - variable-offset stack accesses are rejected (privileged Linux allows reads);
+// - pointers may not be stored into memory other than the stack (Linux lets
+//   privileged programs store them into maps);
+// - division by a zero immediate is accepted (eBPF defines x/0 = 0, x%0 = x);
+// - 512 bytes of stack per frame, not 512 in total across frames.
+
+import {
+  AluOp,
+  CALL_DEPTH_MAX,
+  CallSrc,
+  FRAME_POINTER,
+  InsnClass,
+  JmpOp,
+  LdImm64Src,
+  Mode,
+  STACK_FRAME_BYTES,
+  insnClass,
+  insnMode,
+  insnOp,
+  ldImm64Value,
+  sizeBytes as sizeOfCode,
+  type Insn,
+  type Program,
+} from '../isa.ts';
+import type { MapSpec } from '../elf.ts';
+import { MapType } from '../elf.ts';
+import {
+  aluBounds,
+  boundsConst,
+  constValue,
+  fromBounds64,
+  isConst,
+  loadedScalar,
+  normalize,
+  refineBounds,
+  scalarConst,
+  scalarToString,
+  scalarUnknown,
+  signExtendBounds,
+  truncateScalar,
+  view,
+  zeroExtend,
+  type AluKind,
+  type CondKind,
+  type Scalar,
+} from './bounds.ts';
+import { buildCfg, type Cfg } from './cfg.ts';
+import { VerifierError, insnText, rejectionLog } from './log.ts';
+import {
+  STACK_SLOTS,
+  StackByte,
+  UNINIT,
+  cloneState,
+  curFrame,
+  newFrame,
+  stateSubsumes,
+  stateToString,
+  type Frame,
+  type PtrState,
+  type RegState,
+  type VState,
+} from './state.ts';
+import { findCtxField, helperName, helpersFor, type HelperProto, type ProgramType } from './types.ts';
+
+/** The kernel's limit on processed instructions (BPF_COMPLEXITY_LIMIT_INSNS). */
+export const PROCESSED_INSNS_MAX = 1_000_000;
+/** Checkpoints kept per instruction; beyond it no new ones are added there (fewer prunes, never unsound). */
+const STATES_PER_INSN_MAX = 64;
+/** Largest offset a pointer may carry (the kernel's BPF_MAX_VAR_OFF). */
+const MAX_VAR_OFF = 1 << 29;
+const TRAIL_LINES = 24;
+
+export interface VerifyOptions {
+  type: ProgramType;
+  /** map specs of the object (src/bpf/elf.ts), indexed by the imm of MAP_BY_IDX / MAP_VAL_BY_IDX loads */
+  maps?: readonly MapSpec[];
+  /** map index of each fd used by MAP_BY_FD / MAP_VAL_BY_FD loads (default: the fd is the index) */
+  mapFds?: ReadonlyMap<number, number>;
+  /** extra helper prototypes (replace standard ones with the same id) */
+  helpers?: readonly HelperProto[];
+  /** `mem` programs: the size of r1's buffer, which r2 holds (default 4096) */
+  memSizeBytes?: number;
+  /** processed-instruction limit (default 1,000,000) */
+  insnLimit?: number;
+}
+
+export interface VerifierStats {
+  processedInsns: number;
+  /** checkpoints stored */
+  states: number;
+  /** paths cut because a checkpoint covered them */
+  prunedPaths: number;
+  /** largest number of pending paths */
+  peakPendingPaths: number;
+  timeMs: number;
+}
+
+export type VerifierResult =
+  | { ok: true; stats: VerifierStats; cfg: Cfg; log: string[] }
+  | { ok: false; error: VerifierError; stats: VerifierStats; log: string[] };
+
+class Reject {
+  constructor(
+    readonly pc: number,
+    readonly reason: string,
+  ) {}
+}
+
+/** A checkpoint: a state at a prune point and how many paths below it are still pending. */
+interface Checkpoint {
+  readonly state: VState;
+  branches: number;
+  readonly parent: Checkpoint | null;
+}
+
+interface Path {
+  pc: number;
+  state: VState;
+  parent: Checkpoint | null;
+  /** the branch it came from, for the log */
+  from: number;
+}
+
+const ALU_KINDS: Partial<Record<number, AluKind>> = {
+  [AluOp.ADD]: 'add',
+  [AluOp.SUB]: 'sub',
+  [AluOp.MUL]: 'mul',
+  [AluOp.DIV]: 'div',
+  [AluOp.MOD]: 'mod',
+  [AluOp.OR]: 'or',
+  [AluOp.AND]: 'and',
+  [AluOp.LSH]: 'lsh',
+  [AluOp.RSH]: 'rsh',
+  [AluOp.ARSH]: 'arsh',
+  [AluOp.XOR]: 'xor',
+};
+const ALU_SYMBOL: Partial<Record<number, string>> = {
+  [AluOp.MUL]: '*=',
+  [AluOp.DIV]: '/=',
+  [AluOp.MOD]: '%=',
+  [AluOp.OR]: '|=',
+  [AluOp.AND]: '&=',
+  [AluOp.LSH]: '<<=',
+  [AluOp.RSH]: '>>=',
+  [AluOp.ARSH]: 's>>=',
+  [AluOp.XOR]: '^=',
+};
+const COND_KINDS: Partial<Record<number, CondKind>> = {
+  [JmpOp.JEQ]: 'jeq',
+  [JmpOp.JNE]: 'jne',
+  [JmpOp.JGT]: 'jgt',
+  [JmpOp.JGE]: 'jge',
+  [JmpOp.JLT]: 'jlt',
+  [JmpOp.JLE]: 'jle',
+  [JmpOp.JSGT]: 'jsgt',
+  [JmpOp.JSGE]: 'jsge',
+  [JmpOp.JSLT]: 'jslt',
+  [JmpOp.JSLE]: 'jsle',
+  [JmpOp.JSET]: 'jset',
+};
+
+const scalarReg = (s: Scalar, id = 0): RegState => ({ kind: 'scalar', s, id });
+const ZERO_OFF = scalarConst(0n);
+
+function typeName(r: RegState): string {
+  if (r.kind === 'ptr') return r.ptr === 'stack' ? 'fp' : r.ptr;
+  return r.kind === 'scalar' ? 'scalar' : 'uninit';
+}
+
+/** Verify `program` as a program of `options.type`. Never throws: every problem is a rejection. */
+export function verify(program: Program, options: VerifyOptions): VerifierResult {
+  const started = performance.now();
+  const v = new Verifier(program, options);
+  try {
+    const cfg = v.run();
+    return { ok: true, stats: v.stats(started), cfg, log: v.acceptLog() };
+  } catch (e) {
+    const reject = e instanceof Reject ? e : new Reject(v.currentPc, `internal verifier error: ${(e as Error)?.message ?? String(e)}`);
+    const error = new VerifierError(program.name, reject.pc, insnText(program.insns, reject.pc), reject.reason, v.currentStateText());
+    return { ok: false, error, stats: v.stats(started), log: rejectionLog(error, v.processed, v.trailLines()) };
+  }
+}
+
+class Verifier {
+  private readonly insns: readonly Insn[];
+  private readonly helpers: Map<number, HelperProto>;
+  private readonly maps: readonly MapSpec[];
+  processed = 0;
+  private statesStored = 0;
+  private pruned = 0;
+  private peakPending = 0;
+  private nextId = 1;
+  currentPc = 0;
+  private current: VState | undefined;
+  private readonly trail: string[] = [];
+
+  constructor(
+    program: Program,
+    private readonly options: VerifyOptions,
+  ) {
+    this.insns = program.insns;
+    this.helpers = helpersFor(options.type, options.helpers ?? []);
+    this.maps = options.maps ?? [];
+  }
+
+  stats(started: number): VerifierStats {
+    return {
+      processedInsns: this.processed,
+      states: this.statesStored,
+      prunedPaths: this.pruned,
+      peakPendingPaths: this.peakPending,
+      timeMs: performance.now() - started,
+    };
+  }
+
+  currentStateText(): string {
+    try {
+      return this.current === undefined ? '' : stateToString(this.current);
+    } catch {
+      return '';
+    }
+  }
+
+  trailLines(): string[] {
+    return this.trail.slice();
+  }
+
+  acceptLog(): string[] {
+    return [`processed ${this.processed} insns (limit ${this.options.insnLimit ?? PROCESSED_INSNS_MAX}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
+  }
+
+  private note(line: string): void {
+    this.trail.push(line);
+    if (this.trail.length > TRAIL_LINES) this.trail.shift();
+  }
+
+  run(): Cfg {
+    const built = buildCfg(this.insns);
+    if (!built.ok) throw new Reject(built.pc, built.message);
+    const cfg = built.cfg;
+    const limit = this.options.insnLimit ?? PROCESSED_INSNS_MAX;
+    const explored: (Checkpoint[] | undefined)[] = new Array(cfg.insnCount);
+    const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1 }];
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      if (path.from >= 0) this.note(`from ${path.from} to ${path.pc}:`);
+      this.current = path.state;
+      for (;;) {
+        const pc = path.pc;
+        this.currentPc = pc;
+        if (cfg.prunePoints[pc]) {
+          if (this.visit(path, explored, cfg)) {
+            this.pruned++;
+            finish(path.parent);
+            break;
+          }
+        }
+        if (++this.processed > limit) {
+          throw new Reject(pc, `BPF program is too complex: processed ${this.processed - 1} insns (limit ${limit})`);
+        }
+        this.note(`${pc}: ${insnText(this.insns, pc)}`);
+        const forked = this.step(path);
+        if (forked === 'exit') {
+          finish(path.parent);
+          break;
+        }
+        if (forked !== undefined) {
+          if (path.parent !== null) path.parent.branches++;
+          pending.push(forked);
+          if (pending.length > this.peakPending) this.peakPending = pending.length;
+        }
+      }
+    }
+    this.current = undefined;
+    return cfg;
+  }
+
+  /** At a prune point: prune (true) if a finished checkpoint covers the state, else checkpoint it. */
+  private visit(path: Path, explored: (Checkpoint[] | undefined)[], cfg: Cfg): boolean {
+    const pc = path.pc;
+    const cur = path.state;
+    const frames = cur.frames;
+    const live = (fi: number): number =>
+      fi === frames.length - 1 ? cfg.liveIn[pc]! : cfg.liveIn[frames[fi + 1]!.callsite + 1]! & ~0x3f;
+    let list = explored[pc];
+    if (list === undefined) {
+      list = [];
+      explored[pc] = list;
+    }
+    for (const cp of list) {
+      if (cp.branches === 0) {
+        if (stateSubsumes(cp.state, cur, live)) return true;
+      } else if (stateSubsumes(cp.state, cur, live, true)) {
+        throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+      }
+    }
+    if (list.length < STATES_PER_INSN_MAX) {
+      const cp: Checkpoint = { state: cloneState(cur), branches: 1, parent: path.parent };
+      list.push(cp);
+      path.parent = cp;
+      this.statesStored++;
+    }
+    return false;
+  }
+
+  private initialState(): VState {
+    const f = newFrame(-1);
+    if (this.options.type === 'xrp') {
+      f.regs[1] = this.ptr('ctx', 0);
+    } else {
+      const size = this.options.memSizeBytes ?? 4096;
+      f.regs[1] = { ...this.ptr('mem', size), sizeBytes: size };
+      f.regs[2] = scalarReg(scalarConst(BigInt(size)));
+    }
+    f.regs[FRAME_POINTER] = { ...this.ptr('stack', 0), frame: 0 };
+    return { frames: [f] };
+  }
+
+  private ptr(kind: PtrState['ptr'], sizeBytes: number): PtrState {
+    return { kind: 'ptr', ptr: kind, off: 0, varOff: ZERO_OFF, sizeBytes, map: -1, frame: -1, id: 0, readOnly: false };
+  }
+
+  // ---- one instruction ------------------------------------------------------------
+
+  /** Execute the instruction at path.pc; returns a forked path, 'exit' when the path ends, or undefined. */
+  private step(path: Path): Path | 'exit' | undefined {
+    const pc = path.pc;
+    const insn = this.insns[pc]!;
+    const cls = insnClass(insn.code);
+    const st = path.state;
+    switch (cls) {
+      case InsnClass.ALU:
+      case InsnClass.ALU64:
+        this.alu(pc, insn, curFrame(st), cls === InsnClass.ALU64 ? 64 : 32);
+        path.pc = pc + 1;
+        return undefined;
+      case InsnClass.LD:
+        this.ldImm64(pc, insn, curFrame(st));
+        path.pc = pc + 2;
+        return undefined;
+      case InsnClass.LDX: {
+        const f = curFrame(st);
+        const base = this.read(pc, f, insn.src);
+        const size = sizeOfCode(insn.code);
+        f.regs[insn.dst] = this.access(pc, st, insn.src, base, insn.off, size, 'read', undefined, insnMode(insn.code) === Mode.MEMSX);
+        path.pc = pc + 1;
+        return undefined;
+      }
+      case InsnClass.ST:
+      case InsnClass.STX: {
+        const f = curFrame(st);
+        const base = this.read(pc, f, insn.dst);
+        const size = sizeOfCode(insn.code);
+        if (cls === InsnClass.STX && insnMode(insn.code) === Mode.ATOMIC) {
+          this.atomic(pc, st, insn, base, size);
+        } else {
+          const value = cls === InsnClass.ST ? scalarReg(scalarConst(BigInt(insn.imm))) : this.read(pc, f, insn.src);
+          this.access(pc, st, insn.dst, base, insn.off, size, 'write', { reg: value, regno: cls === InsnClass.ST ? -1 : insn.src }, false);
+        }
+        path.pc = pc + 1;
+        return undefined;
+      }
+      default:
+        return this.jump(path, insn);
+    }
+  }
+
+  private read(pc: number, f: Frame, regno: number): RegState {
+    const r = f.regs[regno]!;
+    if (r.kind === 'uninit') throw new Reject(pc, `R${regno} !read_ok`);
+    return r;
+  }
+
+  private newId(): number {
+    return this.nextId++;
+  }
+
+  // ---- ALU ------------------------------------------------------------------------
+
+  private alu(pc: number, insn: Insn, f: Frame, bits: 32 | 64): void {
+    const op = insnOp(insn.code);
+    const x = (insn.code & 0x08) !== 0;
+    const d = insn.dst;
+    const immScalar = (): Scalar => (bits === 64 ? scalarConst(BigInt(insn.imm)) : scalarConst(BigInt(insn.imm >>> 0)));
+    if (op === AluOp.MOV) {
+      if (!x) {
+        f.regs[d] = scalarReg(immScalar());
+        return;
+      }
+      const src = this.read(pc, f, insn.src);
+      if (insn.off !== 0) {
+        if (src.kind !== 'scalar') throw new Reject(pc, `R${insn.src} sign-extension of pointer prohibited`);
+        const from = insn.off as 8 | 16 | 32;
+        if (bits === 64) f.regs[d] = scalarReg(fromBounds64(signExtendBounds(src.s.b64, from, 64)));
+        else f.regs[d] = scalarReg(zeroExtend(signExtendBounds(src.s.b32, from, 32)));
+        return;
+      }
+      if (bits === 64) {
+        if (src.kind === 'scalar' && insn.src !== d) {
+          // Link the copies: a later branch on one bounds both.
+          const id = src.id !== 0 ? src.id : this.newId();
+          f.regs[insn.src] = { ...src, id };
+          f.regs[d] = { ...src, id };
+        } else {
+          f.regs[d] = src;
+        }
+        return;
+      }
+      if (src.kind === 'ptr') throw new Reject(pc, `R${insn.src} partial copy of pointer`);
+      if (src.kind === 'scalar') f.regs[d] = scalarReg(zeroExtend(src.s.b32));
+      return;
+    }
+    const dst = this.read(pc, f, d);
+    if (op === AluOp.NEG || op === AluOp.END) {
+      if (dst.kind !== 'scalar') throw new Reject(pc, `R${d} pointer arithmetic with ${op === AluOp.NEG ? 'neg' : 'byte swap'} prohibited`);
+      f.regs[d] = scalarReg(op === AluOp.NEG ? this.neg(dst.s, bits) : this.byteSwap(dst.s, insn, bits));
+      return;
+    }
+    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(immScalar());
+    const kind0 = ALU_KINDS[op];
+    if (kind0 === undefined) throw new Reject(pc, `invalid BPF_ALU opcode 0x${insn.code.toString(16)}`);
+    const kind: AluKind = insn.off === 1 && kind0 === 'div' ? 'sdiv' : insn.off === 1 && kind0 === 'mod' ? 'smod' : kind0;
+    if (dst.kind === 'ptr' || src.kind === 'ptr') {
+      f.regs[d] = this.pointerArith(pc, insn, kind, dst, src, bits);
+      return;
+    }
+    if (dst.kind !== 'scalar' || src.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
+    if (bits === 64) f.regs[d] = scalarReg(fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)));
+    else f.regs[d] = scalarReg(zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32)));
+  }
+
+  private neg(s: Scalar, bits: 32 | 64): Scalar {
+    const zero = boundsConst(0n, bits);
+    const r = aluBounds('sub', zero, view(s, bits), bits);
+    return bits === 64 ? fromBounds64(r) : zeroExtend(r);
+  }
+
+  private byteSwap(s: Scalar, insn: Insn, bits: 32 | 64): Scalar {
+    const width = insn.imm as 16 | 32 | 64;
+    const toLe = bits === 32 && (insn.code & 0x08) === 0;
+    if (toLe) return truncateScalar(s, width / 8);
+    if (isConst(s)) {
+      let v = constValue(s) & ((1n << BigInt(width)) - 1n);
+      let out = 0n;
+      for (let i = 0; i < width / 8; i++) {
+        out = (out << 8n) | (v & 0xffn);
+        v >>= 8n;
+      }
+      return scalarConst(out);
+    }
+    return width === 64 ? scalarUnknown() : truncateScalar(scalarUnknown(), width / 8);
+  }
+
+  private pointerArith(pc: number, insn: Insn, kind: AluKind, dst: RegState, src: RegState, bits: 32 | 64): RegState {
+    const d = insn.dst;
+    const op = insnOp(insn.code);
+    if (bits === 32) throw new Reject(pc, `R${d} 32-bit pointer arithmetic prohibited`);
+    if (kind !== 'add' && kind !== 'sub') {
+      const sym = ALU_SYMBOL[op] ?? '?';
+      const bitwise = kind === 'and' || kind === 'or' || kind === 'xor';
+      throw new Reject(pc, `R${d} ${bitwise ? 'bitwise operator' : 'pointer arithmetic with'} ${sym} ${bitwise ? 'on pointer' : 'operator'} prohibited`);
+    }
+    if (dst.kind === 'ptr' && src.kind === 'ptr') {
+      if (kind === 'sub' && dst.ptr === src.ptr && dst.ptr !== 'map_value_or_null' && dst.frame === src.frame && dst.map === src.map) {
+        return scalarReg(scalarUnknown());
+      }
+      throw new Reject(pc, `R${d} pointer ${kind === 'add' ? '+=' : '-='} pointer prohibited`);
+    }
+    const [p, s, pRegno] =
+      dst.kind === 'ptr' ? [dst, src, d] : [src as PtrState, dst, insn.src];
+    if (dst.kind !== 'ptr' && kind === 'sub') throw new Reject(pc, `R${d} tried to subtract pointer from scalar`);
+    if (s.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
+    if (p.ptr === 'map_value_or_null') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_value_or_null prohibited, null-check it first`);
+    if (p.ptr === 'map_ptr') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_ptr prohibited`);
+    if (isConst(s.s)) {
+      const c = BigInt.asIntN(64, constValue(s.s));
+      const off = BigInt(p.off) + (kind === 'add' ? c : -c);
+      if (off <= -BigInt(MAX_VAR_OFF) || off >= BigInt(MAX_VAR_OFF)) {
+        throw new Reject(pc, `value ${c} makes ${typeName(p)} pointer be out of bounds`);
+      }
+      return { ...p, off: Number(off) };
+    }
+    const b = s.s.b64;
+    if (b.smin <= -BigInt(MAX_VAR_OFF) || b.smax >= BigInt(MAX_VAR_OFF)) {
+      throw new Reject(pc, `math between ${typeName(p)} pointer and register with unbounded ${b.smin <= -BigInt(MAX_VAR_OFF) ? 'min' : 'max'} value is not allowed`);
+    }
+    const varOff = fromBounds64(aluBounds(kind, p.varOff.b64, b, 64));
+    return { ...p, varOff };
+  }
+
+  // ---- lddw -----------------------------------------------------------------------
+
+  private ldImm64(pc: number, insn: Insn, f: Frame): void {
+    const value = ldImm64Value(this.insns, pc);
+    const src = insn.src;
+    if (src === LdImm64Src.IMM64) {
+      f.regs[insn.dst] = scalarReg(scalarConst(value));
+      return;
+    }
+    const byFd = src === LdImm64Src.MAP_BY_FD || src === LdImm64Src.MAP_VAL_BY_FD;
+    const index = byFd ? (this.options.mapFds?.get(insn.imm) ?? insn.imm) : insn.imm;
+    const spec = this.maps[index];
+    if (spec === undefined) {
+      throw new Reject(pc, byFd ? `fd ${insn.imm} is not pointing to valid bpf_map` : `map index ${insn.imm} does not exist (${this.maps.length} maps)`);
+    }
+    if (src === LdImm64Src.MAP_BY_FD || src === LdImm64Src.MAP_BY_IDX) {
+      f.regs[insn.dst] = { ...this.ptr('map_ptr', 0), map: index };
+      return;
+    }
+    if (spec.type !== MapType.ARRAY || spec.maxEntries < 1) throw new Reject(pc, `direct value access on map "${spec.name}" of type ${spec.type} is not supported (array maps only)`);
+    const off = this.insns[pc + 1]!.imm;
+    if (off < 0 || off >= spec.valueSizeBytes) throw new Reject(pc, `invalid access to map value pointer, value_size=${spec.valueSizeBytes} off=${off >>> 0}`);
+    f.regs[insn.dst] = { ...this.ptr('map_value', spec.valueSizeBytes), map: index, off, readOnly: spec.readOnly };
+  }
+
+  // ---- memory -------------------------------------------------------------------
+
+  /**
+   * Check an access of `size` bytes at `reg + off` (reg is register `regno`,
+   * already read); for reads return the loaded value, for writes store `value`.
+   */
+  private access(
+    pc: number,
+    st: VState,
+    regno: number,
+    reg: RegState,
+    off: number,
+    size: number,
+    mode: 'read' | 'write',
+    value: { reg: RegState; regno: number } | undefined,
+    signed: boolean,
+  ): RegState {
+    if (reg.kind !== 'ptr') throw new Reject(pc, `R${regno} invalid mem access '${typeName(reg)}'`);
+    switch (reg.ptr) {
+      case 'map_value_or_null':
+      case 'map_ptr':
+        throw new Reject(pc, `R${regno} invalid mem access '${reg.ptr}'`);
+      case 'ctx':
+        return this.ctxAccess(pc, regno, reg, off, size, mode, value, signed);
+      case 'stack':
+        return this.stackAccess(pc, st, regno, reg, off, size, mode, value, signed);
+      case 'mem':
+      case 'map_value': {
+        this.checkMemRange(pc, regno, reg, off, size);
+        if (mode === 'write') {
+          if (reg.readOnly) throw new Reject(pc, reg.ptr === 'map_value' ? 'write into map forbidden' : `R${regno} cannot write into rdonly mem`);
+          if (value!.reg.kind === 'ptr') throw new Reject(pc, `R${value!.regno} leaks addr into ${reg.ptr === 'mem' ? 'mem' : 'map'}`);
+          return UNINIT;
+        }
+        return scalarReg(loadedScalar(size, signed));
+      }
+    }
+  }
+
+  /** Bounds of an access into mem or a map value: the whole variable range must fit. */
+  private checkMemRange(pc: number, regno: number, reg: PtrState, off: number, size: number): void {
+    const what = reg.ptr === 'mem' ? 'memory, mem_size' : 'map value, value_size';
+    const b = reg.varOff.b64;
+    const fixed = BigInt(reg.off + off);
+    if (b.smin < 0n) {
+      throw new Reject(pc, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+    }
+    const lo = fixed + b.umin;
+    const hi = fixed + b.umax + BigInt(size);
+    if (lo < 0n || hi > BigInt(reg.sizeBytes)) {
+      if (isConst(reg.varOff)) throw new Reject(pc, `invalid access to ${what}=${reg.sizeBytes} off=${fixed + b.umin} size=${size}`);
+      if (b.umax >= BigInt(MAX_VAR_OFF)) throw new Reject(pc, `R${regno} unbounded memory access, make sure to bounds check any such access`);
+      throw new Reject(pc, `R${regno} max value is outside of the allowed memory range: ${what}=${reg.sizeBytes} off=${fixed} var=[${b.umin}, ${b.umax}] size=${size}`);
+    }
+  }
+
+  private ctxAccess(
+    pc: number,
+    regno: number,
+    reg: PtrState,
+    off: number,
+    size: number,
+    mode: 'read' | 'write',
+    value: { reg: RegState; regno: number } | undefined,
+    signed: boolean,
+  ): RegState {
+    if (!isConst(reg.varOff) || constValue(reg.varOff) !== 0n) {
+      throw new Reject(pc, `variable ctx access var_off=${scalarToString(reg.varOff)} disallowed`);
+    }
+    const at = reg.off + off;
+    const field = this.options.type === 'xrp' ? findCtxField(at, size) : undefined;
+    if (field === undefined) throw new Reject(pc, `invalid bpf_context access off=${at} size=${size}`);
+    if (mode === 'write') {
+      if (!field.writable) throw new Reject(pc, `invalid bpf_context access off=${at} size=${size}: ${field.name} is read-only`);
+      if (value!.reg.kind === 'ptr') throw new Reject(pc, `R${value!.regno} leaks addr into ctx`);
+      return UNINIT;
+    }
+    if (field.pointsToMemBytes !== undefined) {
+      if (signed) throw new Reject(pc, `invalid bpf_context access off=${at} size=${size}: sign-extending load of a pointer`);
+      return { ...this.ptr('mem', field.pointsToMemBytes) };
+    }
+    return scalarReg(loadedScalar(size, signed));
+  }
+
+  private stackFrameOf(pc: number, st: VState, reg: PtrState): Frame {
+    const f = st.frames[reg.frame];
+    if (f === undefined) throw new Reject(pc, `stack pointer into frame ${reg.frame}, which has returned`);
+    return f;
+  }
+
+  /** Fixed stack offset of an access (variable offsets are rejected), checked against the frame. */
+  private stackOffset(pc: number, regno: number, reg: PtrState, off: number, size: number, what: string): number {
+    if (!isConst(reg.varOff)) throw new Reject(pc, `variable stack access var_off=${scalarToString(reg.varOff)} disallowed`);
+    const at = reg.off + off + Number(BigInt.asIntN(64, constValue(reg.varOff)));
+    if (at < -STACK_FRAME_BYTES || at + size > 0) throw new Reject(pc, `invalid ${what} stack R${regno} off=${at} size=${size}`);
+    return at;
+  }
+
+  private stackAccess(
+    pc: number,
+    st: VState,
+    regno: number,
+    reg: PtrState,
+    off: number,
+    size: number,
+    mode: 'read' | 'write',
+    value: { reg: RegState; regno: number } | undefined,
+    signed: boolean,
+  ): RegState {
+    const f = this.stackFrameOf(pc, st, reg);
+    const at = this.stackOffset(pc, regno, reg, off, size, mode === 'read' ? 'read from' : 'write to');
+    const idx = at + STACK_FRAME_BYTES;
+    if (mode === 'write') {
+      this.stackWrite(pc, f, idx, size, value!.reg);
+      return UNINIT;
+    }
+    return this.stackRead(pc, f, idx, size, at, signed);
+  }
+
+  private stackWrite(pc: number, f: Frame, idx: number, size: number, value: RegState): void {
+    if (size === 8 && idx % 8 === 0) {
+      f.stackTypes.fill(StackByte.SPILL, idx, idx + 8);
+      f.spills[idx / 8] = value;
+      return;
+    }
+    if (value.kind === 'ptr') throw new Reject(pc, `invalid size of register spill`);
+    this.markMisc(f, idx, size);
+  }
+
+  /** Bytes become unknown data; a spilled register partly overwritten becomes unknown data too. */
+  private markMisc(f: Frame, idx: number, size: number): void {
+    for (let slot = idx >> 3; slot <= (idx + size - 1) >> 3; slot++) {
+      if (f.stackTypes[slot * 8] === StackByte.SPILL) {
+        f.stackTypes.fill(StackByte.MISC, slot * 8, slot * 8 + 8);
+        f.spills[slot] = undefined;
+      }
+    }
+    f.stackTypes.fill(StackByte.MISC, idx, idx + size);
+  }
+
+  private stackRead(pc: number, f: Frame, idx: number, size: number, at: number, signed: boolean): RegState {
+    for (let k = 0; k < size; k++) {
+      if (f.stackTypes[idx + k] === StackByte.INVALID) throw new Reject(pc, `invalid read from stack off ${at}+${k} size ${size}`);
+    }
+    const slot = idx >> 3;
+    const spilled = f.stackTypes[idx] === StackByte.SPILL ? f.spills[slot] : undefined;
+    if (spilled !== undefined && idx % 8 === 0) {
+      if (size === 8) return spilled;
+      if (spilled.kind === 'ptr') throw new Reject(pc, 'invalid size of register fill');
+      if (spilled.kind === 'scalar' && !signed) return scalarReg(truncateScalar(spilled.s, size));
+      return scalarReg(loadedScalar(size, signed));
+    }
+    for (let s = slot; s <= (idx + size - 1) >> 3; s++) {
+      const r = f.stackTypes[s * 8] === StackByte.SPILL ? f.spills[s] : undefined;
+      if (r !== undefined && r.kind === 'ptr') throw new Reject(pc, 'invalid size of register fill');
+    }
+    return scalarReg(loadedScalar(size, signed));
+  }
+
+  private atomic(pc: number, st: VState, insn: Insn, base: RegState, size: number): void {
+    const f = curFrame(st);
+    const src = this.read(pc, f, insn.src);
+    const op = insn.imm;
+    const cmpxchg = op === 0xf1;
+    if (base.kind !== 'ptr') throw new Reject(pc, `R${insn.dst} invalid mem access '${typeName(base)}'`);
+    if (cmpxchg) {
+      const r0 = this.read(pc, f, 0);
+      if (r0.kind === 'ptr') throw new Reject(pc, `R0 leaks addr into mem`);
+    }
+    if (base.ptr === 'ctx') throw new Reject(pc, `BPF_ATOMIC stores into R${insn.dst} ctx is not allowed`);
+    if (src.kind === 'ptr') throw new Reject(pc, `R${insn.src} leaks addr into mem`);
+    if (base.ptr === 'stack') {
+      const sf = this.stackFrameOf(pc, st, base);
+      const at = this.stackOffset(pc, insn.dst, base, insn.off, size, 'atomic access to');
+      if (at % size !== 0) throw new Reject(pc, `misaligned stack access off ${at} size ${size}`);
+      const idx = at + STACK_FRAME_BYTES;
+      this.stackRead(pc, sf, idx, size, at, false);
+      const spilled = sf.stackTypes[idx] === StackByte.SPILL ? sf.spills[idx >> 3] : undefined;
+      if (spilled !== undefined && spilled.kind === 'ptr') throw new Reject(pc, `BPF_ATOMIC on a stack slot holding a pointer is not allowed`);
+      this.markMisc(sf, idx, size);
+    } else if (base.ptr === 'mem' || base.ptr === 'map_value') {
+      this.checkMemRange(pc, insn.dst, base, insn.off, size);
+      if (base.readOnly) throw new Reject(pc, base.ptr === 'map_value' ? 'write into map forbidden' : `R${insn.dst} cannot write into rdonly mem`);
+      const fixed = base.off + insn.off;
+      const t = base.varOff.b64.t;
+      const low = BigInt(size - 1);
+      if (fixed % size !== 0 || ((t.value | t.mask) & low) !== 0n) {
+        throw new Reject(pc, `misaligned access off ${fixed}+${scalarToString(base.varOff)} size ${size}`);
+      }
+    } else {
+      throw new Reject(pc, `R${insn.dst} invalid mem access '${base.ptr}'`);
+    }
+    const old = size === 4 ? scalarReg(loadedScalar(4, false)) : scalarReg(scalarUnknown());
+    if (cmpxchg) f.regs[0] = old;
+    else if ((op & 1) !== 0) f.regs[insn.src] = old;
+  }
+
+  // ---- jumps, calls, exit -------------------------------------------------------------
+
+  private jump(path: Path, insn: Insn): Path | 'exit' | undefined {
+    const pc = path.pc;
+    const st = path.state;
+    const f = curFrame(st);
+    const cls = insnClass(insn.code);
+    const op = insnOp(insn.code);
+    if (op === JmpOp.JA) {
+      path.pc = cls === InsnClass.JMP32 ? pc + 1 + insn.imm : pc + 1 + insn.off;
+      return undefined;
+    }
+    if (op === JmpOp.EXIT) return this.exit(path);
+    if (op === JmpOp.CALL) {
+      if (insn.src === CallSrc.LOCAL) {
+        if (st.frames.length >= CALL_DEPTH_MAX) throw new Reject(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
+        const callee = newFrame(pc);
+        for (let r = 1; r <= 5; r++) callee.regs[r] = f.regs[r]!;
+        callee.regs[FRAME_POINTER] = { ...this.ptr('stack', 0), frame: st.frames.length };
+        st.frames.push(callee);
+        path.pc = pc + 1 + insn.imm;
+        return undefined;
+      }
+      this.helperCall(pc, st, insn.imm);
+      path.pc = pc + 1;
+      return undefined;
+    }
+    const cond = COND_KINDS[op];
+    if (cond === undefined) throw new Reject(pc, `invalid BPF_JMP opcode 0x${insn.code.toString(16)}`);
+    const bits = cls === InsnClass.JMP32 ? 32 : 64;
+    const x = (insn.code & 0x08) !== 0;
+    const dst = this.read(pc, f, insn.dst);
+    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(scalarConst(BigInt(insn.imm)));
+    const target = pc + 1 + insn.off;
+    const other = cloneState(st);
+    let takenOk = true;
+    let fallOk = true;
+    if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {
+      takenOk = this.refine(other, cond, true, insn, dst, src, x, bits);
+      fallOk = this.refine(st, cond, false, insn, dst, src, x, bits);
+    } else if (dst.kind === 'ptr' && dst.ptr === 'map_value_or_null' && src.kind === 'scalar' && isConst(src.s) && constValue(src.s) === 0n && bits === 64 && (cond === 'jeq' || cond === 'jne')) {
+      this.markNull(other, dst.id, cond === 'jeq');
+      this.markNull(st, dst.id, cond !== 'jeq');
+    }
+    if (takenOk && fallOk) {
+      path.pc = pc + 1;
+      return { pc: target, state: other, parent: path.parent, from: pc };
+    }
+    if (takenOk) {
+      path.state = other;
+      this.current = other;
+      path.pc = target;
+      return undefined;
+    }
+    if (fallOk) {
+      path.pc = pc + 1;
+      return undefined;
+    }
+    // Neither outcome is possible: the abstract state is empty, so the path is dead.
+    return 'exit';
+  }
+
+  /** Refine both operands for one outcome of a conditional jump; false if that outcome is impossible. */
+  private refine(st: VState, cond: CondKind, taken: boolean, insn: Insn, dst: Extract<RegState, { kind: 'scalar' }>, src: Extract<RegState, { kind: 'scalar' }>, x: boolean, bits: 32 | 64): boolean {
+    const r = refineBounds(cond, taken, view(dst.s, bits), view(src.s, bits), bits);
+    if (r === undefined) return false;
+    const apply = (s: Scalar, b: (typeof r)[0]): Scalar | undefined => normalize(bits === 64 ? { b64: b, b32: s.b32 } : { b64: s.b64, b32: b });
+    const nd = apply(dst.s, r[0]);
+    const ns = apply(src.s, r[1]);
+    if (nd === undefined || ns === undefined) return false;
+    const f = curFrame(st);
+    this.setScalar(st, f, insn.dst, dst, nd);
+    if (x) this.setScalar(st, f, insn.src, src, ns);
+    return true;
+  }
+
+  /** Give register `regno` the refined value, and every copy sharing its id too. */
+  private setScalar(st: VState, f: Frame, regno: number, old: Extract<RegState, { kind: 'scalar' }>, s: Scalar): void {
+    const updated: RegState = { kind: 'scalar', s, id: old.id };
+    f.regs[regno] = updated;
+    if (old.id === 0) return;
+    for (const fr of st.frames) {
+      for (let r = 0; r < 10; r++) {
+        const v = fr.regs[r]!;
+        if (v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
+      }
+      for (let slot = 0; slot < STACK_SLOTS; slot++) {
+        const v = fr.spills[slot];
+        if (v !== undefined && v.kind === 'scalar' && v.id === old.id) fr.spills[slot] = updated;
+      }
+    }
+  }
+
+  /** After a null check: copies of the map_value_or_null with `id` become 0 (isNull) or map_value. */
+  private markNull(st: VState, id: number, isNull: boolean): void {
+    const fix = (v: RegState | undefined): RegState | undefined => {
+      if (v === undefined || v.kind !== 'ptr' || v.ptr !== 'map_value_or_null' || v.id !== id) return v;
+      return isNull ? scalarReg(scalarConst(0n)) : { ...v, ptr: 'map_value', id: 0 };
+    };
+    for (const fr of st.frames) {
+      for (let r = 0; r < 10; r++) fr.regs[r] = fix(fr.regs[r])!;
+      for (let slot = 0; slot < STACK_SLOTS; slot++) fr.spills[slot] = fix(fr.spills[slot]);
+    }
+  }
+
+  private exit(path: Path): 'exit' | undefined {
+    const pc = path.pc;
+    const st = path.state;
+    const f = curFrame(st);
+    const r0 = this.read(pc, f, 0);
+    if (st.frames.length > 1) {
+      if (r0.kind === 'ptr' && r0.ptr === 'stack' && r0.frame === st.frames.length - 1) throw new Reject(pc, 'cannot return stack pointer to the caller');
+      st.frames.pop();
+      const caller = curFrame(st);
+      caller.regs[0] = r0;
+      for (let r = 1; r <= 5; r++) caller.regs[r] = UNINIT;
+      path.pc = f.callsite + 1;
+      return undefined;
+    }
+    if (r0.kind === 'ptr') throw new Reject(pc, `R0 leaks addr as return value`);
+    return 'exit';
+  }
+
+  private helperCall(pc: number, st: VState, id: number): void {
+    const f = curFrame(st);
+    const proto = this.helpers.get(id);
+    if (proto === undefined) {
+      const name = helperName(id, this.helpers);
+      throw new Reject(pc, name === 'func' ? `invalid func unknown#${id}` : `program of this type cannot use helper ${name}#${id}`);
+    }
+    let map: MapSpec | undefined;
+    let mapIndex = -1;
+    proto.args.forEach((arg, k) => {
+      const regno = k + 1;
+      const r = this.read(pc, f, regno);
+      switch (arg) {
+        case 'anything':
+          return;
+        case 'const_map_ptr':
+          if (r.kind !== 'ptr' || r.ptr !== 'map_ptr') throw new Reject(pc, `R${regno} type=${typeName(r)} expected=map_ptr`);
+          map = this.maps[r.map];
+          mapIndex = r.map;
+          return;
+        case 'map_key':
+        case 'map_value': {
+          if (map === undefined) throw new Reject(pc, `invalid map_ptr to access map->${arg === 'map_key' ? 'key' : 'value'}`);
+          const n = arg === 'map_key' ? map.keySizeBytes : map.valueSizeBytes;
+          this.helperMem(pc, st, regno, r, n, true);
+          return;
+        }
+        case 'mem_readonly': {
+          const sizeReg = this.read(pc, f, regno + 1);
+          if (sizeReg.kind !== 'scalar') throw new Reject(pc, `R${regno + 1} type=${typeName(sizeReg)} expected=scalar`);
+          const b = sizeReg.s.b64;
+          if (b.smin < 0n) throw new Reject(pc, `R${regno + 1} min value is negative, either use unsigned or 'var &= const'`);
+          if (b.umax >= BigInt(MAX_VAR_OFF)) throw new Reject(pc, `R${regno + 1} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+          const kindOfSize = proto.args[k + 1];
+          if (b.umin === 0n && kindOfSize === 'const_size') throw new Reject(pc, `R${regno + 1} invalid zero-sized read`);
+          if (b.umax > 0n) this.helperMem(pc, st, regno, r, Number(b.umax), false);
+          return;
+        }
+        case 'const_size':
+        case 'const_size_or_zero':
+          return;
+      }
+    });
+    for (let r = 1; r <= 5; r++) f.regs[r] = UNINIT;
+    switch (proto.ret) {
+      case 'integer':
+      case 'void':
+        f.regs[0] = scalarReg(scalarUnknown());
+        break;
+      case 'map_value_or_null': {
+        if (map === undefined) throw new Reject(pc, `${proto.name} returns a map value but has no map argument`);
+        f.regs[0] = { ...this.ptr('map_value_or_null', map.valueSizeBytes), map: mapIndex, id: this.newId(), readOnly: map.readOnly };
+        break;
+      }
+    }
+  }
+
+  /** A helper reads `n` bytes at the pointer in register `regno`. */
+  private helperMem(pc: number, st: VState, regno: number, r: RegState, n: number, noPointers: boolean): void {
+    if (r.kind !== 'ptr' || (r.ptr !== 'stack' && r.ptr !== 'mem' && r.ptr !== 'map_value')) {
+      throw new Reject(pc, `R${regno} type=${typeName(r)} expected=fp, map_value, mem`);
+    }
+    if (r.ptr === 'stack') {
+      const sf = this.stackFrameOf(pc, st, r);
+      const at = this.stackOffset(pc, regno, r, 0, n, 'indirect access to');
+      const idx = at + STACK_FRAME_BYTES;
+      for (let k = 0; k < n; k++) {
+        if (sf.stackTypes[idx + k] === StackByte.INVALID) throw new Reject(pc, `invalid indirect read from stack R${regno} off ${at}+${k} size ${n}`);
+      }
+      if (noPointers) {
+        for (let s = idx >> 3; s <= (idx + n - 1) >> 3; s++) {
+          const v = sf.stackTypes[s * 8] === StackByte.SPILL ? sf.spills[s] : undefined;
+          if (v !== undefined && v.kind === 'ptr') throw new Reject(pc, `R${regno} leaks addr into map`);
+        }
+      }
+      return;
+    }
+    this.checkMemRange(pc, regno, r, 0, n);
+  }
+}
+
+function finish(cp: Checkpoint | null): void {
+  while (cp !== null) {
+    cp.branches--;
+    if (cp.branches > 0) return;
+    cp = cp.parent;
+  }
+}
+
