@@ -7,8 +7,10 @@ import { XrpError } from '../bpf/errors.ts';
 import { register as registerAsm } from './commands/asm.ts';
 import { register as registerConformance } from './commands/conformance.ts';
 import { register as registerDemo } from './commands/demo.ts';
+import { register as registerFs } from './commands/fs.ts';
 import { register as registerProgDump } from './commands/prog.ts';
 import { register as registerProgRun } from './commands/prog-run.ts';
+import { register as registerStack } from './commands/stack.ts';
 
 const program = new Command('xrp')
   .description('XRP in TypeScript: eBPF storage functions over an emulated NVMe stack, and on real files')
@@ -18,8 +20,10 @@ const program = new Command('xrp')
 registerAsm(program);
 registerConformance(program);
 registerDemo(program);
+registerFs(program);
 registerProgDump(program);
 registerProgRun(program);
+registerStack(program);
 
 async function main(): Promise<void> {
   try {

@@ -81,9 +81,13 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
 /** Parses and checks a superblock; `imageBlocks` is the image size in 4 KiB blocks. */
 export function decodeSuperblock(path: string, block: Uint8Array, imageBlocks: number): Superblock {
   let magic = '';
-  for (let i = 0; i < 8; i++) magic += String.fromCharCode(block[i]!);
+  let hex = '';
+  for (let i = 0; i < 8; i++) {
+    magic += String.fromCharCode(block[i]!);
+    hex += block[i]!.toString(16).padStart(2, '0');
+  }
   if (magic !== FS_MAGIC) {
-    throw new FsCorruptError(path, `not an xrpfs image: bad magic at offset 0 (found ${JSON.stringify(magic)}, expected ${JSON.stringify(FS_MAGIC)}); make one with 'xrp fs mkfs'`);
+    throw new FsCorruptError(path, `not an xrpfs image: bad magic at offset 0 (found bytes ${hex}, expected "XRPFS\\0v1"); make one with 'xrp fs mkfs'`);
   }
   const v = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const version = v.getUint32(8, true);
