@@ -64,7 +64,7 @@ export function runRawReads(options: RawReadOptions): RawReadResult {
       for (let i = 0; i < options.readsPerThread; i++) {
         const startNs = t.nowNs;
         req.slba = sim.rng.nextBelow(lbaSpan) * blocks;
-        if (upperNs > 0) yield t.cpu(upperNs);
+        if (upperNs > 0) t.charge(upperNs); // consumed by the driver's submit charge, before the doorbell
         const status = yield* driver.submitAndWait(t, req);
         if (status !== 0) throw new Error(`read of LBA ${req.slba} failed with NVMe status ${status}`);
         const latencyNs = t.nowNs - startNs;
