@@ -6,6 +6,7 @@ import { BlockLayer } from './block.ts';
 import { DEFAULT_KERNEL_COSTS, LayerBreakdown } from './costs.ts';
 import type { KernelCosts } from './costs.ts';
 import type { FileSystem } from './fs/fs.ts';
+import type { IoUringOpHandler } from './io-uring.ts';
 import type { NvmeDriver } from './nvme-driver.ts';
 import { Process } from './syscalls.ts';
 import { SimError } from '../sim/errors.ts';
@@ -21,6 +22,7 @@ export class Kernel {
   /** Per-layer time of every successful read()/pread() of a regular file. */
   readonly breakdown = new LayerBreakdown();
   private nextPid = 1;
+  private readonly uringOps = new Map<number, IoUringOpHandler>();
 
   constructor(
     readonly sim: Simulator,
@@ -33,6 +35,18 @@ export class Kernel {
       if (!Number.isSafeInteger(v) || (v as number) < 0) throw new SimError(`kernel cost ${k} must be a non-negative integer, got ${String(v)}`);
     }
     this.block = new BlockLayer(sim, driver, this.costs.bioNs);
+  }
+
+  /** Adds an io_uring opcode (XRP's IORING_OP_READ_XRP); built-in opcodes cannot be replaced. */
+  registerIoUringOp(opcode: number, handler: IoUringOpHandler): void {
+    if (!Number.isInteger(opcode) || opcode < 0 || opcode > 255 || opcode === 0 || opcode === 22 || opcode === 23) {
+      throw new SimError(`io_uring opcode ${String(opcode)} is built in or out of range 1..255`);
+    }
+    this.uringOps.set(opcode, handler);
+  }
+
+  ioUringOp(opcode: number): IoUringOpHandler | null {
+    return this.uringOps.get(opcode) ?? null;
   }
 
   /** A new process with `memoryBytes` of user address space (regions are mapped with proc.alloc). */
