@@ -85,6 +85,7 @@ class CoreQueue implements IrqSource {
   readonly freeTags: Int32Array;
   freeCount: number;
   readonly tagWaiters: SimThread[] = [];
+  readonly waitingForTag = new Set<SimThread>();
   private waiterHead = 0;
   qp!: QueuePair;
 
@@ -103,14 +104,17 @@ class CoreQueue implements IrqSource {
     return this.driver.handleIrq(ctx, this);
   }
 
+  /** The longest-waiting thread still waiting for a tag (stale entries are dropped). */
   nextWaiter(): SimThread | null {
-    if (this.waiterHead === this.tagWaiters.length) return null;
-    const t = this.tagWaiters[this.waiterHead++]!;
-    if (this.waiterHead === this.tagWaiters.length) {
-      this.tagWaiters.length = 0;
-      this.waiterHead = 0;
+    while (this.waiterHead < this.tagWaiters.length) {
+      const t = this.tagWaiters[this.waiterHead++]!;
+      if (this.waiterHead === this.tagWaiters.length) {
+        this.tagWaiters.length = 0;
+        this.waiterHead = 0;
+      }
+      if (this.waitingForTag.delete(t)) return t;
     }
-    return t;
+    return null;
   }
 }
 
@@ -186,7 +190,10 @@ export class NvmeDriver {
       q = this.queues[t.core.id]!;
     }
     this.place(t, q, req);
-    return yield t.block();
+    // Only this request's completion counts: sleep again on any other wake-up.
+    do yield t.block();
+    while (req.status < 0);
+    return req.status;
   }
 
   private *waitForTag(ctx: CpuContext, q: CoreQueue): Task {
@@ -194,7 +201,11 @@ export class NvmeDriver {
     if (t === null) throw new SimError(`NVMe queue of core ${ctx.coreId} is full (depth ${this.queueDepth}) in an interrupt handler`);
     this.stats.tagWaits++;
     q.tagWaiters.push(t);
+    q.waitingForTag.add(t);
     yield t.block();
+    // Woken by a freed tag, or by something else (its own other I/O): either way it is no longer
+    // a waiter; a stale queue entry is skipped when tags are handed out.
+    q.waitingForTag.delete(t);
   }
 
   /** Takes a tag, builds the command in its slot and rings the SQ doorbell. */

@@ -139,3 +139,22 @@ test('a full queue makes threads wait for a tag, then everything completes', () 
     h.cleanup();
   }
 });
+
+test('submitAndWait returns only on its own completion, not on an unrelated wake-up', () => {
+  const h = setup(1);
+  try {
+    let status = -1;
+    let latency = -1;
+    h.sim.spawn('r', function* (t) {
+      h.sim.wake(t, 99); // a stray wake-up left pending
+      const start = t.nowNs;
+      status = yield* h.driver.submitAndWait(t, new NvmeRequest(NVME_OP_READ, 1 << 20, 1, new Uint8Array(512)));
+      latency = t.nowNs - start;
+    });
+    h.sim.run();
+    assert.equal(status, NVME_SC_LBA_OUT_OF_RANGE);
+    assert.ok(latency > 57, `returned after ${latency} ns`);
+  } finally {
+    h.cleanup();
+  }
+});
