@@ -49,7 +49,7 @@ export class AsmError extends XrpError {
     readonly text: string,
     readonly reason: string,
   ) {
-    super('ASM', `${fileName}:${line}: ${reason} (in "${text}")`);
+    super('ASM', `${fileName}:${line}: ${reason} (in "${text.length > 120 ? `${text.slice(0, 117)}...` : text}")`);
   }
 }
 
@@ -63,6 +63,9 @@ interface Emitted {
   slots: Insn[];
   label?: { name: string; field: TargetField };
 }
+
+/** Longest accepted source line: a limit, so no input can make matching slow. */
+export const LINE_CHARS_MAX = 4096;
 
 const LABEL_RE = /^([A-Za-z_.$][\w.$]*)\s*:(?!=)\s*/;
 
@@ -80,7 +83,9 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     const fail = (reason: string): never => {
       throw new AsmError(fileName, line, rawLine.trim(), reason);
     };
-    let text = stripComment(rawLine).trim();
+    if (rawLine.length > LINE_CHARS_MAX) fail(`line longer than ${LINE_CHARS_MAX} characters`);
+    // One space between tokens keeps every pattern below linear in the line length.
+    let text = stripComment(rawLine).trim().replace(/\s+/g, ' ');
     // `disassemble` output and llvm-objdump listings carry a slot index (`  12:\tr0 = 1`),
     // kernel verifier logs also the opcode (`12: (b7) r0 = 1`).
     text = text.replace(/^\d+:\s*/, '').replace(/^\([0-9a-f]{2}\)\s*/i, '');

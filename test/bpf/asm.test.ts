@@ -479,3 +479,48 @@ test('llvm style: 3000 random lines encode exactly as LLVM\'s own BPF assembler 
     if (!process.env.XRP_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('garbage in: 20,000 mutated lines and long repetitive lines give an AsmError or slots, nothing else', () => {
+  const seed = 3;
+  const prng = new Prng(seed);
+  const seeds = [
+    'mov %r0, 1',
+    'lock fetch add32 [%r10-4], %r1',
+    'ldxw %r0, [%r1+4]',
+    'jne %r0, 15, f',
+    'call local f',
+    'r0 = *(u32 *)(r1 + 4)',
+    'if w1 s> w2 goto -5',
+    'r1 = map_val(map_by_fd(3)) + 16 ll',
+    'r0 = cmpxchg_64(r1 + 8, r0, r3)',
+    'r0 = atomic_fetch_add((u64 *)(r1 + 0), r0)',
+    'r0 = *(u32 *)skb[r2 + 8]',
+    '.raw 0x95',
+  ];
+  const alphabet = ' \t%r0123456789abcdefx+-*()[],:=<>&|^#;/.swlu_';
+  const char = (): string => alphabet[prng.nextBelow(alphabet.length)]!;
+  const attempt = (line: string): void => {
+    try {
+      assemble(`${line}\nf:\nexit`);
+    } catch (e) {
+      assert.ok(e instanceof AsmError, `seed ${seed}: ${JSON.stringify(line)} threw ${String(e)}`);
+    }
+  };
+  for (let i = 0; i < 20_000; i++) {
+    let line = seeds[prng.nextBelow(seeds.length)]!;
+    for (let k = 1 + prng.nextBelow(4); k > 0; k--) {
+      const at = prng.nextBelow(line.length + 1);
+      const op = prng.nextBelow(3);
+      line = op === 0 ? line.slice(0, at) + char() + line.slice(at) : op === 1 ? line.slice(0, at) + line.slice(at + 1) : line.slice(0, at) + char() + line.slice(at + 1);
+    }
+    attempt(line);
+  }
+  // Repetitive lines near the length limit: every pattern must stay linear (a backtracking
+  // blow-up would hang here), and longer lines are refused outright.
+  const heads = ['r0 =', 'if r1', '*(u32 *)(r1', 'lock', 'mov %r0,', 'r1 = map_val(', 'r0 = atomic_fetch_add((u64 *)(r1', 'call', 'r0 = *(u8 *)skb['];
+  for (let i = 0; i < 60; i++) {
+    const fragment = Array.from({ length: 1 + prng.nextBelow(3) }, char).join('');
+    attempt(`${heads[i % heads.length]} ${fragment.repeat(Math.floor(4000 / fragment.length))}`);
+  }
+  assertAsmError(`r0 = ${' '.repeat(5000)}1`, 1, /line longer than 4096 characters/);
+});
