@@ -76,9 +76,8 @@ export function parseConformanceFile(text: string, fileName = '<conformance>'): 
 
   lines.forEach((line, index) => {
     const lineNo = index + 1;
-    const header = /^--\s*(.*?)\s*$/.exec(line);
-    if (header) {
-      const name = header[1]!;
+    if (line.startsWith('--')) {
+      const name = line.slice(2).trim();
       if (name === '') throw new ConformanceFileError(fileName, lineNo, 'section header `--` without a name');
       if (KNOWN_SECTIONS.has(name)) {
         const previous = seen.get(name);

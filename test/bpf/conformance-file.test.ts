@@ -10,6 +10,7 @@ import {
   readConformanceFile,
 } from '../../src/bpf/conformance-file.ts';
 import { decode } from '../../src/bpf/isa.ts';
+import { Prng } from '../../src/sim/prng.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/testdata/bpf_conformance/tests', import.meta.url));
 const haveCorpus = existsSync(CORPUS);
@@ -119,4 +120,26 @@ test('the whole corpus parses: 313 files, every one with asm and a result', { sk
   assert.equal(subnet.mem.length, 74);
   assert.equal(subnet.result, 1n);
   assert.deepEqual(subnet.otherSections.map((s) => s.name), ['c']);
+});
+
+test('garbage in: 5,000 mutated files give a parsed test or a ConformanceFileError, nothing else', () => {
+  const seed = 11;
+  const prng = new Prng(seed);
+  const alphabet = '- \n#0123456789abcdefxzasmrwuleo';
+  for (let i = 0; i < 5000; i++) {
+    let text = SAMPLE;
+    for (let k = 1 + prng.nextBelow(6); k > 0; k--) {
+      const at = prng.nextBelow(text.length + 1);
+      const ch = alphabet[prng.nextBelow(alphabet.length)]!;
+      const op = prng.nextBelow(3);
+      text = op === 0 ? text.slice(0, at) + ch + text.slice(at) : op === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + ch + text.slice(at + 1);
+    }
+    try {
+      parseConformanceFile(text, 'fuzz.data');
+    } catch (e) {
+      assert.ok(e instanceof ConformanceFileError, `seed ${seed} case ${i}: ${String(e)}`);
+    }
+  }
+  // A header line of any length is read in linear time.
+  assert.throws(() => parseConformanceFile(`--${' '.repeat(100_000)}\n`), /without a name/);
 });
