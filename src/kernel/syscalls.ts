@@ -24,6 +24,7 @@ import type { SysResult } from './errno.ts';
 import { FsError } from './fs/errors.ts';
 import type { Inode } from './fs/fs.ts';
 import { FILE_BYTES_MAX, normalizeName } from './fs/fs.ts';
+import { findExtent } from './fs/extent-map.ts';
 import { FS_BLOCK_BYTES } from './fs/layout.ts';
 import type { Kernel } from './kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from './nvme-driver.ts';
@@ -333,7 +334,12 @@ export class Process {
     const wait = new IoWait();
     wait.begin();
     wait.thread = t;
-    for (const s of k.fs.map(inode, first, end - first)) {
+    const e = inode.extents[findExtent(inode.extents, first)];
+    if (e !== undefined && !e.unwritten && e.lblk + e.len >= end) {
+      // Fast path: the whole range lies in one written extent (no segment list).
+      const sector = (e.pblk * FS_BLOCK_BYTES + (ioStart - e.lblk * FS_BLOCK_BYTES)) / LOGICAL_BLOCK_BYTES;
+      yield* k.block.submitBio(t, BIO_READ, sector, ioEnd - ioStart, buf, bufOff0, wait, null, bd);
+    } else for (const s of k.fs.map(inode, first, end - first)) {
       const a = Math.max(ioStart, s.lblk * FS_BLOCK_BYTES);
       const b = Math.min(ioEnd, (s.lblk + s.len) * FS_BLOCK_BYTES);
       if (a >= b) continue;
