@@ -3,7 +3,7 @@
 //
 // Crossing from JS into wasm is kept thin: r1..r5 and r10 go in as i64 parameters
 // (V8 converts the BigInts without allocating), r0 comes back as the i64 result and
-// the instruction count as an i32 global. Helpers are a single imported JS
+// the instruction count from an exported i32 function. Helpers are a single imported JS
 // function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
 // which is fine because storage functions call helpers rarely, and no hot path
 // (ALU, memory, branches, bpf-to-bpf calls) ever leaves wasm.
@@ -33,7 +33,7 @@ export class JitRuntimeError extends XrpError {
 
 interface RunExports {
   run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: bigint, limit: number) => bigint;
-  count: WebAssembly.Global;
+  count: () => number;
 }
 
 interface Instance {
@@ -89,7 +89,7 @@ export class JitProgram implements Engine {
     } finally {
       this.env = outer;
     }
-    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted: inst.exports.count.value as number };
+    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted: inst.exports.count() };
   }
 
   private instantiate(memory: AddressSpace): Instance {
