@@ -21,6 +21,7 @@ import {
   AFTER_NOTHING,
   IrqContext,
   OP_BLOCK,
+  OP_CALL,
   OP_CPU,
   OP_SPIN,
   THREAD_BLOCKED,
@@ -288,8 +289,32 @@ export class Core implements EventTarget {
       }
       const value = t.resumeValue;
       t.resumeValue = 0;
-      const r = t.gen!.next(value);
+      let r: IteratorResult<number, unknown>;
+      try {
+        if (t.hasPendingThrow) {
+          t.hasPendingThrow = false;
+          const error = t.pendingThrow;
+          t.pendingThrow = undefined;
+          r = t.gen!.throw(error);
+        } else {
+          r = t.gen!.next(value);
+        }
+      } catch (error) {
+        if (t.callers.length === 0) throw error;
+        // An exception leaves a call() like it leaves a yield*: into the caller.
+        t.gen = t.callers.pop()!;
+        t.hasPendingThrow = true;
+        t.pendingThrow = error;
+        continue;
+      }
       if (r.done === true) {
+        if (t.callers.length > 0) {
+          // Return from a call(): resume the caller with the result.
+          t.gen = t.callers.pop()!;
+          const result = r.value;
+          t.resumeValue = typeof result === 'number' ? result : 0;
+          continue;
+        }
         if (t.deferredNs > 0) {
           t.burstRemainingNs = t.deferredNs;
           t.deferredNs = 0;
@@ -315,12 +340,16 @@ export class Core implements EventTarget {
           this.leave(t, THREAD_BLOCKED);
           return;
         }
+      } else if (op === OP_CALL) {
+        t.callers.push(t.gen!);
+        t.gen = t.pendingCall;
+        t.pendingCall = null;
       } else if (op === OP_SPIN) {
         t.spinning = true;
         t.burstRemainingNs = t.deferredNs;
         t.deferredNs = 0;
       } else {
-        throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.block() or t.spin()`);
+        throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.block(), t.spin() or t.call(task)`);
       }
     }
   }

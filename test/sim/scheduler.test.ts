@@ -256,6 +256,47 @@ test('an interrupt handler can defer its charge too', () => {
   assert.throws(() => sim.threads[0]!.charge(-1), SimError);
 });
 
+test('call() runs sub-tasks like yield*, with results, nesting, CPU charges and exceptions', () => {
+  const sim = new Simulator({ cores: 1, seed: 1 });
+  const log: string[] = [];
+  function* leaf(t: SimThread, x: number): Task<number> {
+    yield t.cpu(10);
+    const v = yield t.block();
+    return x + v;
+  }
+  function* middle(t: SimThread, x: number): Task<number> {
+    const a = (yield t.call(leaf(t, x))) as number;
+    const b = (yield t.call(leaf(t, 100))) as number;
+    return a * 1000 + b;
+  }
+  function* failing(t: SimThread): Task<number> {
+    yield t.cpu(5);
+    throw new SimError('inner failure');
+  }
+  function* catcher(t: SimThread): Task<number> {
+    try {
+      yield t.call(failing(t));
+      return -1;
+    } catch (error) {
+      log.push(`caught ${(error as Error).message} at ${t.nowNs}`);
+      return 7;
+    } finally {
+      log.push('finally ran');
+    }
+  }
+  const th = sim.spawn('caller', function* (t) {
+    const r = (yield t.call(middle(t, 2))) as number;
+    log.push(`middle -> ${r} at ${t.nowNs}`);
+    const c = (yield t.call(catcher(t))) as number;
+    log.push(`catcher -> ${c}`);
+    yield t.call(failing(t)); // uncaught: leaves the thread and the run
+  });
+  atTime(sim, 50, () => sim.wake(th, 3));
+  atTime(sim, 80, () => sim.wake(th, 4));
+  assert.throws(() => sim.run(), /inner failure/);
+  assert.deepEqual(log, ['middle -> 5104 at 80', 'caught inner failure at 85', 'finally ran', 'catcher -> 7']);
+});
+
 test('a thread that loops without letting time pass is reported, not a hang', () => {
   const sim = new Simulator({ cores: 1, seed: 1 });
   sim.spawn('stuck', function* (t) {
