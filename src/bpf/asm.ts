@@ -213,6 +213,11 @@ function regNumber(digits: string, text: string): number {
   return n;
 }
 
+/** A register operand (`%r1`, or `r1` without the `%`), as opposed to an immediate. */
+function isUbpfRegOperand(text: string): boolean {
+  return text.startsWith('%') || /^r\d+$/i.test(text);
+}
+
 function ubpfReg(text: string): number {
   const m = /^%?r(\d+)$/i.exec(text.trim());
   if (!m) throw new LineError(`bad register '${text.trim()}'`);
@@ -389,7 +394,7 @@ function parseUbpf(text: string): Emitted {
     const off = k[1] === 'sdiv' || k[1] === 'smod' ? 1 : 0;
     const dst = ubpfReg(operands[0]!);
     const op = ALU_OPS[k[1]!]!;
-    if (/^%/.test(operands[1]!) || /^r\d+$/i.test(operands[1]!)) {
+    if (isUbpfRegOperand(operands[1]!)) {
       return { slots: [insn(cls | op | Source.X, dst, ubpfReg(operands[1]!), off)] };
     }
     return { slots: [insn(cls | op | Source.K, dst, 0, off, parseField(operands[1]!, 32, 'immediate', true))] };
@@ -430,7 +435,7 @@ function parseUbpf(text: string): Emitted {
     const cls = k[2] === '32' ? InsnClass.JMP32 : InsnClass.JMP;
     const op = JMP_OPS[k[1]!]!;
     const dst = ubpfReg(operands[0]!);
-    const slot = /^%/.test(operands[1]!)
+    const slot = isUbpfRegOperand(operands[1]!)
       ? insn(cls | op | Source.X, dst, ubpfReg(operands[1]!))
       : insn(cls | op | Source.K, dst, 0, 0, parseField(operands[1]!, 32, 'immediate', true));
     return withTarget(slot, operands[2]!, 'off');

@@ -15,6 +15,19 @@
 import { AluOp, AtomicOp, CallSrc, InsnClass, JmpOp, LDDW_OPCODE, LdImm64Src, Mode, Size, sizeBytes } from './isa.ts';
 import type { Insn } from './isa.ts';
 
+// Module-local aliases: under tsx every use of an imported binding is a getter call, which
+// dominated decoding time (each trace line and verifier log line comes through here).
+const CLASS = InsnClass;
+const ALU_OP = AluOp;
+const JMP_OP = JmpOp;
+const MODE = Mode;
+const SIZE = Size;
+const LD_SRC = LdImm64Src;
+const CALL_SRC = CallSrc;
+const ATOMIC_OP = AtomicOp;
+const LDDW = LDDW_OPCODE;
+const widthOf = sizeBytes;
+
 export type AtomicName = 'add' | 'or' | 'and' | 'xor' | 'xchg' | 'cmpxchg';
 
 /** A slot decoded into what it does. `slots` is 2 for `lddw`, else 1. */
@@ -51,17 +64,25 @@ function fields(slot: Insn): Insn {
 }
 
 const ATOMIC_BY_IMM: Record<number, { op: AtomicName; fetch: boolean }> = {
-  [AtomicOp.ADD]: { op: 'add', fetch: false },
-  [AtomicOp.OR]: { op: 'or', fetch: false },
-  [AtomicOp.AND]: { op: 'and', fetch: false },
-  [AtomicOp.XOR]: { op: 'xor', fetch: false },
-  [AtomicOp.ADD | AtomicOp.FETCH]: { op: 'add', fetch: true },
-  [AtomicOp.OR | AtomicOp.FETCH]: { op: 'or', fetch: true },
-  [AtomicOp.AND | AtomicOp.FETCH]: { op: 'and', fetch: true },
-  [AtomicOp.XOR | AtomicOp.FETCH]: { op: 'xor', fetch: true },
-  [AtomicOp.XCHG]: { op: 'xchg', fetch: true },
-  [AtomicOp.CMPXCHG]: { op: 'cmpxchg', fetch: true },
+  [ATOMIC_OP.ADD]: { op: 'add', fetch: false },
+  [ATOMIC_OP.OR]: { op: 'or', fetch: false },
+  [ATOMIC_OP.AND]: { op: 'and', fetch: false },
+  [ATOMIC_OP.XOR]: { op: 'xor', fetch: false },
+  [ATOMIC_OP.ADD | ATOMIC_OP.FETCH]: { op: 'add', fetch: true },
+  [ATOMIC_OP.OR | ATOMIC_OP.FETCH]: { op: 'or', fetch: true },
+  [ATOMIC_OP.AND | ATOMIC_OP.FETCH]: { op: 'and', fetch: true },
+  [ATOMIC_OP.XOR | ATOMIC_OP.FETCH]: { op: 'xor', fetch: true },
+  [ATOMIC_OP.XCHG]: { op: 'xchg', fetch: true },
+  [ATOMIC_OP.CMPXCHG]: { op: 'cmpxchg', fetch: true },
 };
+
+function invalidOpcode(s: Insn): DecodedInsn {
+  return { kind: 'invalid', reason: `invalid opcode ${hex2(s.code)}` };
+}
+
+function reservedField(s: Insn, what: string): DecodedInsn {
+  return { kind: 'invalid', reason: `invalid insn (code ${hex2(s.code)} dst ${s.dst} src ${s.src} off ${s.off} imm ${s.imm}): ${what}` };
+}
 
 /**
  * Decode the instruction at `pc` (an `lddw` also reads slot pc+1). Never throws: an unknown
@@ -71,155 +92,150 @@ export function decodeInsn(insns: readonly Insn[], pc: number): DecodedInsn {
   const slot = insns[pc];
   if (slot === undefined) return { kind: 'invalid', reason: `no instruction at slot ${pc}` };
   const s = fields(slot);
-  const unknown = (): DecodedInsn => ({ kind: 'invalid', reason: `invalid opcode ${hex2(s.code)}` });
-  const reserved = (what: string): DecodedInsn => ({
-    kind: 'invalid',
-    reason: `invalid insn (code ${hex2(s.code)} dst ${s.dst} src ${s.src} off ${s.off} imm ${s.imm}): ${what}`,
-  });
   const isX = (s.code & 0x08) !== 0;
   const op = s.code & 0xf0;
 
   switch (s.code & 0x07) {
-    case InsnClass.ALU:
-    case InsnClass.ALU64: {
-      const is64 = (s.code & 0x07) === InsnClass.ALU64;
-      if (op === AluOp.END) {
-        if (is64 && isX) return unknown();
-        if (s.src !== 0 || s.off !== 0) return reserved('src and off must be 0');
-        if (s.imm !== 16 && s.imm !== 32 && s.imm !== 64) return reserved('byte swap width must be 16, 32 or 64');
+    case CLASS.ALU:
+    case CLASS.ALU64: {
+      const is64 = (s.code & 0x07) === CLASS.ALU64;
+      if (op === ALU_OP.END) {
+        if (is64 && isX) return invalidOpcode(s);
+        if (s.src !== 0 || s.off !== 0) return reservedField(s, 'src and off must be 0');
+        if (s.imm !== 16 && s.imm !== 32 && s.imm !== 64) return reservedField(s, 'byte swap width must be 16, 32 or 64');
         return { kind: 'end', order: is64 ? 'bswap' : isX ? 'be' : 'le', bits: s.imm, dst: s.dst };
       }
-      if (op === AluOp.NEG) {
-        if (isX) return unknown();
-        if (s.src !== 0 || s.off !== 0 || s.imm !== 0) return reserved('src, off and imm must be 0');
+      if (op === ALU_OP.NEG) {
+        if (isX) return invalidOpcode(s);
+        if (s.src !== 0 || s.off !== 0 || s.imm !== 0) return reservedField(s, 'src, off and imm must be 0');
         return { kind: 'neg', is64, dst: s.dst };
       }
-      if (op > AluOp.END) return unknown();
-      if (isX ? s.imm !== 0 : s.src !== 0) return reserved(isX ? 'imm must be 0' : 'src must be 0');
-      if (op === AluOp.MOV && isX && s.off !== 0) {
+      if (op > ALU_OP.END) return invalidOpcode(s);
+      if (isX ? s.imm !== 0 : s.src !== 0) return reservedField(s, isX ? 'imm must be 0' : 'src must be 0');
+      if (op === ALU_OP.MOV && isX && s.off !== 0) {
         if (s.off === 8 || s.off === 16 || (is64 && s.off === 32)) return { kind: 'movsx', is64, dst: s.dst, src: s.src, bits: s.off };
-        return reserved(`sign-extension width ${s.off} (must be 8, 16${is64 ? ' or 32' : ''})`);
+        return reservedField(s, `sign-extension width ${s.off} (must be 8, 16${is64 ? ' or 32' : ''})`);
       }
-      const signed = (op === AluOp.DIV || op === AluOp.MOD) && s.off === 1;
-      if (s.off !== 0 && !signed) return reserved(op === AluOp.DIV || op === AluOp.MOD ? 'off must be 0 or 1' : 'off must be 0');
+      const signed = (op === ALU_OP.DIV || op === ALU_OP.MOD) && s.off === 1;
+      if (s.off !== 0 && !signed) return reservedField(s, op === ALU_OP.DIV || op === ALU_OP.MOD ? 'off must be 0 or 1' : 'off must be 0');
       return isX
         ? { kind: 'alu', is64, op, signed, dst: s.dst, src: s.src }
         : { kind: 'alu', is64, op, signed, dst: s.dst, imm: s.imm };
     }
-    case InsnClass.JMP:
-    case InsnClass.JMP32: {
-      const is32 = (s.code & 0x07) === InsnClass.JMP32;
-      if (op === JmpOp.JA) {
-        if (isX) return unknown();
+    case CLASS.JMP:
+    case CLASS.JMP32: {
+      const is32 = (s.code & 0x07) === CLASS.JMP32;
+      if (op === JMP_OP.JA) {
+        if (isX) return invalidOpcode(s);
         if (is32) {
-          if (s.dst !== 0 || s.src !== 0 || s.off !== 0) return reserved('dst, src and off must be 0');
+          if (s.dst !== 0 || s.src !== 0 || s.off !== 0) return reservedField(s, 'dst, src and off must be 0');
           return { kind: 'gotol', imm: s.imm };
         }
-        if (s.dst !== 0 || s.src !== 0 || s.imm !== 0) return reserved('dst, src and imm must be 0');
+        if (s.dst !== 0 || s.src !== 0 || s.imm !== 0) return reservedField(s, 'dst, src and imm must be 0');
         return { kind: 'ja', off: s.off };
       }
-      if (op === JmpOp.CALL) {
-        if (is32) return unknown();
+      if (op === JMP_OP.CALL) {
+        if (is32) return invalidOpcode(s);
         if (isX) {
-          if (s.src !== 0 || s.off !== 0 || s.imm !== 0) return reserved('src, off and imm must be 0');
+          if (s.src !== 0 || s.off !== 0 || s.imm !== 0) return reservedField(s, 'src, off and imm must be 0');
           return { kind: 'callx', dst: s.dst };
         }
-        if (s.dst !== 0 || s.off !== 0) return reserved('dst and off must be 0');
-        if (s.src === CallSrc.HELPER) return { kind: 'call', target: 'helper', imm: s.imm };
-        if (s.src === CallSrc.LOCAL) return { kind: 'call', target: 'local', imm: s.imm };
-        if (s.src === CallSrc.BTF_ID) return { kind: 'call', target: 'btf', imm: s.imm };
-        return reserved('src must be 0 (helper), 1 (local) or 2 (BTF id)');
+        if (s.dst !== 0 || s.off !== 0) return reservedField(s, 'dst and off must be 0');
+        if (s.src === CALL_SRC.HELPER) return { kind: 'call', target: 'helper', imm: s.imm };
+        if (s.src === CALL_SRC.LOCAL) return { kind: 'call', target: 'local', imm: s.imm };
+        if (s.src === CALL_SRC.BTF_ID) return { kind: 'call', target: 'btf', imm: s.imm };
+        return reservedField(s, 'src must be 0 (helper), 1 (local) or 2 (BTF id)');
       }
-      if (op === JmpOp.EXIT) {
-        if (is32 || isX) return unknown();
-        if (s.dst !== 0 || s.src !== 0 || s.off !== 0 || s.imm !== 0) return reserved('all fields must be 0');
+      if (op === JMP_OP.EXIT) {
+        if (is32 || isX) return invalidOpcode(s);
+        if (s.dst !== 0 || s.src !== 0 || s.off !== 0 || s.imm !== 0) return reservedField(s, 'all fields must be 0');
         return { kind: 'exit' };
       }
-      if (op > JmpOp.JSLE) return unknown();
-      if (isX ? s.imm !== 0 : s.src !== 0) return reserved(isX ? 'imm must be 0' : 'src must be 0');
+      if (op > JMP_OP.JSLE) return invalidOpcode(s);
+      if (isX ? s.imm !== 0 : s.src !== 0) return reservedField(s, isX ? 'imm must be 0' : 'src must be 0');
       return isX
         ? { kind: 'jcond', is32, op, dst: s.dst, src: s.src, off: s.off }
         : { kind: 'jcond', is32, op, dst: s.dst, imm: s.imm, off: s.off };
     }
-    case InsnClass.LD: {
-      if (s.code === LDDW_OPCODE) {
-        if (s.off !== 0) return reserved('off must be 0');
-        if (s.src > LdImm64Src.MAP_VAL_BY_IDX) return reserved('src must be 0..6');
+    case CLASS.LD: {
+      if (s.code === LDDW) {
+        if (s.off !== 0) return reservedField(s, 'off must be 0');
+        if (s.src > LD_SRC.MAP_VAL_BY_IDX) return reservedField(s, 'src must be 0..6');
         const next = insns[pc + 1];
-        if (next === undefined) return reserved('lddw needs a second slot');
+        if (next === undefined) return reservedField(s, 'lddw needs a second slot');
         const n = fields(next);
-        if (n.code !== 0 || n.dst !== 0 || n.src !== 0 || n.off !== 0) return reserved('second slot of lddw must hold only imm');
-        const usesNext = s.src === LdImm64Src.IMM64 || s.src === LdImm64Src.MAP_VAL_BY_FD || s.src === LdImm64Src.MAP_VAL_BY_IDX;
-        if (!usesNext && n.imm !== 0) return reserved('second slot imm must be 0 for this source');
+        if (n.code !== 0 || n.dst !== 0 || n.src !== 0 || n.off !== 0) return reservedField(s, 'second slot of lddw must hold only imm');
+        const usesNext = s.src === LD_SRC.IMM64 || s.src === LD_SRC.MAP_VAL_BY_FD || s.src === LD_SRC.MAP_VAL_BY_IDX;
+        if (!usesNext && n.imm !== 0) return reservedField(s, 'second slot imm must be 0 for this source');
         return { kind: 'lddw', dst: s.dst, src: s.src, imm: s.imm, nextImm: n.imm };
       }
       const mode = s.code & 0xe0;
       const size = s.code & 0x18;
-      if ((mode !== Mode.ABS && mode !== Mode.IND) || size === Size.DW) return unknown();
-      const bytes = sizeBytes(size) as 1 | 2 | 4;
-      if (s.dst !== 0 || s.off !== 0 || (mode === Mode.ABS && s.src !== 0)) return reserved('dst and off must be 0');
-      return { kind: 'legacy', mode: mode === Mode.ABS ? 'abs' : 'ind', bytes, src: s.src, imm: s.imm };
+      if ((mode !== MODE.ABS && mode !== MODE.IND) || size === SIZE.DW) return invalidOpcode(s);
+      const bytes = widthOf(size) as 1 | 2 | 4;
+      if (s.dst !== 0 || s.off !== 0 || (mode === MODE.ABS && s.src !== 0)) return reservedField(s, 'dst and off must be 0');
+      return { kind: 'legacy', mode: mode === MODE.ABS ? 'abs' : 'ind', bytes, src: s.src, imm: s.imm };
     }
-    case InsnClass.LDX: {
+    case CLASS.LDX: {
       const mode = s.code & 0xe0;
-      const bytes = sizeBytes(s.code);
-      if (mode !== Mode.MEM && !(mode === Mode.MEMSX && bytes !== 8)) return unknown();
-      if (s.imm !== 0) return reserved('imm must be 0');
-      return { kind: 'ldx', bytes, signed: mode === Mode.MEMSX, dst: s.dst, src: s.src, off: s.off };
+      const bytes = widthOf(s.code);
+      if (mode !== MODE.MEM && !(mode === MODE.MEMSX && bytes !== 8)) return invalidOpcode(s);
+      if (s.imm !== 0) return reservedField(s, 'imm must be 0');
+      return { kind: 'ldx', bytes, signed: mode === MODE.MEMSX, dst: s.dst, src: s.src, off: s.off };
     }
-    case InsnClass.ST: {
-      if ((s.code & 0xe0) !== Mode.MEM) return unknown();
-      if (s.src !== 0) return reserved('src must be 0');
-      return { kind: 'st', bytes: sizeBytes(s.code), dst: s.dst, off: s.off, imm: s.imm };
+    case CLASS.ST: {
+      if ((s.code & 0xe0) !== MODE.MEM) return invalidOpcode(s);
+      if (s.src !== 0) return reservedField(s, 'src must be 0');
+      return { kind: 'st', bytes: widthOf(s.code), dst: s.dst, off: s.off, imm: s.imm };
     }
-    case InsnClass.STX: {
+    case CLASS.STX: {
       const mode = s.code & 0xe0;
-      const bytes = sizeBytes(s.code);
-      if (mode === Mode.MEM) {
-        if (s.imm !== 0) return reserved('imm must be 0');
+      const bytes = widthOf(s.code);
+      if (mode === MODE.MEM) {
+        if (s.imm !== 0) return reservedField(s, 'imm must be 0');
         return { kind: 'stx', bytes, dst: s.dst, src: s.src, off: s.off };
       }
-      if (mode === Mode.ATOMIC && (bytes === 4 || bytes === 8)) {
+      if (mode === MODE.ATOMIC && (bytes === 4 || bytes === 8)) {
         const atomic = ATOMIC_BY_IMM[s.imm];
-        if (!atomic) return reserved(`unknown atomic operation imm ${hex2(s.imm)}`);
+        if (!atomic) return reservedField(s, `unknown atomic operation imm ${hex2(s.imm)}`);
         return { kind: 'atomic', bytes, op: atomic.op, fetch: atomic.fetch, dst: s.dst, src: s.src, off: s.off };
       }
-      return unknown();
+      return invalidOpcode(s);
     }
   }
-  return unknown();
+  return invalidOpcode(s);
 }
 
 // ---------------------------------------------------------------------------------------
 // llvm-objdump style
 
 const LLVM_ALU: Record<number, string> = {
-  [AluOp.ADD]: '+=',
-  [AluOp.SUB]: '-=',
-  [AluOp.MUL]: '*=',
-  [AluOp.DIV]: '/=',
-  [AluOp.OR]: '|=',
-  [AluOp.AND]: '&=',
-  [AluOp.LSH]: '<<=',
-  [AluOp.RSH]: '>>=',
-  [AluOp.MOD]: '%=',
-  [AluOp.XOR]: '^=',
-  [AluOp.MOV]: '=',
-  [AluOp.ARSH]: 's>>=',
+  [ALU_OP.ADD]: '+=',
+  [ALU_OP.SUB]: '-=',
+  [ALU_OP.MUL]: '*=',
+  [ALU_OP.DIV]: '/=',
+  [ALU_OP.OR]: '|=',
+  [ALU_OP.AND]: '&=',
+  [ALU_OP.LSH]: '<<=',
+  [ALU_OP.RSH]: '>>=',
+  [ALU_OP.MOD]: '%=',
+  [ALU_OP.XOR]: '^=',
+  [ALU_OP.MOV]: '=',
+  [ALU_OP.ARSH]: 's>>=',
 };
 
 const LLVM_JMP: Record<number, string> = {
-  [JmpOp.JEQ]: '==',
-  [JmpOp.JGT]: '>',
-  [JmpOp.JGE]: '>=',
-  [JmpOp.JSET]: '&',
-  [JmpOp.JNE]: '!=',
-  [JmpOp.JSGT]: 's>',
-  [JmpOp.JSGE]: 's>=',
-  [JmpOp.JLT]: '<',
-  [JmpOp.JLE]: '<=',
-  [JmpOp.JSLT]: 's<',
-  [JmpOp.JSLE]: 's<=',
+  [JMP_OP.JEQ]: '==',
+  [JMP_OP.JGT]: '>',
+  [JMP_OP.JGE]: '>=',
+  [JMP_OP.JSET]: '&',
+  [JMP_OP.JNE]: '!=',
+  [JMP_OP.JSGT]: 's>',
+  [JMP_OP.JSGE]: 's>=',
+  [JMP_OP.JLT]: '<',
+  [JMP_OP.JLE]: '<=',
+  [JMP_OP.JSLT]: 's<',
+  [JMP_OP.JSLE]: 's<=',
 };
 
 const LLVM_ATOMIC: Record<string, string> = { add: '+=', or: '|=', and: '&=', xor: '^=' };
@@ -233,17 +249,17 @@ const u64Hex = (lo: number, hi: number): string =>
 function ldImm64Operand(d: Extract<DecodedInsn, { kind: 'lddw' }>): string {
   const plus = (n: number): string => (n === 0 ? '' : n < 0 ? ` - ${-n}` : ` + ${n}`);
   switch (d.src) {
-    case LdImm64Src.IMM64:
+    case LD_SRC.IMM64:
       return u64Hex(d.imm, d.nextImm);
-    case LdImm64Src.MAP_BY_FD:
+    case LD_SRC.MAP_BY_FD:
       return `map_by_fd(${d.imm})`;
-    case LdImm64Src.MAP_VAL_BY_FD:
+    case LD_SRC.MAP_VAL_BY_FD:
       return `map_val(map_by_fd(${d.imm}))${plus(d.nextImm)}`;
-    case LdImm64Src.VAR_ADDR:
+    case LD_SRC.VAR_ADDR:
       return `var_addr(${d.imm})`;
-    case LdImm64Src.CODE_ADDR:
+    case LD_SRC.CODE_ADDR:
       return `code_addr(${d.imm})`;
-    case LdImm64Src.MAP_BY_IDX:
+    case LD_SRC.MAP_BY_IDX:
       return `map_by_idx(${d.imm})`;
     default:
       return `map_val(map_by_idx(${d.imm}))${plus(d.nextImm)}`;
@@ -357,32 +373,32 @@ function safeFormat(format: (d: DecodedInsn) => string, decoded: DecodedInsn, pc
 // uBPF syntax
 
 const UBPF_ALU: Record<number, string> = {
-  [AluOp.ADD]: 'add',
-  [AluOp.SUB]: 'sub',
-  [AluOp.MUL]: 'mul',
-  [AluOp.DIV]: 'div',
-  [AluOp.OR]: 'or',
-  [AluOp.AND]: 'and',
-  [AluOp.LSH]: 'lsh',
-  [AluOp.RSH]: 'rsh',
-  [AluOp.MOD]: 'mod',
-  [AluOp.XOR]: 'xor',
-  [AluOp.MOV]: 'mov',
-  [AluOp.ARSH]: 'arsh',
+  [ALU_OP.ADD]: 'add',
+  [ALU_OP.SUB]: 'sub',
+  [ALU_OP.MUL]: 'mul',
+  [ALU_OP.DIV]: 'div',
+  [ALU_OP.OR]: 'or',
+  [ALU_OP.AND]: 'and',
+  [ALU_OP.LSH]: 'lsh',
+  [ALU_OP.RSH]: 'rsh',
+  [ALU_OP.MOD]: 'mod',
+  [ALU_OP.XOR]: 'xor',
+  [ALU_OP.MOV]: 'mov',
+  [ALU_OP.ARSH]: 'arsh',
 };
 
 const UBPF_JMP: Record<number, string> = {
-  [JmpOp.JEQ]: 'jeq',
-  [JmpOp.JGT]: 'jgt',
-  [JmpOp.JGE]: 'jge',
-  [JmpOp.JSET]: 'jset',
-  [JmpOp.JNE]: 'jne',
-  [JmpOp.JSGT]: 'jsgt',
-  [JmpOp.JSGE]: 'jsge',
-  [JmpOp.JLT]: 'jlt',
-  [JmpOp.JLE]: 'jle',
-  [JmpOp.JSLT]: 'jslt',
-  [JmpOp.JSLE]: 'jsle',
+  [JMP_OP.JEQ]: 'jeq',
+  [JMP_OP.JGT]: 'jgt',
+  [JMP_OP.JGE]: 'jge',
+  [JMP_OP.JSET]: 'jset',
+  [JMP_OP.JNE]: 'jne',
+  [JMP_OP.JSGT]: 'jsgt',
+  [JMP_OP.JSGE]: 'jsge',
+  [JMP_OP.JLT]: 'jlt',
+  [JMP_OP.JLE]: 'jle',
+  [JMP_OP.JSLT]: 'jslt',
+  [JMP_OP.JSLE]: 'jsle',
 };
 
 const UBPF_SIZE: Record<number, string> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
