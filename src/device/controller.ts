@@ -39,6 +39,7 @@ export interface DeviceStats {
 
 export class NvmeController {
   readonly profile: DeviceProfile;
+  readonly store: BackingStore;
   readonly capacityBlocks: number;
   readonly queuePairs: QueuePair[] = [];
   readonly stats: DeviceStats = { reads: 0, writes: 0, errors: 0, bytesRead: 0, bytesWritten: 0, deviceTimeNs: 0 };
@@ -68,8 +69,6 @@ export class NvmeController {
     this.readGateNs = Math.ceil(1e9 / p.readIopsMax);
     this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
   }
-
-  readonly store: BackingStore;
 
   /** Creates an I/O queue pair (Create I/O SQ/CQ admin commands). */
   createQueuePair(options: QueuePairOptions): QueuePair {
