@@ -69,13 +69,29 @@ export const LINE_CHARS_MAX = 4096;
 
 const LABEL_RE = /^([A-Za-z_.$][\w.$]*)\s*:(?!=)\s*/;
 
+/** A program with where each slot came from. */
+export interface AssembledProgram {
+  insns: Insn[];
+  /** source line of each slot (both slots of an lddw name its line) */
+  sourceLines: number[];
+  /** slot index of each label (the implicit `exit` label included when used) */
+  labels: ReadonlyMap<string, number>;
+}
+
+/** Assemble `source` into slots; throws `AsmError` naming the line of the first problem. */
 export function assemble(source: string, options: AssembleOptions = {}): Insn[] {
+  return assembleProgram(source, options).insns;
+}
+
+/** `assemble`, also returning the source line of every slot and the label table. */
+export function assembleProgram(source: string, options: AssembleOptions = {}): AssembledProgram {
   const fileName = options.fileName ?? '<asm>';
   const firstLine = options.firstLine ?? 1;
   const syntax = options.syntax ?? 'auto';
   const labels = new Map<string, { slot: number; line: number }>();
   const fixups: { slot: number; name: string; field: TargetField; line: number; text: string }[] = [];
   const out: Insn[] = [];
+  const sourceLines: number[] = [];
   let firstExitSlot: number | undefined;
 
   source.split(/\r?\n/).forEach((rawLine, i) => {
@@ -112,12 +128,18 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
       firstExitSlot = out.length;
     }
     if (emitted.label) fixups.push({ slot: out.length, name: emitted.label.name, field: emitted.label.field, line, text: rawLine.trim() });
-    out.push(...emitted.slots);
+    for (const slot of emitted.slots) {
+      out.push(slot);
+      sourceLines.push(line);
+    }
   });
 
   for (const fixup of fixups) {
     let target = labels.get(fixup.name)?.slot;
-    if (target === undefined && fixup.name === 'exit') target = firstExitSlot;
+    if (target === undefined && fixup.name === 'exit' && firstExitSlot !== undefined) {
+      target = firstExitSlot;
+      labels.set('exit', { slot: firstExitSlot, line: sourceLines[firstExitSlot]! });
+    }
     if (target === undefined) throw new AsmError(fileName, fixup.line, fixup.text, `undefined label '${fixup.name}'`);
     const delta = target - fixup.slot - 1;
     const slot = out[fixup.slot]!;
@@ -130,7 +152,7 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
       slot.imm = delta;
     }
   }
-  return out;
+  return { insns: out, sourceLines, labels: new Map([...labels].map(([name, at]) => [name, at.slot])) };
 }
 
 /** Assemble one instruction (no label, no comment). */

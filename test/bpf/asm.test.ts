@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AsmError, assemble } from '../../src/bpf/asm.ts';
+import { AsmError, assemble, assembleProgram } from '../../src/bpf/asm.ts';
 import { rawWordsToBytes, readConformanceFile } from '../../src/bpf/conformance-file.ts';
 import { disassemble, formatUbpf } from '../../src/bpf/disasm.ts';
 import { XrpError } from '../../src/bpf/errors.ts';
@@ -249,6 +249,12 @@ test('labels resolve forwards and backwards, counted in slots (lddw takes two)',
   assert.equal(insns.length, 8);
   assert.equal(insns[4]!.off, -4);
   assert.equal(insns[5]!.off, 1);
+});
+
+test('assembleProgram gives the source line of every slot and the label table', () => {
+  const p = assembleProgram('# header\nstart:\n  lddw %r1, 1\n\n  jeq %r1, 0, exit\nmid: mov %r0, 2\n  exit', { firstLine: 10 });
+  assert.deepEqual(p.sourceLines, [12, 12, 14, 15, 16]);
+  assert.deepEqual([...p.labels].sort(), [['exit', 4], ['mid', 3], ['start', 0]]);
 });
 
 test('label `exit` names the first exit unless defined; ja32 and call local take labels in imm', () => {
