@@ -30,7 +30,7 @@ const widthOf = sizeBytes;
 
 export type AtomicName = 'add' | 'or' | 'and' | 'xor' | 'xchg' | 'cmpxchg';
 
-/** A slot decoded into what it does. `slots` is 2 for `lddw`, else 1. */
+/** A slot decoded into what it does (an `lddw` covers its slot and the next). */
 export type DecodedInsn =
   | { kind: 'alu'; is64: boolean; op: number; signed: boolean; dst: number; src?: number; imm?: number }
   | { kind: 'neg'; is64: boolean; dst: number }
@@ -89,9 +89,9 @@ function reservedField(s: Insn, what: string): DecodedInsn {
  * opcode or a reserved field set gives `{ kind: 'invalid' }` with the reason.
  */
 export function decodeInsn(insns: readonly Insn[], pc: number): DecodedInsn {
-  const slot = insns[pc];
-  if (slot === undefined) return { kind: 'invalid', reason: `no instruction at slot ${pc}` };
-  const s = fields(slot);
+  const slot: unknown = insns[pc];
+  if (typeof slot !== 'object' || slot === null) return { kind: 'invalid', reason: `no instruction at slot ${pc}` };
+  const s = fields(slot as Insn);
   const isX = (s.code & 0x08) !== 0;
   const op = s.code & 0xf0;
 
@@ -161,9 +161,9 @@ export function decodeInsn(insns: readonly Insn[], pc: number): DecodedInsn {
       if (s.code === LDDW) {
         if (s.off !== 0) return reservedField(s, 'off must be 0');
         if (s.src > LD_SRC.MAP_VAL_BY_IDX) return reservedField(s, 'src must be 0..6');
-        const next = insns[pc + 1];
-        if (next === undefined) return reservedField(s, 'lddw needs a second slot');
-        const n = fields(next);
+        const next: unknown = insns[pc + 1];
+        if (typeof next !== 'object' || next === null) return reservedField(s, 'lddw needs a second slot');
+        const n = fields(next as Insn);
         if (n.code !== 0 || n.dst !== 0 || n.src !== 0 || n.off !== 0) return reservedField(s, 'second slot of lddw must hold only imm');
         const usesNext = s.src === LD_SRC.IMM64 || s.src === LD_SRC.MAP_VAL_BY_FD || s.src === LD_SRC.MAP_VAL_BY_IDX;
         if (!usesNext && n.imm !== 0) return reservedField(s, 'second slot imm must be 0 for this source');

@@ -196,7 +196,12 @@ test('the disassembler survives slots that are not well-formed objects', () => {
     null,
     { code: '0x95' },
   ] as unknown as Insn[];
-  for (let pc = -1; pc <= junk.length; pc++) assert.equal(typeof disassembleInsn(junk, pc), 'string');
+  for (let pc = -1; pc <= junk.length; pc++) {
+    assert.equal(typeof disassembleInsn(junk, pc), 'string');
+    assert.doesNotThrow(() => decodeInsn(junk, pc));
+  }
+  assert.equal(decodeInsn(junk, 2).kind, 'invalid');
+  assert.match(disassembleInsn(junk, 1), /lddw needs a second slot/);
   assert.equal(disassemble(junk).length > 0, true);
   const throwing = [Object.defineProperty({}, 'code', { get: () => { throw new Error('boom'); } })] as unknown as Insn[];
   assert.equal(disassembleInsn(throwing, 0), 'invalid insn at slot 0');
