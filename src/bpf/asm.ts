@@ -94,12 +94,11 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
   const sourceLines: number[] = [];
   let firstExitSlot: number | undefined;
 
-  source.split(/\r?\n/).forEach((rawLine, i) => {
+  const sourceLinesText = source.split(/\r?\n/);
+  for (let i = 0; i < sourceLinesText.length; i++) {
+    const rawLine = sourceLinesText[i]!;
     const line = firstLine + i;
-    const fail = (reason: string): never => {
-      throw new AsmError(fileName, line, rawLine.trim(), reason);
-    };
-    if (rawLine.length > LINE_CHARS_MAX) fail(`line longer than ${LINE_CHARS_MAX} characters`);
+    if (rawLine.length > LINE_CHARS_MAX) throw new AsmError(fileName, line, rawLine.trim(), `line longer than ${LINE_CHARS_MAX} characters`);
     // One space between tokens keeps every pattern below linear in the line length.
     let text = stripComment(rawLine).trim().replace(/\s+/g, ' ');
     // `disassemble` output and llvm-objdump listings carry a slot index (`  12:\tr0 = 1`),
@@ -111,17 +110,17 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
     for (let m = LABEL_RE.exec(text); m; m = LABEL_RE.exec(text)) {
       const name = m[1]!;
       const previous = labels.get(name);
-      if (previous) fail(`duplicate label '${name}' (first defined at line ${previous.line})`);
+      if (previous) throw new AsmError(fileName, line, rawLine.trim(), `duplicate label '${name}' (first defined at line ${previous.line})`);
       labels.set(name, { slot: out.length, line });
       text = text.slice(m[0].length);
     }
-    if (text === '') return;
+    if (text === '') continue;
 
     let emitted: Emitted;
     try {
       emitted = assembleLine(text, syntax);
     } catch (err) {
-      if (err instanceof LineError) return fail(err.message);
+      if (err instanceof LineError) throw new AsmError(fileName, line, rawLine.trim(), err.message);
       throw err;
     }
     if (firstExitSlot === undefined && emitted.slots.length === 1 && emitted.slots[0]!.code === (InsnClass.JMP | JmpOp.EXIT)) {
@@ -132,7 +131,7 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
       out.push(slot);
       sourceLines.push(line);
     }
-  });
+  }
 
   for (const fixup of fixups) {
     let target = labels.get(fixup.name)?.slot;
@@ -406,8 +405,11 @@ function parseUbpf(text: string): Emitted {
   const mnemonic = m[1]!.toLowerCase();
   const rest = m[2]!.trim();
   if (mnemonic === 'lock') return parseUbpfLock(rest);
-  const operands = rest === '' ? [] : rest.split(',').map((o) => o.trim());
-  if (operands.some((o) => o === '')) throw new LineError('empty operand');
+  const operands = rest === '' ? [] : rest.split(',');
+  for (let i = 0; i < operands.length; i++) {
+    operands[i] = operands[i]!.trim();
+    if (operands[i] === '') throw new LineError('empty operand');
+  }
   let k: RegExpExecArray | null;
 
   if ((k = /^(add|sub|mul|div|sdiv|or|and|lsh|rsh|mod|smod|xor|mov|arsh)(32|64)?$/.exec(mnemonic))) {
