@@ -55,6 +55,12 @@ export const LAYER_COUNT = 7;
 export class LayerBreakdown {
   readonly sumNs = new Float64Array(LAYER_COUNT);
   reads = 0;
+  /**
+   * Off by default: the read path then charges its layers as deferred CPU
+   * (one simulator event instead of one per layer). On, each layer is a
+   * separate CPU charge and its elapsed time is recorded.
+   */
+  enabled = false;
 
   reset(): void {
     this.sumNs.fill(0);

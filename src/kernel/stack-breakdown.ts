@@ -77,6 +77,7 @@ export function runStackBreakdown(options: BreakdownOptions): BreakdownResult {
           return;
         }
         m.kernel.breakdown.reset();
+        m.kernel.breakdown.enabled = true;
         for (let i = 0; i < options.reads; i++) {
           const off = m.sim.rng.nextBelow(slots) * readBytes;
           const start = t.nowNs;

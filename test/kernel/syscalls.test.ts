@@ -242,10 +242,38 @@ test('threads sharing one core queue for it: per-layer times grow, and the layer
       });
     }
     m.kernel.breakdown.reset();
+    m.kernel.breakdown.enabled = true;
     m.sim.run();
     const bd = m.kernel.breakdown;
     assert.equal(bd.reads, 600);
     assert.ok(Math.abs(bd.totalMeanNs() - sumLatency / n) < 1e-6, 'layers add up to the end-to-end mean');
     assert.ok(bd.totalMeanNs() > 6272 * 1.2, `contention shows (mean ${bd.totalMeanNs()})`);
   });
+});
+
+test('deterministic: the same seed gives the same latencies bit for bit, traced or not; another seed differs', () => {
+  const run = (seed: number, traced: boolean): string => withMachine({ cores: 2, seed }, (m) => {
+    m.fs.write(m.fs.create('d'), 0, pattern(1 << 20, 6));
+    m.kernel.breakdown.enabled = traced;
+    const p = m.kernel.createProcess();
+    const out: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const buf = p.alloc(4096);
+      m.sim.spawn(`r${i}`, function* (t) {
+        const fd = yield* p.open(t, 'd', O_RDONLY | O_DIRECT);
+        for (let k = 0; k < 100; k++) {
+          const start = t.nowNs;
+          const size = 512 * (1 + m.sim.rng.nextBelow(8));
+          const r = yield* p.pread(t, fd, buf, size, m.sim.rng.nextBelow(2040) * 512);
+          out.push(i, r, t.nowNs - start, p.bytes(buf, 1)[0]!);
+        }
+      });
+    }
+    m.sim.run();
+    return out.join(',') + `@${m.sim.nowNs}`;
+  });
+  const a = run(11, false);
+  assert.equal(run(11, false), a);
+  assert.equal(run(11, true), a, 'tracing the layers does not change the timing of this run');
+  assert.notEqual(run(12, false), a);
 });
