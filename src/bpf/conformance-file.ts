@@ -103,6 +103,7 @@ export function parseConformanceFile(text: string, fileName = '<conformance>'): 
   for (const section of sections) {
     switch (section.name) {
       case 'asm':
+        if (contentLines(section).length === 0) throw new ConformanceFileError(fileName, section.firstLine - 1, 'empty `-- asm` section');
         test.asm = trimTrailingBlankLines(section.lines).join('\n');
         test.asmFirstLine = section.firstLine;
         break;

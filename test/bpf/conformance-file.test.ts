@@ -94,6 +94,7 @@ test('bad files give typed errors naming the file and line', () => {
   assertFileError('-- asm\nexit\n-- result\n1\n-- asm\nexit\n', 5, /duplicate section '-- asm' \(first at line 1\)/);
   assertFileError('-- raw\n0x95 0xzz\n-- result\n0\n', 2, /raw instruction word '0xzz'/);
   assertFileError('-- result\n0\n', 3, /no program/);
+  assertFileError('# header\n-- asm\n# only a comment\n\n-- result\n0\n', 2, /empty `-- asm` section/);
   assertFileError('-- asm\nexit\n', 3, /no expectation/);
   assertFileError('-- asm\nexit\n--\n', 3, /without a name/);
   assert.throws(() => readConformanceFile('/nonexistent/x.data'), (e: unknown) => e instanceof ConformanceFileError && /cannot read file/.test(e.message));
