@@ -31,6 +31,8 @@ export class IoWait {
   thread: SimThread | null = null;
   /** Or called (in the interrupt handler) when everything completed. */
   onDone: ((ctx: CpuContext, wait: IoWait) => void) | null = null;
+  /** A finished request kept for reuse by `BlockLayer.request` (the read fast path). */
+  spare: BlockRequest | null = null;
 
   /**
    * Starts a submission: the submitter holds one reference so that requests
@@ -100,7 +102,21 @@ export class BlockLayer {
     }
     this.bios++;
     this.requests++;
-    const req = new BlockRequest(op, sector, bytes / LOGICAL_BLOCK_BYTES, buf, bufOffset);
+    let req = wait.spare;
+    if (req === null) {
+      req = new BlockRequest(op, sector, bytes / LOGICAL_BLOCK_BYTES, buf, bufOffset);
+      wait.spare = req;
+    } else {
+      // Reuse: the previous I/O of this wait has completed (the driver let go of it).
+      req.opcode = op;
+      req.slba = sector;
+      req.blockCount = bytes / LOGICAL_BLOCK_BYTES;
+      req.buf = buf;
+      req.bufOffset = bufOffset;
+      req.status = -1;
+      req.waiter = null;
+      req.resubmissions = 0;
+    }
     req.wait = wait;
     req.onComplete = onRequestComplete;
     req.hook = hook;

@@ -98,6 +98,7 @@ export class Process {
   readonly mem: AddressSpace;
   /** fds 0-2 (stdio) are not modelled and stay closed; files get 3 and up, lowest free first. */
   private readonly fds: (OpenFile | null)[] = [null, null, null];
+  private readonly waitPool: IoWait[] = [];
   /** Kernel bounce buffer of buffered I/O, grown on demand. */
   private bounce = new Uint8Array(FS_BLOCK_BYTES * 2);
 
@@ -332,7 +333,8 @@ export class Process {
             buf = this.bounce;
             bufOff0 = 0;
           }
-          const wait = new IoWait();
+          // Waits (and their request) are reused: a syscall's I/O is over when it returns.
+          const wait = this.waitPool.pop() ?? new IoWait();
           wait.begin();
           wait.thread = t;
           const e = inode.extents[findExtent(inode.extents, first)];
@@ -378,6 +380,7 @@ export class Process {
           } else {
             status = wait.status;
           }
+          this.waitPool.push(wait);
           if (status !== 0) r = -EIO;
           else {
             if (!direct) this.mem.u8.set(this.bounce.subarray(pos - ioStart, pos - ioStart + n), bufAddr);
