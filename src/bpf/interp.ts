@@ -13,6 +13,7 @@
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from './engine.ts';
 import {
   decodeProgram,
+  REG_INTS,
   F_DST,
   F_IMM,
   F_IMM_HI,
@@ -44,17 +45,29 @@ export interface InterpreterOptions {
 
 export class Interpreter implements Engine {
   private readonly decoded: DecodedProgram;
+  /** register file reused across runs (the constants stay; r0..r10 are cleared) */
+  private readonly registers: Int32Array;
+  private running = false;
 
   constructor(
     readonly program: Program,
     private readonly options: InterpreterOptions = {},
   ) {
     this.decoded = decodeProgram(program.insns);
+    this.registers = this.decoded.regTemplate.slice();
   }
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
     const tracer = this.options.trace ? new Tracer(this.program.insns, this.options.trace) : null;
-    return execute(this.decoded, env, args, tracer);
+    // A helper may run this engine again from inside a run: that run gets its own registers.
+    if (this.running) return execute(this.decoded, this.decoded.regTemplate.slice(), env, args, tracer);
+    this.running = true;
+    try {
+      this.registers.fill(0, 0, REG_INTS);
+      return execute(this.decoded, this.registers, env, args, tracer);
+    } finally {
+      this.running = false;
+    }
   }
 }
 
@@ -64,9 +77,8 @@ export function createInterpreter(program: Program, options: InterpreterOptions 
 
 const FRAME_INTS = 9; // return pc, then r6..r9 as lo/hi pairs
 
-function execute(P: DecodedProgram, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
+function execute(P: DecodedProgram, R: Int32Array, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
   const D = P.code;
-  const R = P.regTemplate.slice();
   for (let i = 0; i < args.length && i < 5; i++) setBig(R, (i + 1) * 2, args[i]!);
   R[20] = frameTop(env.stack, 0);
   const memory = env.memory;

@@ -288,3 +288,27 @@ test('the hot loop spells decoded ops as literals (for V8 jump tables) that matc
   }
   assert.doesNotMatch(source, /case OP_\w+:/, 'a case label uses a constant instead of a literal');
 });
+
+test('an engine runs many times, and re-entrantly from a helper, with fresh registers each run', () => {
+  const memory = new AddressSpace(1 << 16);
+  // r0 = r1 + r6 (r6 is never written before: it must read as 0 on every run)
+  const simple = createInterpreter({ name: 'reuse', insns: [alu(A64, AluOp.MOV, 0, 1), alu(A64, AluOp.ADD, 0, 6), mov64(6, 99), EXIT] });
+  assert.equal(simple.run(createExecEnv(memory), [5n]).r0, 5n);
+  assert.equal(simple.run(createExecEnv(new AddressSpace(1 << 16)), [7n]).r0, 7n);
+  // sum(n) = n + sum(n - 1) through helper 1, which runs the same engine again
+  const sum = createInterpreter({
+    name: 'sum',
+    insns: [
+      mov64(0, 0),
+      insn(InsnClass.JMP | Source.K | JmpOp.JEQ, 1, 0, 3, 0),
+      alu(A64, AluOp.MOV, 6, 1),
+      insn(InsnClass.JMP | JmpOp.CALL, 0, 0, 0, 1),
+      alu(A64, AluOp.ADD, 0, 6),
+      EXIT,
+    ],
+  });
+  const again: Helper = { id: 1, name: 'again', fn: (r1) => sum.run(createExecEnv(new AddressSpace(1 << 16), helpers), [r1 - 1n]).r0 };
+  const helpers = new Map([[1, again]]);
+  assert.equal(sum.run(createExecEnv(memory, helpers), [4n]).r0, 10n);
+  assert.equal(sum.run(createExecEnv(new AddressSpace(1 << 16), helpers), [3n]).r0, 6n);
+});
