@@ -118,6 +118,8 @@ export class UringRequest {
 }
 
 const SQ_WAKE_WORK = 0;
+/** How long the SQ thread busy-polls before looking at a full CQ again. */
+const SQ_POLL_RETRY_NS = 100;
 const SQ_WAKE_TIMEOUT = 1;
 
 export class IoUring implements EventTarget {
@@ -246,7 +248,9 @@ export class IoUring implements EventTarget {
       }
       if (this.sqThread === null && toSubmit > 0) r = yield* this.submitSqes(t, Math.min(toSubmit, this.sqPending));
       if (r >= 0 && (flags & IORING_ENTER_GETEVENTS) !== 0 && this.cqReady < minComplete) {
-        if (this.inflight + this.sqPending === 0) r = r > 0 ? r : -EINVAL; // nothing could ever complete
+        // Waiting for more CQEs than can ever arrive would sleep forever in Linux; refuse it.
+        const possible = this.cqReady + this.inflight + (this.sqThread !== null ? this.sqPending : 0);
+        if (possible < minComplete) r = r > 0 ? r : -EINVAL;
         else {
           this.waiter = t;
           this.waitTarget = minComplete;
@@ -273,7 +277,9 @@ export class IoUring implements EventTarget {
   *submitSqes(ctx: CpuContext, n: number): Task<number> {
     let done = 0;
     while (done < n && this.sqHead !== this.sqTail) {
-      if (this.inflight >= this.cqEntries) return done > 0 ? done : -EBUSY; // CQ could overflow
+      // Every request needs a CQ slot: refuse what could overflow the CQ ring
+      // (Linux keeps an overflow list and answers EBUSY; we never overflow).
+      if (this.inflight + this.cqReady >= this.cqEntries) return done > 0 ? done : -EBUSY;
       const req = new UringRequest(this);
       const src = this.sqes[this.sqHead & (this.sqEntries - 1)]!;
       Object.assign(req.sqe, src);
@@ -313,7 +319,7 @@ export class IoUring implements EventTarget {
     if (isWrite ? !f.writable : !f.readable) return -EBADF;
     if (f.kind === FILE_DIRECTORY) return -EISDIR;
     if (f.kind !== FILE_REGULAR) return sqe.off === -1 ? -EOPNOTSUPP : -ESPIPE;
-    if (!Number.isSafeInteger(sqe.len) || sqe.len < 0 || !(sqe.off >= -1)) return -EINVAL;
+    if (!Number.isSafeInteger(sqe.len) || sqe.len < 0 || !Number.isSafeInteger(sqe.off) || sqe.off < -1) return -EINVAL;
     if (!this.proc.validBuffer(sqe.addr, sqe.len, !isWrite)) return -EFAULT;
     req.file = f;
     return 0;
@@ -427,8 +433,10 @@ export class IoUring implements EventTarget {
       if (this.closed) return;
       const n = this.sqPending;
       if (n > 0) {
-        yield* this.submitSqes(t, n);
+        const consumed = yield* this.submitSqes(t, n);
         lastWorkNs = t.nowNs;
+        // CQ full (EBUSY): keep polling until the application reaps.
+        if (consumed <= 0) yield t.cpu(SQ_POLL_RETRY_NS);
         continue;
       }
       if (t.nowNs - lastWorkNs >= this.sqThreadIdleNs) {

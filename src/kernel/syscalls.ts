@@ -231,25 +231,25 @@ export class Process {
 
   /** read(2): reads at the file position and advances it. */
   read(t: SimThread, fd: number, bufAddr: number, count: number): Task<SysResult> {
-    return this.rw(t, fd, bufAddr, count, -1, false);
+    return this.rw(t, fd, bufAddr, count, 0, false, false);
   }
 
   /** pread64(2): reads at `offsetBytes`; the file position does not move. */
   pread(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
-    return this.rw(t, fd, bufAddr, count, offsetBytes, false);
+    return this.rw(t, fd, bufAddr, count, offsetBytes, true, false);
   }
 
   write(t: SimThread, fd: number, bufAddr: number, count: number): Task<SysResult> {
-    return this.rw(t, fd, bufAddr, count, -1, true);
+    return this.rw(t, fd, bufAddr, count, 0, false, true);
   }
 
   pwrite(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
-    return this.rw(t, fd, bufAddr, count, offsetBytes, true);
+    return this.rw(t, fd, bufAddr, count, offsetBytes, true, true);
   }
 
-  /** Checks of the syscall layer; returns 0 or -errno. `offset` < 0 means "use the file position". */
+  /** Checks of the syscall layer; returns 0 or -errno. `positional`: pread/pwrite (`offset` is used). */
   checkRw(fd: number, bufAddr: number, count: number, offset: number, positional: boolean, isWrite: boolean): SysResult {
-    if (positional && !(offset >= 0)) return -EINVAL; // ksys_pread64: pos < 0
+    if (positional && !(Number.isSafeInteger(offset) && offset >= 0)) return -EINVAL; // ksys_pread64: pos < 0
     const f = this.file(fd);
     if (f === null) return -EBADF;
     if (positional && !f.seekable) return -ESPIPE;
@@ -270,7 +270,7 @@ export class Process {
    * driver's submission charge, which gives the same virtual times on the
    * submission path with fewer simulator events.
    */
-  private *rw(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, isWrite: boolean): Task<SysResult> {
+  private *rw(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean, isWrite: boolean): Task<SysResult> {
     const k = this.kernel;
     const c = k.costs;
     const traced = k.breakdown.enabled;
@@ -286,7 +286,6 @@ export class Process {
     } else {
       t.charge(c.syscallEntryNs + c.readSyscallNs);
     }
-    const positional = offset !== -1;
     let r = this.checkRw(fd, bufAddr, count, offset, positional, isWrite);
     let timedRead = false;
     if (r === 0 && count > 0) {

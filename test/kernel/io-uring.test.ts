@@ -206,3 +206,43 @@ test('SQPOLL: no io_uring_enter while the poller is awake; the poller burns its 
     assert.ok(poller.sumExecNs > 20 * 2697 + 50_000, `poller CPU ${poller.sumExecNs} ns`);
   });
 });
+
+test('a full CQ ring is never overrun: submission stops with EBUSY until the application reaps (plain and SQPOLL); impossible waits are refused', () => {
+  for (const sqpoll of [false, true]) {
+    withMachine({ cores: 2 }, (m) => {
+      m.fs.write(m.fs.create('d'), 0, pattern(B, 1));
+      const p = m.kernel.createProcess();
+      const buf = p.alloc(512);
+      runThread(m, function* (t) {
+        const ring = yield* setup(t, p, { entries: 4, cqEntries: 4, ...(sqpoll ? { sqpoll: true, sqThreadCpu: 1 } : {}) });
+        const fd = yield* p.open(t, 'd', O_RDONLY | O_DIRECT);
+        const queue = (n: number): void => {
+          for (let i = 0; i < n; i++) {
+            const sqe = ring.getSqe()!;
+            sqe.opcode = IORING_OP_READ;
+            sqe.fd = fd;
+            sqe.addr = buf;
+            sqe.len = 512;
+          }
+        };
+        queue(4);
+        yield* ring.submitAndWait(t, 4);
+        while (ring.cqReady < 4) yield t.cpu(100);
+        queue(2); // the CQ is full: these must wait
+        const r = yield* ring.submit(t);
+        if (!sqpoll) assert.equal(r, -16, 'EBUSY');
+        yield t.cpu(5000);
+        assert.equal(ring.cqReady, 4, 'no CQE was lost or overwritten');
+        assert.equal(ring.sqPending, 2);
+        for (let i = 0; i < 4; i++) ring.cqeSeen();
+        if (!sqpoll) assert.equal(yield* ring.submitAndWait(t, 2), 2);
+        while (ring.cqReady < 2) yield t.cpu(100);
+        assert.equal(ring.peekCqe()!.res, 512);
+        ring.cqeSeen();
+        ring.cqeSeen();
+        assert.equal(yield* ring.enter(t, 0, 3, 1), -EINVAL, 'waiting for CQEs that cannot come');
+        ring.exit();
+      });
+    });
+  }
+});

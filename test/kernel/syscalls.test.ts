@@ -101,6 +101,8 @@ test('read errors: EBADF, EINVAL (misaligned O_DIRECT, negative offset), EFAULT,
         yield* p.pread(t, fd, buf, 512, 100), // EINVAL: offset
         yield* p.pread(t, fd, buf, 500, 0), // EINVAL: length
         yield* p.pread(t, fd, buf, 512, -512), // EINVAL: negative offset
+        yield* p.pread(t, fd, buf, 512, -1), // EINVAL: -1 is not "the file position"
+        yield* p.pread(t, fd, buf, 512, 0.5), // EINVAL: not an integer
         yield* p.pread(t, fd, 0, 512, 0), // EFAULT: NULL
         yield* p.pread(t, fd, buf + B, 2 * B, 0), // EFAULT: runs off the region
         yield* p.pread(t, fd, 15 << 20, 512, 0), // EFAULT: unmapped
@@ -112,12 +114,12 @@ test('read errors: EBADF, EINVAL (misaligned O_DIRECT, negative offset), EFAULT,
       ];
     });
     assert.deepEqual(r.map(errnoName), [
-      'EBADF', 'EBADF', 'EBADF', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EFAULT', 'EFAULT', 'EFAULT', 'EISDIR', 'ESPIPE', 'ESPIPE', 'EBADF', 'errno 0',
+      'EBADF', 'EBADF', 'EBADF', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'EFAULT', 'EFAULT', 'EFAULT', 'EISDIR', 'ESPIPE', 'ESPIPE', 'EBADF', 'errno 0',
     ]);
     assert.deepEqual(r.slice(0, 3), [-EBADF, -EBADF, -EBADF]);
-    assert.equal(r[7], -EFAULT);
-    assert.equal(r[11], -ESPIPE);
-    assert.equal(r[10], -EISDIR);
+    assert.equal(r[9], -EFAULT);
+    assert.equal(r[13], -ESPIPE);
+    assert.equal(r[12], -EISDIR);
   });
 });
 
