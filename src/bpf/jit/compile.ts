@@ -19,34 +19,83 @@
 
 import type { FaultKind } from '../engine.ts';
 import { XrpError } from '../errors.ts';
-import {
-  decodeProgram,
-  F_OFF,
-  OP_ATOMIC32,
-  OP_ATOMIC64,
-  OP_BE,
-  OP_BSWAP,
-  OP_CALL_HELPER,
-  OP_CALL_LOCAL,
-  OP_CALLX,
-  OP_INVALID,
-  OP_LDDW,
-  OP_LE,
-  OP_MOVSX32_16,
-  OP_MOVSX32_8,
-  OP_MOVSX64_16,
-  OP_MOVSX64_32,
-  OP_MOVSX64_8,
-  OP_SDIV32,
-  OP_SDIV64,
-  OP_SMOD32,
-  OP_SMOD64,
-  STRIDE,
-  F_IMM,
-} from '../interp-decode.ts';
-import { AtomicOp, CALL_DEPTH_MAX, InsnClass, type Insn, type Program } from '../isa.ts';
+import { classify, K_CALL_HELPER, K_CALL_LOCAL, K_CALLX, K_COND, K_EXIT, K_INVALID, K_JA, K_LDDW } from './classify.ts';
+import { AtomicOp, CALL_DEPTH_MAX, type Insn, type Program } from '../isa.ts';
 import { emitStructured, type Exit, type NodeEmitter, type Shape, type Target } from './structure.ts';
-import { assembleModule, AtomicOpcode, ByteWriter, I32, I64, Op, VOID, type FuncBody } from './wasm-writer.ts';
+import { assembleModule, AtomicOpcode, ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID, type FuncBody } from './wasm-writer.ts';
+
+// Module-local copies of imported constants: under tsx an imported binding is read
+// through a getter on every access, which is measurable in a per-instruction loop.
+const O = { ...Op };
+const AO = { ...AtomicOpcode };
+const AT = { ...AtomicOp };
+const I32 = IMPORTED_I32;
+const I64 = IMPORTED_I64;
+const VOID = IMPORTED_VOID;
+const DEPTH_MAX = CALL_DEPTH_MAX;
+
+// The JIT's own names for instruction forms (the numbering of interp-decode.ts):
+// RFC opcodes keep their byte with the source bit cleared, the rest are above 0xff.
+const OP_SDIV64 = 0x100;
+const OP_SMOD64 = 0x101;
+const OP_SDIV32 = 0x102;
+const OP_SMOD32 = 0x103;
+const OP_MOVSX64_8 = 0x104;
+const OP_MOVSX64_16 = 0x105;
+const OP_MOVSX64_32 = 0x106;
+const OP_MOVSX32_8 = 0x107;
+const OP_MOVSX32_16 = 0x108;
+const OP_LE = 0x109;
+const OP_BE = 0x10a;
+const OP_BSWAP = 0x10b;
+const OP_CALL_HELPER = 0x10c;
+const OP_CALL_LOCAL = 0x10d;
+const OP_CALLX = 0x10e;
+const OP_LDDW = 0x10f;
+const OP_ATOMIC32 = 0x110;
+const OP_ATOMIC64 = 0x111;
+const OP_INVALID = 0x1f1;
+
+/** The instruction form of a slot, from its classification and opcode byte. */
+function formOf(insn: Insn, kind: number): number {
+  const c = insn.code;
+  switch (kind) {
+    case K_LDDW:
+      return OP_LDDW;
+    case K_CALL_HELPER:
+      return OP_CALL_HELPER;
+    case K_CALLX:
+      return OP_CALLX;
+    case K_CALL_LOCAL:
+      return OP_CALL_LOCAL;
+    case K_INVALID:
+      return OP_INVALID;
+    case K_EXIT:
+      return 0x95;
+    case K_JA:
+      return 0x05;
+    case K_COND:
+      return c & ~0x08;
+  }
+  const cls = c & 0x07;
+  if (cls === 0x04 || cls === 0x07) {
+    const is64 = cls === 0x07;
+    const op = c & 0xf0;
+    const isX = (c & 0x08) !== 0;
+    if (op === 0xd0) return is64 ? OP_BSWAP : isX ? OP_BE : OP_LE;
+    if (op === 0x80) return c;
+    if ((op === 0x30 || op === 0x90) && insn.off === 1) {
+      return op === 0x30 ? (is64 ? OP_SDIV64 : OP_SDIV32) : is64 ? OP_SMOD64 : OP_SMOD32;
+    }
+    if (op === 0xb0 && insn.off !== 0) {
+      if (is64) return insn.off === 8 ? OP_MOVSX64_8 : insn.off === 16 ? OP_MOVSX64_16 : OP_MOVSX64_32;
+      return insn.off === 8 ? OP_MOVSX32_8 : OP_MOVSX32_16;
+    }
+    return c & ~0x08;
+  }
+  if (cls === 0x03 && (c & 0xe0) === 0xc0) return (c & 0x18) === 0x00 ? OP_ATOMIC32 : OP_ATOMIC64;
+  return c;
+}
 
 /** A place in the program that can fault; the wasm code passes its index to env.fault. */
 export interface FaultSite {
@@ -121,9 +170,10 @@ const outsideRef = (site: number): number => -1 - site;
 export function compileModule(program: Program, options: CompileOptions = {}): CompiledModule {
   const insns = program.insns;
   const n = insns.length;
-  const decoded = decodeProgram(insns);
-  const D = decoded.code;
-  const op = (pc: number): number => D[pc * STRIDE]!;
+  const cl = classify(insns);
+  const forms = new Int32Array(n);
+  for (let pc = 0; pc < n; pc++) forms[pc] = formOf(insns[pc]!, cl.kind[pc]!);
+  const op = (pc: number): number => forms[pc]!;
   const sites: FaultSite[] = [];
   const site = (kind: FaultKind, pc: number, message: FaultSite['message']): number => {
     sites.push({ kind, pc, message });
@@ -135,7 +185,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const isCondJump = (pc: number): boolean => {
     const c = op(pc);
     const cls = c & 0x07;
-    if (c >= 0x100 || (cls !== InsnClass.JMP && cls !== InsnClass.JMP32)) return false;
+    if (c >= 0x100 || (cls !== 0x05 && cls !== 0x06)) return false;
     const o = c & 0xf0;
     return o !== 0x00 && o !== 0x80 && o !== 0x90;
   };
@@ -159,12 +209,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     }
     return outsideRef(s);
   };
-  const jumpTarget = (pc: number): number => {
-    const t = D[pc * STRIDE + F_OFF]!;
-    if (t < n) return t;
-    // decodeProgram's sentinel slot holds the original target in F_OFF.
-    return targetRef(pc, D[t * STRIDE + F_OFF]!);
-  };
+  const jumpTarget = (pc: number): number => targetRef(pc, cl.target[pc]!);
 
   // ---- leaders and blocks ----
   const leader = new Uint8Array(n + 1);
@@ -237,7 +282,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     const w = new ByteWriter();
     const s = targetRef(-1, 0);
     emitFault(w, -1 - s);
-    w.byte(Op.unreachable);
+    w.byte(O.unreachable);
     bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
     perFunctionOffsets.push([]);
     functionEntries.push(0);
@@ -284,7 +329,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
 
   function countBody(): Uint8Array {
     const w = new ByteWriter();
-    w.byte(Op.global_get);
+    w.byte(O.global_get);
     w.u32(G_COUNT);
     return w.finish();
   }
@@ -293,52 +338,52 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   function emitRun(w: ByteWriter): void {
     const lCount = 7;
     const lR0 = 8;
-    w.byte(Op.local_get);
+    w.byte(O.local_get);
     w.u32(5);
-    w.byte(Op.global_set);
+    w.byte(O.global_set);
     w.u32(G_FP0);
-    w.byte(Op.local_get);
+    w.byte(O.local_get);
     w.u32(6);
-    w.byte(Op.global_set);
+    w.byte(O.global_set);
     w.u32(G_LIMIT);
-    w.byte(Op.i64_const);
+    w.byte(O.i64_const);
     w.s32(0);
     for (let i = 0; i < 5; i++) {
-      w.byte(Op.local_get);
+      w.byte(O.local_get);
       w.u32(i);
     }
     for (let i = 0; i < 4; i++) {
-      w.byte(Op.i64_const);
+      w.byte(O.i64_const);
       w.s32(0);
     }
-    w.byte(Op.i32_const);
+    w.byte(O.i32_const);
     w.s32(0);
-    w.byte(Op.i32_const);
+    w.byte(O.i32_const);
     w.s32(0);
-    w.byte(Op.call);
+    w.byte(O.call);
     w.u32(FUNC_FIRST);
-    w.byte(Op.local_set);
+    w.byte(O.local_set);
     w.u32(lCount);
-    for (let i = 0; i < 5; i++) w.byte(Op.drop);
-    w.byte(Op.local_set);
+    for (let i = 0; i < 5; i++) w.byte(O.drop);
+    w.byte(O.local_set);
     w.u32(lR0);
-    w.byte(Op.local_get);
+    w.byte(O.local_get);
     w.u32(lCount);
-    w.byte(Op.global_set);
+    w.byte(O.global_set);
     w.u32(G_COUNT);
-    w.byte(Op.local_get);
+    w.byte(O.local_get);
     w.u32(lR0);
   }
 
   function emitFault(w: ByteWriter, siteIndex: number, value?: () => void): void {
-    w.byte(Op.i32_const);
+    w.byte(O.i32_const);
     w.s32(siteIndex);
     if (value) value();
     else {
-      w.byte(Op.i64_const);
+      w.byte(O.i64_const);
       w.s32(0);
     }
-    w.byte(Op.call);
+    w.byte(O.call);
     w.u32(IMPORT_FAULT);
   }
 
@@ -371,20 +416,20 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     });
 
     // Prologue: r10 = fp0 - depth * 512; the limit in a local.
-    w.byte(Op.global_get);
+    w.byte(O.global_get);
     w.u32(G_FP0);
-    w.byte(Op.local_get);
+    w.byte(O.local_get);
     w.u32(L_DEPTH);
-    w.byte(Op.i64_extend_i32_u);
-    w.byte(Op.i64_const);
+    w.byte(O.i64_extend_i32_u);
+    w.byte(O.i64_const);
     w.s32(9);
-    w.byte(Op.i64_shl);
-    w.byte(Op.i64_sub);
-    w.byte(Op.local_set);
+    w.byte(O.i64_shl);
+    w.byte(O.i64_sub);
+    w.byte(O.local_set);
     w.u32(L_R10);
-    w.byte(Op.global_get);
+    w.byte(O.global_get);
     w.u32(G_LIMIT);
-    w.byte(Op.local_set);
+    w.byte(O.local_set);
     w.u32(L_LIMIT);
 
     const emitter: NodeEmitter = {
@@ -393,12 +438,12 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       node(id, loopHead) {
         const b = blocks[id]!;
         // count += block length
-        w.byte(Op.local_get);
+        w.byte(O.local_get);
         w.u32(L_COUNT);
-        w.byte(Op.i32_const);
+        w.byte(O.i32_const);
         w.s32(b.insnCount);
-        w.byte(Op.i32_add);
-        w.byte(Op.local_set);
+        w.byte(O.i32_add);
+        w.byte(O.local_set);
         w.u32(L_COUNT);
         if (loopHead) emitLimitCheck(b.start);
         for (let pc = b.start; ; pc = nextPc(pc)) {
@@ -415,42 +460,42 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       },
       outside(target) {
         emitFault(w, -1 - target);
-        w.byte(Op.unreachable);
+        w.byte(O.unreachable);
       },
     };
     return emitStructured({ exits }, emitter, options.forceDispatch === true);
 
     function emitLimitCheck(pc: number): void {
-      w.byte(Op.local_get);
+      w.byte(O.local_get);
       w.u32(L_COUNT);
-      w.byte(Op.local_get);
+      w.byte(O.local_get);
       w.u32(L_LIMIT);
-      w.byte(Op.i32_gt_s);
-      w.byte(Op.if);
+      w.byte(O.i32_gt_s);
+      w.byte(O.if);
       w.byte(VOID);
       emitFault(
         w,
         site('INSN_LIMIT', pc, (_v, limit) => `executed-instruction limit of ${limit} reached`),
       );
-      w.byte(Op.unreachable);
-      w.byte(Op.end);
+      w.byte(O.unreachable);
+      w.byte(O.end);
     }
 
     // -- small emitters --
     function get(r: number): void {
-      w.byte(Op.local_get);
+      w.byte(O.local_get);
       w.u32(r === 10 ? L_R10 : r);
     }
     function set(r: number): void {
-      w.byte(Op.local_set);
+      w.byte(O.local_set);
       w.u32(r === 10 ? L_R10 : r);
     }
     function i64c(v: number): void {
-      w.byte(Op.i64_const);
+      w.byte(O.i64_const);
       w.s32(v);
     }
     function i32c(v: number): void {
-      w.byte(Op.i32_const);
+      w.byte(O.i32_const);
       w.s32(v);
     }
     function o(byte: number): void {
@@ -458,7 +503,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     }
     function get32(r: number): void {
       get(r);
-      o(Op.i32_wrap_i64);
+      o(O.i32_wrap_i64);
     }
     function operand64(insn: Insn): void {
       if ((insn.code & 0x08) !== 0) get(insn.src);
@@ -469,40 +514,40 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       else i32c(insn.imm);
     }
     function setZext32(r: number): void {
-      o(Op.i64_extend_i32_u);
+      o(O.i64_extend_i32_u);
       set(r);
     }
     function bswap32OnStack(): void {
-      w.byte(Op.local_tee);
+      w.byte(O.local_tee);
       w.u32(L_A32);
       i32c(8);
-      o(Op.i32_rotl);
+      o(O.i32_rotl);
       i32c(0x00ff00ff);
-      o(Op.i32_and);
-      w.byte(Op.local_get);
+      o(O.i32_and);
+      w.byte(O.local_get);
       w.u32(L_A32);
       i32c(8);
-      o(Op.i32_rotr);
+      o(O.i32_rotr);
       i32c(0xff00ff00 | 0);
-      o(Op.i32_and);
-      o(Op.i32_or);
+      o(O.i32_and);
+      o(O.i32_or);
     }
     function byteSwap(d: number, width: number): void {
       if (width === 16) {
         get32(d);
-        w.byte(Op.local_tee);
+        w.byte(O.local_tee);
         w.u32(L_A32);
         i32c(0xff);
-        o(Op.i32_and);
+        o(O.i32_and);
         i32c(8);
-        o(Op.i32_shl);
-        w.byte(Op.local_get);
+        o(O.i32_shl);
+        w.byte(O.local_get);
         w.u32(L_A32);
         i32c(8);
-        o(Op.i32_shr_u);
+        o(O.i32_shr_u);
         i32c(0xff);
-        o(Op.i32_and);
-        o(Op.i32_or);
+        o(O.i32_and);
+        o(O.i32_or);
         setZext32(d);
       } else if (width === 32) {
         get32(d);
@@ -511,16 +556,16 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       } else {
         get32(d);
         bswap32OnStack();
-        o(Op.i64_extend_i32_u);
+        o(O.i64_extend_i32_u);
         i64c(32);
-        o(Op.i64_shl);
+        o(O.i64_shl);
         get(d);
         i64c(32);
-        o(Op.i64_shr_u);
-        o(Op.i32_wrap_i64);
+        o(O.i64_shr_u);
+        o(O.i32_wrap_i64);
         bswap32OnStack();
-        o(Op.i64_extend_i32_u);
-        o(Op.i64_or);
+        o(O.i64_extend_i32_u);
+        o(O.i64_or);
         set(d);
       }
     }
@@ -534,20 +579,20 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         get32(base);
         get(base);
         i64c(32);
-        o(Op.i64_shr_u);
-        o(Op.i32_wrap_i64);
+        o(O.i64_shr_u);
+        o(O.i32_wrap_i64);
         i32c(off);
         i32c(size);
         i32c(write ? 1 : 0);
         i32c(pc);
-        w.byte(Op.call);
+        w.byte(O.call);
         w.u32(IMPORT_CHECK);
       }
       get32(base);
       if (off >= 0 && options.checked !== true) return off;
       if (off !== 0) {
         i32c(off);
-        o(Op.i32_add);
+        o(O.i32_add);
       }
       return 0;
     }
@@ -575,45 +620,45 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
             else {
               i64c(0);
               get(d);
-              o(Op.i64_sub);
+              o(O.i64_sub);
             }
             set(d);
             return;
           }
           get(d);
           i64c(k);
-          o(signed ? (mod ? Op.i64_rem_s : Op.i64_div_s) : mod ? Op.i64_rem_u : Op.i64_div_u);
+          o(signed ? (mod ? O.i64_rem_s : O.i64_div_s) : mod ? O.i64_rem_u : O.i64_div_u);
           set(d);
           return;
         }
         const s = insn.src;
         get(s);
-        o(Op.i64_eqz);
-        w.byte(Op.if);
+        o(O.i64_eqz);
+        w.byte(O.if);
         w.byte(I64);
         if (mod) get(d);
         else i64c(0);
-        w.byte(Op.else);
+        w.byte(O.else);
         if (signed && !mod) {
           get(s);
           i64c(-1);
-          o(Op.i64_eq);
-          w.byte(Op.if);
+          o(O.i64_eq);
+          w.byte(O.if);
           w.byte(I64);
           i64c(0);
           get(d);
-          o(Op.i64_sub);
-          w.byte(Op.else);
+          o(O.i64_sub);
+          w.byte(O.else);
           get(d);
           get(s);
-          o(Op.i64_div_s);
-          w.byte(Op.end);
+          o(O.i64_div_s);
+          w.byte(O.end);
         } else {
           get(d);
           get(s);
-          o(signed ? Op.i64_rem_s : mod ? Op.i64_rem_u : Op.i64_div_u);
+          o(signed ? O.i64_rem_s : mod ? O.i64_rem_u : O.i64_div_u);
         }
-        w.byte(Op.end);
+        w.byte(O.end);
         set(d);
         return;
       }
@@ -631,56 +676,56 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           else {
             i32c(0);
             get32(d);
-            o(Op.i32_sub);
+            o(O.i32_sub);
           }
           setZext32(d);
           return;
         }
         get32(d);
         i32c(k);
-        o(signed ? (mod ? Op.i32_rem_s : Op.i32_div_s) : mod ? Op.i32_rem_u : Op.i32_div_u);
+        o(signed ? (mod ? O.i32_rem_s : O.i32_div_s) : mod ? O.i32_rem_u : O.i32_div_u);
         setZext32(d);
         return;
       }
       get32(insn.src);
-      w.byte(Op.local_tee);
+      w.byte(O.local_tee);
       w.u32(L_A32);
-      o(Op.i32_eqz);
-      w.byte(Op.if);
+      o(O.i32_eqz);
+      w.byte(O.if);
       w.byte(I32);
       if (mod) get32(d);
       else i32c(0);
-      w.byte(Op.else);
+      w.byte(O.else);
       if (signed && !mod) {
-        w.byte(Op.local_get);
+        w.byte(O.local_get);
         w.u32(L_A32);
         i32c(-1);
-        o(Op.i32_eq);
-        w.byte(Op.if);
+        o(O.i32_eq);
+        w.byte(O.if);
         w.byte(I32);
         i32c(0);
         get32(d);
-        o(Op.i32_sub);
-        w.byte(Op.else);
+        o(O.i32_sub);
+        w.byte(O.else);
         get32(d);
-        w.byte(Op.local_get);
+        w.byte(O.local_get);
         w.u32(L_A32);
-        o(Op.i32_div_s);
-        w.byte(Op.end);
+        o(O.i32_div_s);
+        w.byte(O.end);
       } else {
         get32(d);
-        w.byte(Op.local_get);
+        w.byte(O.local_get);
         w.u32(L_A32);
-        o(signed ? Op.i32_rem_s : mod ? Op.i32_rem_u : Op.i32_div_u);
+        o(signed ? O.i32_rem_s : mod ? O.i32_rem_u : O.i32_div_u);
       }
-      w.byte(Op.end);
+      w.byte(O.end);
       setZext32(d);
     }
 
     function emitCondition(pc: number): void {
       const insn = insns[pc]!;
       const c = op(pc);
-      const is32 = (c & 0x07) === InsnClass.JMP32;
+      const is32 = (c & 0x07) === 0x06;
       if (is32) {
         get32(insn.dst);
         operand32(insn);
@@ -689,37 +734,37 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         operand64(insn);
       }
       const ops32: Record<number, number> = {
-        0x10: Op.i32_eq,
-        0x20: Op.i32_gt_u,
-        0x30: Op.i32_ge_u,
-        0x50: Op.i32_ne,
-        0x60: Op.i32_gt_s,
-        0x70: Op.i32_ge_s,
-        0xa0: Op.i32_lt_u,
-        0xb0: Op.i32_le_u,
-        0xc0: Op.i32_lt_s,
-        0xd0: Op.i32_le_s,
+        0x10: O.i32_eq,
+        0x20: O.i32_gt_u,
+        0x30: O.i32_ge_u,
+        0x50: O.i32_ne,
+        0x60: O.i32_gt_s,
+        0x70: O.i32_ge_s,
+        0xa0: O.i32_lt_u,
+        0xb0: O.i32_le_u,
+        0xc0: O.i32_lt_s,
+        0xd0: O.i32_le_s,
       };
       const ops64: Record<number, number> = {
-        0x10: Op.i64_eq,
-        0x20: Op.i64_gt_u,
-        0x30: Op.i64_ge_u,
-        0x50: Op.i64_ne,
-        0x60: Op.i64_gt_s,
-        0x70: Op.i64_ge_s,
-        0xa0: Op.i64_lt_u,
-        0xb0: Op.i64_le_u,
-        0xc0: Op.i64_lt_s,
-        0xd0: Op.i64_le_s,
+        0x10: O.i64_eq,
+        0x20: O.i64_gt_u,
+        0x30: O.i64_ge_u,
+        0x50: O.i64_ne,
+        0x60: O.i64_gt_s,
+        0x70: O.i64_ge_s,
+        0xa0: O.i64_lt_u,
+        0xb0: O.i64_le_u,
+        0xc0: O.i64_lt_s,
+        0xd0: O.i64_le_s,
       };
       const jop = c & 0xf0;
       if (jop === 0x40) {
         // jset: (dst & src) != 0
-        if (is32) o(Op.i32_and);
+        if (is32) o(O.i32_and);
         else {
-          o(Op.i64_and);
+          o(O.i64_and);
           i64c(0);
-          o(Op.i64_ne);
+          o(O.i64_ne);
         }
         return;
       }
@@ -729,9 +774,9 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     function emitExit(pc: number): void {
       emitLimitCheck(pc);
       for (let r = 0; r <= 5; r++) get(r);
-      w.byte(Op.local_get);
+      w.byte(O.local_get);
       w.u32(L_COUNT);
-      w.byte(Op.return);
+      w.byte(O.return);
     }
 
     function emitInsn(pc: number): void {
@@ -750,15 +795,15 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x77:
         case 0xc7: {
           const table: Record<number, number> = {
-            0x07: Op.i64_add,
-            0x17: Op.i64_sub,
-            0x27: Op.i64_mul,
-            0x47: Op.i64_or,
-            0x57: Op.i64_and,
-            0xa7: Op.i64_xor,
-            0x67: Op.i64_shl,
-            0x77: Op.i64_shr_u,
-            0xc7: Op.i64_shr_s,
+            0x07: O.i64_add,
+            0x17: O.i64_sub,
+            0x27: O.i64_mul,
+            0x47: O.i64_or,
+            0x57: O.i64_and,
+            0xa7: O.i64_xor,
+            0x67: O.i64_shl,
+            0x77: O.i64_shr_u,
+            0xc7: O.i64_shr_s,
           };
           get(d);
           operand64(insn);
@@ -773,7 +818,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x87:
           i64c(0);
           get(d);
-          o(Op.i64_sub);
+          o(O.i64_sub);
           set(d);
           return;
         case 0x37:
@@ -788,7 +833,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case OP_MOVSX64_16:
         case OP_MOVSX64_32:
           get(insn.src);
-          o(c === OP_MOVSX64_8 ? Op.i64_extend8_s : c === OP_MOVSX64_16 ? Op.i64_extend16_s : Op.i64_extend32_s);
+          o(c === OP_MOVSX64_8 ? O.i64_extend8_s : c === OP_MOVSX64_16 ? O.i64_extend16_s : O.i64_extend32_s);
           set(d);
           return;
         case OP_BSWAP:
@@ -798,9 +843,9 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           // Little-endian host: only truncate to the width.
           if (insn.imm === 16 || insn.imm === 32) {
             get(d);
-            w.byte(Op.i64_const);
+            w.byte(O.i64_const);
             w.s64(insn.imm === 16 ? 0xffff : -1, 0);
-            o(Op.i64_and);
+            o(O.i64_and);
             set(d);
           }
           return;
@@ -816,15 +861,15 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x74:
         case 0xc4: {
           const table: Record<number, number> = {
-            0x04: Op.i32_add,
-            0x14: Op.i32_sub,
-            0x24: Op.i32_mul,
-            0x44: Op.i32_or,
-            0x54: Op.i32_and,
-            0xa4: Op.i32_xor,
-            0x64: Op.i32_shl,
-            0x74: Op.i32_shr_u,
-            0xc4: Op.i32_shr_s,
+            0x04: O.i32_add,
+            0x14: O.i32_sub,
+            0x24: O.i32_mul,
+            0x44: O.i32_or,
+            0x54: O.i32_and,
+            0xa4: O.i32_xor,
+            0x64: O.i32_shl,
+            0x74: O.i32_shr_u,
+            0xc4: O.i32_shr_s,
           };
           get32(d);
           operand32(insn);
@@ -839,7 +884,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x84:
           i32c(0);
           get32(d);
-          o(Op.i32_sub);
+          o(O.i32_sub);
           setZext32(d);
           return;
         case 0x34:
@@ -853,13 +898,13 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case OP_MOVSX32_8:
         case OP_MOVSX32_16:
           get32(insn.src);
-          o(c === OP_MOVSX32_8 ? Op.i32_extend8_s : Op.i32_extend16_s);
+          o(c === OP_MOVSX32_8 ? O.i32_extend8_s : O.i32_extend16_s);
           setZext32(d);
           return;
 
         // ---- 64-bit immediate ----
         case OP_LDDW:
-          w.byte(Op.i64_const);
+          w.byte(O.i64_const);
           w.s64(insn.imm, insns[pc + 1]!.imm);
           set(d);
           return;
@@ -875,13 +920,13 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           const size = c === 0x79 ? 8 : (c & 0x18) === 0x00 ? 4 : (c & 0x18) === 0x08 ? 2 : 1;
           const offset = address(pc, insn.src, insn.off, size, false);
           const loadOp: Record<number, number> = {
-            0x61: Op.i64_load32_u,
-            0x69: Op.i64_load16_u,
-            0x71: Op.i64_load8_u,
-            0x79: Op.i64_load,
-            0x81: Op.i64_load32_s,
-            0x89: Op.i64_load16_s,
-            0x91: Op.i64_load8_s,
+            0x61: O.i64_load32_u,
+            0x69: O.i64_load16_u,
+            0x71: O.i64_load8_u,
+            0x79: O.i64_load,
+            0x81: O.i64_load32_s,
+            0x89: O.i64_load16_s,
+            0x91: O.i64_load8_s,
           };
           marks.push([w.length, pc]);
           o(loadOp[c]!);
@@ -902,10 +947,10 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           const sz = c & 0x18;
           const size = sz === 0x18 ? 8 : sz === 0x00 ? 4 : sz === 0x08 ? 2 : 1;
           const offset = address(pc, d, insn.off, size, true);
-          if ((c & 0x07) === InsnClass.ST) i64c(insn.imm);
+          if ((c & 0x07) === 0x02) i64c(insn.imm);
           else get(insn.src);
           marks.push([w.length, pc]);
-          o(size === 8 ? Op.i64_store : size === 4 ? Op.i64_store32 : size === 2 ? Op.i64_store16 : Op.i64_store8);
+          o(size === 8 ? O.i64_store : size === 4 ? O.i64_store32 : size === 2 ? O.i64_store16 : O.i64_store8);
           memarg(0, offset);
           return;
         }
@@ -916,35 +961,35 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case OP_ATOMIC64: {
           const is64 = c === OP_ATOMIC64;
           const size = is64 ? 8 : 4;
-          const aop = D[pc * STRIDE + F_IMM]!;
+          const aop = insn.imm;
           const offset = address(pc, d, insn.off, size, true);
           const s = insn.src;
           let sub: number;
-          const base = aop & ~AtomicOp.FETCH;
-          if (aop === AtomicOp.CMPXCHG) {
+          const base = aop & ~AT.FETCH;
+          if (aop === AT.CMPXCHG) {
             get(0);
             if (!is64) {
-              w.byte(Op.i64_const);
+              w.byte(O.i64_const);
               w.s64(-1, 0);
-              o(Op.i64_and);
+              o(O.i64_and);
             }
             get(s);
-            sub = is64 ? AtomicOpcode.i64_rmw_cmpxchg : AtomicOpcode.i64_rmw32_cmpxchg_u;
+            sub = is64 ? AO.i64_rmw_cmpxchg : AO.i64_rmw32_cmpxchg_u;
           } else {
             get(s);
-            if (aop === AtomicOp.XCHG) sub = is64 ? AtomicOpcode.i64_rmw_xchg : AtomicOpcode.i64_rmw32_xchg_u;
-            else if (base === AtomicOp.ADD) sub = is64 ? AtomicOpcode.i64_rmw_add : AtomicOpcode.i64_rmw32_add_u;
-            else if (base === AtomicOp.OR) sub = is64 ? AtomicOpcode.i64_rmw_or : AtomicOpcode.i64_rmw32_or_u;
-            else if (base === AtomicOp.AND) sub = is64 ? AtomicOpcode.i64_rmw_and : AtomicOpcode.i64_rmw32_and_u;
-            else sub = is64 ? AtomicOpcode.i64_rmw_xor : AtomicOpcode.i64_rmw32_xor_u;
+            if (aop === AT.XCHG) sub = is64 ? AO.i64_rmw_xchg : AO.i64_rmw32_xchg_u;
+            else if (base === AT.ADD) sub = is64 ? AO.i64_rmw_add : AO.i64_rmw32_add_u;
+            else if (base === AT.OR) sub = is64 ? AO.i64_rmw_or : AO.i64_rmw32_or_u;
+            else if (base === AT.AND) sub = is64 ? AO.i64_rmw_and : AO.i64_rmw32_and_u;
+            else sub = is64 ? AO.i64_rmw_xor : AO.i64_rmw32_xor_u;
           }
           marks.push([w.length, pc]);
-          w.byte(AtomicOpcode.prefix);
+          w.byte(AO.prefix);
           w.u32(sub);
           memarg(is64 ? 3 : 2, offset);
-          if (aop === AtomicOp.CMPXCHG) set(0);
-          else if ((aop & AtomicOp.FETCH) !== 0) set(s);
-          else o(Op.drop);
+          if (aop === AT.CMPXCHG) set(0);
+          else if ((aop & AT.FETCH) !== 0) set(s);
+          else o(O.drop);
           return;
         }
 
@@ -954,51 +999,51 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           emitHelperCall(pc);
           return;
         case OP_CALLX: {
-          // The register is in dst (Linux) or imm (older LLVM), as decodeProgram found.
-          const reg = D[pc * STRIDE + 2]! >> 1;
+          // The register is in dst (Linux) or imm (older LLVM), as classify found.
+          const reg = cl.target[pc]!;
           get(reg);
-          w.byte(Op.i64_const);
+          w.byte(O.i64_const);
           w.s64(0x7fffffff, 0);
-          o(Op.i64_gt_u);
-          w.byte(Op.if);
+          o(O.i64_gt_u);
+          w.byte(O.if);
           w.byte(VOID);
           emitFault(
             w,
             site('UNKNOWN_HELPER', pc, (v) => `callx to helper ${BigInt.asUintN(64, v)}, which is not registered`),
             () => get(reg),
           );
-          w.byte(Op.unreachable);
-          w.byte(Op.end);
+          w.byte(O.unreachable);
+          w.byte(O.end);
           get32(reg);
           emitHelperCall(pc);
           return;
         }
         case OP_CALL_LOCAL: {
-          w.byte(Op.local_get);
+          w.byte(O.local_get);
           w.u32(L_DEPTH);
-          i32c(CALL_DEPTH_MAX - 1);
-          o(Op.i32_ge_u);
-          w.byte(Op.if);
+          i32c(DEPTH_MAX - 1);
+          o(O.i32_ge_u);
+          w.byte(O.if);
           w.byte(VOID);
-          emitFault(w, site('CALL_DEPTH', pc, () => `local call would exceed ${CALL_DEPTH_MAX} frames`));
-          w.byte(Op.unreachable);
-          w.byte(Op.end);
+          emitFault(w, site('CALL_DEPTH', pc, () => `local call would exceed ${DEPTH_MAX} frames`));
+          w.byte(O.unreachable);
+          w.byte(O.end);
           const t = jumpTarget(pc);
           if (t < 0) {
             emitFault(w, -1 - t);
-            w.byte(Op.unreachable);
+            w.byte(O.unreachable);
             return;
           }
           for (let r = 0; r <= 9; r++) get(r);
-          w.byte(Op.local_get);
+          w.byte(O.local_get);
           w.u32(L_DEPTH);
           i32c(1);
-          o(Op.i32_add);
-          w.byte(Op.local_get);
+          o(O.i32_add);
+          w.byte(O.local_get);
           w.u32(L_COUNT);
-          w.byte(Op.call);
+          w.byte(O.call);
           w.u32(funcIndex.get(t)!);
-          w.byte(Op.local_set);
+          w.byte(O.local_set);
           w.u32(L_COUNT);
           for (let r = 5; r >= 0; r--) set(r);
           return;
@@ -1006,9 +1051,9 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x95:
           return emitExit(pc);
         case OP_INVALID: {
-          const message = decoded.messages[D[pc * STRIDE + F_IMM]!]!;
+          const message = cl.invalid.get(pc)!;
           emitFault(w, site('INVALID_INSN', pc, () => message));
-          w.byte(Op.unreachable);
+          w.byte(O.unreachable);
           return;
         }
         default:
@@ -1019,7 +1064,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     function emitHelperCall(pc: number): void {
       for (let r = 1; r <= 5; r++) get(r);
       i32c(pc);
-      w.byte(Op.call);
+      w.byte(O.call);
       w.u32(IMPORT_HELPER);
       set(0);
     }

@@ -11,7 +11,11 @@
 // Irreducible graphs (a loop with two entries; only hand-written bytecode has them)
 // fall back to a dispatch loop: a label local and a `br_table` over all nodes.
 
-import { ByteWriter, Op, VOID } from './wasm-writer.ts';
+import { ByteWriter, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
+
+// Local copies: under tsx each access to an imported binding is a getter call.
+const O = { ...Op };
+const VOID = IMPORTED_VOID;
 
 /** A branch target: a node index, or a negative value naming a target outside the graph. */
 export type Target = number;
@@ -171,7 +175,7 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     if (t < 0) {
       e.outside(t);
     } else if (isBr(x, t)) {
-      w.byte(Op.br);
+      w.byte(O.br);
       w.u32(brTo(x, t));
     } else {
       doTree(t);
@@ -185,23 +189,23 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     } else if (exit.kind === 'cond') {
       e.condition(x);
       if (isBr(x, exit.taken)) {
-        w.byte(Op.br_if);
+        w.byte(O.br_if);
         w.u32(brTo(x, exit.taken));
         doBranch(x, exit.fall);
       } else if (isBr(x, exit.fall)) {
-        w.byte(Op.i32_eqz);
-        w.byte(Op.br_if);
+        w.byte(O.i32_eqz);
+        w.byte(O.br_if);
         w.u32(brTo(x, exit.fall));
         doBranch(x, exit.taken);
       } else {
-        w.byte(Op.if);
+        w.byte(O.if);
         w.byte(VOID);
         ctx.push({ kind: 'if' });
         doBranch(x, exit.taken);
-        w.byte(Op.else);
+        w.byte(O.else);
         doBranch(x, exit.fall);
         ctx.pop();
-        w.byte(Op.end);
+        w.byte(O.end);
       }
     }
   };
@@ -212,12 +216,12 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
       emitExit(x);
       return;
     }
-    w.byte(Op.block);
+    w.byte(O.block);
     w.byte(VOID);
     ctx.push({ kind: 'block', node: ys[i]! });
     nodeWithin(x, ys, i + 1);
     ctx.pop();
-    w.byte(Op.end);
+    w.byte(O.end);
     doTree(ys[i]!);
   };
 
@@ -225,19 +229,19 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     // Merge children, highest reverse-postorder number first: it is emitted last.
     const ys = domChildren[x]!.filter((c) => merge[c] === 1).sort((p, q) => rpo[q]! - rpo[p]!);
     if (loopHeader[x] === 1) {
-      w.byte(Op.loop);
+      w.byte(O.loop);
       w.byte(VOID);
       ctx.push({ kind: 'loop', node: x });
       nodeWithin(x, ys, 0);
       ctx.pop();
-      w.byte(Op.end);
+      w.byte(O.end);
     } else {
       nodeWithin(x, ys, 0);
     }
   };
 
   doTree(0);
-  w.byte(Op.unreachable);
+  w.byte(O.unreachable);
   return 'structured';
 }
 
@@ -247,19 +251,19 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
   const slot = new Int32Array(graph.exits.length).fill(-1);
   nodes.forEach((node, i) => (slot[node] = i));
   const count = nodes.length;
-  w.byte(Op.i32_const);
+  w.byte(O.i32_const);
   w.s32(0);
-  w.byte(Op.local_set);
+  w.byte(O.local_set);
   w.u32(e.labelLocal);
-  w.byte(Op.loop);
+  w.byte(O.loop);
   w.byte(VOID);
   for (let i = 0; i < count; i++) {
-    w.byte(Op.block);
+    w.byte(O.block);
     w.byte(VOID);
   }
-  w.byte(Op.local_get);
+  w.byte(O.local_get);
   w.u32(e.labelLocal);
-  w.byte(Op.br_table);
+  w.byte(O.br_table);
   w.u32(count);
   for (let i = 0; i < count; i++) w.u32(i);
   w.u32(0);
@@ -268,15 +272,15 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
       e.outside(t);
       return;
     }
-    w.byte(Op.i32_const);
+    w.byte(O.i32_const);
     w.s32(slot[t]!);
-    w.byte(Op.local_set);
+    w.byte(O.local_set);
     w.u32(e.labelLocal);
-    w.byte(Op.br);
+    w.byte(O.br);
     w.u32(loopDepth);
   };
   for (let i = 0; i < count; i++) {
-    w.byte(Op.end);
+    w.byte(O.end);
     const x = nodes[i]!;
     const loopDepth = count - 1 - i;
     // Every cycle contains a retreating edge of the depth-first order, so checking
@@ -287,13 +291,13 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
       jump(exit.target, loopDepth);
     } else if (exit.kind === 'cond') {
       e.condition(x);
-      w.byte(Op.if);
+      w.byte(O.if);
       w.byte(VOID);
       jump(exit.taken, loopDepth + 1);
-      w.byte(Op.end);
+      w.byte(O.end);
       jump(exit.fall, loopDepth);
     }
   }
-  w.byte(Op.end);
-  w.byte(Op.unreachable);
+  w.byte(O.end);
+  w.byte(O.unreachable);
 }
