@@ -20,6 +20,7 @@
 import {
   AluOp,
   AtomicOp,
+  CallSrc,
   InsnClass,
   JmpOp,
   Mode,
@@ -103,6 +104,13 @@ export interface GenOptions {
   bodyInsns?: number;
   /** bytes of the buffer the body may read and write (default 64, at least 16) */
   dataBytes?: number;
+  /**
+   * add 1-3 local (bpf-to-bpf) functions and calls to them (default false; not
+   * with `kernel`). Then r8 keeps the buffer pointer in the entry function, r6 in
+   * the callees, and after every call r1 is restored and r2-r5 are re-initialised,
+   * since a call leaves them undefined.
+   */
+  calls?: boolean;
 }
 
 export interface GeneratedProgram {
@@ -196,7 +204,14 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     const hi = BigInt(rng.chance(0.3) ? rng.pick([0, 0xffffffff, 0x80000000, 0x7fffffff]) : rng.nextU32());
     return (hi << 32n) | BigInt(rng.nextU32());
   };
-  const scalar = (): number => rng.pick(SCALARS);
+  const calls = (options.calls ?? false) && !kernel;
+  const fnCount = calls ? rng.between(1, 3) : 0;
+  // What the code being emitted may use: the entry function's or a callee's.
+  let regs: readonly number[] = calls ? [0, 2, 3, 4, 5, 6, 7] : SCALARS;
+  let slots = slotOffsets;
+  let fnIndex = -1; // -1: the entry function
+  const callFixups: Array<{ at: number; fn: number }> = [];
+  const scalar = (): number => rng.pick(regs);
 
   // ---- prologue: initialise registers and stack slots ----
   for (const r of [...SCALARS, LOOP_REG]) {
@@ -244,7 +259,7 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     out.push(insn(cls | Source.K | op, dst, 0, signed, k));
   };
 
-  const stackPlace = (size: number): number => rng.pick(slotOffsets) + size * rng.below(8 / size);
+  const stackPlace = (size: number): number => rng.pick(slots) + size * rng.below(8 / size);
   const bufferPlace = (size: number, aligned: boolean): number =>
     aligned ? size * rng.below(Math.floor(dataBytes / size)) : rng.below(dataBytes - size + 1);
 
@@ -288,6 +303,16 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     return insn(cls | Source.K | op, scalar(), 0, offset, imm());
   };
 
+  const MOV_K = InsnClass.ALU64 | Source.K | AluOp.MOV;
+  const MOV_X = InsnClass.ALU64 | Source.X | AluOp.MOV;
+  /** A call to a later function (so calls are acyclic), then restore what it clobbered. */
+  const emitCall = (): void => {
+    callFixups.push({ at: out.length, fn: rng.between(fnIndex + 1, fnCount - 1) });
+    out.push(insn(0)); // patched once the functions are placed
+    out.push(insn(MOV_X, BUF_REG, fnIndex < 0 ? 8 : 6));
+    for (const r of [2, 3, 4, 5]) out.push(insn(MOV_K, r, 0, 0, imm()));
+  };
+
   /** Emit a block of about `n` instructions; returns nothing, appends to `out`. */
   const block = (n: number, depth: number, inLoop: boolean): void => {
     const end = out.length + n;
@@ -325,13 +350,17 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
             ? insn(InsnClass.JMP | Source.K | JmpOp.JNE, LOOP_REG, 0, back, 0)
             : insn(InsnClass.JMP | Source.K | JmpOp.JSGT, LOOP_REG, 0, back, 0),
         );
+      } else if (calls && fnIndex + 1 < fnCount && rng.chance(0.6)) {
+        emitCall();
       } else {
         // jumps by zero are legal and keep everything reachable
         out.push(rng.chance(0.5) ? insn(InsnClass.JMP | JmpOp.JA, 0, 0, 0, 0) : insn(InsnClass.JMP32 | JmpOp.JA));
       }
     }
   };
+  if (calls) out.push(insn(MOV_X, 8, BUF_REG)); // r8 keeps the buffer pointer across calls
   block(budget, 0, false);
+  if (calls) out.push(insn(MOV_K, 8, 0, 0, 0)); // do not publish an address
 
   // ---- epilogue: publish the machine state in the result area ----
   let at = dataBytes;
@@ -345,6 +374,28 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     at += 8;
   }
   out.push(insn(InsnClass.JMP | JmpOp.EXIT));
+
+  // ---- local functions: args r1 = buffer, r2..r5 scalars; they return r0 ----
+  const fnStarts: number[] = [];
+  for (let k = 0; k < fnCount; k++) {
+    fnStarts.push(out.length);
+    fnIndex = k;
+    regs = [0, 2, 3, 4, 5];
+    const own: number[] = [];
+    while (own.length < 2) {
+      const off = -8 * rng.between(1, 8);
+      if (!own.includes(off)) own.push(off);
+    }
+    slots = own;
+    out.push(insn(MOV_X, 6, BUF_REG)); // r6 keeps the buffer pointer across nested calls
+    out.push(insn(MOV_K, 0, 0, 0, imm()));
+    for (const off of own) out.push(insn(InsnClass.STX | Mode.MEM | Size.DW, FP, rng.pick([2, 3, 4, 5]), off, 0));
+    block(rng.between(4, 12), 0, false);
+    out.push(insn(InsnClass.JMP | JmpOp.EXIT));
+  }
+  for (const { at: site, fn } of callFixups) {
+    out[site] = insn(InsnClass.JMP | JmpOp.CALL, 0, CallSrc.LOCAL, 0, fnStarts[fn]! - site - 1);
+  }
 
   const input = new Uint8Array(at);
   input.set(rng.bytes(dataBytes));

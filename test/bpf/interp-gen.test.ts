@@ -60,3 +60,23 @@ test('2000 generated programs run to exit without a fault and publish their stat
   assert.ok(withLoops > 200, `only ${withLoops} programs with loops`);
   assert.ok(withAtomics > 500, `only ${withAtomics} programs with atomics`);
 });
+
+test('with calls: local functions are called and every program still runs to exit', () => {
+  let programsWithCalls = 0;
+  for (let seed = 1; seed <= 500; seed++) {
+    const g = generateProgram({ seed, calls: true });
+    const localCalls = g.insns.filter((i) => i.code === (InsnClass.JMP | 0x80) && i.src === 1);
+    if (localCalls.length > 0) programsWithCalls++;
+    const memory = new AddressSpace(1 << 16);
+    const env = createExecEnv(memory, new Map(), 1_000_000);
+    const buffer = memory.mapBytes('buffer', g.input);
+    try {
+      createInterpreter({ name: `gen-${seed}`, insns: g.insns }).run(env, [BigInt(buffer.base), BigInt(g.bufferBytes)]);
+    } catch (error) {
+      assert.fail(`seed ${seed} (calls): ${(error as Error).message}`);
+    }
+  }
+  assert.ok(programsWithCalls > 350, `only ${programsWithCalls} programs with calls`);
+  // calls stay off in kernel mode (the oracle's ELF has no subprograms)
+  assert.ok(generateProgram({ seed: 3, calls: true, kernel: true }).insns.every((i) => !(i.code === 0x85 && i.src === 1)));
+});
