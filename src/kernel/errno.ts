@@ -11,6 +11,7 @@ export const ENOMEM = 12;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
+export const ENODEV = 19;
 export const ENOTDIR = 20;
 export const EISDIR = 21;
 export const EINVAL = 22;
@@ -24,7 +25,7 @@ export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
   [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [EIO]: 'EIO', [EBADF]: 'EBADF', [EAGAIN]: 'EAGAIN',
-  [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [ENOTDIR]: 'ENOTDIR',
+  [ENOMEM]: 'ENOMEM', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [ENODEV]: 'ENODEV', [ENOTDIR]: 'ENOTDIR',
   [EISDIR]: 'EISDIR', [EINVAL]: 'EINVAL', [EMFILE]: 'EMFILE', [EFBIG]: 'EFBIG', [ENOSPC]: 'ENOSPC',
   [ESPIPE]: 'ESPIPE', [EPIPE]: 'EPIPE', [ENAMETOOLONG]: 'ENAMETOOLONG', [EOPNOTSUPP]: 'EOPNOTSUPP',
 };

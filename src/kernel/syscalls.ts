@@ -18,7 +18,7 @@ import { AddressSpace } from '../bpf/memory.ts';
 import { BIO_READ, BIO_WRITE, IoWait } from './block.ts';
 import { L_BIO, L_CROSSING, L_DEVICE, L_DRIVER, L_FS, L_SYSCALL, L_WAKEUP } from './costs.ts';
 import {
-  EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EIO, EISDIR, EMFILE, ENOENT, ENOTDIR, EPIPE, ESPIPE,
+  EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EIO, EISDIR, EMFILE, ENODEV, ENOENT, ENOTDIR, EOPNOTSUPP, EPIPE, ESPIPE,
 } from './errno.ts';
 import type { SysResult } from './errno.ts';
 import { FsError } from './fs/errors.ts';
@@ -42,6 +42,9 @@ export const O_APPEND = 0o2000;
 export const O_DIRECT = 0o40000;
 export const O_DIRECTORY = 0o200000;
 const O_KNOWN = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECT | O_DIRECTORY;
+
+/** fallocate(2) mode: do not change the file size. */
+export const FALLOC_FL_KEEP_SIZE = 1;
 
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
@@ -225,6 +228,51 @@ export class Process {
     }
     yield t.cpu(c.syscallExitNs);
     return out;
+  }
+
+  /** ftruncate(2). Charged like a metadata syscall (crossing, syscall layer, file system). */
+  *ftruncate(t: SimThread, fd: number, lengthBytes: number): Task<SysResult> {
+    return yield* this.metadataOp(t, () => {
+      const f = this.file(fd);
+      if (f === null) return -EBADF;
+      if (f.kind !== FILE_REGULAR || !f.writable) return -EINVAL;
+      if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) return -EINVAL;
+      if (lengthBytes > FILE_BYTES_MAX) return -EFBIG;
+      this.kernel.fs.truncate(f.inode!, lengthBytes);
+      return 0;
+    });
+  }
+
+  /**
+   * fallocate(2) with mode 0 (allocate, extending the size) or
+   * FALLOC_FL_KEEP_SIZE: unwritten extents over the holes of the range.
+   */
+  *fallocate(t: SimThread, fd: number, mode: number, offsetBytes: number, lenBytes: number): Task<SysResult> {
+    return yield* this.metadataOp(t, () => {
+      if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+      if (!Number.isSafeInteger(offsetBytes) || !Number.isSafeInteger(lenBytes) || offsetBytes < 0 || lenBytes <= 0) return -EINVAL;
+      const f = this.file(fd);
+      if (f === null || !f.writable) return -EBADF;
+      if (f.kind === FILE_PIPE) return -ESPIPE;
+      if (f.kind !== FILE_REGULAR) return -ENODEV;
+      if (offsetBytes + lenBytes > FILE_BYTES_MAX) return -EFBIG;
+      this.kernel.fs.fallocate(f.inode!, offsetBytes, lenBytes, { keepSize: mode === FALLOC_FL_KEEP_SIZE });
+      return 0;
+    });
+  }
+
+  private *metadataOp(t: SimThread, op: () => SysResult): Task<SysResult> {
+    const c = this.kernel.costs;
+    yield t.cpu(c.syscallEntryNs + c.readSyscallNs + c.fsNs);
+    let r: SysResult;
+    try {
+      r = op();
+    } catch (error) {
+      if (!(error instanceof FsError)) throw error;
+      r = -error.errno;
+    }
+    yield t.cpu(c.syscallExitNs);
+    return r;
   }
 
   // ---- read / write ----

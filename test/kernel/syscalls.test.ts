@@ -5,7 +5,7 @@ import {
 } from '../../src/kernel/errno.ts';
 import { FS_BLOCK_BYTES } from '../../src/kernel/fs/layout.ts';
 import {
-  FD_MAX, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_END, SEEK_SET,
+  FALLOC_FL_KEEP_SIZE, FD_MAX, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, SEEK_END, SEEK_SET,
 } from '../../src/kernel/syscalls.ts';
 import { TABLE1_NS } from '../../src/kernel/costs.ts';
 import { pattern, runThread, withMachine } from './helpers.ts';
@@ -278,4 +278,37 @@ test('deterministic: the same seed gives the same latencies bit for bit, traced 
   assert.equal(run(11, false), a);
   assert.equal(run(11, true), a, 'tracing the layers does not change the timing of this run');
   assert.notEqual(run(12, false), a);
+});
+
+test('ftruncate and fallocate syscalls change extents (and the digest), with Linux errors', () => {
+  withMachine({}, (m) => {
+    m.fs.write(m.fs.create('f'), 0, pattern(4 * B, 8));
+    const f = m.fs.get('f');
+    const p = m.kernel.createProcess();
+    const v0 = m.fs.digest.current(f.ino)!.version;
+    const r = runThread(m, function* (t) {
+      const rw = yield* p.open(t, 'f', O_RDWR);
+      const ro = yield* p.open(t, 'f', O_RDONLY);
+      const dir = yield* p.open(t, '/', O_RDONLY);
+      const pipe = (yield* p.pipe(t)) as [number, number];
+      return [
+        yield* p.ftruncate(t, rw, B),
+        yield* p.fallocate(t, rw, 0, 2 * B, 2 * B),
+        yield* p.fallocate(t, rw, FALLOC_FL_KEEP_SIZE, 8 * B, B),
+        yield* p.ftruncate(t, ro, 0),
+        yield* p.ftruncate(t, rw, -1),
+        yield* p.ftruncate(t, 99, 0),
+        yield* p.fallocate(t, ro, 0, 0, B),
+        yield* p.fallocate(t, rw, 0, 0, 0),
+        yield* p.fallocate(t, rw, 8, 0, B),
+        yield* p.fallocate(t, pipe[1], 0, 0, B),
+        yield* p.fallocate(t, dir, 0, 0, B),
+      ];
+    });
+    assert.deepEqual(r.map((x) => (x < 0 ? errnoName(x) : x)), [0, 0, 0, 'EINVAL', 'EINVAL', 'EBADF', 'EBADF', 'EINVAL', 'EOPNOTSUPP', 'ESPIPE', 'EBADF']);
+    assert.equal(f.sizeBytes, 4 * B);
+    assert.deepEqual(f.extents.map((e) => [e.lblk, e.len, e.unwritten]), [[0, 1, false], [2, 2, true], [8, 1, true]]);
+    assert.ok(m.fs.digest.current(f.ino)!.version > v0);
+    assert.equal(m.fs.digest.lookupMapping(f.ino, 2 * B, 512).exist, false, 'unwritten');
+  });
 });
