@@ -103,7 +103,13 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
     let text = stripComment(rawLine).trim().replace(/\s+/g, ' ');
     // `disassemble` output and llvm-objdump listings carry a slot index (`  12:\tr0 = 1`),
     // kernel verifier logs also the opcode (`12: (b7) r0 = 1`).
-    text = text.replace(/^\d+:\s*/, '').replace(/^\([0-9a-f]{2}\)\s*/i, '');
+    text = text.replace(/^\d+:\s*/, '');
+    const kernelOpcode = /^\(([0-9a-f]{2})\)\s*/i.exec(text);
+    if (kernelOpcode) {
+      text = text.slice(kernelOpcode[0].length);
+      // The kernel prints lddw as `(18) r1 = 0x1122334455667788`, without `ll`.
+      if (kernelOpcode[1] === '18' && !/\sll$/i.test(text)) text += ' ll';
+    }
     // llvm-objdump symbol headers: `0000000000000038 <LBB0_2>:`
     const header = /^[0-9a-f]+\s+<([^<>\s]+)>:$/i.exec(text);
     if (header) text = `${header[1]}:`;
@@ -118,10 +124,14 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
 
     let emitted: Emitted;
     try {
-      emitted = assembleLine(text, syntax);
+      emitted = assembleLine(text, syntax, kernelOpcode !== null);
     } catch (err) {
       if (err instanceof LineError) throw new AsmError(fileName, line, rawLine.trim(), err.message);
       throw err;
+    }
+    if (kernelOpcode && emitted.slots[0]!.code !== parseInt(kernelOpcode[1]!, 16)) {
+      const found = emitted.slots[0]!.code.toString(16).padStart(2, '0');
+      throw new AsmError(fileName, line, rawLine.trim(), `the logged opcode (${kernelOpcode[1]}) is not the opcode of the instruction (${found})`);
     }
     if (firstExitSlot === undefined && emitted.slots.length === 1 && emitted.slots[0]!.code === (InsnClass.JMP | JmpOp.EXIT)) {
       firstExitSlot = out.length;
@@ -154,8 +164,11 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
   return { insns: out, sourceLines, labels: new Map([...labels].map(([name, at]) => [name, at.slot])) };
 }
 
-/** Assemble one instruction (no label, no comment). */
-function assembleLine(text: string, syntax: AsmSyntax): Emitted {
+/**
+ * Assemble one instruction (no label, no comment). `rawImm`: the line comes from a kernel
+ * verifier log, which prints immediates as raw 32-bit fields (`if r1 > 0xffffffff` is imm -1).
+ */
+function assembleLine(text: string, syntax: AsmSyntax, rawImm: boolean): Emitted {
   const raw = /^\.raw\s+(\S+)$/i.exec(text);
   if (raw) return { slots: [rawSlot(raw[1]!)] };
   const head = /^(\S+)/.exec(text)![1]!.toLowerCase();
@@ -165,7 +178,7 @@ function assembleLine(text: string, syntax: AsmSyntax): Emitted {
     return { slots: [insn(InsnClass.JMP | JmpOp.EXIT)] };
   }
   const useUbpf = syntax === 'ubpf' || (syntax === 'auto' && looksUbpf(text, head));
-  return useUbpf ? parseUbpf(text) : parseLlvm(text);
+  return useUbpf ? parseUbpf(text) : parseLlvm(text, rawImm);
 }
 
 /** Whether a line is in uBPF syntax: llvm lines start with a register, `*`, `if`, `goto`, `gotol` or `lock *`. */
@@ -571,7 +584,7 @@ const RE_LEGACY = re(`${R}\\s*=\\s*${SIZE_CAST}\\s*skb\\[\\s*(?:(r\\d+)\\s*(?:([
 const RE_MOVSX = re(`${R}\\s*=\\s*\\(\\s*s(8|16|32)\\s*\\)\\s*${R}`);
 const RE_END = re(`${R}\\s*=\\s*(be|le|bswap)(16|32|64)\\s+${R}`);
 const RE_NEG = re(`${R}\\s*=\\s*-\\s*${R}`);
-const RE_FETCH = re(`${R}\\s*=\\s*atomic_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`);
+const RE_FETCH = re(`${R}\\s*=\\s*atomic(?:64)?_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`);
 // LLVM spells xchg/cmpxchg `xchg_64(r1 + 0, r2)`, the kernel `atomic64_xchg((u64 *)(r1 +0), r2)`.
 const ADDR = '\\(?\\s*(r\\d+)\\s*(?:([+-])\\s*(0x[0-9a-f]+|\\d+))?\\s*\\)?';
 const RE_XCHG_LLVM = re(`${R}\\s*=\\s*(xchg_64|xchg32_32)\\s*\\(\\s*${ADDR}\\s*,\\s*${R}\\s*\\)`);
@@ -594,7 +607,7 @@ function isRegText(text: string): boolean {
 }
 
 /** Register and immediate operands of ALU and jumps, with the width rule of the syntax. */
-function aluOperand(dst: LlvmReg, text: string, what: string): { reg?: number; imm?: number } {
+function aluOperand(dst: LlvmReg, text: string, what: string, rawImm: boolean): { reg?: number; imm?: number } {
   if (isRegText(text)) {
     const src = llvmReg(text);
     if (src.wide !== dst.wide) throw new LineError(`mixed register widths (${what} on ${dst.wide ? 'r' : 'w'} registers)`);
@@ -603,7 +616,7 @@ function aluOperand(dst: LlvmReg, text: string, what: string): { reg?: number; i
   // A 64-bit operation sign-extends its 32-bit immediate, so `r1 = 0xffffffff` cannot be
   // encoded (it would mean -1): only 32-bit operations take the unsigned range.
   try {
-    return { imm: parseField(text.replace(/\s+/g, ''), 32, 'immediate', !dst.wide) };
+    return { imm: parseField(text.replace(/\s+/g, ''), 32, 'immediate', !dst.wide || rawImm) };
   } catch (err) {
     if (err instanceof LineError && dst.wide && what === 'move') {
       throw new LineError(`${err.message}; write \`r${dst.n} = ${text.trim()} ll\` for a 64-bit immediate`);
@@ -612,7 +625,7 @@ function aluOperand(dst: LlvmReg, text: string, what: string): { reg?: number; i
   }
 }
 
-function parseLlvm(text: string): Emitted {
+function parseLlvm(text: string, rawImm: boolean): Emitted {
   // llvm-objdump appends the target symbol to jumps: `goto +2 <LBB0_2>`.
   const t = text.replace(/\s+<[^<>\s]*>$/, '');
   let m: RegExpExecArray | null;
@@ -625,7 +638,7 @@ function parseLlvm(text: string): Emitted {
     const dst = llvmReg(m[1]!);
     const cls = dst.wide ? InsnClass.JMP : InsnClass.JMP32;
     const op = LLVM_JMP_OPS[m[2]!]!;
-    const operand = aluOperand(dst, m[3]!, 'comparison');
+    const operand = aluOperand(dst, m[3]!, 'comparison', rawImm);
     const slot =
       operand.reg !== undefined
         ? insn(cls | op | Source.X, dst.n, operand.reg)
@@ -717,7 +730,7 @@ function parseLlvm(text: string): Emitted {
   }
   if ((m = RE_MOV.exec(t))) {
     const dst = llvmReg(m[1]!);
-    const operand = aluOperand(dst, m[2]!, 'move');
+    const operand = aluOperand(dst, m[2]!, 'move', rawImm);
     const cls = dst.wide ? InsnClass.ALU64 : InsnClass.ALU;
     if (operand.reg !== undefined) return { slots: [insn(cls | AluOp.MOV | Source.X, dst.n, operand.reg)] };
     return { slots: [insn(cls | AluOp.MOV | Source.K, dst.n, 0, 0, operand.imm)] };
@@ -725,7 +738,7 @@ function parseLlvm(text: string): Emitted {
   if ((m = RE_ALU.exec(t))) {
     const dst = llvmReg(m[1]!);
     const { op, off } = LLVM_ALU_OPS[m[2]!]!;
-    const operand = aluOperand(dst, m[3]!, 'operation');
+    const operand = aluOperand(dst, m[3]!, 'operation', rawImm);
     const cls = dst.wide ? InsnClass.ALU64 : InsnClass.ALU;
     if (operand.reg !== undefined) return { slots: [insn(cls | op | Source.X, dst.n, operand.reg, off)] };
     return { slots: [insn(cls | op | Source.K, dst.n, 0, off, operand.imm)] };

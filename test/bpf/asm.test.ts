@@ -11,6 +11,8 @@ import { disassemble, formatUbpf } from '../../src/bpf/disasm.ts';
 import { XrpError } from '../../src/bpf/errors.ts';
 import { decode, encode } from '../../src/bpf/isa.ts';
 import type { Insn } from '../../src/bpf/isa.ts';
+import { generateProgram } from '../../src/bpf/gen.ts';
+import { buildBpfElf, kernelOracleUnavailable, wrapForXdp } from '../../src/bpf/kernel-oracle.ts';
 import { Prng } from '../../src/sim/prng.ts';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/testdata/bpf_conformance/tests', import.meta.url));
@@ -529,4 +531,77 @@ test('garbage in: 20,000 mutated lines and long repetitive lines give an AsmErro
     attempt(`${heads[i % heads.length]} ${fragment.repeat(Math.floor(4000 / fragment.length))}`);
   }
   assertAsmError(`r0 = ${' '.repeat(5000)}1`, 1, /line longer than 4096 characters/);
+});
+
+// ---------------------------------------------------------------------------------------
+// The kernel's own text: bpftool prints the verifier's disassembly (`12: (b7) r0 = 1`,
+// `(18) r2 = 0x2ef197dc71dc672b`, `if r9 s> 0x0 goto pc-5`); each line must assemble to
+// the bytes of the same instruction in the program the kernel holds.
+
+const kernelUnavailable = kernelOracleUnavailable();
+
+/**
+ * Slots whose kernel text does not say what they are. The cpu v4 instructions: Debian's
+ * bpftool carries a copy of the kernel printer that predates them (it prints
+ * `BUG_alu64_d7` for bswap, `if w0 jmp 0x0 goto pc+0` for gotol, and sdiv, smod, movsx
+ * and sign-extending loads as their unsigned forms). And the verifier's own zero-extension
+ * marker, `w0 = w0` with imm 1, which exists only inside the kernel.
+ */
+function kernelTextIsLossy(i: Insn): boolean {
+  const cls = i.code & 0x07;
+  if (i.code === 0xbc && i.imm === 1 && i.src === i.dst) return true; // BPF_ZEXT_REG
+  if ((cls === 0x04 || cls === 0x07) && i.off !== 0) return true; // sdiv, smod, movsx
+  if (cls === 0x01 && (i.code & 0xe0) === 0x80) return true; // ldxs*
+  return i.code === 0xd7 || i.code === 0x06; // bswap, gotol
+}
+
+test('kernel verifier text: 30 loaded programs, every line assembles to the bytes the kernel holds', { skip: kernelUnavailable ?? false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xrp-asm-kernel-'));
+  const fs = join(dir, 'bpffs');
+  const run = (cmd: string, args: string[]): string => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  run('mkdir', [fs]);
+  run('mount', ['-t', 'bpf', 'bpf', fs]);
+  let compared = 0;
+  let skipped = 0;
+  try {
+    for (let i = 0; i < 30; i++) {
+      const g = generateProgram({ seed: 7000 + i, kernel: true });
+      const object = join(dir, `p${i}.o`);
+      const pin = join(fs, `p${i}`);
+      const xlated = join(dir, `p${i}.bin`);
+      writeFileSync(object, buildBpfElf(wrapForXdp(g.insns, g.bufferBytes)));
+      run('bpftool', ['prog', 'load', object, pin, 'type', 'xdp']);
+      run('bpftool', ['prog', 'dump', 'xlated', 'pinned', pin, 'file', xlated]);
+      const text = run('bpftool', ['prog', 'dump', 'xlated', 'pinned', pin]);
+      const kernelInsns = decode(new Uint8Array(readFileSync(xlated)));
+      for (const line of text.split('\n')) {
+        const m = /^\s*(\d+): (.*)$/.exec(line);
+        if (!m) continue;
+        const slot = Number(m[1]);
+        if (kernelTextIsLossy(kernelInsns[slot]!)) {
+          skipped++;
+          continue;
+        }
+        const mine = assemble(line, { syntax: 'llvm', fileName: `p${i} xlated` });
+        assert.equal(bytesOf(mine), bytesOf(kernelInsns.slice(slot, slot + mine.length)), `seed ${g.seed}: ${line}`);
+        compared++;
+      }
+    }
+  } finally {
+    spawnSync('umount', [fs]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(compared > 1000, `only ${compared} kernel lines compared (${skipped} skipped)`);
+  if (process.env.XRP_VERBOSE) console.log(`${compared} kernel lines compared, ${skipped} skipped`);
+});
+
+test('kernel log lines: the logged opcode must match the instruction', () => {
+  assert.deepEqual(assemble('5: (65) if r9 s> 0xffffffff goto pc-5'), [slot([0x65, 9, 0, -5, -1])]);
+  assert.deepEqual(assemble('(18) r2 = 0x2ef197dc71dc672b').length, 2);
+  assert.deepEqual(assemble('(db) r1 = atomic64_fetch_add((u64 *)(r10 -8), r1)'), [slot([0xdb, 10, 1, -8, 0x01])]);
+  assertAsmError('x:\n(b7) w0 = 1', 2, /logged opcode \(b7\) is not the opcode of the instruction \(b4\)/);
 });
