@@ -11,6 +11,7 @@ import { register as registerFs } from './commands/fs.ts';
 import { register as registerProgDump } from './commands/prog.ts';
 import { register as registerProgRun } from './commands/prog-run.ts';
 import { register as registerStack } from './commands/stack.ts';
+import { register as registerVerify } from './commands/verify.ts';
 
 const program = new Command('xrp')
   .description('XRP in TypeScript: eBPF storage functions over an emulated NVMe stack, and on real files')
@@ -24,6 +25,7 @@ registerFs(program);
 registerProgDump(program);
 registerProgRun(program);
 registerStack(program);
+registerVerify(program);
 
 async function main(): Promise<void> {
   try {

@@ -135,12 +135,14 @@ class IdMap {
 }
 
 /** Whether every concrete value of `cur` is covered by `old`, which was proven safe (regsafe). */
-function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean): boolean {
+function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (old.kind === 'uninit') return exact ? cur.kind === 'uninit' : true;
   if (cur.kind !== old.kind) return false;
   if (old.kind === 'scalar' && cur.kind === 'scalar') {
     if (!ids.check(old.id, cur.id)) return false;
-    return exact ? scalarEqual(old.s, cur.s) : scalarWithin(old.s, cur.s);
+    if (exact) return scalarEqual(old.s, cur.s);
+    // A scalar whose value no continuation of old relied on matches any scalar.
+    return !precise || scalarWithin(old.s, cur.s);
   }
   if (old.kind === 'ptr' && cur.kind === 'ptr') {
     if (old.ptr !== cur.ptr || old.off !== cur.off || old.sizeBytes !== cur.sizeBytes || old.map !== cur.map) return false;
@@ -151,38 +153,57 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean): bool
   return false;
 }
 
-function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean): boolean {
+function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, preciseSlots: Uint8Array | undefined): boolean {
+  const o32 = new Uint32Array(old.stackTypes.buffer, old.stackTypes.byteOffset, STACK_FRAME_BYTES / 4);
+  const c32 = new Uint32Array(cur.stackTypes.buffer, cur.stackTypes.byteOffset, STACK_FRAME_BYTES / 4);
   for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    const lo = o32[slot * 2]!;
+    const hi = o32[slot * 2 + 1]!;
+    if (lo === 0 && hi === 0 && !exact) continue; // untouched in old: anything goes
+    const same = lo === c32[slot * 2] && hi === c32[slot * 2 + 1];
     const base = slot * 8;
-    for (let i = 0; i < 8; i++) {
-      const o = old.stackTypes[base + i]!;
-      const c = cur.stackTypes[base + i]!;
-      if (o === StackByte.INVALID) {
-        if (exact && c !== StackByte.INVALID) return false;
-        continue;
+    if (!same) {
+      for (let i = 0; i < 8; i++) {
+        const o = old.stackTypes[base + i]!;
+        const c = cur.stackTypes[base + i]!;
+        if (o === StackByte.INVALID) {
+          if (exact && c !== StackByte.INVALID) return false;
+          continue;
+        }
+        if (c === StackByte.INVALID) return false;
+        if (o === StackByte.MISC) {
+          // old read these bytes as an unknown scalar: cur must not hold a pointer there
+          if (c === StackByte.SPILL && cur.spills[slot]!.kind === 'ptr') return false;
+          if (exact && c !== o) return false;
+          continue;
+        }
+        if (c !== StackByte.SPILL) return false; // o is SPILL
       }
-      if (c === StackByte.INVALID) return false;
-      if (o === StackByte.MISC) {
-        // old read these bytes as an unknown scalar: cur must not hold a pointer there
-        if (c === StackByte.SPILL && cur.spills[slot]!.kind === 'ptr') return false;
-        if (exact && c !== o) return false;
-        continue;
-      }
-      // o is SPILL
-      if (c !== StackByte.SPILL) return false;
     }
-    if (old.stackTypes[base] === StackByte.SPILL && !regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact)) return false;
+    if (old.stackTypes[base] === StackByte.SPILL) {
+      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, preciseSlots === undefined || preciseSlots[slot] === 1)) return false;
+    }
   }
   return true;
 }
 
-/**
- * Whether `old` (a state whose every continuation was proven safe) covers
- * `cur`. `liveRegs(frameIndex)` gives the live-register mask of each frame at
- * the point of comparison: dead registers are not compared. With `exact`, the
- * states must be equal (the infinite-loop check).
- */
-export function stateSubsumes(old: VState, cur: VState, liveRegs: (frameIndex: number) => number, exact = false): boolean {
+/** Which scalars of a checkpoint some continuation relied on (the kernel's precise marks), per frame. */
+export interface Precision {
+  regs: number[];
+  slots: Uint8Array[];
+}
+
+export function emptyPrecision(frames: number): Precision {
+  return { regs: new Array(frames).fill(0), slots: Array.from({ length: frames }, () => new Uint8Array(STACK_SLOTS)) };
+}
+
+export function stateSubsumes(
+  old: VState,
+  cur: VState,
+  liveRegs: (frameIndex: number) => number,
+  exact = false,
+  precision?: Precision,
+): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const ids = new IdMap();
   for (let fi = 0; fi < old.frames.length; fi++) {
@@ -192,9 +213,10 @@ export function stateSubsumes(old: VState, cur: VState, liveRegs: (frameIndex: n
     const live = liveRegs(fi);
     for (let r = 0; r < 10; r++) {
       if ((live & (1 << r)) === 0) continue;
-      if (!regSafe(o.regs[r]!, c.regs[r]!, ids, exact)) return false;
+      const precise = precision === undefined || (precision.regs[fi]! & (1 << r)) !== 0;
+      if (!regSafe(o.regs[r]!, c.regs[r]!, ids, exact, precise)) return false;
     }
-    if (!stackSafe(o, c, ids, exact)) return false;
+    if (!stackSafe(o, c, ids, exact, precision?.slots[fi])) return false;
   }
   return true;
 }

@@ -18,7 +18,10 @@ export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 
 /** Highest set bit, 1-based (fls64); 0 for 0. */
 function fls(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
+  if (x === 0n) return 0;
+  const hi = Number(x >> 32n);
+  if (hi !== 0) return 64 - Math.clz32(hi);
+  return 32 - Math.clz32(Number(x));
 }
 
 /** The smallest tnum holding every value of [min, max] (unsigned). */

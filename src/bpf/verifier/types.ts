@@ -42,6 +42,7 @@ export function findCtxField(offsetBytes: number, sizeBytes: number): CtxField |
 
 export type ArgType =
   | 'anything' // ARG_ANYTHING: any initialised value
+  | 'optional' // a variadic argument the helper reads only if the format asks: not checked
   | 'const_map_ptr' // ARG_CONST_MAP_PTR
   | 'map_key' // ARG_PTR_TO_MAP_KEY: key_size initialised bytes
   | 'map_value' // ARG_PTR_TO_MAP_VALUE: value_size initialised bytes
@@ -64,7 +65,7 @@ export const STD_HELPER_PROTOS: readonly HelperProto[] = [
   { id: HelperId.MAP_UPDATE_ELEM, name: 'bpf_map_update_elem', args: ['const_map_ptr', 'map_key', 'map_value', 'anything'], ret: 'integer' },
   { id: HelperId.MAP_DELETE_ELEM, name: 'bpf_map_delete_elem', args: ['const_map_ptr', 'map_key'], ret: 'integer' },
   { id: HelperId.KTIME_GET_NS, name: 'bpf_ktime_get_ns', args: [], ret: 'integer' },
-  { id: HelperId.TRACE_PRINTK, name: 'bpf_trace_printk', args: ['mem_readonly', 'const_size', 'anything', 'anything', 'anything'], ret: 'integer' },
+  { id: HelperId.TRACE_PRINTK, name: 'bpf_trace_printk', args: ['mem_readonly', 'const_size', 'optional', 'optional', 'optional'], ret: 'integer' },
   { id: HelperId.GET_PRANDOM_U32, name: 'bpf_get_prandom_u32', args: [], ret: 'integer' },
 ];
 

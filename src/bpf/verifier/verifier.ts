@@ -69,8 +69,10 @@ import {
   cloneState,
   curFrame,
   newFrame,
+  emptyPrecision,
   stateSubsumes,
   stateToString,
+  type Precision,
   type Frame,
   type PtrState,
   type RegState,
@@ -81,10 +83,12 @@ import { findCtxField, helperName, helpersFor, type HelperProto, type ProgramTyp
 /** The kernel's limit on processed instructions (BPF_COMPLEXITY_LIMIT_INSNS). */
 export const PROCESSED_INSNS_MAX = 1_000_000;
 /** Checkpoints kept per instruction; beyond it no new ones are added there (fewer prunes, never unsound). */
-const STATES_PER_INSN_MAX = 64;
+const STATES_PER_INSN_MAX = 2048;
 /** Largest offset a pointer may carry (the kernel's BPF_MAX_VAR_OFF). */
 const MAX_VAR_OFF = 1 << 29;
 const TRAIL_LINES = 24;
+const CHECKPOINT_INSNS_MIN = 8;
+const CHECKPOINT_JUMPS_MIN = 2;
 
 export interface VerifyOptions {
   type: ProgramType;
@@ -127,6 +131,10 @@ interface Checkpoint {
   readonly state: VState;
   branches: number;
   readonly parent: Checkpoint | null;
+  /** instructions from the parent checkpoint to this one: (pc, frames before, stack slot code) triples */
+  readonly history: number[];
+  /** the scalars some continuation relied on; complete once branches reaches 0 */
+  readonly precise: Precision;
 }
 
 interface Path {
@@ -135,6 +143,10 @@ interface Path {
   parent: Checkpoint | null;
   /** the branch it came from, for the log */
   from: number;
+  /** instructions since the parent checkpoint, as in Checkpoint.history */
+  history: number[];
+  /** jumps since the last checkpoint */
+  jumps: number;
 }
 
 const ALU_KINDS: Partial<Record<number, AluKind>> = {
@@ -208,6 +220,9 @@ class Verifier {
   private nextId = 1;
   currentPc = 0;
   private current: VState | undefined;
+  private path: Path | undefined;
+  /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
+  private lastSlot = -1;
   private readonly trail: string[] = [];
 
   constructor(
@@ -256,7 +271,7 @@ class Verifier {
     const cfg = built.cfg;
     const limit = this.options.insnLimit ?? PROCESSED_INSNS_MAX;
     const explored: (Checkpoint[] | undefined)[] = new Array(cfg.insnCount);
-    const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1 }];
+    const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
     while (pending.length > 0) {
       const path = pending.pop()!;
       if (path.from >= 0) this.note(`from ${path.from} to ${path.pc}:`);
@@ -275,7 +290,13 @@ class Verifier {
           throw new Reject(pc, `BPF program is too complex: processed ${this.processed - 1} insns (limit ${limit})`);
         }
         this.note(`${pc}: ${insnText(this.insns, pc)}`);
+        this.path = path;
+        this.lastSlot = -1;
+        const depth = path.state.frames.length;
         const forked = this.step(path);
+        path.history.push(pc, depth, this.lastSlot);
+        if (cfg.prunePoints[path.pc] || path.pc !== pc + 1) path.jumps++;
+        if (forked !== undefined && forked !== 'exit') forked.history = path.history.slice();
         if (forked === 'exit') {
           finish(path.parent);
           break;
@@ -305,18 +326,60 @@ class Verifier {
     }
     for (const cp of list) {
       if (cp.branches === 0) {
-        if (stateSubsumes(cp.state, cur, live)) return true;
+        if (stateSubsumes(cp.state, cur, live, false, cp.precise)) {
+          // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
+          this.propagate(path, clonePrecision(cp.precise));
+          return true;
+        }
       } else if (stateSubsumes(cp.state, cur, live, true)) {
         throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
+    // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
+    // the last one on this path: far fewer states to store and compare.
+    if (path.history.length < 3 * CHECKPOINT_INSNS_MIN || path.jumps < CHECKPOINT_JUMPS_MIN) return false;
+    path.jumps = 0;
+    // Beyond the per-instruction cap the checkpoint is kept only in the path's
+    // chain (it bounds the history that precision marks walk back through) and
+    // is never compared against.
+    const cp: Checkpoint = {
+      state: list.length < STATES_PER_INSN_MAX ? cloneState(cur) : cur,
+      branches: 1,
+      parent: path.parent,
+      history: path.history,
+      precise: emptyPrecision(cur.frames.length),
+    };
     if (list.length < STATES_PER_INSN_MAX) {
-      const cp: Checkpoint = { state: cloneState(cur), branches: 1, parent: path.parent };
       list.push(cp);
-      path.parent = cp;
       this.statesStored++;
     }
+    path.parent = cp;
+    path.history = [];
     return false;
+  }
+
+  // ---- precision (the kernel's mark_chain_precision / backtrack_insn) -------------------
+
+  /** Scalar register `regno` of the current frame is about to be relied on (pointer offset, size, decided branch). */
+  private markPrecise(regno: number): void {
+    const path = this.path!;
+    const frames = path.state.frames.length;
+    const reg = curFrame(path.state).regs[regno];
+    if (reg === undefined || reg.kind !== 'scalar') return;
+    const need = emptyPrecision(frames);
+    need.regs[frames - 1] = 1 << regno;
+    this.propagate(path, need);
+  }
+
+  /** Walk `need` back through the path's history into its checkpoints, marking them precise. */
+  private propagate(path: Path, need: Precision): void {
+    backtrack(this.insns, path.history, need);
+    let cp = path.parent;
+    while (cp !== null) {
+      if (!mergePrecision(cp.precise, need)) return; // nothing new: its ancestors already have it
+      backtrack(this.insns, cp.history, need);
+      cp = cp.parent;
+    }
   }
 
   private initialState(): VState {
@@ -488,6 +551,7 @@ class Verifier {
     if (s.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
     if (p.ptr === 'map_value_or_null') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_value_or_null prohibited, null-check it first`);
     if (p.ptr === 'map_ptr') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_ptr prohibited`);
+    this.markPrecise(dst.kind === 'ptr' ? insn.src : d);
     if (isConst(s.s)) {
       const c = BigInt.asIntN(64, constValue(s.s));
       const off = BigInt(p.off) + (kind === 'add' ? c : -c);
@@ -613,6 +677,10 @@ class Verifier {
     return scalarReg(loadedScalar(size, signed));
   }
 
+  private frameIndexOf(f: Frame): number {
+    return this.path!.state.frames.indexOf(f);
+  }
+
   private stackFrameOf(pc: number, st: VState, reg: PtrState): Frame {
     const f = st.frames[reg.frame];
     if (f === undefined) throw new Reject(pc, `stack pointer into frame ${reg.frame}, which has returned`);
@@ -650,6 +718,7 @@ class Verifier {
 
   private stackWrite(pc: number, f: Frame, idx: number, size: number, value: RegState): void {
     if (size === 8 && idx % 8 === 0) {
+      this.lastSlot = this.frameIndexOf(f) * STACK_SLOTS + idx / 8;
       f.stackTypes.fill(StackByte.SPILL, idx, idx + 8);
       f.spills[idx / 8] = value;
       return;
@@ -676,6 +745,7 @@ class Verifier {
     const slot = idx >> 3;
     const spilled = f.stackTypes[idx] === StackByte.SPILL ? f.spills[slot] : undefined;
     if (spilled !== undefined && idx % 8 === 0) {
+      this.lastSlot = this.frameIndexOf(f) * STACK_SLOTS + slot;
       if (size === 8) return spilled;
       if (spilled.kind === 'ptr') throw new Reject(pc, 'invalid size of register fill');
       if (spilled.kind === 'scalar' && !signed) return scalarReg(truncateScalar(spilled.s, size));
@@ -770,9 +840,14 @@ class Verifier {
       this.markNull(other, dst.id, cond === 'jeq');
       this.markNull(st, dst.id, cond !== 'jeq');
     }
+    if (takenOk !== fallOk && dst.kind === 'scalar') {
+      // The outcome was decided by the operands' ranges: they matter.
+      this.markPrecise(insn.dst);
+      if (x) this.markPrecise(insn.src);
+    }
     if (takenOk && fallOk) {
       path.pc = pc + 1;
-      return { pc: target, state: other, parent: path.parent, from: pc };
+      return { pc: target, state: other, parent: path.parent, from: pc, history: [], jumps: path.jumps + 1 };
     }
     if (takenOk) {
       path.state = other;
@@ -860,6 +935,7 @@ class Verifier {
     let mapIndex = -1;
     proto.args.forEach((arg, k) => {
       const regno = k + 1;
+      if (arg === 'optional') return;
       const r = this.read(pc, f, regno);
       switch (arg) {
         case 'anything':
@@ -879,6 +955,7 @@ class Verifier {
         case 'mem_readonly': {
           const sizeReg = this.read(pc, f, regno + 1);
           if (sizeReg.kind !== 'scalar') throw new Reject(pc, `R${regno + 1} type=${typeName(sizeReg)} expected=scalar`);
+          this.markPrecise(regno + 1);
           const b = sizeReg.s.b64;
           if (b.smin < 0n) throw new Reject(pc, `R${regno + 1} min value is negative, either use unsigned or 'var &= const'`);
           if (b.umax >= BigInt(MAX_VAR_OFF)) throw new Reject(pc, `R${regno + 1} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
@@ -927,6 +1004,128 @@ class Verifier {
       return;
     }
     this.checkMemRange(pc, regno, r, 0, n);
+  }
+}
+
+function clonePrecision(p: Precision): Precision {
+  return { regs: p.regs.slice(), slots: p.slots.map((s) => s.slice()) };
+}
+
+/** Add `need` to `into`; whether anything was new. */
+function mergePrecision(into: Precision, need: Precision): boolean {
+  let changed = false;
+  for (let fi = 0; fi < into.regs.length && fi < need.regs.length; fi++) {
+    const merged = into.regs[fi]! | need.regs[fi]!;
+    if (merged !== into.regs[fi]) {
+      into.regs[fi] = merged;
+      changed = true;
+    }
+    const a = into.slots[fi]!;
+    const b = need.slots[fi]!;
+    for (let k = 0; k < STACK_SLOTS; k++) {
+      if (b[k] === 1 && a[k] !== 1) {
+        a[k] = 1;
+        changed = true;
+      }
+    }
+  }
+  return changed;
+}
+
+/**
+ * Turn "these registers and slots matter after the history" into "these matter
+ * before it", instruction by instruction backwards (the kernel's backtrack_insn).
+ * Keeping a mark too many only costs pruning, never soundness.
+ */
+function backtrack(insns: readonly Insn[], history: readonly number[], need: Precision): void {
+  const ensure = (fi: number): void => {
+    while (need.regs.length <= fi) {
+      need.regs.push(0);
+      need.slots.push(new Uint8Array(STACK_SLOTS));
+    }
+  };
+  for (let h = history.length - 3; h >= 0; h -= 3) {
+    const pc = history[h]!;
+    const depth = history[h + 1]!;
+    const slotCode = history[h + 2]!;
+    const fi = depth - 1;
+    ensure(fi + 1);
+    const insn = insns[pc]!;
+    const cls = insnClass(insn.code);
+    const has = (r: number): boolean => (need.regs[fi]! & (1 << r)) !== 0;
+    const drop = (r: number): void => {
+      need.regs[fi] = need.regs[fi]! & ~(1 << r);
+    };
+    const add = (r: number): void => {
+      if (r < 10) need.regs[fi] = need.regs[fi]! | (1 << r);
+    };
+    switch (cls) {
+      case InsnClass.ALU:
+      case InsnClass.ALU64: {
+        const op = insnOp(insn.code);
+        const x = (insn.code & 0x08) !== 0;
+        if (!has(insn.dst)) break;
+        if (op === AluOp.MOV) {
+          drop(insn.dst);
+          if (x) add(insn.src);
+        } else if (x && op !== AluOp.NEG && op !== AluOp.END) add(insn.src);
+        break;
+      }
+      case InsnClass.LD:
+        drop(insn.dst);
+        break;
+      case InsnClass.LDX:
+        if (has(insn.dst)) {
+          drop(insn.dst);
+          if (slotCode >= 0) {
+            const sf = Math.floor(slotCode / STACK_SLOTS);
+            ensure(sf);
+            need.slots[sf]![slotCode % STACK_SLOTS] = 1;
+          }
+        }
+        break;
+      case InsnClass.ST:
+      case InsnClass.STX: {
+        if (insnMode(insn.code) === Mode.ATOMIC) {
+          const fetch = (insn.imm & 1) !== 0;
+          if (insn.imm === 0xf1) drop(0);
+          else if (fetch) drop(insn.src);
+          break;
+        }
+        if (slotCode >= 0) {
+          const sf = Math.floor(slotCode / STACK_SLOTS);
+          ensure(sf);
+          const slots = need.slots[sf]!;
+          if (slots[slotCode % STACK_SLOTS] === 1) {
+            slots[slotCode % STACK_SLOTS] = 0;
+            if (cls === InsnClass.STX) add(insn.src);
+          }
+        }
+        break;
+      }
+      default: {
+        const op = insnOp(insn.code);
+        if (op !== JmpOp.CALL && op !== JmpOp.EXIT) break;
+        if (op === JmpOp.EXIT) {
+          // Backwards over a callee's exit: the caller's r0 is the callee's r0.
+          const callerHasR0 = fi >= 1 && (need.regs[fi - 1]! & 1) !== 0;
+          if (fi >= 1) need.regs[fi - 1] = need.regs[fi - 1]! & ~0x3f;
+          need.regs[fi] = callerHasR0 ? 1 : 0;
+          need.slots[fi]!.fill(0);
+          break;
+        }
+        if (insn.src === CallSrc.LOCAL) {
+          // Backwards over a call: the callee's r1..r5 are the caller's.
+          const args = (need.regs[fi + 1] ?? 0) & 0x3e;
+          need.regs[fi + 1] = 0;
+          need.slots[fi + 1]?.fill(0);
+          need.regs[fi] = need.regs[fi]! | args;
+          break;
+        }
+        need.regs[fi] = need.regs[fi]! & ~0x3f; // a helper's r0 is new; r1..r5 are clobbered
+        break;
+      }
+    }
   }
 }
 

@@ -1,0 +1,65 @@
+// `xrp verify FILE.o [--section NAME] [--type xrp|mem]`: run the verifier on
+// the programs of an object. Exit 0 when every selected program is accepted
+// (printing processed instructions, states and time), 1 with the log otherwise.
+
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadElf, type ObjectProgram } from '../../bpf/elf.ts';
+import { XrpError } from '../../bpf/errors.ts';
+import { verify } from '../../bpf/verifier/verifier.ts';
+import type { ProgramType } from '../../bpf/verifier/types.ts';
+
+class VerifyCliError extends XrpError {
+  constructor(message: string) {
+    super('VERIFY_CLI', message);
+  }
+}
+
+interface VerifyCliOptions {
+  section?: string;
+  type: string;
+  memSize?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('verify the eBPF programs of an ELF object; exit 0 if all are accepted, 1 with the verifier log otherwise')
+    .argument('<file>', 'an object from clang -target bpf (for example bpf/kv/get.bpf.o)')
+    .option('--section <name>', 'verify only the programs of this section (or this function name)')
+    .option('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *) or mem (r1 = buffer, r2 = its size)', 'xrp')
+    .option('--mem-size <bytes>', 'buffer size for --type mem', '4096')
+    .action((file: string, options: VerifyCliOptions) => {
+      if (options.type !== 'xrp' && options.type !== 'mem') throw new VerifyCliError(`--type must be xrp or mem, not "${options.type}"`);
+      const type: ProgramType = options.type;
+      const memSizeBytes = Number(options.memSize);
+      if (!Number.isSafeInteger(memSizeBytes) || memSizeBytes <= 0) throw new VerifyCliError(`--mem-size must be a positive integer, not "${options.memSize}"`);
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(file));
+      } catch (error) {
+        throw new VerifyCliError(`cannot read ${file}: ${(error as Error).message}`);
+      }
+      const object = loadElf(bytes, file);
+      const selected: ObjectProgram[] = object.programs.filter(
+        (p) => options.section === undefined || p.sectionName === options.section || p.name === options.section,
+      );
+      if (selected.length === 0) {
+        const names = object.programs.map((p) => `${p.name} (section ${p.sectionName})`).join(', ');
+        throw new VerifyCliError(`${file}: no program in section "${options.section}"; programs: ${names || 'none'}`);
+      }
+      let rejected = 0;
+      for (const p of selected) {
+        const result = verify(p, { type, maps: object.maps, memSizeBytes });
+        const { processedInsns, states, timeMs } = result.stats;
+        if (result.ok) {
+          console.log(`${p.name} (section ${p.sectionName}, ${p.insns.length} insns): accepted; processed ${processedInsns} insns, ${states} states, ${timeMs.toFixed(1)} ms`);
+        } else {
+          rejected++;
+          console.log(`${p.name} (section ${p.sectionName}, ${p.insns.length} insns): REJECTED after ${processedInsns} insns, ${timeMs.toFixed(1)} ms`);
+          for (const line of result.log) console.log(`  ${line}`);
+        }
+      }
+      if (rejected > 0) process.exitCode = 1;
+    });
+}
