@@ -312,3 +312,42 @@ test('ftruncate and fallocate syscalls change extents (and the digest), with Lin
     assert.equal(m.fs.digest.lookupMapping(f.ino, 2 * B, 512).exist, false, 'unwritten');
   });
 });
+
+test('property: random pread()s (direct and buffered) of a fragmented file with holes and unwritten extents match the file system', () => {
+  withMachine({ cores: 1, seed: 21 }, (m) => {
+    const f = m.fs.create('frag');
+    const other = m.fs.create('other');
+    // Fragment the file, leave holes, add unwritten extents, move a block.
+    for (let i = 0; i < 24; i++) {
+      if (i % 5 === 3) continue; // hole
+      m.fs.write(f, i * B, pattern(B, 100 + i));
+      m.fs.append(other, pattern(B, 7));
+    }
+    m.fs.fallocate(f, 24 * B, 3 * B);
+    m.fs.write(f, 27 * B, pattern(1000, 5)); // size ends mid-block
+    m.fs.relocate(f, 10, 2);
+    assert.ok(f.extents.length > 5);
+    const size = f.sizeBytes;
+    const model = m.fs.read(f, 0, size);
+    const p = m.kernel.createProcess();
+    const buf = p.alloc(64 * B);
+    const rng = m.sim.rng;
+    let checked = 0;
+    runThread(m, function* (t) {
+      const dfd = yield* p.open(t, 'frag', O_RDONLY | O_DIRECT);
+      const bfd = yield* p.open(t, 'frag', O_RDONLY);
+      for (let i = 0; i < 300; i++) {
+        const direct = (i & 1) === 0;
+        const off = direct ? rng.nextBelow(Math.ceil(size / 512) + 2) * 512 : rng.nextBelow(size + 100);
+        const len = direct ? (1 + rng.nextBelow(40)) * 512 : 1 + rng.nextBelow(20 * B);
+        p.bytes(buf, len).fill(0xa5);
+        const r = yield* p.pread(t, direct ? dfd : bfd, buf, len, off);
+        const want = Math.max(0, Math.min(len, size - off));
+        assert.equal(r, want, `pread(${direct ? 'direct' : 'buffered'}, ${len}, ${off})`);
+        assert.deepEqual(p.bytes(buf, want), model.subarray(off, off + want), `bytes of pread(${len}, ${off})`);
+        checked++;
+      }
+    });
+    assert.equal(checked, 300);
+  });
+});
