@@ -13,7 +13,7 @@
 import { createExecEnv, type Engine } from '../src/bpf/engine.ts';
 import { generateProgram } from '../src/bpf/gen.ts';
 import { createInterpreter } from '../src/bpf/interp.ts';
-import { compileJit, JitProgram } from '../src/bpf/jit/index.ts';
+import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
 
@@ -86,23 +86,32 @@ function measure(engine: Engine, runsPerRound: number): Figure {
   return { nsPerInsn: best, insns, r0 };
 }
 
-function compileNsPer1000(programs: Program[]): number {
-  // warm-up of the compiler itself
-  for (let i = 0; i < 3; i++) for (const p of programs) compileJit(p);
-  let best = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
+/**
+ * Best per-round compile time per 1,000 instructions. Every round compiles programs
+ * it has never seen: V8 caches compiled modules by their bytes, so compiling the
+ * same program twice would measure the cache.
+ */
+function compileNsPer1000(rounds: Program[][]): { totalNs: number; translateNs: number } {
+  let totalNs = Infinity;
+  let translateNs = Infinity;
+  for (const programs of rounds) {
     let ns = 0;
+    let translate = 0;
     let insns = 0;
     for (const p of programs) {
       const start = process.hrtime.bigint();
-      const jit = new JitProgram(p);
-      ns += Number(process.hrtime.bigint() - start);
+      const compiled = compileModule(p);
+      const translated = process.hrtime.bigint();
+      new WebAssembly.Module(compiled.bytes);
+      const end = process.hrtime.bigint();
+      ns += Number(end - start);
+      translate += Number(translated - start);
       insns += p.insns.length;
-      void jit;
     }
-    best = Math.min(best, ns / (insns / 1000));
+    totalNs = Math.min(totalNs, ns / (insns / 1000));
+    translateNs = Math.min(translateNs, translate / (insns / 1000));
   }
-  return best;
+  return { totalNs, translateNs };
 }
 
 const cases: Array<{ name: string; program: Program; runs: number; ubpfNs: number }> = [
@@ -124,12 +133,21 @@ for (const c of cases) {
   );
 }
 
-const compilePrograms: Program[] = [{ name: 'blocks', insns: blocks() }];
-for (let seed = 1; seed <= 20; seed++) {
-  compilePrograms.push({ name: `gen-${seed}`, insns: generateProgram({ seed, bodyInsns: 1000 }).insns });
+// Compile time: 10 rounds (the first 3 warm the compiler up) of 20 distinct
+// generated programs of about 1,000 instructions each.
+const compileRounds: Program[][] = [];
+for (let round = 0; round < 13; round++) {
+  const programs: Program[] = [];
+  for (let i = 0; i < 20; i++) {
+    const seed = 1000 + round * 20 + i;
+    programs.push({ name: `gen-${seed}`, insns: generateProgram({ seed, bodyInsns: 1000 }).insns });
+  }
+  compileRounds.push(programs);
 }
-const totalInsns = compilePrograms.reduce((s, p) => s + p.insns.length, 0);
+compileNsPer1000(compileRounds.slice(0, 3));
+const compile = compileNsPer1000(compileRounds.slice(3));
 console.log(
-  `JIT compile time: ${(compileNsPer1000(compilePrograms) / 1e6).toFixed(3)} ms per 1,000 instructions ` +
-    `(target < 1 ms; ${compilePrograms.length} programs, ${totalInsns} instructions, translation + WebAssembly.Module)`,
+  `JIT compile time: ${(compile.totalNs / 1e6).toFixed(3)} ms per 1,000 instructions, of which translation ` +
+    `${(compile.translateNs / 1e6).toFixed(3)} ms and WebAssembly.Module the rest (target < 1 ms; best of 10 rounds ` +
+    `of 20 fresh programs of ~1,000 instructions)`,
 );

@@ -19,7 +19,7 @@
 
 import type { FaultKind } from '../engine.ts';
 import { XrpError } from '../errors.ts';
-import { classify, K_CALL_HELPER, K_CALL_LOCAL, K_CALLX, K_COND, K_EXIT, K_INVALID, K_JA, K_LDDW } from './classify.ts';
+import * as Kinds from './classify.ts';
 import { AtomicOp, CALL_DEPTH_MAX, type Insn, type Program } from '../isa.ts';
 import { emitStructured, type Exit, type NodeEmitter, type Shape, type Target } from './structure.ts';
 import { assembleModule, AtomicOpcode, ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID, type FuncBody } from './wasm-writer.ts';
@@ -33,6 +33,7 @@ const I32 = IMPORTED_I32;
 const I64 = IMPORTED_I64;
 const VOID = IMPORTED_VOID;
 const DEPTH_MAX = CALL_DEPTH_MAX;
+const { classify, K_CALL_HELPER, K_CALL_LOCAL, K_CALLX, K_COND, K_EXIT, K_INVALID, K_JA, K_LDDW } = Kinds;
 
 // The JIT's own names for instruction forms (the numbering of interp-decode.ts):
 // RFC opcodes keep their byte with the source bit cleared, the rest are above 0xff.
@@ -55,6 +56,66 @@ const OP_LDDW = 0x10f;
 const OP_ATOMIC32 = 0x110;
 const OP_ATOMIC64 = 0x111;
 const OP_INVALID = 0x1f1;
+
+const COND32_OPS: Record<number, number> = {
+  0x10: O.i32_eq,
+  0x20: O.i32_gt_u,
+  0x30: O.i32_ge_u,
+  0x50: O.i32_ne,
+  0x60: O.i32_gt_s,
+  0x70: O.i32_ge_s,
+  0xa0: O.i32_lt_u,
+  0xb0: O.i32_le_u,
+  0xc0: O.i32_lt_s,
+  0xd0: O.i32_le_s,
+};
+
+const COND64_OPS: Record<number, number> = {
+  0x10: O.i64_eq,
+  0x20: O.i64_gt_u,
+  0x30: O.i64_ge_u,
+  0x50: O.i64_ne,
+  0x60: O.i64_gt_s,
+  0x70: O.i64_ge_s,
+  0xa0: O.i64_lt_u,
+  0xb0: O.i64_le_u,
+  0xc0: O.i64_lt_s,
+  0xd0: O.i64_le_s,
+};
+
+const ALU64_OPS: Record<number, number> = {
+  0x07: O.i64_add,
+  0x17: O.i64_sub,
+  0x27: O.i64_mul,
+  0x47: O.i64_or,
+  0x57: O.i64_and,
+  0xa7: O.i64_xor,
+  0x67: O.i64_shl,
+  0x77: O.i64_shr_u,
+  0xc7: O.i64_shr_s,
+};
+
+const ALU32_OPS: Record<number, number> = {
+  0x04: O.i32_add,
+  0x14: O.i32_sub,
+  0x24: O.i32_mul,
+  0x44: O.i32_or,
+  0x54: O.i32_and,
+  0xa4: O.i32_xor,
+  0x64: O.i32_shl,
+  0x74: O.i32_shr_u,
+  0xc4: O.i32_shr_s,
+};
+
+const LOAD_OPS: Record<number, number> = {
+  0x61: O.i64_load32_u,
+  0x69: O.i64_load16_u,
+  0x71: O.i64_load8_u,
+  0x79: O.i64_load,
+  0x81: O.i64_load32_s,
+  0x89: O.i64_load16_s,
+  0x91: O.i64_load8_s,
+};
 
 /** The instruction form of a slot, from its classification and opcode byte. */
 function formOf(insn: Insn, kind: number): number {
@@ -259,19 +320,17 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     return b;
   };
 
-  // ---- code offsets, for mapping a trap back to its instruction ----
-  const offsetList: Array<[number, number]> = [];
 
   const functionEntries = [...entries].filter((e) => e < n).sort((a, b) => a - b);
   const funcIndex = new Map<number, number>();
   functionEntries.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
 
   const bodies: FuncBody[] = [];
-  const perFunctionOffsets: Array<Array<[number, number]>> = [];
+  const perFunctionOffsets: number[][] = [];
   const shapes: Shape[] = [];
   for (const entry of functionEntries) {
     const w = new ByteWriter();
-    const marks: Array<[number, number]> = [];
+    const marks: number[] = [];
     const shape = emitFunction(entry, w, marks);
     shapes.push(shape);
     bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
@@ -318,13 +377,19 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       { name: 'count', kind: 'func', index: FUNC_FIRST + bodies.length },
     ],
   });
+  // Marks are in emission order and functions are laid out in order: already sorted.
+  let markCount = 0;
+  for (const marks of perFunctionOffsets) markCount += marks.length / 2;
+  const offsets = new Int32Array(markCount);
+  const pcs = new Int32Array(markCount);
+  let at = 0;
   perFunctionOffsets.forEach((marks, i) => {
     const base = assembled.codeOffsets[i + 1]!;
-    for (const [offset, pc] of marks) offsetList.push([base + offset, pc]);
+    for (let k = 0; k < marks.length; k += 2, at++) {
+      offsets[at] = base + marks[k]!;
+      pcs[at] = marks[k + 1]!;
+    }
   });
-  offsetList.sort((a, b) => a[0] - b[0]);
-  const offsets = new Int32Array(offsetList.map((x) => x[0]));
-  const pcs = new Int32Array(offsetList.map((x) => x[1]));
   return { bytes: assembled.bytes, sites, offsetTable: { offsets, pcs }, shapes, functionEntries };
 
   function countBody(): Uint8Array {
@@ -388,7 +453,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   }
 
   // ---- one eBPF function ----
-  function emitFunction(entry: number, w: ByteWriter, marks: Array<[number, number]>): Shape {
+  /** `marks` receives (code offset, pc) pairs, flat. */
+  function emitFunction(entry: number, w: ByteWriter, marks: number[]): Shape {
     // Nodes: the blocks reachable from the entry by jumps (calls start other functions).
     const ids = new Map<number, number>();
     const blocks: Block[] = [];
@@ -448,14 +514,14 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         if (loopHead) emitLimitCheck(b.start);
         for (let pc = b.start; ; pc = nextPc(pc)) {
           if (pc === b.last && (isCondJump(pc) || isJa(pc))) break;
-          marks.push([w.length, pc]);
+          marks.push(w.length, pc);
           emitInsn(pc);
           if (pc === b.last) break;
         }
       },
       condition(id) {
         const pc = blocks[id]!.last;
-        marks.push([w.length, pc]);
+        marks.push(w.length, pc);
         emitCondition(pc);
       },
       outside(target) {
@@ -733,30 +799,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         get(insn.dst);
         operand64(insn);
       }
-      const ops32: Record<number, number> = {
-        0x10: O.i32_eq,
-        0x20: O.i32_gt_u,
-        0x30: O.i32_ge_u,
-        0x50: O.i32_ne,
-        0x60: O.i32_gt_s,
-        0x70: O.i32_ge_s,
-        0xa0: O.i32_lt_u,
-        0xb0: O.i32_le_u,
-        0xc0: O.i32_lt_s,
-        0xd0: O.i32_le_s,
-      };
-      const ops64: Record<number, number> = {
-        0x10: O.i64_eq,
-        0x20: O.i64_gt_u,
-        0x30: O.i64_ge_u,
-        0x50: O.i64_ne,
-        0x60: O.i64_gt_s,
-        0x70: O.i64_ge_s,
-        0xa0: O.i64_lt_u,
-        0xb0: O.i64_le_u,
-        0xc0: O.i64_lt_s,
-        0xd0: O.i64_le_s,
-      };
+      
+      
       const jop = c & 0xf0;
       if (jop === 0x40) {
         // jset: (dst & src) != 0
@@ -768,7 +812,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         }
         return;
       }
-      o((is32 ? ops32 : ops64)[jop]!);
+      o((is32 ? COND32_OPS : COND64_OPS)[jop]!);
     }
 
     function emitExit(pc: number): void {
@@ -794,20 +838,10 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x67:
         case 0x77:
         case 0xc7: {
-          const table: Record<number, number> = {
-            0x07: O.i64_add,
-            0x17: O.i64_sub,
-            0x27: O.i64_mul,
-            0x47: O.i64_or,
-            0x57: O.i64_and,
-            0xa7: O.i64_xor,
-            0x67: O.i64_shl,
-            0x77: O.i64_shr_u,
-            0xc7: O.i64_shr_s,
-          };
+          
           get(d);
           operand64(insn);
-          o(table[c]!);
+          o(ALU64_OPS[c]!);
           set(d);
           return;
         }
@@ -860,20 +894,10 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x64:
         case 0x74:
         case 0xc4: {
-          const table: Record<number, number> = {
-            0x04: O.i32_add,
-            0x14: O.i32_sub,
-            0x24: O.i32_mul,
-            0x44: O.i32_or,
-            0x54: O.i32_and,
-            0xa4: O.i32_xor,
-            0x64: O.i32_shl,
-            0x74: O.i32_shr_u,
-            0xc4: O.i32_shr_s,
-          };
+          
           get32(d);
           operand32(insn);
-          o(table[c]!);
+          o(ALU32_OPS[c]!);
           setZext32(d);
           return;
         }
@@ -919,17 +943,9 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         case 0x91: {
           const size = c === 0x79 ? 8 : (c & 0x18) === 0x00 ? 4 : (c & 0x18) === 0x08 ? 2 : 1;
           const offset = address(pc, insn.src, insn.off, size, false);
-          const loadOp: Record<number, number> = {
-            0x61: O.i64_load32_u,
-            0x69: O.i64_load16_u,
-            0x71: O.i64_load8_u,
-            0x79: O.i64_load,
-            0x81: O.i64_load32_s,
-            0x89: O.i64_load16_s,
-            0x91: O.i64_load8_s,
-          };
-          marks.push([w.length, pc]);
-          o(loadOp[c]!);
+          
+          marks.push(w.length, pc);
+          o(LOAD_OPS[c]!);
           memarg(0, offset);
           set(d);
           return;
@@ -949,7 +965,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
           const offset = address(pc, d, insn.off, size, true);
           if ((c & 0x07) === 0x02) i64c(insn.imm);
           else get(insn.src);
-          marks.push([w.length, pc]);
+          marks.push(w.length, pc);
           o(size === 8 ? O.i64_store : size === 4 ? O.i64_store32 : size === 2 ? O.i64_store16 : O.i64_store8);
           memarg(0, offset);
           return;
@@ -983,7 +999,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
             else if (base === AT.AND) sub = is64 ? AO.i64_rmw_and : AO.i64_rmw32_and_u;
             else sub = is64 ? AO.i64_rmw_xor : AO.i64_rmw32_xor_u;
           }
-          marks.push([w.length, pc]);
+          marks.push(w.length, pc);
           w.byte(AO.prefix);
           w.u32(sub);
           memarg(is64 ? 3 : 2, offset);
