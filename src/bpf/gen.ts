@@ -105,10 +105,11 @@ export interface GenOptions {
   /** bytes of the buffer the body may read and write (default 64, at least 16) */
   dataBytes?: number;
   /**
-   * add 1-3 local (bpf-to-bpf) functions and calls to them (default false; not
-   * with `kernel`). Then r8 keeps the buffer pointer in the entry function, r6 in
-   * the callees, and after every call r1 is restored and r2-r5 are re-initialised,
-   * since a call leaves them undefined.
+   * add 1-3 local (bpf-to-bpf) functions and calls to them (default false).
+   * Then r8 keeps the buffer pointer in the entry function, r6 in the callees,
+   * and after every call r1 is restored and r2-r5 are re-initialised, since a
+   * call leaves them undefined. With `kernel` the entry function's slots stay in
+   * the top 256 bytes, so that all frames together fit the kernel's 512 bytes.
    */
   calls?: boolean;
 }
@@ -122,6 +123,8 @@ export interface GeneratedProgram {
   bufferBytes: number;
   /** random initial contents of the buffer (result area zero) */
   input: Uint8Array;
+  /** slot index where each local function starts (empty without `calls`) */
+  functionStarts: number[];
 }
 
 export const STACK_SLOTS = 8;
@@ -183,8 +186,9 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
 
   // Distinct, 8-aligned stack slots within the 512-byte frame.
   const slotOffsets: number[] = [];
+  const callsInKernel = (options.calls ?? false) && kernel;
   while (slotOffsets.length < STACK_SLOTS) {
-    const off = -8 * rng.between(1, 64);
+    const off = -8 * rng.between(1, callsInKernel ? 32 : 64);
     if (!slotOffsets.includes(off)) slotOffsets.push(off);
   }
 
@@ -204,7 +208,7 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     const hi = BigInt(rng.chance(0.3) ? rng.pick([0, 0xffffffff, 0x80000000, 0x7fffffff]) : rng.nextU32());
     return (hi << 32n) | BigInt(rng.nextU32());
   };
-  const calls = (options.calls ?? false) && !kernel;
+  const calls = options.calls ?? false;
   const fnCount = calls ? rng.between(1, 3) : 0;
   // What the code being emitted may use: the entry function's or a callee's.
   let regs: readonly number[] = calls ? [0, 2, 3, 4, 5, 6, 7] : SCALARS;
@@ -399,5 +403,5 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
 
   const input = new Uint8Array(at);
   input.set(rng.bytes(dataBytes));
-  return { seed: options.seed, insns: out, dataBytes, bufferBytes: at, input };
+  return { seed: options.seed, insns: out, dataBytes, bufferBytes: at, input, functionStarts: fnStarts };
 }

@@ -51,6 +51,8 @@ export function kernelOracleUnavailable(): string | undefined {
  * with r0 = 0 if the packet is shorter (never taken: we always pass bufferBytes).
  * The body's jumps are relative, so prefixing keeps them valid.
  */
+export const XDP_PROLOGUE_SLOTS = 9;
+
 export function wrapForXdp(body: readonly Insn[], bufferBytes: number): Insn[] {
   const LDXW = InsnClass.LDX | Mode.MEM | Size.W;
   return [
@@ -67,12 +69,40 @@ export function wrapForXdp(body: readonly Insn[], bufferBytes: number): Insn[] {
   ];
 }
 
-/** A minimal relocatable ELF64 (EM_BPF) holding one program in section `sectionName`. */
-export function buildBpfElf(insns: readonly Insn[], sectionName = 'xdp', functionName = 'prog'): Uint8Array {
-  const code = encode(insns);
+/**
+ * A minimal relocatable ELF64 (EM_BPF) holding one program in section
+ * `sectionName`. With `functionStarts` (slot indices, ascending), the slots from
+ * the first start on are local functions placed in `.text`, as clang lays out
+ * static functions: each gets a LOCAL FUNC symbol, and every call from the entry
+ * into them an R_BPF_64_32 relocation, which libbpf resolves (calls between
+ * functions of `.text` stay pc-relative).
+ */
+export function buildBpfElf(
+  insns: readonly Insn[],
+  sectionName = 'xdp',
+  functionName = 'prog',
+  functionStarts: readonly number[] = [],
+): Uint8Array {
+  const entryEnd = functionStarts.length > 0 ? functionStarts[0]! : insns.length;
+  const entry = insns.slice(0, entryEnd).map((i) => ({ ...i }));
+  const text = insns.slice(entryEnd);
+  const fnNames = functionStarts.map((_, k) => `fn${k}`);
+  const relocations: Array<{ offsetBytes: number; symbol: number }> = [];
+  entry.forEach((i, pc) => {
+    if (i.code !== (InsnClass.JMP | JmpOp.CALL) || i.src !== 1) return;
+    const targetSlot = pc + 1 + i.imm;
+    const k = functionStarts.indexOf(targetSlot);
+    if (k < 0) throw new KernelOracleError(`call at ${pc} targets slot ${targetSlot}, which starts no function`);
+    relocations.push({ offsetBytes: pc * 8, symbol: 1 + k });
+    entry[pc] = { ...i, imm: -1 }; // libbpf: target = symbol offset / 8 + imm + 1
+  });
+  const hasText = text.length > 0;
+  const code = encode(entry);
+  const textCode = encode(text);
   const license = new TextEncoder().encode('GPL\0');
+  const relName = `.rel${sectionName}`;
   // One string table serves both section and symbol names.
-  const names = ['', '.strtab', sectionName, 'license', '.symtab', functionName, '_license'];
+  const names = ['', '.strtab', sectionName, 'license', '.symtab', '.text', relName, functionName, '_license', ...fnNames];
   const strtabParts: number[] = [];
   const nameOffset = new Map<string, number>();
   for (const n of names) {
@@ -83,21 +113,37 @@ export function buildBpfElf(insns: readonly Insn[], sectionName = 'xdp', functio
   }
   const strtab = Uint8Array.from(strtabParts);
   const SYM_BYTES = 24;
-  const symtab = new Uint8Array(SYM_BYTES * 3);
+  const symbolCount = 1 + fnNames.length + 2;
+  const symtab = new Uint8Array(SYM_BYTES * symbolCount);
   const sv = new DataView(symtab.buffer);
-  const sym = (i: number, name: string, info: number, shndx: number, size: number): void => {
+  const sym = (i: number, name: string, info: number, shndx: number, value: number, size: number): void => {
     const at = i * SYM_BYTES;
     sv.setUint32(at, nameOffset.get(name)!, true);
     sv.setUint8(at + 4, info);
     sv.setUint16(at + 6, shndx, true);
-    sv.setBigUint64(at + 8, 0n, true);
+    sv.setBigUint64(at + 8, BigInt(value), true);
     sv.setBigUint64(at + 16, BigInt(size), true);
   };
+  const STB_LOCAL = 0;
   const STB_GLOBAL = 1;
   const STT_FUNC = 2;
   const STT_OBJECT = 1;
-  sym(1, functionName, (STB_GLOBAL << 4) | STT_FUNC, 2, code.length);
-  sym(2, '_license', (STB_GLOBAL << 4) | STT_OBJECT, 3, license.length);
+  const TEXT_SECTION = 5;
+  functionStarts.forEach((start, k) => {
+    const end = k + 1 < functionStarts.length ? functionStarts[k + 1]! : insns.length;
+    sym(1 + k, fnNames[k]!, (STB_LOCAL << 4) | STT_FUNC, TEXT_SECTION, (start - entryEnd) * 8, (end - start) * 8);
+  });
+  const firstGlobal = 1 + fnNames.length;
+  sym(firstGlobal, functionName, (STB_GLOBAL << 4) | STT_FUNC, 2, 0, code.length);
+  sym(firstGlobal + 1, '_license', (STB_GLOBAL << 4) | STT_OBJECT, 3, 0, license.length);
+  const REL_BYTES = 16;
+  const rel = new Uint8Array(REL_BYTES * relocations.length);
+  const rv = new DataView(rel.buffer);
+  const R_BPF_64_32 = 10;
+  relocations.forEach((r, i) => {
+    rv.setBigUint64(i * REL_BYTES, BigInt(r.offsetBytes), true);
+    rv.setBigUint64(i * REL_BYTES + 8, (BigInt(r.symbol) << 32n) | BigInt(R_BPF_64_32), true);
+  });
 
   const HEADER = 64;
   const align8 = (n: number): number => (n + 7) & ~7;
@@ -105,8 +151,10 @@ export function buildBpfElf(insns: readonly Insn[], sectionName = 'xdp', functio
   const licenseAt = align8(codeAt + code.length);
   const strtabAt = align8(licenseAt + license.length);
   const symtabAt = align8(strtabAt + strtab.length);
-  const shAt = align8(symtabAt + symtab.length);
-  const SECTIONS = 5;
+  const textAt = align8(symtabAt + symtab.length);
+  const relAt = align8(textAt + textCode.length);
+  const shAt = align8(relAt + rel.length);
+  const SECTIONS = hasText ? 7 : 5;
   const SH_BYTES = 64;
   const out = new Uint8Array(shAt + SECTIONS * SH_BYTES);
   const v = new DataView(out.buffer);
@@ -123,6 +171,8 @@ export function buildBpfElf(insns: readonly Insn[], sectionName = 'xdp', functio
   out.set(license, licenseAt);
   out.set(strtab, strtabAt);
   out.set(symtab, symtabAt);
+  out.set(textCode, textAt);
+  out.set(rel, relAt);
   const section = (
     i: number,
     name: string,
@@ -149,13 +199,18 @@ export function buildBpfElf(insns: readonly Insn[], sectionName = 'xdp', functio
   const SHT_PROGBITS = 1;
   const SHT_SYMTAB = 2;
   const SHT_STRTAB = 3;
+  const SHT_REL = 9;
   const SHF_WRITE = 1;
   const SHF_ALLOC = 2;
   const SHF_EXECINSTR = 4;
   section(1, '.strtab', SHT_STRTAB, 0, strtabAt, strtab.length, 0, 0, 1, 0);
   section(2, sectionName, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, codeAt, code.length, 0, 0, 8, 0);
   section(3, 'license', SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, licenseAt, license.length, 0, 0, 1, 0);
-  section(4, '.symtab', SHT_SYMTAB, 0, symtabAt, symtab.length, 1, 1, 8, SYM_BYTES);
+  section(4, '.symtab', SHT_SYMTAB, 0, symtabAt, symtab.length, 1, firstGlobal, 8, SYM_BYTES);
+  if (hasText) {
+    section(TEXT_SECTION, '.text', SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, textAt, textCode.length, 0, 0, 8, 0);
+    section(6, relName, SHT_REL, 0, relAt, rel.length, 4, 2, 8, REL_BYTES);
+  }
   return out;
 }
 
@@ -163,6 +218,8 @@ export interface KernelCase {
   /** body in the gen.ts convention (r1 = buffer, r2 = length) */
   insns: readonly Insn[];
   input: Uint8Array;
+  /** where local functions start in `insns` (gen.ts `functionStarts`) */
+  functionStarts?: readonly number[];
 }
 
 export type KernelOutcome =
@@ -189,7 +246,8 @@ export function runInKernel(cases: readonly KernelCase[]): KernelOutcome[] {
     const lines: string[] = [];
     cases.forEach((c, i) => {
       const obj = join(dir, `p${i}.o`);
-      writeFileSync(obj, buildBpfElf(wrapForXdp(c.insns, c.input.length)));
+      const shifted = (c.functionStarts ?? []).map((start) => start + XDP_PROLOGUE_SLOTS);
+      writeFileSync(obj, buildBpfElf(wrapForXdp(c.insns, c.input.length), 'xdp', 'prog', shifted));
       writeFileSync(join(dir, `in${i}`), c.input);
       lines.push(`prog load ${obj} ${join(pinDir, `p${i}`)} type xdp`);
       lines.push(`prog run pinned ${join(pinDir, `p${i}`)} data_in ${join(dir, `in${i}`)} data_out ${join(dir, `out${i}`)}`);

@@ -14,6 +14,8 @@ import { kernelOracleUnavailable, runInKernel } from '../../src/bpf/kernel-oracl
 import { AddressSpace } from '../../src/bpf/memory.ts';
 
 const PROGRAMS = 600;
+/** more programs, with bpf-to-bpf calls (their functions go to .text in the ELF) */
+const PROGRAMS_WITH_CALLS = 200;
 const BASE_SEED = Number(process.env.XRP_FUZZ_SEED ?? 20260101);
 const unavailable = kernelOracleUnavailable();
 
@@ -28,23 +30,31 @@ function interpret(g: GeneratedProgram): { r0: bigint; buffer: Uint8Array } {
   return { r0: result.r0, buffer: memory.bytes(buffer).slice() };
 }
 
-test(`interpreter agrees with the Linux kernel on ${PROGRAMS} generated programs`, { skip: unavailable ?? false }, () => {
+function compareWithKernel(calls: boolean, count: number): void {
   const programs: GeneratedProgram[] = [];
-  for (let i = 0; i < PROGRAMS; i++) programs.push(generateProgram({ seed: BASE_SEED + i, kernel: true }));
-  const outcomes = runInKernel(programs.map((g) => ({ insns: g.insns, input: g.input })));
+  for (let i = 0; i < count; i++) programs.push(generateProgram({ seed: BASE_SEED + i, kernel: true, calls }));
+  const outcomes = runInKernel(programs.map((g) => ({ insns: g.insns, input: g.input, functionStarts: g.functionStarts })));
   assert.equal(outcomes.length, programs.length);
   const retvals = new Set<number>();
   programs.forEach((g, i) => {
     const kernel = outcomes[i]!;
     if (!kernel.ok) assert.fail(`seed ${g.seed}: the kernel rejected a generated program:\n${kernel.error}`);
     const ours = interpret(g);
-    const where = `seed ${g.seed} (XRP_FUZZ_SEED=${g.seed} reproduces it as the first program)`;
+    const where = `seed ${g.seed}${calls ? ' with calls' : ''} (XRP_FUZZ_SEED=${g.seed} reproduces it as the first program)`;
     assert.equal(Number(ours.r0 & 0xffffffffn), kernel.retval, `${where}: r0 differs`);
     assert.deepEqual(ours.buffer, kernel.dataOut, `${where}: final buffer (registers and stack) differs`);
     retvals.add(kernel.retval);
   });
   // The programs must actually compute different things for the comparison to mean anything.
-  assert.ok(retvals.size > PROGRAMS / 2, `only ${retvals.size} distinct results`);
+  assert.ok(retvals.size > count / 2, `only ${retvals.size} distinct results`);
+}
+
+test(`interpreter agrees with the Linux kernel on ${PROGRAMS} generated programs`, { skip: unavailable ?? false }, () => {
+  compareWithKernel(false, PROGRAMS);
+});
+
+test(`... and on ${PROGRAMS_WITH_CALLS} generated programs with local calls`, { skip: unavailable ?? false }, () => {
+  compareWithKernel(true, PROGRAMS_WITH_CALLS);
 });
 
 if (unavailable !== undefined) {
