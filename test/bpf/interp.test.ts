@@ -312,3 +312,29 @@ test('an engine runs many times, and re-entrantly from a helper, with fresh regi
   assert.equal(sum.run(createExecEnv(memory, helpers), [4n]).r0, 10n);
   assert.equal(sum.run(createExecEnv(new AddressSpace(1 << 16), helpers), [3n]).r0, 6n);
 });
+
+test('random bytecode never crashes the interpreter: it returns or raises an ExecutionFault', async () => {
+  const { Prng } = await import('../../src/bpf/gen.ts');
+  const rng = new Prng(9669);
+  const helpers = new Map<number, Helper>([[1, { id: 1, name: 'one', fn: () => 1n }]]);
+  let faults = 0;
+  for (let n = 0; n < 3000; n++) {
+    const insns: Insn[] = [];
+    const length = 1 + rng.below(24);
+    for (let i = 0; i < length; i++) {
+      // any opcode byte, mostly small registers and offsets
+      insns.push(insn(rng.nextU32() & 0xff, rng.below(12), rng.below(12), rng.between(-4, 8), rng.chance(0.5) ? rng.between(-2, 70) : rng.nextU32() | 0));
+    }
+    const memory = new AddressSpace(1 << 16);
+    const region = memory.mapBytes('mem', new Uint8Array(64));
+    const env = createExecEnv(memory, helpers, 500);
+    try {
+      createInterpreter({ name: `fuzz-${n}`, insns }).run(env, [BigInt(region.base), 64n]);
+    } catch (error) {
+      if (!(error instanceof ExecutionFault)) assert.fail(`program ${n} threw ${String(error)}`);
+      assert.match(error.message, /^instruction \d+: /);
+      faults++;
+    }
+  }
+  assert.ok(faults > 1000 && faults < 3000, `${faults} faults`);
+});
