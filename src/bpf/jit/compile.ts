@@ -329,9 +329,19 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const perFunctionOffsets: number[][] = [];
   const shapes: Shape[] = [];
   for (const entry of functionEntries) {
-    const w = new ByteWriter();
-    const marks: number[] = [];
-    const shape = emitFunction(entry, w, marks);
+    let w = new ByteWriter();
+    let marks: number[] = [];
+    let shape: Shape;
+    try {
+      shape = emitFunction(entry, w, marks, options.forceDispatch === true);
+    } catch (error) {
+      // The structured translation recurses along the dominator tree; on a small
+      // JS stack a very deep tree can exhaust it. The dispatch loop does not recurse.
+      if (!(error instanceof RangeError)) throw error;
+      w = new ByteWriter();
+      marks = [];
+      shape = emitFunction(entry, w, marks, true);
+    }
     shapes.push(shape);
     bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
     perFunctionOffsets.push(marks);
@@ -454,7 +464,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
 
   // ---- one eBPF function ----
   /** `marks` receives (code offset, pc) pairs, flat. */
-  function emitFunction(entry: number, w: ByteWriter, marks: number[]): Shape {
+  function emitFunction(entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean): Shape {
     // Nodes: the blocks reachable from the entry by jumps (calls start other functions).
     const ids = new Map<number, number>();
     const blocks: Block[] = [];
@@ -529,7 +539,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
         w.byte(O.unreachable);
       },
     };
-    return emitStructured({ exits }, emitter, options.forceDispatch === true);
+    return emitStructured({ exits }, emitter, forceDispatch);
 
     function emitLimitCheck(pc: number): void {
       w.byte(O.local_get);

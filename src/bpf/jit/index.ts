@@ -18,7 +18,7 @@ import { XrpError } from '../errors.ts';
 import { lookupRegion } from '../interp-ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { compileModule, type CompiledModule, type CompileOptions } from './compile.ts';
+import { compileModule, JitCompileError, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -59,7 +59,12 @@ export class JitProgram implements Engine {
   ) {
     const start = process.hrtime.bigint();
     this.compiled = compileModule(program, options);
-    this.module = new WebAssembly.Module(this.compiled.bytes);
+    try {
+      this.module = new WebAssembly.Module(this.compiled.bytes);
+    } catch (error) {
+      // V8's limits (for example 7.6 MB of code per function) bound what one function may hold.
+      throw new JitCompileError(program.name, -1, `WebAssembly rejected the module: ${(error as Error).message}`);
+    }
     this.compileNs = Number(process.hrtime.bigint() - start);
   }
 

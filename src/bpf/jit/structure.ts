@@ -46,8 +46,8 @@ export interface NodeEmitter {
 
 export type Shape = 'structured' | 'dispatch';
 
-/** Above this many nodes in one function, the recursive translation could exhaust the JS stack. */
-const STRUCTURED_NODES_MAX = 4000;
+/** Above this many nodes in one function, use the dispatch loop (the recursive translation would likely exhaust the JS stack; compile.ts also falls back when it does). */
+const STRUCTURED_NODES_MAX = 16000;
 
 function successors(exit: Exit): Target[] {
   if (exit.kind === 'goto') return [exit.target];
