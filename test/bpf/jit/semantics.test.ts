@@ -354,6 +354,21 @@ test('out-of-memory accesses become OUT_OF_BOUNDS faults naming the instruction'
   assert.equal(nul.pc, 1);
 });
 
+test('a trap inside a subprogram names the subprogram\'s instruction', () => {
+  const src = `
+    mov %r0, 0
+    call local f
+    exit
+    f:
+    mov %r0, 1
+    lddw %r2, 0x40000000
+    ldxw %r0, [%r2+4]
+    exit`;
+  const f = fault(src);
+  assert.equal(f.kind, 'OUT_OF_BOUNDS');
+  assert.equal(f.pc, 6);
+});
+
 test('misaligned atomics fault', () => {
   const f = fault('mov %r0, 0\nmov %r3, 1\nlock add [%r10-12], %r3\nexit');
   assert.equal(f.kind, 'MISALIGNED_ATOMIC');
