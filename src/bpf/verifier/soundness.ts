@@ -14,6 +14,8 @@ import { verify, type VerifierResult } from './verifier.ts';
 
 /** Executed-instruction limit of a run: far above what any accepted small program can execute. */
 const RUN_INSNS_MAX = 2_000_000;
+/** Processed-instruction limit for candidates: they are small, so a lower limit only rejects runaway explorations sooner. */
+export const CANDIDATE_INSNS_MAX = 5_000;
 
 export interface Candidate {
   /** where it came from, to reproduce a failure */
@@ -92,8 +94,8 @@ export function candidate(seed: number, corpus: readonly Candidate[]): Candidate
 }
 
 /** Verify a candidate; if accepted, run it `runs` times on random inputs and report any fault. */
-export function checkCandidate(c: Candidate, rng: Prng, runs = 2): SoundnessOutcome {
-  const result = verify({ name: c.label, insns: c.insns }, { type: c.type, memSizeBytes: c.memSizeBytes });
+export function checkCandidate(c: Candidate, rng: Prng, runs = 2, insnLimit = CANDIDATE_INSNS_MAX): SoundnessOutcome {
+  const result = verify({ name: c.label, insns: c.insns }, { type: c.type, memSizeBytes: c.memSizeBytes, insnLimit });
   if (!result.ok) {
     const internal = result.error.reason.startsWith('internal verifier error');
     return { accepted: false, result, ...(internal ? { violation: `verifier failed internally: ${result.error.message}` } : {}) };

@@ -120,11 +120,15 @@ export function stateToString(s: VState): string {
 
 /** Consistent renaming of ids between an old and a current state (the kernel's idmap). */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly reverse = new Map<number, number>();
+  private map: Map<number, number> | undefined;
+  private reverse: Map<number, number> | undefined;
   check(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
     if (curId === 0) return false;
+    if (this.map === undefined || this.reverse === undefined) {
+      this.map = new Map();
+      this.reverse = new Map();
+    }
     const m = this.map.get(oldId);
     if (m !== undefined) return m === curId;
     if (this.reverse.has(curId)) return false;

@@ -83,7 +83,7 @@ import { findCtxField, helperName, helpersFor, type HelperProto, type ProgramTyp
 /** The kernel's limit on processed instructions (BPF_COMPLEXITY_LIMIT_INSNS). */
 export const PROCESSED_INSNS_MAX = 1_000_000;
 /** Checkpoints kept per instruction; beyond it no new ones are added there (fewer prunes, never unsound). */
-const STATES_PER_INSN_MAX = 2048;
+const STATES_PER_INSN_MAX = 256;
 /** Largest offset a pointer may carry (the kernel's BPF_MAX_VAR_OFF). */
 const MAX_VAR_OFF = 1 << 29;
 const TRAIL_LINES = 24;
@@ -135,6 +135,8 @@ interface Checkpoint {
   readonly history: number[];
   /** the scalars some continuation relied on; complete once branches reaches 0 */
   readonly precise: Precision;
+  hits: number;
+  misses: number;
 }
 
 interface Path {
@@ -324,12 +326,19 @@ class Verifier {
       list = [];
       explored[pc] = list;
     }
-    for (const cp of list) {
+    for (let k = 0; k < list.length; k++) {
+      const cp = list[k]!;
       if (cp.branches === 0) {
         if (stateSubsumes(cp.state, cur, live, false, cp.precise)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
+          cp.hits++;
           this.propagate(path, clonePrecision(cp.precise));
           return true;
+        }
+        // Like Linux, forget finished states that keep missing: they cost compares and rarely prune.
+        if (++cp.misses > cp.hits * 3 + 3) {
+          list.splice(k, 1);
+          k--;
         }
       } else if (stateSubsumes(cp.state, cur, live, true)) {
         throw new Reject(pc, `infinite loop detected at insn ${pc}`);
@@ -348,6 +357,8 @@ class Verifier {
       parent: path.parent,
       history: path.history,
       precise: emptyPrecision(cur.frames.length),
+      hits: 0,
+      misses: 0,
     };
     if (list.length < STATES_PER_INSN_MAX) {
       list.push(cp);
