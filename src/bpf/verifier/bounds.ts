@@ -133,6 +133,13 @@ function lift64(b64: Bounds, b32: Bounds): Bounds | undefined {
 
 /** Make both views consistent (the kernel's reg_bounds_sync); undefined when no value remains. */
 export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
+  if (s.b64.t.mask === 0n) {
+    // A constant: consistent iff every view admits it.
+    const v = s.b64.t.value;
+    const c = scalarConst(v);
+    const ok = (b: Bounds, x: Bounds): boolean => b.umin <= x.umin && x.umax <= b.umax && b.smin <= x.smin && x.smax <= b.smax && (x.t.value & ~b.t.mask) === b.t.value;
+    return ok(s.b64, c.b64) && ok(s.b32, c.b32) ? c : undefined;
+  }
   let b64 = syncBounds(s.b64, 64);
   if (b64 === undefined) return undefined;
   let b32 = intersectBounds(s.b32, project32(b64), 32);
@@ -146,7 +153,8 @@ export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
   return { b64, b32 };
 }
 
-export const scalarUnknown = (): Scalar => ({ b64: boundsUnknown(64), b32: boundsUnknown(32) });
+const UNKNOWN: Scalar = { b64: boundsUnknown(64), b32: boundsUnknown(32) };
+export const scalarUnknown = (): Scalar => UNKNOWN;
 export const scalarConst = (value: bigint): Scalar => ({ b64: boundsConst(value, 64), b32: boundsConst(value, 32) });
 
 /** A scalar in [lo, hi] (unsigned, 64-bit). */
@@ -326,7 +334,19 @@ export function signExtendBounds(a: Bounds, fromBits: 8 | 16 | 32, bits: Width):
 }
 
 /** A value loaded from memory: unsigned `sizeBytes` wide, or sign-extended. */
+const loadedCache = new Map<number, Scalar>();
+
 export function loadedScalar(sizeBytes: number, signed: boolean): Scalar {
+  const key = sizeBytes * 2 + (signed ? 1 : 0);
+  let s = loadedCache.get(key);
+  if (s === undefined) {
+    s = computeLoaded(sizeBytes, signed);
+    loadedCache.set(key, s);
+  }
+  return s;
+}
+
+function computeLoaded(sizeBytes: number, signed: boolean): Scalar {
   if (sizeBytes === 8) return scalarUnknown();
   const bitsN = BigInt(sizeBytes * 8);
   if (!signed) return scalarRange(0n, (1n << bitsN) - 1n);

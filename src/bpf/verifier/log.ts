@@ -37,7 +37,8 @@ export function insnText(insns: readonly Insn[], pc: number): string {
 /** Lines of a rejection log. */
 export function rejectionLog(error: VerifierError, processedInsns: number, trail: readonly string[]): string[] {
   const lines = [...trail];
-  if (error.insnText !== '') lines.push(`${error.pc}: ${error.insnText}`);
+  const insnLine = `${error.pc}: ${error.insnText}`;
+  if (error.insnText !== '' && lines[lines.length - 1] !== insnLine) lines.push(insnLine);
   if (error.regState !== '') lines.push(`  ${error.regState}`);
   lines.push(error.reason);
   lines.push(`processed ${processedInsns} insns`);

@@ -225,7 +225,7 @@ class Verifier {
   private path: Path | undefined;
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   private lastSlot = -1;
-  private readonly trail: string[] = [];
+  private readonly trail: number[] = [];
 
   constructor(
     program: Program,
@@ -255,16 +255,24 @@ class Verifier {
   }
 
   trailLines(): string[] {
-    return this.trail.slice();
+    const lines: string[] = [];
+    const codes = this.trail.slice(-TRAIL_LINES);
+    for (let k = 0; k < codes.length; k++) {
+      const c = codes[k]!;
+      if (c >= 0) lines.push(`${c}: ${insnText(this.insns, c)}`);
+      else if (k + 1 < codes.length) lines.push(`from ${-1 - c} to ${codes[++k]}:`);
+    }
+    return lines;
   }
 
   acceptLog(): string[] {
     return [`processed ${this.processed} insns (limit ${this.options.insnLimit ?? PROCESSED_INSNS_MAX}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
   }
 
-  private note(line: string): void {
-    this.trail.push(line);
-    if (this.trail.length > TRAIL_LINES) this.trail.shift();
+  /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
+  private note(code: number): void {
+    this.trail.push(code);
+    if (this.trail.length > 4 * TRAIL_LINES) this.trail.splice(0, this.trail.length - TRAIL_LINES);
   }
 
   run(): Cfg {
@@ -276,7 +284,10 @@ class Verifier {
     const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
     while (pending.length > 0) {
       const path = pending.pop()!;
-      if (path.from >= 0) this.note(`from ${path.from} to ${path.pc}:`);
+      if (path.from >= 0) {
+        this.note(-1 - path.from);
+        this.note(-1 - path.pc);
+      }
       this.current = path.state;
       for (;;) {
         const pc = path.pc;
@@ -291,7 +302,7 @@ class Verifier {
         if (++this.processed > limit) {
           throw new Reject(pc, `BPF program is too complex: processed ${this.processed - 1} insns (limit ${limit})`);
         }
-        this.note(`${pc}: ${insnText(this.insns, pc)}`);
+        this.note(pc);
         this.path = path;
         this.lastSlot = -1;
         const depth = path.state.frames.length;

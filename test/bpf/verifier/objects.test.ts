@@ -18,6 +18,7 @@ const OBJECTS = [
   'bpf/examples/chain.bpf.o',
   'bpf/examples/lookup.bpf.o',
   'bpf/kv/get.bpf.o',
+  'bpf/kv/range.bpf.o', // the hardest: about 300,000 processed insns
   'test/bpf/verifier/fixtures/btree_search.bpf.o',
   'test/bpf/verifier/fixtures/chain_follow.bpf.o',
   'test/bpf/verifier/fixtures/range_scan.bpf.o',

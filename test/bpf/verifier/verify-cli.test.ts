@@ -1,0 +1,38 @@
+// `xrp verify`: exit 0 with processed instructions, states and time on
+// acceptance; exit 1 with the kernel-style log on rejection.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = `${root}src/cli/main.ts`;
+
+function xrp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', cwd: root });
+}
+
+test('accepted object: exit 0, processed insns, states and time', () => {
+  const r = xrp('verify', 'test/bpf/verifier/fixtures/btree_search.bpf.o');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /btree_search \(section xrp, \d+ insns\): accepted; processed \d+ insns, \d+ states, [\d.]+ ms/);
+});
+
+test('rejected object: exit 1 and the log (instruction, state, reason)', () => {
+  const r = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--section', 'xrp');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /REJECTED/);
+  assert.match(r.stdout, /5: r0 = \*\(u8 \*\)\(r2 \+ 0\)/);
+  assert.match(r.stdout, /R2=mem\(size=4096/);
+  assert.match(r.stdout, /R2 max value is outside of the allowed memory range/);
+});
+
+test('bad arguments: a typed error naming what was wrong', () => {
+  const r = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--section', 'nosuch');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no program in section "nosuch"; programs: bad_mask \(section xrp\)/);
+  const t = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--type', 'socket');
+  assert.equal(t.status, 2);
+  assert.match(t.stderr, /--type must be xrp or mem/);
+});
