@@ -50,6 +50,7 @@ import {
   normalize,
   refineBounds,
   scalarConst,
+  scalarEqual,
   scalarToString,
   scalarUnknown,
   signExtendBounds,
@@ -191,6 +192,9 @@ const COND_KINDS: Partial<Record<number, CondKind>> = {
 
 const scalarReg = (s: Scalar, id = 0): RegState => ({ kind: 'scalar', s, id });
 const ZERO_OFF = scalarConst(0n);
+const UNKNOWN_SCALAR = scalarUnknown();
+/** History mark: the instruction's result does not depend on its dst's range. */
+const DST_INDEPENDENT = -2;
 
 function typeName(r: RegState): string {
   if (r.kind === 'ptr') return r.ptr === 'stack' ? 'fp' : r.ptr;
@@ -388,6 +392,8 @@ class Verifier {
     const frames = path.state.frames.length;
     const reg = curFrame(path.state).regs[regno];
     if (reg === undefined || reg.kind !== 'scalar') return;
+    // A value known to be anything at all relies on no range.
+    if (scalarEqual(reg.s, UNKNOWN_SCALAR)) return;
     const need = emptyPrecision(frames);
     need.regs[frames - 1] = 1 << regno;
     this.propagate(path, need);
@@ -526,8 +532,14 @@ class Verifier {
       return;
     }
     if (dst.kind !== 'scalar' || src.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
-    if (bits === 64) f.regs[d] = scalarReg(fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)));
-    else f.regs[d] = scalarReg(zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32)));
+    const result = bits === 64 ? fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32));
+    f.regs[d] = scalarReg(result);
+    if (!x && (kind === 'and' || kind === 'mod' || kind === 'rsh' || kind === 'mul')) {
+      // A mask (or modulo, shift) by a constant often gives the same bounds
+      // whatever dst was: then nothing later depends on dst's range.
+      const blind = bits === 64 ? fromBounds64(aluBounds(kind, UNKNOWN_SCALAR.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, UNKNOWN_SCALAR.b32, src.s.b32, 32));
+      if (scalarEqual(blind, result)) this.lastSlot = DST_INDEPENDENT;
+    }
   }
 
   private neg(s: Scalar, bits: 32 | 64): Scalar {
@@ -1090,6 +1102,8 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
         if (op === AluOp.MOV) {
           drop(insn.dst);
           if (x) add(insn.src);
+        } else if (slotCode === DST_INDEPENDENT) {
+          drop(insn.dst);
         } else if (x && op !== AluOp.NEG && op !== AluOp.END) add(insn.src);
         break;
       }
