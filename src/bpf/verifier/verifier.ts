@@ -191,6 +191,7 @@ const COND_KINDS: Partial<Record<number, CondKind>> = {
 };
 
 const scalarReg = (s: Scalar, id = 0): RegState => ({ kind: 'scalar', s, id });
+type ScalarState = Extract<RegState, { kind: 'scalar' }>;
 const ZERO_OFF = scalarConst(0n);
 const UNKNOWN_SCALAR = scalarUnknown();
 /** History mark: the instruction's result does not depend on its dst's range. */
@@ -864,51 +865,55 @@ class Verifier {
     const dst = this.read(pc, f, insn.dst);
     const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(scalarConst(BigInt(insn.imm)));
     const target = pc + 1 + insn.off;
-    const other = cloneState(st);
-    let takenOk = true;
-    let fallOk = true;
     if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {
-      takenOk = this.refine(other, cond, true, insn, dst, src, x, bits);
-      fallOk = this.refine(st, cond, false, insn, dst, src, x, bits);
-    } else if (dst.kind === 'ptr' && dst.ptr === 'map_value_or_null' && src.kind === 'scalar' && isConst(src.s) && constValue(src.s) === 0n && bits === 64 && (cond === 'jeq' || cond === 'jne')) {
-      this.markNull(other, dst.id, cond === 'jeq');
-      this.markNull(st, dst.id, cond !== 'jeq');
-    }
-    if (takenOk !== fallOk && dst.kind === 'scalar') {
+      const taken = this.refine(cond, true, dst, src, bits);
+      const fall = this.refine(cond, false, dst, src, bits);
+      if (taken !== undefined && fall !== undefined) {
+        const other = cloneState(st);
+        this.applyRefined(other, insn, dst, src, x, taken);
+        this.applyRefined(st, insn, dst, src, x, fall);
+        path.pc = pc + 1;
+        return { pc: target, state: other, parent: path.parent, from: pc, history: [], jumps: path.jumps + 1 };
+      }
       // The outcome was decided by the operands' ranges: they matter.
       this.markPrecise(insn.dst);
       if (x) this.markPrecise(insn.src);
+      if (taken !== undefined) {
+        this.applyRefined(st, insn, dst, src, x, taken);
+        path.pc = target;
+        return undefined;
+      }
+      if (fall !== undefined) {
+        this.applyRefined(st, insn, dst, src, x, fall);
+        path.pc = pc + 1;
+        return undefined;
+      }
+      // Neither outcome is possible: the abstract state is empty, so the path is dead.
+      return 'exit';
     }
-    if (takenOk && fallOk) {
-      path.pc = pc + 1;
-      return { pc: target, state: other, parent: path.parent, from: pc, history: [], jumps: path.jumps + 1 };
+    const other = cloneState(st);
+    if (dst.kind === 'ptr' && dst.ptr === 'map_value_or_null' && src.kind === 'scalar' && isConst(src.s) && constValue(src.s) === 0n && bits === 64 && (cond === 'jeq' || cond === 'jne')) {
+      this.markNull(other, dst.id, cond === 'jeq');
+      this.markNull(st, dst.id, cond !== 'jeq');
     }
-    if (takenOk) {
-      path.state = other;
-      this.current = other;
-      path.pc = target;
-      return undefined;
-    }
-    if (fallOk) {
-      path.pc = pc + 1;
-      return undefined;
-    }
-    // Neither outcome is possible: the abstract state is empty, so the path is dead.
-    return 'exit';
+    path.pc = pc + 1;
+    return { pc: target, state: other, parent: path.parent, from: pc, history: [], jumps: path.jumps + 1 };
   }
 
-  /** Refine both operands for one outcome of a conditional jump; false if that outcome is impossible. */
-  private refine(st: VState, cond: CondKind, taken: boolean, insn: Insn, dst: Extract<RegState, { kind: 'scalar' }>, src: Extract<RegState, { kind: 'scalar' }>, x: boolean, bits: 32 | 64): boolean {
+  /** Both operands refined for one outcome of a conditional jump; undefined if that outcome is impossible. */
+  private refine(cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
     const r = refineBounds(cond, taken, view(dst.s, bits), view(src.s, bits), bits);
-    if (r === undefined) return false;
+    if (r === undefined) return undefined;
     const apply = (s: Scalar, b: (typeof r)[0]): Scalar | undefined => normalize(bits === 64 ? { b64: b, b32: s.b32 } : { b64: s.b64, b32: b });
     const nd = apply(dst.s, r[0]);
     const ns = apply(src.s, r[1]);
-    if (nd === undefined || ns === undefined) return false;
+    return nd === undefined || ns === undefined ? undefined : [nd, ns];
+  }
+
+  private applyRefined(st: VState, insn: Insn, dst: ScalarState, src: ScalarState, x: boolean, refined: [Scalar, Scalar]): void {
     const f = curFrame(st);
-    this.setScalar(st, f, insn.dst, dst, nd);
-    if (x) this.setScalar(st, f, insn.src, src, ns);
-    return true;
+    this.setScalar(st, f, insn.dst, dst, refined[0]);
+    if (x) this.setScalar(st, f, insn.src, src, refined[1]);
   }
 
   /** Give register `regno` the refined value, and every copy sharing its id too. */
