@@ -320,7 +320,6 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     return b;
   };
 
-
   const functionEntries = [...entries].filter((e) => e < n).sort((a, b) => a - b);
   const funcIndex = new Map<number, number>();
   functionEntries.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
