@@ -1,8 +1,8 @@
-// Every shipped storage function (the `xrp` programs of bpf/**/*.bpf.o) runs on
-// the interpreter and on the JIT (unchecked, as for verified programs, and
-// checked) over real BPF-KV files and over random blocks, driven like the NVMe
-// hook does: run, read ctx.next_addr[0], put that block in the data page, run
-// again until done. After every step the engines must agree on r0, the
+// Every shipped storage function (the `xrp` programs of bpf/**/*.bpf.o) must pass
+// loadProgram (verifier, then JIT), then runs on the interpreter and on the JIT
+// (unchecked, as for verified programs, and checked) over real BPF-KV files and
+// random blocks, driven like the NVMe hook does: run, read ctx.next_addr[0], put
+// that block in the data page, run again until done. After every step the engines must agree on r0, the
 // instruction count and every byte of the address space. Also: loadProgram.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,6 +105,10 @@ test('every shipped storage function: JIT = interpreter, step by step, on BPF-KV
   assert.ok(programs.length >= 4, `only ${programs.length} storage functions found`);
   let totalSteps = 0;
   for (const { path, object, name } of programs) {
+    // The path of production: the verifier accepts it and it runs on the JIT (unchecked).
+    const linked = linkProgram(object, name, new AddressSpace(1 << 20));
+    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source });
+    assert.ok(loaded.engine instanceof JitProgram, `${path} ${name}`);
     const rng = new Prng(0x5eed);
     for (let run = 0; run < 40; run++) {
       const machines = [
