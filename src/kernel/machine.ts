@@ -2,6 +2,7 @@
 // image file, NVMe driver, file system (opened or freshly made) and kernel.
 // Used by the CLI, the benches and the tests.
 
+import type { BackingStore } from '../device/backing-store.ts';
 import { NvmeController } from '../device/controller.ts';
 import { ImageStore } from '../device/image-store.ts';
 import type { DeviceProfile } from '../device/profiles.ts';
@@ -23,6 +24,12 @@ export interface MachineOptions {
   costs?: Partial<KernelCosts>;
   /** Image store page-cache budget (host memory, not a simulated cache). */
   cacheBytes?: number;
+  /**
+   * What the device reads and writes, given the image and the mounted file
+   * system (default: the image itself). BPF-KV uses it to compute the blocks of
+   * huge files on demand (src/kv/overlay-store.ts).
+   */
+  deviceStore?: (store: ImageStore, fs: FileSystem) => BackingStore;
 }
 
 export class Machine {
@@ -43,7 +50,8 @@ export class Machine {
     const store = ImageStore.open(options.imagePath, storeOptions);
     try {
       const fs = options.mkfsBytes !== undefined ? FileSystem.mkfs(store) : FileSystem.open(store);
-      const controller = new NvmeController(sim, { profile: options.profile ?? 'optane-p5800x', store });
+      const deviceStore = options.deviceStore?.(store, fs) ?? store;
+      const controller = new NvmeController(sim, { profile: options.profile ?? 'optane-p5800x', store: deviceStore });
       const driver = new NvmeDriver(sim, controller);
       const kernel = new Kernel(sim, driver, fs, options.costs !== undefined ? { costs: options.costs } : {});
       return new Machine(sim, store, controller, driver, fs, kernel);
