@@ -1,0 +1,152 @@
+// `xrp bench`: runs the experiments of src/bench (the paper's evaluation and
+// beyond) on the emulated machine, prints a table per experiment, and writes
+// CSV, JSON and a self-contained HTML report.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { BenchError } from '../../bench/errors.ts';
+import { allRows, formatTable, toCsv, toJson } from '../../bench/format.ts';
+import { EXPERIMENTS, findExperiment } from '../../bench/registry.ts';
+import { renderReport } from '../../bench/report.ts';
+import { planSuite, runSuite, WORKERS_MAX } from '../../bench/runner.ts';
+import type { PointDone } from '../../bench/runner.ts';
+import { expandSweep, parseSet, resolveAxes } from '../../bench/sweep.ts';
+import type { Experiment, SuiteConfig } from '../../bench/types.ts';
+import { DEVICE_PROFILES } from '../../device/profiles.ts';
+import { MAX_CORES } from '../../sim/simulator.ts';
+
+interface BenchOptions {
+  full?: boolean;
+  seed: string;
+  device: string;
+  cores: string;
+  out: string;
+  workers?: string;
+  set: string[];
+  list?: boolean;
+  report: boolean;
+  progress: boolean;
+}
+
+function intArg(text: string, name: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new BenchError(`${name} must be an integer ${min}..${max}, got '${text}'`);
+  }
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function listExperiments(config: SuiteConfig): string {
+  const lines: string[] = [];
+  for (const e of EXPERIMENTS) {
+    const points = expandSweep(e, resolveAxes(e, config, new Map())).length;
+    const full = expandSweep(e, resolveAxes(e, { ...config, full: true }, new Map())).length;
+    lines.push(`${e.number}  ${e.id.padEnd(12)} ${e.title}  (${points} points; --full ${full})`);
+    const axes = e.axes(config);
+    for (const p of e.params) {
+      const values = axes[p.name]!.map(String).join(',');
+      const accepted = p.kind === 'choice' ? (p.choices ?? []).join('|') : `${p.min ?? ''}..${p.max ?? ''}`;
+      lines.push(`     --set ${p.name}=${values}${p.unit === '' ? '' : ` ${p.unit}`}   ${p.description} [${accepted}]`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Progress on stderr: bars on a terminal, one line per finished experiment otherwise. */
+function makeProgress(experiments: { experiment: Experiment; points: number }[], enabled: boolean): { update(e: PointDone): void; stop(): void } {
+  if (!enabled) return { update() {}, stop() {} };
+  if (process.stderr.isTTY !== true) {
+    return {
+      update(e) {
+        if (e.done === e.total) process.stderr.write(`xrp bench: ${e.experimentId} done (${e.total} points, ${(e.wallMs / 1000).toFixed(1)} s)\n`);
+      },
+      stop() {},
+    };
+  }
+  const multi = new cliProgress.MultiBar(
+    { format: ' {name} |{bar}| {value}/{total} points  {elapsed}s', hideCursor: true, clearOnComplete: false, stream: process.stderr, autopadding: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const width = Math.max(...experiments.map((e) => e.experiment.id.length));
+  const bars = new Map(experiments.map((e) => [e.experiment.id, multi.create(e.points, 0, { name: e.experiment.id.padEnd(width) })]));
+  return {
+    update(e) {
+      bars.get(e.experimentId)?.update(e.done);
+    },
+    stop() {
+      multi.stop();
+    },
+  };
+}
+
+export async function runBenchCommand(names: string[], options: BenchOptions): Promise<void> {
+  if (!DEVICE_PROFILES.has(options.device)) {
+    throw new BenchError(`unknown device '${options.device}'; known: ${[...DEVICE_PROFILES.keys()].join(', ')}`);
+  }
+  const config: SuiteConfig = {
+    seed: intArg(options.seed, '--seed', 0, 0xffffffff),
+    device: options.device,
+    cores: intArg(options.cores, '--cores', 1, MAX_CORES),
+    full: options.full === true,
+  };
+  if (options.list === true) {
+    console.log(listExperiments(config));
+    return;
+  }
+  const experiments = names.length === 0 ? [...EXPERIMENTS] : [...new Set(names.map(findExperiment))];
+  const overrides = new Map(options.set.map(parseSet));
+  const plan = planSuite(experiments, config, overrides);
+  const workers = options.workers === undefined ? Math.min(availableParallelism(), plan.tasks.length) : intArg(options.workers, '--workers', 0, WORKERS_MAX);
+  const progress = makeProgress(plan.experiments.map((e) => ({ experiment: e.experiment, points: e.points.length })), options.progress);
+  const startMs = performance.now();
+  let result;
+  try {
+    result = await runSuite(plan, { workers, onPointDone: (e) => progress.update(e) });
+  } finally {
+    progress.stop();
+  }
+  const wallMs = performance.now() - startMs;
+  for (const er of result.experiments) {
+    const experiment = findExperiment(er.id);
+    const rows = allRows(er);
+    console.log(`\n== ${er.number}. ${er.title} (xrp bench ${er.id})\n`);
+    console.log(formatTable(experiment, rows));
+    const headline = experiment.headline?.(rows, config) ?? [];
+    if (headline.length > 0) console.log(`\n${headline.map((h) => `  * ${h}`).join('\n')}`);
+  }
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'results.json'), toJson(result));
+  for (const er of result.experiments) writeFileSync(join(out, `${er.number}-${er.id}.csv`), toCsv(allRows(er)));
+  if (options.report) writeFileSync(join(out, 'index.html'), renderReport(result, experiments, { wallMs, workers }));
+  const points = plan.tasks.length;
+  console.log(`\n${points} points of ${result.experiments.length} experiment(s) in ${(wallMs / 1000).toFixed(1)} s on ${workers} worker(s); seed ${config.seed}, ${config.device}, ${config.cores} cores${config.full ? ', --full' : ''}`);
+  console.log(`wrote ${options.report ? `${join(out, 'index.html')}, ` : ''}${join(out, 'results.json')} and ${result.experiments.length} CSV file(s) in ${out}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('run the evaluation (experiments by name or number; default: all) on the emulated machine; tables, CSV, JSON and an HTML report')
+    .argument('[experiments...]', `experiments (${EXPERIMENTS.map((e) => `${e.number} ${e.id}`).join(', ')})`)
+    .option('--full', 'the complete sweeps (much longer) instead of the default ones')
+    .option('--seed <n>', 'suite seed (every point derives its own)', '1')
+    .option('--device <name>', `device profile (${[...DEVICE_PROFILES.keys()].join(', ')})`, 'optane-p5800x')
+    .option('--cores <n>', 'simulated cores', '6')
+    .option('--out <dir>', 'output directory for index.html, results.json and CSV', 'report')
+    .option('--workers <n>', `worker threads (0 = run in this thread; default: host parallelism)`)
+    .option('--set <name=values>', 'replace a sweep axis, e.g. --set depth=1,6 (repeatable)', collect, [])
+    .option('--list', 'list the experiments, their parameters and default sweeps')
+    .option('--no-report', 'skip the HTML report')
+    .option('--no-progress', 'no progress output on stderr')
+    .action(async (names: string[], options: BenchOptions) => {
+      await runBenchCommand(names, options);
+    });
+}
