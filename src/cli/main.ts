@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
 import { register as registerAsm } from './commands/asm.ts';
+import { register as registerBench } from './commands/bench.ts';
 import { register as registerConformance } from './commands/conformance.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerFs } from './commands/fs.ts';
@@ -19,6 +20,7 @@ const program = new Command('xrp')
 
 // Command groups register themselves here (one import and one call per group).
 registerAsm(program);
+registerBench(program);
 registerConformance(program);
 registerDemo(program);
 registerFs(program);
