@@ -76,6 +76,8 @@ export class Cqe {
   userData = 0;
   res = 0;
   flags = 0;
+  /** Extra completion data of a registered opcode (IORING_OP_READ_XRP's XrpResult), else null. */
+  aux: object | null = null;
 }
 
 export interface IoUringParams {
@@ -410,13 +412,14 @@ export class IoUring implements EventTarget {
   }
 
   /** Posts the CQE of a finished request (in the completion interrupt or at submission) and wakes a waiter. */
-  complete(ctx: CpuContext, req: UringRequest, res: number): void {
+  complete(ctx: CpuContext, req: UringRequest, res: number, aux: object | null = null): void {
     this.inflight--;
     if (this.cqTail - this.cqHead >= this.cqEntries) throw new RangeError('io_uring CQ overflow (in-flight requests are limited to the CQ size)');
     const cqe = this.cqes[this.cqTail & (this.cqEntries - 1)]!;
     cqe.userData = req.sqe.userData;
     cqe.res = res;
     cqe.flags = 0;
+    cqe.aux = aux;
     this.cqTail++;
     this.completed++;
     const w = this.waiter;

@@ -178,6 +178,26 @@ export class NvmeDriver {
     this.place(ctx, q, req);
   }
 
+  /**
+   * Places `req` on the queue of core `coreId` if it has a free tag (no CPU
+   * charged: the caller charges its own submission cost). For submissions from
+   * an interrupt handler onto any queue (XRP fan-out); returns false when the
+   * queue is full (an interrupt handler cannot wait for a tag).
+   */
+  tryPlaceOn(ctx: CpuContext, coreId: number, req: NvmeRequest): boolean {
+    checkRequest(req);
+    const q = this.queues[coreId];
+    if (q === undefined) throw new SimError(`no NVMe queue for core ${coreId}`);
+    if (q.freeCount === 0) return false;
+    this.place(ctx, q, req);
+    return true;
+  }
+
+  /** Number of I/O queues (one per core). */
+  get queueCount(): number {
+    return this.queues.length;
+  }
+
   /** Submits and sleeps until completion; returns the NVMe status (0 = success). */
   *submitAndWait(t: SimThread, req: NvmeRequest): Task<number> {
     // Same steps as submit(), inlined: this is the hot path of every read().

@@ -59,6 +59,8 @@ const PIPE_BYTES_MAX = 65536;
 export const FILE_REGULAR = 0;
 export const FILE_DIRECTORY = 1;
 export const FILE_PIPE = 2;
+/** A loaded eBPF program (bpf(BPF_PROG_LOAD) returns an fd of this kind; XRP, src/kernel/xrp/). */
+export const FILE_BPF_PROG = 3;
 
 /** A pipe's buffer, shared by its two ends. */
 class Pipe {
@@ -76,6 +78,8 @@ export class OpenFile {
     readonly flags: number,
     readonly inode: Inode | null,
     readonly pipe: Pipe | null,
+    /** The kernel object behind an fd that is not a file (a FILE_BPF_PROG's program). */
+    readonly object: object | null = null,
   ) {}
 
   get readable(): boolean {
@@ -92,7 +96,7 @@ export class OpenFile {
 
   /** pread/pwrite/lseek work (FMODE_PREAD): not on pipes. */
   get seekable(): boolean {
-    return this.kind !== FILE_PIPE;
+    return this.kind !== FILE_PIPE && this.kind !== FILE_BPF_PROG;
   }
 }
 
@@ -127,6 +131,12 @@ export class Process {
   /** The open file behind `fd`, or null (for the XRP syscall and io_uring). */
   file(fd: number): OpenFile | null {
     return Number.isInteger(fd) && fd >= 0 && fd < this.fds.length ? this.fds[fd]! : null;
+  }
+
+  /** Installs `f` at the lowest free fd (for kernel objects such as BPF programs); returns the fd or -EMFILE. */
+  installFile(f: OpenFile): SysResult {
+    const fd = this.freeFd();
+    return fd < 0 ? fd : this.install(fd, f);
   }
 
   /** True when [address, address+length) lies in one mapped user region (writable if asked). */
@@ -305,6 +315,7 @@ export class Process {
     if (!Number.isSafeInteger(count) || count < 0) return -EINVAL;
     if (!this.validBuffer(bufAddr, Math.min(count, RW_COUNT_MAX), !isWrite)) return -EFAULT;
     if (f.kind === FILE_DIRECTORY) return -EISDIR;
+    if (f.kind === FILE_BPF_PROG) return -EINVAL; // anon-inode fds have no read/write
     return 0;
   }
 
