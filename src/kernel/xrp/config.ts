@@ -1,0 +1,163 @@
+// XRP's kernel-wide configuration and per-process kernel state.
+//
+// Costs of the completion hook are modelling choices (the XRP paper gives no
+// per-layer figure for them), kept small and configurable:
+//   hookNs   fixed work of one hook invocation in the interrupt handler: re-look
+//            up the mapping in the metadata digest and compare its version, set
+//            up ctx, dispatch the program, translate the next offset (100 ns)
+//   insnNs   per executed eBPF instruction of the JIT-compiled program (1 ns,
+//            about one instruction per cycle at 3 GHz with some stalls)
+// A resubmission also pays the NVMe driver's submission cost (57 ns of Table
+// 1's 113 ns), and each completion its 56 ns, exactly like a read() hop.
+
+import type { Region } from '../../bpf/memory.ts';
+import { SimError } from '../../sim/errors.ts';
+import type { Kernel } from '../kernel.ts';
+import type { Process } from '../syscalls.ts';
+
+export interface XrpCosts {
+  /** Fixed CPU cost of one hook invocation (interrupt context). */
+  hookNs: number;
+  /** CPU cost per executed instruction, in the hook. */
+  insnNs: number;
+  /** CPU cost per executed instruction when the fallback runs the program in user space. */
+  userInsnNs: number;
+}
+
+export const DEFAULT_XRP_COSTS: XrpCosts = { hookNs: 100, insnNs: 1, userInsnNs: 1 };
+
+/** Default resubmission limit per request (reads after the first; the original has none). */
+export const XRP_RESUBMIT_LIMIT_DEFAULT = 4096;
+/** Largest configurable limit. */
+export const XRP_RESUBMIT_LIMIT_MAX = 1 << 24;
+
+export type XrpFanoutMode = 'parallel' | 'serial';
+
+export interface XrpConfig {
+  costs: XrpCosts;
+  /** Default resubmission limit of a request (read_xrp may override per call). */
+  resubmitLimit: number;
+  /** 'parallel': fan-out slots go out at once on their own commands, spread over the queues; 'serial': one command reads them one after another. */
+  fanout: XrpFanoutMode;
+  /** Run-time instruction limit of one program run (a FAULT beyond it; verified programs stay far below). */
+  insnLimit: number;
+}
+
+export interface XrpOptions {
+  costs?: Partial<XrpCosts>;
+  resubmitLimit?: number;
+  fanout?: XrpFanoutMode;
+  insnLimit?: number;
+}
+
+export class XrpConfigError extends SimError {}
+
+const configs = new WeakMap<Kernel, XrpConfig>();
+const installHooks: Array<(k: Kernel) => void> = [];
+
+/** Registers work done once per kernel when XRP is installed (the io_uring opcode). */
+export function onXrpInstall(fn: (k: Kernel) => void): void {
+  installHooks.push(fn);
+}
+
+export function checkResubmitLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > XRP_RESUBMIT_LIMIT_MAX) {
+    throw new XrpConfigError(`XRP resubmission limit must be an integer 0..${XRP_RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
+  }
+}
+
+export function checkFanout(mode: string): void {
+  if (mode !== 'parallel' && mode !== 'serial') throw new XrpConfigError(`XRP fan-out mode must be 'parallel' or 'serial', got '${mode}'`);
+}
+
+/**
+ * Installs XRP in `kernel` (idempotent): registers IORING_OP_READ_XRP and
+ * returns the kernel's mutable XRP configuration, updated with `options`.
+ */
+export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
+  let cfg = configs.get(kernel);
+  if (cfg === undefined) {
+    cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: 1_000_000 };
+    configs.set(kernel, cfg);
+    for (const fn of installHooks) fn(kernel);
+  }
+  if (options.costs !== undefined) {
+    const costs = { ...cfg.costs, ...options.costs };
+    for (const [k, v] of Object.entries(costs)) {
+      if (!Number.isSafeInteger(v) || (v as number) < 0) throw new XrpConfigError(`XRP cost ${k} must be a non-negative integer of ns, got ${String(v)}`);
+    }
+    cfg.costs = costs;
+  }
+  if (options.resubmitLimit !== undefined) {
+    checkResubmitLimit(options.resubmitLimit);
+    cfg.resubmitLimit = options.resubmitLimit;
+  }
+  if (options.fanout !== undefined) {
+    checkFanout(options.fanout);
+    cfg.fanout = options.fanout;
+  }
+  if (options.insnLimit !== undefined) {
+    if (!Number.isSafeInteger(options.insnLimit) || options.insnLimit < 1) throw new XrpConfigError(`XRP insnLimit must be a positive integer, got ${String(options.insnLimit)}`);
+    cfg.insnLimit = options.insnLimit;
+  }
+  return cfg;
+}
+
+/** The kernel's XRP configuration (installs XRP on first use). */
+export function xrpConfig(kernel: Kernel): XrpConfig {
+  return configs.get(kernel) ?? installXrp(kernel);
+}
+
+/**
+ * Kernel memory of XRP inside a process's address space: a ctx (struct
+ * bpf_xrp) per in-flight NVMe command and the 4096-byte data pages of fan-out
+ * commands. Programs run in the process's address space (their maps are
+ * linked there and scratch is the user's page), so these regions live there
+ * too; they are pooled because an AddressSpace never unmaps.
+ */
+export class XrpProcState {
+  private readonly ctxFree: Region[] = [];
+  private readonly pageFree: Region[] = [];
+  constructor(readonly proc: Process) {}
+
+  takeCtx(): Region {
+    return this.ctxFree.pop() ?? this.proc.mem.map('xrp-ctx', CTX_BYTES, { alignBytes: 8 });
+  }
+
+  giveCtx(r: Region): void {
+    this.ctxFree.push(r);
+  }
+
+  takePage(): Region {
+    return this.pageFree.pop() ?? this.proc.mem.map('xrp-page', 4096);
+  }
+
+  givePage(r: Region): void {
+    this.pageFree.push(r);
+  }
+}
+
+const procStates = new WeakMap<Process, XrpProcState>();
+
+export function xrpProcState(proc: Process): XrpProcState {
+  let s = procStates.get(proc);
+  if (s === undefined) {
+    s = new XrpProcState(proc);
+    procStates.set(proc, s);
+  }
+  return s;
+}
+
+// struct bpf_xrp (x86-64 layout of the original; bpf/include/xrp.h).
+export const CTX_BYTES = 280;
+export const CTX_DONE = 0;
+export const CTX_NEXT_ADDR = 8;
+export const CTX_SIZE = 136;
+export const CTX_DATA = 264;
+export const CTX_SCRATCH = 272;
+export const XRP_MAX_FANOUT = 16;
+export const XRP_PAGE_BYTES = 4096;
+export const XRP_SIZE_DEFAULT = 512;
+export const XRP_SIZE_MIN = 512;
+export const XRP_SIZE_MAX = 4096;
+export const XRP_SIZE_STEP = 512;

@@ -1,0 +1,190 @@
+// The user-space fallback (the slow path of the original's design, which it
+// left to each application): from the XrpResult of a read_xrp that did not
+// finish in the kernel, continue the walk with pread() and the same program
+// run in user space, so that the caller always gets the answer a user-space
+// walk would give.
+//
+// The pending reads are done one at a time, exactly like the kernel's 'serial'
+// fan-out: each pending read starts a branch with a fresh ctx; next_addr[0]
+// continues the branch at once (same ctx); extra slots (size[i] != 0) are
+// queued as new branches. The program sees the same thing as in the hook: the
+// block at offset 0 of the data page, the rest of the page zero, and the same
+// scratch page. A misaligned offset, a hole, or a read across extents, which
+// one NVMe command cannot do, are no problem for pread (a hole reads as zeros;
+// a misaligned offset is read through an aligned bounce buffer).
+//
+// A terminal status of the kernel (PROG_ERROR, FAULT, INVALID_SIZE,
+// OUT_OF_FILE, IO_ERROR) is the answer: nothing is redone.
+
+import { ExecutionFault } from '../../bpf/engine.ts';
+import type { Region } from '../../bpf/memory.ts';
+import type { SysResult } from '../errno.ts';
+import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
+import type { Process } from '../syscalls.ts';
+import type { SimThread, Task } from '../../sim/thread.ts';
+import {
+  CTX_BYTES, CTX_DATA, CTX_DONE, CTX_NEXT_ADDR, CTX_SCRATCH, CTX_SIZE, XRP_MAX_FANOUT, XRP_PAGE_BYTES, XRP_RESUBMIT_LIMIT_DEFAULT,
+  XRP_SIZE_DEFAULT, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig,
+} from './config.ts';
+import { programOf } from './prog-load.ts';
+import { readXrp, type XrpCallOptions } from './read-xrp.ts';
+import { isResumable, XrpStatus, xrpStatusName, type XrpRead, type XrpResult, type XrpStatusCode } from './status.ts';
+
+/** The arguments of the read_xrp call being continued. */
+export interface XrpCall {
+  fd: number;
+  dataBuf: number;
+  progFd: number;
+  scratchBuf: number;
+}
+
+export interface XrpFallbackOptions {
+  /** Reads the fallback may make before it stops with LIMIT (a cyclic chain; default 4096). */
+  maxReads?: number;
+}
+
+export interface XrpFallbackResult {
+  /** DONE, or the terminal status that ended the walk (the kernel's, or one met in user space; LIMIT when maxReads ran out). */
+  status: XrpStatusCode;
+  statusName: string;
+  /** preads made and program runs in user space. */
+  reads: number;
+  runs: number;
+  insnsExecuted: number;
+  progRet: bigint;
+  fault: string | null;
+  /** Offset of the last block the program ran on (DONE), or where the walk stopped. */
+  stopOffset: number;
+}
+
+interface UserPages {
+  bounce: Region;
+  ctx: Region;
+}
+
+const userPages = new WeakMap<Process, UserPages>();
+
+function pagesOf(proc: Process): UserPages {
+  let p = userPages.get(proc);
+  if (p === undefined) {
+    // One aligned bounce buffer covers any read of up to 4096 bytes at any offset.
+    p = { bounce: proc.mem.map('xrp-fallback-bounce', 2 * XRP_PAGE_BYTES), ctx: proc.mem.map('xrp-fallback-ctx', CTX_BYTES, { alignBytes: 8 }) };
+    userPages.set(proc, p);
+  }
+  return p;
+}
+
+/**
+ * Finishes the walk of `result` in user space. Returns -EBADF/-EINVAL for a
+ * bad program fd, else the final status. The scratch page holds the final state.
+ */
+export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result: XrpResult, options: XrpFallbackOptions = {}): Task<XrpFallbackResult | SysResult> {
+  const program = programOf(proc, call.progFd);
+  if (typeof program === 'number') return program;
+  const maxReads = options.maxReads ?? XRP_RESUBMIT_LIMIT_DEFAULT;
+  const out: XrpFallbackResult = {
+    status: XrpStatus.DONE, statusName: 'DONE', reads: 0, runs: 0, insnsExecuted: 0, progRet: 0n, fault: null, stopOffset: result.stopOffset,
+  };
+  const stop = (status: XrpStatusCode, offset: number): XrpFallbackResult => {
+    out.status = status;
+    out.statusName = xrpStatusName(status);
+    out.stopOffset = offset;
+    return out;
+  };
+  const terminal = result.ends.find((e) => !isResumable(e.status));
+  if (terminal !== undefined) {
+    out.progRet = terminal.status === XrpStatus.PROG_ERROR ? terminal.progRet : 0n;
+    out.fault = terminal.status === XrpStatus.FAULT ? terminal.detail : null;
+    return stop(terminal.status, terminal.offsetBytes);
+  }
+  const userInsnNs = xrpConfig(proc.kernel).costs.userInsnNs;
+  const { bounce, ctx } = pagesOf(proc);
+  const mem = proc.mem;
+  const view = mem.view;
+  const c = ctx.base;
+  const queue: XrpRead[] = [...result.pending];
+  for (let head = 0; head < queue.length; head++) {
+    let read: XrpRead | null = queue[head]!;
+    mem.u8.fill(0, c, c + CTX_BYTES); // a new branch
+    while (read !== null) {
+      const off = read.offsetBytes;
+      if (!Number.isSafeInteger(off) || off < 0) return stop(XrpStatus.OUT_OF_FILE, off);
+      if (out.reads >= maxReads) return stop(XrpStatus.LIMIT, off);
+      // pread through an aligned bounce buffer (the file is O_DIRECT).
+      const a = Math.floor(off / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
+      const end = Math.ceil((off + read.sizeBytes) / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
+      const n = yield* proc.pread(t, call.fd, bounce.base, end - a, a);
+      out.reads++;
+      if (n < 0) return stop(XrpStatus.IO_ERROR, off);
+      const valid = Math.max(0, Math.min(read.sizeBytes, n - (off - a)));
+      if (valid === 0) return stop(XrpStatus.OUT_OF_FILE, off);
+      mem.u8.copyWithin(call.dataBuf, bounce.base + (off - a), bounce.base + (off - a) + valid);
+      mem.u8.fill(0, call.dataBuf + valid, call.dataBuf + XRP_PAGE_BYTES);
+      view.setInt32(c + CTX_DONE, 0, true);
+      for (let i = 1; i < XRP_MAX_FANOUT; i++) view.setBigUint64(c + CTX_SIZE + 8 * i, 0n, true);
+      view.setBigUint64(c + CTX_DATA, BigInt(call.dataBuf), true);
+      view.setBigUint64(c + CTX_SCRATCH, BigInt(call.scratchBuf), true);
+      let r0: bigint;
+      try {
+        const r = program.run(c);
+        out.runs++;
+        out.insnsExecuted += r.insnsExecuted;
+        yield t.cpu(r.insnsExecuted * userInsnNs);
+        r0 = r.r0;
+      } catch (error) {
+        if (!(error instanceof ExecutionFault)) throw error;
+        out.fault = error.message;
+        return stop(XrpStatus.FAULT, off);
+      }
+      if (r0 !== 0n) {
+        out.progRet = r0;
+        return stop(XrpStatus.PROG_ERROR, off);
+      }
+      if (view.getInt32(c + CTX_DONE, true) !== 0) {
+        out.stopOffset = off;
+        read = null;
+        continue;
+      }
+      read = null;
+      for (let i = 0; i < XRP_MAX_FANOUT; i++) {
+        const raw = view.getBigUint64(c + CTX_SIZE + 8 * i, true);
+        if (i > 0 && raw === 0n) continue;
+        const addr = view.getBigUint64(c + CTX_NEXT_ADDR + 8 * i, true);
+        const size = raw === 0n ? XRP_SIZE_DEFAULT : Number(raw);
+        if (raw !== 0n && (raw < BigInt(XRP_SIZE_MIN) || raw > BigInt(XRP_SIZE_MAX) || raw % BigInt(XRP_SIZE_STEP) !== 0n)) {
+          return stop(XrpStatus.INVALID_SIZE, off);
+        }
+        const next = { offsetBytes: addr > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(addr), sizeBytes: size };
+        if (i === 0) read = next;
+        else queue.push(next);
+      }
+    }
+  }
+  return out;
+}
+
+export interface XrpAnswer {
+  /** What the kernel did. */
+  xrp: XrpResult;
+  /** The user-space continuation, when the kernel did not finish (null otherwise). */
+  fallback: XrpFallbackResult | null;
+  /** The final status: DONE when the walk finished (in the kernel or in user space). */
+  status: XrpStatusCode;
+}
+
+/**
+ * read_xrp, then the fallback when the kernel did not finish: the right answer
+ * in every case (the scratch page holds the final state). -errno when read_xrp
+ * itself is refused.
+ */
+export function* readXrpOrFallback(
+  t: SimThread, proc: Process, fd: number, dataBuf: number, count: number, pos: number, progFd: number, scratchBuf: number,
+  options: XrpCallOptions & XrpFallbackOptions = {},
+): Task<XrpAnswer | SysResult> {
+  const r = yield* readXrp(t, proc, fd, dataBuf, count, pos, progFd, scratchBuf, options);
+  if (typeof r === 'number') return r;
+  if (r.status === XrpStatus.DONE) return { xrp: r, fallback: null, status: XrpStatus.DONE };
+  const f = yield* xrpFallback(t, proc, { fd, dataBuf, progFd, scratchBuf }, r, options);
+  if (typeof f === 'number') return f;
+  return { xrp: r, fallback: f, status: f.status };
+}

@@ -1,0 +1,331 @@
+// The XRP completion hook: what the original adds to nvme_handle_cqe, plus the
+// statuses, limit, variable sizes and fan-out of issue 6.
+//
+// One read_xrp call is an XrpRequest. It owns one or more NVMe commands
+// (XrpCommand): the primary one, which reads into the user's data buffer, and
+// in 'parallel' fan-out mode one more per extra next_addr slot, each with a
+// kernel data page. On every completion of a command, in the interrupt handler
+// of the core that owns its queue (charging that core, i.e. whatever thread
+// it interrupted):
+//   1. the mapping of the block just read is looked up again in the metadata
+//      digest and its version compared with the one used to submit it (a
+//      concurrent extent change ends the branch with MAPPING_CHANGED);
+//   2. ctx.data / ctx.scratch are set, size[1..15] cleared, the program runs;
+//   3. a non-zero return ends the branch (PROG_ERROR), done != 0 ends it (DONE);
+//   4. otherwise next_addr[0] is translated through the digest and the SAME
+//      command (same tag, same page, same queue) is resubmitted with the new
+//      LBA; extra slots (size[i] != 0) become new commands spread over the
+//      device's queues ('parallel') or queued work for this command ('serial').
+// A command whose branch ended takes the next queued read, if any, else it
+// completes; the request completes when its last command does.
+
+import type { Region } from '../../bpf/memory.ts';
+import { ExecutionFault } from '../../bpf/engine.ts';
+import type { CpuContext, Task } from '../../sim/thread.ts';
+import { EIO } from '../errno.ts';
+import type { Kernel } from '../kernel.ts';
+import { CQE_COMPLETE, CQE_RESUBMIT, LOGICAL_BLOCK_BYTES, NVME_OP_READ, NvmeRequest, type CqeHook } from '../nvme-driver.ts';
+import type { Process } from '../syscalls.ts';
+import {
+  CTX_BYTES, CTX_DATA, CTX_DONE, CTX_NEXT_ADDR, CTX_SCRATCH, CTX_SIZE, XRP_MAX_FANOUT, XRP_PAGE_BYTES, XRP_SIZE_DEFAULT,
+  XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig, xrpProcState, type XrpFanoutMode,
+} from './config.ts';
+import type { XrpProgram } from './prog-load.ts';
+import { isResumable, XrpResult, XrpStatus, type XrpRead, type XrpStatusCode } from './status.ts';
+
+/** One NVMe command of an XRP request and the read it is doing. */
+export class XrpCommand extends NvmeRequest {
+  offsetBytes = 0;
+  sizeBytes = 0;
+  /** Bytes of the read inside the file (the rest of the page is zeroed before the program runs). */
+  validBytes = 0;
+  /** Digest version and device address the read was submitted with. */
+  version = 0;
+  address = 0;
+
+  constructor(
+    readonly xrq: XrpRequest,
+    readonly ctxRegion: Region,
+    /** A kernel data page, or null for the user's data buffer. */
+    readonly page: Region | null,
+    readonly pageAddr: number,
+    mem: Uint8Array,
+  ) {
+    super(NVME_OP_READ, 0, 1, mem, pageAddr);
+  }
+}
+
+function onCommandComplete(ctx: CpuContext, req: NvmeRequest): void {
+  const cmd = req as XrpCommand;
+  cmd.xrq.commandDone(ctx, cmd);
+}
+
+export interface XrpRequestParams {
+  kernel: Kernel;
+  proc: Process;
+  program: XrpProgram;
+  ino: number;
+  dataAddr: number;
+  scratchAddr: number;
+  count: number;
+  resubmitLimit: number;
+  fanout: XrpFanoutMode;
+  startNs: number;
+}
+
+export class XrpRequest implements CqeHook {
+  readonly result = new XrpResult();
+  finished = false;
+  /** Called once in the completion interrupt (or at submission) when the request has ended. */
+  onFinish: ((ctx: CpuContext) => void) | null = null;
+  private readonly work: XrpRead[] = [];
+  private workHead = 0;
+  private active = 0;
+  private spread = 0;
+  private lastDoneOffset = -1;
+
+  constructor(readonly p: XrpRequestParams) {
+    this.result.res = p.count;
+  }
+
+  /**
+   * The primary command, prepared for the first read (`count` bytes at `pos`),
+   * or null when that read cannot be issued (the result says why; the request
+   * is then finished without I/O).
+   */
+  firstCommand(pos: number): XrpCommand | null {
+    const cmd = this.newCommand(null);
+    if (!this.prepare(cmd, { offsetBytes: pos, sizeBytes: this.p.count }, false)) {
+      this.release(cmd);
+      this.finished = true;
+      return null;
+    }
+    this.active = 1;
+    this.result.commands = 1;
+    return cmd;
+  }
+
+  private newCommand(page: Region | null): XrpCommand {
+    const st = xrpProcState(this.p.proc);
+    const ctxRegion = st.takeCtx();
+    this.p.proc.mem.u8.fill(0, ctxRegion.base, ctxRegion.base + CTX_BYTES);
+    const addr = page === null ? this.p.dataAddr : page.base;
+    const cmd = new XrpCommand(this, ctxRegion, page, addr, this.p.proc.mem.u8);
+    cmd.hook = this;
+    cmd.onComplete = onCommandComplete;
+    return cmd;
+  }
+
+  private release(cmd: XrpCommand): void {
+    const st = xrpProcState(this.p.proc);
+    st.giveCtx(cmd.ctxRegion);
+    if (cmd.page !== null) st.givePage(cmd.page);
+  }
+
+  /** A branch ended abnormally on `read`. */
+  private endBranch(status: XrpStatusCode, read: XrpRead, detail: string, progRet = 0n): void {
+    this.result.end({ status, offsetBytes: read.offsetBytes, sizeBytes: read.sizeBytes, progRet, detail }, isResumable(status));
+  }
+
+  /**
+   * Checks `read` and translates it through the metadata digest into `cmd`
+   * (LBA, block count, version). `counts`: a read submitted by the hook, which
+   * counts against the resubmission limit. Returns false (and records the
+   * branch's end) when the read cannot be issued.
+   */
+  private prepare(cmd: XrpCommand, read: XrpRead, counts: boolean): boolean {
+    const r = this.result;
+    if (counts && r.resubmissions >= this.p.resubmitLimit) {
+      this.endBranch(XrpStatus.LIMIT, read, `resubmission limit ${this.p.resubmitLimit} reached`);
+      return false;
+    }
+    const off = read.offsetBytes;
+    const map = this.p.kernel.fs.digest.current(this.p.ino);
+    if (!Number.isSafeInteger(off) || map === null || off >= map.sizeBytes) {
+      if (Number.isSafeInteger(off) && off % LOGICAL_BLOCK_BYTES !== 0) {
+        this.endBranch(XrpStatus.MISALIGNED, read, `offset ${off} is not a multiple of ${LOGICAL_BLOCK_BYTES}`);
+      } else {
+        this.endBranch(XrpStatus.OUT_OF_FILE, read, `offset ${off} is past the end of the file (${map?.sizeBytes ?? 0} bytes)`);
+      }
+      return false;
+    }
+    if (off % LOGICAL_BLOCK_BYTES !== 0) {
+      this.endBranch(XrpStatus.MISALIGNED, read, `offset ${off} is not a multiple of ${LOGICAL_BLOCK_BYTES}`);
+      return false;
+    }
+    const needed = Math.min(read.sizeBytes, map.sizeBytes - off);
+    const m = map.lookup(off, needed);
+    if (!m.exist) {
+      this.endBranch(XrpStatus.HOLE, read, `offset ${off} is in a hole or an unwritten extent`);
+      return false;
+    }
+    if (m.len < needed) {
+      this.endBranch(XrpStatus.SHORT_EXTENT, read, `a ${read.sizeBytes}-byte read at ${off} crosses into another extent`);
+      return false;
+    }
+    const ioBytes = Math.ceil(needed / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
+    cmd.slba = m.address / LOGICAL_BLOCK_BYTES;
+    cmd.blockCount = ioBytes / LOGICAL_BLOCK_BYTES;
+    cmd.bufOffset = cmd.pageAddr;
+    cmd.offsetBytes = off;
+    cmd.sizeBytes = read.sizeBytes;
+    cmd.validBytes = needed;
+    cmd.version = m.version;
+    cmd.address = m.address;
+    if (counts) r.resubmissions++;
+    return true;
+  }
+
+  /** True when the block `cmd` just read is still where it was when submitted (same extent version, address, size). */
+  private stillMapped(cmd: XrpCommand): boolean {
+    const map = this.p.kernel.fs.digest.current(this.p.ino);
+    if (map === null || cmd.offsetBytes >= map.sizeBytes) return false;
+    const needed = Math.min(cmd.sizeBytes, map.sizeBytes - cmd.offsetBytes);
+    if (needed !== cmd.validBytes) return false;
+    const m = map.lookup(cmd.offsetBytes, needed);
+    return m.exist && m.len >= needed && m.version === cmd.version && m.address === cmd.address;
+  }
+
+  /** The CqeHook: runs in the interrupt handler for every completion of one of this request's commands. */
+  *onCqe(ctx: CpuContext, req: NvmeRequest): Task<number> {
+    const cmd = req as XrpCommand;
+    const r = this.result;
+    const cfg = xrpConfig(this.p.kernel);
+    const submitNs = this.p.kernel.driver.costs.submitNs;
+    const here: XrpRead = { offsetBytes: cmd.offsetBytes, sizeBytes: cmd.sizeBytes };
+    r.reads++;
+    let cost = cfg.costs.hookNs;
+    let next: XrpRead | null = null;
+    const children: XrpRead[] = [];
+    if (cmd.status !== 0) {
+      r.res = -EIO;
+      this.endBranch(XrpStatus.IO_ERROR, here, `NVMe status 0x${cmd.status.toString(16)}`);
+    } else if (!this.stillMapped(cmd)) {
+      this.endBranch(XrpStatus.MAPPING_CHANGED, here, `the mapping of offset ${cmd.offsetBytes} changed while the read was in flight`);
+    } else {
+      const mem = this.p.proc.mem;
+      const view = mem.view;
+      const c = cmd.ctxRegion.base;
+      mem.u8.fill(0, cmd.pageAddr + cmd.validBytes, cmd.pageAddr + XRP_PAGE_BYTES);
+      view.setInt32(c + CTX_DONE, 0, true);
+      for (let i = 1; i < XRP_MAX_FANOUT; i++) view.setBigUint64(c + CTX_SIZE + 8 * i, 0n, true);
+      view.setBigUint64(c + CTX_DATA, BigInt(cmd.pageAddr), true);
+      view.setBigUint64(c + CTX_SCRATCH, BigInt(this.p.scratchAddr), true);
+      let ran = false;
+      try {
+        const out = this.p.program.run(c);
+        ran = true;
+        r.runs++;
+        r.insnsExecuted += out.insnsExecuted;
+        cost += out.insnsExecuted * cfg.costs.insnNs;
+        if (out.r0 !== 0n) {
+          this.endBranch(XrpStatus.PROG_ERROR, here, `the program returned ${out.r0}`, out.r0);
+        } else if (view.getInt32(c + CTX_DONE, true) !== 0) {
+          this.lastDoneOffset = cmd.offsetBytes;
+        } else {
+          const slots = readSlots(view, c);
+          for (let i = 0; i < slots.length; i++) {
+            const s = slots[i]!;
+            if (s.sizeBytes < 0) this.endBranch(XrpStatus.INVALID_SIZE, { offsetBytes: s.offsetBytes, sizeBytes: 0 }, `size[${s.slot}] is ${s.rawSize}: must be ${XRP_SIZE_MIN}..${XRP_SIZE_MAX} in steps of ${XRP_SIZE_STEP}`);
+            else if (s.slot === 0) next = s;
+            else children.push(s);
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof ExecutionFault)) throw error;
+        if (!ran) r.runs++;
+        this.endBranch(XrpStatus.FAULT, here, error.message);
+      }
+    }
+    // The hook's work happens before anything it submits.
+    yield ctx.cpu(cost);
+    r.hookCpuNs += cost;
+    for (const child of children) {
+      if (this.p.fanout === 'serial') this.work.push(child);
+      else yield* this.startChild(ctx, cmd, child);
+    }
+    if (next !== null && this.prepare(cmd, next, true)) {
+      yield ctx.cpu(submitNs);
+      r.hookCpuNs += submitNs;
+      return CQE_RESUBMIT;
+    }
+    // This command's branch is over: it takes queued reads (serial fan-out, or children that found no free tag).
+    while (this.workHead < this.work.length) {
+      const w = this.work[this.workHead++]!;
+      if (this.workHead === this.work.length) {
+        this.work.length = 0;
+        this.workHead = 0;
+      }
+      this.p.proc.mem.u8.fill(0, cmd.ctxRegion.base, cmd.ctxRegion.base + CTX_BYTES); // a new branch: fresh ctx
+      if (this.prepare(cmd, w, true)) {
+        yield ctx.cpu(submitNs);
+        r.hookCpuNs += submitNs;
+        return CQE_RESUBMIT;
+      }
+    }
+    return CQE_COMPLETE;
+  }
+
+  /** Parallel fan-out: a new command for `read` on the next queue (round robin from the parent's) with a free tag. */
+  private *startChild(ctx: CpuContext, parent: XrpCommand, read: XrpRead): Task {
+    const driver = this.p.kernel.driver;
+    const st = xrpProcState(this.p.proc);
+    const cmd = this.newCommand(st.takePage());
+    if (!this.prepare(cmd, read, true)) {
+      this.release(cmd);
+      return;
+    }
+    const submitNs = driver.costs.submitNs;
+    yield ctx.cpu(submitNs);
+    this.result.hookCpuNs += submitNs;
+    const n = driver.queueCount;
+    const first = parent.coreId + 1 + this.spread++;
+    for (let k = 0; k < n; k++) {
+      if (driver.tryPlaceOn(ctx, (first + k) % n, cmd)) {
+        this.active++;
+        this.result.commands = Math.max(this.result.commands, this.active);
+        return;
+      }
+    }
+    // Every queue is full: an interrupt handler cannot wait, so a command of this request will do it later.
+    this.result.resubmissions--;
+    this.release(cmd);
+    this.work.push(read);
+  }
+
+  /** A command completed (driver's completion, interrupt context). */
+  commandDone(ctx: CpuContext, cmd: XrpCommand): void {
+    this.release(cmd);
+    if (--this.active === 0) this.finish(ctx);
+  }
+
+  private finish(ctx: CpuContext): void {
+    this.finished = true;
+    const r = this.result;
+    if (r.status === XrpStatus.DONE) r.stopOffset = this.lastDoneOffset;
+    r.latencyNs = ctx.nowNs - this.p.startNs;
+    if (this.onFinish !== null) this.onFinish(ctx);
+  }
+}
+
+interface Slot extends XrpRead {
+  slot: number;
+  /** The raw size[i] (for messages). */
+  rawSize: bigint;
+}
+
+/** The reads a program asked for: slot 0 always, slots 1..15 when size[i] != 0. sizeBytes -1 marks an invalid size. */
+function readSlots(view: DataView, c: number): Slot[] {
+  const out: Slot[] = [];
+  for (let i = 0; i < XRP_MAX_FANOUT; i++) {
+    const raw = view.getBigUint64(c + CTX_SIZE + 8 * i, true);
+    if (i > 0 && raw === 0n) continue;
+    const addr = view.getBigUint64(c + CTX_NEXT_ADDR + 8 * i, true);
+    const offsetBytes = addr > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(addr);
+    let sizeBytes = -1;
+    if (raw === 0n) sizeBytes = XRP_SIZE_DEFAULT;
+    else if (raw >= BigInt(XRP_SIZE_MIN) && raw <= BigInt(XRP_SIZE_MAX) && raw % BigInt(XRP_SIZE_STEP) === 0n) sizeBytes = Number(raw);
+    out.push({ slot: i, offsetBytes, sizeBytes, rawSize: raw });
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+// Explicit completion statuses of an XRP request (beyond the original, which
+// returns success whatever happened and leaves the state in scratch).
+//
+// A request is a tree of reads: the first read, each program run's next_addr[0]
+// (the same branch continues) and its fan-out slots (new branches). Every branch
+// ends with one status; the request's status is DONE when every branch ended
+// DONE, else the FIRST abnormal end in virtual time. Reads that were never done
+// because their branch stopped for a resumable reason are listed in `pending`,
+// so that the user-space fallback (fallback.ts) can finish the walk.
+
+export const XrpStatus = {
+  /** Every branch ended with ctx.done != 0. */
+  DONE: 0,
+  /** The program returned non-zero (the value is in progRet). Terminal. */
+  PROG_ERROR: 1,
+  /** A next_addr at or past the end of the file. Terminal. */
+  OUT_OF_FILE: 2,
+  /** A next_addr in a hole or an unwritten extent (reads as zeros in user space). Resumable. */
+  HOLE: 3,
+  /** A next_addr that is not a multiple of the 512-byte logical block. Resumable. */
+  MISALIGNED: 4,
+  /** The extent of a read changed (moved, truncated) while it was in flight. Resumable. */
+  MAPPING_CHANGED: 5,
+  /** The request's resubmission limit was reached. Resumable (the result is partial). */
+  LIMIT: 6,
+  /** A size[i] outside 512..4096 in steps of 512. Terminal. */
+  INVALID_SIZE: 7,
+  /** The program faulted at run time (ExecutionFault; message in `fault`). Terminal. */
+  FAULT: 8,
+  /** A read that spans two physically discontiguous extents (one NVMe command cannot). Resumable. */
+  SHORT_EXTENT: 9,
+  /** The device returned an error status. Terminal (res is -EIO). */
+  IO_ERROR: 10,
+} as const;
+
+export type XrpStatusCode = (typeof XrpStatus)[keyof typeof XrpStatus];
+
+const NAMES: readonly string[] = Object.keys(XrpStatus).sort(
+  (a, b) => XrpStatus[a as keyof typeof XrpStatus] - XrpStatus[b as keyof typeof XrpStatus],
+);
+
+/** 'DONE', 'MAPPING_CHANGED', ... (or 'STATUS_<n>' for an unknown code). */
+export function xrpStatusName(code: number): string {
+  return NAMES[code] ?? `STATUS_${code}`;
+}
+
+/** Statuses after which the walk can be finished in user space from the pending reads. */
+export function isResumable(code: XrpStatusCode): boolean {
+  return code === XrpStatus.HOLE || code === XrpStatus.MISALIGNED || code === XrpStatus.MAPPING_CHANGED
+    || code === XrpStatus.LIMIT || code === XrpStatus.SHORT_EXTENT;
+}
+
+/** One read of a chain: a file offset and its size. */
+export interface XrpRead {
+  readonly offsetBytes: number;
+  readonly sizeBytes: number;
+}
+
+/** An abnormal end of one branch. */
+export interface XrpEnd {
+  readonly status: XrpStatusCode;
+  /** The read that was not done (resumable statuses) or the block the program ran on (PROG_ERROR, FAULT, INVALID_SIZE). */
+  readonly offsetBytes: number;
+  readonly sizeBytes: number;
+  /** r0 of a PROG_ERROR, else 0n. */
+  readonly progRet: bigint;
+  /** For FAULT: the fault message. For others: a short explanation. */
+  readonly detail: string;
+}
+
+/** What read_xrp (and an IORING_OP_READ_XRP completion) returns when the request ran. */
+export class XrpResult {
+  /** `count` (bytes of the first read) on success, -EIO on a device error. */
+  res = 0;
+  status: XrpStatusCode = XrpStatus.DONE;
+  /** r0 of the first PROG_ERROR. */
+  progRet = 0n;
+  /** Message of the first FAULT. */
+  fault: string | null = null;
+  /** Where the chain stopped: the offset of the first abnormal end, or of the last read when DONE. */
+  stopOffset = 0;
+  /** Reads not done because their branch stopped for a resumable reason (in the order they stopped). */
+  readonly pending: XrpRead[] = [];
+  /** Every abnormal branch end, in virtual-time order. */
+  readonly ends: XrpEnd[] = [];
+  /** Blocks read by the device (the first included). */
+  reads = 0;
+  /** Reads submitted from the completion hook (resubmissions and fan-out children). */
+  resubmissions = 0;
+  /** Program runs and their executed instructions. */
+  runs = 0;
+  insnsExecuted = 0;
+  /** CPU charged by the hook in interrupt context (fixed costs + instructions + resubmissions). */
+  hookCpuNs = 0;
+  /** NVMe commands (tags) the request used at its peak: 1 unless it fanned out in parallel. */
+  commands = 0;
+  /** Virtual time from the syscall entry (or SQE issue) to the completion. */
+  latencyNs = 0;
+
+  get statusName(): string {
+    return xrpStatusName(this.status);
+  }
+
+  /** True when the kernel did not finish the walk (pending reads, or any abnormal end). */
+  get partial(): boolean {
+    return this.status !== XrpStatus.DONE;
+  }
+
+  /** Records an abnormal end; the first one sets the request's status. */
+  end(e: XrpEnd, resumable: boolean): void {
+    if (this.ends.length === 0) {
+      this.status = e.status;
+      this.stopOffset = e.offsetBytes;
+      if (e.status === XrpStatus.PROG_ERROR) this.progRet = e.progRet;
+    }
+    if (e.status === XrpStatus.FAULT && this.fault === null) this.fault = e.detail;
+    if (e.status === XrpStatus.PROG_ERROR && this.progRet === 0n) this.progRet = e.progRet;
+    this.ends.push(e);
+    if (resumable) this.pending.push({ offsetBytes: e.offsetBytes, sizeBytes: e.sizeBytes });
+  }
+}
