@@ -1,0 +1,649 @@
+// NativeXrpEngine: read_xrp on a real file, at real speed, from Node.js.
+//
+// A pool of worker threads (worker.ts), each with its own descriptor of the one
+// file and its own JIT-compiled copy of the storage function, serves requests
+// through shared-memory queue pairs (channel.ts). A whole chain of dependent
+// reads costs one crossing between threads instead of one per hop. The main
+// thread only copies the scratch page into a slot, bumps a counter and awaits
+// the doorbell with Atomics.waitAsync: its event loop never blocks.
+//
+//   const engine = await NativeXrpEngine.open(path, { direct: true, workers: 2 });
+//   await engine.load('bpf/kv/get.bpf.o', 'kv_get');
+//   const r = await engine.readXrp(0, scratch);   // r.status === 'DONE', scratch updated
+//   await engine.close();
+//
+// A worker that dies fails only the requests it had taken (with a
+// NativeWorkerError); requests still waiting in its ring go to other workers,
+// and a replacement is started with the same program.
+
+import { availableParallelism } from 'node:os';
+import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { XrpError } from '../bpf/errors.ts';
+import type { Program } from '../bpf/isa.ts';
+import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
+import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
+import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ProgramSource } from './chain.ts';
+import type { ControlMessage, FileIdentity, WorkerInit, WorkerReply } from './worker.ts';
+
+export class NativeXrpError extends XrpError {}
+
+/** A request failed because the worker serving it died. */
+export class NativeWorkerError extends NativeXrpError {
+  constructor(
+    readonly workerId: number,
+    message: string,
+  ) {
+    super('EWORKER', message);
+  }
+}
+
+export interface NativeXrpOptions {
+  /** open with O_DIRECT (reads bypass the page cache; needs a file system that supports it, not tmpfs) */
+  direct?: boolean;
+  /** worker threads (default: min(2, cores)) */
+  workers?: number;
+  /** requests in flight per worker, a power of two (default 64); more wait in a queue on the main thread */
+  queueDepth?: number;
+  /** resubmissions (reads after the first) per request (default 4096) */
+  resubmitLimit?: number;
+  /** executed-instruction limit per program run (default 1,000,000, as the emulated XRP) */
+  insnLimit?: number;
+  /** fstat the file after every request and report FILE_CHANGED (default true) */
+  checkFileChange?: boolean;
+  /** accept debugCrash requests (tests) */
+  debugHooks?: boolean;
+  /** iterations a worker polls its ring before it sleeps (default 0) */
+  spinLoops?: number;
+}
+
+export interface ReadXrpOptions {
+  /** size of the first read, 512..4096 in steps of 512 (default 512) */
+  sizeBytes?: number;
+  resubmitLimit?: number;
+  /** receives the 4096-byte data page of the last block read (read_xrp's data_buf) */
+  data?: Uint8Array;
+  /** debug hook: make the worker that takes this request die */
+  debugCrash?: 'throw' | 'exit';
+}
+
+/** The completion of a native read_xrp: the fields of the emulated XrpResult (src/kernel/xrp/status.ts) that a real file can give. */
+export interface NativeXrpResult {
+  /** DONE when every branch ended with done != 0, else the first abnormal end */
+  status: XrpStatusCode;
+  /** 'DONE', 'LIMIT', ... */
+  statusName: string;
+  /** the walk did not finish here (status !== DONE) */
+  partial: boolean;
+  /** r0 of the first PROG_ERROR (0n otherwise) */
+  progRet: bigint;
+  /** blocks read, the first included */
+  reads: number;
+  /** reads after the first (what the resubmission limit counts) */
+  resubmissions: number;
+  runs: number;
+  insnsExecuted: number;
+  /** the offset of the first abnormal end, or of the last block whose run set done */
+  stopOffsetBytes: number;
+  /** reads not done because their branch stopped for a resumable reason (at most 64 listed) */
+  pending: XrpRead[];
+  /** more pending reads existed than are listed */
+  pendingTruncated: boolean;
+  /** abnormal branch ends */
+  ends: number;
+  /** why the first abnormal end happened (the fault message for FAULT); '' for DONE */
+  detail: string;
+  /** the worker that served the request */
+  workerId: number;
+}
+
+// Atomics.waitAsync exists in Node 20 (V8) but TypeScript declares it only in
+// lib es2024, newer than this project's lib: typed here, at this one boundary.
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync.bind(Atomics);
+
+// Workers do not inherit the main thread's TypeScript loader (tsx): the worker
+// boots as a tiny script that registers tsx, then imports worker.ts.
+const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); });`;
+
+const QUEUED_MAX = 1 << 16;
+/** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
+const INSN_LIMIT_DEFAULT = 1_000_000;
+const START_FAILURES_MAX = 3;
+const STOP_GRACE_MS = 2000;
+
+interface Request {
+  offsetBytes: number;
+  sizeBytes: number;
+  resubmitLimit: number;
+  flags: number;
+  scratch: Uint8Array;
+  data: Uint8Array | undefined;
+  resolve: (r: NativeXrpResult) => void;
+  reject: (e: Error) => void;
+}
+
+type LaneState = 'starting' | 'loading' | 'ready' | 'dead' | 'stopping';
+
+/** One worker and its queue pair. */
+class Lane {
+  state: LaneState = 'starting';
+  readonly freeSlots: number[] = [];
+  readonly slotRequest: (Request | undefined)[];
+  sqTail = 0;
+  cqHead = 0;
+  inFlight = 0;
+  lastError: Error | undefined;
+  exited: Promise<number>;
+  constructor(
+    readonly id: number,
+    readonly worker: Worker,
+    readonly ch: Channel,
+    readonly control: MessagePort,
+  ) {
+    this.slotRequest = new Array<Request | undefined>(ch.slots).fill(undefined);
+    for (let s = ch.slots - 1; s >= 0; s--) this.freeSlots.push(s);
+    this.exited = new Promise((resolve) => worker.once('exit', resolve));
+  }
+
+  send(message: ControlMessage): void {
+    this.control.postMessage(message);
+    Atomics.add(this.ch.ctl, CTL.CONTROL, 1);
+    Atomics.add(this.ch.ctl, CTL.WAKE, 1);
+    Atomics.notify(this.ch.ctl, CTL.WAKE);
+  }
+}
+
+interface LoadWait {
+  generation: number;
+  remaining: Set<number>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+function fileIdentity(path: string): FileIdentity {
+  let st;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch (e) {
+    throw new NativeXrpError('EBADF', `cannot open ${path}: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) throw new NativeXrpError('ESPIPE', `${path} is not a regular file`);
+  return { sizeBytes: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: st.ino.toString(), dev: st.dev.toString() };
+}
+
+/**
+ * Whether `path`'s file system accepts O_DIRECT reads into the engine's buffers
+ * (a page of a WebAssembly.Memory, page-aligned by V8). Returns the reason when not.
+ */
+export function probeDirect(path: string): { ok: true } | { ok: false; reason: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (e) {
+    return { ok: false, reason: `open with O_DIRECT failed: ${(e as Error).message}` };
+  }
+  try {
+    const page = new Uint8Array(new WebAssembly.Memory({ initial: 1, maximum: 1 }).buffer);
+    readSync(fd, page, PAGE, XRP_BLOCK_BYTES, 0);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: `an aligned 512-byte O_DIRECT read failed: ${(e as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class NativeXrpEngine {
+  private readonly lanes: Lane[] = [];
+  private readonly pending: Request[] = [];
+  private readonly bell = new Int32Array(new SharedArrayBuffer(64));
+  private inFlight = 0;
+  private pumping = false;
+  private closing = false;
+  private broken: Error | undefined;
+  /** the program asked for last; `loaded` once every worker has it */
+  private source: ProgramSource | undefined;
+  private loaded = false;
+  private opened = false;
+  private generation = 0;
+  private loadWait: LoadWait | undefined;
+  private nextWorkerId = 0;
+  private startFailures = 0;
+  private refed = true;
+  private idleWaiters: (() => void)[] = [];
+  /** workers replaced after dying */
+  replacedWorkers = 0;
+
+  private constructor(
+    readonly path: string,
+    readonly identity: FileIdentity,
+    private readonly options: Required<Omit<NativeXrpOptions, 'insnLimit'>> & { insnLimit: number | undefined },
+  ) {}
+
+  /** Opens `path` and starts the workers (each opens the file itself). */
+  static async open(path: string, options: NativeXrpOptions = {}): Promise<NativeXrpEngine> {
+    const workers = options.workers ?? Math.min(2, availableParallelism());
+    const queueDepth = options.queueDepth ?? 64;
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new NativeXrpError('EINVAL', `workers must be 1..64, got ${workers}`);
+    if (!Number.isInteger(queueDepth) || queueDepth < 1 || queueDepth > 4096 || (queueDepth & (queueDepth - 1)) !== 0) {
+      throw new NativeXrpError('EINVAL', `queueDepth must be a power of two in 1..4096, got ${queueDepth}`);
+    }
+    const resubmitLimit = options.resubmitLimit ?? RESUBMIT_LIMIT_DEFAULT;
+    checkLimit(resubmitLimit);
+    const identity = fileIdentity(path);
+    const direct = options.direct ?? false;
+    if (direct) {
+      const probe = probeDirect(path);
+      if (!probe.ok) throw new NativeXrpError('EDIRECT', `${path}: O_DIRECT is not usable here (${probe.reason}); open without direct, or put the file on a file system that supports O_DIRECT (not tmpfs)`);
+    }
+    const engine = new NativeXrpEngine(path, identity, {
+      direct,
+      workers,
+      queueDepth,
+      resubmitLimit,
+      insnLimit: options.insnLimit ?? INSN_LIMIT_DEFAULT,
+      checkFileChange: options.checkFileChange ?? true,
+      debugHooks: options.debugHooks ?? false,
+      spinLoops: options.spinLoops ?? 0,
+    });
+    const lanes = Array.from({ length: workers }, () => engine.startLane());
+    await engine.waitStarted(lanes);
+    engine.opened = true;
+    return engine;
+  }
+
+  get workerCount(): number {
+    return this.options.workers;
+  }
+
+  /** Requests taken by workers or waiting in their rings, plus those queued on the main thread. */
+  get outstanding(): number {
+    return this.inFlight + this.pending.length;
+  }
+
+  /**
+   * Loads a storage function into every worker (each verifies it as an xrp
+   * program and compiles it with the JIT). `program` is an object file path
+   * (with the program's function or section name) or bytecode.
+   */
+  async load(program: string | Program, programName = 'xrp'): Promise<void> {
+    this.checkUsable();
+    if (this.outstanding > 0 || this.loadWait !== undefined) throw new NativeXrpError('EBUSY', 'load() while requests are in flight or another load runs');
+    let source: ProgramSource;
+    if (typeof program === 'string') {
+      try {
+        source = readProgramSource(program, programName);
+      } catch (e) {
+        throw new NativeXrpError('ENOENT', `cannot read ${program}: ${(e as Error).message}`);
+      }
+    } else source = { kind: 'program', program };
+    this.source = source;
+    this.loaded = false;
+    const generation = ++this.generation;
+    const live = this.lanes.filter((l) => l.state !== 'dead' && l.state !== 'stopping');
+    const done = new Promise<void>((resolve, reject) => {
+      this.loadWait = { generation, remaining: new Set(live.map((l) => l.id)), resolve, reject };
+    });
+    this.updateRef();
+    for (const lane of live) {
+      lane.state = 'loading';
+      lane.send({ type: 'load', source, generation });
+    }
+    try {
+      await done;
+      this.loaded = true;
+    } catch (e) {
+      this.source = undefined;
+      throw e;
+    } finally {
+      this.loadWait = undefined;
+      this.updateRef();
+    }
+    this.dispatch();
+  }
+
+  /**
+   * read_xrp: runs the loaded storage function on the chain that starts with a
+   * read at `offsetBytes`, with `scratch` (4096 bytes, updated in place) as its
+   * scratch page. Resolves with the completion status; rejects only when the
+   * request cannot be served (bad arguments, no program, engine closed, its
+   * worker died).
+   */
+  readXrp(offsetBytes: number, scratch: Uint8Array, options: ReadXrpOptions = {}): Promise<NativeXrpResult> {
+    try {
+      this.checkUsable();
+      if (!this.loaded) throw new NativeXrpError('ENOPROG', 'no storage function loaded: call load() first');
+      if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) throw new NativeXrpError('EINVAL', `offset ${String(offsetBytes)} is not a non-negative integer`);
+      if (offsetBytes % XRP_BLOCK_BYTES !== 0) throw new NativeXrpError('EINVAL', `offset ${offsetBytes} is not a multiple of ${XRP_BLOCK_BYTES}`);
+      if (!(scratch instanceof Uint8Array) || scratch.length < SCRATCH_PAGE_BYTES) {
+        throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${SCRATCH_PAGE_BYTES} bytes`);
+      }
+      const sizeBytes = options.sizeBytes ?? XRP_BLOCK_BYTES;
+      if (!Number.isInteger(sizeBytes) || sizeBytes < XRP_BLOCK_BYTES || sizeBytes > XRP_SIZE_MAX || sizeBytes % XRP_BLOCK_BYTES !== 0) {
+        throw new NativeXrpError('EINVAL', `sizeBytes ${String(sizeBytes)} is not 512..4096 in steps of 512`);
+      }
+      const resubmitLimit = options.resubmitLimit ?? this.options.resubmitLimit;
+      checkLimit(resubmitLimit);
+      if (options.data !== undefined && (!(options.data instanceof Uint8Array) || options.data.length < PAGE)) {
+        throw new NativeXrpError('EFAULT', `the data buffer must be a Uint8Array of at least ${PAGE} bytes`);
+      }
+      let flags = options.data !== undefined ? REQ_FLAG.WANT_DATA : 0;
+      if (options.debugCrash !== undefined) {
+        if (!this.options.debugHooks) throw new NativeXrpError('EINVAL', 'debugCrash needs an engine opened with debugHooks: true');
+        flags |= options.debugCrash === 'throw' ? REQ_FLAG.CRASH_THROW : REQ_FLAG.CRASH_EXIT;
+      }
+      if (this.pending.length >= QUEUED_MAX) throw new NativeXrpError('EAGAIN', `more than ${QUEUED_MAX} requests queued`);
+      return new Promise<NativeXrpResult>((resolve, reject) => {
+        this.pending.push({ offsetBytes, sizeBytes, resubmitLimit, flags, scratch, data: options.data, resolve, reject });
+        this.dispatch();
+      });
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /** Test hook: terminates worker `index` (0-based position in the pool) as if it had crashed. */
+  async debugTerminateWorker(index: number): Promise<void> {
+    const lane = this.lanes[index];
+    if (lane === undefined) throw new NativeXrpError('EINVAL', `no worker at index ${index}`);
+    await lane.worker.terminate();
+  }
+
+  /** Waits for every outstanding request, then stops the workers. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.outstanding > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        if (lane.state === 'dead') return;
+        lane.state = 'stopping';
+        lane.send({ type: 'stop' });
+        const timer = setTimeout(() => void lane.worker.terminate(), STOP_GRACE_MS);
+        await lane.exited;
+        clearTimeout(timer);
+        lane.control.close();
+      }),
+    );
+  }
+
+  // ---- internals ----
+
+  private checkUsable(): void {
+    if (this.closing) throw new NativeXrpError('ECLOSED', 'the engine is closed');
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  private startLane(replacing?: number): Lane {
+    const buffers = createChannelBuffers(this.options.queueDepth);
+    const { port1, port2 } = new MessageChannel();
+    const id = this.nextWorkerId++;
+    const init: WorkerInit = {
+      workerId: id,
+      path: this.path,
+      direct: this.options.direct,
+      identity: this.identity,
+      checkFileChange: this.options.checkFileChange,
+      insnLimit: this.options.insnLimit,
+      debugHooks: this.options.debugHooks,
+      spinLoops: this.options.spinLoops,
+      buffers,
+      bell: this.bell.buffer as SharedArrayBuffer,
+      control: port2,
+    };
+    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: init, transferList: [port2] });
+    const lane = new Lane(id, worker, new Channel(buffers), port1);
+    if (replacing === undefined) this.lanes.push(lane);
+    else this.lanes[replacing] = lane;
+    worker.on('message', (m: WorkerReply) => this.onReply(lane, m));
+    worker.on('error', (e: Error) => {
+      lane.lastError = e;
+    });
+    worker.on('exit', (code: number) => this.onExit(lane, code));
+    if (!this.refed) worker.unref();
+    return lane;
+  }
+
+  private async waitStarted(lanes: Lane[]): Promise<void> {
+    const results = await Promise.all(
+      lanes.map(
+        (lane) =>
+          new Promise<string | undefined>((resolve) => {
+            const onMessage = (m: WorkerReply): void => {
+              if (m.type === 'ready') resolve(undefined);
+              else if (m.type === 'open-error') resolve(m.message);
+              else return;
+              lane.worker.off('message', onMessage);
+            };
+            lane.worker.on('message', onMessage);
+            void lane.exited.then((code) => resolve(`worker exited with code ${code} while starting${lane.lastError ? `: ${lane.lastError.message}` : ''}`));
+          }),
+      ),
+    );
+    const failure = results.find((r) => r !== undefined);
+    if (failure !== undefined) {
+      this.closing = true;
+      await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+      throw new NativeXrpError(this.options.direct ? 'EDIRECT' : 'EBADF', failure);
+    }
+  }
+
+  private onReply(lane: Lane, m: WorkerReply): void {
+    switch (m.type) {
+      case 'ready':
+        if (lane.state !== 'starting') return;
+        // a replacement: give it the current program
+        if (this.source !== undefined) {
+          lane.state = 'loading';
+          lane.send({ type: 'load', source: this.source, generation: this.generation });
+        }
+        return;
+      case 'open-error':
+        lane.lastError = new NativeXrpError('EBADF', m.message);
+        return;
+      case 'loaded':
+      case 'load-error': {
+        if (m.generation !== this.generation) return;
+        const wait = this.loadWait;
+        if (m.type === 'loaded') {
+          lane.state = 'ready';
+          this.startFailures = 0;
+          if (wait !== undefined) {
+            wait.remaining.delete(lane.id);
+            if (wait.remaining.size === 0) wait.resolve();
+          }
+          this.dispatch();
+        } else {
+          lane.state = 'starting';
+          const error = new NativeXrpError(m.code, m.message);
+          if (wait !== undefined) wait.reject(error);
+          else this.fail(error);
+        }
+        return;
+      }
+    }
+  }
+
+  private onExit(lane: Lane, code: number): void {
+    const wasState = lane.state;
+    lane.state = 'dead';
+    if (wasState === 'stopping') return;
+    this.drain(lane);
+    const reason = lane.lastError?.message ?? `exit code ${code}`;
+    // requests still in the ring were never taken: they go to other workers
+    const taken = Atomics.load(lane.ch.ctl, CTL.SQ_HEAD);
+    const requeue: Request[] = [];
+    for (let i = taken; i !== lane.sqTail; i = (i + 1) | 0) {
+      const slot = lane.ch.ctl[lane.ch.sqBase + (i & lane.ch.mask)]!;
+      const request = lane.slotRequest[slot];
+      if (request === undefined) continue;
+      lane.slotRequest[slot] = undefined;
+      requeue.push(request);
+    }
+    let failed = 0;
+    for (let slot = 0; slot < lane.slotRequest.length; slot++) {
+      const request = lane.slotRequest[slot];
+      if (request === undefined) continue;
+      lane.slotRequest[slot] = undefined;
+      failed++;
+      request.reject(
+        new NativeWorkerError(lane.id, `native XRP worker ${lane.id} died (${reason}) while serving the request at offset ${request.offsetBytes}; the request was not completed`),
+      );
+    }
+    this.inFlight -= failed + requeue.length;
+    lane.inFlight = 0;
+    this.pending.unshift(...requeue);
+    if (wasState === 'starting' || wasState === 'loading') this.startFailures++;
+    const wait = this.loadWait;
+    if (wait !== undefined && wait.remaining.delete(lane.id) && wait.remaining.size === 0) wait.resolve();
+    if (!this.closing && this.opened) {
+      if (this.startFailures >= START_FAILURES_MAX) {
+        this.fail(new NativeXrpError('EWORKER', `native XRP workers keep dying while starting (last: ${reason})`));
+      } else {
+        this.replacedWorkers++;
+        this.startLane(this.lanes.indexOf(lane));
+      }
+    }
+    // wake the pump so that it sees the new count
+    Atomics.add(this.bell, BELL.COUNT, 1);
+    Atomics.notify(this.bell, BELL.COUNT);
+    this.dispatch();
+    this.checkIdle();
+  }
+
+  /** The engine cannot go on: every queued request fails with `error`. */
+  private fail(error: Error): void {
+    this.broken = error;
+    for (const request of this.pending.splice(0)) request.reject(error);
+    this.checkIdle();
+  }
+
+  private dispatch(): void {
+    if (this.pending.length > 0 && this.loaded) {
+      let touched: Lane[] | undefined;
+      while (this.pending.length > 0) {
+        let best: Lane | undefined;
+        for (const lane of this.lanes) {
+          if (lane.state !== 'ready' || lane.freeSlots.length === 0) continue;
+          if (best === undefined || lane.inFlight < best.inFlight) best = lane;
+        }
+        if (best === undefined) break;
+        this.submit(best, this.pending.shift()!);
+        if (touched === undefined) touched = [best];
+        else if (!touched.includes(best)) touched.push(best);
+      }
+      if (touched !== undefined) {
+        for (const lane of touched) {
+          Atomics.store(lane.ch.ctl, CTL.SQ_TAIL, lane.sqTail);
+          Atomics.add(lane.ch.ctl, CTL.WAKE, 1);
+          Atomics.notify(lane.ch.ctl, CTL.WAKE);
+        }
+      }
+    }
+    this.updateRef();
+    if (this.inFlight > 0 && !this.pumping) void this.pump();
+  }
+
+  private submit(lane: Lane, request: Request): void {
+    const slot = lane.freeSlots.pop()!;
+    const { ch } = lane;
+    const mi = slot * MI.COUNT;
+    const mf = slot * MF.COUNT;
+    ch.mf[mf + MF.OFFSET] = request.offsetBytes;
+    ch.mi[mi + MI.SIZE] = request.sizeBytes;
+    ch.mi[mi + MI.FLAGS] = request.flags;
+    ch.mi[mi + MI.LIMIT] = request.resubmitLimit;
+    ch.scratch.set(request.scratch.subarray(0, PAGE), slot * PAGE);
+    lane.slotRequest[slot] = request;
+    ch.ctl[ch.sqBase + (lane.sqTail & ch.mask)] = slot;
+    lane.sqTail = (lane.sqTail + 1) | 0;
+    lane.inFlight++;
+    this.inFlight++;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.inFlight > 0) {
+        const seen = Atomics.load(this.bell, BELL.COUNT);
+        for (const lane of this.lanes) this.drain(lane);
+        if (this.pending.length > 0) this.dispatch();
+        if (this.inFlight === 0) break;
+        const wait = waitAsync(this.bell, BELL.COUNT, seen);
+        if (wait.async) await wait.value;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.updateRef();
+    this.checkIdle();
+  }
+
+  private drain(lane: Lane): void {
+    const { ch } = lane;
+    const tail = Atomics.load(ch.ctl, CTL.CQ_TAIL);
+    if (tail === lane.cqHead) return;
+    while (lane.cqHead !== tail) {
+      const slot = ch.ctl[ch.cqBase + (lane.cqHead & ch.mask)]!;
+      lane.cqHead = (lane.cqHead + 1) | 0;
+      const request = lane.slotRequest[slot];
+      if (request === undefined) continue;
+      lane.slotRequest[slot] = undefined;
+      lane.freeSlots.push(slot);
+      lane.inFlight--;
+      this.inFlight--;
+      const mi = slot * MI.COUNT;
+      const mf = slot * MF.COUNT;
+      request.scratch.set(ch.scratch.subarray(slot * PAGE, (slot + 1) * PAGE));
+      if (request.data !== undefined) request.data.set(ch.data.subarray(slot * PAGE, (slot + 1) * PAGE));
+      const lo = BigInt(ch.mi[mi + MI.R0_LO]! >>> 0);
+      const hi = BigInt(ch.mi[mi + MI.R0_HI]! >>> 0);
+      const status = ch.mi[mi + MI.STATUS]! as XrpStatusCode;
+      const listed = ch.mi[mi + MI.PENDING]!;
+      const pending: XrpRead[] = [];
+      for (let i = 0; i < listed; i++) {
+        pending.push({ offsetBytes: ch.pendingOffsets[slot * PENDING_MAX + i]!, sizeBytes: ch.pendingSizes[slot * PENDING_MAX + i]! });
+      }
+      request.resolve({
+        status,
+        statusName: xrpStatusName(status),
+        partial: status !== XrpStatus.DONE,
+        progRet: (hi << 32n) | lo,
+        reads: ch.mi[mi + MI.READS]!,
+        resubmissions: ch.mi[mi + MI.RESUBMISSIONS]!,
+        runs: ch.mi[mi + MI.RUNS]!,
+        insnsExecuted: ch.mf[mf + MF.INSNS]!,
+        stopOffsetBytes: ch.mf[mf + MF.STOP_OFFSET]!,
+        pending,
+        pendingTruncated: ch.mi[mi + MI.PENDING_ALL]! > listed,
+        ends: ch.mi[mi + MI.ENDS]!,
+        detail: ch.readDetail(slot),
+        workerId: lane.id,
+      });
+    }
+    Atomics.store(ch.ctl, CTL.CQ_HEAD, lane.cqHead);
+  }
+
+  /** Workers keep the process alive only while there is work (a forgotten engine does not hang a script). */
+  private updateRef(): void {
+    const busy = this.outstanding > 0 || this.loadWait !== undefined;
+    if (busy === this.refed) return;
+    this.refed = busy;
+    for (const lane of this.lanes) {
+      if (busy) lane.worker.ref();
+      else lane.worker.unref();
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.outstanding > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 0 || limit > RESUBMIT_LIMIT_MAX) {
+    throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
+  }
+}

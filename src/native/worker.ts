@@ -1,0 +1,189 @@
+// One worker of the native engine: opens the file itself (its own descriptor,
+// O_DIRECT if asked), loads the storage function (verify + JIT in this thread),
+// then serves its channel: takes slot numbers from the submission ring, runs
+// the chain with positioned reads (chain.ts), publishes the results in the slot
+// and the slot number in the completion ring, and rings the engine's doorbell.
+// It sleeps in Atomics.wait when the ring is empty; control messages (load,
+// stop) come through a MessagePort that it polls with receiveMessageOnPort, so
+// the serving loop never has to return to the event loop.
+
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { XrpError } from '../bpf/errors.ts';
+import { Channel, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG, type ChannelBuffers } from './channel.ts';
+import { ChainRunner, type BlockReader, type ProgramSource } from './chain.ts';
+import { XrpStatus, xrpStatusName } from '../kernel/xrp/status.ts';
+
+export interface FileIdentity {
+  sizeBytes: number;
+  /** decimal strings (BigInt does not cross postMessage in every Node version's workerData) */
+  mtimeNs: string;
+  ino: string;
+  dev: string;
+}
+
+export interface WorkerInit {
+  workerId: number;
+  path: string;
+  direct: boolean;
+  identity: FileIdentity;
+  checkFileChange: boolean;
+  insnLimit: number | undefined;
+  debugHooks: boolean;
+  spinLoops: number;
+  buffers: ChannelBuffers;
+  bell: SharedArrayBuffer;
+  control: MessagePort;
+}
+
+export type ControlMessage = { type: 'load'; source: ProgramSource; generation: number } | { type: 'stop' };
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'open-error'; message: string }
+  | { type: 'loaded'; generation: number }
+  | { type: 'load-error'; generation: number; message: string; code: string };
+
+class FdReader implements BlockReader {
+  constructor(
+    readonly fd: number,
+    readonly sizeBytes: number,
+  ) {}
+  read(buf: Uint8Array, at: number, lengthBytes: number, positionBytes: number): number {
+    let done = 0;
+    while (done < lengthBytes) {
+      const n = readSync(this.fd, buf, at + done, lengthBytes - done, positionBytes + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+}
+
+function changedSince(fd: number, identity: FileIdentity): string | undefined {
+  const st = fstatSync(fd, { bigint: true });
+  if (Number(st.size) !== identity.sizeBytes) return `file size changed from ${identity.sizeBytes} to ${st.size} bytes`;
+  if (st.mtimeNs.toString() !== identity.mtimeNs) return `file modified (mtime ${identity.mtimeNs} ns -> ${st.mtimeNs} ns)`;
+  return undefined;
+}
+
+function main(init: WorkerInit): void {
+  const port = parentPort;
+  if (port === null) throw new Error('src/native/worker.ts must run as a worker thread');
+  const reply = (m: WorkerReply): void => port.postMessage(m);
+  let fd: number;
+  try {
+    fd = openSync(init.path, constants.O_RDONLY | (init.direct ? constants.O_DIRECT : 0));
+    const st = fstatSync(fd, { bigint: true });
+    if (st.ino.toString() !== init.identity.ino || st.dev.toString() !== init.identity.dev) {
+      closeSync(fd);
+      reply({ type: 'open-error', message: `${init.path} is no longer the file the engine opened (inode changed)` });
+      return;
+    }
+  } catch (e) {
+    reply({ type: 'open-error', message: `cannot open ${init.path}: ${(e as Error).message}` });
+    return;
+  }
+  const reader = new FdReader(fd, init.identity.sizeBytes);
+  const ch = new Channel(init.buffers);
+  const ctl = ch.ctl;
+  const bell = new Int32Array(init.bell);
+  let runner: ChainRunner | undefined;
+  reply({ type: 'ready' });
+
+  const handleControl = (): boolean => {
+    for (;;) {
+      const got = receiveMessageOnPort(init.control);
+      if (got === undefined) return true;
+      const m = got.message as ControlMessage;
+      if (m.type === 'stop') return false;
+      try {
+        runner = new ChainRunner(m.source, init.insnLimit);
+        reply({ type: 'loaded', generation: m.generation });
+      } catch (e) {
+        const code = e instanceof XrpError ? e.code : 'LOAD';
+        reply({ type: 'load-error', generation: m.generation, message: (e as Error).message, code });
+      }
+    }
+  };
+
+  const serveSlot = (slot: number, active: ChainRunner): void => {
+    const mi = slot * MI.COUNT;
+    const mf = slot * MF.COUNT;
+    const flags = ch.mi[mi + MI.FLAGS]!;
+    if (init.debugHooks && (flags & REQ_FLAG.CRASH_THROW) !== 0) throw new Error(`debug hook: worker ${init.workerId} crashes on purpose`);
+    if (init.debugHooks && (flags & REQ_FLAG.CRASH_EXIT) !== 0) process.exit(70);
+    active.scratchBytes.set(ch.scratchPage(slot));
+    const outcome = active.run(reader, { offsetBytes: ch.mf[mf + MF.OFFSET]!, sizeBytes: ch.mi[mi + MI.SIZE]!, resubmitLimit: ch.mi[mi + MI.LIMIT]! });
+    let status: number = outcome.status;
+    let detail = outcome.detail;
+    let pending = outcome.pending;
+    if (init.checkFileChange) {
+      const change = changedSince(fd, init.identity);
+      if (change !== undefined) {
+        // the native counterpart of the digest's version check: nothing read can be trusted
+        status = XrpStatus.MAPPING_CHANGED;
+        detail = outcome.status === XrpStatus.DONE ? change : `${change}; the chain had ended with ${xrpStatusName(outcome.status)}: ${detail}`;
+        pending = [{ offsetBytes: ch.mf[mf + MF.OFFSET]!, sizeBytes: ch.mi[mi + MI.SIZE]! }];
+      }
+    }
+    ch.scratchPage(slot).set(active.scratchBytes);
+    if ((flags & REQ_FLAG.WANT_DATA) !== 0) ch.dataPage(slot).set(active.memory.u8.subarray(active.data.base, active.data.base + PAGE));
+    ch.mi[mi + MI.STATUS] = status;
+    ch.mi[mi + MI.R0_LO] = Number(BigInt.asIntN(32, outcome.progRet));
+    ch.mi[mi + MI.R0_HI] = Number(BigInt.asIntN(32, outcome.progRet >> 32n));
+    ch.mi[mi + MI.READS] = outcome.reads;
+    ch.mi[mi + MI.RESUBMISSIONS] = outcome.resubmissions;
+    ch.mi[mi + MI.RUNS] = outcome.runs;
+    ch.mi[mi + MI.ENDS] = outcome.ends;
+    ch.mf[mf + MF.INSNS] = outcome.insnsExecuted;
+    ch.mf[mf + MF.STOP_OFFSET] = outcome.stopOffsetBytes;
+    const listed = Math.min(pending.length, PENDING_MAX);
+    for (let i = 0; i < listed; i++) {
+      ch.pendingOffsets[slot * PENDING_MAX + i] = pending[i]!.offsetBytes;
+      ch.pendingSizes[slot * PENDING_MAX + i] = pending[i]!.sizeBytes;
+    }
+    ch.mi[mi + MI.PENDING] = listed;
+    ch.mi[mi + MI.PENDING_ALL] = pending.length;
+    if (detail === '') ch.mi[mi + MI.DETAIL_BYTES] = 0;
+    else ch.writeDetail(slot, detail);
+  };
+
+  let head = Atomics.load(ctl, CTL.SQ_HEAD);
+  let cqTail = Atomics.load(ctl, CTL.CQ_TAIL);
+  let controlSeen = 0;
+  for (;;) {
+    const wake = Atomics.load(ctl, CTL.WAKE);
+    const control = Atomics.load(ctl, CTL.CONTROL);
+    if (control !== controlSeen) {
+      controlSeen = control;
+      if (!handleControl()) break;
+    }
+    if (runner !== undefined && head !== Atomics.load(ctl, CTL.SQ_TAIL)) {
+      const slot = ctl[ch.sqBase + (head & ch.mask)]!;
+      head++;
+      // taken: from here on the request is this worker's (if it dies, the request fails)
+      Atomics.store(ctl, CTL.SQ_HEAD, head);
+      serveSlot(slot, runner);
+      ctl[ch.cqBase + (cqTail & ch.mask)] = slot;
+      cqTail++;
+      Atomics.store(ctl, CTL.CQ_TAIL, cqTail);
+      Atomics.add(bell, 0, 1);
+      Atomics.notify(bell, 0);
+      continue;
+    }
+    // a short spin catches back-to-back submissions without a futex sleep
+    let spun = false;
+    for (let i = 0; i < init.spinLoops; i++) {
+      if (Atomics.load(ctl, CTL.WAKE) !== wake) {
+        spun = true;
+        break;
+      }
+    }
+    if (!spun) Atomics.wait(ctl, CTL.WAKE, wake);
+  }
+  closeSync(fd);
+  init.control.close();
+}
+
+main(workerData as WorkerInit);
