@@ -9,6 +9,62 @@ import type { BackingStore } from './backing-store.ts';
 import { DeviceError } from './errors.ts';
 
 const PAGE_BYTES = 4096;
+/** Page numbers below this live in the two-level table; above (images over 8 TiB) in a Map. */
+const TABLE_PAGES_MAX = 2 ** 31;
+const LEAF_BITS = 12;
+const LEAF_ENTRIES = 1 << LEAF_BITS;
+
+/**
+ * Cached page number -> arena slot. A two-level table of Int32Array leaves (slot + 1,
+ * 0 = absent) allocated on first use: a lookup is two array loads where a Map
+ * lookup hashes (this sits on every simulated read). Memory grows with the pages
+ * cached, not the image size (the directory holds one pointer per 16 MiB of image).
+ */
+class PageTable {
+  private readonly dir: (Int32Array | undefined)[] = [];
+  private readonly far = new Map<number, number>();
+  size = 0;
+
+  /** Slot of `pageNo`, or -1. */
+  get(pageNo: number): number {
+    if (pageNo < TABLE_PAGES_MAX) {
+      const leaf = this.dir[pageNo >>> LEAF_BITS];
+      return leaf === undefined ? -1 : leaf[pageNo & (LEAF_ENTRIES - 1)]! - 1;
+    }
+    return this.far.get(pageNo) ?? -1;
+  }
+
+  set(pageNo: number, slot: number): void {
+    if (pageNo < TABLE_PAGES_MAX) {
+      const d = pageNo >>> LEAF_BITS;
+      while (this.dir.length <= d) this.dir.push(undefined);
+      let leaf = this.dir[d];
+      if (leaf === undefined) leaf = this.dir[d] = new Int32Array(LEAF_ENTRIES);
+      if (leaf[pageNo & (LEAF_ENTRIES - 1)] === 0) this.size++;
+      leaf[pageNo & (LEAF_ENTRIES - 1)] = slot + 1;
+      return;
+    }
+    if (!this.far.has(pageNo)) this.size++;
+    this.far.set(pageNo, slot);
+  }
+
+  delete(pageNo: number): void {
+    if (pageNo < TABLE_PAGES_MAX) {
+      const leaf = this.dir[pageNo >>> LEAF_BITS];
+      if (leaf === undefined || leaf[pageNo & (LEAF_ENTRIES - 1)] === 0) return;
+      leaf[pageNo & (LEAF_ENTRIES - 1)] = 0;
+      this.size--;
+      return;
+    }
+    if (this.far.delete(pageNo)) this.size--;
+  }
+
+  clear(): void {
+    this.dir.length = 0;
+    this.far.clear();
+    this.size = 0;
+  }
+}
 
 export interface ImageOpenOptions {
   /** Create the file if it does not exist. */
@@ -23,8 +79,8 @@ export interface ImageOpenOptions {
 }
 
 export class ImageStore implements BackingStore {
-  /** Cached pages live in one arena; `pages` maps page number to arena byte offset. */
-  private readonly pages = new Map<number, number>();
+  /** Cached pages live in one arena; `pages` maps page number to arena slot (byte offset / 4096). */
+  private readonly pages = new PageTable();
   private arena = new Uint8Array(0);
   private arenaUsedBytes = 0;
   private readonly fifo: number[] = [];
@@ -102,9 +158,13 @@ export class ImageStore implements BackingStore {
     const firstIn = offsetBytes - firstPage * PAGE_BYTES;
     if (firstIn + length <= PAGE_BYTES) {
       // Common case: the range lies in one page.
-      let at = this.pages.get(firstPage);
-      if (at === undefined) at = this.loadPage(firstPage);
-      else this.cacheHits++;
+      const slot = this.pages.get(firstPage);
+      let at: number;
+      if (slot < 0) at = this.loadPage(firstPage);
+      else {
+        at = slot * PAGE_BYTES;
+        this.cacheHits++;
+      }
       dst.set(this.arena.subarray(at + firstIn, at + firstIn + length), dstOffset);
       return;
     }
@@ -114,9 +174,13 @@ export class ImageStore implements BackingStore {
       const pageNo = Math.floor(pos / PAGE_BYTES);
       const inPage = pos - pageNo * PAGE_BYTES;
       const n = Math.min(PAGE_BYTES - inPage, length - done);
-      let at = this.pages.get(pageNo);
-      if (at === undefined) at = this.loadPage(pageNo);
-      else this.cacheHits++;
+      const slot = this.pages.get(pageNo);
+      let at: number;
+      if (slot < 0) at = this.loadPage(pageNo);
+      else {
+        at = slot * PAGE_BYTES;
+        this.cacheHits++;
+      }
       dst.set(this.arena.subarray(at + inPage, at + inPage + n), dstOffset + done);
       done += n;
     }
@@ -139,8 +203,8 @@ export class ImageStore implements BackingStore {
       const pageNo = Math.floor(pos / PAGE_BYTES);
       const inPage = pos - pageNo * PAGE_BYTES;
       const n = Math.min(PAGE_BYTES - inPage, length - done);
-      const at = this.pages.get(pageNo);
-      if (at !== undefined) this.arena.set(src.subarray(srcOffset + done, srcOffset + done + n), at + inPage);
+      const slot = this.pages.get(pageNo);
+      if (slot >= 0) this.arena.set(src.subarray(srcOffset + done, srcOffset + done + n), slot * PAGE_BYTES + inPage);
       done += n;
     }
   }
@@ -180,7 +244,7 @@ export class ImageStore implements BackingStore {
       const victim = this.fifo[this.fifoHead]!;
       this.fifo[this.fifoHead] = pageNo;
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
-      at = this.pages.get(victim)!;
+      at = this.pages.get(victim) * PAGE_BYTES;
       this.pages.delete(victim);
     } else {
       if (this.arenaUsedBytes === this.arena.length) {
@@ -198,7 +262,7 @@ export class ImageStore implements BackingStore {
     const len = Math.min(PAGE_BYTES, this.sizeBytes - start);
     this.fileRead(this.arena, at, len, start);
     if (len < PAGE_BYTES) this.arena.fill(0, at + len, at + PAGE_BYTES);
-    this.pages.set(pageNo, at);
+    this.pages.set(pageNo, at / PAGE_BYTES);
     return at;
   }
 }

@@ -55,8 +55,10 @@ export class Core implements EventTarget {
   private dispatchPending = false;
   private irqEventPending = false;
   minVruntimeNs = 0;
-  private readonly irqQueue: IrqSource[] = [];
+  /** Raised interrupts not yet handled: irqQueue[irqHead..irqTail), a queue reset when drained. */
+  private readonly irqQueue: (IrqSource | null)[] = [];
   private irqHead = 0;
+  private irqTail = 0;
   private irqGen: Task | null = null;
   private irqFinishing = false;
   private readonly irqCtx: IrqContext;
@@ -91,7 +93,7 @@ export class Core implements EventTarget {
     }
     if (tag === TAG_IRQ) {
       this.irqEventPending = false;
-      if (this.mode !== MODE_IRQ && this.irqHead < this.irqQueue.length) this.enterIrq();
+      if (this.mode !== MODE_IRQ && this.irqHead < this.irqTail) this.enterIrq();
       return;
     }
     if (tag !== this.timerToken) return; // cancelled timer
@@ -120,7 +122,9 @@ export class Core implements EventTarget {
    * otherwise delivery goes through an event at the current time.
    */
   raiseIrq(source: IrqSource, atTopLevel: boolean): void {
-    this.irqQueue.push(source);
+    if (this.irqTail === this.irqQueue.length) this.irqQueue.push(source);
+    else this.irqQueue[this.irqTail] = source;
+    this.irqTail++;
     if (this.mode === MODE_IRQ) return; // handled after the running handler
     if (atTopLevel && !this.irqEventPending) {
       this.enterIrq();
@@ -213,7 +217,7 @@ export class Core implements EventTarget {
 
   private dispatch(): void {
     if (this.mode === MODE_IRQ) return; // the interrupt exit re-decides
-    if (this.irqHead < this.irqQueue.length) {
+    if (this.irqHead < this.irqTail) {
       this.enterIrq();
       return;
     }
@@ -462,10 +466,11 @@ export class Core implements EventTarget {
   }
 
   private startNextIrq(): void {
-    const source = this.irqQueue[this.irqHead++]!;
-    if (this.irqHead === this.irqQueue.length) {
-      this.irqQueue.length = 0;
+    const source = this.irqQueue[this.irqHead]!;
+    this.irqQueue[this.irqHead++] = null;
+    if (this.irqHead === this.irqTail) {
       this.irqHead = 0;
+      this.irqTail = 0;
     }
     this.irqCount++;
     this.irqGen = source.handleIrq(this.irqCtx);
@@ -518,7 +523,7 @@ export class Core implements EventTarget {
   /** The running handler is done: start the next queued one or leave interrupt mode. */
   private endIrq(): void {
     this.irqGen = null;
-    if (this.irqHead < this.irqQueue.length) this.startNextIrq();
+    if (this.irqHead < this.irqTail) this.startNextIrq();
     else this.exitIrq();
   }
 
