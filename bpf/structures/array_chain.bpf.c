@@ -5,10 +5,12 @@
  */
 #include "array_chain.h"
 
+#ifndef AC_NO_XRP_ENTRY
 char LICENSE[] SEC("license") = "GPL";
+#endif
 
-SEC("xrp")
-int array_chain(struct bpf_xrp *ctx)
+/* The body, also used by test/structures/kernel/verify.bpf.c to run the real Linux verifier on it. */
+static __always_inline int array_chain_body(struct bpf_xrp *ctx)
 {
 	struct ArrayChainQuery *q = (struct ArrayChainQuery *)ctx->scratch;
 	__u64 n = q->n_elems;
@@ -33,3 +35,11 @@ int array_chain(struct bpf_xrp *ctx)
 	ctx->size[0] = AC_BLOCK_BYTES;
 	return 0;
 }
+
+#ifndef AC_NO_XRP_ENTRY
+SEC("xrp")
+int array_chain(struct bpf_xrp *ctx)
+{
+	return array_chain_body(ctx);
+}
+#endif

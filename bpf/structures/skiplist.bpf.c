@@ -34,6 +34,7 @@ static __always_inline int sl_start_level(const struct SlNode *node, int level)
 	return level > top ? top : level;
 }
 
+/* The bodies are also used by test/structures/kernel/verify.bpf.c to run the real Linux verifier on them. */
 static __always_inline int sl_get_body(struct bpf_xrp *ctx)
 {
 	struct SlGetQuery *q = (struct SlGetQuery *)ctx->scratch;
