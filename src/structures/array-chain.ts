@@ -16,7 +16,7 @@
 
 import { Prng } from '../sim/prng.ts';
 import { paramError } from './errors.ts';
-import { readExact, type BlockSource, type WriteSink } from './io.ts';
+import { runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
 
 export const AC_ELEM_BYTES = 8;
 export const AC_BLOCK_BYTES = 512;
@@ -180,20 +180,25 @@ export interface ArrayWalk {
 }
 
 /**
- * The user-space walk: from `state` (a new query, or the scratch of a chain
- * cut short) to the end, one 512-byte positioned read per hop. Returns a new state.
+ * The user-space walk as a coroutine (io.ts BlockWalk): from `state` (a new
+ * query, or the scratch of a chain cut short) to the end, one 512-byte block
+ * per hop. Does not change `from`.
  */
-export function walkArrayChain(source: BlockSource, from: ArrayChainState): ArrayWalk {
+export function* arrayChainWalk(from: ArrayChainState): BlockWalk<ArrayWalk> {
   const state = { ...from };
-  if (state.nElems * AC_ELEM_BYTES > source.sizeBytes) {
-    throw paramError(`array chain: N = ${state.nElems} needs ${state.nElems * AC_ELEM_BYTES} bytes, the file has ${source.sizeBytes}`);
-  }
   let reads = 0;
   while (state.hopsDone < state.hopsTotal) {
-    const offset = blockOffsetOf(state.index);
-    const block = readExact(source, offset, AC_BLOCK_BYTES, `the block of element ${state.index}`);
+    const block = yield blockOffsetOf(state.index);
     reads++;
     applyHop(state, elementOfBlock(block, state.index));
   }
   return { state, reads };
+}
+
+/** The user-space walk over a synchronous source (a file, memory). */
+export function walkArrayChain(source: BlockSource, from: ArrayChainState): ArrayWalk {
+  if (from.nElems * AC_ELEM_BYTES > source.sizeBytes) {
+    throw paramError(`array chain: N = ${from.nElems} needs ${from.nElems * AC_ELEM_BYTES} bytes, the file has ${source.sizeBytes}`);
+  }
+  return runWalk(source, arrayChainWalk(from));
 }

@@ -71,3 +71,23 @@ export class MemoryFile implements BlockSource, WriteSink {
     this.length = Math.max(this.length, end);
   }
 }
+
+/**
+ * A user-space walk written once for every kind of I/O: a coroutine that
+ * yields the file offset of each 512-byte block it needs and is resumed with
+ * that block's bytes (valid only until it yields again). runWalk drives it
+ * over a BlockSource; src/structures/run.ts drives it with pread() on the
+ * emulated machine.
+ */
+export type BlockWalk<T> = Generator<number, T, Uint8Array>;
+
+export const WALK_BLOCK_BYTES = 512;
+
+/** Runs a walk over a synchronous source. */
+export function runWalk<T>(source: BlockSource, walk: BlockWalk<T>): T {
+  let step = walk.next(new Uint8Array(0));
+  while (!step.done) {
+    step = walk.next(readExact(source, step.value, WALK_BLOCK_BYTES, 'a block'));
+  }
+  return step.value;
+}

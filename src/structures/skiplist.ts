@@ -5,7 +5,7 @@
 
 import { Prng } from '../sim/prng.ts';
 import { corruptError, paramError } from './errors.ts';
-import { readExact, type BlockSource, type WriteSink } from './io.ts';
+import { readExact, runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
 import {
   checkKey,
   checkValue,
@@ -139,9 +139,9 @@ export function stridedEntries(count: number, stride = 2n): SkipListEntry[] {
 
 // ---- user-space walks (the same reads as the storage functions) ----
 
-/** Reads and checks the node a link announced (or the head). */
-function readNode(source: BlockSource, offset: number, expectKey: bigint | null): SlNode {
-  const node = decodeNode(readExact(source, offset, SL_NODE_BYTES, 'a skip-list node'), offset);
+/** Checks a node read at `offset`: the head (expectKey null) or the node its predecessor announced. */
+function checkNode(block: Uint8Array, offset: number, expectKey: bigint | null): SlNode {
+  const node = decodeNode(block, offset);
   if (expectKey === null) {
     if (node.magic !== SL_MAGIC_HEAD) throw corruptError(`skip list: offset ${offset} holds no head (magic 0x${node.magic.toString(16)})`);
   } else if (node.magic !== SL_MAGIC_NODE || node.key !== expectKey) {
@@ -150,11 +150,19 @@ function readNode(source: BlockSource, offset: number, expectKey: bigint | null)
   return node;
 }
 
+/** Reads and checks a node from a synchronous source (the writer). */
+function readNode(source: BlockSource, offset: number, expectKey: bigint | null): SlNode {
+  return checkNode(readExact(source, offset, SL_NODE_BYTES, 'a skip-list node'), offset, expectKey);
+}
+
 function checkLink(node: SlNode, at: number, f: SlForward, atHead: boolean, level: number): void {
   if (!atHead && f.key <= node.key) {
     throw corruptError(`skip list: node at offset ${at} (key ${node.key}) links level ${level} to key ${f.key}: keys must rise`);
   }
 }
+
+/** Keys rise strictly along a search, so it visits each node once; this bounds a walk over a corrupt file. */
+export const SL_WALK_HOPS_MAX = SL_NODES_MAX + 1;
 
 interface Position {
   node: SlNode;
@@ -168,26 +176,24 @@ interface Position {
  * or, with `stopAtEqual`, stops at the first link to `bound` itself. Returns
  * that node and, if found, the link to the key.
  */
-function descend(source: BlockSource, bound: bigint, stopAtEqual: boolean): { at: Position; equal: SlForward | null } {
-  let at: Position = { node: readNode(source, SL_HEAD_OFFSET, null), offset: SL_HEAD_OFFSET, atHead: true, reads: 1 };
+function* descend(bound: bigint, stopAtEqual: boolean): BlockWalk<{ at: Position; equal: SlForward | null }> {
+  let at: Position = { node: checkNode(yield SL_HEAD_OFFSET, SL_HEAD_OFFSET, null), offset: SL_HEAD_OFFSET, atHead: true, reads: 1 };
   let level = SL_LEVEL_MAX - 1;
-  // Keys rise strictly along the path, so it visits each node once: the file bounds the loop.
-  const hopsMax = Math.floor(source.sizeBytes / SL_NODE_BYTES) + 1;
-  for (let hop = 0; hop <= hopsMax; hop++) {
+  for (let hop = 0; hop <= SL_WALK_HOPS_MAX; hop++) {
     level = Math.min(level, at.node.level - 1);
-    let moved = false;
+    let next: SlForward | null = null;
     for (; level >= 0; level--) {
       const f = at.node.fwd[level]!;
       if (f.offset === 0 || f.key > bound || (!stopAtEqual && f.key === bound)) continue;
       checkLink(at.node, at.offset, f, at.atHead, level);
       if (f.key === bound) return { at, equal: f };
-      at = { node: readNode(source, f.offset, f.key), offset: f.offset, atHead: false, reads: at.reads + 1 };
-      moved = true;
+      next = f;
       break;
     }
-    if (!moved) return { at, equal: null };
+    if (next === null) return { at, equal: null };
+    at = { node: checkNode(yield next.offset, next.offset, next.key), offset: next.offset, atHead: false, reads: at.reads + 1 };
   }
-  throw corruptError(`skip list: the search for ${bound} made more hops than the file has nodes`);
+  throw corruptError(`skip list: the search for ${bound} made more than ${SL_WALK_HOPS_MAX} hops`);
 }
 
 export interface SkipListGet {
@@ -197,13 +203,18 @@ export interface SkipListGet {
   reads: number;
 }
 
-/** Point lookup in user space: the head, the nodes on the search path, then the node holding the key. */
-export function skipListGet(source: BlockSource, key: bigint): SkipListGet {
+/** Point lookup as a coroutine: the head, the nodes on the search path, then the node holding the key. */
+export function* skipListGetWalk(key: bigint): BlockWalk<SkipListGet> {
   checkKey(key);
-  const { at, equal } = descend(source, key, true);
+  const { at, equal } = yield* descend(key, true);
   if (equal === null) return { found: false, reads: at.reads };
-  const node = readNode(source, equal.offset, equal.key);
+  const node = checkNode(yield equal.offset, equal.offset, equal.key);
   return { found: true, value: node.value, reads: at.reads + 1 };
+}
+
+/** Point lookup over a synchronous source. */
+export function skipListGet(source: BlockSource, key: bigint): SkipListGet {
+  return runWalk(source, skipListGetWalk(key));
 }
 
 export interface SkipListRange {
@@ -211,25 +222,29 @@ export interface SkipListRange {
   reads: number;
 }
 
-/** Range scan in user space: every pair with begin <= key <= end, in key order. */
-export function skipListRange(source: BlockSource, begin: bigint, end: bigint): SkipListRange {
+/** Range scan as a coroutine: every pair with begin <= key <= end, in key order. */
+export function* skipListRangeWalk(begin: bigint, end: bigint): BlockWalk<SkipListRange> {
   checkKey(begin, 'range begin');
   checkKey(end, 'range end');
-  const { at } = descend(source, begin, false);
+  const { at } = yield* descend(begin, false);
   let { node, offset, atHead, reads } = at;
   const pairs: SlPair[] = [];
-  const hopsMax = Math.floor(source.sizeBytes / SL_NODE_BYTES) + 1;
-  for (let hop = 0; hop <= hopsMax; hop++) {
+  for (let hop = 0; hop <= SL_WALK_HOPS_MAX; hop++) {
     const f = node.fwd[0]!;
     if (f.offset === 0 || f.key > end) return { pairs, reads };
     checkLink(node, offset, f, atHead, 0);
-    node = readNode(source, f.offset, f.key);
+    node = checkNode(yield f.offset, f.offset, f.key);
     offset = f.offset;
     atHead = false;
     reads++;
     pairs.push({ key: node.key, value: node.value });
   }
-  throw corruptError(`skip list: the scan from ${begin} made more hops than the file has nodes`);
+  throw corruptError(`skip list: the scan from ${begin} made more than ${SL_WALK_HOPS_MAX} hops`);
+}
+
+/** Range scan over a synchronous source. */
+export function skipListRange(source: BlockSource, begin: bigint, end: bigint): SkipListRange {
+  return runWalk(source, skipListRangeWalk(begin, end));
 }
 
 // ---- changes in place ----
