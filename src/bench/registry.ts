@@ -8,11 +8,20 @@ import type { Experiment } from './types.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [breakdownExperiment, schedulingExperiment].sort((a, b) => a.number - b.number);
 
-/** By id (`latency`) or by number (`2`). */
-export function findExperiment(name: string): Experiment {
-  const e = EXPERIMENTS.find((x) => x.id === name || String(x.number) === name);
-  if (e === undefined) {
-    throw new BenchError(`unknown experiment '${name}'; known: ${EXPERIMENTS.map((x) => `${x.number} ${x.id}`).join(', ')}`);
-  }
+function unknown(name: string): BenchError {
+  return new BenchError(`unknown experiment '${name}'; known: ${EXPERIMENTS.map((x) => `${x.number} ${x.id}`).join(', ')}`);
+}
+
+/** By id (`latency`). */
+export function findExperiment(id: string): Experiment {
+  const e = EXPERIMENTS.find((x) => x.id === id);
+  if (e === undefined) throw unknown(id);
   return e;
+}
+
+/** By id, or by number (`6` may name several experiments of one item of the issue). */
+export function selectExperiments(name: string): Experiment[] {
+  const found = EXPERIMENTS.filter((x) => x.id === name || String(x.number) === name);
+  if (found.length === 0) throw unknown(name);
+  return found;
 }

@@ -73,10 +73,10 @@ function checkRow(row: Row, where: string): void {
 }
 
 /** Runs one point in this thread, in a private scratch directory; rows start with the point's parameters. */
-export function runPoint(experiment: Experiment, point: Point, config: SuiteConfig, seed: number): Row[] {
+export async function runPoint(experiment: Experiment, point: Point, config: SuiteConfig, seed: number): Promise<Row[]> {
   const tmpDir = mkdtempSync(join(tmpdir(), `xrp-bench-${experiment.id}-`));
   try {
-    const rows = experiment.run(point, { ...config, pointSeed: seed, tmpDir });
+    const rows = await experiment.run(point, { ...config, pointSeed: seed, tmpDir });
     const where = `experiment ${experiment.id} at ${JSON.stringify(point)}`;
     if (!Array.isArray(rows) || rows.length === 0) throw new BenchError(`${where}: no data points`);
     return rows.map((r) => {
@@ -105,7 +105,7 @@ async function runInline(plan: SuitePlan, order: Task[], onDone: (task: Task, ro
     const experiment = findExperiment(task.experimentId);
     let rows: Row[];
     try {
-      rows = runPoint(experiment, task.point, plan.config, task.pointSeed);
+      rows = await runPoint(experiment, task.point, plan.config, task.pointSeed);
     } catch (error) {
       if (error instanceof BenchError) throw error;
       throw new BenchError(`${describeTask(task)} failed: ${(error as Error).stack ?? String(error)}`);

@@ -76,7 +76,7 @@ export interface Experiment {
   /** Rough relative cost of a point (scheduling order only; never affects results). */
   cost?(point: Point, config: SuiteConfig): number;
   /** Runs one point on the emulated machine; returns its data points. */
-  run(point: Point, ctx: RunContext): Row[];
+  run(point: Point, ctx: RunContext): Row[] | Promise<Row[]>;
   /** Columns of the printed table (rows of every point, in sweep order). */
   readonly columns: readonly Column[];
   /** The report's plot over all rows. Axis titles must carry units. */

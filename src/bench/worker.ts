@@ -10,10 +10,10 @@ import type { SuiteConfig } from './types.ts';
 const port = parentPort;
 if (port === null) throw new Error('src/bench/worker.ts must run in a worker thread');
 
-port.on('message', (message: { config: SuiteConfig; task: Task }) => {
+port.on('message', async (message: { config: SuiteConfig; task: Task }) => {
   const { config, task } = message;
   try {
-    const rows = runPoint(findExperiment(task.experimentId), task.point, config, task.pointSeed);
+    const rows = await runPoint(findExperiment(task.experimentId), task.point, config, task.pointSeed);
     port.postMessage({ taskIndex: task.taskIndex, rows });
   } catch (error) {
     port.postMessage({ taskIndex: task.taskIndex, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

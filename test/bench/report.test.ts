@@ -56,7 +56,7 @@ async function openReport(path: string): Promise<PageReport> {
     const state = await page.evaluate(() => ({
       rendered: document.body.getAttribute('data-plots-rendered'),
       errors: document.body.getAttribute('data-plot-errors'),
-      plots: [...document.querySelectorAll('div.plot')].map((d) => ({
+      plots: Array.from(document.querySelectorAll('div.plot')).map((d) => ({
         id: d.id,
         svgs: d.querySelectorAll('svg').length,
         // Vega draws each mark group as <g class="mark-TYPE role-mark">; count drawn items inside them.

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { BenchError } from '../../bench/errors.ts';
 import { allRows, formatTable, toCsv, toJson } from '../../bench/format.ts';
-import { EXPERIMENTS, findExperiment } from '../../bench/registry.ts';
+import { EXPERIMENTS, findExperiment, selectExperiments } from '../../bench/registry.ts';
 import { renderReport } from '../../bench/report.ts';
 import { planSuite, runSuite, WORKERS_MAX } from '../../bench/runner.ts';
 import type { PointDone } from '../../bench/runner.ts';
@@ -100,7 +100,7 @@ export async function runBenchCommand(names: string[], options: BenchOptions): P
     console.log(listExperiments(config));
     return;
   }
-  const experiments = names.length === 0 ? [...EXPERIMENTS] : [...new Set(names.map(findExperiment))];
+  const experiments = names.length === 0 ? [...EXPERIMENTS] : [...new Set(names.flatMap(selectExperiments))];
   const overrides = new Map(options.set.map(parseSet));
   const plan = planSuite(experiments, config, overrides);
   const workers = options.workers === undefined ? Math.min(availableParallelism(), plan.tasks.length) : intArg(options.workers, '--workers', 0, WORKERS_MAX);
