@@ -42,6 +42,10 @@ export interface Scalar {
   readonly b32: Bounds;
 }
 
+const asU64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+const asU32 = (x: bigint): bigint => BigInt.asUintN(32, x);
+const asS64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+const asS32 = (x: bigint): bigint => BigInt.asIntN(32, x);
 const smaxOf = (bits: Width): bigint => (1n << BigInt(bits - 1)) - 1n;
 const sminOf = (bits: Width): bigint => -(1n << BigInt(bits - 1));
 const toSigned = (x: bigint, bits: Width): bigint => BigInt.asIntN(bits, x);
@@ -97,24 +101,40 @@ export function intersectBounds(a: Bounds, b: Bounds, bits: Width): Bounds | und
   return syncBounds({ t, umin: max(a.umin, b.umin), umax: min(a.umax, b.umax), smin: max(a.smin, b.smin), smax: min(a.smax, b.smax) }, bits);
 }
 
+const lo32 = (x: bigint): bigint => x & 0xffff_ffffn;
+
 /** What the 64-bit view says about the low 32 bits. */
 function project32(b: Bounds): Bounds {
-  let r = boundsUnknown(32);
-  r = { ...r, t: tnumCast(b.t, 32) };
-  const lo = (x: bigint): bigint => x & 0xffff_ffffn;
+  const t = tnumCast(b.t, 32);
+  let umin = 0n;
+  let umax = 0xffff_ffffn;
+  let smin = -0x8000_0000n;
+  let smax = 0x7fff_ffffn;
   if (b.umin >> 32n === b.umax >> 32n) {
-    r = { ...r, umin: lo(b.umin), umax: lo(b.umax) };
-    if (toSigned(lo(b.umin), 32) <= toSigned(lo(b.umax), 32)) r = { ...r, smin: toSigned(lo(b.umin), 32), smax: toSigned(lo(b.umax), 32) };
-  }
-  if (b.smin >> 32n === b.smax >> 32n) {
-    const a = toSigned(lo(toUnsigned(b.smin, 64)), 32);
-    const c = toSigned(lo(toUnsigned(b.smax, 64)), 32);
-    if (a <= c) r = { ...r, smin: max(r.smin, a), smax: min(r.smax, c) };
-    if (lo(toUnsigned(b.smin, 64)) <= lo(toUnsigned(b.smax, 64))) {
-      r = { ...r, umin: max(r.umin, lo(toUnsigned(b.smin, 64))), umax: min(r.umax, lo(toUnsigned(b.smax, 64))) };
+    umin = lo32(b.umin);
+    umax = lo32(b.umax);
+    const a = toSigned(umin, 32);
+    const c = toSigned(umax, 32);
+    if (a <= c) {
+      smin = a;
+      smax = c;
     }
   }
-  return r;
+  if (b.smin >> 32n === b.smax >> 32n) {
+    const ua = lo32(toUnsigned(b.smin, 64));
+    const uc = lo32(toUnsigned(b.smax, 64));
+    const a = toSigned(ua, 32);
+    const c = toSigned(uc, 32);
+    if (a <= c) {
+      smin = max(smin, a);
+      smax = min(smax, c);
+    }
+    if (ua <= uc) {
+      umin = max(umin, ua);
+      umax = min(umax, uc);
+    }
+  }
+  return { t, umin, umax, smin, smax };
 }
 
 /** What the 32-bit view says about the whole register (needs the upper half's tnum). */
@@ -131,14 +151,17 @@ function lift64(b64: Bounds, b32: Bounds): Bounds | undefined {
   return r;
 }
 
+/** Whether the view b admits every value of x (ranges and tnum). */
+function admits(b: Bounds, x: Bounds): boolean {
+  return b.umin <= x.umin && x.umax <= b.umax && b.smin <= x.smin && x.smax <= b.smax && (x.t.value & ~b.t.mask) === b.t.value;
+}
+
 /** Make both views consistent (the kernel's reg_bounds_sync); undefined when no value remains. */
 export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
   if (s.b64.t.mask === 0n) {
     // A constant: consistent iff every view admits it.
-    const v = s.b64.t.value;
-    const c = scalarConst(v);
-    const ok = (b: Bounds, x: Bounds): boolean => b.umin <= x.umin && x.umax <= b.umax && b.smin <= x.smin && x.smax <= b.smax && (x.t.value & ~b.t.mask) === b.t.value;
-    return ok(s.b64, c.b64) && ok(s.b32, c.b32) ? c : undefined;
+    const c = scalarConst(s.b64.t.value);
+    return admits(s.b64, c.b64) && admits(s.b32, c.b32) ? c : undefined;
   }
   let b64 = syncBounds(s.b64, 64);
   if (b64 === undefined) return undefined;
@@ -179,15 +202,21 @@ export const view = (s: Scalar, bits: Width): Bounds => (bits === 64 ? s.b64 : s
 
 /** Whether every value of `cur` is a value of `old` (range_within and tnum_in, both widths). */
 export function scalarWithin(old: Scalar, cur: Scalar): boolean {
-  const within = (o: Bounds, c: Bounds): boolean =>
-    o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && tnumIn(o.t, c.t);
-  return within(old.b64, cur.b64) && within(old.b32, cur.b32);
+  if (old === cur) return true;
+  return boundsWithin(old.b64, cur.b64) && boundsWithin(old.b32, cur.b32);
+}
+
+function boundsWithin(o: Bounds, c: Bounds): boolean {
+  return o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && tnumIn(o.t, c.t);
 }
 
 export function scalarEqual(a: Scalar, b: Scalar): boolean {
-  const eq = (x: Bounds, y: Bounds): boolean =>
-    x.umin === y.umin && x.umax === y.umax && x.smin === y.smin && x.smax === y.smax && x.t.value === y.t.value && x.t.mask === y.t.mask;
-  return eq(a.b64, b.b64) && eq(a.b32, b.b32);
+  if (a === b) return true;
+  return boundsEqual(a.b64, b.b64) && boundsEqual(a.b32, b.b32);
+}
+
+function boundsEqual(x: Bounds, y: Bounds): boolean {
+  return x.umin === y.umin && x.umax === y.umax && x.smin === y.smin && x.smax === y.smax && x.t.value === y.t.value && x.t.mask === y.t.mask;
 }
 
 export function scalarToString(s: Scalar): string {
@@ -212,8 +241,8 @@ export type AluKind = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'mod' | 'smod' | 
 
 /** The exact eBPF result of `a op b` in `bits` (division by zero gives 0, modulo by zero keeps a). */
 export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigint {
-  const u = (x: bigint): bigint => toUnsigned(x, bits);
-  const s = (x: bigint): bigint => toSigned(x, bits);
+  const u = bits === 64 ? asU64 : asU32;
+  const s = bits === 64 ? asS64 : asS32;
   const sh = BigInt(Number(b & BigInt(bits - 1)));
   switch (kind) {
     case 'add':
@@ -256,14 +285,13 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
   const SMIN = sminOf(bits);
   const unknown = boundsUnknown(bits);
   if (a.t.mask === 0n && b.t.mask === 0n) return boundsConst(evalAlu(kind, a.t.value, b.t.value, bits), bits);
-  const sInRange = (lo: bigint, hi: bigint): boolean => lo >= SMIN && hi <= SMAX;
   switch (kind) {
     case 'add': {
       const r = { ...unknown, t: tnumAdd(a.t, b.t, bits) };
       const u = a.umax + b.umax <= M ? { umin: a.umin + b.umin, umax: a.umax + b.umax } : {};
       const lo = a.smin + b.smin;
       const hi = a.smax + b.smax;
-      const s = sInRange(lo, hi) ? { smin: lo, smax: hi } : {};
+      const s = lo >= SMIN && hi <= SMAX ? { smin: lo, smax: hi } : {};
       return { ...r, ...u, ...s };
     }
     case 'sub': {
@@ -271,7 +299,7 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
       const u = a.umin >= b.umax ? { umin: a.umin - b.umax, umax: a.umax - b.umin } : {};
       const lo = a.smin - b.smax;
       const hi = a.smax - b.smin;
-      const s = sInRange(lo, hi) ? { smin: lo, smax: hi } : {};
+      const s = lo >= SMIN && hi <= SMAX ? { smin: lo, smax: hi } : {};
       return { ...r, ...u, ...s };
     }
     case 'mul': {
@@ -394,42 +422,45 @@ export function refineBounds(cond: CondKind, taken: boolean, a: Bounds, b: Bound
     const r = refineBounds(swapped, true, b, a, bits);
     return r === undefined ? undefined : [r[1], r[0]];
   }
-  const sync = (x: Bounds, y: Bounds): [Bounds, Bounds] | undefined => {
-    const p = syncBounds(x, bits);
-    const q = syncBounds(y, bits);
-    return p === undefined || q === undefined ? undefined : [p, q];
-  };
   switch (c) {
     case 'jeq': {
       const r = intersectBounds(a, b, bits);
       return r === undefined ? undefined : [r, r];
     }
     case 'jne': {
-      const exclude = (x: Bounds, y: Bounds): Bounds => {
-        if (y.t.mask !== 0n) return x;
-        const v = y.t.value;
-        const sv = toSigned(v, bits);
-        let r = x;
-        if (r.umin === v) r = { ...r, umin: r.umin + 1n };
-        if (r.umax === v) r = { ...r, umax: r.umax - 1n };
-        if (r.smin === sv) r = { ...r, smin: r.smin + 1n };
-        if (r.smax === sv) r = { ...r, smax: r.smax - 1n };
-        return r;
-      };
       if (a.t.mask === 0n && b.t.mask === 0n && a.t.value === b.t.value) return undefined;
-      return sync(exclude(a, b), exclude(b, a));
+      return syncPair(excludeConst(a, b, bits), excludeConst(b, a, bits), bits);
     }
     case 'jgt':
-      return sync({ ...a, umin: max(a.umin, b.umin + 1n) }, { ...b, umax: min(b.umax, a.umax - 1n) });
+      return syncPair({ ...a, umin: max(a.umin, b.umin + 1n) }, { ...b, umax: min(b.umax, a.umax - 1n) }, bits);
     case 'jge':
-      return sync({ ...a, umin: max(a.umin, b.umin) }, { ...b, umax: min(b.umax, a.umax) });
+      return syncPair({ ...a, umin: max(a.umin, b.umin) }, { ...b, umax: min(b.umax, a.umax) }, bits);
     case 'jsgt':
-      return sync({ ...a, smin: max(a.smin, b.smin + 1n) }, { ...b, smax: min(b.smax, a.smax - 1n) });
+      return syncPair({ ...a, smin: max(a.smin, b.smin + 1n) }, { ...b, smax: min(b.smax, a.smax - 1n) }, bits);
     case 'jsge':
-      return sync({ ...a, smin: max(a.smin, b.smin) }, { ...b, smax: min(b.smax, a.smax) });
+      return syncPair({ ...a, smin: max(a.smin, b.smin) }, { ...b, smax: min(b.smax, a.smax) }, bits);
     default:
       return [a, b];
   }
+}
+
+function syncPair(x: Bounds, y: Bounds, bits: Width): [Bounds, Bounds] | undefined {
+  const p = syncBounds(x, bits);
+  const q = syncBounds(y, bits);
+  return p === undefined || q === undefined ? undefined : [p, q];
+}
+
+/** x without the constant y at its range ends (a != branch); x unchanged when y is not constant. */
+function excludeConst(x: Bounds, y: Bounds, bits: Width): Bounds {
+  if (y.t.mask !== 0n) return x;
+  const v = y.t.value;
+  const sv = toSigned(v, bits);
+  let r = x;
+  if (r.umin === v) r = { ...r, umin: r.umin + 1n };
+  if (r.umax === v) r = { ...r, umax: r.umax - 1n };
+  if (r.smin === sv) r = { ...r, smin: r.smin + 1n };
+  if (r.smax === sv) r = { ...r, smax: r.smax - 1n };
+  return r;
 }
 
 function refineJset(taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds, Bounds] | undefined {

@@ -291,17 +291,18 @@ function build(insns: readonly Insn[]): Cfg {
 const ALL_ARGS = 0b111110; // r1..r5
 const CALLER_SAVED = 0b111111; // r0..r5
 
+const regBit = (r: number): number => (r < 10 ? 1 << r : 0);
+
 /** Registers read (use) and written (def) by one instruction, as bit masks over r0..r9. */
 function useDef(i: Insn): [number, number] {
-  const bit = (r: number): number => (r < 10 ? 1 << r : 0);
   const cls = insnClass(i.code);
   const x = (i.code & 0x08) === Source.X;
   switch (cls) {
     case InsnClass.ALU:
     case InsnClass.ALU64: {
       const op = insnOp(i.code);
-      if (op === AluOp.MOV) return [x ? bit(i.src) : 0, bit(i.dst)];
-      return [bit(i.dst) | (x && op !== AluOp.END && op !== AluOp.NEG ? bit(i.src) : 0), bit(i.dst)];
+      if (op === AluOp.MOV) return [x ? regBit(i.src) : 0, regBit(i.dst)];
+      return [regBit(i.dst) | (x && op !== AluOp.END && op !== AluOp.NEG ? regBit(i.src) : 0), regBit(i.dst)];
     }
     case InsnClass.JMP:
     case InsnClass.JMP32: {
@@ -309,21 +310,21 @@ function useDef(i: Insn): [number, number] {
       if (op === JmpOp.EXIT) return [1, 0];
       if (op === JmpOp.CALL) return [ALL_ARGS, CALLER_SAVED];
       if (op === JmpOp.JA) return [0, 0];
-      return [bit(i.dst) | (x ? bit(i.src) : 0), 0];
+      return [regBit(i.dst) | (x ? regBit(i.src) : 0), 0];
     }
     case InsnClass.LD:
-      return [0, bit(i.dst)];
+      return [0, regBit(i.dst)];
     case InsnClass.LDX:
-      return [bit(i.src), bit(i.dst)];
+      return [regBit(i.src), regBit(i.dst)];
     case InsnClass.ST:
-      return [bit(i.dst), 0];
+      return [regBit(i.dst), 0];
     default: {
       if (insnMode(i.code) === Mode.ATOMIC) {
         const fetch = (i.imm & 1) !== 0;
         const cmpxchg = i.imm === 0xf1;
-        return [bit(i.dst) | bit(i.src) | (cmpxchg ? 1 : 0), cmpxchg ? 1 : fetch ? bit(i.src) : 0];
+        return [regBit(i.dst) | regBit(i.src) | (cmpxchg ? 1 : 0), cmpxchg ? 1 : fetch ? regBit(i.src) : 0];
       }
-      return [bit(i.dst) | bit(i.src), 0];
+      return [regBit(i.dst) | regBit(i.src), 0];
     }
   }
 }

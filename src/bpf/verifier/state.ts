@@ -201,20 +201,29 @@ export function emptyPrecision(frames: number): Precision {
   return { regs: new Array(frames).fill(0), slots: Array.from({ length: frames }, () => new Uint8Array(STACK_SLOTS)) };
 }
 
-export function stateSubsumes(
-  old: VState,
-  cur: VState,
-  liveRegs: (frameIndex: number) => number,
-  exact = false,
-  precision?: Precision,
-): boolean {
+/**
+ * Registers of frame `fi` that the rest of the program may read, at `pc` in
+ * the innermost frame: the static liveness there, or after the call for an
+ * outer frame (whose r0..r5 the call overwrites).
+ */
+export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array): number {
+  const frames = s.frames;
+  return fi === frames.length - 1 ? liveIn[pc]! : liveIn[frames[fi + 1]!.callsite + 1]! & ~0x3f;
+}
+
+/**
+ * Whether old, a checkpoint at `pc`, covers cur (exact: equals it on what is
+ * live). `precision` says which of old's scalars were relied on; without it,
+ * every scalar is compared by range.
+ */
+export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const ids = new IdMap();
   for (let fi = 0; fi < old.frames.length; fi++) {
     const o = old.frames[fi]!;
     const c = cur.frames[fi]!;
     if (o.callsite !== c.callsite) return false;
-    const live = liveRegs(fi);
+    const live = liveRegsOf(cur, fi, pc, liveIn);
     for (let r = 0; r < 10; r++) {
       if ((live & (1 << r)) === 0) continue;
       const precise = precision === undefined || (precision.regs[fi]! & (1 << r)) !== 0;

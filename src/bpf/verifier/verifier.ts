@@ -197,6 +197,11 @@ const UNKNOWN_SCALAR = scalarUnknown();
 /** History mark: the instruction's result does not depend on its dst's range. */
 const DST_INDEPENDENT = -2;
 
+/** An ALU immediate as the scalar it stands for: sign-extended for 64-bit operations, zero-extended for 32-bit ones. */
+function immScalar(imm: number, bits: 32 | 64): Scalar {
+  return bits === 64 ? scalarConst(BigInt(imm)) : scalarConst(BigInt(imm >>> 0));
+}
+
 function typeName(r: RegState): string {
   if (r.kind === 'ptr') return r.ptr === 'stack' ? 'fp' : r.ptr;
   return r.kind === 'scalar' ? 'scalar' : 'uninit';
@@ -334,35 +339,37 @@ class Verifier {
   private visit(path: Path, explored: (Checkpoint[] | undefined)[], cfg: Cfg): boolean {
     const pc = path.pc;
     const cur = path.state;
-    const frames = cur.frames;
-    const live = (fi: number): number =>
-      fi === frames.length - 1 ? cfg.liveIn[pc]! : cfg.liveIn[frames[fi + 1]!.callsite + 1]! & ~0x3f;
     let list = explored[pc];
     if (list === undefined) {
       list = [];
       explored[pc] = list;
     }
+    // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
+    // the last one on this path: far fewer states to store and compare.
+    const addNew = path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN;
     for (let k = 0; k < list.length; k++) {
       const cp = list[k]!;
       if (cp.branches === 0) {
-        if (stateSubsumes(cp.state, cur, live, false, cp.precise)) {
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
           this.propagate(path, clonePrecision(cp.precise));
           return true;
         }
-        // Like Linux, forget finished states that keep missing: they cost compares and rarely prune.
-        if (++cp.misses > cp.hits * 3 + 3) {
+        // Like Linux, forget finished states that keep missing: they cost compares
+        // and rarely prune. Also like Linux, a miss counts only where a new state
+        // is about to be added: otherwise the iterations of one loop would evict
+        // the states its earlier iterations recorded (is_state_visited's miss_cnt).
+        if (addNew) cp.misses++;
+        if (cp.misses > cp.hits * 3 + 3) {
           list.splice(k, 1);
           k--;
         }
-      } else if (stateSubsumes(cp.state, cur, live, true)) {
+      } else if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) {
         throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
-    // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
-    // the last one on this path: far fewer states to store and compare.
-    if (path.history.length < 3 * CHECKPOINT_INSNS_MIN || path.jumps < CHECKPOINT_JUMPS_MIN) return false;
+    if (!addNew) return false;
     path.jumps = 0;
     // Beyond the per-instruction cap the checkpoint is kept only in the path's
     // chain (it bounds the history that precision marks walk back through) and
@@ -489,10 +496,9 @@ class Verifier {
     const op = insnOp(insn.code);
     const x = (insn.code & 0x08) !== 0;
     const d = insn.dst;
-    const immScalar = (): Scalar => (bits === 64 ? scalarConst(BigInt(insn.imm)) : scalarConst(BigInt(insn.imm >>> 0)));
     if (op === AluOp.MOV) {
       if (!x) {
-        f.regs[d] = scalarReg(immScalar());
+        f.regs[d] = scalarReg(immScalar(insn.imm, bits));
         return;
       }
       const src = this.read(pc, f, insn.src);
@@ -524,7 +530,7 @@ class Verifier {
       f.regs[d] = scalarReg(op === AluOp.NEG ? this.neg(dst.s, bits) : this.byteSwap(dst.s, insn, bits));
       return;
     }
-    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(immScalar());
+    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(immScalar(insn.imm, bits));
     const kind0 = ALU_KINDS[op];
     if (kind0 === undefined) throw new Reject(pc, `invalid BPF_ALU opcode 0x${insn.code.toString(16)}`);
     const kind: AluKind = insn.off === 1 && kind0 === 'div' ? 'sdiv' : insn.off === 1 && kind0 === 'mod' ? 'smod' : kind0;
@@ -904,9 +910,9 @@ class Verifier {
   private refine(cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
     const r = refineBounds(cond, taken, view(dst.s, bits), view(src.s, bits), bits);
     if (r === undefined) return undefined;
-    const apply = (s: Scalar, b: (typeof r)[0]): Scalar | undefined => normalize(bits === 64 ? { b64: b, b32: s.b32 } : { b64: s.b64, b32: b });
-    const nd = apply(dst.s, r[0]);
-    const ns = apply(src.s, r[1]);
+    const nd = normalize(bits === 64 ? { b64: r[0], b32: dst.s.b32 } : { b64: dst.s.b64, b32: r[0] });
+    if (nd === undefined) return undefined;
+    const ns = normalize(bits === 64 ? { b64: r[1], b32: src.s.b32 } : { b64: src.s.b64, b32: r[1] });
     return nd === undefined || ns === undefined ? undefined : [nd, ns];
   }
 
@@ -935,13 +941,9 @@ class Verifier {
 
   /** After a null check: copies of the map_value_or_null with `id` become 0 (isNull) or map_value. */
   private markNull(st: VState, id: number, isNull: boolean): void {
-    const fix = (v: RegState | undefined): RegState | undefined => {
-      if (v === undefined || v.kind !== 'ptr' || v.ptr !== 'map_value_or_null' || v.id !== id) return v;
-      return isNull ? scalarReg(scalarConst(0n)) : { ...v, ptr: 'map_value', id: 0 };
-    };
     for (const fr of st.frames) {
-      for (let r = 0; r < 10; r++) fr.regs[r] = fix(fr.regs[r])!;
-      for (let slot = 0; slot < STACK_SLOTS; slot++) fr.spills[slot] = fix(fr.spills[slot]);
+      for (let r = 0; r < 10; r++) fr.regs[r] = nullChecked(fr.regs[r], id, isNull)!;
+      for (let slot = 0; slot < STACK_SLOTS; slot++) fr.spills[slot] = nullChecked(fr.spills[slot], id, isNull);
     }
   }
 
@@ -1046,6 +1048,12 @@ class Verifier {
   }
 }
 
+/** v after a null check of the map_value_or_null `id`: 0 (isNull) or a map_value; other values unchanged. */
+function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegState | undefined {
+  if (v === undefined || v.kind !== 'ptr' || v.ptr !== 'map_value_or_null' || v.id !== id) return v;
+  return isNull ? scalarReg(scalarConst(0n)) : { ...v, ptr: 'map_value', id: 0 };
+}
+
 function clonePrecision(p: Precision): Precision {
   return { regs: p.regs.slice(), slots: p.slots.map((s) => s.slice()) };
 }
@@ -1077,50 +1085,37 @@ function mergePrecision(into: Precision, need: Precision): boolean {
  * Keeping a mark too many only costs pruning, never soundness.
  */
 function backtrack(insns: readonly Insn[], history: readonly number[], need: Precision): void {
-  const ensure = (fi: number): void => {
-    while (need.regs.length <= fi) {
-      need.regs.push(0);
-      need.slots.push(new Uint8Array(STACK_SLOTS));
-    }
-  };
   for (let h = history.length - 3; h >= 0; h -= 3) {
     const pc = history[h]!;
     const depth = history[h + 1]!;
     const slotCode = history[h + 2]!;
     const fi = depth - 1;
-    ensure(fi + 1);
+    ensureFrames(need, fi + 1);
     const insn = insns[pc]!;
     const cls = insnClass(insn.code);
-    const has = (r: number): boolean => (need.regs[fi]! & (1 << r)) !== 0;
-    const drop = (r: number): void => {
-      need.regs[fi] = need.regs[fi]! & ~(1 << r);
-    };
-    const add = (r: number): void => {
-      if (r < 10) need.regs[fi] = need.regs[fi]! | (1 << r);
-    };
     switch (cls) {
       case InsnClass.ALU:
       case InsnClass.ALU64: {
         const op = insnOp(insn.code);
         const x = (insn.code & 0x08) !== 0;
-        if (!has(insn.dst)) break;
+        if ((need.regs[fi]! & (1 << insn.dst)) === 0) break;
         if (op === AluOp.MOV) {
-          drop(insn.dst);
-          if (x) add(insn.src);
+          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
+          if (x && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
         } else if (slotCode === DST_INDEPENDENT) {
-          drop(insn.dst);
-        } else if (x && op !== AluOp.NEG && op !== AluOp.END) add(insn.src);
+          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
+        } else if (x && op !== AluOp.NEG && op !== AluOp.END && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
         break;
       }
       case InsnClass.LD:
-        drop(insn.dst);
+        need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
         break;
       case InsnClass.LDX:
-        if (has(insn.dst)) {
-          drop(insn.dst);
+        if ((need.regs[fi]! & (1 << insn.dst)) !== 0) {
+          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
           if (slotCode >= 0) {
             const sf = Math.floor(slotCode / STACK_SLOTS);
-            ensure(sf);
+            ensureFrames(need, sf);
             need.slots[sf]![slotCode % STACK_SLOTS] = 1;
           }
         }
@@ -1129,17 +1124,17 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
       case InsnClass.STX: {
         if (insnMode(insn.code) === Mode.ATOMIC) {
           const fetch = (insn.imm & 1) !== 0;
-          if (insn.imm === 0xf1) drop(0);
-          else if (fetch) drop(insn.src);
+          if (insn.imm === 0xf1) need.regs[fi] = need.regs[fi]! & ~1;
+          else if (fetch) need.regs[fi] = need.regs[fi]! & ~(1 << insn.src);
           break;
         }
         if (slotCode >= 0) {
           const sf = Math.floor(slotCode / STACK_SLOTS);
-          ensure(sf);
+          ensureFrames(need, sf);
           const slots = need.slots[sf]!;
           if (slots[slotCode % STACK_SLOTS] === 1) {
             slots[slotCode % STACK_SLOTS] = 0;
-            if (cls === InsnClass.STX) add(insn.src);
+            if (cls === InsnClass.STX && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
           }
         }
         break;
@@ -1167,6 +1162,13 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
         break;
       }
     }
+  }
+}
+
+function ensureFrames(need: Precision, fi: number): void {
+  while (need.regs.length <= fi) {
+    need.regs.push(0);
+    need.slots.push(new Uint8Array(STACK_SLOTS));
   }
 }
 
