@@ -29,7 +29,7 @@ import {
   THREAD_RUNNABLE,
   THREAD_RUNNING,
 } from './thread.ts';
-import type { IrqSource, SimThread, Task } from './thread.ts';
+import type { IrqSource, IrqTask, SimThread } from './thread.ts';
 
 const MODE_IDLE = 0; // no current thread
 const MODE_CODE = 1; // current thread is executing code or paused between actions
@@ -59,7 +59,7 @@ export class Core implements EventTarget {
   private readonly irqQueue: (IrqSource | null)[] = [];
   private irqHead = 0;
   private irqTail = 0;
-  private irqGen: Task | null = null;
+  private irqGen: IrqTask | null = null;
   private irqFinishing = false;
   private readonly irqCtx: IrqContext;
   /** Statistics. */

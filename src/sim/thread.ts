@@ -186,7 +186,14 @@ export class IrqContext implements CpuContext {
   }
 }
 
+/**
+ * An interrupt handler's code: a generator (a Task), or any iterator with the same
+ * protocol (only next() is used; a handler run once per I/O may reuse one object
+ * instead of allocating a generator per interrupt).
+ */
+export type IrqTask = Iterator<Op, void, number>;
+
 /** A device queue (or anything) that raises interrupts: its handler runs on the target core. */
 export interface IrqSource {
-  handleIrq(ctx: CpuContext): Task;
+  handleIrq(ctx: CpuContext): IrqTask;
 }
