@@ -19,7 +19,7 @@ import type { NvmeController } from '../device/controller.ts';
 import type { QueuePair } from '../device/queue-pair.ts';
 import { SimError } from '../sim/errors.ts';
 import type { Simulator } from '../sim/simulator.ts';
-import type { CpuContext, IrqSource, SimThread, Task } from '../sim/thread.ts';
+import type { CpuContext, IrqSource, IrqTask, Op, SimThread, Task } from '../sim/thread.ts';
 
 export { NVME_OP_READ, NVME_OP_WRITE, LOGICAL_BLOCK_BYTES };
 
@@ -34,6 +34,8 @@ export interface NvmeDriverCosts {
 }
 
 export const DEFAULT_DRIVER_COSTS: NvmeDriverCosts = { submitNs: 57, completeNs: 56 };
+
+const IRQ_DONE: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
 
 /** Verdicts of a completion hook. */
 export const CQE_COMPLETE = 0;
@@ -88,6 +90,15 @@ class CoreQueue implements IrqSource {
   readonly waitingForTag = new Set<SimThread>();
   private waiterHead = 0;
   qp!: QueuePair;
+  /** State of the running interrupt handler (NvmeDriver.reapStep): its context, */
+  irqCtx: CpuContext | null = null;
+  /** the entry whose completion CPU is being charged (-1: none) and its status, */
+  reapCid = -1;
+  reapStatus = 0;
+  /** a hooked request's handleCqe, run to its end before the next entry, */
+  reapSub: Task | null = null;
+  /** and the result object its CPU yields reuse. */
+  readonly reapYield: IteratorYieldResult<Op> = { done: false, value: 0 };
 
   constructor(
     private readonly driver: NvmeDriver,
@@ -100,8 +111,21 @@ class CoreQueue implements IrqSource {
     this.freeCount = depth;
   }
 
-  handleIrq(ctx: CpuContext): Task {
-    return this.driver.handleIrq(ctx, this);
+  /**
+   * The queue is its own handler's iterator, reused for every interrupt instead of a
+   * generator per interrupt (one per read). One handler of a queue runs at a time: the
+   * interrupt is re-armed only by the handler's last act, the CQ head doorbell.
+   */
+  handleIrq(ctx: CpuContext): IrqTask {
+    this.irqCtx = ctx;
+    this.reapCid = -1;
+    this.reapSub = null;
+    this.driver.stats.interrupts++;
+    return this;
+  }
+
+  next(value = 0): IteratorResult<Op, void> {
+    return this.driver.reapStep(this, value);
   }
 
   /** The longest-waiting thread still waiting for a tag (stale entries are dropped). */
@@ -193,6 +217,20 @@ export class NvmeDriver {
     return true;
   }
 
+  /**
+   * submit() after its CPU charge: places `req` on the queue of the thread's core,
+   * waiting for a tag while it is full (for a caller that charges submitNs itself
+   * and tried tryPlaceOn first: the read fast path in syscalls.ts).
+   */
+  *placeWhenFree(t: SimThread, req: NvmeRequest): Task {
+    let q = this.queues[t.core.id]!;
+    while (q.freeCount === 0) {
+      yield* this.waitForTag(t, q);
+      q = this.queues[t.core.id]!;
+    }
+    this.place(t, q, req);
+  }
+
   /** Number of I/O queues (one per core). */
   get queueCount(): number {
     return this.queues.length;
@@ -247,25 +285,49 @@ export class NvmeDriver {
     q.qp.ringSqDoorbell();
   }
 
-  /** MSI-X handler of one queue: reap every posted completion, then ring the CQ head doorbell. */
-  *handleIrq(ctx: CpuContext, q: CoreQueue): Task {
-    this.stats.interrupts++;
+  /**
+   * One step of a queue's MSI-X handler (CoreQueue.next): reap every posted
+   * completion, charging completeNs before ending each request, then ring the CQ
+   * head doorbell. A hooked request's completion runs handleCqe to its end first.
+   * Written as a step function rather than a generator because it runs once per I/O.
+   */
+  reapStep(q: CoreQueue, value: number): IteratorResult<Op, void> {
+    const ctx = q.irqCtx!;
     const qp = q.qp;
     for (;;) {
+      const sub = q.reapSub;
+      if (sub !== null) {
+        const r = sub.next(value);
+        if (r.done !== true) return r;
+        q.reapSub = null;
+      }
+      const cid = q.reapCid;
+      if (cid >= 0) {
+        // This entry's completion CPU has been charged: end its request.
+        q.reapCid = -1;
+        const req = qp.commands[cid]!.host as NvmeRequest | null;
+        if (req === null) throw new SimError(`completion for idle command id ${cid} on queue ${qp.id}`);
+        req.status = q.reapStatus;
+        // The common case completes inline; a hooked request goes through handleCqe.
+        if (req.hook === null) this.complete(ctx, q, cid, req);
+        else {
+          q.reapSub = this.handleCqe(ctx, q, cid, req);
+          value = 0;
+          continue;
+        }
+      }
       const e = qp.peekCompletion();
-      if (e === null) break;
-      const cid = e.cid;
-      const status = e.status;
+      if (e === null) {
+        qp.ringCqDoorbell();
+        q.irqCtx = null;
+        return IRQ_DONE;
+      }
+      q.reapCid = e.cid;
+      q.reapStatus = e.status;
       qp.popCompletion();
-      yield ctx.cpu(this.costs.completeNs);
-      const req = qp.commands[cid]!.host as NvmeRequest | null;
-      if (req === null) throw new SimError(`completion for idle command id ${cid} on queue ${qp.id}`);
-      req.status = status;
-      // The common case completes inline; a hooked request goes through handleCqe.
-      if (req.hook === null) this.complete(ctx, q, cid, req);
-      else yield* this.handleCqe(ctx, q, cid, req);
+      q.reapYield.value = ctx.cpu(this.costs.completeNs);
+      return q.reapYield;
     }
-    qp.ringCqDoorbell();
   }
 
   /** A completion of a hooked request: run the hook, then resubmit or complete. */
