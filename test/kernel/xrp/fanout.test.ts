@@ -28,7 +28,7 @@ test('random fan-out trees (sizes 512..4096, 1..16 children): parallel = serial 
           p.bytes(s.scratchBuf, 4096).fill(0);
           const r = result(yield* readXrp(t, p, s.fd, s.dataBuf, tr.rootSize, tr.root, s.progFd, s.scratchBuf, { fanout }));
           const where = `tree ${i} (${tr.nodes} nodes), ${fanout}`;
-          assert.equal(r.status, XrpStatus.DONE, `${where}: ${r.statusName} ${JSON.stringify(r.ends)}`);
+          assert.equal(r.status, XrpStatus.DONE, `${where}: ${r.statusName} ${r.ends.map((e) => e.detail).join("; ")}`);
           assert.deepEqual(scratchAnswer(p, s.scratchBuf), { visits: ref.visits, sum: ref.sum, tail: ref.tail }, where);
           assert.equal(r.reads, tr.nodes, `${where}: every branch visited once`);
           assert.equal(r.resubmissions, tr.nodes - 1, where);
