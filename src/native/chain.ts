@@ -11,6 +11,7 @@ import { createExecEnv, ExecutionFault, type Engine, type ExecEnv } from '../bpf
 import { loadElf } from '../bpf/elf.ts';
 import type { Program } from '../bpf/isa.ts';
 import { linkProgram } from '../bpf/link.ts';
+import { compileJit } from '../bpf/jit/index.ts';
 import { loadProgram } from '../bpf/load.ts';
 import { AddressSpace, PAGE_BYTES, type Region } from '../bpf/memory.ts';
 import { createStdHelpers } from '../bpf/std-helpers.ts';
@@ -93,17 +94,21 @@ export class ChainRunner {
   private readonly workOffsets: number[] = [];
   private readonly workSizes: number[] = [];
 
-  constructor(source: ProgramSource, insnLimit?: number) {
+  /**
+   * `verify: false` only for a program that the verifier has accepted in
+   * another thread (the engine's first worker): it is then only JIT-compiled.
+   */
+  constructor(source: ProgramSource, insnLimit?: number, verify = true) {
     this.memory = new AddressSpace(1 << 20);
     let helpers = new Map() as ExecEnv['helpers'];
     if (source.kind === 'object') {
       const object = loadElf(source.bytes, source.fileName);
       const linked = linkProgram(object, source.programName, this.memory);
       // verify as an xrp program, then JIT (throws the VerifierError of a rejected program)
-      this.engine = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source }).engine;
+      this.engine = verify ? loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source }).engine : compileJit(linked.program);
       helpers = createStdHelpers({ maps: linked.maps }).table;
     } else {
-      this.engine = loadProgram(source.program, { type: 'xrp' }).engine;
+      this.engine = verify ? loadProgram(source.program, { type: 'xrp' }).engine : compileJit(source.program);
     }
     this.env = createExecEnv(this.memory, helpers, insnLimit);
     this.ctx = this.memory.map('ctx', CTX.BYTES, { alignBytes: 64 });

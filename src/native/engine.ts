@@ -128,6 +128,8 @@ type LaneState = 'starting' | 'loading' | 'ready' | 'dead' | 'stopping';
 /** One worker and its queue pair. */
 class Lane {
   state: LaneState = 'starting';
+  /** the worker opened the file and said 'ready' */
+  booted = false;
   readonly freeSlots: number[] = [];
   readonly slotRequest: (Request | undefined)[];
   sqTail = 0;
@@ -212,6 +214,7 @@ export class NativeXrpEngine {
   private startFailures = 0;
   private refed = true;
   private idleWaiters: (() => void)[] = [];
+  private readyWaiters: (() => void)[] = [];
   /** workers replaced after dying */
   replacedWorkers = 0;
 
@@ -263,8 +266,8 @@ export class NativeXrpEngine {
   }
 
   /**
-   * Loads a storage function into every worker (each verifies it as an xrp
-   * program and compiles it with the JIT). `program` is an object file path
+   * Loads a storage function into every worker: the first verifies it as an
+   * xrp program, then every worker links it and compiles it with the JIT. `program` is an object file path
    * (with the program's function or section name) or bytecode.
    */
   async load(program: string | Program, programName = 'xrp'): Promise<void> {
@@ -282,25 +285,40 @@ export class NativeXrpEngine {
     this.loaded = false;
     const generation = ++this.generation;
     const live = this.lanes.filter((l) => l.state !== 'dead' && l.state !== 'stopping');
-    const done = new Promise<void>((resolve, reject) => {
-      this.loadWait = { generation, remaining: new Set(live.map((l) => l.id)), resolve, reject };
-    });
-    this.updateRef();
-    for (const lane of live) {
-      lane.state = 'loading';
-      lane.send({ type: 'load', source, generation });
-    }
+    for (const lane of live) lane.state = 'loading';
     try {
-      await done;
+      if (live.length === 0) throw new NativeXrpError('EWORKER', 'no live worker to load the program into');
+      // verified once, by the first worker; the others only link and JIT-compile it (verifying N times costs N cores)
+      await this.loadInto(live.slice(0, 1), source, generation, true);
+      await this.loadInto(live.slice(1), source, generation, false);
       this.loaded = true;
     } catch (e) {
       this.source = undefined;
       throw e;
+    }
+    // replacements that booted during the load
+    for (const lane of this.lanes) {
+      if (lane.state === 'starting' && lane.booted) {
+        lane.state = 'loading';
+        lane.send({ type: 'load', source, generation, verify: false });
+      }
+    }
+    this.dispatch();
+  }
+
+  private async loadInto(lanes: Lane[], source: ProgramSource, generation: number, verify: boolean): Promise<void> {
+    if (lanes.length === 0) return;
+    const done = new Promise<void>((resolve, reject) => {
+      this.loadWait = { generation, remaining: new Set(lanes.map((l) => l.id)), resolve, reject };
+    });
+    this.updateRef();
+    for (const lane of lanes) lane.send({ type: 'load', source, generation, verify });
+    try {
+      await done;
     } finally {
       this.loadWait = undefined;
       this.updateRef();
     }
-    this.dispatch();
   }
 
   /**
@@ -340,6 +358,19 @@ export class NativeXrpEngine {
       });
     } catch (e) {
       return Promise.reject(e as Error);
+    }
+  }
+
+  /** Workers up with the program loaded. */
+  get readyWorkers(): number {
+    return this.lanes.filter((l) => l.state === 'ready').length;
+  }
+
+  /** Resolves when every worker of the pool (replacements included) is up with the program loaded. */
+  async whenAllReady(): Promise<void> {
+    while (this.readyWorkers < this.options.workers) {
+      this.checkUsable();
+      await new Promise<void>((resolve) => this.readyWaiters.push(resolve));
     }
   }
 
@@ -430,13 +461,19 @@ export class NativeXrpEngine {
   }
 
   private onReply(lane: Lane, m: WorkerReply): void {
+    this.handleReply(lane, m);
+    this.updateRef();
+  }
+
+  private handleReply(lane: Lane, m: WorkerReply): void {
     switch (m.type) {
       case 'ready':
+        lane.booted = true;
         if (lane.state !== 'starting') return;
-        // a replacement: give it the current program
-        if (this.source !== undefined) {
+        // a replacement: give it the current program (already verified by this engine)
+        if (this.source !== undefined && this.loaded) {
           lane.state = 'loading';
-          lane.send({ type: 'load', source: this.source, generation: this.generation });
+          lane.send({ type: 'load', source: this.source, generation: this.generation, verify: false });
         }
         return;
       case 'open-error':
@@ -448,6 +485,7 @@ export class NativeXrpEngine {
         const wait = this.loadWait;
         if (m.type === 'loaded') {
           lane.state = 'ready';
+          for (const resolve of this.readyWaiters.splice(0)) resolve();
           this.startFailures = 0;
           if (wait !== undefined) {
             wait.remaining.delete(lane.id);
@@ -496,13 +534,14 @@ export class NativeXrpEngine {
     this.pending.unshift(...requeue);
     if (wasState === 'starting' || wasState === 'loading') this.startFailures++;
     const wait = this.loadWait;
-    if (wait !== undefined && wait.remaining.delete(lane.id) && wait.remaining.size === 0) wait.resolve();
+    if (wait !== undefined && wait.remaining.has(lane.id)) wait.reject(new NativeXrpError('EWORKER', `native XRP worker ${lane.id} died (${reason}) while loading the program`));
     if (!this.closing && this.opened) {
       if (this.startFailures >= START_FAILURES_MAX) {
         this.fail(new NativeXrpError('EWORKER', `native XRP workers keep dying while starting (last: ${reason})`));
       } else {
         this.replacedWorkers++;
         this.startLane(this.lanes.indexOf(lane));
+        this.updateRef();
       }
     }
     // wake the pump so that it sees the new count
@@ -515,6 +554,7 @@ export class NativeXrpEngine {
   /** The engine cannot go on: every queued request fails with `error`. */
   private fail(error: Error): void {
     this.broken = error;
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
     for (const request of this.pending.splice(0)) request.reject(error);
     this.checkIdle();
   }
@@ -627,7 +667,8 @@ export class NativeXrpEngine {
 
   /** Workers keep the process alive only while there is work (a forgotten engine does not hang a script). */
   private updateRef(): void {
-    const busy = this.outstanding > 0 || this.loadWait !== undefined;
+    // booting or loading workers count as work, so that a replacement finishes starting
+    const busy = this.outstanding > 0 || this.loadWait !== undefined || this.lanes.some((l) => (l.state === 'starting' && !l.booted) || l.state === 'loading');
     if (busy === this.refed) return;
     this.refed = busy;
     for (const lane of this.lanes) {

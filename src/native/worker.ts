@@ -36,7 +36,8 @@ export interface WorkerInit {
   control: MessagePort;
 }
 
-export type ControlMessage = { type: 'load'; source: ProgramSource; generation: number } | { type: 'stop' };
+/** verify: false when another worker of the engine has verified the same program */
+export type ControlMessage = { type: 'load'; source: ProgramSource; generation: number; verify: boolean } | { type: 'stop' };
 
 export type WorkerReply =
   | { type: 'ready' }
@@ -98,7 +99,7 @@ function main(init: WorkerInit): void {
       const m = got.message as ControlMessage;
       if (m.type === 'stop') return false;
       try {
-        runner = new ChainRunner(m.source, init.insnLimit);
+        runner = new ChainRunner(m.source, init.insnLimit, m.verify);
         reply({ type: 'loaded', generation: m.generation });
       } catch (e) {
         const code = e instanceof XrpError ? e.code : 'LOAD';
