@@ -3,10 +3,15 @@
 
 import { BenchError } from './errors.ts';
 import { breakdownExperiment } from './experiments/breakdown.ts';
+import { fanoutExperiment } from './experiments/fanout.ts';
 import { schedulingExperiment } from './experiments/scheduling.ts';
 import type { Experiment } from './types.ts';
 
-export const EXPERIMENTS: readonly Experiment[] = [breakdownExperiment, schedulingExperiment].sort((a, b) => a.number - b.number);
+export const EXPERIMENTS: readonly Experiment[] = [
+  breakdownExperiment,
+  fanoutExperiment,
+  schedulingExperiment,
+].sort((a, b) => a.number - b.number);
 
 function unknown(name: string): BenchError {
   return new BenchError(`unknown experiment '${name}'; known: ${EXPERIMENTS.map((x) => `${x.number} ${x.id}`).join(', ')}`);

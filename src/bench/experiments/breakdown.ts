@@ -7,6 +7,7 @@
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { runStackBreakdown } from '../../kernel/stack-breakdown.ts';
 import { barChart } from '../plot.ts';
+import { round1 } from '../round.ts';
 import type { Experiment, Row } from '../types.ts';
 
 const DEVICES = [...DEVICE_PROFILES.keys()];
@@ -77,7 +78,3 @@ export const breakdownExperiment: Experiment = {
       .map((r) => `${String(r['config'])}: software is ${String(r['sharePct'])}% of a read's latency`);
   },
 };
-
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}

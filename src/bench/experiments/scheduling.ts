@@ -15,6 +15,7 @@ import type { SimThread, Task } from '../../sim/thread.ts';
 import { BenchError } from '../errors.ts';
 import { bootWithDataFile } from '../machine-setup.ts';
 import { concatCharts, lineChart } from '../plot.ts';
+import { round2 } from '../round.ts';
 import type { Experiment, Row } from '../types.ts';
 
 const FILE_BYTES = 8 << 20;
@@ -190,8 +191,4 @@ function range(from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = from; i <= to; i++) out.push(i);
   return out;
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
 }
