@@ -46,6 +46,9 @@ const asU64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const asU32 = (x: bigint): bigint => BigInt.asUintN(32, x);
 const asS64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 const asS32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const SIGN64 = 1n << 63n;
+const SIGN32 = 1n << 31n;
+const SMALL_MAX = 0x7fff_ffffn;
 const smaxOf = (bits: Width): bigint => (1n << BigInt(bits - 1)) - 1n;
 const sminOf = (bits: Width): bigint => -(1n << BigInt(bits - 1));
 const toSigned = (x: bigint, bits: Width): bigint => BigInt.asIntN(bits, x);
@@ -53,13 +56,11 @@ const toUnsigned = (x: bigint, bits: Width): bigint => BigInt.asUintN(bits, x);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-export const boundsUnknown = (bits: Width): Bounds => ({
-  t: tnumUnknown(bits),
-  umin: 0n,
-  umax: widthMask(bits),
-  smin: sminOf(bits),
-  smax: smaxOf(bits),
-});
+const UNKNOWN64: Bounds = { t: tnumUnknown(64), umin: 0n, umax: widthMask(64), smin: sminOf(64), smax: smaxOf(64) };
+const UNKNOWN32: Bounds = { t: tnumUnknown(32), umin: 0n, umax: widthMask(32), smin: sminOf(32), smax: smaxOf(32) };
+const UNKNOWN: Scalar = { b64: UNKNOWN64, b32: UNKNOWN32 };
+/** Every value of the width (one shared object per width: Bounds are never mutated). */
+export const boundsUnknown = (bits: Width): Bounds => (bits === 64 ? UNKNOWN64 : UNKNOWN32);
 
 export function boundsConst(value: bigint, bits: Width): Bounds {
   const u = toUnsigned(value, bits);
@@ -70,8 +71,13 @@ export function boundsConst(value: bigint, bits: Width): Bounds {
 /** Tighten one width's view from its own parts; undefined when no value remains. */
 export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
   let { t, umin, umax, smin, smax } = b;
-  const sign = 1n << BigInt(bits - 1);
+  const sign = bits === 64 ? SIGN64 : SIGN32;
   for (let round = 0; round < 2; round++) {
+    const t0 = t;
+    const umin0 = umin;
+    const umax0 = umax;
+    const smin0 = smin;
+    const smax0 = smax;
     // From the tnum.
     umin = max(umin, t.value);
     umax = min(umax, t.value | t.mask);
@@ -91,6 +97,10 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
     const r = tnumIntersect(t, tnumRange(umin, umax, bits));
     if (r === undefined) return undefined;
     t = r;
+    // A fixpoint already: the second round would change nothing.
+    if (umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0 && t.value === t0.value && t.mask === t0.mask) {
+      return round === 0 ? b : { t, umin, umax, smin, smax };
+    }
   }
   return { t, umin, umax, smin, smax };
 }
@@ -163,8 +173,13 @@ export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
     const c = scalarConst(s.b64.t.value);
     return admits(s.b64, c.b64) && admits(s.b32, c.b32) ? c : undefined;
   }
+  if (s.b64 === UNKNOWN64 && s.b32 === UNKNOWN32) return UNKNOWN;
   let b64 = syncBounds(s.b64, 64);
   if (b64 === undefined) return undefined;
+  // Fast path: every value is in [0, 2^31), so the subregister is the value
+  // itself and the 64-bit view serves as the 32-bit one (what the general
+  // path below computes too), unless the given 32-bit view says more.
+  if (b64.smin >= 0n && b64.umax <= SMALL_MAX && boundsWithin(s.b32, b64)) return { b64, b32: b64 };
   let b32 = intersectBounds(s.b32, project32(b64), 32);
   if (b32 === undefined) return undefined;
   const lifted = lift64(b64, b32);
@@ -176,9 +191,21 @@ export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
   return { b64, b32 };
 }
 
-const UNKNOWN: Scalar = { b64: boundsUnknown(64), b32: boundsUnknown(32) };
 export const scalarUnknown = (): Scalar => UNKNOWN;
-export const scalarConst = (value: bigint): Scalar => ({ b64: boundsConst(value, 64), b32: boundsConst(value, 32) });
+
+/** Constants are built often (immediates, loop counters): shared, as Scalars are never mutated. */
+const constCache = new Map<bigint, Scalar>();
+const CONST_CACHE_MAX = 4096;
+
+export function scalarConst(value: bigint): Scalar {
+  let c = constCache.get(value);
+  if (c === undefined) {
+    c = { b64: boundsConst(value, 64), b32: boundsConst(value, 32) };
+    if (constCache.size >= CONST_CACHE_MAX) constCache.clear();
+    constCache.set(value, c);
+  }
+  return c;
+}
 
 /** A scalar in [lo, hi] (unsigned, 64-bit). */
 export function scalarRange(lo: bigint, hi: bigint): Scalar {

@@ -4,7 +4,7 @@
 // Register values are immutable; a state copy copies arrays, not values.
 
 import { STACK_FRAME_BYTES } from '../isa.ts';
-import { scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
+import { constValue, isConst, scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
 
 export type PtrKind = 'ctx' | 'stack' | 'mem' | 'map_value' | 'map_value_or_null' | 'map_ptr';
 
@@ -46,6 +46,8 @@ export interface Frame {
   regs: RegState[];
   /** one entry per byte, StackByte; index 0 is fp-512 */
   stackTypes: Uint8Array;
+  /** the same bytes, 4 at a time (fast comparison of whole slots) */
+  stack32: Uint32Array;
   /** the register spilled into each 8-byte slot (slot 0 is fp-512), when its bytes are SPILL */
   spills: (RegState | undefined)[];
   /** instruction index of the call that created this frame (-1 for the entry function) */
@@ -58,13 +60,17 @@ export interface VState {
 
 export function newFrame(callsite: number): Frame {
   const regs: RegState[] = new Array(11).fill(UNINIT);
-  return { regs, stackTypes: new Uint8Array(STACK_FRAME_BYTES), spills: new Array(STACK_SLOTS).fill(undefined), callsite };
+  const stackTypes = new Uint8Array(STACK_FRAME_BYTES);
+  return { regs, stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: new Array(STACK_SLOTS).fill(undefined), callsite };
 }
 
 export function cloneState(s: VState): VState {
-  return {
-    frames: s.frames.map((f) => ({ regs: f.regs.slice(), stackTypes: f.stackTypes.slice(), spills: f.spills.slice(), callsite: f.callsite })),
-  };
+  const frames: Frame[] = [];
+  for (const f of s.frames) {
+    const stackTypes = f.stackTypes.slice();
+    frames.push({ regs: f.regs.slice(), stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: f.spills.slice(), callsite: f.callsite });
+  }
+  return { frames };
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
@@ -120,20 +126,17 @@ export function stateToString(s: VState): string {
 
 /** Consistent renaming of ids between an old and a current state (the kernel's idmap). */
 class IdMap {
-  private map: Map<number, number> | undefined;
-  private reverse: Map<number, number> | undefined;
+  /** pairs old, cur (few ids are live at once: a linear scan beats a Map) */
+  private readonly pairs: number[] = [];
   check(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
     if (curId === 0) return false;
-    if (this.map === undefined || this.reverse === undefined) {
-      this.map = new Map();
-      this.reverse = new Map();
+    const pairs = this.pairs;
+    for (let k = 0; k < pairs.length; k += 2) {
+      if (pairs[k] === oldId) return pairs[k + 1] === curId;
+      if (pairs[k + 1] === curId) return false;
     }
-    const m = this.map.get(oldId);
-    if (m !== undefined) return m === curId;
-    if (this.reverse.has(curId)) return false;
-    this.map.set(oldId, curId);
-    this.reverse.set(curId, oldId);
+    pairs.push(oldId, curId);
     return true;
   }
 }
@@ -158,8 +161,8 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, preci
 }
 
 function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, preciseSlots: Uint8Array | undefined): boolean {
-  const o32 = new Uint32Array(old.stackTypes.buffer, old.stackTypes.byteOffset, STACK_FRAME_BYTES / 4);
-  const c32 = new Uint32Array(cur.stackTypes.buffer, cur.stackTypes.byteOffset, STACK_FRAME_BYTES / 4);
+  const o32 = old.stack32;
+  const c32 = cur.stack32;
   for (let slot = 0; slot < STACK_SLOTS; slot++) {
     const lo = o32[slot * 2]!;
     const hi = o32[slot * 2 + 1]!;
@@ -216,8 +219,32 @@ export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array
  * live). `precision` says which of old's scalars were relied on; without it,
  * every scalar is compared by range.
  */
+/**
+ * A cheap necessary condition, tried first: a live register that old holds as a
+ * constant it relied on (a loop counter, typically) must be the same constant
+ * in cur. It rejects most non-matching checkpoints without comparing ranges.
+ */
+function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact: boolean, precision: Precision | undefined): boolean {
+  const top = old.frames.length - 1;
+  const o = old.frames[top]!.regs;
+  const c = cur.frames[top]!.regs;
+  const live = liveIn[pc]!;
+  const precise = exact || precision === undefined ? 0x3ff : precision.regs[top]!;
+  const mask = live & precise;
+  if (mask === 0) return true;
+  for (let r = 0; r < 10; r++) {
+    if ((mask & (1 << r)) === 0) continue;
+    const a = o[r]!;
+    if (a.kind !== 'scalar' || !isConst(a.s)) continue;
+    const b = c[r]!;
+    if (b.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
+  }
+  return true;
+}
+
 export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision): boolean {
   if (old.frames.length !== cur.frames.length) return false;
+  if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
   const ids = new IdMap();
   for (let fi = 0; fi < old.frames.length; fi++) {
     const o = old.frames[fi]!;
