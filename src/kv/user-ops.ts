@@ -1,0 +1,243 @@
+// BPF-KV point lookups and range queries done in user space by a simulated
+// thread, one block read per hop through a KvBlockIo (pread, io_uring or SPDK).
+// The logic is the original's user-space code (helpers.c nxt_node/key_exists,
+// get.c read_value_the_hard_way, range.c's leaf walk), the same as the
+// untimed oracle of lookups.ts; here every block comes through the emulated
+// storage stack in virtual time.
+
+import type { SimThread, Task } from '../sim/thread.ts';
+import type { KvBlockIo } from './block-io.ts';
+import {
+  BLOCK_BYTES,
+  NODE_CAPACITY,
+  NODE_KEYS_OFFSET,
+  NODE_NEXT_OFFSET,
+  NODE_PTRS_OFFSET,
+  NODE_TYPE_OFFSET,
+  ROOT_NODE_OFFSET,
+  VALUE_BYTES,
+  valueNumber,
+} from './format.ts';
+import { DESCENT_HOPS_MAX, isEmptyRange, KvLookupError, RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, U64_MAX, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
+
+/** Range answers: the pairs themselves, or one of the aggregations. */
+export type RangeAgg = 'none' | 'count' | 'sum' | 'min' | 'max' | 'avg' | 'array' | 'set';
+export const RANGE_AGGS: readonly RangeAgg[] = ['none', 'count', 'sum', 'min', 'max', 'avg', 'array', 'set'];
+
+export interface LookupAnswer {
+  key: bigint;
+  found: boolean;
+  /** the 64 value bytes, when found */
+  value: Uint8Array | null;
+}
+
+export interface RangeAnswer {
+  agg: RangeAgg;
+  /** keys in the range */
+  count: number;
+  /** count, sum, min, max, avg (undefined for min, max, avg of an empty range) */
+  value?: bigint;
+  /** array: the values' numbers in key order; set: distinct numbers in order of first appearance */
+  numbers?: bigint[];
+  /** none: the pairs */
+  pairs?: KeyValue[];
+  /** storage-function calls (xrp mode); 0 in user space */
+  calls: number;
+}
+
+export interface UserOpsCosts {
+  /** user CPU to search one node or pick one value out of a block */
+  blockCpuNs: number;
+}
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function u64(b: Uint8Array, at: number): bigint {
+  return (BigInt(u32(b, at + 4)) << 32n) | BigInt(u32(b, at));
+}
+
+/** A pointer field as a file offset; `where` names its holder. */
+function ptrOffset(b: Uint8Array, at: number, where: string): number {
+  const hi = u32(b, at + 4);
+  if ((hi & 0x8000_0000) === 0) throw new KvLookupError(`${where} has a pointer without FILE_MASK: 0x${u64(b, at).toString(16)}`);
+  const high = hi & 0x7fff_ffff;
+  if (high >= 1 << 21) throw new KvLookupError(`${where} points at 0x${(u64(b, at) & ~(1n << 63n)).toString(16)}, past any file`);
+  return high * TWO_POW_32 + u32(b, at);
+}
+
+/** key < key[i] on split halves (no BigInt in the hot loop). */
+function keyBelow(keyHi: number, keyLo: number, b: Uint8Array, i: number): boolean {
+  const at = NODE_KEYS_OFFSET + i * 8;
+  const hi = u32(b, at + 4);
+  return keyHi < hi || (keyHi === hi && keyLo < u32(b, at));
+}
+
+function keyEquals(keyHi: number, keyLo: number, b: Uint8Array, i: number): boolean {
+  const at = NODE_KEYS_OFFSET + i * 8;
+  return u32(b, at + 4) === keyHi && u32(b, at) === keyLo;
+}
+
+/** nxt_node: index of ptr[i-1] for the first i >= 1 with key < key[i], else 30. */
+function nextIndex(keyHi: number, keyLo: number, b: Uint8Array): number {
+  for (let i = 1; i < NODE_CAPACITY; i++) if (keyBelow(keyHi, keyLo, b, i)) return i - 1;
+  return NODE_CAPACITY - 1;
+}
+
+function split(key: bigint): [number, number] {
+  if (key < 0n || key > U64_MAX) throw new KvLookupError(`key ${key} is not a u64`);
+  return [Number(key >> 32n), Number(key & 0xffff_ffffn)];
+}
+
+function nodeType(b: Uint8Array, offsetBytes: number): number {
+  const hi = u32(b, NODE_TYPE_OFFSET + 4);
+  const lo = u32(b, NODE_TYPE_OFFSET);
+  if (hi !== 0 || lo > 1) throw new KvLookupError(`node at offset ${offsetBytes} has type ${u64(b, NODE_TYPE_OFFSET)} (0 internal, 1 leaf)`);
+  return lo;
+}
+
+function* chargeBlock(t: SimThread, costs: UserOpsCosts): Task {
+  if (costs.blockCpuNs > 0) yield t.cpu(costs.blockCpuNs);
+}
+
+/** Descends to the leaf for `key`; returns the leaf's offset (the leaf is the io's current view). */
+function* descend(t: SimThread, io: KvBlockIo, key: bigint, startOffset: number, costs: UserOpsCosts): Task<{ leaf: Uint8Array; leafOffset: number }> {
+  const [keyHi, keyLo] = split(key);
+  let offset = startOffset;
+  for (let hop = 0; hop < DESCENT_HOPS_MAX; hop++) {
+    const b = yield* io.read(t, offset);
+    yield* chargeBlock(t, costs);
+    if (nodeType(b, offset) === 1) return { leaf: b, leafOffset: offset };
+    offset = ptrOffset(b, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8, `node at offset ${offset}`);
+  }
+  throw new KvLookupError(`no leaf after ${DESCENT_HOPS_MAX} hops from offset ${startOffset}: the index has a cycle`);
+}
+
+/** read_value_the_hard_way: the block holding the value, then its 64 bytes (copied). */
+function* readValueAt(t: SimThread, io: KvBlockIo, valueOffset: number, costs: UserOpsCosts): Task<Uint8Array> {
+  const within = valueOffset % BLOCK_BYTES;
+  if (within + VALUE_BYTES > BLOCK_BYTES) throw new KvLookupError(`value pointer ${valueOffset} crosses a 512-byte block`);
+  const b = yield* io.read(t, valueOffset - within);
+  yield* chargeBlock(t, costs);
+  return b.slice(within, within + VALUE_BYTES);
+}
+
+/** One point lookup: L reads to the leaf (fewer with a cache), one more for a found key's value. */
+export function* userLookup(t: SimThread, io: KvBlockIo, key: bigint, cache: TopLevelCache | null, costs: UserOpsCosts): Task<LookupAnswer> {
+  const start = cache === null ? ROOT_NODE_OFFSET : cache.startOffset(key);
+  const { leaf, leafOffset } = yield* descend(t, io, key, start, costs);
+  const [keyHi, keyLo] = split(key);
+  let slot = -1;
+  for (let i = 0; i < NODE_CAPACITY && slot < 0; i++) if (keyEquals(keyHi, keyLo, leaf, i)) slot = i;
+  if (slot < 0) return { key, found: false, value: null };
+  // nxt_node on the leaf, as the original: the slot of the last key <= key.
+  const valueOffset = ptrOffset(leaf, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, leaf) * 8, `leaf at offset ${leafOffset}`);
+  return { key, found: true, value: yield* readValueAt(t, io, valueOffset, costs) };
+}
+
+/** The number of a value, or a typed error naming the key. */
+function numberOf(key: bigint, value: Uint8Array): bigint {
+  const n = valueNumber(value);
+  if (n === undefined) throw new KvLookupError(`the value of key ${key} is not a decimal number`);
+  return n;
+}
+
+/**
+ * A range query in user space: descend to the leaf of `begin`, walk the leaves
+ * through their `next` pointers, read each value (one block per key) unless
+ * the aggregation is COUNT, and aggregate. Leaves are limited to the file's
+ * leaf count so a corrupt chain cannot loop.
+ */
+export function* userRange(
+  t: SimThread,
+  io: KvBlockIo,
+  range: KeyRange,
+  agg: RangeAgg,
+  cache: TopLevelCache | null,
+  costs: UserOpsCosts,
+  leavesMax: number,
+): Task<RangeAnswer> {
+  const flags = range.flags ?? 0;
+  const answer: RangeAnswer = { agg, count: 0, calls: 0 };
+  const numbers: bigint[] = [];
+  const pairs: KeyValue[] = [];
+  const seen = new Set<bigint>();
+  let sum = 0n;
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  if (!isEmptyRange(range)) {
+    const firstKey = flags & RNG_BEGIN_EXCLUSIVE ? range.begin + 1n : range.begin;
+    const endInclusive = (flags & RNG_END_INCLUSIVE) !== 0;
+    const start = cache === null ? ROOT_NODE_OFFSET : cache.startOffset(range.begin);
+    let { leaf, leafOffset } = yield* descend(t, io, range.begin, start, costs);
+    for (let leaves = 1; ; leaves++) {
+      // Copy the leaf: value reads reuse the io's buffer.
+      const node = leaf.slice(0, BLOCK_BYTES);
+      let ended = false;
+      for (let i = 0; i < NODE_CAPACITY && !ended; i++) {
+        const key = u64(node, NODE_KEYS_OFFSET + i * 8);
+        if (key > range.end || (key === range.end && !endInclusive)) {
+          ended = true;
+          break;
+        }
+        if (key < firstKey) continue;
+        answer.count++;
+        if (agg === 'count') continue;
+        const value = yield* readValueAt(t, io, ptrOffset(node, NODE_PTRS_OFFSET + i * 8, `leaf at offset ${leafOffset}`), costs);
+        if (agg === 'none') {
+          pairs.push({ key, value });
+          continue;
+        }
+        const n = numberOf(key, value);
+        sum = (sum + n) & U64_MAX;
+        if (min === undefined || n < min) min = n;
+        if (max === undefined || n > max) max = n;
+        if (agg === 'array') numbers.push(n);
+        else if (agg === 'set' && !seen.has(n)) {
+          seen.add(n);
+          numbers.push(n);
+        }
+      }
+      if (ended) break;
+      const nextHi = u32(node, NODE_NEXT_OFFSET + 4);
+      const nextLo = u32(node, NODE_NEXT_OFFSET);
+      if (nextHi === 0 && nextLo === 0) break;
+      if (leaves >= leavesMax) throw new KvLookupError(`leaf chain from offset ${leafOffset} is longer than the file's ${leavesMax} leaves`);
+      if ((nextHi & 0x7fff_ffff) >= 1 << 21) throw new KvLookupError(`the next pointer of the leaf at offset ${leafOffset} points past any file`);
+      const nextOffset = (nextHi & 0x7fff_ffff) * TWO_POW_32 + nextLo;
+      leaf = yield* io.read(t, nextOffset);
+      yield* chargeBlock(t, costs);
+      if (nodeType(leaf, nextOffset) !== 1) throw new KvLookupError(`next of the leaf at offset ${leafOffset}, offset ${nextOffset}, is not a leaf`);
+      leafOffset = nextOffset;
+    }
+  }
+  const count = BigInt(answer.count);
+  switch (agg) {
+    case 'none':
+      answer.pairs = pairs;
+      break;
+    case 'count':
+      answer.value = count;
+      break;
+    case 'sum':
+      answer.value = sum;
+      break;
+    case 'min':
+      if (min !== undefined) answer.value = min;
+      break;
+    case 'max':
+      if (max !== undefined) answer.value = max;
+      break;
+    case 'avg':
+      if (count > 0n) answer.value = sum / count;
+      break;
+    case 'array':
+    case 'set':
+      answer.numbers = numbers;
+      break;
+  }
+  return answer;
+}

@@ -1,0 +1,144 @@
+// The xrp mode: BPF-KV lookups and ranges through read_xrp and the kv_get /
+// kv_range storage functions (src/kernel/xrp). One read_xrp call answers up
+// to 32 keys (the ScatterGatherQuery); a range query makes calls until the
+// RangeQuery is complete, resuming each time from the saved leaf
+// (prep_range_resume). When the kernel cannot finish a chain (the
+// resubmission limit, a mapping change) the user-space fallback continues it
+// from the scratch page, so the answer is always complete; how often that
+// happened is counted.
+
+import { fileURLToPath } from 'node:url';
+import { errnoName } from '../kernel/errno.ts';
+import { loadXrpProgramFile, readXrpOrFallback, XrpStatus, xrpStatusName } from '../kernel/xrp/index.ts';
+import { O_DIRECT, O_RDONLY, type Process } from '../kernel/syscalls.ts';
+import type { SimThread, Task } from '../sim/thread.ts';
+import { KvIoError } from './block-io.ts';
+import { BLOCK_BYTES } from './format.ts';
+import type { KvFileInfo } from './kv-db.ts';
+import { isEmptyRange, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
+import { AggOp, prepRangeResume, readRangeQuery, readSgQuery, SCRATCH_BYTES, writeRangeQuery, writeSgQuery } from './scratch.ts';
+import type { LookupAnswer, RangeAgg, RangeAnswer } from './user-ops.ts';
+
+export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
+export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
+
+const AGG_OP_OF: Record<RangeAgg, number> = {
+  none: AggOp.NONE,
+  sum: AggOp.SUM,
+  count: AggOp.COUNT,
+  min: AggOp.MIN,
+  max: AggOp.MAX,
+  avg: AggOp.AVG,
+  array: AggOp.ARRAY,
+  set: AggOp.SET,
+};
+
+/** kv_range's non-zero returns (bpf/kv/kv.h) */
+const PROG_ERRORS: Record<string, string> = { '1': 'a node type that is neither 0 nor 1', '2': 'a bad _state or agg_op', '3': 'a value that is not a number' };
+
+export interface XrpPrepared {
+  progFd: number;
+  fileName: string;
+  program: 'kv_get' | 'kv_range';
+  /** calls allowed per range query: one per 32 pairs (or 96 numbers) of the whole file, and then some */
+  callsMax: number;
+}
+
+/** Loads kv_get (lookups) or kv_range (ranges) into the process: BPF_PROG_LOAD, verified, JIT-compiled. */
+export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range'): Task<XrpPrepared> {
+  const program = kind === 'lookup' ? 'kv_get' : 'kv_range';
+  const progFd = yield* loadXrpProgramFile(t, proc, kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT, program);
+  return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16 };
+}
+
+export interface XrpOpsOptions {
+  cache: TopLevelCache | null;
+  counters: { calls: number; fallbacks: number };
+  resubmitLimit?: number;
+}
+
+export interface XrpThreadOps {
+  lookup(t: SimThread, keys: readonly bigint[]): Task<LookupAnswer[]>;
+  range(t: SimThread, range: KeyRange, agg: RangeAgg): Task<RangeAnswer>;
+}
+
+/** One thread's side of the xrp mode: its own O_DIRECT fd, data page and scratch page. */
+export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, options: XrpOpsOptions): Task<XrpThreadOps> {
+  const fd = yield* proc.open(t, prepared.fileName, O_RDONLY | O_DIRECT);
+  if (fd < 0) throw new KvIoError(`xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
+  const dataBuf = proc.alloc(SCRATCH_BYTES);
+  const scratchBuf = proc.alloc(SCRATCH_BYTES);
+  const scratch = proc.bytes(scratchBuf, SCRATCH_BYTES);
+  const callOptions = options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {};
+  const counters = options.counters;
+
+  /** One read_xrp call from `pos`, finished by the fallback if the kernel could not; throws on a terminal status. */
+  function* call(t: SimThread, pos: number): Task {
+    const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
+    if (typeof r === 'number') throw new KvIoError(`xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
+    counters.calls++;
+    if (r.fallback !== null) counters.fallbacks++;
+    if (r.status !== XrpStatus.DONE) {
+      const ret = r.fallback?.progRet ?? r.xrp.progRet;
+      const why = r.status === XrpStatus.PROG_ERROR ? ` (${prepared.program} returned ${ret}: ${PROG_ERRORS[ret.toString()] ?? 'unknown error'})` : '';
+      const fault = r.fallback?.fault ?? r.xrp.fault;
+      throw new KvIoError(`xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
+    }
+  }
+
+  return {
+    *lookup(t, keys) {
+      // With a cache (1 key per call), the chain starts below the cached layers: root_pointer is where a key starts.
+      const start = options.cache !== null && keys.length === 1 ? options.cache.startOffset(keys[0]!) : 0;
+      writeSgQuery(scratch, keys, BigInt(start));
+      yield* call(t, start);
+      const q = readSgQuery(scratch);
+      return keys.map((key, i) => {
+        const v = q.values[i]!;
+        if (q.keys[i] !== key) throw new KvIoError(`xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
+        return { key, found: v.found, value: v.found ? v.value : null };
+      });
+    },
+
+    *range(t, range, agg) {
+      const answer: RangeAnswer = { agg, count: 0, calls: 0 };
+      if (isEmptyRange(range)) {
+        if (agg === 'none') answer.pairs = [];
+        else if (agg === 'array' || agg === 'set') answer.numbers = [];
+        else if (agg === 'count' || agg === 'sum') answer.value = 0n;
+        return answer;
+      }
+      writeRangeQuery(scratch, range.begin, range.end, range.flags ?? 0, AGG_OP_OF[agg]);
+      const pairs: KeyValue[] = [];
+      const numbers: bigint[] = [];
+      const seen = new Set<bigint>();
+      let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
+      for (;;) {
+        if (answer.calls >= prepared.callsMax) throw new KvIoError(`xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
+        yield* call(t, pos);
+        answer.calls++;
+        const q = readRangeQuery(scratch);
+        if (agg === 'none') pairs.push(...q.kv);
+        else if (agg === 'array') numbers.push(...q.out);
+        else if (agg === 'set') {
+          // SET is distinct within a call; the caller takes the union across calls.
+          for (const n of q.out) {
+            if (!seen.has(n)) {
+              seen.add(n);
+              numbers.push(n);
+            }
+          }
+        }
+        const count = agg === 'none' ? pairs.length : Number(q.aggCount);
+        answer.count = count;
+        if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
+        const resume = prepRangeResume(scratch);
+        if (resume.complete) break;
+        pos = Number(resume.resumeFromLeaf);
+      }
+      if (agg === 'none') answer.pairs = pairs;
+      else if (agg === 'array' || agg === 'set') answer.numbers = numbers;
+      return answer;
+    },
+  };
+}
