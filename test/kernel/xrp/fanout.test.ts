@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readXrp, xrpFallback, XrpResult, XrpStatus } from '../../../src/kernel/xrp/index.ts';
+import { deviceProfile } from '../../../src/device/profiles.ts';
 import { runThread, withMachine } from '../helpers.ts';
 import { CHAIN_OBJ, OP_END, OP_FANOUT, putFile, randomTree, refWalk, scratchAnswer, setup, WALK_OBJ, writeNode } from './helpers.ts';
 
@@ -113,6 +114,30 @@ test('fan-out cut by the limit: LIMIT status, partial, and the fallback finishes
           assert.deepEqual(scratchAnswer(p, s.scratchBuf), { visits: ref.visits, sum: ref.sum, tail: ref.tail }, where);
         }
       }
+    });
+  });
+});
+
+test('fan-out with nearly no free tags (queue depth 2 on 2 cores): children that find every queue full are done later by the request\'s own commands', () => {
+  const profile = { ...deviceProfile('optane-p5800x'), maxQueueDepth: 2 };
+  withMachine({ profile, cores: 2 }, (m) => {
+    assert.equal(m.driver.queueDepth, 2);
+    const bytes = new Uint8Array(20 * 4096);
+    const kids = Array.from({ length: 16 }, (_, i) => (i + 2) * 4096);
+    writeNode(bytes, 4096, { op: OP_FANOUT, n: 16, value: 1n, selfSize: 512, addrs: kids, sizes: kids.map(() => 1024) });
+    kids.forEach((off, i) => writeNode(bytes, off, { op: OP_END, value: BigInt(1 << i), selfSize: 1024 }));
+    putFile(m, 'fan', bytes);
+    const p = m.kernel.createProcess('app');
+    runThread(m, function* (t) {
+      const s = yield* setup(t, p, 'fan', WALK_OBJ, 'walk');
+      const r = result(yield* readXrp(t, p, s.fd, s.dataBuf, 512, 4096, s.progFd, s.scratchBuf));
+      assert.equal(r.status, XrpStatus.DONE);
+      assert.equal(r.reads, 17);
+      assert.equal(r.resubmissions, 16);
+      assert.equal(r.commands, 4, 'every tag of both queues, no more');
+      const ref = refWalk(bytes, 4096, 512);
+      assert.equal(ref.sum, 1n + 0xffffn);
+      assert.deepEqual(scratchAnswer(p, s.scratchBuf), { visits: ref.visits, sum: ref.sum, tail: ref.tail });
     });
   });
 });
