@@ -203,9 +203,11 @@ export class ChainRunner {
       }
       // a read past the end of the file is cut there, the rest of the page zeroed (as the emulated driver's validBytes)
       const validBytes = Math.min(size, fileBytes - offset);
+      // whole 512-byte blocks (what O_DIRECT requires); at the end of the file the read comes back short
+      const ioBytes = Math.ceil(validBytes / XRP_BLOCK_BYTES) * XRP_BLOCK_BYTES;
       let got: number;
       try {
-        got = reader.read(u8, data.base, validBytes, offset);
+        got = reader.read(u8, data.base, ioBytes, offset);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         endBranch(XrpStatus.IO_ERROR, offset, size, `read of ${validBytes} bytes at ${offset}: ${err.message}`);
@@ -213,7 +215,7 @@ export class ChainRunner {
         continue;
       }
       out.reads++;
-      if (got !== validBytes) {
+      if (got < validBytes) {
         // inside the file when the engine opened it: the file shrank under us
         endBranch(XrpStatus.MAPPING_CHANGED, offset, size, `short read at ${offset}: ${got} of ${validBytes} bytes (the file shrank)`);
         live = false;

@@ -51,13 +51,9 @@ class FdReader implements BlockReader {
     readonly sizeBytes: number,
   ) {}
   read(buf: Uint8Array, at: number, lengthBytes: number, positionBytes: number): number {
-    let done = 0;
-    while (done < lengthBytes) {
-      const n = readSync(this.fd, buf, at + done, lengthBytes - done, positionBytes + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    // a regular file's pread comes back short only at the end of the file (and a
+    // second O_DIRECT read there would be misaligned): one call
+    return readSync(this.fd, buf, at, lengthBytes, positionBytes);
   }
 }
 
