@@ -5,10 +5,14 @@ import { BenchError } from './errors.ts';
 import { breakdownExperiment } from './experiments/breakdown.ts';
 import { fanoutExperiment } from './experiments/fanout.ts';
 import { schedulingExperiment } from './experiments/scheduling.ts';
+import { chainExperiment, resubmitLimitExperiment, skiplistExperiment } from './experiments/structures.ts';
 import type { Experiment } from './types.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   breakdownExperiment,
+  chainExperiment,
+  skiplistExperiment,
+  resubmitLimitExperiment,
   fanoutExperiment,
   schedulingExperiment,
 ].sort((a, b) => a.number - b.number);
