@@ -98,6 +98,7 @@ export class XrpRequest implements CqeHook {
     if (!this.prepare(cmd, { offsetBytes: pos, sizeBytes: this.p.count }, false)) {
       this.release(cmd);
       this.finished = true;
+      this.result.res = 0; // nothing was read
       return null;
     }
     this.active = 1;

@@ -20,6 +20,7 @@
 //   data_buf or scratch_buf not a mapped, writable
 //   4096-byte page of the process                  EFAULT (a missing scratch page is reported, not ignored)
 //   file not opened with O_DIRECT                  EINVAL
+//   pos not a multiple of 512 (direct I/O)         EINVAL
 //   bpf_fd not open (a missing program)            EBADF
 //   bpf_fd not an XRP program                      EINVAL
 
@@ -27,6 +28,7 @@ import { EBADF, EFAULT, EINVAL, EISDIR, ESPIPE } from '../errno.ts';
 import type { SysResult } from '../errno.ts';
 import type { IoUring, IoUringOpHandler, UringRequest } from '../io-uring.ts';
 import type { Kernel } from '../kernel.ts';
+import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import { FILE_DIRECTORY, type OpenFile, type Process } from '../syscalls.ts';
 import type { CpuContext, SimThread, Task } from '../../sim/thread.ts';
 import { checkFanout, checkResubmitLimit, onXrpInstall, XRP_PAGE_BYTES, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig, type XrpFanoutMode } from './config.ts';
@@ -61,6 +63,7 @@ export function checkReadXrp(proc: Process, fd: number, dataBuf: number, count: 
   if (!Number.isSafeInteger(count) || count < XRP_SIZE_MIN || count > XRP_SIZE_MAX || count % XRP_SIZE_STEP !== 0) return -EINVAL;
   if (!proc.validBuffer(dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
   if (!file.direct) return -EINVAL;
+  if (pos % LOGICAL_BLOCK_BYTES !== 0) return -EINVAL; // direct I/O alignment, as for pread
   const program = programOf(proc, progFd);
   if (typeof program === 'number') return program;
   return { file, program };

@@ -70,7 +70,7 @@ export interface XrpEnd {
 
 /** What read_xrp (and an IORING_OP_READ_XRP completion) returns when the request ran. */
 export class XrpResult {
-  /** `count` (bytes of the first read) on success, -EIO on a device error. */
+  /** `count` (bytes of the first read) when it was read, 0 when the first read could not be issued (hole, past the end), -EIO on a device error. */
   res = 0;
   status: XrpStatusCode = XrpStatus.DONE;
   /** r0 of the first PROG_ERROR. */

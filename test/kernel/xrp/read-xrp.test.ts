@@ -88,6 +88,7 @@ test('argument checks: EINVAL, EBADF, ESPIPE, EISDIR, EFAULT; a missing program 
         ['unmapped data page', yield* x(fd, 1 << 23, 512, 0, pf, sc), -EFAULT],
         ['data page of 512 bytes', yield* x(fd, small, 512, 0, pf, sc), -EFAULT],
         ['not O_DIRECT', yield* x(buffered, d, 512, 0, pf, sc), -EINVAL],
+        ['pos not 512-aligned', yield* x(fd, d, 512, 100, pf, sc), -EINVAL],
         ['no program', yield* x(fd, d, 512, 0, -1, sc), -EBADF],
         ['closed program fd', yield* x(fd, d, 512, 0, 77, sc), -EBADF],
         ['a file fd as program', yield* x(fd, d, 512, 0, fd, sc), -EINVAL],

@@ -49,6 +49,7 @@ test('OUT_OF_FILE: a next_addr at or past the end ends the chain there (terminal
       const r2 = result(yield* readXrp(t, p, s.fd, s.dataBuf, 512, 8192, s.progFd, s.scratchBuf));
       assert.equal(r2.status, XrpStatus.OUT_OF_FILE);
       assert.equal(r2.reads, 0);
+      assert.equal(r2.res, 0);
     });
   });
 });
