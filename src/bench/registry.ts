@@ -3,18 +3,28 @@
 
 import { BenchError } from './errors.ts';
 import { breakdownExperiment } from './experiments/breakdown.ts';
+import { devicesExperiment } from './experiments/devices.ts';
 import { fanoutExperiment } from './experiments/fanout.ts';
+import { latencyExperiment } from './experiments/latency.ts';
+import { multikeyExperiment } from './experiments/multikey.ts';
+import { rangeExperiment } from './experiments/range.ts';
 import { schedulingExperiment } from './experiments/scheduling.ts';
 import { chainExperiment, resubmitLimitExperiment, skiplistExperiment } from './experiments/structures.ts';
+import { throughputExperiment } from './experiments/throughput.ts';
 import type { Experiment } from './types.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   breakdownExperiment,
+  latencyExperiment,
+  throughputExperiment,
+  rangeExperiment,
+  multikeyExperiment,
   chainExperiment,
   skiplistExperiment,
   resubmitLimitExperiment,
   fanoutExperiment,
   schedulingExperiment,
+  devicesExperiment,
 ].sort((a, b) => a.number - b.number);
 
 function unknown(name: string): BenchError {
