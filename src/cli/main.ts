@@ -9,9 +9,11 @@ import { register as registerBench } from './commands/bench.ts';
 import { register as registerConformance } from './commands/conformance.ts';
 import { register as registerDemo } from './commands/demo.ts';
 import { register as registerFs } from './commands/fs.ts';
+import { register as registerKv } from './commands/kv.ts';
 import { register as registerProgDump } from './commands/prog.ts';
 import { register as registerProgRun } from './commands/prog-run.ts';
 import { register as registerStack } from './commands/stack.ts';
+import { register as registerStruct } from './commands/struct.ts';
 import { register as registerVerify } from './commands/verify.ts';
 
 const program = new Command('xrp')
@@ -24,9 +26,11 @@ registerBench(program);
 registerConformance(program);
 registerDemo(program);
 registerFs(program);
+registerKv(program);
 registerProgDump(program);
 registerProgRun(program);
 registerStack(program);
+registerStruct(program);
 registerVerify(program);
 
 async function main(): Promise<void> {
