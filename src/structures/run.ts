@@ -43,6 +43,7 @@ import {
   resumeSlRangeQuery,
   SL_HEAD_OFFSET,
   SL_NODE_BYTES,
+  U64_MAX,
   writeSlGetQuery,
   writeSlRangeQuery,
   type SlPair,
@@ -162,6 +163,8 @@ export interface StructureRunResult {
   xrp: XrpCounters | null;
   /** answers checked against the host-side walk */
   verified: number;
+  /** the answer of query 0, in words (for the CLI) */
+  sample: string;
 }
 
 interface Checked {
@@ -273,7 +276,7 @@ function* xrpRequest(
 /** Boots a machine on the image and runs `query(io, i)` for queries i = 0..N-1 over the threads. */
 function runOnMachine(
   imagePath: string, run: RunOptions, c: Checked, fns: StorageFunction[],
-  query: (io: ThreadIo, index: number, tally: Tally, host: BlockSource) => Task<void>,
+  query: (io: ThreadIo, index: number, tally: Tally, host: BlockSource) => Task<string>,
 ): StructureRunResult {
   const m = Machine.boot({ imagePath, profile: c.profile, cores: c.cores, seed: c.seed });
   try {
@@ -293,6 +296,7 @@ function runOnMachine(
     let firstStartNs = Infinity;
     let lastEndNs = 0;
     let failure: unknown = null;
+    let sample = '';
     const readsBefore = m.controller.stats.reads;
     for (let th = 0; th < c.threads; th++) {
       m.sim.spawn(`query-${th}`, function* (t: SimThread): Task {
@@ -305,7 +309,8 @@ function runOnMachine(
           for (let i = th; i < c.queries && failure === null; i += c.threads) {
             const startNs = t.nowNs;
             firstStartNs = Math.min(firstStartNs, startNs);
-            yield* query(io, i, tally, host);
+            const answer = yield* query(io, i, tally, host);
+            if (i === 0) sample = answer;
             hist.record(t.nowNs - startNs);
             lastEndNs = Math.max(lastEndNs, t.nowNs);
           }
@@ -331,6 +336,7 @@ function runOnMachine(
       calls: tally.calls,
       xrp: run.mode === 'xrp' ? { limitHits: tally.limitHits, fallbackReads: tally.fallbackReads, resubmissions: tally.resubmissions } : null,
       verified: tally.verified,
+      sample,
     };
   } finally {
     m.shutdown();
@@ -344,13 +350,18 @@ function sameState(a: ArrayChainState, b: ArrayChainState): boolean {
 export interface ArrayChainRunOptions extends RunOptions {
   /** k: hops per query */
   hops: number;
+  /** start indices, used in turn (default: seeded random starts) */
+  starts?: readonly number[];
 }
 
 /** N array-chain queries of k hops from seeded random starts. */
 export function runArrayChain(prepared: PreparedArrayChain, options: ArrayChainRunOptions): StructureRunResult {
   const c = checkRun(options);
   const rng = new Prng(c.seed);
-  const queries = Array.from({ length: c.queries }, () => arrayChainQuery(prepared.nElems, rng.nextBelow(prepared.nElems), options.hops));
+  const starts = options.starts;
+  if (starts !== undefined && starts.length === 0) throw paramError('run: starts must not be empty');
+  const queries = Array.from({ length: c.queries }, (_, i) =>
+    arrayChainQuery(prepared.nElems, starts !== undefined ? starts[i % starts.length]! : rng.nextBelow(prepared.nElems), options.hops));
   return runOnMachine(prepared.imagePath, options, c, [ARRAY_CHAIN_FN], function* (io, i, tally, host) {
     const q = queries[i]!;
     let answer: ArrayChainState;
@@ -374,6 +385,7 @@ export function runArrayChain(prepared: PreparedArrayChain, options: ArrayChainR
       }
       tally.verified++;
     }
+    return `start ${q.index}, ${q.hopsTotal} hops: final index ${answer.index}, last value ${answer.lastValue}, sum ${answer.sum}`;
   });
 }
 
@@ -383,6 +395,8 @@ export interface SkipListRunOptions extends RunOptions {
   rangeKeys?: number;
   /** get: fraction of lookups of absent keys, 0..1 (default 0) */
   missRatio?: number;
+  /** the keys (get) or range begins, used in turn (default: seeded random ones) */
+  keys?: readonly bigint[];
 }
 
 function samePairs(a: SlPair[], b: SlPair[]): boolean {
@@ -401,7 +415,10 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
   if (prepared.keys < 1) throw paramError('run: the skip list has no keys');
   const rng = new Prng(c.seed);
   const { stride } = prepared;
-  const keys = Array.from({ length: c.queries }, () => {
+  const given = options.keys;
+  if (given !== undefined && given.length === 0) throw paramError('run: keys must not be empty');
+  const keys = Array.from({ length: c.queries }, (_, i) => {
+    if (given !== undefined) return given[i % given.length]!;
     const key = BigInt(rng.nextBelow(prepared.keys)) * stride;
     // an absent key: just past a present one (stride > 1), or past the last
     if (rng.nextFloat() < missRatio) return stride > 1n ? key + 1n : BigInt(prepared.keys) * stride;
@@ -410,7 +427,8 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
   const fn = options.op === 'get' ? SKIPLIST_GET_FN : SKIPLIST_RANGE_FN;
   return runOnMachine(prepared.imagePath, options, c, [fn], function* (io, i, tally, host) {
     const key = keys[i]!;
-    const end = key + BigInt(rangeKeys - 1) * stride;
+    const endWanted = key + BigInt(rangeKeys - 1) * stride;
+    const end = endWanted > U64_MAX ? U64_MAX : endWanted;
     const scratch = io.proc.bytes(io.scratchBuf, PAGE_BYTES);
     if (options.op === 'get') {
       let found: boolean;
@@ -429,7 +447,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
         }
         tally.verified++;
       }
-      return;
+      return found ? `get ${key}: found, value ${Buffer.from(value!).toString('hex')}` : `get ${key}: not found`;
     }
     let pairs: SlPair[];
     if (options.mode === 'read') {
@@ -455,5 +473,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       }
       tally.verified++;
     }
+    const span = pairs.length > 0 ? `, keys ${pairs[0]!.key} to ${pairs.at(-1)!.key}` : '';
+    return `range ${key}..${end}: ${pairs.length} pairs${span}`;
   });
 }

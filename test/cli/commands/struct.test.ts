@@ -1,0 +1,53 @@
+// `xrp struct array` and `xrp struct skiplist`, run as a user would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { MemoryFile } from '../../../src/structures/io.ts';
+import { arrayChainQuery, buildArrayChain, walkArrayChain } from '../../../src/structures/array-chain.ts';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+
+function xrp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('xrp struct array prints the answer of the walk and both modes, with LIMIT counts', () => {
+  const r = xrp('struct', 'array', '--elems', '3000', '--hops', '50', '--queries', '3', '--start', '17', '--limit', '9', '--seed', '4');
+  assert.equal(r.status, 0, r.stderr);
+  const file = new MemoryFile();
+  buildArrayChain(file, { nElems: 3000, seed: 4 });
+  const ref = walkArrayChain(file, arrayChainQuery(3000, 17, 50)).state;
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], `start 17, 50 hops: final index ${ref.index}, last value ${ref.lastValue}, sum ${ref.sum}`);
+  assert.match(lines[1]!, /^read  3 queries on 1 thread\(s\): latency mean 313600 ns.*50\.0 reads\/query; 150 syscalls; 3 answers verified$/);
+  // limit 9: read_xrp makes 10 reads, then the user-space walk 40 preads
+  assert.match(lines[2]!, /^xrp   3 queries .*50\.0 reads\/query; 123 syscalls; LIMIT 3, fallback reads 120; 3 answers verified$/);
+});
+
+test('xrp struct skiplist get and range; --json; bad flags are clear errors', () => {
+  const get = xrp('struct', 'skiplist', '--keys', '500', '--key', '40', '--queries', '2', '--mode', 'xrp');
+  assert.equal(get.status, 0, get.stderr);
+  assert.match(get.stdout, /^get 40: found, value 2800000000000000(00)+\n/);
+  const miss = xrp('struct', 'skiplist', '--keys', '500', '--key', '41', '--queries', '1', '--mode', 'read');
+  assert.match(miss.stdout, /^get 41: not found\n/);
+  const range = xrp('struct', 'skiplist', '--keys', '500', '--op', 'range', '--key', '10', '--range-keys', '40', '--queries', '1', '--json');
+  assert.equal(range.status, 0, range.stderr);
+  const results = JSON.parse(range.stdout) as Array<{ mode: string; sample: string; verified: number; calls: number }>;
+  assert.deepEqual(results.map((x) => x.mode), ['read', 'xrp']);
+  assert.equal(results[0]!.sample, 'range 10..88: 40 pairs, keys 10 to 88');
+  assert.equal(results[1]!.calls, 2, 'two read_xrp calls for 40 pairs');
+  for (const [args, message] of [
+    [['struct', 'array', '--hops', '0'], /--hops must be an integer >= 1/],
+    [['struct', 'array', '--mode', 'mmap'], /--mode must be read, xrp or both/],
+    [['struct', 'array', '--elems', '10', '--start', '10'], /start index must be 0..9/],
+    [['struct', 'skiplist', '--op', 'scan'], /--op must be get or range/],
+    [['struct', 'skiplist', '--key', '-3'], /--key must be a non-negative integer/],
+    [['struct', 'skiplist', '--device', 'floppy'], /unknown device 'floppy'/],
+  ] as const) {
+    const bad = xrp(...args);
+    assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+  }
+});
