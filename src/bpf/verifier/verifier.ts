@@ -68,6 +68,7 @@ import {
   StackByte,
   UNINIT,
   cloneState,
+  constantsAgree,
   curFrame,
   newFrame,
   emptyPrecision,
@@ -350,6 +351,9 @@ class Verifier {
     for (let k = 0; k < list.length; k++) {
       const cp = list[k]!;
       if (cp.branches === 0) {
+        // A checkpoint of another iteration of a loop (a counter it relied on
+        // differs) is no evidence that it is useless: not a miss.
+        if (!constantsAgree(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) continue;
         if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
