@@ -46,6 +46,9 @@ export class NvmeController {
   /** Min-heap of the times the service slots become free. */
   private readonly slotFreeNs: Float64Array;
   private gateFreeNs = 0;
+  /** Transfer time of one 512-byte block (the common command, kept out of the per-command division). */
+  private readonly readXfer512Ns: number;
+  private readonly writeXfer512Ns: number;
   private readonly readBaseNs: number;
   private readonly writeBaseNs: number;
   private readonly readGateNs: number;
@@ -64,8 +67,10 @@ export class NvmeController {
     this.capacityBlocks = Math.floor(this.store.sizeBytes / LOGICAL_BLOCK_BYTES);
     const p = this.profile;
     this.slotFreeNs = new Float64Array(p.parallelism);
-    this.readBaseNs = p.readLatency512Ns - transferNs(LOGICAL_BLOCK_BYTES, p.readBytesPerSec);
-    this.writeBaseNs = p.writeLatency512Ns - transferNs(LOGICAL_BLOCK_BYTES, p.writeBytesPerSec);
+    this.readXfer512Ns = transferNs(LOGICAL_BLOCK_BYTES, p.readBytesPerSec);
+    this.writeXfer512Ns = transferNs(LOGICAL_BLOCK_BYTES, p.writeBytesPerSec);
+    this.readBaseNs = p.readLatency512Ns - this.readXfer512Ns;
+    this.writeBaseNs = p.writeLatency512Ns - this.writeXfer512Ns;
     this.readGateNs = Math.ceil(1e9 / p.readIopsMax);
     this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
   }
@@ -116,8 +121,9 @@ export class NvmeController {
       this.sim.at(this.gateFreeNs, qp, cmd.cid);
       return;
     }
-    const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
-    const xferNs = transferNs(bytes, isRead ? this.profile.readBytesPerSec : this.profile.writeBytesPerSec);
+    const xferNs = cmd.nlb === 0
+      ? (isRead ? this.readXfer512Ns : this.writeXfer512Ns)
+      : transferNs((cmd.nlb + 1) * LOGICAL_BLOCK_BYTES, isRead ? this.profile.readBytesPerSec : this.profile.writeBytesPerSec);
     const slots = this.slotFreeNs;
     if (slots[0]! > startNs) startNs = slots[0]!;
     const gateNs = isRead ? this.readGateNs : this.writeGateNs;

@@ -27,6 +27,11 @@ function floorLog2(value: number): number {
 
 function bucketOf(value: number): number {
   if (value < EXACT_LIMIT) return value;
+  if (value < 0x80000000) {
+    // Integer shifts for 31-bit values (the usual latencies); same buckets as below.
+    const s = 21 - Math.clz32(value); // floorLog2(value) - SUB_BITS
+    return EXACT_LIMIT + (s - 1) * SUB_BUCKETS + ((value >> s) - SUB_BUCKETS);
+  }
   const shift = floorLog2(value) - SUB_BITS; // value / 2^shift is in [1024, 2048)
   const sub = Math.floor(value / 2 ** shift) - SUB_BUCKETS;
   return EXACT_LIMIT + (shift - 1) * SUB_BUCKETS + sub;

@@ -20,6 +20,8 @@ export class Prng {
   private s1: number;
   private s2: number;
   private s3: number;
+  private lastBound = 0;
+  private lastLimit = 0;
 
   /** `seed`: a safe non-negative integer. */
   constructor(readonly seed: number) {
@@ -66,11 +68,19 @@ export class Prng {
       throw new SimError(`PRNG bound must be a positive safe integer, got ${String(bound)}`);
     }
     if (bound <= 0x100000000) {
-      // Lemire-style threshold rejection on 32 bits.
-      const limit = 0x100000000 - (0x100000000 % bound);
+      // Lemire-style threshold rejection on 32 bits. The limit is kept for the last
+      // bound, and x % bound is computed by division: both operands can exceed
+      // int32, where % is a floating-point fmod call (this runs once per simulated
+      // read). floor(x / bound) is exact here: x < 2^32, so the quotient's distance
+      // to the next integer (>= 1/bound) exceeds half its ulp.
+      if (bound !== this.lastBound) {
+        this.lastBound = bound;
+        this.lastLimit = 0x100000000 - (0x100000000 % bound);
+      }
+      const limit = this.lastLimit;
       for (;;) {
         const x = this.nextU32();
-        if (x < limit) return x % bound;
+        if (x < limit) return x - Math.floor(x / bound) * bound;
       }
     }
     // 53-bit draws for large bounds (large images).
