@@ -141,3 +141,30 @@ test('fan-out with nearly no free tags (queue depth 2 on 2 cores): children that
     });
   });
 });
+
+test('8 threads fanning out at once over 2 tags per queue: every answer right, nobody hangs (seeded)', () => {
+  const profile = { ...deviceProfile('optane-p5800x'), maxQueueDepth: 2 };
+  withMachine({ profile, cores: 2 }, (m) => {
+    const trees = Array.from({ length: 4 }, (_, i) => randomTree(500 + i, 60));
+    trees.forEach((tr, i) => putFile(m, `t${i}`, tr.bytes));
+    let answers = 0;
+    for (let th = 0; th < 8; th++) {
+      const p = m.kernel.createProcess(`app${th}`);
+      m.sim.spawn(`app${th}`, function* (t) {
+        for (let k = 0; k < 4; k++) {
+          const tr = trees[(th + k) % trees.length]!;
+          const s = yield* setup(t, p, `t${(th + k) % trees.length}`, WALK_OBJ, 'walk');
+          p.bytes(s.scratchBuf, 4096).fill(0);
+          const r = result(yield* readXrp(t, p, s.fd, s.dataBuf, tr.rootSize, tr.root, s.progFd, s.scratchBuf, { fanout: th % 3 === 0 ? 'serial' : 'parallel' }));
+          assert.equal(r.status, XrpStatus.DONE);
+          const ref = refWalk(tr.bytes, tr.root, tr.rootSize);
+          assert.deepEqual(scratchAnswer(p, s.scratchBuf), { visits: ref.visits, sum: ref.sum, tail: ref.tail });
+          answers++;
+        }
+      });
+    }
+    m.sim.run();
+    assert.equal(answers, 32);
+    assert.ok(m.driver.stats.tagWaits > 0, 'threads had to wait for tags');
+  });
+});

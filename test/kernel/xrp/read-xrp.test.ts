@@ -195,3 +195,35 @@ test('IORING_OP_READ_XRP: a batch of chains of different lengths, each CQE with 
     });
   });
 });
+
+test('IORING_OP_READ_XRP through an SQPOLL ring: the poller submits, the application only reaps', () => {
+  const cf = chainFile(40, 64, 5);
+  withMachine({ profile: 'optane-p5800x', cores: 2 }, (m) => {
+    putFile(m, 'chain', cf.bytes);
+    const p = m.kernel.createProcess('app');
+    runThread(m, function* (t) {
+      const s = yield* setup(t, p, 'chain');
+      const ring = yield* ioUringSetup(t, p, { entries: 4, sqpoll: true, sqThreadCpu: 1 });
+      assert.ok(ring instanceof IoUring);
+      for (const hops of [40, 3]) {
+        const sqe = ring.getSqe()!;
+        sqe.opcode = IORING_OP_READ_XRP;
+        sqe.fd = s.fd;
+        sqe.addr = s.dataBuf;
+        sqe.len = 512;
+        sqe.off = cf.order[40 - hops]!;
+        sqe.bpfFd = s.progFd;
+        sqe.scratchAddr = s.scratchBuf;
+        p.bytes(s.scratchBuf, 16).fill(0);
+        yield* ring.submit(t);
+        while (ring.cqReady === 0) yield* ring.waitCqe(t);
+        const cqe: Cqe = ring.peekCqe()!;
+        const r = xrpResultOfCqe(cqe);
+        assert.ok(r !== null && r.status === XrpStatus.DONE && r.reads === hops && cqe.res === 512);
+        assert.equal(u64(p, s.scratchBuf), hops);
+        ring.cqeSeen();
+      }
+      ring.exit();
+    });
+  });
+});
