@@ -50,6 +50,8 @@ export interface Frame {
   stack32: Uint32Array;
   /** the register spilled into each 8-byte slot (slot 0 is fp-512), when its bytes are SPILL */
   spills: (RegState | undefined)[];
+  /** stackTypes, stack32 and spills may be shared with a copy of the state: call ownStack before changing them */
+  stackShared: boolean;
   /** instruction index of the call that created this frame (-1 for the entry function) */
   callsite: number;
 }
@@ -61,16 +63,26 @@ export interface VState {
 export function newFrame(callsite: number): Frame {
   const regs: RegState[] = new Array(11).fill(UNINIT);
   const stackTypes = new Uint8Array(STACK_FRAME_BYTES);
-  return { regs, stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: new Array(STACK_SLOTS).fill(undefined), callsite };
+  return { regs, stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: new Array(STACK_SLOTS).fill(undefined), stackShared: false, callsite };
 }
 
+/** A copy of the state; the stacks are shared copy-on-write (most copies never write them). */
 export function cloneState(s: VState): VState {
   const frames: Frame[] = [];
   for (const f of s.frames) {
-    const stackTypes = f.stackTypes.slice();
-    frames.push({ regs: f.regs.slice(), stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: f.spills.slice(), callsite: f.callsite });
+    f.stackShared = true;
+    frames.push({ regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite });
   }
   return { frames };
+}
+
+/** Make f's stack its own before changing it (see cloneState). */
+export function ownStack(f: Frame): void {
+  if (!f.stackShared) return;
+  f.stackTypes = f.stackTypes.slice();
+  f.stack32 = new Uint32Array(f.stackTypes.buffer);
+  f.spills = f.spills.slice();
+  f.stackShared = false;
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;

@@ -68,6 +68,7 @@ import {
   StackByte,
   UNINIT,
   cloneState,
+  ownStack,
   constantsAgree,
   curFrame,
   newFrame,
@@ -764,6 +765,7 @@ class Verifier {
   private stackWrite(pc: number, f: Frame, idx: number, size: number, value: RegState): void {
     if (size === 8 && idx % 8 === 0) {
       this.lastSlot = this.frameIndexOf(f) * STACK_SLOTS + idx / 8;
+      ownStack(f);
       f.stackTypes.fill(StackByte.SPILL, idx, idx + 8);
       f.spills[idx / 8] = value;
       return;
@@ -774,6 +776,7 @@ class Verifier {
 
   /** Bytes become unknown data; a spilled register partly overwritten becomes unknown data too. */
   private markMisc(f: Frame, idx: number, size: number): void {
+    ownStack(f);
     for (let slot = idx >> 3; slot <= (idx + size - 1) >> 3; slot++) {
       if (f.stackTypes[slot * 8] === StackByte.SPILL) {
         f.stackTypes.fill(StackByte.MISC, slot * 8, slot * 8 + 8);
@@ -938,7 +941,10 @@ class Verifier {
       }
       for (let slot = 0; slot < STACK_SLOTS; slot++) {
         const v = fr.spills[slot];
-        if (v !== undefined && v.kind === 'scalar' && v.id === old.id) fr.spills[slot] = updated;
+        if (v !== undefined && v.kind === 'scalar' && v.id === old.id) {
+          ownStack(fr);
+          fr.spills[slot] = updated;
+        }
       }
     }
   }
@@ -947,7 +953,13 @@ class Verifier {
   private markNull(st: VState, id: number, isNull: boolean): void {
     for (const fr of st.frames) {
       for (let r = 0; r < 10; r++) fr.regs[r] = nullChecked(fr.regs[r], id, isNull)!;
-      for (let slot = 0; slot < STACK_SLOTS; slot++) fr.spills[slot] = nullChecked(fr.spills[slot], id, isNull);
+      for (let slot = 0; slot < STACK_SLOTS; slot++) {
+        const v = fr.spills[slot];
+        const w = nullChecked(v, id, isNull);
+        if (w === v) continue;
+        ownStack(fr);
+        fr.spills[slot] = w;
+      }
     }
   }
 
