@@ -12,7 +12,7 @@
 //
 // A DB in the sense of the `xrp kv` commands is such an image file on the host.
 
-import { existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { BackingStore } from '../device/backing-store.ts';
 import type { ImageStore } from '../device/image-store.ts';
 import type { DeviceProfile } from '../device/profiles.ts';
@@ -252,4 +252,47 @@ export async function createKvImage(imagePath: string, options: CreateKvOptions)
     m.shutdown();
   }
   return { imagePath, fileName, layers: options.layers, storage, geometry, imageBytes };
+}
+
+/** True when `path` starts with the xrpfs magic (an image), false otherwise (a missing path throws). */
+export function isKvImage(path: string): boolean {
+  try {
+    checkImage(path);
+    return true;
+  } catch (error) {
+    if (error instanceof KvDbError && /no such DB image/.test(error.message)) throw error;
+    return false;
+  }
+}
+
+/** The depth of a plain BPF-KV file on the host (the original's format), from its size; a typed error otherwise. */
+export function rawKvLayers(path: string): number {
+  if (!existsSync(path)) throw new KvDbError(`no such DB file '${path}'`);
+  const size = statSync(path).size;
+  for (let l = LAYERS_MIN; l <= LAYERS_MAX; l++) if (kvGeometry(l).fileBytes === size) return l;
+  throw new KvDbError(`'${path}' is neither an xrpfs image nor a BPF-KV file (${size} bytes matches no depth 1..6)`);
+}
+
+/** Copies a plain BPF-KV host file into a fresh image as `fileName` (untimed management writes). */
+export function importKvImage(rawPath: string, imagePath: string, fileName = KV_FILE_DEFAULT): CreateKvResult {
+  const layers = rawKvLayers(rawPath);
+  const geometry = kvGeometry(layers);
+  if (layers > WRITTEN_LAYERS_MAX) throw new KvDbError(`'${rawPath}' has ${layers} layers; a written copy would take ${geometry.fileBytes} bytes`);
+  const imageBytes = imageBytesFor(geometry.fileBytes);
+  const m = Machine.boot({ imagePath, mkfsBytes: imageBytes, cacheBytes: 0 });
+  const fd = openSync(rawPath, 'r');
+  try {
+    const inode = m.fs.create(fileName);
+    const chunk = new Uint8Array(8 << 20);
+    for (let done = 0; done < geometry.fileBytes; ) {
+      const n = readSync(fd, chunk, 0, Math.min(chunk.length, geometry.fileBytes - done), done);
+      if (n === 0) throw new KvDbError(`'${rawPath}' ended at ${done} of ${geometry.fileBytes} bytes`);
+      m.fs.write(inode, done, chunk.subarray(0, n));
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+    m.shutdown();
+  }
+  return { imagePath, fileName, layers, storage: 'written', geometry, imageBytes };
 }
