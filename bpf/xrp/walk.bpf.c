@@ -18,15 +18,13 @@
  */
 #include "xrp.h"
 
-char LICENSE[] SEC("license") = "GPL";
-
 #define OP_END 0
 #define OP_NEXT 1
 #define OP_ERROR 2
 #define OP_FANOUT 3
 
-SEC("xrp")
-int walk(struct bpf_xrp *ctx)
+/* The body, shared with test/kernel/xrp/kernel/verify.bpf.c (the real Linux verifier). */
+static __always_inline int walk_body(struct bpf_xrp *ctx)
 {
 	__u64 *s = (__u64 *)ctx->scratch;
 	const char *d = ctx->data;
@@ -54,3 +52,13 @@ int walk(struct bpf_xrp *ctx)
 	}
 	return 0;
 }
+
+#ifndef WALK_NO_XRP_ENTRY
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xrp")
+int walk(struct bpf_xrp *ctx)
+{
+	return walk_body(ctx);
+}
+#endif
