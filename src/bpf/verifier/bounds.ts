@@ -305,6 +305,36 @@ export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigin
   }
 }
 
+/** Whether `a cond b` holds for concrete a and b compared in `bits`. */
+export function condHolds(cond: CondKind, a: bigint, b: bigint, bits: Width): boolean {
+  const ua = bits === 64 ? asU64(a) : asU32(a);
+  const ub = bits === 64 ? asU64(b) : asU32(b);
+  switch (cond) {
+    case 'jeq':
+      return ua === ub;
+    case 'jne':
+      return ua !== ub;
+    case 'jgt':
+      return ua > ub;
+    case 'jge':
+      return ua >= ub;
+    case 'jlt':
+      return ua < ub;
+    case 'jle':
+      return ua <= ub;
+    case 'jsgt':
+      return (bits === 64 ? asS64(a) : asS32(a)) > (bits === 64 ? asS64(b) : asS32(b));
+    case 'jsge':
+      return (bits === 64 ? asS64(a) : asS32(a)) >= (bits === 64 ? asS64(b) : asS32(b));
+    case 'jslt':
+      return (bits === 64 ? asS64(a) : asS32(a)) < (bits === 64 ? asS64(b) : asS32(b));
+    case 'jsle':
+      return (bits === 64 ? asS64(a) : asS32(a)) <= (bits === 64 ? asS64(b) : asS32(b));
+    case 'jset':
+      return (ua & ub) !== 0n;
+  }
+}
+
 /** Abstract `a op b` in one width; the result's view of that width (not yet normalized across widths). */
 export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bounds {
   const M = widthMask(bits);

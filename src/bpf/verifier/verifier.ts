@@ -43,6 +43,8 @@ import { MapType } from '../elf.ts';
 import {
   aluBounds,
   boundsConst,
+  condHolds,
+  evalAlu,
   constValue,
   fromBounds64,
   isConst,
@@ -202,6 +204,20 @@ const DST_INDEPENDENT = -2;
 /** An ALU immediate as the scalar it stands for: sign-extended for 64-bit operations, zero-extended for 32-bit ones. */
 function immScalar(imm: number, bits: 32 | 64): Scalar {
   return bits === 64 ? scalarConst(BigInt(imm)) : scalarConst(BigInt(imm >>> 0));
+}
+
+/** `unknown op imm`: the result of an operation by a constant whatever dst was (cached: programs repeat their masks). */
+const blindCache = new Map<string, Scalar>();
+
+function blindResult(kind: AluKind, bits: 32 | 64, imm: number, src: Scalar): Scalar {
+  const key = `${kind}/${bits}/${imm}`;
+  let r = blindCache.get(key);
+  if (r === undefined) {
+    r = bits === 64 ? fromBounds64(aluBounds(kind, UNKNOWN_SCALAR.b64, src.b64, 64)) : zeroExtend(aluBounds(kind, UNKNOWN_SCALAR.b32, src.b32, 32));
+    if (blindCache.size > 1024) blindCache.clear();
+    blindCache.set(key, r);
+  }
+  return r;
 }
 
 function typeName(r: RegState): string {
@@ -544,13 +560,20 @@ class Verifier {
       return;
     }
     if (dst.kind !== 'scalar' || src.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
-    const result = bits === 64 ? fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32));
+    let result: Scalar;
+    if (isConst(dst.s) && isConst(src.s)) {
+      // Both known: the concrete result (what the general path computes, without the bounds work).
+      const a = constValue(dst.s);
+      const b = constValue(src.s);
+      result = scalarConst(bits === 64 ? evalAlu(kind, a, b, 64) : evalAlu(kind, a & 0xffff_ffffn, b & 0xffff_ffffn, 32));
+    } else {
+      result = bits === 64 ? fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32));
+    }
     f.regs[d] = scalarReg(result);
     if (!x && (kind === 'and' || kind === 'mod' || kind === 'rsh' || kind === 'mul')) {
       // A mask (or modulo, shift) by a constant often gives the same bounds
       // whatever dst was: then nothing later depends on dst's range.
-      const blind = bits === 64 ? fromBounds64(aluBounds(kind, UNKNOWN_SCALAR.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, UNKNOWN_SCALAR.b32, src.s.b32, 32));
-      if (scalarEqual(blind, result)) this.lastSlot = DST_INDEPENDENT;
+      if (scalarEqual(blindResult(kind, bits, insn.imm, src.s), result)) this.lastSlot = DST_INDEPENDENT;
     }
   }
 
@@ -878,6 +901,13 @@ class Verifier {
     const dst = this.read(pc, f, insn.dst);
     const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(scalarConst(BigInt(insn.imm)));
     const target = pc + 1 + insn.off;
+    if (dst.kind === 'scalar' && src.kind === 'scalar' && isConst(dst.s) && isConst(src.s)) {
+      // Both known (loop counters): the outcome is decided, the operands need no refining.
+      this.markPrecise(insn.dst);
+      if (x) this.markPrecise(insn.src);
+      path.pc = condHolds(cond, constValue(dst.s), constValue(src.s), bits) ? target : pc + 1;
+      return undefined;
+    }
     if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {
       const taken = this.refine(cond, true, dst, src, bits);
       const fall = this.refine(cond, false, dst, src, bits);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Prng } from '../../../src/bpf/gen.ts';
 import {
   aluBounds,
+  condHolds,
   evalAlu,
   fromBounds64,
   normalize,
@@ -149,4 +150,15 @@ test('branch refinement keeps every pair that takes the branch, and finds dead b
     }
   }
   assert.ok(dead > 100, `only ${dead} dead branches found`);
+});
+
+test('condHolds (the verifier\'s shortcut for branches on two constants) agrees with the branch semantics', () => {
+  const rng = new Prng(4);
+  for (let k = 0; k < 4000; k++) {
+    const a = randomValue(rng);
+    const b = rng.chance(0.2) ? a : randomValue(rng);
+    const cond = rng.pick(CONDS);
+    const bits = rng.chance(0.5) ? 64 : 32;
+    assert.equal(condHolds(cond, a, b, bits), holds(cond, a, b, bits), `${cond}/${bits} (${a}, ${b})`);
+  }
 });
