@@ -18,7 +18,7 @@
 
 import { ExecutionFault } from '../../bpf/engine.ts';
 import type { Region } from '../../bpf/memory.ts';
-import type { SysResult } from '../errno.ts';
+import { EFAULT, EINVAL, type SysResult } from '../errno.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
@@ -76,11 +76,14 @@ function pagesOf(proc: Process): UserPages {
 
 /**
  * Finishes the walk of `result` in user space. Returns -EBADF/-EINVAL for a
- * bad program fd, else the final status. The scratch page holds the final state.
+ * bad program fd, -EINVAL/-EFAULT for pages that read_xrp would refuse, else
+ * the final status. The scratch page holds the final state.
  */
 export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result: XrpResult, options: XrpFallbackOptions = {}): Task<XrpFallbackResult | SysResult> {
   const program = programOf(proc, call.progFd);
   if (typeof program === 'number') return program;
+  if (call.dataBuf % XRP_PAGE_BYTES !== 0 || call.scratchBuf % XRP_PAGE_BYTES !== 0) return -EINVAL;
+  if (!proc.validBuffer(call.dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(call.scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
   const maxReads = options.maxReads ?? XRP_RESUBMIT_LIMIT_DEFAULT;
   const out: XrpFallbackResult = {
     status: XrpStatus.DONE, statusName: 'DONE', reads: 0, runs: 0, insnsExecuted: 0, progRet: 0n, fault: null, stopOffset: result.stopOffset,

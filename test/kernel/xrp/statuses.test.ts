@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { installXrp, readXrp, readXrpOrFallback, xrpFallback, XrpResult, XrpStatus } from '../../../src/kernel/xrp/index.ts';
 import type { Process } from '../../../src/kernel/syscalls.ts';
 import type { Machine } from '../../../src/kernel/machine.ts';
+import { EBADF, EFAULT, EINVAL } from '../../../src/kernel/errno.ts';
 import { runThread, withMachine } from '../helpers.ts';
 import { OP_END, OP_ERROR, OP_FANOUT, OP_NEXT, putFile, refWalk, scratchAnswer, setup, u64, walkChain, WALK_OBJ, writeNode, type XrpSetup } from './helpers.ts';
 
@@ -144,6 +145,10 @@ test('LIMIT: a cyclic chain ends at the limit (default 4096, or per call), parti
       // the fallback also stops a cycle, with its own limit
       const f = yield* xrpFallback(t, p, s, r2, { maxReads: 50 });
       assert.ok(typeof f !== 'number' && f.status === XrpStatus.LIMIT && f.reads === 50);
+      // the fallback refuses what read_xrp would refuse
+      assert.equal(yield* xrpFallback(t, p, { ...s, progFd: -1 }, r2), -EBADF);
+      assert.equal(yield* xrpFallback(t, p, { ...s, scratchBuf: s.scratchBuf + 8 }, r2), -EINVAL);
+      assert.equal(yield* xrpFallback(t, p, { ...s, dataBuf: 1 << 23 }, r2), -EFAULT);
     });
     const o = other as XrpResult | null;
     assert.ok(o !== null && o.status === XrpStatus.DONE && o.reads === 2, 'the other request is unaffected');
