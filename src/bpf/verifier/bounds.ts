@@ -94,8 +94,18 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
       smax = min(smax, toSigned(umax, bits));
     }
     if (umin > umax || smin > smax) return undefined;
-    const r = tnumIntersect(t, tnumRange(umin, umax, bits));
+    let r = tnumIntersect(t, tnumRange(umin, umax, bits));
     if (r === undefined) return undefined;
+    if (r.mask !== 0n && (r.mask & (r.mask - 1n)) === 0n) {
+      // One unknown bit: two members, r.value and r.value | r.mask; the
+      // ranges may exclude one of them (`flags & 2` known non-zero is 2).
+      const lo = r.value;
+      const hi = r.value | r.mask;
+      const loIn = lo >= umin && lo <= umax && toSigned(lo, bits) >= smin && toSigned(lo, bits) <= smax;
+      const hiIn = hi >= umin && hi <= umax && toSigned(hi, bits) >= smin && toSigned(hi, bits) <= smax;
+      if (!loIn && !hiIn) return undefined;
+      if (!loIn || !hiIn) r = { value: loIn ? lo : hi, mask: 0n };
+    }
     t = r;
     // A fixpoint already: the second round would change nothing.
     if (umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0 && t.value === t0.value && t.mask === t0.mask) {
