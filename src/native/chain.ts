@@ -154,42 +154,11 @@ export class ChainRunner {
       detail: '',
     };
     let lastDoneOffset = -1;
-    const endBranch = (status: XrpStatusCode, offsetBytes: number, sizeBytes: number, detail: string, progRet = 0n): void => {
-      if (out.ends === 0) {
-        out.status = status;
-        out.stopOffsetBytes = offsetBytes;
-        out.detail = detail;
-        if (status === XrpStatus.PROG_ERROR) out.progRet = progRet;
-      }
-      out.ends++;
-      if (isResumable(status)) out.pending.push({ offsetBytes, sizeBytes });
-    };
-    // the driver's checks before a (re)submission, in the emulated order; true when the read may be made
-    const prepare = (offset: number, size: number, counts: boolean): boolean => {
-      if (counts && out.resubmissions >= request.resubmitLimit) {
-        endBranch(XrpStatus.LIMIT, offset, size, `resubmission limit ${request.resubmitLimit} reached`);
-        return false;
-      }
-      if (!Number.isSafeInteger(offset) || offset >= fileBytes) {
-        if (Number.isSafeInteger(offset) && offset % XRP_BLOCK_BYTES !== 0) {
-          endBranch(XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
-        } else {
-          endBranch(XrpStatus.OUT_OF_FILE, offset, size, `offset ${offset} is past the end of the file (${fileBytes} bytes)`);
-        }
-        return false;
-      }
-      if (offset % XRP_BLOCK_BYTES !== 0) {
-        endBranch(XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
-        return false;
-      }
-      if (counts) out.resubmissions++;
-      return true;
-    };
-
+    const limit = request.resubmitLimit;
     u8.fill(0, c, c + CTX.BYTES);
     let offset = request.offsetBytes;
     let size = request.sizeBytes;
-    let live = prepare(offset, size, false);
+    let live = prepareRead(out, offset, size, false, limit, fileBytes);
     for (;;) {
       if (!live) {
         // this branch is over: the next queued child, with a fresh ctx
@@ -198,7 +167,7 @@ export class ChainRunner {
         size = workSizes[workHead]!;
         workHead++;
         u8.fill(0, c, c + CTX.BYTES);
-        live = prepare(offset, size, true);
+        live = prepareRead(out, offset, size, true, limit, fileBytes);
         continue;
       }
       // a read past the end of the file is cut there, the rest of the page zeroed (as the emulated driver's validBytes)
@@ -210,14 +179,14 @@ export class ChainRunner {
         got = reader.read(u8, data.base, ioBytes, offset);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        endBranch(XrpStatus.IO_ERROR, offset, size, `read of ${validBytes} bytes at ${offset}: ${err.message}`);
+        endBranch(out, XrpStatus.IO_ERROR, offset, size, `read of ${validBytes} bytes at ${offset}: ${err.message}`);
         live = false;
         continue;
       }
       out.reads++;
       if (got < validBytes) {
         // inside the file when the engine opened it: the file shrank under us
-        endBranch(XrpStatus.MAPPING_CHANGED, offset, size, `short read at ${offset}: ${got} of ${validBytes} bytes (the file shrank)`);
+        endBranch(out, XrpStatus.MAPPING_CHANGED, offset, size, `short read at ${offset}: ${got} of ${validBytes} bytes (the file shrank)`);
         live = false;
         continue;
       }
@@ -239,12 +208,12 @@ export class ChainRunner {
         out.insnsExecuted += result.insnsExecuted;
       } catch (e) {
         if (!(e instanceof ExecutionFault)) throw e;
-        endBranch(XrpStatus.FAULT, offset, size, e.message);
+        endBranch(out, XrpStatus.FAULT, offset, size, e.message);
         live = false;
         continue;
       }
       if (r0 !== 0n) {
-        endBranch(XrpStatus.PROG_ERROR, offset, size, `the program returned ${r0}`, r0);
+        endBranch(out, XrpStatus.PROG_ERROR, offset, size, `the program returned ${r0}`, r0);
         live = false;
         continue;
       }
@@ -268,7 +237,7 @@ export class ChainRunner {
         else if (sizeHi === 0 && sizeLo >= XRP_BLOCK_BYTES && sizeLo <= XRP_SIZE_MAX && sizeLo % XRP_BLOCK_BYTES === 0) slotSize = sizeLo;
         else {
           const raw = (BigInt(sizeHi) << 32n) | BigInt(sizeLo);
-          endBranch(XrpStatus.INVALID_SIZE, slotOffset, 0, `size[${i}] is ${raw}: must be 512..4096 in steps of 512`);
+          endBranch(out, XrpStatus.INVALID_SIZE, slotOffset, 0, `size[${i}] is ${raw}: must be 512..4096 in steps of 512`);
           continue;
         }
         if (i === 0) {
@@ -285,9 +254,45 @@ export class ChainRunner {
       }
       offset = nextOffset;
       size = nextSize;
-      live = prepare(offset, size, true);
+      live = prepareRead(out, offset, size, true, limit, fileBytes);
     }
     if (out.status === XrpStatus.DONE) out.stopOffsetBytes = lastDoneOffset;
     return out;
   }
+}
+
+// (module-level functions, not closures: run() is hot and allocates nothing per call it can avoid)
+
+/** Records an abnormal end of a branch; the first one sets the request's status (as XrpResult.end). */
+function endBranch(out: ChainOutcome, status: XrpStatusCode, offsetBytes: number, sizeBytes: number, detail: string, progRet = 0n): void {
+  if (out.ends === 0) {
+    out.status = status;
+    out.stopOffsetBytes = offsetBytes;
+    out.detail = detail;
+    if (status === XrpStatus.PROG_ERROR) out.progRet = progRet;
+  }
+  out.ends++;
+  if (isResumable(status)) out.pending.push({ offsetBytes, sizeBytes });
+}
+
+/** The driver's checks before a (re)submission, in the emulated hook's order; true when the read may be made. */
+function prepareRead(out: ChainOutcome, offset: number, size: number, counts: boolean, limit: number, fileBytes: number): boolean {
+  if (counts && out.resubmissions >= limit) {
+    endBranch(out, XrpStatus.LIMIT, offset, size, `resubmission limit ${limit} reached`);
+    return false;
+  }
+  if (!Number.isSafeInteger(offset) || offset >= fileBytes) {
+    if (Number.isSafeInteger(offset) && offset % XRP_BLOCK_BYTES !== 0) {
+      endBranch(out, XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
+    } else {
+      endBranch(out, XrpStatus.OUT_OF_FILE, offset, size, `offset ${offset} is past the end of the file (${fileBytes} bytes)`);
+    }
+    return false;
+  }
+  if (offset % XRP_BLOCK_BYTES !== 0) {
+    endBranch(out, XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
+    return false;
+  }
+  if (counts) out.resubmissions++;
+  return true;
 }

@@ -611,7 +611,11 @@ export class NativeXrpEngine {
         if (this.pending.length > 0) this.dispatch();
         if (this.inFlight === 0) break;
         const wait = waitAsync(this.bell, BELL.COUNT, seen);
+        // when more completions arrived meanwhile, still yield once: the callers'
+        // continuations (microtasks) must run and submit their next requests
+        // before this loop drains again, or the rings would empty in convoys
         if (wait.async) await wait.value;
+        else await null;
       }
     } finally {
       this.pumping = false;
