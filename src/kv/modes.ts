@@ -52,8 +52,21 @@ export interface KvRunOptions {
   mode: KvMode;
   /** simulated application threads (default 1) */
   threads?: number;
-  /** requests in all, dealt round robin to the threads */
+  /**
+   * Requests in all, dealt round robin to the threads. With `durationNs` it is
+   * the size of the request pool instead (request r uses pool entry r mod requests).
+   */
   requests: number;
+  /**
+   * Steady-state mode: every thread issues requests until this virtual time;
+   * only requests that start at or after `warmupNs` and complete by
+   * `durationNs` count, and the throughput is over that window. For
+   * throughput-vs-threads curves (a fixed request count per thread measures
+   * the slowest thread when threads share cores unevenly).
+   */
+  durationNs?: number;
+  /** steady-state mode: the start of the measured window (default 0) */
+  warmupNs?: number;
   /** seed of the request PRNG and of the machine (default 1) */
   seed?: number;
   /** top index layers cached in user memory (0..3, the original's --cache); user-space modes, and xrp with 1 key per request */
@@ -102,7 +115,7 @@ export interface KvRunStats {
   /** per-request latency in virtual ns */
   latency: LatencySummary;
   histogram: Histogram;
-  /** first request start to last request end, virtual ns */
+  /** first request start to last request end, virtual ns (steady-state mode: the measured window) */
   makespanNs: number;
   requestsPerSec: number;
   keysPerSec: number;
@@ -171,7 +184,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
   const cacheLayers = options.cacheLayers ?? 0;
   checkInt(cacheLayers, 'cacheLayers', 0, 3);
   if (!KV_MODES.includes(options.mode)) throw new KvModeError(`mode must be one of ${KV_MODES.join(', ')}, got '${String(options.mode)}'`);
-  const collect = options.collect ?? true;
+  const collect = options.durationNs === undefined && (options.collect ?? true);
   const userCosts = options.userCosts ?? DEFAULT_USER_COSTS;
   const owned = typeof options.db === 'string';
   const machine = typeof options.db === 'string'
@@ -193,17 +206,26 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
     const readsBefore = machine.controller.stats.reads;
     const xrpCounters = { calls: 0, fallbacks: 0 };
 
+    const durationNs = options.durationNs;
+    const warmupNs = options.warmupNs ?? 0;
+    if (durationNs !== undefined) {
+      checkInt(durationNs, 'durationNs', 1, Number.MAX_SAFE_INTEGER);
+      checkInt(warmupNs, 'warmupNs', 0, durationNs - 1);
+    }
+    let counted = 0;
     const worker = (index: number, makeOps: (t: SimThread) => Task<KvThreadOps>) =>
       function* (t: SimThread): Task {
         const ops = yield* makeOps(t);
-        for (let r = index; r < plan.requests; r += threads) {
+        for (let r = index; durationNs !== undefined ? t.nowNs < durationNs : r < plan.requests; r += threads) {
           const startNs = t.nowNs;
-          const answer = yield* plan.perform(ops, t, r);
+          const answer = yield* plan.perform(ops, t, r % plan.requests);
           const endNs = t.nowNs;
+          if (durationNs !== undefined && (startNs < warmupNs || endNs > durationNs)) continue;
           hist.record(endNs - startNs);
           if (startNs < firstStartNs) firstStartNs = startNs;
           if (endNs > lastEndNs) lastEndNs = endNs;
           keys += plan.keysOf(answer);
+          counted++;
           if (collect) answers[r] = answer;
         }
         finished++;
@@ -231,17 +253,17 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
     }
     machine.sim.run();
     if (finished !== threads) throw new KvModeError(`${threads - finished} of ${threads} worker threads did not finish (the simulation drained first)`);
-    const makespanNs = Math.max(1, lastEndNs - firstStartNs);
+    const makespanNs = durationNs !== undefined ? durationNs - warmupNs : Math.max(1, lastEndNs - firstStartNs);
     const stats: KvRunStats = {
       mode: options.mode,
       layers: file.layers,
       threads,
-      requests: plan.requests,
+      requests: counted,
       keys,
       latency: hist.summary(),
       histogram: hist,
       makespanNs,
-      requestsPerSec: (plan.requests * 1e9) / makespanNs,
+      requestsPerSec: (counted * 1e9) / makespanNs,
       keysPerSec: (keys * 1e9) / makespanNs,
       deviceReads: machine.controller.stats.reads - readsBefore,
       xrpCalls: xrpCounters.calls,

@@ -203,6 +203,12 @@ test('virtual time: same seed, same figures; threads scale up to the cores; more
   assert.ok(one.latency.meanNs >= 4 * 6272, `mean ${one.latency.meanNs}`);
   const spdk = runKvLookups({ ...base, mode: 'spdk', requests: 240, threads: 12 });
   assert.equal(spdk.requests, 240);
+  // Steady state: a window of virtual time; throughput over the window, no answers kept.
+  const steady = runKvLookups({ db: img('w3'), mode: 'read', threads: 8, requests: 100, durationNs: 2_000_000, warmupNs: 500_000 });
+  assert.equal(steady.answers, null);
+  assert.equal(steady.makespanNs, 1_500_000);
+  assert.ok(steady.requests > 100 && steady.latency.count === steady.requests, `${steady.requests} lookups in the window`);
+  assert.ok(Math.abs(steady.requestsPerSec - steady.requests / 1.5e-3) < 1e-6);
   const xrp = runKvLookups({ ...base, mode: 'xrp', threads: 1 });
   assert.ok(xrp.latency.meanNs < one.latency.meanNs, `xrp ${xrp.latency.meanNs} ns vs read ${one.latency.meanNs} ns per lookup`);
 });
