@@ -12,15 +12,14 @@ import { expandSweep, parseSet, resolveAxes } from '../../src/bench/sweep.ts';
 import type { SuiteConfig } from '../../src/bench/types.ts';
 
 const CONFIG: SuiteConfig = { seed: 7, device: 'optane-p5800x', cores: 2, full: false };
-/** A tiny suite: two experiments, five points, well under a second of simulation. */
+/** A tiny suite: two experiments, five points (read() and XRP lookups), well under a second of simulation. */
 const TINY = new Map<string, string[]>([
   ['reads', ['40']],
-  ['policy', ['cfs', 'pinned']],
-  ['computeThreads', ['1']],
-  ['ioThreads', ['2', '3']],
-  ['durationMs', ['1']],
+  ['mode', ['read', 'xrp']],
+  ['depth', ['1', '2']],
+  ['requests', ['5']],
 ]);
-const tinyExperiments = [findExperiment('breakdown'), findExperiment('scheduling')];
+const tinyExperiments = [findExperiment('breakdown'), findExperiment('latency')];
 
 test('every experiment is well formed: unique ids and numbers, params match axes, default sweep within --full limits', () => {
   const ids = new Set<string>();
@@ -45,8 +44,10 @@ test('every experiment is well formed: unique ids and numbers, params match axes
 
 test('sweeps: cross product with the first axis slowest; --set replaces an axis; typed errors', () => {
   const e = findExperiment('scheduling');
-  const pts = expandSweep(e, resolveAxes(e, CONFIG, TINY));
+  const sets = new Map([['io', ['read']], ['policy', ['cfs', 'pinned']], ['ioThreads', ['2', '3']], ['computeThreads', ['1']]]);
+  const pts = expandSweep(e, resolveAxes(e, CONFIG, sets));
   assert.deepEqual(pts.map((p) => `${String(p['policy'])}/${String(p['ioThreads'])}`), ['cfs/2', 'cfs/3', 'pinned/2', 'pinned/3']);
+  assert.ok(pts.every((p) => p['io'] === 'read' && p['computeThreads'] === 1 && p['durationMs'] === 20), 'other axes keep their defaults');
   assert.deepEqual(parseSet('depth=1, 2,6'), ['depth', ['1', '2', '6']]);
   for (const bad of ['depth', 'depth=', '=1', 'depth=1,,2', '9x=1']) assert.throws(() => parseSet(bad), BenchError, bad);
   assert.throws(() => resolveAxes(e, CONFIG, new Map([['policy', ['fifo']]])), /parameter policy must be one of cfs, pinned; got 'fifo'/);
@@ -77,24 +78,21 @@ test('same seed, same JSON bytes; inline, 1 and 2 workers agree; a subset gives 
   assert.equal(one, inline, 'one worker');
   assert.equal(two, inline, 'two workers');
   const parsed = JSON.parse(inline) as { experiments: { id: string; points: { point: Record<string, unknown>; pointSeed: number; rows: Record<string, unknown>[] }[] }[] };
-  const sched = parsed.experiments.find((x) => x.id === 'scheduling')!;
-  assert.equal(sched.points.length, 4);
-  for (const p of sched.points) {
+  const lat = parsed.experiments.find((x) => x.id === 'latency')!;
+  assert.deepEqual(lat.points.map((p) => `${String(p.point['mode'])}/${String(p.point['depth'])}`), ['read/1', 'read/2', 'xrp/1', 'xrp/2']);
+  for (const p of lat.points) {
     assert.equal(p.rows.length, 1);
     const r = p.rows[0]!;
-    assert.equal(r['policy'], p.point['policy'], 'rows start with the point parameters');
-    assert.ok((r['ioKiops'] as number) > 0 && (r['computeSharePct'] as number) > 0);
+    assert.equal(r['mode'], p.point['mode'], 'rows start with the point parameters');
+    assert.equal(r['readsPerRequest'], (p.point['depth'] as number) + 1, 'a depth-d lookup reads d+1 blocks');
+    assert.ok((r['meanNs'] as number) > 0 && (r['kRequestsPerSec'] as number) > 0);
   }
-  // The point pinned/3 alone gives the same rows as inside the sweep.
-  const sub = new Map(TINY);
-  sub.delete('reads');
-  sub.set('policy', ['pinned']);
-  sub.set('ioThreads', ['3']);
-  const alone = await runSuite(planSuite([findExperiment('scheduling')], CONFIG, sub), { workers: 0 });
-  assert.deepEqual(alone.experiments[0]!.points[0]!.rows, sched.points[3]!.rows);
+  // The point xrp/2 alone gives the same rows as inside the sweep.
+  const alone = await runSuite(planSuite([findExperiment('latency')], CONFIG, new Map([['mode', ['xrp']], ['depth', ['2']], ['requests', ['5']]])), { workers: 0 });
+  assert.deepEqual(alone.experiments[0]!.points[0]!.rows, lat.points[3]!.rows);
   // A different suite seed changes the per-point seeds.
   const other = await runSuite(planSuite(tinyExperiments, { ...CONFIG, seed: 8 }, TINY), { workers: 0 });
-  assert.notEqual(other.experiments[1]!.points[0]!.pointSeed, sched.points[0]!.pointSeed);
+  assert.notEqual(other.experiments[1]!.points[0]!.pointSeed, lat.points[0]!.pointSeed);
 });
 
 test('CSV quotes what needs quoting and keeps every column', () => {
@@ -105,7 +103,7 @@ test('CSV quotes what needs quoting and keeps every column', () => {
 test('a failing point names the experiment, the point and its seed', async () => {
   const e = findExperiment('scheduling');
   // Pinning one core per compute thread cannot work with as many compute threads as cores.
-  const plan = planSuite([e], CONFIG, new Map([['durationMs', ['1']], ['policy', ['pinned']], ['computeThreads', ['2']], ['ioThreads', ['2']]]));
+  const plan = planSuite([e], CONFIG, new Map([['io', ['read']], ['durationMs', ['1']], ['policy', ['pinned']], ['computeThreads', ['2']], ['ioThreads', ['2']]]));
   await assert.rejects(runSuite(plan, { workers: 0 }), /computeThreads \(2\) must be below the core count \(2\)/);
   await assert.rejects(runSuite(plan, { workers: 1 }), /experiment scheduling at \{.*"computeThreads":2.*\} \(seed \d+\) failed: .*must be below the core count/s);
   await assert.rejects(runSuite(plan, { workers: 99 }), /workers must be an integer 0\.\.64/);

@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
-import { EXPERIMENTS, findExperiment } from '../../src/bench/registry.ts';
+import { EXPERIMENTS } from '../../src/bench/registry.ts';
 import { renderReport } from '../../src/bench/report.ts';
 import { planSuite, runSuite } from '../../src/bench/runner.ts';
 import type { SuiteResult } from '../../src/bench/types.ts';
+import { TINY_CONFIG, TINY_SETS } from './tiny.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
@@ -69,11 +70,11 @@ async function openReport(path: string): Promise<PageReport> {
   }
 }
 
+let tiny: SuiteResult | null = null;
+/** Every registered experiment, tiny: the report must plot them all. */
 async function tinySuite(): Promise<SuiteResult> {
-  const overrides = new Map([['reads', ['30']], ['computeThreads', ['1']], ['ioThreads', ['2']], ['durationMs', ['1']]]);
-  // Every registered experiment with overrides that apply to it, at its smallest default point.
-  const plan = planSuite([findExperiment('breakdown'), findExperiment('scheduling')], { seed: 3, device: 'optane-p5800x', cores: 2, full: false }, overrides);
-  return runSuite(plan, { workers: 0 });
+  tiny ??= await runSuite(planSuite(EXPERIMENTS, { ...TINY_CONFIG }, TINY_SETS), { workers: 0 });
+  return tiny;
 }
 
 test('the report opens offline in headless chromium, every plot renders with marks, no console errors', { skip, timeout: 120_000 }, async () => {

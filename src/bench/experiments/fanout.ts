@@ -20,7 +20,8 @@ import type { Experiment } from '../types.ts';
 import { buildWalkTree, parseWalkNode, WALK_NODE_BYTES, WALK_ROOT_OFFSET } from '../walk-tree.ts';
 
 const WALK_OBJ = fileURLToPath(new URL('../../../bpf/xrp/walk.bpf.o', import.meta.url));
-const MODES = ['xrp-parallel', 'xrp-serial', 'read', 'uring'] as const;
+/** 'xrp' fans out in parallel (the default of read_xrp); 'xrp-serial' reads the children one by one. */
+const MODES = ['xrp', 'xrp-serial', 'read', 'uring'] as const;
 /** User CPU to parse one node in user space (as BPF-KV's user modes charge per block). */
 const USER_NODE_CPU_NS = 50;
 const RING_ENTRIES_MAX = 4096;
@@ -31,7 +32,7 @@ export const fanoutExperiment: Experiment = {
   title: 'Fan-out: visiting a tree with parallel or serial resubmission',
   description:
     'One thread visits every node of a complete tree of 512-byte nodes (fan-out f, 3 levels: 1 + f + f² nodes). ' +
-    'xrp-parallel: one read_xrp() whose storage function (walk.bpf.c) names all f children of each node, issued at once on ' +
+    'xrp: one read_xrp() whose storage function (walk.bpf.c) names all f children of each node, issued at once on ' +
     'spare NVMe commands; xrp-serial: the same call with the children read one after another on the request\'s one command; ' +
     'read: one pread() per node; uring: io_uring with all nodes of a level in one batch. y: mean time to visit the whole ' +
     'tree (µs, log scale). Parallel fan-out turns the device\'s internal parallelism into latency; serial is a chain of ' +
@@ -86,9 +87,9 @@ export const fanoutExperiment: Experiment = {
           let visits = 0n;
           let sum = 0n;
           let tail = 0n;
-          if (mode === 'xrp-parallel' || mode === 'xrp-serial') {
+          if (mode === 'xrp' || mode === 'xrp-serial') {
             proc.bytes(scratchBuf, 4096).fill(0);
-            const r = yield* readXrp(t, proc, fd, dataBuf, WALK_NODE_BYTES, WALK_ROOT_OFFSET, progFd, scratchBuf, { fanout: mode === 'xrp-parallel' ? 'parallel' : 'serial' });
+            const r = yield* readXrp(t, proc, fd, dataBuf, WALK_NODE_BYTES, WALK_ROOT_OFFSET, progFd, scratchBuf, { fanout: mode === 'xrp' ? 'parallel' : 'serial' });
             if (typeof r === 'number' || r.status !== XrpStatus.DONE) {
               failure = `read_xrp: ${typeof r === 'number' ? errnoName(r) : xrpStatusName(r.status)}`;
               return;
@@ -205,7 +206,7 @@ export const fanoutExperiment: Experiment = {
   headline(rows) {
     const widest = Math.max(...rows.map((r) => r['fanout'] as number));
     const at = (m: string) => rows.find((r) => r['mode'] === m && r['fanout'] === widest);
-    const par = at('xrp-parallel');
+    const par = at('xrp');
     const ser = at('xrp-serial');
     const uring = at('uring');
     const out: string[] = [];

@@ -9,9 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchError } from '../../../src/bench/errors.ts';
+import { runBenchCommand } from '../../../src/cli/commands/bench.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
-const TINY = ['--set', 'reads=30', '--set', 'computeThreads=1', '--set', 'ioThreads=2', '--set', 'durationMs=1', '--cores', '2'];
+const TINY = ['--set', 'reads=30', '--set', 'io=read', '--set', 'computeThreads=1', '--set', 'ioThreads=2', '--set', 'durationMs=1', '--cores', '2'];
 
 function xrp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'bench', ...args], { encoding: 'utf8' });
@@ -28,12 +30,12 @@ test('xrp bench: tiny sweep writes tables, CSV, JSON and the report; same bytes 
     assert.match(r.stdout, /== 1\. Latency breakdown of one read per layer \(Table 1\) \(xrp bench breakdown\)/);
     assert.match(r.stdout, /file system \(ext4\)\s+2006\.0\s+32\.0\s+2006/);
     assert.match(r.stdout, /== 8\. Scheduling/);
-    assert.match(r.stdout, /^policy\s+compute thr\s+I\/O thr/m);
+    assert.match(r.stdout, /^io\s+policy\s+compute thr\s+I\/O thr/m);
     assert.match(r.stdout, /3 points of 2 experiment\(s\) in [\d.]+ s on 0 worker\(s\); seed 5, optane-p5800x, 2 cores/);
     assert.match(r.stderr, /xrp bench: breakdown done \(1 points/, 'progress lines when stderr is not a terminal');
     for (const f of ['index.html', 'results.json', '1-breakdown.csv', '8-scheduling.csv']) assert.ok(existsSync(join(a, f)), f);
     const csv = readFileSync(join(a, '8-scheduling.csv'), 'utf8').split('\n');
-    assert.match(csv[0]!, /^policy,computeThreads,ioThreads,durationMs,computeSharePct,computeChargedPct,/);
+    assert.match(csv[0]!, /^io,policy,computeThreads,ioThreads,durationMs,computeSharePct,computeChargedPct,/);
     assert.equal(csv.length, 2 + 2, 'header, two points, final newline');
     const json = JSON.parse(readFileSync(join(a, 'results.json'), 'utf8')) as { config: Record<string, unknown> };
     assert.deepEqual(json.config, { seed: 5, device: 'optane-p5800x', cores: 2, full: false });
@@ -56,20 +58,29 @@ test('xrp bench --list shows every experiment with its parameters', () => {
   assert.match(r.stdout, /--set policy=cfs,pinned {3}scheduling policy \[cfs\|pinned\]/);
 });
 
-test('xrp bench: bad arguments are typed errors with exit status 2', () => {
-  const cases: [string[], RegExp][] = [
+test('xrp bench: bad arguments are typed errors (exit status 2 from the command line)', async () => {
+  const out = join(tmpdir(), 'xrp-bench-never-written');
+  for (const [args, message] of [
     [['nosuch'], /xrp: unknown experiment 'nosuch'; known: 1 breakdown/],
-    [['--device', 'floppy'], /xrp: unknown device 'floppy'; known: optane-p5800x, tlc-980pro/],
-    [['--cores', '0'], /xrp: --cores must be an integer 1\.\.256, got '0'/],
-    [['--seed', 'x'], /xrp: --seed must be an integer 0\.\.4294967295, got 'x'/],
-    [['--workers', '100'], /xrp: --workers must be an integer 0\.\.64, got '100'/],
-    [['8', '--set', 'depth=1'], /xrp: --set depth: no selected experiment has a parameter 'depth'/],
     [['8', '--set', 'policy=fifo'], /xrp: experiment scheduling: parameter policy must be one of cfs, pinned; got 'fifo'/],
-    [['8', '--set', 'policy'], /xrp: --set expects NAME=VALUE\[,VALUE\.\.\.\], got 'policy'/],
-  ];
-  for (const [args, message] of cases) {
-    const r = xrp(...args, '--out', join(tmpdir(), 'xrp-bench-never-written'));
+  ] as [string[], RegExp][]) {
+    const r = xrp(...args, '--out', out);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
+  // The rest in-process (each spawn costs seconds on a loaded machine): the same function, the same errors.
+  const defaults = { seed: '1', device: 'optane-p5800x', cores: '6', out, set: [] as string[], report: false, progress: false };
+  const cases: [string[], Partial<typeof defaults> & { workers?: string }, RegExp][] = [
+    [[], { device: 'floppy' }, /^unknown device 'floppy'; known: optane-p5800x, tlc-980pro$/],
+    [[], { cores: '0' }, /^--cores must be an integer 1\.\.256, got '0'$/],
+    [[], { seed: 'x' }, /^--seed must be an integer 0\.\.4294967295, got 'x'$/],
+    [[], { workers: '100' }, /^--workers must be an integer 0\.\.64, got '100'$/],
+    [['8'], { set: ['depth=1'] }, /^--set depth: no selected experiment has a parameter 'depth'/],
+    [['8'], { set: ['policy'] }, /^--set expects NAME=VALUE\[,VALUE\.\.\.\], got 'policy'$/],
+    [['latency'], { set: ['depth=7'] }, /^experiment latency: parameter depth must be in 1\.\.6, got 7$/],
+  ];
+  for (const [names, options, message] of cases) {
+    await assert.rejects(runBenchCommand(names, { ...defaults, ...options }), (e: unknown) => e instanceof BenchError && message.test(e.message), `${names.join(' ')} ${JSON.stringify(options)}`);
+  }
+  assert.ok(!existsSync(out), 'nothing written');
 });
