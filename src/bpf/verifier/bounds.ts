@@ -420,6 +420,40 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
   }
 }
 
+// ---- memo ---------------------------------------------------------------------
+// Scalars are immutable and shared between the copies of a state, so every
+// path through a loop repeats the same operations on the same objects: their
+// results are remembered by operand identity. resetScalarMemo() starts afresh
+// (the verifier calls it per program, so the memo never outlives one run).
+
+const ALU_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
+let aluMemo = new WeakMap<Scalar, Map<Scalar, (Scalar | undefined)[]>>();
+
+export function resetScalarMemo(): void {
+  aluMemo = new WeakMap();
+}
+
+/** `a op b` in `bits` as a whole scalar (a 32-bit result zero-extended), remembered. */
+export function scalarAlu(kind: AluKind, a: Scalar, b: Scalar, bits: Width): Scalar {
+  let inner = aluMemo.get(a);
+  if (inner === undefined) {
+    inner = new Map();
+    aluMemo.set(a, inner);
+  }
+  let row = inner.get(b);
+  if (row === undefined) {
+    row = [];
+    inner.set(b, row);
+  }
+  const k = ALU_INDEX[kind] * 2 + (bits === 64 ? 1 : 0);
+  let r = row[k];
+  if (r === undefined) {
+    r = bits === 64 ? fromBounds64(aluBounds(kind, a.b64, b.b64, 64)) : zeroExtend(aluBounds(kind, a.b32, b.b32, 32));
+    row[k] = r;
+  }
+  return r;
+}
+
 /** Sign-extend the low `fromBits` bits (movsx, ldxsx): the result's 64-bit (or 32-bit) view. */
 export function signExtendBounds(a: Bounds, fromBits: 8 | 16 | 32, bits: Width): Bounds {
   const half = 1n << BigInt(fromBits - 1);

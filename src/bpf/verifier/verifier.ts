@@ -51,6 +51,8 @@ import {
   loadedScalar,
   normalize,
   refineBounds,
+  resetScalarMemo,
+  scalarAlu,
   scalarConst,
   scalarEqual,
   scalarToString,
@@ -194,6 +196,8 @@ const COND_KINDS: Partial<Record<number, CondKind>> = {
   [JmpOp.JSET]: 'jset',
 };
 
+const COND_INDEX: Record<CondKind, number> = { jeq: 0, jne: 1, jgt: 2, jge: 3, jlt: 4, jle: 5, jsgt: 6, jsge: 7, jslt: 8, jsle: 9, jset: 10 };
+
 const scalarReg = (s: Scalar, id = 0): RegState => ({ kind: 'scalar', s, id });
 type ScalarState = Extract<RegState, { kind: 'scalar' }>;
 const ZERO_OFF = scalarConst(0n);
@@ -228,6 +232,7 @@ function typeName(r: RegState): string {
 /** Verify `program` as a program of `options.type`. Never throws: every problem is a rejection. */
 export function verify(program: Program, options: VerifyOptions): VerifierResult {
   const started = performance.now();
+  resetScalarMemo();
   const v = new Verifier(program, options);
   try {
     const cfg = v.run();
@@ -254,6 +259,8 @@ class Verifier {
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   private lastSlot = -1;
   private readonly trail: number[] = [];
+  /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
+  private readonly refineMemo = new WeakMap<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
   constructor(
     program: Program,
@@ -567,7 +574,7 @@ class Verifier {
       const b = constValue(src.s);
       result = scalarConst(bits === 64 ? evalAlu(kind, a, b, 64) : evalAlu(kind, a & 0xffff_ffffn, b & 0xffff_ffffn, 32));
     } else {
-      result = bits === 64 ? fromBounds64(aluBounds(kind, dst.s.b64, src.s.b64, 64)) : zeroExtend(aluBounds(kind, dst.s.b32, src.s.b32, 32));
+      result = scalarAlu(kind, dst.s, src.s, bits);
     }
     f.regs[d] = scalarReg(result);
     if (!x && (kind === 'and' || kind === 'mod' || kind === 'rsh' || kind === 'mul')) {
@@ -633,7 +640,7 @@ class Verifier {
     if (b.smin <= -BigInt(MAX_VAR_OFF) || b.smax >= BigInt(MAX_VAR_OFF)) {
       throw new Reject(pc, `math between ${typeName(p)} pointer and register with unbounded ${b.smin <= -BigInt(MAX_VAR_OFF) ? 'min' : 'max'} value is not allowed`);
     }
-    const varOff = fromBounds64(aluBounds(kind, p.varOff.b64, b, 64));
+    const varOff = scalarAlu(kind, p.varOff, s.s, 64);
     return { ...p, varOff };
   }
 
@@ -945,6 +952,26 @@ class Verifier {
 
   /** Both operands refined for one outcome of a conditional jump; undefined if that outcome is impossible. */
   private refine(cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
+    let inner = this.refineMemo.get(dst.s);
+    if (inner === undefined) {
+      inner = new Map();
+      this.refineMemo.set(dst.s, inner);
+    }
+    let row = inner.get(src.s);
+    if (row === undefined) {
+      row = [];
+      inner.set(src.s, row);
+    }
+    const k = COND_INDEX[cond] * 4 + (bits === 64 ? 2 : 0) + (taken ? 1 : 0);
+    let r = row[k];
+    if (r === undefined) {
+      r = this.refineUncached(cond, taken, dst, src, bits) ?? null;
+      row[k] = r;
+    }
+    return r ?? undefined;
+  }
+
+  private refineUncached(cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
     const r = refineBounds(cond, taken, view(dst.s, bits), view(src.s, bits), bits);
     if (r === undefined) return undefined;
     const nd = normalize(bits === 64 ? { b64: r[0], b32: dst.s.b32 } : { b64: dst.s.b64, b32: r[0] });
