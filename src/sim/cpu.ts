@@ -17,12 +17,14 @@ import { SimError } from './errors.ts';
 import type { Simulator, SchedParams } from './simulator.ts';
 import {
   AFTER_BLOCK,
+  AFTER_CONTINUE,
   AFTER_EXIT,
   AFTER_NOTHING,
   IrqContext,
   OP_BLOCK,
   OP_CALL,
   OP_CPU,
+  OP_CPU_THEN,
   OP_SPIN,
   THREAD_BLOCKED,
   THREAD_DONE,
@@ -262,12 +264,41 @@ export class Core implements EventTarget {
           this.finish(t);
           return;
         }
-        if (t.wakePending) {
-          t.wakePending = false;
-          t.resumeValue = t.wakeValue;
-        } else {
-          this.leave(t, THREAD_BLOCKED);
-          return;
+        let sleep = true;
+        if (after === AFTER_CONTINUE) {
+          // cpuThen(): the continuation runs as the thread's code would, then maybe sleeps.
+          const k = t.continuation!;
+          t.continuation = null;
+          const wakeBurstNs = t.pendingWakeBurstNs;
+          t.pendingWakeBurstNs = 0;
+          this.mode = MODE_CODE;
+          try {
+            sleep = k.onBurstEnd(t);
+          } catch (error) {
+            t.hasPendingThrow = true;
+            t.pendingThrow = error;
+            sleep = false;
+          }
+          if (sleep) {
+            t.wakeBurstNs = wakeBurstNs;
+            if (t.deferredNs > 0) {
+              // Like OP_BLOCK: the continuation's deferred charges are consumed before the sleep.
+              t.burstRemainingNs = t.deferredNs;
+              t.deferredNs = 0;
+              t.afterBurst = AFTER_BLOCK;
+              continue;
+            }
+          }
+        }
+        // (A continuation that did not sleep resumes the code: the yield gives 0.)
+        if (sleep) {
+          if (t.wakePending) {
+            t.wakePending = false;
+            t.resumeValue = t.wakeValue;
+          } else {
+            this.leave(t, THREAD_BLOCKED);
+            return;
+          }
         }
       }
       if (t.spinning) {
@@ -290,6 +321,13 @@ export class Core implements EventTarget {
       this.mode = MODE_CODE;
       if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
         throw new SimError(`thread '${t.name}' yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing (a loop of cpu(0) or of pre-woken blocks?)`);
+      }
+      if (t.wakeBurstNs > 0) {
+        // cpuThen(): the CPU after the wake-up, consumed before the code resumes.
+        t.burstRemainingNs = t.wakeBurstNs + t.deferredNs;
+        t.deferredNs = 0;
+        t.wakeBurstNs = 0;
+        continue;
       }
       const value = t.resumeValue;
       t.resumeValue = 0;
@@ -344,6 +382,10 @@ export class Core implements EventTarget {
           this.leave(t, THREAD_BLOCKED);
           return;
         }
+      } else if (op === OP_CPU_THEN) {
+        t.burstRemainingNs = t.pendingCpuNs + t.deferredNs;
+        t.deferredNs = 0;
+        t.afterBurst = AFTER_CONTINUE;
       } else if (op === OP_CALL) {
         t.callers.push(t.gen!);
         t.gen = t.pendingCall;
@@ -353,7 +395,7 @@ export class Core implements EventTarget {
         t.burstRemainingNs = t.deferredNs;
         t.deferredNs = 0;
       } else {
-        throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.block(), t.spin() or t.call(task)`);
+        throw new SimError(`thread '${t.name}' yielded ${String(op)}; yield only ctx.cpu(ns), t.cpuThen(...), t.block(), t.spin() or t.call(task)`);
       }
     }
   }

@@ -18,11 +18,24 @@ export const OP_CPU = 1;
 export const OP_BLOCK = 2;
 export const OP_SPIN = 3;
 export const OP_CALL = 4;
+export const OP_CPU_THEN = 5;
 
 /** SimThread.afterBurst values. */
 export const AFTER_NOTHING = 0;
 export const AFTER_BLOCK = 1;
 export const AFTER_EXIT = 2;
+export const AFTER_CONTINUE = 3;
+
+/**
+ * What a thread does when a CPU burst started by `yield t.cpuThen(ns, k, ns2)` ends:
+ * synchronous work at that virtual time (submitting I/O), in place of resuming the
+ * thread's code there. Saves the generator round trips of a hot path such as
+ * "charge, ring the doorbell, sleep until the completion, charge the return".
+ */
+export interface BurstContinuation {
+  /** Runs when the burst ends; true: sleep as `yield t.block()` does; false: resume the code now (the yield gives 0). */
+  onBurstEnd(t: SimThread): boolean;
+}
 
 /** What simulated code yields. */
 export type Op = number;
@@ -81,8 +94,12 @@ export class SimThread implements CpuContext {
   pendingCpuNs = 0;
   /** CPU charged with charge(), consumed at the next yield. */
   deferredNs = 0;
-  /** What to do once the current burst ends (deferred charge before a block or the end). */
+  /** What to do once the current burst ends (deferred charge before a block or the end, a continuation). */
   afterBurst = 0;
+  /** cpuThen(): the continuation, the CPU to consume after the wake-up, and that CPU once armed. */
+  continuation: BurstContinuation | null = null;
+  pendingWakeBurstNs = 0;
+  wakeBurstNs = 0;
   spinning = false;
   wakePending = false;
   wakeValue = 0;
@@ -135,6 +152,26 @@ export class SimThread implements CpuContext {
 
   block(): Op {
     return OP_BLOCK;
+  }
+
+  /**
+   * `const v = yield t.cpuThen(ns, k, afterWakeNs)`: charges ns (plus deferred
+   * charges), then runs k.onBurstEnd(t) at the end of that burst. If it returns
+   * true the thread sleeps as in `yield t.block()` and, once woken, consumes
+   * afterWakeNs of CPU before the yield returns the wake value; if false, the
+   * yield returns 0 at once and afterWakeNs is not charged. The same virtual
+   * times as `yield t.cpu(ns); <k's work>; v = yield t.block(); yield t.cpu(afterWakeNs)`
+   * provided the code between the wake-up and that last charge does nothing
+   * another thread can observe (it now runs afterWakeNs later). Exceptions thrown
+   * by onBurstEnd are thrown at the yield.
+   */
+  cpuThen(ns: number, k: BurstContinuation, afterWakeNs: number): Op {
+    checkCpuNs(ns);
+    checkCpuNs(afterWakeNs);
+    this.pendingCpuNs = ns;
+    this.continuation = k;
+    this.pendingWakeBurstNs = afterWakeNs;
+    return OP_CPU_THEN;
   }
 
   spin(): Op {
