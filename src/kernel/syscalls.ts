@@ -29,7 +29,8 @@ import { findExtent } from './fs/extent-map.ts';
 import { FS_BLOCK_BYTES } from './fs/layout.ts';
 import type { Kernel } from './kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from './nvme-driver.ts';
-import type { SimThread, Task } from '../sim/thread.ts';
+import type { NvmeDriver } from './nvme-driver.ts';
+import type { BurstContinuation, SimThread, Task } from '../sim/thread.ts';
 
 // open(2) flags, x86-64 values.
 export const O_RDONLY = 0;
@@ -71,6 +72,35 @@ class Pipe {
   writers = 1;
 }
 
+/**
+ * One O_DIRECT read of the fast path (Process.readUntraced), pooled per process:
+ * its wait (which keeps its request for reuse) and the continuation that rings the
+ * doorbell at the end of the submission charge and puts the thread to sleep.
+ */
+class DirectRead implements BurstContinuation {
+  readonly wait = new IoWait();
+  req: BlockRequest | null = null;
+  /** read(): the file whose position advances; null for pread. */
+  file: OpenFile | null = null;
+  posBytes = 0;
+  bytes = 0;
+  /** Set by onBurstEnd: the request got a tag; the thread sleeps until it completes. */
+  placed = false;
+  slept = false;
+
+  constructor(private readonly driver: NvmeDriver) {}
+
+  onBurstEnd(t: SimThread): boolean {
+    this.slept = false;
+    this.placed = this.driver.tryPlaceOn(t, t.core.id, this.req!);
+    if (!this.placed) return false;
+    this.wait.lastSubmittedNs = t.nowNs;
+    if (this.wait.endSubmit()) return false;
+    this.slept = true;
+    return true;
+  }
+}
+
 /** An open file description (struct file). */
 export class OpenFile {
   pos = 0;
@@ -107,6 +137,7 @@ export class Process {
   /** fds 0-2 (stdio) are not modelled and stay closed; files get 3 and up, lowest free first. */
   private readonly fds: (OpenFile | null)[] = [null, null, null];
   private readonly waitPool: IoWait[] = [];
+  private readonly directReads: DirectRead[] = [];
   /** Kernel bounce buffer of buffered I/O, grown on demand. */
   private bounce = new Uint8Array(FS_BLOCK_BYTES * 2);
 
@@ -298,43 +329,52 @@ export class Process {
     return this.kernel.breakdown.enabled ? this.rw(t, fd, bufAddr, count, offsetBytes, true, false) : this.readUntraced(t, fd, bufAddr, count, offsetBytes, true);
   }
 
-  /** Outputs of planDirectRead (read at once by readUntraced, in the same turn). */
-  private planPos = 0;
-  private planBytes = 0;
-
   /**
    * read/pread with the breakdown off. The O_DIRECT read of one extent (every
-   * benchmark's hot path) runs in this small generator: rw()'s steps and charges
-   * in the same order, but few live locals to save at each yield and no driver
-   * generator (perf, issue 5). Anything else goes through rw().
+   * benchmark's hot path) runs in this small generator with rw()'s steps and
+   * charges in the same order, but no driver generator and, in the common case,
+   * one yield (perf, issue 5). Anything else goes through rw().
    */
   private *readUntraced(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): Task<SysResult> {
-    const req = this.planDirectRead(t, fd, bufAddr, count, offset, positional);
-    if (req === null) return yield* this.rw(t, fd, bufAddr, count, offset, positional, false);
-    const pos = this.planPos;
-    const n = this.planBytes;
-    const f = positional ? null : this.fds[fd]!;
+    const op = this.planDirectRead(t, fd, bufAddr, count, offset, positional);
+    if (op === null) return yield* this.rw(t, fd, bufAddr, count, offset, positional, false);
     const k = this.kernel;
-    const wait = req.wait!;
-    // The driver's submission charge also consumes the layers' deferred charges.
-    yield t.cpu(k.driver.costs.submitNs);
-    if (!k.driver.tryPlaceOn(t, t.core.id, req)) yield* k.driver.placeWhenFree(t, req);
-    wait.lastSubmittedNs = t.nowNs;
-    const status = wait.endSubmit() ? wait.status : yield t.block();
-    this.waitPool.push(wait);
-    const r = status !== 0 ? -EIO : n;
-    if (r > 0 && f !== null) f.pos = pos + r;
-    yield t.cpu(k.costs.syscallExitNs);
+    const exitNs = k.costs.syscallExitNs;
+    const wait = op.wait;
+    // One yield: the driver's submission charge (it also consumes the layers' deferred
+    // charges), the doorbell (op.onBurstEnd), the sleep until the completion and, for
+    // pread, the syscall exit (nothing done between the wake-up and the return is
+    // visible to other threads; read() moves the file position there, so it charges
+    // the exit after).
+    let status = yield t.cpuThen(k.driver.costs.submitNs, op, positional ? exitNs : 0);
+    const exitCharged = positional && op.slept;
+    if (!op.slept) {
+      if (!op.placed) {
+        // The queue was full: wait for a tag as driver.submit() does.
+        yield* k.driver.placeWhenFree(t, op.req!);
+        wait.lastSubmittedNs = t.nowNs;
+        status = wait.endSubmit() ? wait.status : yield t.block();
+      } else {
+        status = wait.status; // completed while being submitted
+      }
+    }
+    const r = status !== 0 ? -EIO : op.bytes;
+    if (r > 0 && op.file !== null) op.file.pos = op.posBytes + r;
+    op.req = null;
+    op.file = null;
+    this.directReads.push(op);
+    if (!exitCharged) yield t.cpu(exitNs);
     return r;
   }
 
   /**
    * The checks and the down path of rw() for an O_DIRECT read of a regular file
    * that one extent and one request cover: charges the syscall, file system and
-   * bio costs (deferred) and returns the request, not yet submitted. Returns null,
-   * having changed nothing, for every other case (errors, EOF, several extents...).
+   * bio costs (deferred) and returns the read with its request, not yet submitted.
+   * Returns null, having changed nothing, for every other case (errors, EOF,
+   * several extents...).
    */
-  private planDirectRead(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): BlockRequest | null {
+  private planDirectRead(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): DirectRead | null {
     if (count === 0 || count > RW_COUNT_MAX || this.checkRw(fd, bufAddr, count, offset, positional, false) !== 0) return null;
     const f = this.fds[fd]!;
     if (f.kind !== FILE_REGULAR || !f.direct) return null;
@@ -350,15 +390,17 @@ export class Process {
     if (e === undefined || e.unwritten || e.lblk + e.len < end || ioBytes > k.block.maxRequestBytes) return null;
     const c = k.costs;
     t.charge(c.syscallEntryNs + c.readSyscallNs + c.fsNs);
-    const wait = this.waitPool.pop() ?? new IoWait();
+    const op = this.directReads.pop() ?? new DirectRead(k.driver);
+    const wait = op.wait;
     wait.begin();
     wait.thread = t;
     const sector = (e.pblk * FS_BLOCK_BYTES + (pos - e.lblk * FS_BLOCK_BYTES)) / LOGICAL_BLOCK_BYTES;
-    const req = k.block.request(BIO_READ, sector, ioBytes, this.mem.u8, bufAddr, wait, null);
+    op.req = k.block.request(BIO_READ, sector, ioBytes, this.mem.u8, bufAddr, wait, null);
     t.charge(c.bioNs);
-    this.planPos = pos;
-    this.planBytes = n;
-    return req;
+    op.file = positional ? null : f;
+    op.posBytes = pos;
+    op.bytes = n;
+    return op;
   }
 
   write(t: SimThread, fd: number, bufAddr: number, count: number): Task<SysResult> {
