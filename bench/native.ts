@@ -9,7 +9,7 @@
 // at 1 and 64 lookups in flight, page-cached and O_DIRECT. Prints lookups/s,
 // p50/p99 latency, the ratios against (a), the load and the machine.
 //
-// Run: npm run bench:native [-- --layers 5 --seconds 3 --workers 2 --path /var/tmp/x.db --json out.json]
+// Run: npm run bench:native [-- --layers 5 --seconds 3 --workers 1,2 --direct-workers 8 --path /var/tmp/x.db --json out.json]
 
 import { closeSync, constants, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -27,7 +27,8 @@ const { values: args } = parseArgs({
   options: {
     layers: { type: 'string', default: '4' },
     seconds: { type: 'string', default: '2' },
-    workers: { type: 'string', default: '2' },
+    /** engine worker counts to measure, comma-separated */
+    workers: { type: 'string', default: '1,2' },
     path: { type: 'string' },
     json: { type: 'string' },
     'no-direct': { type: 'boolean', default: false },
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
 const layers = Number(args.layers);
 if (layers !== 4 && layers !== 5) throw new Error('--layers must be 4 (75 MB) or 5 (2.3 GB)');
 const seconds = Number(args.seconds);
-const workers = Number(args.workers);
+const workerCounts = args.workers.split(',').map(Number);
 const directWorkers = Number(args['direct-workers']);
 const modes = new Set(args.only.split(','));
 const geometry = kvGeometry(layers);
@@ -242,9 +243,9 @@ async function workerSync(io: 'cached' | 'direct', inFlight: number): Promise<Ro
 }
 
 // (c) the engine: kv_get, one key per request
-async function engine(io: 'cached' | 'direct', inFlight: number): Promise<Row> {
+async function engine(io: 'cached' | 'direct', inFlight: number, workers: number): Promise<Row> {
   const e = await openKvEngine(path, 'get', {
-    workers: io === 'direct' ? directWorkers : workers,
+    workers,
     direct: io === 'direct',
     queueDepth: 64,
     spinLoops: Number(args.spin),
@@ -252,7 +253,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number): Promise<Row> {
   });
   const scratches = Array.from({ length: inFlight }, () => new Uint8Array(4096));
   try {
-    return await measure('engine', io, inFlight, async (key, slot) => {
+    return await measure(`engine ${workers}w`, io, inFlight, async (key, slot) => {
       const scratch = scratches[slot]!;
       writeSgQuery(scratch, [BigInt(key)]);
       const r = await e.readXrp(0, scratch);
@@ -265,7 +266,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number): Promise<Row> {
 }
 
 console.log(
-  `BPF-KV ${layers} layers (${HOPS} reads per lookup), ${path}; ${seconds} s per case; engine workers ${workers} (O_DIRECT: ${directWorkers})` +
+  `BPF-KV ${layers} layers (${HOPS} reads per lookup), ${path}; ${seconds} s per case; engine workers ${workerCounts.join(', ')} (O_DIRECT: ${directWorkers})` +
     `${args['no-fstat'] ? ', no fstat' : ''}${args.spin !== '0' ? `, spin ${args.spin}` : ''}`,
 );
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -279,11 +280,12 @@ for (const io of ios) {
   for (const inFlight of [1, 64]) {
     const a = modes.has('main-async') ? await mainAsync(io, inFlight) : undefined;
     if (modes.has('worker-sync')) await workerSync(io, inFlight);
-    const c = modes.has('engine') ? await engine(io, inFlight) : undefined;
-    if (a !== undefined && c !== undefined) {
-      console.log(`  -> engine / main-async (${io}, ${inFlight} in flight): ${(c.lookupsPerSec / a.lookupsPerSec).toFixed(2)}x throughput`);
+    if (!modes.has('engine')) continue;
+    for (const workers of io === 'direct' ? [directWorkers] : workerCounts) {
+      const c = await engine(io, inFlight, workers);
+      if (a !== undefined) console.log(`  -> engine ${workers}w / main-async (${io}, ${inFlight} in flight): ${(c.lookupsPerSec / a.lookupsPerSec).toFixed(2)}x throughput`);
     }
   }
 }
 console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ layers, seconds, workers, loadavg: loadavg(), rows }, null, 2));
+if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ layers, seconds, workerCounts, directWorkers, loadavg: loadavg(), rows }, null, 2));
