@@ -126,8 +126,6 @@ export interface KvRunStats {
   xrpFallbacks: number;
   /** virtual ns of the whole simulation, set-up included */
   simulatedNs: number;
-  /** host wall time of the run, ms (for sizing sweeps, not a result) */
-  wallMs: number;
 }
 
 export interface KvLookupResult extends KvRunStats {
@@ -177,7 +175,6 @@ interface RunOutcome<R> {
 }
 
 function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFileInfo) => void): RunOutcome<R> {
-  const wallStart = performance.now();
   const threads = options.threads ?? 1;
   checkInt(threads, 'threads', 1, 1024);
   checkInt(plan.requests, 'requests', 1, 1e9);
@@ -269,7 +266,6 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
       xrpCalls: xrpCounters.calls,
       xrpFallbacks: xrpCounters.fallbacks,
       simulatedNs: machine.sim.nowNs,
-      wallMs: performance.now() - wallStart,
     };
     return { stats, answers: collect ? (answers as R[]) : null, file };
   } finally {

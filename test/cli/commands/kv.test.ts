@@ -74,6 +74,10 @@ test('xrp kv: create an image, get keys in each mode, ranges with aggregations, 
     const raw = join(dir, 'raw.db');
     assert.match(await ok('kv', 'create', raw, '--layers', '1', '--raw'), /BPF-KV file, 1 layer\(s\), 31 keys, 2,560 bytes/);
     assert.match(await ok('kv', 'get', raw, '--key', '30', '--mode', 'read'), /^key 30: "30"$/m);
+    // The native engine reads the plain file itself (real time).
+    out = await ok('kv', 'get', raw, '--key', '3,31', '--engine', 'native');
+    assert.match(out, /^key 3: "3"\nkey 31: not found$/m);
+    assert.match(out, /native engine \(real file, host time\): 2 key\(s\) in [\d.]+ ms/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
