@@ -236,7 +236,7 @@ export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array
  * constant it relied on (a loop counter, typically) must be the same constant
  * in cur. It rejects most non-matching checkpoints without comparing ranges.
  */
-export function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact: boolean, precision: Precision | undefined): boolean {
+function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact: boolean, precision: Precision | undefined): boolean {
   const top = old.frames.length - 1;
   const o = old.frames[top]!.regs;
   const c = cur.frames[top]!.regs;

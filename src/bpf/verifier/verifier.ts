@@ -73,7 +73,6 @@ import {
   UNINIT,
   cloneState,
   ownStack,
-  constantsAgree,
   curFrame,
   newFrame,
   emptyPrecision,
@@ -135,6 +134,9 @@ class Reject {
 
 /** A checkpoint: a state at a prune point and how many paths below it are still pending. */
 interface Checkpoint {
+  readonly pc: number;
+  /** compared against (false beyond the per-instruction cap) */
+  readonly stored: boolean;
   readonly state: VState;
   branches: number;
   readonly parent: Checkpoint | null;
@@ -259,6 +261,13 @@ class Verifier {
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   private lastSlot = -1;
   private readonly trail: number[] = [];
+  private cfg: Cfg | undefined;
+  /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop) */
+  private active: (Checkpoint[] | undefined)[] = [];
+  /** per instruction: finished checkpoints, by the mask of their relied-on constant registers, then by those constants */
+  private done: (Map<number, Map<string, Checkpoint[]>> | undefined)[] = [];
+  /** per instruction: checkpoints kept for comparison */
+  private storedAt = new Int32Array(0);
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
   private readonly refineMemo = new WeakMap<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
@@ -315,7 +324,10 @@ class Verifier {
     if (!built.ok) throw new Reject(built.pc, built.message);
     const cfg = built.cfg;
     const limit = this.options.insnLimit ?? PROCESSED_INSNS_MAX;
-    const explored: (Checkpoint[] | undefined)[] = new Array(cfg.insnCount);
+    this.cfg = cfg;
+    this.active = new Array(cfg.insnCount);
+    this.done = new Array(cfg.insnCount);
+    this.storedAt = new Int32Array(cfg.insnCount);
     const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
     while (pending.length > 0) {
       const path = pending.pop()!;
@@ -328,9 +340,9 @@ class Verifier {
         const pc = path.pc;
         this.currentPc = pc;
         if (cfg.prunePoints[pc]) {
-          if (this.visit(path, explored, cfg)) {
+          if (this.visit(path, cfg)) {
             this.pruned++;
-            finish(path.parent);
+            this.finish(path.parent);
             break;
           }
         }
@@ -346,7 +358,7 @@ class Verifier {
         if (cfg.prunePoints[path.pc] || path.pc !== pc + 1) path.jumps++;
         if (forked !== undefined && forked !== 'exit') forked.history = path.history.slice();
         if (forked === 'exit') {
-          finish(path.parent);
+          this.finish(path.parent);
           break;
         }
         if (forked !== undefined) {
@@ -361,40 +373,47 @@ class Verifier {
   }
 
   /** At a prune point: prune (true) if a finished checkpoint covers the state, else checkpoint it. */
-  private visit(path: Path, explored: (Checkpoint[] | undefined)[], cfg: Cfg): boolean {
+  private visit(path: Path, cfg: Cfg): boolean {
     const pc = path.pc;
     const cur = path.state;
-    let list = explored[pc];
-    if (list === undefined) {
-      list = [];
-      explored[pc] = list;
-    }
     // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
     // the last one on this path: far fewer states to store and compare.
     const addNew = path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN;
-    for (let k = 0; k < list.length; k++) {
-      const cp = list[k]!;
-      if (cp.branches === 0) {
-        // A checkpoint of another iteration of a loop (a counter it relied on
-        // differs) is no evidence that it is useless: not a miss.
-        if (!constantsAgree(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) continue;
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
-          // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
-          cp.hits++;
-          this.propagate(path, clonePrecision(cp.precise));
-          return true;
+    const active = this.active[pc];
+    if (active !== undefined) {
+      for (const cp of active) {
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+      }
+    }
+    const done = this.done[pc];
+    if (done !== undefined) {
+      for (const [mask, byKey] of done) {
+        // Only checkpoints that agree with cur on their relied-on constants can cover it.
+        const key = constKey(cur, mask);
+        if (key === undefined) continue;
+        const bucket = byKey.get(key);
+        if (bucket === undefined) continue;
+        for (let k = 0; k < bucket.length; k++) {
+          const cp = bucket[k]!;
+          if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
+            // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
+            cp.hits++;
+            this.propagate(path, clonePrecision(cp.precise));
+            return true;
+          }
+          // Like Linux, forget finished states that keep missing: they cost compares
+          // and rarely prune. Also like Linux, a miss counts only where a new state
+          // is about to be added: otherwise the iterations of one loop would evict
+          // the states its earlier iterations recorded (is_state_visited's miss_cnt).
+          // A checkpoint of another iteration (a counter it relied on differs) is
+          // in another bucket: not a miss either.
+          if (addNew) cp.misses++;
+          if (cp.misses > cp.hits * 3 + 3) {
+            bucket.splice(k, 1);
+            k--;
+            this.storedAt[pc]--;
+          }
         }
-        // Like Linux, forget finished states that keep missing: they cost compares
-        // and rarely prune. Also like Linux, a miss counts only where a new state
-        // is about to be added: otherwise the iterations of one loop would evict
-        // the states its earlier iterations recorded (is_state_visited's miss_cnt).
-        if (addNew) cp.misses++;
-        if (cp.misses > cp.hits * 3 + 3) {
-          list.splice(k, 1);
-          k--;
-        }
-      } else if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) {
-        throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
     if (!addNew) return false;
@@ -402,8 +421,11 @@ class Verifier {
     // Beyond the per-instruction cap the checkpoint is kept only in the path's
     // chain (it bounds the history that precision marks walk back through) and
     // is never compared against.
+    const stored = this.storedAt[pc]! < STATES_PER_INSN_MAX;
     const cp: Checkpoint = {
-      state: list.length < STATES_PER_INSN_MAX ? cloneState(cur) : cur,
+      pc,
+      stored,
+      state: stored ? cloneState(cur) : cur,
       branches: 1,
       parent: path.parent,
       history: path.history,
@@ -411,13 +433,51 @@ class Verifier {
       hits: 0,
       misses: 0,
     };
-    if (list.length < STATES_PER_INSN_MAX) {
+    if (stored) {
+      let list = this.active[pc];
+      if (list === undefined) {
+        list = [];
+        this.active[pc] = list;
+      }
       list.push(cp);
+      this.storedAt[pc]++;
       this.statesStored++;
     }
     path.parent = cp;
     path.history = [];
     return false;
+  }
+
+  /** A path below cp ended (exit or pruned): cp and the ancestors it completes become usable for pruning. */
+  private finish(cp: Checkpoint | null): void {
+    while (cp !== null) {
+      cp.branches--;
+      if (cp.branches > 0) return;
+      if (cp.stored) this.retire(cp);
+      cp = cp.parent;
+    }
+  }
+
+  /** Move a finished checkpoint from the active list to the bucket of its relied-on constants. */
+  private retire(cp: Checkpoint): void {
+    const pc = cp.pc;
+    const active = this.active[pc]!;
+    active.splice(active.indexOf(cp), 1);
+    const mask = constMask(cp.state, this.cfg!.liveIn[pc]!, cp.precise);
+    const key = constKey(cp.state, mask)!;
+    let done = this.done[pc];
+    if (done === undefined) {
+      done = new Map();
+      this.done[pc] = done;
+    }
+    let byKey = done.get(mask);
+    if (byKey === undefined) {
+      byKey = new Map();
+      done.set(mask, byKey);
+    }
+    const bucket = byKey.get(key);
+    if (bucket === undefined) byKey.set(key, [cp]);
+    else bucket.push(cp);
   }
 
   // ---- precision (the kernel's mark_chain_precision / backtrack_insn) -------------------
@@ -1245,11 +1305,35 @@ function ensureFrames(need: Precision, fi: number): void {
   }
 }
 
-function finish(cp: Checkpoint | null): void {
-  while (cp !== null) {
-    cp.branches--;
-    if (cp.branches > 0) return;
-    cp = cp.parent;
+/**
+ * The live registers of the innermost frame that a finished checkpoint relied
+ * on (precise) and holds as constants: a state it covers has the same constants.
+ */
+function constMask(st: VState, live: number, precise: Precision): number {
+  const top = st.frames.length - 1;
+  const regs = st.frames[top]!.regs;
+  const candidates = live & (precise.regs[top] ?? 0);
+  let mask = 0;
+  for (let r = 0; r < 10; r++) {
+    if ((candidates & (1 << r)) === 0) continue;
+    const v = regs[r]!;
+    if (v.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
   }
+  return mask;
 }
+
+/** The constants of the innermost frame's registers in `mask`, as a key; undefined if one is not a constant. */
+function constKey(st: VState, mask: number): string | undefined {
+  if (mask === 0) return '';
+  const regs = st.frames[st.frames.length - 1]!.regs;
+  let key = '';
+  for (let r = 0; r < 10; r++) {
+    if ((mask & (1 << r)) === 0) continue;
+    const v = regs[r]!;
+    if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
+    key += `${constValue(v.s)},`;
+  }
+  return key;
+}
+
 
