@@ -23,6 +23,8 @@ export interface ChartOptions {
   /** Small multiples: one panel per value of this field. */
   column?: Field;
   strokeDash?: Field;
+  /** Lines only, without a symbol at each point (dash legends then show the dashes). */
+  noPoints?: boolean;
   /** Stacking order of bars (a numeric field). */
   order?: string;
   width?: number;
@@ -63,7 +65,7 @@ function baseSpec(o: ChartOptions, mark: Record<string, unknown>): VegaLiteSpec 
 
 /** Lines with points, one per colour value. */
 export function lineChart(o: ChartOptions): VegaLiteSpec {
-  return baseSpec(o, { type: 'line', point: true });
+  return baseSpec(o, { type: 'line', point: o.noPoints !== true });
 }
 
 /** Grouped or stacked bars (stacked when `color` is given and the x field is quantitative). */

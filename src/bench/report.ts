@@ -65,6 +65,7 @@ export function renderReport(result: SuiteResult, experiments: readonly Experime
   const c = result.config;
   const specs: Record<string, VegaLiteSpec> = {};
   const sections: string[] = [];
+  const summary: string[] = [];
   for (const er of result.experiments) {
     const experiment = experiments.find((e) => e.id === er.id);
     if (experiment === undefined) throw new BenchError(`report: no experiment '${er.id}'`);
@@ -76,7 +77,9 @@ export function renderReport(result: SuiteResult, experiments: readonly Experime
         return `<li><code>${escapeHtml(p.name)}</code> = ${escapeHtml(values)}${p.unit === '' ? '' : ` ${escapeHtml(p.unit)}`} <span class="muted">(${escapeHtml(p.description)})</span></li>`;
       })
       .join('');
-    const headline = (experiment.headline?.(rows, c) ?? []).map((h) => `<li>${escapeHtml(h)}</li>`).join('');
+    const headlines = experiment.headline?.(rows, c) ?? [];
+    const headline = headlines.map((h) => `<li>${escapeHtml(h)}</li>`).join('');
+    summary.push(`<tr><td><a href="#exp-${er.id}">${er.number}. ${escapeHtml(er.id)}</a></td><td>${headlines.map(escapeHtml).join('<br>') || '–'}</td></tr>`);
     const head = experiment.columns.map((col) => `<th>${escapeHtml(col.label)}${col.unit === '' ? '' : `<br><span class="unit">${escapeHtml(col.unit)}</span>`}</th>`).join('');
     const body = rows.map((r) => `<tr>${experiment.columns.map((col) => `<td>${cell(r[col.key], col)}</td>`).join('')}</tr>`).join('\n');
     const seeds = er.points.map((p) => `${escapeHtml(JSON.stringify(p.point))} → seed ${p.pointSeed}`).join('<br>');
@@ -110,6 +113,7 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 th { background: #f0f0f0; } .unit { font-weight: normal; color: #666; }
 .seeds { font-family: monospace; font-size: 11px; color: #555; }
 ul.headline li { font-weight: 600; }
+table.summary td { text-align: left; font-size: 13px; }
 </style>
 ${bundles}
 </head><body>
@@ -123,6 +127,10 @@ calibrated only by the XRP paper's Table 1, device data sheets and Linux CFS def
 Each point has its own seed derived from the suite seed; the same seed gives the same numbers.${ran}
 Data: <code>results.json</code> and one CSV per experiment beside this file.</p>
 </div>
+<h2>Headlines</h2>
+<table class="summary"><thead><tr><th>experiment</th><th>finding (computed from the data points below)</th></tr></thead><tbody>
+${summary.join('\n')}
+</tbody></table>
 ${sections.join('\n')}
 <script id="specs" type="application/json">${scriptJson(specs)}</script>
 <script>

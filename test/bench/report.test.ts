@@ -25,6 +25,8 @@ interface PageReport {
   errors: string | null;
   plots: { id: string; svgs: number; marks: number }[];
   consoleErrors: string[];
+  /** Vega's warnings (e.g. a log scale over zero leaves a panel empty without an error). */
+  consoleWarnings: string[];
   requests: string[];
 }
 
@@ -40,9 +42,11 @@ async function openReport(path: string): Promise<PageReport> {
   const page = await browser!.newPage();
   try {
     const consoleErrors: string[] = [];
+    const consoleWarnings: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
+      if (m.type() === 'warning') consoleWarnings.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     // Offline: anything but the file itself is blocked and recorded.
@@ -64,7 +68,7 @@ async function openReport(path: string): Promise<PageReport> {
         marks: d.querySelectorAll('g.role-mark path, g.role-mark line, g.role-mark rect').length,
       })),
     }));
-    return { ...state, consoleErrors, requests };
+    return { ...state, consoleErrors, consoleWarnings, requests };
   } finally {
     await page.close();
   }
@@ -85,6 +89,7 @@ test('the report opens offline in headless chromium, every plot renders with mar
     writeFileSync(path, renderReport(result, EXPERIMENTS, { wallMs: 1234, workers: 0 }));
     const page = await openReport(path);
     assert.deepEqual(page.consoleErrors, []);
+    assert.deepEqual(page.consoleWarnings, []);
     assert.deepEqual(page.requests, [], 'the report fetches nothing');
     assert.equal(page.errors, '0');
     assert.equal(page.rendered, String(result.experiments.length));

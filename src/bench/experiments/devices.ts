@@ -17,7 +17,7 @@ export const devicesExperiment: Experiment = {
   title: 'Devices: Optane P5800X against TLC NAND',
   description:
     'Depth-6 lookups by one thread on each device profile (optane-p5800x: 3.2 µs per 512 B read; tlc-980pro: 45 µs). ' +
-    'Left: mean lookup latency per mode in microseconds (log scale). Right: the speed-up of each mode over read() ' +
+    'Left: mean lookup latency per mode in microseconds (each device on its own scale). Right: the speed-up of each mode over read() ' +
     '(mean latency of read() divided by the mode\'s). XRP removes the same software time per hop on both devices, so its ' +
     'relative gain shrinks where the device dominates.',
   params: [
@@ -55,7 +55,7 @@ export const devicesExperiment: Experiment = {
       };
     });
     return concatCharts([
-      { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'meanUs', title: 'mean lookup latency (µs, log scale)', log: true }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 160 }) },
+      { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'meanUs', title: 'mean lookup latency (µs)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 160 }) },
       { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'speedup', title: 'speed-up over read() (x)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 160 }) },
     ]);
   },

@@ -17,7 +17,8 @@ export const latencyExperiment: Experiment = {
     'reads depth+1 blocks). read(): one pread() per block; io_uring: one SQE per block; SPDK: a polled user-space queue; XRP: ' +
     'one read_xrp() whose storage function (kv_get) follows the tree inside the NVMe driver. Panels: mean, 99th and 99.9th ' +
     'percentile latency per lookup in microseconds of virtual time. XRP skips the file system, block layer and syscall on every ' +
-    'hop but the first, so its advantage grows with depth; SPDK avoids the kernel altogether but burns its core polling.',
+    'hop but the first, so its advantage grows with depth; SPDK avoids the kernel altogether but burns its core polling. ' +
+    'io_uring with one request per enter costs what read() costs (one crossing plus the same layers), so its line lies on read()\'s.',
   params: [
     { name: 'mode', unit: '', description: 'how the lookup reads', kind: 'choice', choices: KV_MODES },
     { name: 'depth', unit: 'levels', description: 'index levels of the B+-tree', kind: 'int', min: 1, max: 6 },

@@ -192,6 +192,7 @@ export const schedulingExperiment: Experiment = {
         y: { field: 'pct', title: 'compute threads\' share of all cores (%)' },
         color: { field: 'series', title: 'io, policy', sort: order },
         strokeDash: { field: 'measure', title: 'measure', sort: ['useful work', 'charged CPU'] },
+        noPoints: true,
         width: 300,
       }),
       lineChart({

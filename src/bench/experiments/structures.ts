@@ -186,6 +186,7 @@ export const resubmitLimitExperiment: Experiment = {
       y: { field: 'meanUs', title: 'mean query latency (µs, log scale)', log: true },
       color: { field: 'line', title: 'mode' },
       strokeDash: { field: 'kind', title: 'kind' },
+      noPoints: true,
       width: 420,
     });
   },

@@ -121,6 +121,11 @@ export async function runBenchCommand(names: string[], options: BenchOptions): P
     const headline = experiment.headline?.(rows, config) ?? [];
     if (headline.length > 0) console.log(`\n${headline.map((h) => `  * ${h}`).join('\n')}`);
   }
+  console.log('\n== Headlines\n');
+  for (const er of result.experiments) {
+    const experiment = findExperiment(er.id);
+    for (const h of experiment.headline?.(allRows(er), config) ?? []) console.log(`  ${er.number}. ${er.id}: ${h}`);
+  }
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), toJson(result));
