@@ -268,11 +268,15 @@ test('typed errors: bad images, files, options', async () => {
   await assert.rejects(createKvImage(join(dir, 'big.img'), { layers: 6, storage: 'written' }), /use computed storage/);
   await assert.rejects(createKvImage(join(dir, 'x.img'), { layers: 7 }), /layers must be/);
   // A file of the wrong size is not a BPF-KV file.
-  const m = bootKvMachine(img('w1'));
+  await createKvImage(img('bad1'), { layers: 1 });
+  const m = bootKvMachine(img('bad1'));
   try {
     m.fs.write(m.fs.create('odd'), 0, new Uint8Array(1000));
     code(() => openKvFile(m, 'odd'), /not the size of a BPF-KV file/);
+    m.fs.write(m.fs.create('kv.db.computed'), 0, new TextEncoder().encode('{"format":"bpf-kv"'));
   } finally {
     m.shutdown();
   }
+  // A damaged marker of a computed file is named at boot.
+  code(() => bootKvMachine(img('bad1')), /marker 'kv\.db\.computed' .* is not JSON/);
 });
