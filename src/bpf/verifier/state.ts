@@ -172,7 +172,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, preci
   return false;
 }
 
-function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, preciseSlots: Uint8Array | undefined): boolean {
+function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision: Precision | undefined, fi: number): boolean {
   const o32 = old.stack32;
   const c32 = cur.stack32;
   for (let slot = 0; slot < STACK_SLOTS; slot++) {
@@ -200,7 +200,7 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, preciseSl
       }
     }
     if (old.stackTypes[base] === StackByte.SPILL) {
-      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, preciseSlots === undefined || preciseSlots[slot] === 1)) return false;
+      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, precision === undefined || slotPrecise(precision, fi, slot))) return false;
     }
   }
   return true;
@@ -208,12 +208,16 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, preciseSl
 
 /** Which scalars of a checkpoint some continuation relied on (the kernel's precise marks), per frame. */
 export interface Precision {
+  /** per frame, a bit per register */
   regs: number[];
-  slots: Uint8Array[];
+  /** per frame, two words of a bit per stack slot: slot k is bit k & 31 of word 2 * frame + (k >> 5) */
+  slots: number[];
 }
 
+export const slotPrecise = (p: Precision, fi: number, slot: number): boolean => (((p.slots[2 * fi + (slot >> 5)] ?? 0) >>> (slot & 31)) & 1) === 1;
+
 export function emptyPrecision(frames: number): Precision {
-  return { regs: new Array(frames).fill(0), slots: Array.from({ length: frames }, () => new Uint8Array(STACK_SLOTS)) };
+  return { regs: new Array(frames).fill(0), slots: new Array(2 * frames).fill(0) };
 }
 
 /**
@@ -268,7 +272,7 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
       const precise = precision === undefined || (precision.regs[fi]! & (1 << r)) !== 0;
       if (!regSafe(o.regs[r]!, c.regs[r]!, ids, exact, precise)) return false;
     }
-    if (!stackSafe(o, c, ids, exact, precision?.slots[fi])) return false;
+    if (!stackSafe(o, c, ids, exact, precision, fi)) return false;
   }
   return true;
 }

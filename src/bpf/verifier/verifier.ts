@@ -1188,7 +1188,7 @@ function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegS
 }
 
 function clonePrecision(p: Precision): Precision {
-  return { regs: p.regs.slice(), slots: p.slots.map((s) => s.slice()) };
+  return { regs: p.regs.slice(), slots: p.slots.slice() };
 }
 
 /** Add `need` to `into`; whether anything was new. */
@@ -1200,11 +1200,10 @@ function mergePrecision(into: Precision, need: Precision): boolean {
       into.regs[fi] = merged;
       changed = true;
     }
-    const a = into.slots[fi]!;
-    const b = need.slots[fi]!;
-    for (let k = 0; k < STACK_SLOTS; k++) {
-      if (b[k] === 1 && a[k] !== 1) {
-        a[k] = 1;
+    for (let w = 2 * fi; w < 2 * fi + 2; w++) {
+      const m = into.slots[w]! | need.slots[w]!;
+      if (m !== into.slots[w]) {
+        into.slots[w] = m;
         changed = true;
       }
     }
@@ -1249,7 +1248,8 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
           if (slotCode >= 0) {
             const sf = Math.floor(slotCode / STACK_SLOTS);
             ensureFrames(need, sf);
-            need.slots[sf]![slotCode % STACK_SLOTS] = 1;
+            const slot = slotCode % STACK_SLOTS;
+            need.slots[2 * sf + (slot >> 5)] = need.slots[2 * sf + (slot >> 5)]! | (1 << (slot & 31));
           }
         }
         break;
@@ -1264,9 +1264,10 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
         if (slotCode >= 0) {
           const sf = Math.floor(slotCode / STACK_SLOTS);
           ensureFrames(need, sf);
-          const slots = need.slots[sf]!;
-          if (slots[slotCode % STACK_SLOTS] === 1) {
-            slots[slotCode % STACK_SLOTS] = 0;
+          const slot = slotCode % STACK_SLOTS;
+          const w = 2 * sf + (slot >> 5);
+          if (((need.slots[w]! >>> (slot & 31)) & 1) === 1) {
+            need.slots[w] = need.slots[w]! & ~(1 << (slot & 31));
             if (cls === InsnClass.STX && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
           }
         }
@@ -1280,14 +1281,18 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
           const callerHasR0 = fi >= 1 && (need.regs[fi - 1]! & 1) !== 0;
           if (fi >= 1) need.regs[fi - 1] = need.regs[fi - 1]! & ~0x3f;
           need.regs[fi] = callerHasR0 ? 1 : 0;
-          need.slots[fi]!.fill(0);
+          need.slots[2 * fi] = 0;
+          need.slots[2 * fi + 1] = 0;
           break;
         }
         if (insn.src === CallSrc.LOCAL) {
           // Backwards over a call: the callee's r1..r5 are the caller's.
           const args = (need.regs[fi + 1] ?? 0) & 0x3e;
           need.regs[fi + 1] = 0;
-          need.slots[fi + 1]?.fill(0);
+          if (need.slots.length > 2 * fi + 2) {
+            need.slots[2 * fi + 2] = 0;
+            need.slots[2 * fi + 3] = 0;
+          }
           need.regs[fi] = need.regs[fi]! | args;
           break;
         }
@@ -1301,7 +1306,7 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
 function ensureFrames(need: Precision, fi: number): void {
   while (need.regs.length <= fi) {
     need.regs.push(0);
-    need.slots.push(new Uint8Array(STACK_SLOTS));
+    need.slots.push(0, 0);
   }
 }
 
