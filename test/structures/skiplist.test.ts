@@ -291,3 +291,22 @@ test('bad input: typed errors naming what', () => {
   assert.equal(skipListGet(build([], 1), 0n).found, false);
   assert.equal(SL_HEAD_OFFSET, 0);
 });
+
+test('interpreter and JIT leave the same scratch for lookups and scans', () => {
+  const file = build(stridedEntries(700, 5n), 21);
+  const engines = (['jit', 'interp'] as const).map((engine) => ({
+    get: new EngineDriver('skiplist.bpf.o', 'sl_get', engine),
+    range: new EngineDriver('skiplist.bpf.o', 'sl_range', engine),
+  }));
+  for (let i = 0; i < 60; i++) {
+    const key = BigInt((i * 104_729) % 3600);
+    const [jit, interp] = engines.map((e) => {
+      const g = xrpGet(e.get, file, key);
+      const r = xrpRange(e.range, file, key, key + 300n);
+      return { g, r, getScratch: Buffer.from(e.get.scratchBytes), rangeScratch: Buffer.from(e.range.scratchBytes) };
+    });
+    assert.deepEqual(jit!.g, interp!.g, `key ${key}`);
+    assert.deepEqual(jit!.r, interp!.r, `range from ${key}`);
+    assert.ok(jit!.getScratch.equals(interp!.getScratch) && jit!.rangeScratch.equals(interp!.rangeScratch), `scratch of ${key}`);
+  }
+});
