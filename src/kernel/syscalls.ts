@@ -30,7 +30,7 @@ import { FS_BLOCK_BYTES } from './fs/layout.ts';
 import type { Kernel } from './kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from './nvme-driver.ts';
 import type { NvmeDriver } from './nvme-driver.ts';
-import type { BurstContinuation, SimThread, Task } from '../sim/thread.ts';
+import type { BurstContinuation, Op, SimThread, Task } from '../sim/thread.ts';
 
 // open(2) flags, x86-64 values.
 export const O_RDONLY = 0;
@@ -98,6 +98,90 @@ class DirectRead implements BurstContinuation {
     if (this.wait.endSubmit()) return false;
     this.slept = true;
     return true;
+  }
+}
+
+const PREAD_DONE = 3;
+
+/**
+ * pread() with the breakdown off, as an iterator with the generator protocol
+ * instead of a generator (perf, issue 5: one per simulated read). The common
+ * O_DIRECT read is two steps: yield the cpuThen of Process.directReadYield, then
+ * return. Every other case hands over to a generator (rw(), or directReadTail
+ * after the yield) and forwards to it.
+ */
+class PreadCall implements Task<SysResult> {
+  /** 0: not started; 1: at the cpuThen yield; 2: forwarding to `sub`; 3: done. */
+  private state = 0;
+  private op: DirectRead | null = null;
+  private sub: Task<SysResult> | null = null;
+  private result: SysResult = 0;
+  private readonly step: IteratorYieldResult<Op> = { done: false, value: 0 };
+
+  constructor(
+    private readonly proc: Process,
+    private readonly t: SimThread,
+    private readonly fd: number,
+    private readonly bufAddr: number,
+    private readonly count: number,
+    private readonly offsetBytes: number,
+  ) {}
+
+  get [Symbol.toStringTag](): string {
+    return 'PreadCall';
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(value = 0): IteratorResult<Op, SysResult> {
+    const state = this.state;
+    if (state === 1) {
+      const op = this.op!;
+      this.op = null;
+      if (op.slept) return this.finish(this.proc.endDirectRead(op, value));
+      this.sub = this.proc.directReadTail(this.t, op, value, false);
+      this.state = 2;
+      return this.forward(this.sub.next());
+    }
+    if (state === 0) {
+      const op = this.proc.planDirectRead(this.t, this.fd, this.bufAddr, this.count, this.offsetBytes, true);
+      if (op === null) {
+        this.sub = this.proc.preadSlow(this.t, this.fd, this.bufAddr, this.count, this.offsetBytes);
+        this.state = 2;
+        return this.forward(this.sub.next());
+      }
+      this.op = op;
+      this.state = 1;
+      this.step.value = this.proc.directReadYield(this.t, op, true);
+      return this.step;
+    }
+    if (state === 2) return this.forward(this.sub!.next(value));
+    return { done: true, value: this.result };
+  }
+
+  return(value: SysResult): IteratorResult<Op, SysResult> {
+    if (this.state === 2) return this.forward(this.sub!.return(value));
+    return this.finish(value);
+  }
+
+  throw(error: unknown): IteratorResult<Op, SysResult> {
+    if (this.state === 2) return this.forward(this.sub!.throw(error));
+    this.state = PREAD_DONE;
+    throw error;
+  }
+
+  private forward(r: IteratorResult<Op, SysResult>): IteratorResult<Op, SysResult> {
+    if (r.done === true) this.finish(r.value);
+    return r;
+  }
+
+  private finish(value: SysResult): IteratorResult<Op, SysResult> {
+    this.state = PREAD_DONE;
+    this.sub = null;
+    this.result = value;
+    return { done: true, value };
   }
 }
 
@@ -326,45 +410,65 @@ export class Process {
 
   /** pread64(2): reads at `offsetBytes`; the file position does not move. */
   pread(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
-    return this.kernel.breakdown.enabled ? this.rw(t, fd, bufAddr, count, offsetBytes, true, false) : this.readUntraced(t, fd, bufAddr, count, offsetBytes, true);
+    return this.kernel.breakdown.enabled ? this.rw(t, fd, bufAddr, count, offsetBytes, true, false) : new PreadCall(this, t, fd, bufAddr, count, offsetBytes);
   }
 
   /**
    * read/pread with the breakdown off. The O_DIRECT read of one extent (every
-   * benchmark's hot path) runs in this small generator with rw()'s steps and
-   * charges in the same order, but no driver generator and, in the common case,
-   * one yield (perf, issue 5). Anything else goes through rw().
+   * benchmark's hot path) takes rw()'s steps and charges in the same order, but
+   * without a driver generator and, in the common case, in one yield (perf,
+   * issue 5); pread() does the same in a PreadCall. Anything else goes through rw().
    */
   private *readUntraced(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): Task<SysResult> {
     const op = this.planDirectRead(t, fd, bufAddr, count, offset, positional);
     if (op === null) return yield* this.rw(t, fd, bufAddr, count, offset, positional, false);
-    const k = this.kernel;
-    const exitNs = k.costs.syscallExitNs;
+    const status = yield this.directReadYield(t, op, positional);
+    if (positional && op.slept) return this.endDirectRead(op, status);
+    return yield* this.directReadTail(t, op, status, false);
+  }
+
+  /**
+   * The one yield of a planned direct read: the driver's submission charge (it
+   * also consumes the layers' deferred charges), the doorbell (op.onBurstEnd),
+   * the sleep until the completion and, for pread, the syscall exit (nothing
+   * done between the wake-up and the return is visible to other threads; read()
+   * moves the file position there, so it charges the exit after).
+   */
+  directReadYield(t: SimThread, op: DirectRead, positional: boolean): Op {
+    return t.cpuThen(this.kernel.driver.costs.submitNs, op, positional ? this.kernel.costs.syscallExitNs : 0);
+  }
+
+  /** After a direct read's I/O: its result; advances read()'s file position and frees the op. */
+  endDirectRead(op: DirectRead, status: number): SysResult {
+    const r = status !== 0 ? -EIO : op.bytes;
+    if (r > 0 && op.file !== null) op.file.pos = op.posBytes + r;
+    op.req = null;
+    op.file = null;
+    this.directReads.push(op);
+    return r;
+  }
+
+  /** The rest of a direct read whose cpuThen continuation did not sleep (or of read()): wait, end, exit. */
+  *directReadTail(t: SimThread, op: DirectRead, status: number, exitCharged: boolean): Task<SysResult> {
     const wait = op.wait;
-    // One yield: the driver's submission charge (it also consumes the layers' deferred
-    // charges), the doorbell (op.onBurstEnd), the sleep until the completion and, for
-    // pread, the syscall exit (nothing done between the wake-up and the return is
-    // visible to other threads; read() moves the file position there, so it charges
-    // the exit after).
-    let status = yield t.cpuThen(k.driver.costs.submitNs, op, positional ? exitNs : 0);
-    const exitCharged = positional && op.slept;
     if (!op.slept) {
       if (!op.placed) {
         // The queue was full: wait for a tag as driver.submit() does.
-        yield* k.driver.placeWhenFree(t, op.req!);
+        yield* this.kernel.driver.placeWhenFree(t, op.req!);
         wait.lastSubmittedNs = t.nowNs;
         status = wait.endSubmit() ? wait.status : yield t.block();
       } else {
         status = wait.status; // completed while being submitted
       }
     }
-    const r = status !== 0 ? -EIO : op.bytes;
-    if (r > 0 && op.file !== null) op.file.pos = op.posBytes + r;
-    op.req = null;
-    op.file = null;
-    this.directReads.push(op);
-    if (!exitCharged) yield t.cpu(exitNs);
+    const r = this.endDirectRead(op, status);
+    if (!exitCharged) yield t.cpu(this.kernel.costs.syscallExitNs);
     return r;
+  }
+
+  /** rw() for pread (PreadCall's fallback). */
+  preadSlow(t: SimThread, fd: number, bufAddr: number, count: number, offsetBytes: number): Task<SysResult> {
+    return this.rw(t, fd, bufAddr, count, offsetBytes, true, false);
   }
 
   /**
@@ -374,7 +478,7 @@ export class Process {
    * Returns null, having changed nothing, for every other case (errors, EOF,
    * several extents...).
    */
-  private planDirectRead(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): DirectRead | null {
+  planDirectRead(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): DirectRead | null {
     if (count === 0 || count > RW_COUNT_MAX || this.checkRw(fd, bufAddr, count, offset, positional, false) !== 0) return null;
     const f = this.fds[fd]!;
     if (f.kind !== FILE_REGULAR || !f.direct) return null;
