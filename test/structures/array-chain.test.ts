@@ -4,6 +4,7 @@
 // long chains (the walk finishes them from the scratch page).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   AC_BLOCK_BYTES,
   AC_ERR_BAD_QUERY,
@@ -195,4 +196,22 @@ test('a crafted cycle: values that send every hop back to the start', () => {
   assert.equal(state.index, 246);
   assert.equal(state.lastValue, 623n);
   assert.equal(state.sum, 623n * 300n);
+});
+
+test('property: any N, start, k and u64 values (2 * value wrapping past 2^64): storage function = walk', () => {
+  const driver = new EngineDriver('array_chain.bpf.o', 'array_chain');
+  const valueArb = fc.oneof(fc.bigInt({ min: 0n, max: 2000n }), fc.bigInt({ min: 2n ** 63n - 3n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 300 }), fc.array(valueArb, { minLength: 1, maxLength: 40 }), fc.nat(), fc.integer({ min: 1, max: 400 }), (nElems, pattern, startSeed, hops) => {
+      const file = arrayFile(nElems, 0, (i) => pattern[i % pattern.length]!);
+      const q = arrayChainQuery(nElems, startSeed % nElems, hops);
+      const ref = walkArrayChain(file, q);
+      assert.deepEqual(ref.state, definitionWalk(file.bytes, q));
+      const { run, state } = xrpQuery(driver, file, q);
+      assert.equal(run.status, 'done');
+      assert.equal(run.reads, hops);
+      assert.deepEqual(state, ref.state);
+    }),
+    { seed: 7, numRuns: 150 },
+  );
 });
