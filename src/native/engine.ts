@@ -130,6 +130,8 @@ class Lane {
   state: LaneState = 'starting';
   /** the worker opened the file and said 'ready' */
   booted = false;
+  /** submissions not yet announced to the worker (SQ_TAIL not yet stored) */
+  doorbellDue = false;
   readonly freeSlots: number[] = [];
   readonly slotRequest: (Request | undefined)[];
   sqTail = 0;
@@ -215,6 +217,9 @@ export class NativeXrpEngine {
   private refed = true;
   private idleWaiters: (() => void)[] = [];
   private readyWaiters: (() => void)[] = [];
+  /** workers with submissions whose doorbell rings at the end of this microtask turn */
+  private readonly doorbellLanes: Lane[] = [];
+  private doorbellScheduled = false;
   /** workers replaced after dying */
   replacedWorkers = 0;
 
@@ -454,9 +459,8 @@ export class NativeXrpEngine {
     );
     const failure = results.find((r) => r !== undefined);
     if (failure !== undefined) {
-      this.closing = true;
-      await Promise.all(this.lanes.map((l) => l.worker.terminate()));
-      throw new NativeXrpError(this.options.direct ? 'EDIRECT' : 'EBADF', failure);
+      await this.close();
+      throw new NativeXrpError('EBADF', failure);
     }
   }
 
@@ -561,7 +565,6 @@ export class NativeXrpEngine {
 
   private dispatch(): void {
     if (this.pending.length > 0 && this.loaded) {
-      let touched: Lane[] | undefined;
       while (this.pending.length > 0) {
         let best: Lane | undefined;
         for (const lane of this.lanes) {
@@ -570,20 +573,32 @@ export class NativeXrpEngine {
         }
         if (best === undefined) break;
         this.submit(best, this.pending.shift()!);
-        if (touched === undefined) touched = [best];
-        else if (!touched.includes(best)) touched.push(best);
-      }
-      if (touched !== undefined) {
-        for (const lane of touched) {
-          Atomics.store(lane.ch.ctl, CTL.SQ_TAIL, lane.sqTail);
-          Atomics.add(lane.ch.ctl, CTL.WAKE, 1);
-          Atomics.notify(lane.ch.ctl, CTL.WAKE);
+        if (!best.doorbellDue) {
+          best.doorbellDue = true;
+          this.doorbellLanes.push(best);
         }
+      }
+      // one doorbell per worker for all the submissions of this turn (the callers' continuations
+      // run as microtasks one after another): a sleeping worker is woken once, not once per request
+      if (this.doorbellLanes.length > 0 && !this.doorbellScheduled) {
+        this.doorbellScheduled = true;
+        queueMicrotask(this.ringDoorbells);
       }
     }
     this.updateRef();
     if (this.inFlight > 0 && !this.pumping) void this.pump();
   }
+
+  private readonly ringDoorbells = (): void => {
+    this.doorbellScheduled = false;
+    for (const lane of this.doorbellLanes.splice(0)) {
+      lane.doorbellDue = false;
+      if (lane.state === 'dead') continue;
+      Atomics.store(lane.ch.ctl, CTL.SQ_TAIL, lane.sqTail);
+      Atomics.add(lane.ch.ctl, CTL.WAKE, 1);
+      Atomics.notify(lane.ch.ctl, CTL.WAKE);
+    }
+  };
 
   private submit(lane: Lane, request: Request): void {
     const slot = lane.freeSlots.pop()!;
