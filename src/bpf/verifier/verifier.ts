@@ -148,6 +148,12 @@ interface Checkpoint {
   misses: number;
 }
 
+/** Finished checkpoints of one instruction: per mask of relied-on constant registers, the checkpoints by those constants. */
+interface DoneCheckpoints {
+  masks: number[];
+  byKey: Map<string, Checkpoint[]>[];
+}
+
 interface Path {
   pc: number;
   state: VState;
@@ -265,7 +271,7 @@ class Verifier {
   /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop) */
   private active: (Checkpoint[] | undefined)[] = [];
   /** per instruction: finished checkpoints, by the mask of their relied-on constant registers, then by those constants */
-  private done: (Map<number, Map<string, Checkpoint[]>> | undefined)[] = [];
+  private done: (DoneCheckpoints | undefined)[] = [];
   /** per instruction: checkpoints kept for comparison */
   private storedAt = new Int32Array(0);
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
@@ -387,11 +393,11 @@ class Verifier {
     }
     const done = this.done[pc];
     if (done !== undefined) {
-      for (const [mask, byKey] of done) {
+      for (let m = 0; m < done.masks.length; m++) {
         // Only checkpoints that agree with cur on their relied-on constants can cover it.
-        const key = constKey(cur, mask);
+        const key = constKey(cur, done.masks[m]!);
         if (key === undefined) continue;
-        const bucket = byKey.get(key);
+        const bucket = done.byKey[m]!.get(key);
         if (bucket === undefined) continue;
         for (let k = 0; k < bucket.length; k++) {
           const cp = bucket[k]!;
@@ -467,14 +473,16 @@ class Verifier {
     const key = constKey(cp.state, mask)!;
     let done = this.done[pc];
     if (done === undefined) {
-      done = new Map();
+      done = { masks: [], byKey: [] };
       this.done[pc] = done;
     }
-    let byKey = done.get(mask);
-    if (byKey === undefined) {
-      byKey = new Map();
-      done.set(mask, byKey);
+    let m = done.masks.indexOf(mask);
+    if (m < 0) {
+      m = done.masks.length;
+      done.masks.push(mask);
+      done.byKey.push(new Map());
     }
+    const byKey = done.byKey[m]!;
     const bucket = byKey.get(key);
     if (bucket === undefined) byKey.set(key, [cp]);
     else bucket.push(cp);
