@@ -71,7 +71,7 @@ function makeProgress(experiments: { experiment: Experiment; points: number }[],
     };
   }
   const multi = new cliProgress.MultiBar(
-    { format: ' {name} |{bar}| {value}/{total} points  {elapsed}s', hideCursor: true, clearOnComplete: false, stream: process.stderr, autopadding: true },
+    { format: ' {name} |{bar}| {value}/{total} points | {duration_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr, autopadding: true },
     cliProgress.Presets.shades_classic,
   );
   const width = Math.max(...experiments.map((e) => e.experiment.id.length));
