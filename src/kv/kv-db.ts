@@ -185,6 +185,10 @@ export function openKvFile(machine: Machine, name = KV_FILE_DEFAULT): KvFileInfo
     const sizes = Array.from({ length: LAYERS_MAX }, (_, i) => kvGeometry(i + 1).fileBytes).join(', ');
     throw new KvDbError(`'${name}' is ${inode.sizeBytes} bytes, not the size of a BPF-KV file of 1..6 layers (${sizes})`);
   }
+  const storage: KvStorage = machine.fs.lookup(markerName(name)) !== null ? 'computed' : 'written';
+  if (storage === 'computed' && !(machine.controller.store instanceof ComputedOverlayStore)) {
+    throw new KvDbError(`'${name}' is a computed file, but this machine's device does not compute it: boot it with bootKvMachine()`);
+  }
   const source = new EmulatedFileSource(machine.fs, machine.controller.store, inode);
   const root = new Uint8Array(NODE_BYTES);
   source.pread(root, 0);
@@ -192,7 +196,6 @@ export function openKvFile(machine: Machine, name = KV_FILE_DEFAULT): KvFileInfo
   const type = view.getBigUint64(8, true);
   const expected = layers === 1 ? 1n : 0n;
   if (type !== expected) throw new KvDbError(`'${name}' is not a BPF-KV file: its root node has type ${type}, expected ${expected} for ${layers} layer(s)`);
-  const storage: KvStorage = machine.fs.lookup(markerName(name)) !== null ? 'computed' : 'written';
   return { name, inode, layers, geometry: kvGeometry(layers), storage, source };
 }
 

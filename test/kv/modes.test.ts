@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { XrpError } from '../../src/bpf/errors.ts';
 import { DeviceError } from '../../src/device/errors.ts';
 import { EIO } from '../../src/kernel/errno.ts';
+import { Machine } from '../../src/kernel/machine.ts';
 import { O_DIRECT, O_RDWR } from '../../src/kernel/syscalls.ts';
 import { ComputedKvStore } from '../../src/kv/computed-store.ts';
 import { kvGeometry } from '../../src/kv/format.ts';
@@ -276,6 +277,13 @@ test('typed errors: bad images, files, options', async () => {
     m.fs.write(m.fs.create('kv.db.computed'), 0, new TextEncoder().encode('{"format":"bpf-kv"'));
   } finally {
     m.shutdown();
+  }
+  // A computed file on a machine booted without the overlay would read as zeros: refused.
+  const plain = Machine.boot({ imagePath: img('c3') });
+  try {
+    code(() => openKvFile(plain), /computed file, but this machine's device does not compute it/);
+  } finally {
+    plain.shutdown();
   }
   // A damaged marker of a computed file is named at boot.
   code(() => bootKvMachine(img('bad1')), /marker 'kv\.db\.computed' .* is not JSON/);
