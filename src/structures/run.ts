@@ -205,7 +205,7 @@ interface ThreadIo {
   /** a 4096-byte page: the read buffer of pread and read_xrp's data page */
   dataBuf: number;
   scratchBuf: number;
-  /** -1 in read mode */
+  /** the loaded storage functions (none in read mode) */
   progFds: number[];
 }
 
