@@ -9,6 +9,8 @@ import type { BackingStore } from './backing-store.ts';
 import { DeviceError } from './errors.ts';
 
 const PAGE_BYTES = 4096;
+/** Pages read in one host call while the cache is filling (see loadPage). */
+const READAHEAD_PAGES = 32;
 /** Page numbers below this live in the two-level table; above (images over 8 TiB) in a Map. */
 const TABLE_PAGES_MAX = 2 ** 31;
 const LEAF_BITS = 12;
@@ -237,7 +239,12 @@ export class ImageStore implements BackingStore {
     this.fileReads++;
   }
 
-  /** Reads page `pageNo` into the cache (evicting the oldest page when full); returns its arena offset. */
+  /**
+   * Reads page `pageNo` into the cache (evicting the oldest page when full); returns
+   * its arena offset. While the cache has room, the uncached pages that follow are
+   * read with it in one call (up to READAHEAD_PAGES): filling the cache then costs
+   * a few host syscalls instead of one per page, and evicts nothing.
+   */
   private loadPage(pageNo: number): number {
     let at: number;
     if (this.pages.size >= this.cachePagesMax) {
@@ -246,23 +253,36 @@ export class ImageStore implements BackingStore {
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
       at = this.pages.get(victim) * PAGE_BYTES;
       this.pages.delete(victim);
-    } else {
-      if (this.arenaUsedBytes === this.arena.length) {
-        // Grow geometrically up to the budget, so small images use little memory.
-        const size = Math.min(this.cachePagesMax * PAGE_BYTES, Math.max(16 * PAGE_BYTES, this.arena.length * 2));
-        const arena = new Uint8Array(size);
-        arena.set(this.arena.subarray(0, this.arenaUsedBytes));
-        this.arena = arena;
-      }
-      at = this.arenaUsedBytes;
-      this.arenaUsedBytes += PAGE_BYTES;
-      this.fifo.push(pageNo);
+      this.readPages(pageNo, 1, at);
+      this.pages.set(pageNo, at / PAGE_BYTES);
+      return at;
     }
-    const start = pageNo * PAGE_BYTES;
-    const len = Math.min(PAGE_BYTES, this.sizeBytes - start);
-    this.fileRead(this.arena, at, len, start);
-    if (len < PAGE_BYTES) this.arena.fill(0, at + len, at + PAGE_BYTES);
-    this.pages.set(pageNo, at / PAGE_BYTES);
+    const imagePages = Math.ceil(this.sizeBytes / PAGE_BYTES);
+    const room = Math.min(READAHEAD_PAGES, this.cachePagesMax - this.pages.size, imagePages - pageNo);
+    let count = 1;
+    while (count < room && this.pages.get(pageNo + count) < 0) count++;
+    while (this.arenaUsedBytes + count * PAGE_BYTES > this.arena.length) {
+      // Grow geometrically up to the budget, so small images use little memory.
+      const size = Math.min(this.cachePagesMax * PAGE_BYTES, Math.max(16 * PAGE_BYTES, this.arena.length * 2));
+      const arena = new Uint8Array(size);
+      arena.set(this.arena.subarray(0, this.arenaUsedBytes));
+      this.arena = arena;
+    }
+    at = this.arenaUsedBytes;
+    this.arenaUsedBytes += count * PAGE_BYTES;
+    this.readPages(pageNo, count, at);
+    for (let i = 0; i < count; i++) {
+      this.fifo.push(pageNo + i);
+      this.pages.set(pageNo + i, at / PAGE_BYTES + i);
+    }
     return at;
+  }
+
+  /** Reads `count` pages from `pageNo` into the arena at `at` (zeros past the end of the image). */
+  private readPages(pageNo: number, count: number, at: number): void {
+    const start = pageNo * PAGE_BYTES;
+    const len = Math.min(count * PAGE_BYTES, this.sizeBytes - start);
+    this.fileRead(this.arena, at, len, start);
+    if (len < count * PAGE_BYTES) this.arena.fill(0, at + len, at + count * PAGE_BYTES);
   }
 }

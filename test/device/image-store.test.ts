@@ -90,3 +90,32 @@ test('bad paths, sizes and ranges are typed errors', () => {
     cleanup();
   }
 });
+
+test('pages read ahead while the cache fills are the file\'s bytes, stay coherent with writes, and stop at the image end', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'ra.img');
+    const size = 40 * 4096 + 1536; // a partial last page
+    const initial = new Uint8Array(size);
+    for (let i = 0; i < size; i++) initial[i] = (i * 13 + (i >> 12)) & 0xff;
+    writeFileSync(path, initial);
+    const store = ImageStore.open(path, { cacheBytes: 64 * 4096 });
+    const got = new Uint8Array(4096);
+    store.read(0, got, 0, 512); // loads page 0 and the pages after it
+    assert.ok(store.cachedPages > 1, 'read ahead');
+    assert.equal(store.fileReads, 1);
+    const data = new Uint8Array(700).fill(0x5a);
+    store.write(3 * 4096 + 100, data, 0, 700); // a page that was read ahead, not yet read
+    const expected = initial.slice();
+    expected.set(data, 3 * 4096 + 100);
+    for (let page = 40; page >= 0; page--) {
+      const n = Math.min(4096, size - page * 4096);
+      store.read(page * 4096, got, 0, n);
+      assert.deepEqual(got.subarray(0, n), expected.subarray(page * 4096, page * 4096 + n), `page ${page}`);
+    }
+    assert.ok(store.cachedPages <= 41);
+    store.close();
+  } finally {
+    cleanup();
+  }
+});
