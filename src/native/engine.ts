@@ -39,7 +39,7 @@ export class NativeWorkerError extends NativeXrpError {
 }
 
 export interface NativeXrpOptions {
-  /** open with O_DIRECT (reads bypass the page cache; needs a file system that supports it, not tmpfs) */
+  /** open with O_DIRECT (reads bypass the page cache; needs a file system that supports it: not procfs, nor tmpfs before Linux 6.6) */
   direct?: boolean;
   /** worker threads (default: min(2, cores)) */
   workers?: number;
@@ -49,11 +49,11 @@ export interface NativeXrpOptions {
   resubmitLimit?: number;
   /** executed-instruction limit per program run (default 1,000,000, as the emulated XRP) */
   insnLimit?: number;
-  /** fstat the file after every request and report FILE_CHANGED (default true) */
+  /** fstat the file after every request and report a change of size or mtime as MAPPING_CHANGED (default true) */
   checkFileChange?: boolean;
   /** accept debugCrash requests (tests) */
   debugHooks?: boolean;
-  /** iterations a worker polls its ring before it sleeps (default 0) */
+  /** iterations a worker polls its ring before it sleeps (default 0: on a shared 2-core machine spinning steals the main thread's CPU) */
   spinLoops?: number;
 }
 
@@ -226,7 +226,7 @@ export class NativeXrpEngine {
   private constructor(
     readonly path: string,
     readonly identity: FileIdentity,
-    private readonly options: Required<Omit<NativeXrpOptions, 'insnLimit'>> & { insnLimit: number | undefined },
+    private readonly options: Required<NativeXrpOptions>,
   ) {}
 
   /** Opens `path` and starts the workers (each opens the file itself). */
@@ -250,10 +250,10 @@ export class NativeXrpEngine {
       workers,
       queueDepth,
       resubmitLimit,
-      insnLimit: options.insnLimit ?? INSN_LIMIT_DEFAULT,
+      insnLimit: checkInsnLimit(options.insnLimit ?? INSN_LIMIT_DEFAULT),
       checkFileChange: options.checkFileChange ?? true,
       debugHooks: options.debugHooks ?? false,
-      spinLoops: options.spinLoops ?? 0,
+      spinLoops: checkSpin(options.spinLoops ?? 0),
     });
     const lanes = Array.from({ length: workers }, () => engine.startLane());
     await engine.waitStarted(lanes);
@@ -706,4 +706,15 @@ function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 0 || limit > RESUBMIT_LIMIT_MAX) {
     throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
   }
+}
+
+function checkSpin(loops: number): number {
+  if (!Number.isInteger(loops) || loops < 0 || loops > 1e9) throw new NativeXrpError('EINVAL', `spinLoops must be 0..1e9, got ${String(loops)}`);
+  return loops;
+}
+
+function checkInsnLimit(limit: number): number {
+  // the JIT counts instructions in an i32 (src/bpf/jit): at most 2^30
+  if (!Number.isInteger(limit) || limit < 1 || limit > 2 ** 30) throw new NativeXrpError('EINVAL', `insnLimit must be 1..2^30, got ${String(limit)}`);
+  return limit;
 }

@@ -28,7 +28,7 @@ export interface WorkerInit {
   direct: boolean;
   identity: FileIdentity;
   checkFileChange: boolean;
-  insnLimit: number | undefined;
+  insnLimit: number;
   debugHooks: boolean;
   spinLoops: number;
   buffers: ChannelBuffers;
