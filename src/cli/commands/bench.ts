@@ -48,7 +48,7 @@ function listExperiments(config: SuiteConfig): string {
   for (const e of EXPERIMENTS) {
     const points = expandSweep(e, resolveAxes(e, config, new Map())).length;
     const full = expandSweep(e, resolveAxes(e, { ...config, full: true }, new Map())).length;
-    lines.push(`${e.number}  ${e.id.padEnd(12)} ${e.title}  (${points} points; --full ${full})`);
+    lines.push(`${e.number}  ${e.id.padEnd(15)} ${e.title}  (${points} points; --full ${full})`);
     const axes = e.axes(config);
     for (const p of e.params) {
       const values = axes[p.name]!.map(String).join(',');
