@@ -148,10 +148,30 @@ interface Checkpoint {
   misses: number;
 }
 
-/** Finished checkpoints of one instruction: per mask of relied-on constant registers, the checkpoints by those constants. */
-interface DoneCheckpoints {
+/**
+ * Checkpoints of one instruction, per mask of registers (of the innermost
+ * frame) that they hold as constants, by those constants: a state can only
+ * match the checkpoints whose constants it has (see constKey).
+ */
+interface CheckpointBuckets {
   masks: number[];
   byKey: Map<string, Checkpoint[]>[];
+}
+
+function bucketOf(b: CheckpointBuckets, mask: number, key: string): Checkpoint[] {
+  let m = b.masks.indexOf(mask);
+  if (m < 0) {
+    m = b.masks.length;
+    b.masks.push(mask);
+    b.byKey.push(new Map());
+  }
+  const byKey = b.byKey[m]!;
+  let bucket = byKey.get(key);
+  if (bucket === undefined) {
+    bucket = [];
+    byKey.set(key, bucket);
+  }
+  return bucket;
 }
 
 interface Path {
@@ -268,10 +288,10 @@ class Verifier {
   private lastSlot = -1;
   private readonly trail: number[] = [];
   private cfg: Cfg | undefined;
-  /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop) */
-  private active: (Checkpoint[] | undefined)[] = [];
-  /** per instruction: finished checkpoints, by the mask of their relied-on constant registers, then by those constants */
-  private done: (DoneCheckpoints | undefined)[] = [];
+  /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop), by their live constants */
+  private active: (CheckpointBuckets | undefined)[] = [];
+  /** per instruction: finished checkpoints, by their relied-on live constants */
+  private done: (CheckpointBuckets | undefined)[] = [];
   /** per instruction: checkpoints kept for comparison */
   private storedAt = new Int32Array(0);
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
@@ -387,8 +407,15 @@ class Verifier {
     const addNew = path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN;
     const active = this.active[pc];
     if (active !== undefined) {
-      for (const cp of active) {
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+      for (let m = 0; m < active.masks.length; m++) {
+        // An equal state has the same constants.
+        const key = constKey(cur, active.masks[m]!);
+        if (key === undefined) continue;
+        const bucket = active.byKey[m]!.get(key);
+        if (bucket === undefined) continue;
+        for (const cp of bucket) {
+          if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+        }
       }
     }
     const done = this.done[pc];
@@ -440,12 +467,13 @@ class Verifier {
       misses: 0,
     };
     if (stored) {
-      let list = this.active[pc];
-      if (list === undefined) {
-        list = [];
-        this.active[pc] = list;
+      let active = this.active[pc];
+      if (active === undefined) {
+        active = { masks: [], byKey: [] };
+        this.active[pc] = active;
       }
-      list.push(cp);
+      const mask = constMask(cp.state, cfg.liveIn[pc]!);
+      bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
       this.storedAt[pc]++;
       this.statesStored++;
     }
@@ -467,25 +495,17 @@ class Verifier {
   /** Move a finished checkpoint from the active list to the bucket of its relied-on constants. */
   private retire(cp: Checkpoint): void {
     const pc = cp.pc;
-    const active = this.active[pc]!;
-    active.splice(active.indexOf(cp), 1);
-    const mask = constMask(cp.state, this.cfg!.liveIn[pc]!, cp.precise);
-    const key = constKey(cp.state, mask)!;
+    const live = this.cfg!.liveIn[pc]!;
+    const activeMask = constMask(cp.state, live);
+    const activeBucket = bucketOf(this.active[pc]!, activeMask, constKey(cp.state, activeMask)!);
+    activeBucket.splice(activeBucket.indexOf(cp), 1);
     let done = this.done[pc];
     if (done === undefined) {
       done = { masks: [], byKey: [] };
       this.done[pc] = done;
     }
-    let m = done.masks.indexOf(mask);
-    if (m < 0) {
-      m = done.masks.length;
-      done.masks.push(mask);
-      done.byKey.push(new Map());
-    }
-    const byKey = done.byKey[m]!;
-    const bucket = byKey.get(key);
-    if (bucket === undefined) byKey.set(key, [cp]);
-    else bucket.push(cp);
+    const mask = constMask(cp.state, live & (cp.precise.regs[cp.state.frames.length - 1] ?? 0));
+    bucketOf(done, mask, constKey(cp.state, mask)!).push(cp);
   }
 
   // ---- precision (the kernel's mark_chain_precision / backtrack_insn) -------------------
@@ -1319,13 +1339,13 @@ function ensureFrames(need: Precision, fi: number): void {
 }
 
 /**
- * The live registers of the innermost frame that a finished checkpoint relied
- * on (precise) and holds as constants: a state it covers has the same constants.
+ * Which of the `candidates` registers of the innermost frame st holds as
+ * constants. For the live registers of an active checkpoint, an equal state
+ * has the same constants; for those a finished one relied on (precise), so
+ * does a state it covers.
  */
-function constMask(st: VState, live: number, precise: Precision): number {
-  const top = st.frames.length - 1;
-  const regs = st.frames[top]!.regs;
-  const candidates = live & (precise.regs[top] ?? 0);
+function constMask(st: VState, candidates: number): number {
+  const regs = st.frames[st.frames.length - 1]!.regs;
   let mask = 0;
   for (let r = 0; r < 10; r++) {
     if ((candidates & (1 << r)) === 0) continue;
