@@ -68,12 +68,19 @@ try {
     row([lengthKeys, agg, ...runs.map((r) => us(r.latency.meanNs)), calls.toFixed(1), wall(runs[3]!)]);
   }
 
-  console.log(`\nKeys per read_xrp call at depth 6 (xrp, 1 thread, ${requests} keys)`);
-  row(['keys/call', 'latency per call (us)', 'k keys/s', 'host']);
-  row(Array(4).fill('---'));
+  console.log(`\nKeys per request at depth 6 (1 thread, about ${requests} keys; k keys/s, and mean latency per request in us)`);
+  row(['keys/request', 'read', 'uring', 'uring batched', 'spdk', 'xrp', 'xrp latency', 'uring batched latency', 'host (xrp)']);
+  row(Array(9).fill('---'));
   for (const keysPerRequest of [1, 2, 4, 8, 16, 32]) {
-    const r = timed(() => runKvLookups({ db: images[6]!, mode: 'xrp', keysPerRequest, requests: Math.ceil(requests / keysPerRequest), collect: false }));
-    row([keysPerRequest, us(r.latency.meanNs), k(r.keysPerSec), wall(r)]);
+    const base = { db: images[6]!, keysPerRequest, requests: Math.ceil(requests / keysPerRequest), collect: false };
+    const [rd, ur, ub, sp, x] = [
+      timed(() => runKvLookups({ ...base, mode: 'read' })),
+      timed(() => runKvLookups({ ...base, mode: 'uring' })),
+      timed(() => runKvLookups({ ...base, mode: 'uring', uringBatch: true })),
+      timed(() => runKvLookups({ ...base, mode: 'spdk' })),
+      timed(() => runKvLookups({ ...base, mode: 'xrp' })),
+    ];
+    row([keysPerRequest, k(rd.keysPerSec), k(ur.keysPerSec), k(ub.keysPerSec), k(sp.keysPerSec), k(x.keysPerSec), us(x.latency.meanNs), us(ub.latency.meanNs), wall(x)]);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // file, in each user-space mode:
 //   read  - pread() on an O_DIRECT fd (the whole kernel read path per hop)
 //   uring - one IORING_OP_READ SQE per hop, submitted and waited with io_uring_enter
+//           (or, batched, the current hop of every key of a request in one enter)
 //   spdk  - the SPDK-style polled driver: the thread's own queue pair, busy-polled;
 //           file offsets become LBAs through the file's extent map, read once
 //           at start-up (as an SPDK application knows where its data lives)
@@ -32,7 +33,16 @@ export interface KvBlockIo {
   read(t: SimThread, offsetBytes: number): Task<Uint8Array>;
   /** device reads made */
   reads: number;
+  /**
+   * uring only: reads up to BATCH_READS_MAX blocks with one io_uring_enter
+   * (all SQEs submitted together, then every CQE reaped); views in the order
+   * of `offsetsBytes`, valid until the next read.
+   */
+  readMany?(t: SimThread, offsetsBytes: readonly number[]): Task<Uint8Array[]>;
 }
+
+/** Blocks one batched io_uring submission reads at most (a scatter-gather request's 32 keys). */
+export const BATCH_READS_MAX = 32;
 
 export interface BlockIoContext {
   proc: Process;
@@ -77,34 +87,64 @@ class PreadIo implements KvBlockIo {
 class UringIo implements KvBlockIo {
   readonly mode = 'uring';
   reads = 0;
-  private readonly view: Uint8Array;
+  private readonly views: Uint8Array[] = [];
   constructor(
     private readonly ring: IoUring,
     private readonly fd: number,
-    private readonly buf: number,
+    /** BATCH_READS_MAX buffers of 512 bytes, one after another */
+    private readonly bufs: number,
     proc: Process,
   ) {
-    this.view = proc.bytes(buf, BLOCK_BYTES);
+    for (let i = 0; i < BATCH_READS_MAX; i++) this.views.push(proc.bytes(bufs + i * BLOCK_BYTES, BLOCK_BYTES));
   }
-  *read(t: SimThread, offsetBytes: number): Task<Uint8Array> {
+
+  private queue(offsetBytes: number, slot: number): void {
     checkOffset(offsetBytes, 'uring');
     const sqe = this.ring.getSqe();
     if (sqe === null) throw new KvIoError('uring: the submission ring is full');
     sqe.opcode = IORING_OP_READ;
     sqe.fd = this.fd;
-    sqe.addr = this.buf;
+    sqe.addr = this.bufs + slot * BLOCK_BYTES;
     sqe.len = BLOCK_BYTES;
     sqe.off = offsetBytes;
-    sqe.userData = offsetBytes;
-    const r = yield* this.ring.submitAndWait(t, 1);
+    sqe.userData = slot;
+  }
+
+  /** Submits the queued SQEs, waits for `n` completions and reaps them, checking each. */
+  private *complete(t: SimThread, n: number, offsetsBytes: readonly number[]): Task {
+    const r = yield* this.ring.submitAndWait(t, n);
     if (r < 0) throw new KvIoError(`uring: io_uring_enter failed: ${errnoName(r)}`);
-    const cqe = this.ring.peekCqe();
-    if (cqe === null) throw new KvIoError(`uring: no completion after waiting for the read at offset ${offsetBytes}`);
-    const res = cqe.res;
-    this.ring.cqeSeen();
-    if (res !== BLOCK_BYTES) throw new KvIoError(`uring: read of ${BLOCK_BYTES} bytes at offset ${offsetBytes} completed with ${res < 0 ? errnoName(res) : res}`);
-    this.reads++;
-    return this.view;
+    for (let reaped = 0; reaped < n; reaped++) {
+      let cqe = this.ring.peekCqe();
+      if (cqe === null) {
+        // Woken before the last completions: wait for the rest.
+        const w = yield* this.ring.submitAndWait(t, n - reaped);
+        if (w < 0) throw new KvIoError(`uring: io_uring_enter failed: ${errnoName(w)}`);
+        cqe = this.ring.peekCqe();
+        if (cqe === null) throw new KvIoError(`uring: ${n - reaped} of ${n} completions missing after waiting`);
+      }
+      const res = cqe.res;
+      const slot = cqe.userData;
+      this.ring.cqeSeen();
+      if (res !== BLOCK_BYTES) {
+        throw new KvIoError(`uring: read of ${BLOCK_BYTES} bytes at offset ${offsetsBytes[slot] ?? '?'} completed with ${res < 0 ? errnoName(res) : res}`);
+      }
+      this.reads++;
+    }
+  }
+
+  *read(t: SimThread, offsetBytes: number): Task<Uint8Array> {
+    this.queue(offsetBytes, 0);
+    yield* this.complete(t, 1, [offsetBytes]);
+    return this.views[0]!;
+  }
+
+  *readMany(t: SimThread, offsetsBytes: readonly number[]): Task<Uint8Array[]> {
+    const n = offsetsBytes.length;
+    if (n < 1 || n > BATCH_READS_MAX) throw new KvIoError(`uring: a batch reads 1 to ${BATCH_READS_MAX} blocks, got ${n}`);
+    offsetsBytes.forEach((offset, slot) => this.queue(offset, slot));
+    yield* this.complete(t, n, offsetsBytes);
+    return this.views.slice(0, n);
   }
 }
 
@@ -141,9 +181,9 @@ export function* openBlockIo(t: SimThread, mode: UserMode, ctx: BlockIoContext):
     }
     case 'uring': {
       const fd = yield* openFd(t, ctx, mode);
-      const ring = yield* ioUringSetup(t, ctx.proc, { entries: 4 });
+      const ring = yield* ioUringSetup(t, ctx.proc, { entries: BATCH_READS_MAX });
       if (!(ring instanceof IoUring)) throw new KvIoError(`uring: io_uring_setup failed: ${errnoName(ring)}`);
-      return new UringIo(ring, fd, ctx.proc.alloc(FS_BLOCK_BYTES), ctx.proc);
+      return new UringIo(ring, fd, ctx.proc.alloc(BATCH_READS_MAX * BLOCK_BYTES), ctx.proc);
     }
     case 'spdk': {
       if (ctx.spdk === null) throw new KvIoError('spdk: no SPDK driver attached to the run');

@@ -24,7 +24,7 @@ import { openBlockIo, type KvBlockIo, type UserMode } from './block-io.ts';
 import { bootKvMachine, KV_FILE_DEFAULT, openKvFile, type KvFileInfo } from './kv-db.ts';
 import { checkKey, TopLevelCache, type KeyRange } from './lookups.ts';
 import { SG } from './scratch.ts';
-import { RANGE_AGGS, userLookup, userRange, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
+import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
 import { openXrpOps, prepareXrp, type XrpPrepared } from './xrp-ops.ts';
 
 export class KvModeError extends XrpError {
@@ -87,6 +87,8 @@ export interface KvRunOptions {
 export interface KvLookupOptions extends KvRunOptions {
   /** keys per request, 1..32 (default 1): one read_xrp call in xrp mode, that many lookups one after another otherwise */
   keysPerRequest?: number;
+  /** uring mode: advance the keys of a request together, one io_uring_enter per hop level (default false: key after key) */
+  uringBatch?: boolean;
   /** the keys to look up, in order, reused cyclically (default: uniform random keys of the file) */
   keys?: readonly bigint[];
 }
@@ -150,9 +152,10 @@ function checkInt(value: number, name: string, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new KvModeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
 }
 
-function userOps(io: KvBlockIo, cache: TopLevelCache | null, costs: UserOpsCosts, leavesMax: number): KvThreadOps {
+function userOps(io: KvBlockIo, cache: TopLevelCache | null, costs: UserOpsCosts, leavesMax: number, batch: boolean): KvThreadOps {
   return {
     *lookup(t, keys) {
+      if (batch && keys.length > 1) return yield* userLookupBatch(t, io, keys, cache, costs);
       const out: LookupAnswer[] = [];
       for (const key of keys) out.push(yield* userLookup(t, io, key, cache, costs));
       return out;
@@ -163,6 +166,7 @@ function userOps(io: KvBlockIo, cache: TopLevelCache | null, costs: UserOpsCosts
 
 interface RunPlan<R> {
   kind: 'lookup' | 'range';
+  uringBatch?: boolean;
   requests: number;
   keysOf: (answer: R) => number;
   perform: (ops: KvThreadOps, t: SimThread, request: number) => Task<R>;
@@ -245,7 +249,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
       const ctx = { proc, fileName: file.name, extents: file.inode.extents.slice(), spdk };
       spawnWorkers(function* (t) {
         const io = yield* openBlockIo(t, mode, ctx);
-        return userOps(io, cache, userCosts, leavesMax);
+        return userOps(io, cache, userCosts, leavesMax, plan.uringBatch === true);
       });
     }
     machine.sim.run();
@@ -277,6 +281,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
 export function runKvLookups(options: KvLookupOptions): KvLookupResult {
   const keysPerRequest = options.keysPerRequest ?? 1;
   checkInt(keysPerRequest, 'keysPerRequest', 1, SG.KEYS_MAX);
+  if (options.uringBatch === true && options.mode !== 'uring') throw new KvModeError(`uringBatch applies to the uring mode, not '${options.mode}'`);
   if ((options.cacheLayers ?? 0) > 0 && options.mode === 'xrp' && keysPerRequest > 1) {
     throw new KvModeError('xrp mode uses the cache only with 1 key per request (a scatter-gather call restarts every key at one root pointer)');
   }
@@ -290,6 +295,7 @@ export function runKvLookups(options: KvLookupOptions): KvLookupResult {
     options,
     {
       kind: 'lookup',
+      uringBatch: options.uringBatch === true,
       requests: options.requests,
       keysOf: (a) => a.length,
       perform: (ops, t, r) => ops.lookup(t, requestKeys[r]!),

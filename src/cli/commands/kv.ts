@@ -178,8 +178,9 @@ export function register(program: Command): void {
       .description('look keys up; prints the values and the latency and throughput in virtual time')
       .argument('<db>', 'an image from xrp kv create (or a plain BPF-KV file)')
       .option('--key <keys>', 'key(s) to look up, comma-separated (default: random keys)')
-      .option('--keys-per-request <n>', 'keys per request, 1-32 (one read_xrp call in xrp mode)', '1'),
-  ).action(async (db: string, flags: RunFlags & { key?: string; keysPerRequest: string }) => {
+      .option('--keys-per-request <n>', 'keys per request, 1-32 (one read_xrp call in xrp mode)', '1')
+      .option('--uring-batch', 'uring mode: the keys of a request advance together, one io_uring_enter per hop level'),
+  ).action(async (db: string, flags: RunFlags & { key?: string; keysPerRequest: string; uringBatch?: boolean }) => {
     const keys = flags.key === undefined ? undefined : flags.key.split(',').map((k) => parseU64(k, '--key'));
     const show = parseInt10(flags.show, '--show', 0, 1_000_000);
     const engine = parseChoice(flags.engine, '--engine', ['emulated', 'native'] as const);
@@ -197,7 +198,7 @@ export function register(program: Command): void {
     const keysPerRequest = parseInt10(flags.keysPerRequest, '--keys-per-request', 1, 32);
     const common = commonRun(flags, db, keys === undefined ? 1 : Math.ceil(keys.length / keysPerRequest));
     withImage(db, (imagePath) => {
-      const r = runKvLookups({ ...common, db: imagePath, keysPerRequest, ...(keys !== undefined ? { keys } : {}) });
+      const r = runKvLookups({ ...common, db: imagePath, keysPerRequest, uringBatch: flags.uringBatch === true, ...(keys !== undefined ? { keys } : {}) });
       if (flags.json === true) return void console.log(JSON.stringify({ ...r, histogram: undefined }, jsonReplacer, 2));
       // Each distinct key once (a key repeated by --requests answers the same).
       const seen = new Set<bigint>();

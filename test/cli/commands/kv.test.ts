@@ -56,6 +56,9 @@ test('xrp kv: create an image, get keys in each mode, ranges with aggregations, 
     assert.ok(json.latency.meanNs > 3 * 6272);
     assert.deepEqual(json.answers[39], { key: '7', found: true, value: '7' });
 
+    out = await ok('kv', 'get', db, '--key', '1,2,3,999', '--keys-per-request', '4', '--mode', 'uring', '--uring-batch');
+    assert.match(out, /^key 3: "3"\nkey 999: not found$/m);
+    assert.match(out, /1 request\(s\) of 4 key\(s\)/);
     out = await ok('kv', 'range', db, '100', '200', '--agg', 'sum', '--mode', 'spdk');
     assert.match(out, /^sum of 100 key\(s\) = 14950$/m);
     out = await ok('kv', 'range', db, '10', '20', '--agg', 'array', '--end-inclusive', '--begin-exclusive');
