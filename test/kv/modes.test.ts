@@ -29,6 +29,8 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kv-modes-'));
   for (const layers of [1, 2, 3]) await createKvImage(img(`w${layers}`), { layers, storage: 'written' });
   await createKvImage(img('c3'), { layers: 3, storage: 'computed' });
+  await createKvImage(img('c4'), { layers: 4, storage: 'computed' });
+  await createKvImage(img('c5'), { layers: 5 });
   await createKvImage(img('c6'), { layers: 6 });
   // Repeated values: SET has something to do.
   await createKvImage(img('rep2'), { layers: 2, valueForSlot: (slot) => (slot * 7) % 13 });
@@ -123,6 +125,17 @@ test('computed files: 3 and 6 layers, all modes agree with the oracle; L+1 devic
       const run = checkLookups(img(name), mode, keys, mode === 'xrp' ? 32 : 1, 2);
       assert.equal(run.deviceReads, keys.length * (layers + 1), `${mode} on ${name}: reads`);
       assert.equal(run.layers, layers);
+    }
+  }
+});
+
+test('depths 4 and 5 (computed): read and xrp agree with the oracle', () => {
+  for (const layers of [4, 5]) {
+    const keyCount = kvGeometry(layers).keyCount;
+    const keys = [0n, BigInt(keyCount - 1), BigInt(keyCount), ...Array.from({ length: 8 }, (_, i) => BigInt(Math.floor(keyCount * ((i * 0.7548776662) % 1))))];
+    for (const mode of ['read', 'xrp'] as const) {
+      const run = checkLookups(img(`c${layers}`), mode, keys, mode === 'xrp' ? 11 : 1, 1);
+      assert.equal(run.deviceReads, 10 * (layers + 1) + layers, `${mode} at depth ${layers}: reads`);
     }
   }
 });
