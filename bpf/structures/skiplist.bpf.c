@@ -57,6 +57,8 @@ static __always_inline int sl_get_body(struct bpf_xrp *ctx)
 	if (!sl_node_ok(node, state == SL_AT_HEAD, q->expect_key))
 		return sl_fail(ctx, SL_ERR_BAD_NODE);
 
+	/* The counter i bounds the loop for the verifier: clang keeps no bound on
+	 * `level` alone (without i, the verifier gives up after 1M instructions). */
 	int level = sl_start_level(node, q->level);
 	for (int i = 0; i < SL_LEVEL_MAX && level >= 0; i++, level--) {
 		const struct SlForward *f = &node->fwd[level & SL_LEVEL_MASK];
