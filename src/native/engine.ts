@@ -22,6 +22,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { XrpError } from '../bpf/errors.ts';
 import type { Program } from '../bpf/isa.ts';
 import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
+import { workerBootCode } from './boot.ts';
 import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
 import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ProgramSource } from './chain.ts';
 import type { ControlMessage, FileIdentity, WorkerInit, WorkerReply } from './worker.ts';
@@ -101,10 +102,6 @@ export interface NativeXrpResult {
 // lib es2024, newer than this project's lib: typed here, at this one boundary.
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync.bind(Atomics);
-
-// Workers do not inherit the main thread's TypeScript loader (tsx): the worker
-// boots as a tiny script that registers tsx, then imports worker.ts.
-const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); });`;
 
 const QUEUED_MAX = 1 << 16;
 /** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
@@ -428,7 +425,7 @@ export class NativeXrpEngine {
       bell: this.bell.buffer as SharedArrayBuffer,
       control: port2,
     };
-    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: init, transferList: [port2] });
+    const worker = new Worker(workerBootCode(), { eval: true, workerData: init, transferList: [port2] });
     const lane = new Lane(id, worker, new Channel(buffers), port1);
     if (replacing === undefined) this.lanes.push(lane);
     else this.lanes[replacing] = lane;

@@ -10,6 +10,7 @@ import { buildKvFile } from '../../src/kv/builder.ts';
 import { aggregateRange, lookupKey, rangeScan } from '../../src/kv/lookups.ts';
 import { XrpStatus } from '../../src/kernel/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError } from '../../src/native/engine.ts';
+import { workerBootCode } from '../../src/native/boot.ts';
 import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/native/kv.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
@@ -181,4 +182,26 @@ test('typed errors: bad file, O_DIRECT refused, no program, bad arguments, rejec
   assert.equal((await inFlight).status, XrpStatus.DONE);
   await engine.close();
   await assert.rejects(engine.readXrp(0, scratch), (e: unknown) => e instanceof NativeXrpError && e.code === 'ECLOSED');
+});
+
+test('workers boot from the cached esbuild bundle, and without it by registering tsx (XRP_NATIVE_BOOT=tsx)', async () => {
+  const path = dir.file('boot.bin', scriptedFile([{ next: [[512, 0]] }, { done: true, tag: 4 }]));
+  assert.match(workerBootCode(), /^"use strict";|^var |^\(/, 'esbuild is a dependency: the bundle (CommonJS), not the tsx boot');
+  const saved = process.env.XRP_NATIVE_BOOT;
+  process.env.XRP_NATIVE_BOOT = 'tsx';
+  let engine: NativeXrpEngine;
+  try {
+    engine = await NativeXrpEngine.open(path, { workers: 1 });
+  } finally {
+    if (saved === undefined) delete process.env.XRP_NATIVE_BOOT;
+    else process.env.XRP_NATIVE_BOOT = saved;
+  }
+  try {
+    await engine.load(SCRIPTED);
+    const scratch = new Uint8Array(4096);
+    assert.equal((await engine.readXrp(0, scratch)).status, XrpStatus.DONE);
+    assert.deepEqual(scriptedLog(scratch), [0, 4]);
+  } finally {
+    await engine.close();
+  }
 });
