@@ -36,8 +36,8 @@ const { values: args } = parseArgs({
     'direct-workers': { type: 'string', default: '8' },
     /** modes to run, comma-separated: main-async,worker-sync,engine */
     only: { type: 'string', default: 'main-async,worker-sync,engine' },
-    /** engine: iterations a worker polls before sleeping */
-    spin: { type: 'string', default: '0' },
+    /** engine: iterations a worker polls before sleeping (default: the engine's) */
+    spin: { type: 'string' },
     /** engine: no fstat after each request (no file-change detection) */
     'no-fstat': { type: 'boolean', default: false },
   },
@@ -248,7 +248,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
     workers,
     direct: io === 'direct',
     queueDepth: 64,
-    spinLoops: Number(args.spin),
+    ...(args.spin !== undefined ? { spinLoops: Number(args.spin) } : {}),
     checkFileChange: !args['no-fstat'],
   });
   const scratches = Array.from({ length: inFlight }, () => new Uint8Array(4096));
@@ -267,7 +267,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
 
 console.log(
   `BPF-KV ${layers} layers (${HOPS} reads per lookup), ${path}; ${seconds} s per case; engine workers ${workerCounts.join(', ')} (O_DIRECT: ${directWorkers})` +
-    `${args['no-fstat'] ? ', no fstat' : ''}${args.spin !== '0' ? `, spin ${args.spin}` : ''}`,
+    `${args['no-fstat'] ? ', no fstat' : ''}${args.spin !== undefined ? `, spin ${args.spin}` : ''}`,
 );
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const ios: ('cached' | 'direct')[] = ['cached'];
