@@ -65,6 +65,10 @@ export const latencyExperiment: Experiment = {
     return ['read', 'uring', 'spdk']
       .map((m) => at(m))
       .filter((r): r is Row => r !== undefined)
-      .map((r) => `depth ${deepest}: XRP mean ${((xrp['meanNs'] as number) / 1000).toFixed(2)} µs vs ${String(r['mode'])} ${((r['meanNs'] as number) / 1000).toFixed(2)} µs (${((r['meanNs'] as number) / (xrp['meanNs'] as number)).toFixed(2)}x)`);
+      .map((r) => {
+        const ratio = (r['meanNs'] as number) / (xrp['meanNs'] as number);
+        const verdict = ratio >= 1 ? `XRP ${ratio.toFixed(2)}x faster` : `XRP ${(1 / ratio).toFixed(2)}x slower`;
+        return `depth ${deepest}: XRP mean ${((xrp['meanNs'] as number) / 1000).toFixed(2)} µs vs ${String(r['mode'])} ${((r['meanNs'] as number) / 1000).toFixed(2)} µs (${verdict})`;
+      });
   },
 };
