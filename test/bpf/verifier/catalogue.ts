@@ -102,6 +102,7 @@ export const UNSAFE: CatalogueCase[] = [
   { name: 'call chain of 9 frames', asm: callChain(9), reject: 'the call stack of 9 frames is too deep' },
   { name: 'recursion', asm: `call f\n${RET0}\nf:\ncall f\n${RET0}`, reject: 'recursive call' },
   { name: 'callee returns a pointer to its own stack', asm: `call f\nr0 = 0\nexit\nf:\nr0 = r10\nr0 += -8\nexit`, reject: 'cannot return stack pointer to the caller' },
+  { name: 'caller reads the r0 of a callee that never set it', asm: `call f\nexit\nf:\nr1 = 1\nexit`, reject: 'R0 !read_ok', rejectPc: 1 },
   // ---- helpers and maps ----
   { name: 'helper called with a scalar where a map is expected', asm: `r1 = 0\nr2 = r10\ncall 1\n${RET0}`, reject: 'R1 type=scalar expected=map_ptr' },
   { name: 'map key on uninitialised stack', asm: `r2 = r10\nr2 += -4\nr1 = map_by_idx(0) ll\ncall 1\n${RET0}`, reject: 'invalid indirect read from stack' },
@@ -134,6 +135,8 @@ export const SAFE: CatalogueCase[] = [
   { name: 'spilled pointer filled and dereferenced', asm: `*(u64 *)(r10 - 8) = r1\nr6 = *(u64 *)(r10 - 8)\nr2 = *(u64 *)(r6 + 264)\nr0 = *(u8 *)(r2 + 0)\nexit` },
   { name: 'stack at its deepest (fp-512)', asm: `*(u64 *)(r10 - 512) = r1\nr0 = 0\nexit` },
   { name: 'bounded loop with a counter spilled to the stack', asm: `r3 = 0\n*(u64 *)(r10 - 8) = r3\nloop:\nr3 = *(u64 *)(r10 - 8)\nr3 += 1\n*(u64 *)(r10 - 8) = r3\nif r3 < 10 goto loop\n${RET0}` },
+  // clang drops the return value of a static function whose callers ignore it (Linux accepts this too)
+  { name: 'callee without a return value, its r0 ignored by the caller', asm: `call f\nr0 = 0\nexit\nf:\nr1 = 1\nexit` },
   { name: 'bpf-to-bpf call writing the caller stack', asm: `r1 = r10\nr1 += -8\ncall f\nr0 = *(u64 *)(r10 - 8)\nexit\nf:\nr2 = 7\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit` },
   { name: 'call chain of 8 frames', asm: callChain(8) },
   { name: 'map lookup with a null check, then update of the value', asm: `${LOOKUP}\nif r0 == 0 goto out\nr1 = *(u64 *)(r0 + 8)\nr1 += 1\n*(u64 *)(r0 + 8) = r1\nout:\n${RET0}` },
