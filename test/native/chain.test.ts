@@ -103,6 +103,28 @@ test('fan-out: every branch is visited (primary chain first, then the children i
   assert.deepEqual(mixed.log, [0, 1, 2], 'the third branch still ran');
 });
 
+test('a failing pread ends the branch with IO_ERROR; a file that shrank (short read) with MAPPING_CHANGED', () => {
+  const bytes = scriptedFile([{ next: [[512, 0]] }, { done: true }]);
+  const runner = new ChainRunner({ kind: 'program', program: SCRIPTED });
+  const failing: BlockReader = {
+    sizeBytes: bytes.length,
+    read(buf, at, lengthBytes, positionBytes) {
+      if (positionBytes === 512) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      return memoryReader(bytes).read(buf, at, lengthBytes, positionBytes);
+    },
+  };
+  const io = runner.run(failing, { offsetBytes: 0, sizeBytes: 512, resubmitLimit: 10 });
+  assert.equal(io.status, XrpStatus.IO_ERROR);
+  assert.equal(io.stopOffsetBytes, 512);
+  assert.match(io.detail, /EIO/);
+  assert.deepEqual(io.pending, [], 'terminal');
+  // the engine believes the file has 4 blocks; it now has 1
+  const shrunk: BlockReader = { sizeBytes: 2048, read: memoryReader(bytes.subarray(0, 512)).read };
+  const short = runner.run(shrunk, { offsetBytes: 0, sizeBytes: 512, resubmitLimit: 10 });
+  assert.equal(short.status, XrpStatus.MAPPING_CHANGED);
+  assert.deepEqual(short.pending, [{ offsetBytes: 512, sizeBytes: 512 }], 'resumable: a fallback reads the file as it is now');
+});
+
 test('a read crossing the end of the file is cut there and the rest of the page is zero', () => {
   const blocks: BlockSpec[] = [{ next: [[1024, 4096]] }, {}, { done: true, tag: 77 }];
   const { out, log, runner } = runScripted(blocks);
