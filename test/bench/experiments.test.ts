@@ -71,3 +71,11 @@ test('scheduling: pinned compute threads get exactly their cores; the rows name 
     assert.ok((r['computeChargedPct'] as number) >= (r['computeSharePct'] as number), 'charged CPU includes the useful work');
   }
 });
+
+test('multikey: k keys per request read k(d+1) blocks; io_uring with the keys batched per level beats one key after another', async () => {
+  const rows = await rowsOf('multikey', [['mode', ['uring', 'uring-batch', 'xrp']], ['keysPerRequest', ['4']], ['depth', ['2']], ['requests', ['4']]]);
+  const at = (mode: string) => rows.find((r) => r['mode'] === mode)!;
+  for (const r of rows) assert.equal(r['readsPerRequest'], 12, String(r['mode']));
+  assert.ok((at('uring-batch')['meanNs'] as number) < (at('uring')['meanNs'] as number));
+  assert.ok((at('xrp')['meanNs'] as number) < (at('uring')['meanNs'] as number));
+});
