@@ -132,7 +132,6 @@ export const schedulingExperiment: Experiment = {
           if (!warm && t.nowNs >= WARMUP_NS) {
             warm = true;
             t.core.updateCurr(); // sumExecNs is brought up to date lazily
-
             computeStartExec[index] = t.sumExecNs;
           }
           yield t.cpu(COMPUTE_CHUNK_NS);
@@ -145,7 +144,7 @@ export const schedulingExperiment: Experiment = {
       }
       // Snapshot the CPU charged to compute threads at the end of the window.
       let chargedNs = 0;
-      m.sim.at(endNs, { onEvent: () => { 
+      m.sim.at(endNs, { onEvent: () => {
         for (const t of computers) if (t.core.current === t) t.core.updateCurr();
         chargedNs = computers.reduce((s, t, i) => s + t.sumExecNs - computeStartExec[i]!, 0);
       } }, 1);
