@@ -85,12 +85,15 @@ function main(init: WorkerInit): void {
   const reader = new FdReader(fd, init.identity.sizeBytes);
   // the per-request check compares the number form of fstat (no BigInt allocation) with this
   // worker's own first reading, provided that reading is still the file the engine opened
-  const first = fstatSync(fd, { bigint: true });
+  // (number form, exact form, number form again: a change between the readings cannot slip through)
+  const before = fstatSync(fd);
+  const exact = fstatSync(fd, { bigint: true });
+  const after = fstatSync(fd);
   const changedBeforeStart =
-    Number(first.size) !== init.identity.sizeBytes || first.mtimeNs.toString() !== init.identity.mtimeNs
-      ? `file changed between the engine's open and worker ${init.workerId}'s (size ${first.size}, mtime ${first.mtimeNs} ns)`
+    Number(exact.size) !== init.identity.sizeBytes || exact.mtimeNs.toString() !== init.identity.mtimeNs || before.mtimeMs !== after.mtimeMs
+      ? `file changed between the engine's open and worker ${init.workerId}'s (size ${exact.size}, mtime ${exact.mtimeNs} ns)`
       : undefined;
-  const mtimeMsAtOpen = fstatSync(fd).mtimeMs;
+  const mtimeMsAtOpen = before.mtimeMs;
   const ch = new Channel(init.buffers);
   const ctl = ch.ctl;
   const bell = new Int32Array(init.bell);
