@@ -206,13 +206,14 @@ export const schedulingExperiment: Experiment = {
   headline(rows) {
     const out: string[] = [];
     const most = Math.max(...rows.map((r) => r['computeThreads'] as number));
+    const ioMost = Math.max(...rows.map((r) => r['ioThreads'] as number));
     for (const io of IO_MODES) {
-      const at = (p: string) => rows.find((r) => r['io'] === io && r['policy'] === p && r['computeThreads'] === most);
+      const at = (p: string) => rows.find((r) => r['io'] === io && r['policy'] === p && r['computeThreads'] === most && r['ioThreads'] === ioMost);
       const cfs = at('cfs');
       const pin = at('pinned');
       if (cfs === undefined || pin === undefined) continue;
       out.push(
-        `io ${io}, ${most} compute threads: compute gets ${String(cfs['computeSharePct'])}% of the cores under CFS vs ${String(pin['computeSharePct'])}% pinned; ` +
+        `io ${io}, ${most} compute and ${ioMost} lookup threads: compute gets ${String(cfs['computeSharePct'])}% of the cores under CFS vs ${String(pin['computeSharePct'])}% pinned; ` +
           `lookups ${String(cfs['ioKlookupsPerSec'])}k/s vs ${String(pin['ioKlookupsPerSec'])}k/s`,
       );
     }
