@@ -5,12 +5,14 @@
 // runs, and the best CPU time of the main thread (Linux: the thread's own
 // schedstat, so it leaves out waiting for a core and V8's background threads;
 // on a loaded machine it is the figure to compare). Target: < 50 ms.
-//   npm run bench:verifier [-- --runs 5] [-- FILE.o ...]
+// Like `xrp verify`, V8's optimizing compiler is off unless --turbofan is given.
+//   npm run bench:verifier [-- --runs 5] [-- --turbofan] [-- FILE.o ...]
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf.ts';
 import { verify } from '../src/bpf/verifier/verifier.ts';
 
@@ -27,7 +29,8 @@ function threadCpuMs(): number {
 }
 
 /** Child mode: verify every xrp program of one object once, print one JSON line per program. */
-function measureOne(file: string): void {
+function measureOne(file: string, turbofan: boolean): void {
+  if (!turbofan) setFlagsFromString('--no-opt'); // as src/cli/commands/verify.ts does
   const object = loadElf(new Uint8Array(readFileSync(file)), file);
   for (const p of object.programs.filter((q) => q.sectionName === 'xrp')) {
     const cpu0 = threadCpuMs();
@@ -61,19 +64,21 @@ interface Sample {
 function main(): void {
   const args = process.argv.slice(2);
   const one = args.indexOf('--one');
-  if (one >= 0) return measureOne(args[one + 1]!);
+  const turbofan = args.includes('--turbofan');
+  if (one >= 0) return measureOne(args[one + 1]!, turbofan);
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
   if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs needs a positive integer');
   const named = args.filter((a, i) => a.endsWith('.o') && args[i - 1] !== '--runs');
   const files = named.length > 0 ? named : shipped(join(root, 'bpf'));
-  console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${runs} cold runs per object)`);
+  console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${runs} cold runs per object, TurboFan ${turbofan ? 'on' : 'off'})`);
   console.log('object                                   program        processed  states   best wall  median wall  best cpu');
   let over = 0;
   for (const file of files) {
     const byProgram = new Map<string, Sample[]>();
     for (let k = 0; k < runs; k++) {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', file], { cwd: root, encoding: 'utf8' });
+      const childArgs = ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', file, ...(turbofan ? ['--turbofan'] : [])];
+      const child = spawnSync(process.execPath, childArgs, { cwd: root, encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`${file}: ${child.stderr}`);
       for (const line of child.stdout.split('\n').filter((l) => l.startsWith('{'))) {
         const s = JSON.parse(line) as Sample;

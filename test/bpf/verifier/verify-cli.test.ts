@@ -19,6 +19,12 @@ test('accepted object: exit 0, processed insns, states and time', () => {
   assert.match(r.stdout, /btree_search \(section xrp, \d+ insns\): accepted; processed \d+ insns, \d+ states, [\d.]+ ms/);
 });
 
+test('--turbofan (V8\'s optimizing compiler kept on) verifies the same', () => {
+  const r = xrp('verify', 'test/bpf/verifier/fixtures/btree_search.bpf.o', '--turbofan');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /btree_search \(section xrp, \d+ insns\): accepted; processed \d+ insns, \d+ states, [\d.]+ ms/);
+});
+
 test('rejected object: exit 1 and the log (instruction, state, reason)', () => {
   const r = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--section', 'xrp');
   assert.equal(r.status, 1, r.stderr);
