@@ -13,6 +13,8 @@ export const NVME_SC_INVALID_OPCODE = 0x01;
 export const NVME_SC_INVALID_FIELD = 0x02;
 export const NVME_SC_DATA_TRANSFER_ERROR = 0x04;
 export const NVME_SC_LBA_OUT_OF_RANGE = 0x80;
+/** Media error (status code type 2) 0x81, Unrecovered Read Error, as (type << 8) | code. */
+export const NVME_SC_UNRECOVERED_READ_ERROR = 0x281;
 
 export function nvmeStatusName(status: number): string {
   switch (status) {
@@ -21,6 +23,7 @@ export function nvmeStatusName(status: number): string {
     case NVME_SC_INVALID_FIELD: return 'INVALID_FIELD';
     case NVME_SC_DATA_TRANSFER_ERROR: return 'DATA_TRANSFER_ERROR';
     case NVME_SC_LBA_OUT_OF_RANGE: return 'LBA_OUT_OF_RANGE';
+    case NVME_SC_UNRECOVERED_READ_ERROR: return 'UNRECOVERED_READ_ERROR';
     default: return `STATUS_0x${status.toString(16)}`;
   }
 }

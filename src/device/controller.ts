@@ -11,7 +11,7 @@
 // that moment. So at low load a command takes its base + transfer time, and under
 // load it waits for slots and admissions: latency rises as on a real SSD.
 
-import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NVME_SC_DATA_TRANSFER_ERROR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, NVME_SC_LBA_OUT_OF_RANGE, NVME_SC_SUCCESS } from './command.ts';
+import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NVME_SC_DATA_TRANSFER_ERROR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, NVME_SC_LBA_OUT_OF_RANGE, NVME_SC_SUCCESS, NVME_SC_UNRECOVERED_READ_ERROR } from './command.ts';
 import type { NvmeCommand } from './command.ts';
 import { DeviceError } from './errors.ts';
 import type { BackingStore } from './backing-store.ts';
@@ -43,6 +43,8 @@ export class NvmeController {
   readonly capacityBlocks: number;
   readonly queuePairs: QueuePair[] = [];
   readonly stats: DeviceStats = { reads: 0, writes: 0, errors: 0, bytesRead: 0, bytesWritten: 0, deviceTimeNs: 0 };
+  /** Injected media errors as [firstLba, endLba) ranges (see injectReadError). */
+  private readonly badLbaRanges: Array<[number, number]> = [];
   /** Min-heap of the times the service slots become free. */
   private readonly slotFreeNs: Float64Array;
   private gateFreeNs = 0;
@@ -90,6 +92,30 @@ export class NvmeController {
     const qp = new QueuePair(this, this.queuePairs.length + 1, options.depth, options);
     this.queuePairs.push(qp);
     return qp;
+  }
+
+  /**
+   * Injects a media error: every later read that touches `blocks` logical
+   * blocks from `slba` takes its full device time and then fails with
+   * Unrecovered Read Error, as a bad NAND page or Optane line would. Writes are
+   * unaffected. For tests of the error paths above the device.
+   */
+  injectReadError(slba: number, blocks: number): void {
+    if (!Number.isSafeInteger(slba) || !Number.isSafeInteger(blocks) || slba < 0 || blocks <= 0 || slba + blocks > this.capacityBlocks) {
+      throw new DeviceError(`injectReadError: LBA range ${String(slba)}+${String(blocks)} is not inside the device's ${this.capacityBlocks} blocks`);
+    }
+    this.badLbaRanges.push([slba, slba + blocks]);
+  }
+
+  /** Removes every injected media error. */
+  clearInjectedErrors(): void {
+    this.badLbaRanges.length = 0;
+  }
+
+  private readHitsMediaError(cmd: NvmeCommand): boolean {
+    const end = cmd.slba + cmd.nlb + 1;
+    for (const [bad, badEnd] of this.badLbaRanges) if (cmd.slba < badEnd && bad < end) return true;
+    return false;
   }
 
   /** Validates a fetched command; returns an NVMe status. */
@@ -147,6 +173,9 @@ export class NvmeController {
   /** Completion event of a command: move the data, post the entry. */
   finish(qp: QueuePair, cmd: NvmeCommand): void {
     let status = qp.fetchStatus[cmd.cid]!;
+    if (status === NVME_SC_SUCCESS && this.badLbaRanges.length !== 0 && cmd.opcode === NVME_OP_READ && this.readHitsMediaError(cmd)) {
+      status = NVME_SC_UNRECOVERED_READ_ERROR;
+    }
     if (status === NVME_SC_SUCCESS) {
       const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
       const offsetBytes = cmd.slba * LOGICAL_BLOCK_BYTES;
