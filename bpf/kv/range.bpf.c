@@ -39,44 +39,56 @@ static __always_inline int output_full(const struct RangeQuery *q)
 	return 0;
 }
 
+/* Keys of the current leaf from _node_key_ix: COUNT counts them; any other
+ * aggregation asks for the value of the first key in the range. Returns 1 when
+ * the call is over (the end of the range, or a value's block asked for), 0 when
+ * the leaf is used up. `inclusive` is a constant at each of the two call sites:
+ * the end test then decides nothing about the flags, so a verifier keeps one
+ * state per loop iteration instead of telling flag values apart, and
+ * output_full() is tested once by the caller (neither len nor out_len changes
+ * in here). */
+static __always_inline int scan_keys(struct bpf_xrp *ctx, struct RangeQuery *q, const int inclusive)
+{
+	const struct Node *node = &q->_current_node;
+	key__t first_key = (q->flags & RNG_BEGIN_EXCLUSIVE) ? q->range_begin + 1 : q->range_begin;
+	key__t range_end = q->range_end;
+
+	for (int n = 0; n < NODE_CAPACITY; n++) {
+		unsigned int i = q->_node_key_ix;
+		if (i >= NODE_CAPACITY)
+			break;
+		kv_barrier_var(i);
+		key__t key = node->key[i & 31];
+		if (inclusive ? key > range_end : key >= range_end) {
+			mark_complete(ctx, q);
+			return 1;
+		}
+		if (key >= first_key) {
+			if (q->agg_op != AGG_COUNT) {
+				if (q->agg_op == AGG_NONE)
+					q->kv[q->len & KEY_MASK].key = key;
+				q->_state = RNG_READ_VALUE;
+				ctx->next_addr[0] = value_base(decode(node->ptr[i & 31]));
+				ctx->size[0] = BLK_SIZE;
+				return 1;
+			}
+			/* never take this key again, here or after a resume */
+			q->range_begin = key;
+			q->flags |= RNG_BEGIN_EXCLUSIVE;
+			first_key = key + 1;
+			q->agg_count += 1;
+			q->agg_value = q->agg_count;
+		}
+		q->_node_key_ix = i + 1;
+	}
+	return 0;
+}
+
 /* Scan the current leaf from _node_key_ix: ask for the next value's block,
  * count keys (COUNT), or end the call. */
 static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *q)
 {
 	const struct Node *node = &q->_current_node;
-	key__t first_key = (q->flags & RNG_BEGIN_EXCLUSIVE) ? q->range_begin + 1 : q->range_begin;
-	int end_inclusive = (q->flags & RNG_END_INCLUSIVE) != 0;
-
-	for (int n = 0; n < NODE_CAPACITY; n++) {
-		unsigned int i = q->_node_key_ix;
-		if (i >= NODE_CAPACITY || output_full(q))
-			break;
-		kv_barrier_var(i);
-		key__t key = node->key[i & 31];
-		if (key > q->range_end || (key == q->range_end && !end_inclusive)) {
-			mark_complete(ctx, q);
-			return 0;
-		}
-		if (key >= first_key) {
-			if (q->agg_op == AGG_COUNT) {
-				/* never take this key again, here or after a resume */
-				q->range_begin = key;
-				q->flags |= RNG_BEGIN_EXCLUSIVE;
-				first_key = key + 1;
-				q->agg_count += 1;
-				q->agg_value = q->agg_count;
-				q->_node_key_ix = i + 1;
-				continue;
-			}
-			if (q->agg_op == AGG_NONE)
-				q->kv[q->len & KEY_MASK].key = key;
-			q->_state = RNG_READ_VALUE;
-			ctx->next_addr[0] = value_base(decode(node->ptr[i & 31]));
-			ctx->size[0] = BLK_SIZE;
-			return 0;
-		}
-		q->_node_key_ix = i + 1;
-	}
 
 	if (output_full(q)) {
 		/* suspend: the caller takes the output and resumes */
@@ -91,6 +103,13 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 			}
 		}
 		return 0;
+	}
+	if (q->flags & RNG_END_INCLUSIVE) {
+		if (scan_keys(ctx, q, 1))
+			return 0;
+	} else {
+		if (scan_keys(ctx, q, 0))
+			return 0;
 	}
 	if (node->next == 0) {
 		/* the last leaf: the whole index has been read */
