@@ -1,47 +1,9 @@
-/* verify.bpf.c: the BPF-KV storage functions under the real Linux verifier.
- *
- * Linux has no XRP program type, so this wraps each function's body in a
- * socket filter: struct bpf_xrp lives on the stack, and data and scratch are
- * 4096-byte array-map values, which the verifier bounds-checks by the same
- * rules as XRP's PTR_TO_MEM pages (variable offsets must be proven inside the
- * 4096 bytes). test/kv/kernel-verifier.test.ts loads it with bpftool when the
- * machine allows it.
- */
+/* verify.bpf.c: the BPF-KV storage functions under the real Linux verifier
+ * (see test/helpers/kernel-wrap.h); test/kv/kernel-verifier.test.ts loads it. */
 #define KV_NO_XRP_ENTRY
 #include "../../../bpf/kv/get.bpf.c"
 #include "../../../bpf/kv/range.bpf.c"
+#include "../../helpers/kernel-wrap.h"
 
-char LICENSE[] SEC("license") = "GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, char[XRP_PAGE_BYTES]);
-} pages SEC(".maps");
-
-static __always_inline int with_pages(int which)
-{
-	__u32 k0 = 0, k1 = 1;
-	char *data = bpf_map_lookup_elem(&pages, &k0);
-	char *scratch = bpf_map_lookup_elem(&pages, &k1);
-	struct bpf_xrp ctx = {};
-
-	if (!data || !scratch)
-		return 0;
-	ctx.data = data;
-	ctx.scratch = scratch;
-	return which == 0 ? kv_get_body(&ctx) : kv_range_body(&ctx);
-}
-
-SEC("socket")
-int verify_kv_get(void *skb)
-{
-	return with_pages(0);
-}
-
-SEC("socket")
-int verify_kv_range(void *skb)
-{
-	return with_pages(1);
-}
+XRP_SOCKET_WRAPPER(verify_kv_get, kv_get_body)
+XRP_SOCKET_WRAPPER(verify_kv_range, kv_range_body)
