@@ -36,8 +36,12 @@ const { values: args } = parseArgs({
     'direct-workers': { type: 'string', default: '8' },
     /** modes to run, comma-separated: main-async,worker-sync,engine */
     only: { type: 'string', default: 'main-async,worker-sync,engine' },
-    /** engine: iterations a worker polls before sleeping (default: the engine's) */
-    spin: { type: 'string' },
+    /** lookups in flight to measure, comma-separated */
+    'in-flight': { type: 'string', default: '1,64' },
+    /** engine: microseconds a worker polls its ring after a request before sleeping (default: the engine's) */
+    'spin-us': { type: 'string' },
+    /** engine: microseconds the main thread polls for completions on each event-loop turn before awaiting the doorbell (default: the engine's) */
+    'poll-us': { type: 'string' },
     /** engine: no fstat after each request (no file-change detection) */
     'no-fstat': { type: 'boolean', default: false },
   },
@@ -48,6 +52,7 @@ const seconds = Number(args.seconds);
 const workerCounts = args.workers.split(',').map(Number);
 const directWorkers = Number(args['direct-workers']);
 const modes = new Set(args.only.split(','));
+const inFlights = args['in-flight'].split(',').map(Number);
 const geometry = kvGeometry(layers);
 const path = args.path ?? `/var/tmp/xrp-native-bench-L${layers}.db`;
 const MAX_KEY = geometry.keyCount;
@@ -248,7 +253,8 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
     workers,
     direct: io === 'direct',
     queueDepth: 64,
-    ...(args.spin !== undefined ? { spinLoops: Number(args.spin) } : {}),
+    ...(args['spin-us'] !== undefined ? { workerSpinUs: Number(args['spin-us']) } : {}),
+    ...(args['poll-us'] !== undefined ? { pollUs: Number(args['poll-us']) } : {}),
     checkFileChange: !args['no-fstat'],
   });
   const scratches = Array.from({ length: inFlight }, () => new Uint8Array(4096));
@@ -261,13 +267,15 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
       return r.status === XrpStatus.DONE && r.reads === HOPS && scratch[288] === 1 && scratch[289 + 62] === 48 + (key % 10);
     });
   } finally {
+    const st = e.pollingStats;
+    console.log(`  (engine ${workers}w: main polls caught ${st.pollCaught}, ran out ${st.pollExpired}; worker spins caught ${st.spinCaught}, ran out ${st.spinExpired})`);
     await e.close();
   }
 }
 
 console.log(
   `BPF-KV ${layers} layers (${HOPS} reads per lookup), ${path}; ${seconds} s per case; engine workers ${workerCounts.join(', ')} (O_DIRECT: ${directWorkers})` +
-    `${args['no-fstat'] ? ', no fstat' : ''}${args.spin !== undefined ? `, spin ${args.spin}` : ''}`,
+    `${args['no-fstat'] ? ', no fstat' : ''}${args['spin-us'] !== undefined ? `, worker spin ${args['spin-us']} us` : ''}${args['poll-us'] !== undefined ? `, main poll ${args['poll-us']} us` : ''}`,
 );
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const ios: ('cached' | 'direct')[] = ['cached'];
@@ -277,7 +285,7 @@ if (!args['no-direct']) {
   else console.log(`O_DIRECT skipped: ${probe.reason}`);
 }
 for (const io of ios) {
-  for (const inFlight of [1, 64]) {
+  for (const inFlight of inFlights) {
     const a = modes.has('main-async') ? await mainAsync(io, inFlight) : undefined;
     if (modes.has('worker-sync')) await workerSync(io, inFlight);
     if (!modes.has('engine')) continue;

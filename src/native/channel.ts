@@ -20,6 +20,10 @@ export const CTL = {
   WAKE: 4,
   /** control messages posted (the worker fetches them with receiveMessageOnPort) */
   CONTROL: 5,
+  /** the worker's spins (after running out of requests) that caught a submission (statistics) */
+  SPIN_CAUGHT: 6,
+  /** the worker's spins that ran out, so that it slept (statistics) */
+  SPIN_EXPIRED: 7,
   /** first ring entry */
   RINGS: 8,
 } as const;

@@ -54,8 +54,28 @@ export interface NativeXrpOptions {
   checkFileChange?: boolean;
   /** accept debugCrash requests (tests) */
   debugHooks?: boolean;
-  /** iterations a worker polls its ring before it sleeps (default 20,000, about 20-60 us; 0 sleeps at once) */
-  spinLoops?: number;
+  /**
+   * microseconds a worker keeps polling its ring after its last request before it sleeps in
+   * Atomics.wait (default 200; 0 sleeps at once): the next request of a caller that keeps one in
+   * flight then needs no futex wake-up. Burns up to that much of a core each time the worker runs
+   * out of requests. Keep it short on a shared machine: a long spin burns the CPU time that the
+   * thread it waits for needs (see the README's figures).
+   */
+  workerSpinUs?: number;
+  /**
+   * microseconds the main thread looks for completions on every event-loop turn (setImmediate,
+   * never a blocking loop) after a submission or a completion, before it awaits the workers'
+   * doorbell with Atomics.waitAsync (default 200; 0 awaits at once). Saves the cross-thread
+   * wake-up of the main thread (tens of microseconds here) for requests that complete within
+   * the window, at the cost of a busy event loop (timers and I/O still run) while it lasts.
+   */
+  pollUs?: number;
+  /**
+   * the main thread polls only while at most this many requests are in the workers' rings
+   * (default 4 per worker): with more, completions come often enough that the doorbell's wake-up
+   * is amortized, and the core is better left to the workers
+   */
+  pollMaxInFlight?: number;
 }
 
 export interface ReadXrpOptions {
@@ -104,13 +124,14 @@ type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { as
 const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync.bind(Atomics);
 
 const QUEUED_MAX = 1 << 16;
-/**
- * Iterations (an Atomics.load each, ~20-60 us in all) a worker polls its ring
- * after its last request before it sleeps: the next request of a caller that
- * keeps one in flight usually arrives within that window, which saves the
- * futex wake-up (10-20 us here) on the way in.
- */
-const SPIN_LOOPS_DEFAULT = 20_000;
+/** see NativeXrpOptions.workerSpinUs and pollUs */
+const WORKER_SPIN_US_DEFAULT = 50;
+const POLL_US_DEFAULT = 50;
+const POLL_MAX_IN_FLIGHT_PER_WORKER = 4;
+/** polling windows skipped, at most, after windows that ran out */
+const POLL_BACKOFF_MAX = 64;
+/** the largest workerSpinUs / pollUs accepted (1 s) */
+const SPIN_US_MAX = 1_000_000;
 /** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
 const INSN_LIMIT_DEFAULT = 1_000_000;
 const START_FAILURES_MAX = 3;
@@ -224,6 +245,16 @@ export class NativeXrpEngine {
   /** workers with submissions whose doorbell rings at the end of this microtask turn */
   private readonly doorbellLanes: Lane[] = [];
   private doorbellScheduled = false;
+  /** the main thread's polling window (NativeXrpOptions.pollUs) in ms, and its end */
+  private readonly pollMs: number;
+  private pollUntilMs = 0;
+  private submittedSincePoll = false;
+  /** in a polling window; windows skipped after windows that ran out (see pumpStep) */
+  private polling = false;
+  private pollBackoff = 0;
+  private pollSkip = 0;
+  /** the main thread's polling windows that caught a completion, and that ran out */
+  private readonly pollStats = { caught: 0, expired: 0 };
   /** workers replaced after dying */
   replacedWorkers = 0;
 
@@ -231,7 +262,9 @@ export class NativeXrpEngine {
     readonly path: string,
     readonly identity: FileIdentity,
     private readonly options: Required<NativeXrpOptions>,
-  ) {}
+  ) {
+    this.pollMs = options.pollUs / 1000;
+  }
 
   /** Opens `path` and starts the workers (each opens the file itself). */
   static async open(path: string, options: NativeXrpOptions = {}): Promise<NativeXrpEngine> {
@@ -257,7 +290,9 @@ export class NativeXrpEngine {
       insnLimit: checkInsnLimit(options.insnLimit ?? INSN_LIMIT_DEFAULT),
       checkFileChange: options.checkFileChange ?? true,
       debugHooks: options.debugHooks ?? false,
-      spinLoops: checkSpin(options.spinLoops ?? SPIN_LOOPS_DEFAULT),
+      workerSpinUs: checkMicros('workerSpinUs', options.workerSpinUs ?? WORKER_SPIN_US_DEFAULT),
+      pollUs: checkMicros('pollUs', options.pollUs ?? POLL_US_DEFAULT),
+      pollMaxInFlight: checkPollMax(options.pollMaxInFlight ?? POLL_MAX_IN_FLIGHT_PER_WORKER * workers),
     });
     const lanes = Array.from({ length: workers }, () => engine.startLane());
     await engine.waitStarted(lanes);
@@ -370,6 +405,20 @@ export class NativeXrpEngine {
     }
   }
 
+  /**
+   * How the wake-up avoidance fares: the main thread's polling windows that caught a completion
+   * or ran out, and the workers' spins (current workers) that caught a submission or ran out.
+   */
+  get pollingStats(): { pollCaught: number; pollExpired: number; spinCaught: number; spinExpired: number } {
+    let spinCaught = 0;
+    let spinExpired = 0;
+    for (const lane of this.lanes) {
+      spinCaught += Atomics.load(lane.ch.ctl, CTL.SPIN_CAUGHT);
+      spinExpired += Atomics.load(lane.ch.ctl, CTL.SPIN_EXPIRED);
+    }
+    return { pollCaught: this.pollStats.caught, pollExpired: this.pollStats.expired, spinCaught, spinExpired };
+  }
+
   /** Workers up with the program loaded. */
   get readyWorkers(): number {
     return this.lanes.filter((l) => l.state === 'ready').length;
@@ -427,7 +476,7 @@ export class NativeXrpEngine {
       checkFileChange: this.options.checkFileChange,
       insnLimit: this.options.insnLimit,
       debugHooks: this.options.debugHooks,
-      spinLoops: this.options.spinLoops,
+      spinUs: this.options.workerSpinUs,
       buffers,
       bell: this.bell.buffer as SharedArrayBuffer,
       control: port2,
@@ -590,7 +639,7 @@ export class NativeXrpEngine {
       }
     }
     this.updateRef();
-    if (this.inFlight > 0 && !this.pumping) void this.pump();
+    if (this.inFlight > 0 && !this.pumping) this.pump();
   }
 
   private readonly ringDoorbells = (): void => {
@@ -619,34 +668,77 @@ export class NativeXrpEngine {
     lane.sqTail = (lane.sqTail + 1) | 0;
     lane.inFlight++;
     this.inFlight++;
+    this.submittedSincePoll = true;
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Completion reaping, as a chain of callbacks (never a blocking loop): drain every completion
+   * ring; then, while within the polling window (pollUs after the last submission or completion),
+   * look again on the next event-loop turn (setImmediate: timers and I/O run in between); after
+   * it, await the doorbell with Atomics.waitAsync, which wakes this thread through a task that
+   * V8 posts to the event loop.
+   */
+  private pump(): void {
     this.pumping = true;
-    try {
-      while (this.inFlight > 0) {
-        const seen = Atomics.load(this.bell, BELL.COUNT);
-        for (const lane of this.lanes) this.drain(lane);
-        if (this.pending.length > 0) this.dispatch();
-        if (this.inFlight === 0) break;
-        const wait = waitAsync(this.bell, BELL.COUNT, seen);
-        // when more completions arrived meanwhile, still yield once: the callers'
-        // continuations (microtasks) must run and submit their next requests
-        // before this loop drains again, or the rings would empty in convoys
-        if (wait.async) await wait.value;
-        else await null;
-      }
-    } finally {
-      this.pumping = false;
-    }
-    this.updateRef();
-    this.checkIdle();
+    this.polling = false;
+    this.pumpStep();
   }
 
-  private drain(lane: Lane): void {
+  private readonly pumpStep = (): void => {
+    // the doorbell count before draining: a completion published after the drain makes waitAsync return at once
+    const seen = Atomics.load(this.bell, BELL.COUNT);
+    let completed = 0;
+    for (const lane of this.lanes) completed += this.drain(lane);
+    if (completed > 0 && this.polling) {
+      // the window caught a completion
+      this.polling = false;
+      this.pollBackoff = 0;
+      this.pollStats.caught++;
+    }
+    if (this.pending.length > 0) this.dispatch();
+    if (this.inFlight === 0) {
+      this.pumping = false;
+      this.updateRef();
+      this.checkIdle();
+      return;
+    }
+    if (this.pollMs > 0 && this.inFlight <= this.options.pollMaxInFlight) {
+      const nowMs = performance.now();
+      if (completed > 0 || this.submittedSincePoll) {
+        // a new window after each submission or completion
+        this.submittedSincePoll = false;
+        this.polling = this.pollSkip === 0;
+        if (this.polling) this.pollUntilMs = nowMs + this.pollMs;
+        else this.pollSkip--;
+      }
+      if (this.polling) {
+        if (nowMs < this.pollUntilMs) {
+          // the callers' continuations (microtasks) run before this, so their next requests are already submitted
+          setImmediate(this.pumpStep);
+          return;
+        }
+        // a window without a completion: the workers did not run meanwhile (preempted, or sharing
+        // this thread's core, where polling only delays them): skip the next 1, 2, 4 .. 64 windows
+        this.polling = false;
+        this.pollStats.expired++;
+        this.pollBackoff = Math.min(Math.max(1, 2 * this.pollBackoff), POLL_BACKOFF_MAX);
+        this.pollSkip = this.pollBackoff;
+      }
+    } else this.polling = false;
+    const wait = waitAsync(this.bell, BELL.COUNT, seen);
+    // when more completions arrived meanwhile, still yield once: the callers'
+    // continuations (microtasks) must run and submit their next requests
+    // before this drains again, or the rings would empty in convoys
+    if (wait.async) void wait.value.then(this.pumpStep);
+    else queueMicrotask(this.pumpStep);
+  };
+
+  /** Resolves the completions of `lane`'s ring; returns how many there were. */
+  private drain(lane: Lane): number {
     const { ch } = lane;
     const tail = Atomics.load(ch.ctl, CTL.CQ_TAIL);
-    if (tail === lane.cqHead) return;
+    if (tail === lane.cqHead) return 0;
+    const count = (tail - lane.cqHead) | 0;
     while (lane.cqHead !== tail) {
       const slot = ch.ctl[ch.cqBase + (lane.cqHead & ch.mask)]!;
       lane.cqHead = (lane.cqHead + 1) | 0;
@@ -660,8 +752,8 @@ export class NativeXrpEngine {
       const mf = slot * MF.COUNT;
       request.scratch.set(ch.scratch.subarray(slot * PAGE, (slot + 1) * PAGE));
       if (request.data !== undefined) request.data.set(ch.data.subarray(slot * PAGE, (slot + 1) * PAGE));
-      const lo = BigInt(ch.mi[mi + MI.R0_LO]! >>> 0);
-      const hi = BigInt(ch.mi[mi + MI.R0_HI]! >>> 0);
+      const lo = ch.mi[mi + MI.R0_LO]!;
+      const hi = ch.mi[mi + MI.R0_HI]!;
       const status = ch.mi[mi + MI.STATUS]! as XrpStatusCode;
       const listed = ch.mi[mi + MI.PENDING]!;
       const pending: XrpRead[] = [];
@@ -672,7 +764,7 @@ export class NativeXrpEngine {
         status,
         statusName: xrpStatusName(status),
         partial: status !== XrpStatus.DONE,
-        progRet: (hi << 32n) | lo,
+        progRet: hi === 0 && lo === 0 ? 0n : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0),
         reads: ch.mi[mi + MI.READS]!,
         resubmissions: ch.mi[mi + MI.RESUBMISSIONS]!,
         runs: ch.mi[mi + MI.RUNS]!,
@@ -686,6 +778,7 @@ export class NativeXrpEngine {
       });
     }
     Atomics.store(ch.ctl, CTL.CQ_HEAD, lane.cqHead);
+    return count;
   }
 
   /** Workers keep the process alive only while there is work (a forgotten engine does not hang a script). */
@@ -712,9 +805,14 @@ function checkLimit(limit: number): void {
   }
 }
 
-function checkSpin(loops: number): number {
-  if (!Number.isInteger(loops) || loops < 0 || loops > 1e9) throw new NativeXrpError('EINVAL', `spinLoops must be 0..1e9, got ${String(loops)}`);
-  return loops;
+function checkMicros(name: string, us: number): number {
+  if (typeof us !== 'number' || !Number.isFinite(us) || us < 0 || us > SPIN_US_MAX) throw new NativeXrpError('EINVAL', `${name} must be 0..${SPIN_US_MAX} microseconds, got ${String(us)}`);
+  return us;
+}
+
+function checkPollMax(requests: number): number {
+  if (!Number.isInteger(requests) || requests < 0 || requests > 1 << 20) throw new NativeXrpError('EINVAL', `pollMaxInFlight must be 0..2^20, got ${String(requests)}`);
+  return requests;
 }
 
 function checkInsnLimit(limit: number): number {
