@@ -39,56 +39,19 @@ static __always_inline int output_full(const struct RangeQuery *q)
 	return 0;
 }
 
-/* Keys of the current leaf from _node_key_ix: COUNT counts them; any other
- * aggregation asks for the value of the first key in the range. Returns 1 when
- * the call is over (the end of the range, or a value's block asked for), 0 when
- * the leaf is used up. `inclusive` is a constant at each of the two call sites:
- * the end test then decides nothing about the flags, so a verifier keeps one
- * state per loop iteration instead of telling flag values apart, and
- * output_full() is tested once by the caller (neither len nor out_len changes
- * in here). */
-static __always_inline int scan_keys(struct bpf_xrp *ctx, struct RangeQuery *q, const int inclusive)
-{
-	const struct Node *node = &q->_current_node;
-	key__t first_key = (q->flags & RNG_BEGIN_EXCLUSIVE) ? q->range_begin + 1 : q->range_begin;
-	key__t range_end = q->range_end;
-
-	for (int n = 0; n < NODE_CAPACITY; n++) {
-		unsigned int i = q->_node_key_ix;
-		if (i >= NODE_CAPACITY)
-			break;
-		kv_barrier_var(i);
-		key__t key = node->key[i & 31];
-		if (inclusive ? key > range_end : key >= range_end) {
-			mark_complete(ctx, q);
-			return 1;
-		}
-		if (key >= first_key) {
-			if (q->agg_op != AGG_COUNT) {
-				if (q->agg_op == AGG_NONE)
-					q->kv[q->len & KEY_MASK].key = key;
-				q->_state = RNG_READ_VALUE;
-				ctx->next_addr[0] = value_base(decode(node->ptr[i & 31]));
-				ctx->size[0] = BLK_SIZE;
-				return 1;
-			}
-			/* never take this key again, here or after a resume */
-			q->range_begin = key;
-			q->flags |= RNG_BEGIN_EXCLUSIVE;
-			first_key = key + 1;
-			q->agg_count += 1;
-			q->agg_value = q->agg_count;
-		}
-		q->_node_key_ix = i + 1;
-	}
-	return 0;
-}
-
 /* Scan the current leaf from _node_key_ix: ask for the next value's block,
- * count keys (COUNT), or end the call. */
+ * count keys (COUNT), or end the call.
+ *
+ * Shaped for the verifiers (ours and Linux's), which follow the key loop once
+ * per iteration and entry state: no flag is tested in the loop (the end is
+ * turned into an inclusive limit first, output_full() is tested once: neither
+ * len nor out_len changes here), and leaving the loop for a value's block
+ * jumps to one place after it, where the paths of all iterations meet. */
 static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *q)
 {
 	const struct Node *node = &q->_current_node;
+	key__t first_key, last_key;
+	__u64 i; /* 64-bit, as is the loop counter: no zero-extensions in the loop */
 
 	if (output_full(q)) {
 		/* suspend: the caller takes the output and resumes */
@@ -104,13 +67,46 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 		}
 		return 0;
 	}
-	if (q->flags & RNG_END_INCLUSIVE) {
-		if (scan_keys(ctx, q, 1))
-			return 0;
-	} else {
-		if (scan_keys(ctx, q, 0))
-			return 0;
+
+	/* the last key in the range */
+	last_key = q->range_end;
+	if (!(q->flags & RNG_END_INCLUSIVE)) {
+		if (last_key == 0) {
+			/* an exclusive end of 0: the first key looked at ends the range */
+			if (q->_node_key_ix < NODE_CAPACITY) {
+				mark_complete(ctx, q);
+				return 0;
+			}
+			goto leaf_done;
+		}
+		last_key -= 1;
 	}
+	first_key = (q->flags & RNG_BEGIN_EXCLUSIVE) ? q->range_begin + 1 : q->range_begin;
+
+	for (__u64 n = 0; n < NODE_CAPACITY; n++) {
+		i = q->_node_key_ix;
+		if (i >= NODE_CAPACITY)
+			break;
+		kv_barrier_var(i);
+		key__t key = node->key[i & 31];
+		if (key > last_key) {
+			mark_complete(ctx, q);
+			return 0;
+		}
+		if (key >= first_key) {
+			if (q->agg_op != AGG_COUNT)
+				goto read_value;
+			/* never take this key again, here or after a resume */
+			q->range_begin = key;
+			q->flags |= RNG_BEGIN_EXCLUSIVE;
+			first_key = key + 1;
+			q->agg_count += 1;
+			q->agg_value = q->agg_count;
+		}
+		q->_node_key_ix = i + 1;
+	}
+
+leaf_done:
 	if (node->next == 0) {
 		/* the last leaf: the whole index has been read */
 		mark_complete(ctx, q);
@@ -120,6 +116,16 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 	q->_node_key_ix = 0;
 	q->_state = RNG_READ_NODE;
 	ctx->next_addr[0] = node->next;
+	ctx->size[0] = BLK_SIZE;
+	return 0;
+
+read_value:
+	/* key _node_key_ix is in the range: ask for its value's block */
+	i = q->_node_key_ix & 31;
+	if (q->agg_op == AGG_NONE)
+		q->kv[q->len & KEY_MASK].key = node->key[i];
+	q->_state = RNG_READ_VALUE;
+	ctx->next_addr[0] = value_base(decode(node->ptr[i]));
 	ctx->size[0] = BLK_SIZE;
 	return 0;
 }
@@ -163,19 +169,22 @@ static __always_inline int parse_number(const unsigned char *v, __u64 offset, __
 
 static __always_inline void set_insert(struct RangeQuery *q, __u64 number)
 {
-	__u32 h = (__u32)((number * 0x9E3779B97F4A7C15ULL) >> 57);
+	/* linear probing from the hash's slot; the slot is carried from one
+	 * probe to the next (fewer instructions per probe for a verifier, which
+	 * follows all KV_SET_SLOTS of them) */
+	__u64 slot = (number * 0x9E3779B97F4A7C15ULL) >> 57;
 
-	for (int p = 0; p < KV_SET_SLOTS; p++) {
-		__u32 slot = (h + p) & SET_MASK;
-		unsigned char e = q->set_index[slot];
+	for (__u64 p = 0; p < KV_SET_SLOTS; p++) {
+		unsigned char e = q->set_index[slot & SET_MASK];
 		if (e == 0) {
 			q->out[q->out_len & OUT_MASK] = number;
 			q->out_len += 1;
-			q->set_index[slot] = (unsigned char)q->out_len;
+			q->set_index[slot & SET_MASK] = (unsigned char)q->out_len;
 			return;
 		}
 		if (q->out[(e - 1) & OUT_MASK] == number)
 			return;
+		slot = (slot + 1) & SET_MASK;
 	}
 }
 
