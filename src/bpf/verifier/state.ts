@@ -231,6 +231,57 @@ export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array
 }
 
 /**
+ * Forget the id of a live scalar register that no other live register or
+ * spilled slot shares (the kernel's clear_singular_ids): a link with nothing
+ * bounds nothing, and a stale id would keep a state from matching a checkpoint
+ * whose copy of the value was never linked (or was linked to a now-dead
+ * register). Dead registers keep theirs: they are never read again.
+ */
+export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): void {
+  const frames = s.frames;
+  // ids of live scalar registers, with how often they occur (few: a linear scan beats a Map)
+  const ids = idScratch;
+  ids.length = 0;
+  for (let fi = 0; fi < frames.length; fi++) {
+    const regs = frames[fi]!.regs;
+    const live = liveRegsOf(s, fi, pc, liveIn);
+    for (let r = 0; r < 10; r++) {
+      if ((live & (1 << r)) === 0) continue;
+      const v = regs[r]!;
+      if (v.kind !== 'scalar' || v.id === 0) continue;
+      let k = 0;
+      while (k < ids.length && ids[k] !== v.id) k += 2;
+      if (k < ids.length) ids[k + 1]!++;
+      else ids.push(v.id, 1);
+    }
+  }
+  let singular = false;
+  for (let k = 1; k < ids.length; k += 2) if (ids[k] === 1) singular = true;
+  if (!singular) return;
+  // a spilled copy is a holder too
+  for (const f of frames) {
+    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+      const v = f.spills[slot];
+      if (v === undefined || v.kind !== 'scalar' || v.id === 0 || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
+      for (let k = 0; k < ids.length; k += 2) if (ids[k] === v.id) ids[k + 1]! += 2;
+    }
+  }
+  for (let fi = 0; fi < frames.length; fi++) {
+    const regs = frames[fi]!.regs;
+    const live = liveRegsOf(s, fi, pc, liveIn);
+    for (let r = 0; r < 10; r++) {
+      if ((live & (1 << r)) === 0) continue;
+      const v = regs[r]!;
+      if (v.kind !== 'scalar' || v.id === 0) continue;
+      let k = 0;
+      while (ids[k] !== v.id) k += 2;
+      if (ids[k + 1] === 1) regs[r] = { kind: 'scalar', s: v.s, id: 0 };
+    }
+  }
+}
+const idScratch: number[] = [];
+
+/**
  * Whether old, a checkpoint at `pc`, covers cur (exact: equals it on what is
  * live). `precision` says which of old's scalars were relied on; without it,
  * every scalar is compared by range.

@@ -77,6 +77,7 @@ import {
   newFrame,
   emptyPrecision,
   stateSubsumes,
+  clearSingularIds,
   stateToString,
   type Precision,
   type Frame,
@@ -95,6 +96,13 @@ const MAX_VAR_OFF = 1 << 29;
 const TRAIL_LINES = 24;
 const CHECKPOINT_INSNS_MIN = 8;
 const CHECKPOINT_JUMPS_MIN = 2;
+/**
+ * A prune point that starts this many instructions without a jump is always
+ * checkpointed: paths meeting there after a few instructions each would
+ * otherwise all run the long block (a struct copy, say) before the next
+ * checkpoint could cut them.
+ */
+const CHECKPOINT_RUN_MIN = 16;
 
 export interface VerifyOptions {
   type: ProgramType;
@@ -294,6 +302,8 @@ class Verifier {
   private done: (CheckpointBuckets | undefined)[] = [];
   /** per instruction: checkpoints kept for comparison */
   private storedAt = new Int32Array(0);
+  /** per instruction, how many instructions from it run without a jump or a prune point (capped) */
+  private runAhead: Uint8Array = new Uint8Array(0);
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
   private readonly refineMemo = new WeakMap<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
@@ -354,6 +364,7 @@ class Verifier {
     this.active = new Array(cfg.insnCount);
     this.done = new Array(cfg.insnCount);
     this.storedAt = new Int32Array(cfg.insnCount);
+    this.runAhead = straightRuns(this.insns, cfg.prunePoints);
     const pending: Path[] = [{ pc: 0, state: this.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
     while (pending.length > 0) {
       const path = pending.pop()!;
@@ -402,9 +413,10 @@ class Verifier {
   private visit(path: Path, cfg: Cfg): boolean {
     const pc = path.pc;
     const cur = path.state;
+    clearSingularIds(cur, pc, cfg.liveIn);
     // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
     // the last one on this path: far fewer states to store and compare.
-    const addNew = path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN;
+    const addNew = (path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || this.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
     const active = this.active[pc];
     if (active !== undefined) {
       for (let m = 0; m < active.masks.length; m++) {
@@ -1332,6 +1344,19 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
       }
     }
   }
+}
+
+/** For each instruction, the length of the jump-free run starting there, up to the next prune point (capped at 255). */
+function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): Uint8Array {
+  const n = insns.length;
+  const run = new Uint8Array(n);
+  for (let pc = n - 1; pc >= 0; pc--) {
+    const cls = insnClass(insns[pc]!.code);
+    if (cls === InsnClass.JMP || cls === InsnClass.JMP32) continue;
+    const next = pc + 1 < n && !prunePoints[pc + 1] ? run[pc + 1]! : 0;
+    run[pc] = Math.min(255, 1 + next);
+  }
+  return run;
 }
 
 function ensureFrames(need: Precision, fi: number): void {
