@@ -6,10 +6,12 @@
 // page in `scratch`, the last block read in `data`; rings carry slot numbers, so
 // no request is ever copied through a message.
 //
-// Wake-ups: the worker sleeps in Atomics.wait on WAKE, which the main thread
-// bumps on every submission and control message. Workers bump the engine-wide
-// doorbell (one Int32 shared by all workers) after each completion; the main
-// thread awaits it with Atomics.waitAsync, so its event loop never blocks.
+// Wake-ups: the worker sleeps in Atomics.wait on WAKE (after polling it for a
+// bounded time), which the main thread bumps on every submission and control
+// message. Workers bump the engine-wide doorbell (one Int32 shared by all
+// workers) after each completion; the main thread polls the rings on event-loop
+// turns for a bounded time, then awaits the doorbell with Atomics.waitAsync, so
+// its event loop never blocks.
 
 export const CTL = {
   SQ_TAIL: 0,

@@ -4,8 +4,9 @@
 // file and its own JIT-compiled copy of the storage function, serves requests
 // through shared-memory queue pairs (channel.ts). A whole chain of dependent
 // reads costs one crossing between threads instead of one per hop. The main
-// thread only copies the scratch page into a slot, bumps a counter and awaits
-// the doorbell with Atomics.waitAsync: its event loop never blocks.
+// thread only copies the scratch page into a slot and bumps a counter; it looks
+// for completions on each event-loop turn for a bounded window (pollUs), then
+// awaits the doorbell with Atomics.waitAsync: its event loop never blocks.
 //
 //   const engine = await NativeXrpEngine.open(path, { direct: true, workers: 2 });
 //   await engine.load('bpf/kv/get.bpf.o', 'kv_get');

@@ -3,7 +3,8 @@
 // then serves its channel: takes slot numbers from the submission ring, runs
 // the chain with positioned reads (chain.ts), publishes the results in the slot
 // and the slot number in the completion ring, and rings the engine's doorbell.
-// It sleeps in Atomics.wait when the ring is empty; control messages (load,
+// When the ring is empty it polls it for a bounded time (workerSpinUs, backing
+// off when spins run out), then sleeps in Atomics.wait; control messages (load,
 // stop) come through a MessagePort that it polls with receiveMessageOnPort, so
 // the serving loop never has to return to the event loop.
 
