@@ -49,6 +49,8 @@ const asS32 = (x: bigint): bigint => BigInt.asIntN(32, x);
 const SIGN64 = 1n << 63n;
 const SIGN32 = 1n << 31n;
 const SMALL_MAX = 0x7fff_ffffn;
+const MASK64 = 0xffff_ffff_ffff_ffffn;
+const MASK32 = 0xffff_ffffn;
 const smaxOf = (bits: Width): bigint => (1n << BigInt(bits - 1)) - 1n;
 const sminOf = (bits: Width): bigint => -(1n << BigInt(bits - 1));
 const toSigned = (x: bigint, bits: Width): bigint => BigInt.asIntN(bits, x);
@@ -94,7 +96,8 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
       smax = min(smax, toSigned(umax, bits));
     }
     if (umin > umax || smin > smax) return undefined;
-    let r = tnumIntersect(t, tnumRange(umin, umax, bits));
+    // [0, all ones] says nothing about the bits (the common unknown): skip building its tnum
+    let r = umin === 0n && umax === (bits === 64 ? MASK64 : MASK32) ? t : tnumIntersect(t, tnumRange(umin, umax, bits));
     if (r === undefined) return undefined;
     if (r.mask !== 0n && (r.mask & (r.mask - 1n)) === 0n) {
       // One unknown bit: two members, r.value and r.value | r.mask; the

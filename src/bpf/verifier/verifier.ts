@@ -1383,6 +1383,9 @@ function constMask(st: VState, candidates: number): number {
   return mask;
 }
 
+/** Key text of constant scalars (shared objects: scalarConst caches them), to spare a BigInt-to-string per lookup. */
+const constKeyMemo = new WeakMap<Scalar, string>();
+
 /** The constants of the innermost frame's registers in `mask`, as a key; undefined if one is not a constant. */
 function constKey(st: VState, mask: number): string | undefined {
   if (mask === 0) return '';
@@ -1392,7 +1395,12 @@ function constKey(st: VState, mask: number): string | undefined {
     if ((mask & (1 << r)) === 0) continue;
     const v = regs[r]!;
     if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
-    key += `${constValue(v.s)},`;
+    let k = constKeyMemo.get(v.s);
+    if (k === undefined) {
+      k = `${constValue(v.s)},`;
+      constKeyMemo.set(v.s, k);
+    }
+    key += k;
   }
   return key;
 }
