@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     'spin-us': { type: 'string' },
     /** engine: microseconds the main thread polls for completions on each event-loop turn before awaiting the doorbell (default: the engine's) */
     'poll-us': { type: 'string' },
+    /** engine: polling windows / spins skipped at most after one ran out (default: the engine's) */
+    backoff: { type: 'string' },
     /** engine: no fstat after each request (no file-change detection) */
     'no-fstat': { type: 'boolean', default: false },
   },
@@ -255,6 +257,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
     queueDepth: 64,
     ...(args['spin-us'] !== undefined ? { workerSpinUs: Number(args['spin-us']) } : {}),
     ...(args['poll-us'] !== undefined ? { pollUs: Number(args['poll-us']) } : {}),
+    ...(args.backoff !== undefined ? { pollBackoffMax: Number(args.backoff) } : {}),
     checkFileChange: !args['no-fstat'],
   });
   const scratches = Array.from({ length: inFlight }, () => new Uint8Array(4096));
@@ -275,7 +278,7 @@ async function engine(io: 'cached' | 'direct', inFlight: number, workers: number
 
 console.log(
   `BPF-KV ${layers} layers (${HOPS} reads per lookup), ${path}; ${seconds} s per case; engine workers ${workerCounts.join(', ')} (O_DIRECT: ${directWorkers})` +
-    `${args['no-fstat'] ? ', no fstat' : ''}${args['spin-us'] !== undefined ? `, worker spin ${args['spin-us']} us` : ''}${args['poll-us'] !== undefined ? `, main poll ${args['poll-us']} us` : ''}`,
+    `${args['no-fstat'] ? ', no fstat' : ''}${args['spin-us'] !== undefined ? `, worker spin ${args['spin-us']} us` : ''}${args['poll-us'] !== undefined ? `, main poll ${args['poll-us']} us` : ''}${args.backoff !== undefined ? `, backoff max ${args.backoff}` : ''}`,
 );
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const ios: ('cached' | 'direct')[] = ['cached'];

@@ -77,6 +77,13 @@ export interface NativeXrpOptions {
    * is amortized, and the core is better left to the workers
    */
   pollMaxInFlight?: number;
+  /**
+   * after a polling window or a worker's spin that ran out (the other thread did not run
+   * meanwhile), the next 1, 2, 4 ... up to this many windows or spins are skipped (default 16;
+   * 0: never skip). A lower cap returns sooner to polling when cores free up; a higher one wastes
+   * less when the threads share a core.
+   */
+  pollBackoffMax?: number;
 }
 
 export interface ReadXrpOptions {
@@ -129,8 +136,7 @@ const QUEUED_MAX = 1 << 16;
 const WORKER_SPIN_US_DEFAULT = 50;
 const POLL_US_DEFAULT = 50;
 const POLL_MAX_IN_FLIGHT_PER_WORKER = 4;
-/** polling windows skipped, at most, after windows that ran out */
-const POLL_BACKOFF_MAX = 64;
+const POLL_BACKOFF_MAX_DEFAULT = 16;
 /** the largest workerSpinUs / pollUs accepted (1 s) */
 const SPIN_US_MAX = 1_000_000;
 /** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
@@ -293,7 +299,8 @@ export class NativeXrpEngine {
       debugHooks: options.debugHooks ?? false,
       workerSpinUs: checkMicros('workerSpinUs', options.workerSpinUs ?? WORKER_SPIN_US_DEFAULT),
       pollUs: checkMicros('pollUs', options.pollUs ?? POLL_US_DEFAULT),
-      pollMaxInFlight: checkPollMax(options.pollMaxInFlight ?? POLL_MAX_IN_FLIGHT_PER_WORKER * workers),
+      pollMaxInFlight: checkCount('pollMaxInFlight', options.pollMaxInFlight ?? POLL_MAX_IN_FLIGHT_PER_WORKER * workers),
+      pollBackoffMax: checkCount('pollBackoffMax', options.pollBackoffMax ?? POLL_BACKOFF_MAX_DEFAULT),
     });
     const lanes = Array.from({ length: workers }, () => engine.startLane());
     await engine.waitStarted(lanes);
@@ -478,6 +485,7 @@ export class NativeXrpEngine {
       insnLimit: this.options.insnLimit,
       debugHooks: this.options.debugHooks,
       spinUs: this.options.workerSpinUs,
+      backoffMax: this.options.pollBackoffMax,
       buffers,
       bell: this.bell.buffer as SharedArrayBuffer,
       control: port2,
@@ -719,10 +727,10 @@ export class NativeXrpEngine {
           return;
         }
         // a window without a completion: the workers did not run meanwhile (preempted, or sharing
-        // this thread's core, where polling only delays them): skip the next 1, 2, 4 .. 64 windows
+        // this thread's core, where polling only delays them): skip the next 1, 2, 4 .. pollBackoffMax windows
         this.polling = false;
         this.pollStats.expired++;
-        this.pollBackoff = Math.min(Math.max(1, 2 * this.pollBackoff), POLL_BACKOFF_MAX);
+        this.pollBackoff = Math.min(Math.max(1, 2 * this.pollBackoff), this.options.pollBackoffMax);
         this.pollSkip = this.pollBackoff;
       }
     } else this.polling = false;
@@ -811,9 +819,9 @@ function checkMicros(name: string, us: number): number {
   return us;
 }
 
-function checkPollMax(requests: number): number {
-  if (!Number.isInteger(requests) || requests < 0 || requests > 1 << 20) throw new NativeXrpError('EINVAL', `pollMaxInFlight must be 0..2^20, got ${String(requests)}`);
-  return requests;
+function checkCount(name: string, count: number): number {
+  if (!Number.isInteger(count) || count < 0 || count > 1 << 20) throw new NativeXrpError('EINVAL', `${name} must be an integer 0..2^20, got ${String(count)}`);
+  return count;
 }
 
 function checkInsnLimit(limit: number): number {

@@ -33,6 +33,8 @@ export interface WorkerInit {
   debugHooks: boolean;
   /** microseconds the worker polls its ring after its last request before it sleeps */
   spinUs: number;
+  /** idle periods without a spin, at most, after spins that ran out (see the serving loop) */
+  backoffMax: number;
   buffers: ChannelBuffers;
   bell: SharedArrayBuffer;
   control: MessagePort;
@@ -66,9 +68,6 @@ function changedSince(fd: number, identity: FileIdentity, mtimeMs: number): stri
   if (st.mtimeMs !== mtimeMs) return `file modified (mtime ${identity.mtimeNs} ns -> ${fstatSync(fd, { bigint: true }).mtimeNs} ns)`;
   return undefined;
 }
-
-/** idle periods without a spin, at most, after spins that ran out (see the serving loop) */
-const SPIN_BACKOFF_MAX = 64;
 
 /** Polls WAKE until it differs from `wake` (true) or the clock passes `untilMs` (false). */
 function spinUntilWoken(ctl: Int32Array, wake: number, untilMs: number): boolean {
@@ -202,8 +201,8 @@ function main(init: WorkerInit): void {
     // sleep and wake-up (tens of microseconds in this VM) on the way in. The clock is read only
     // every 256 loads (a load costs ~1 ns, performance.now ~30 ns).
     // A spin that runs out means the main thread did not run meanwhile (preempted, or sharing this
-    // worker's core, where spinning only delays it): skip the spin for the next 1, 2, 4 .. 64 idle
-    // periods, then try again; a spin that catches a request resets this.
+    // worker's core, where spinning only delays it): skip the spin for the next 1, 2, 4 .. backoffMax
+    // idle periods, then try again; a spin that catches a request resets this.
     if (spinMs > 0) {
       if (spinSkip > 0) spinSkip--;
       else if (spinUntilWoken(ctl, wake, performance.now() + spinMs)) {
@@ -212,7 +211,7 @@ function main(init: WorkerInit): void {
         continue;
       } else {
         ctl[CTL.SPIN_EXPIRED]++;
-        spinBackoff = Math.min(Math.max(1, 2 * spinBackoff), SPIN_BACKOFF_MAX);
+        spinBackoff = Math.min(Math.max(1, 2 * spinBackoff), init.backoffMax);
         spinSkip = spinBackoff;
       }
     }

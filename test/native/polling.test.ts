@@ -104,7 +104,34 @@ test('one request in flight: the same answers with polling and spinning on and o
 });
 
 test('the polling options are checked', async () => {
-  for (const options of [{ pollUs: -1 }, { pollUs: Number.NaN }, { workerSpinUs: 2_000_000 }, { workerSpinUs: Infinity }, { pollMaxInFlight: 1.5 }, { pollMaxInFlight: -1 }]) {
-    await assert.rejects(NativeXrpEngine.open(path, options), (e: unknown) => e instanceof NativeXrpError && e.code === 'EINVAL' && /pollUs|workerSpinUs|pollMaxInFlight/.test(e.message), JSON.stringify(options));
+  for (const options of [{ pollUs: -1 }, { pollUs: Number.NaN }, { workerSpinUs: 2_000_000 }, { workerSpinUs: Infinity }, { pollMaxInFlight: 1.5 }, { pollMaxInFlight: -1 }, { pollBackoffMax: 0.5 }]) {
+    await assert.rejects(NativeXrpEngine.open(path, options), (e: unknown) => e instanceof NativeXrpError && e.code === 'EINVAL' && /pollUs|workerSpinUs|pollMaxInFlight|pollBackoffMax/.test(e.message), JSON.stringify(options));
   }
+});
+
+test('polling windows that run out are skipped with a growing backoff (pollBackoffMax), and never with 0', async () => {
+  // 64 hops: a request takes far longer than a 1 µs window, so the windows run out
+  const long: BlockSpec[] = Array.from({ length: 64 }, (_, i) => (i === 63 ? { done: true } : { next: [[512 * (i + 1), 0]] }));
+  const longPath = dir.file('chain64.bin', scriptedFile(long));
+  const windows: Record<number, { pollCaught: number; pollExpired: number }> = {};
+  for (const pollBackoffMax of [0, 4]) {
+    const engine = await NativeXrpEngine.open(longPath, { workers: 1, pollUs: 1, workerSpinUs: 0, pollBackoffMax });
+    try {
+      await engine.load(SCRIPTED);
+      const scratch = new Uint8Array(4096);
+      for (let i = 0; i < 200; i++) {
+        const r = await engine.readXrp(0, scratch);
+        assert.equal(r.status, XrpStatus.DONE, r.detail);
+        assert.equal(r.reads, 64);
+      }
+      windows[pollBackoffMax] = engine.pollingStats;
+    } finally {
+      await engine.close();
+    }
+  }
+  // one window per request (opened by its submission) without backoff
+  assert.equal(windows[0]!.pollCaught + windows[0]!.pollExpired, 200, JSON.stringify(windows));
+  // with it, windows that ran out were followed by skipped ones
+  assert.ok(windows[4]!.pollExpired > 0, JSON.stringify(windows));
+  assert.ok(windows[4]!.pollCaught + windows[4]!.pollExpired < 120, JSON.stringify(windows));
 });
