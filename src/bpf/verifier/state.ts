@@ -69,7 +69,8 @@ export function newFrame(callsite: number): Frame {
 /** A copy of the state; the stacks are shared copy-on-write (most copies never write them). */
 export function cloneState(s: VState): VState {
   const frames: Frame[] = [];
-  for (const f of s.frames) {
+  for (let fi = 0; fi < s.frames.length; fi++) {
+    const f = s.frames[fi]!;
     f.stackShared = true;
     frames.push({ regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite });
   }
@@ -259,7 +260,8 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   for (let k = 1; k < ids.length; k += 2) if (ids[k] === 1) singular = true;
   if (!singular) return;
   // a spilled copy is a holder too
-  for (const f of frames) {
+  for (let fi = 0; fi < frames.length; fi++) {
+    const f = frames[fi]!;
     for (let slot = 0; slot < STACK_SLOTS; slot++) {
       const v = f.spills[slot];
       if (v === undefined || v.kind !== 'scalar' || v.id === 0 || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;

@@ -93,6 +93,7 @@ export const PROCESSED_INSNS_MAX = 1_000_000;
 const STATES_PER_INSN_MAX = 256;
 /** Largest offset a pointer may carry (the kernel's BPF_MAX_VAR_OFF). */
 const MAX_VAR_OFF = 1 << 29;
+const MAX_VAR_OFF_BIG = BigInt(MAX_VAR_OFF);
 const TRAIL_LINES = 24;
 const CHECKPOINT_INSNS_MIN = 8;
 const CHECKPOINT_JUMPS_MIN = 2;
@@ -425,8 +426,8 @@ class Verifier {
         if (key === undefined) continue;
         const bucket = active.byKey[m]!.get(key);
         if (bucket === undefined) continue;
-        for (const cp of bucket) {
-          if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+        for (let k = 0; k < bucket.length; k++) {
+          if (stateSubsumes(bucket[k]!.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
         }
       }
     }
@@ -641,8 +642,9 @@ class Verifier {
         if (src.kind === 'scalar' && insn.src !== d) {
           // Link the copies: a later branch on one bounds both.
           const id = src.id !== 0 ? src.id : this.newId();
-          f.regs[insn.src] = { ...src, id };
-          f.regs[d] = { ...src, id };
+          const linked: RegState = { kind: 'scalar', s: src.s, id };
+          f.regs[insn.src] = linked;
+          f.regs[d] = linked;
         } else {
           f.regs[d] = src;
         }
@@ -731,14 +733,14 @@ class Verifier {
     if (isConst(s.s)) {
       const c = BigInt.asIntN(64, constValue(s.s));
       const off = BigInt(p.off) + (kind === 'add' ? c : -c);
-      if (off <= -BigInt(MAX_VAR_OFF) || off >= BigInt(MAX_VAR_OFF)) {
+      if (off <= -MAX_VAR_OFF_BIG || off >= MAX_VAR_OFF_BIG) {
         throw new Reject(pc, `value ${c} makes ${typeName(p)} pointer be out of bounds`);
       }
       return { ...p, off: Number(off) };
     }
     const b = s.s.b64;
-    if (b.smin <= -BigInt(MAX_VAR_OFF) || b.smax >= BigInt(MAX_VAR_OFF)) {
-      throw new Reject(pc, `math between ${typeName(p)} pointer and register with unbounded ${b.smin <= -BigInt(MAX_VAR_OFF) ? 'min' : 'max'} value is not allowed`);
+    if (b.smin <= -MAX_VAR_OFF_BIG || b.smax >= MAX_VAR_OFF_BIG) {
+      throw new Reject(pc, `math between ${typeName(p)} pointer and register with unbounded ${b.smin <= -MAX_VAR_OFF_BIG ? 'min' : 'max'} value is not allowed`);
     }
     const varOff = scalarAlu(kind, p.varOff, s.s, 64);
     return { ...p, varOff };
@@ -1091,7 +1093,9 @@ class Verifier {
     const updated: RegState = { kind: 'scalar', s, id: old.id };
     f.regs[regno] = updated;
     if (old.id === 0) return;
-    for (const fr of st.frames) {
+    // indexed loops: --no-opt runs this unoptimised, where for-of allocates an iterator result per step
+    for (let fi = 0; fi < st.frames.length; fi++) {
+      const fr = st.frames[fi]!;
       for (let r = 0; r < 10; r++) {
         const v = fr.regs[r]!;
         if (v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
@@ -1108,7 +1112,8 @@ class Verifier {
 
   /** After a null check: copies of the map_value_or_null with `id` become 0 (isNull) or map_value. */
   private markNull(st: VState, id: number, isNull: boolean): void {
-    for (const fr of st.frames) {
+    for (let fi = 0; fi < st.frames.length; fi++) {
+      const fr = st.frames[fi]!;
       for (let r = 0; r < 10; r++) fr.regs[r] = nullChecked(fr.regs[r], id, isNull)!;
       for (let slot = 0; slot < STACK_SLOTS; slot++) {
         const v = fr.spills[slot];
@@ -1265,7 +1270,9 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
     const depth = history[h + 1]!;
     const slotCode = history[h + 2]!;
     const fi = depth - 1;
-    ensureFrames(need, fi + 1);
+    if (need.regs.length <= fi + 1) ensureFrames(need, fi + 1);
+    // nothing left to mark: earlier instructions cannot add marks back
+    if (precisionEmpty(need)) return;
     const insn = insns[pc]!;
     const cls = insnClass(insn.code);
     switch (cls) {
@@ -1357,6 +1364,12 @@ function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): 
     run[pc] = Math.min(255, 1 + next);
   }
   return run;
+}
+
+function precisionEmpty(p: Precision): boolean {
+  for (let k = 0; k < p.regs.length; k++) if (p.regs[k] !== 0) return false;
+  for (let k = 0; k < p.slots.length; k++) if (p.slots[k] !== 0) return false;
+  return true;
 }
 
 function ensureFrames(need: Precision, fi: number): void {

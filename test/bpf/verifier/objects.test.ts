@@ -17,8 +17,10 @@ import { loadElf } from '../../../src/bpf/elf.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
 
 const root = new URL('../../../', import.meta.url);
-/** Processed instructions allowed per program: the largest today is bpf/kv/range.bpf.o with about 17,000. */
+/** Processed instructions allowed per program: the largest today is bpf/kv/range.bpf.o with 7,227. */
 const PROCESSED_BUDGET = 40_000;
+/** Tighter budgets where a program's count is known (kv_range: 16,736 before its loops were reshaped, 7,227 after). */
+const BUDGET_BY_PROGRAM: Record<string, number> = { kv_range: 8_000 };
 
 function shipped(dir: string): string[] {
   const found: string[] = [];
@@ -45,7 +47,8 @@ for (const file of OBJECTS) {
       const r = verify(p, { type: 'xrp', maps: object.maps });
       assert.ok(r.ok, r.ok ? '' : `${r.error.message}\n${r.log.join('\n')}`);
       assert.ok(r.stats.processedInsns >= p.insns.length / 2);
-      assert.ok(r.stats.processedInsns <= PROCESSED_BUDGET, `${p.name}: ${r.stats.processedInsns} processed insns, budget ${PROCESSED_BUDGET}`);
+      const budget = BUDGET_BY_PROGRAM[p.name] ?? PROCESSED_BUDGET;
+      assert.ok(r.stats.processedInsns <= budget, `${p.name}: ${r.stats.processedInsns} processed insns, budget ${budget}`);
     }
   });
 }
