@@ -136,6 +136,8 @@ const QUEUED_MAX = 1 << 16;
 const WORKER_SPIN_US_DEFAULT = 50;
 const POLL_US_DEFAULT = 50;
 const POLL_MAX_IN_FLIGHT_PER_WORKER = 4;
+/** a polling window ends early when a worker has not taken its requests this long after the window opened */
+const POLL_PICKUP_GRACE_MS = 0.02;
 const POLL_BACKOFF_MAX_DEFAULT = 16;
 /** the largest workerSpinUs / pollUs accepted (1 s) */
 const SPIN_US_MAX = 1_000_000;
@@ -255,6 +257,8 @@ export class NativeXrpEngine {
   /** the main thread's polling window (NativeXrpOptions.pollUs) in ms, and its end */
   private readonly pollMs: number;
   private pollUntilMs = 0;
+  private pickupDueMs = 0;
+  private takenAtWindow = 0;
   private submittedSincePoll = false;
   /** in a polling window; windows skipped after windows that ran out (see pumpStep) */
   private polling = false;
@@ -717,11 +721,18 @@ export class NativeXrpEngine {
         // a new window after each submission or completion
         this.submittedSincePoll = false;
         this.polling = this.pollSkip === 0;
-        if (this.polling) this.pollUntilMs = nowMs + this.pollMs;
-        else this.pollSkip--;
+        if (this.polling) {
+          this.pollUntilMs = nowMs + this.pollMs;
+          this.pickupDueMs = nowMs + Math.min(this.pollMs, POLL_PICKUP_GRACE_MS);
+          this.takenAtWindow = this.takenCount();
+        } else this.pollSkip--;
       }
       if (this.polling) {
-        if (nowMs < this.pollUntilMs) {
+        // workers that have taken nothing within the grace while requests wait in their rings are not
+        // running (asleep, preempted, or on this thread's core, where polling keeps them from
+        // running): the window has failed
+        const stalled = nowMs >= this.pickupDueMs && this.takenCount() === this.takenAtWindow && this.untakenRequests();
+        if (nowMs < this.pollUntilMs && !stalled) {
           // the callers' continuations (microtasks) run before this, so their next requests are already submitted
           setImmediate(this.pumpStep);
           return;
@@ -741,6 +752,21 @@ export class NativeXrpEngine {
     if (wait.async) void wait.value.then(this.pumpStep);
     else queueMicrotask(this.pumpStep);
   };
+
+  /** Requests the workers have taken from their rings (a sum of counters that only grow; wraps harmlessly). */
+  private takenCount(): number {
+    let taken = 0;
+    for (const lane of this.lanes) taken = (taken + Atomics.load(lane.ch.ctl, CTL.SQ_HEAD)) | 0;
+    return taken;
+  }
+
+  /** Whether a worker has submissions in its ring that it has not taken yet. */
+  private untakenRequests(): boolean {
+    for (const lane of this.lanes) {
+      if (lane.state === 'ready' && !lane.doorbellDue && Atomics.load(lane.ch.ctl, CTL.SQ_HEAD) !== lane.sqTail) return true;
+    }
+    return false;
+  }
 
   /** Resolves the completions of `lane`'s ring; returns how many there were. */
   private drain(lane: Lane): number {
