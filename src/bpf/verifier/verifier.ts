@@ -305,6 +305,7 @@ class Verifier {
   private storedAt = new Int32Array(0);
   /** per instruction, how many instructions from it run without a jump or a prune point (capped) */
   private runAhead: Uint8Array = new Uint8Array(0);
+  private immRegs: (RegState | undefined)[] = [];
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
   private readonly refineMemo = new WeakMap<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
@@ -598,7 +599,7 @@ class Verifier {
         if (cls === InsnClass.STX && insnMode(insn.code) === Mode.ATOMIC) {
           this.atomic(pc, st, insn, base, size);
         } else {
-          const value = cls === InsnClass.ST ? scalarReg(scalarConst(BigInt(insn.imm))) : this.read(pc, f, insn.src);
+          const value = cls === InsnClass.ST ? this.immReg(pc, insn.imm, 64) : this.read(pc, f, insn.src);
           this.access(pc, st, insn.dst, base, insn.off, size, 'write', { reg: value, regno: cls === InsnClass.ST ? -1 : insn.src }, false);
         }
         path.pc = pc + 1;
@@ -615,6 +616,17 @@ class Verifier {
     return r;
   }
 
+  /** The immediate of instruction pc as a register value, made once per instruction (register values are immutable). */
+  private immReg(pc: number, imm: number, bits: 32 | 64): RegState {
+    const k = 2 * pc + (bits === 64 ? 1 : 0);
+    let r = this.immRegs[k];
+    if (r === undefined) {
+      r = scalarReg(immScalar(imm, bits));
+      this.immRegs[k] = r;
+    }
+    return r;
+  }
+
   private newId(): number {
     return this.nextId++;
   }
@@ -627,7 +639,7 @@ class Verifier {
     const d = insn.dst;
     if (op === AluOp.MOV) {
       if (!x) {
-        f.regs[d] = scalarReg(immScalar(insn.imm, bits));
+        f.regs[d] = this.immReg(pc, insn.imm, bits);
         return;
       }
       const src = this.read(pc, f, insn.src);
@@ -660,7 +672,7 @@ class Verifier {
       f.regs[d] = scalarReg(op === AluOp.NEG ? this.neg(dst.s, bits) : this.byteSwap(dst.s, insn, bits));
       return;
     }
-    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(immScalar(insn.imm, bits));
+    const src: RegState = x ? this.read(pc, f, insn.src) : this.immReg(pc, insn.imm, bits);
     const kind0 = ALU_KINDS[op];
     if (kind0 === undefined) throw new Reject(pc, `invalid BPF_ALU opcode 0x${insn.code.toString(16)}`);
     const kind: AluKind = insn.off === 1 && kind0 === 'div' ? 'sdiv' : insn.off === 1 && kind0 === 'mod' ? 'smod' : kind0;
@@ -1008,7 +1020,7 @@ class Verifier {
     const bits = cls === InsnClass.JMP32 ? 32 : 64;
     const x = (insn.code & 0x08) !== 0;
     const dst = this.read(pc, f, insn.dst);
-    const src: RegState = x ? this.read(pc, f, insn.src) : scalarReg(scalarConst(BigInt(insn.imm)));
+    const src: RegState = x ? this.read(pc, f, insn.src) : this.immReg(pc, insn.imm, 64);
     const target = pc + 1 + insn.off;
     if (dst.kind === 'scalar' && src.kind === 'scalar' && isConst(dst.s) && isConst(src.s)) {
       // Both known (loop counters): the outcome is decided, the operands need no refining.
