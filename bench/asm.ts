@@ -9,7 +9,7 @@ import { assemble } from '../src/bpf/asm.ts';
 import { readConformanceFile } from '../src/bpf/conformance-file.ts';
 import { disassemble, formatUbpf } from '../src/bpf/disasm.ts';
 
-const CORPUS = fileURLToPath(new URL('../../shared/testdata/bpf_conformance/tests', import.meta.url));
+const CORPUS = fileURLToPath(new URL('../test/fixtures/bpf_conformance/tests', import.meta.url));
 const rounds = Number(process.argv[2] ?? 50);
 
 const sources = readdirSync(CORPUS)

@@ -1,4 +1,4 @@
-// Runner of the bpf_conformance corpus (../shared/testdata/bpf_conformance/tests):
+// Runner of the bpf_conformance corpus (test/fixtures/bpf_conformance/tests):
 // every `*.data` file is assembled (or decoded from `-- raw`), run by an engine
 // with r1 = address of the test memory and r2 = its length, and its r0 (or its
 // error) compared with the file's expectation.

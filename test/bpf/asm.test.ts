@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsmError, assemble, assembleProgram } from '../../src/bpf/asm.ts';
 import { rawWordsToBytes, readConformanceFile } from '../../src/bpf/conformance-file.ts';
 import { disassemble, formatUbpf } from '../../src/bpf/disasm.ts';
@@ -14,8 +13,8 @@ import type { Insn } from '../../src/bpf/isa.ts';
 import { generateProgram } from '../../src/bpf/gen.ts';
 import { buildBpfElf, kernelOracleUnavailable, wrapForXdp } from '../../src/bpf/kernel-oracle.ts';
 import { Prng } from '../../src/sim/prng.ts';
+import { CORPUS } from '../helpers/corpus.ts';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/testdata/bpf_conformance/tests', import.meta.url));
 const haveCorpus = existsSync(CORPUS);
 
 type Fields = [code: number, dst: number, src: number, off: number, imm: number];

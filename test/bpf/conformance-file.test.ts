@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import {
   ConformanceFileError,
@@ -11,8 +10,8 @@ import {
 } from '../../src/bpf/conformance-file.ts';
 import { decode } from '../../src/bpf/isa.ts';
 import { Prng } from '../../src/sim/prng.ts';
+import { CORPUS } from '../helpers/corpus.ts';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/testdata/bpf_conformance/tests', import.meta.url));
 const haveCorpus = existsSync(CORPUS);
 
 const SAMPLE = `# Copyright (c) somebody

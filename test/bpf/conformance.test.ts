@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseConformanceFile } from '../../src/bpf/conformance-file.ts';
 import { engineFactory, runConformanceDir, runConformanceTest, UnknownEngineError } from '../../src/bpf/conformance.ts';
+import { CORPUS } from '../helpers/corpus.ts';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/testdata/bpf_conformance/tests', import.meta.url));
 const interp = engineFactory('interp');
 
 test('the interpreter passes the whole bpf_conformance corpus (313 tests)', { skip: existsSync(CORPUS) ? false : `no corpus at ${CORPUS}` }, () => {

@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command('conformance')
     .description('run every *.data file of a bpf_conformance test directory; prints failures and "N passed, M failed"')
-    .argument('<dir>', 'directory of *.data files (e.g. ../shared/testdata/bpf_conformance/tests)')
+    .argument('<dir>', 'directory of *.data files (e.g. test/fixtures/bpf_conformance/tests)')
     .option('--engine <name>', `execution engine (${[...ENGINES.keys()].join(', ')})`, 'interp')
     .option('-v, --verbose', 'print a line for every test, not only failures')
     .action((dir: string, options: { engine: string; verbose?: boolean }) => {

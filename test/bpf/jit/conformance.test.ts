@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readConformanceFile } from '../../../src/bpf/conformance-file.ts';
 import { conformanceHelpers, programOf, runConformanceDir, runConformanceTest } from '../../../src/bpf/conformance.ts';
 import { createExecEnv, ExecutionFault, type Engine } from '../../../src/bpf/engine.ts';
@@ -13,8 +12,8 @@ import { createInterpreter } from '../../../src/bpf/interp.ts';
 import { compileJit } from '../../../src/bpf/jit/index.ts';
 import { AddressSpace } from '../../../src/bpf/memory.ts';
 import type { ConformanceTest } from '../../../src/bpf/conformance-file.ts';
+import { CORPUS } from '../../helpers/corpus.ts';
 
-const CORPUS = fileURLToPath(new URL('../../../../shared/testdata/bpf_conformance/tests', import.meta.url));
 const skip = existsSync(CORPUS) ? false : `no corpus at ${CORPUS}`;
 
 test('xrp conformance --engine jit: all 313 tests pass', { skip }, () => {

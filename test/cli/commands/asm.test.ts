@@ -7,9 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORPUS } from '../../helpers/corpus.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
-const LDDW_DATA = fileURLToPath(new URL('../../../../shared/testdata/bpf_conformance/tests/lddw.data', import.meta.url));
+const LDDW_DATA = join(CORPUS, 'lddw.data');
 
 function xrp(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
