@@ -97,10 +97,12 @@ static __always_inline int process_leaf(struct bpf_xrp *ctx, struct RangeQuery *
 	}
 	first_key = (q->flags & RNG_BEGIN_EXCLUSIVE) ? q->range_begin + 1 : q->range_begin;
 
-	/* i alone bounds the loop (it grows by one from where the scan stands) */
-	for (i = q->_node_key_ix; i < NODE_CAPACITY; i++) {
+	for (__u64 n = 0; n < NODE_CAPACITY; n++) {
+		i = q->_node_key_ix;
+		if (i >= NODE_CAPACITY)
+			break;
 		kv_barrier_var(i);
-		key__t key = node->key[i];
+		key__t key = node->key[i & 31];
 		if (key > last_key) {
 			mark_complete(ctx, q);
 			return 0;
@@ -185,9 +187,10 @@ static __always_inline int parse_number(const unsigned char *v, __u64 *out)
 		return -1;
 	acc = ((word >> ((k & 7) * 8)) & 0xff) ^ 0x20;
 	acc -= '0';
-	for (k++; k < VAL_SIZE; k++) {
-		/* k itself is compared with the end (not a copy), so its range
-		 * narrows */
+	k++;
+	for (__u64 n = 0; n < VAL_SIZE; n++) {
+		if (k >= VAL_SIZE)
+			break;
 		kv_barrier_var(k);
 		__u64 c = v[k], digit = c - '0';
 		if (c == 0)
@@ -196,6 +199,7 @@ static __always_inline int parse_number(const unsigned char *v, __u64 *out)
 		if (digit > 9)
 			return -1;
 		acc = acc * 10 + digit;
+		k++;
 	}
 	*out = acc;
 	return 0;
