@@ -25,7 +25,7 @@ import type { Program } from '../bpf/isa.ts';
 import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
 import { workerBootCode } from './boot.ts';
 import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
-import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ProgramSource } from './chain.ts';
+import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ChainOutcome, type ProgramSource } from './chain.ts';
 import type { ControlMessage, FileIdentity, WorkerInit, WorkerReply } from './worker.ts';
 
 export class NativeXrpError extends XrpError {}
@@ -97,31 +97,14 @@ export interface ReadXrpOptions {
 }
 
 /** The completion of a native read_xrp: the fields of the emulated XrpResult (src/kernel/xrp/status.ts) that a real file can give. */
-export interface NativeXrpResult {
-  /** DONE when every branch ended with done != 0, else the first abnormal end */
-  status: XrpStatusCode;
+/** A completed request: the chain's outcome (pending lists at most 64 reads) as the worker reported it. */
+export interface NativeXrpResult extends ChainOutcome {
   /** 'DONE', 'LIMIT', ... */
   statusName: string;
   /** the walk did not finish here (status !== DONE) */
   partial: boolean;
-  /** r0 of the first PROG_ERROR (0n otherwise) */
-  progRet: bigint;
-  /** blocks read, the first included */
-  reads: number;
-  /** reads after the first (what the resubmission limit counts) */
-  resubmissions: number;
-  runs: number;
-  insnsExecuted: number;
-  /** the offset of the first abnormal end, or of the last block whose run set done */
-  stopOffsetBytes: number;
-  /** reads not done because their branch stopped for a resumable reason (at most 64 listed) */
-  pending: XrpRead[];
   /** more pending reads existed than are listed */
   pendingTruncated: boolean;
-  /** abnormal branch ends */
-  ends: number;
-  /** why the first abnormal end happened (the fault message for FAULT); '' for DONE */
-  detail: string;
   /** the worker that served the request */
   workerId: number;
 }
