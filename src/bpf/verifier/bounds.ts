@@ -536,17 +536,25 @@ export function refineBounds(cond: CondKind, taken: boolean, a: Bounds, b: Bound
       return syncPair(excludeConst(a, b, bits), excludeConst(b, a, bits), bits);
     }
     case 'jgt':
-      return syncPair({ ...a, umin: max(a.umin, b.umin + 1n) }, { ...b, umax: min(b.umax, a.umax - 1n) }, bits);
+      return syncPair(withUmin(a, b.umin + 1n), withUmax(b, a.umax - 1n), bits);
     case 'jge':
-      return syncPair({ ...a, umin: max(a.umin, b.umin) }, { ...b, umax: min(b.umax, a.umax) }, bits);
+      return syncPair(withUmin(a, b.umin), withUmax(b, a.umax), bits);
     case 'jsgt':
-      return syncPair({ ...a, smin: max(a.smin, b.smin + 1n) }, { ...b, smax: min(b.smax, a.smax - 1n) }, bits);
+      return syncPair(withSmin(a, b.smin + 1n), withSmax(b, a.smax - 1n), bits);
     case 'jsge':
-      return syncPair({ ...a, smin: max(a.smin, b.smin) }, { ...b, smax: min(b.smax, a.smax) }, bits);
+      return syncPair(withSmin(a, b.smin), withSmax(b, a.smax), bits);
     default:
       return [a, b];
   }
 }
+
+// Raise a lower or lower an upper bound; the same object when nothing changes,
+// so that an operand a branch does not narrow keeps its identity (and the
+// scalar it belongs to need not be normalized again).
+const withUmin = (x: Bounds, v: bigint): Bounds => (v > x.umin ? { ...x, umin: v } : x);
+const withUmax = (x: Bounds, v: bigint): Bounds => (v < x.umax ? { ...x, umax: v } : x);
+const withSmin = (x: Bounds, v: bigint): Bounds => (v > x.smin ? { ...x, smin: v } : x);
+const withSmax = (x: Bounds, v: bigint): Bounds => (v < x.smax ? { ...x, smax: v } : x);
 
 function syncPair(x: Bounds, y: Bounds, bits: Width): [Bounds, Bounds] | undefined {
   const p = syncBounds(x, bits);

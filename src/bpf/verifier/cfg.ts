@@ -213,35 +213,26 @@ function build(insns: readonly Insn[]): Cfg {
     const i = insns[pc]!;
     const cls = insnClass(i.code);
     const sp = subprograms[subOf[pc]!]!;
-    const fallTo = (to: number): number => {
-      if (to >= sp.end) throw new CfgFail(pc, to >= n ? 'last insn is not an exit or jmp' : `function at insn ${sp.start} falls through into the next function at insn ${to}`);
-      return to;
-    };
-    const jumpTo = (to: number): number => {
-      if (to < sp.start || to >= sp.end) throw new CfgFail(pc, `jump out of range from insn ${pc} to ${to}`);
-      if (!isInsnStart[to]) throw new CfgFail(pc, `jump into the middle of ldimm64 insn ${to - 1}`);
-      return to;
-    };
     if (cls === InsnClass.JMP || cls === InsnClass.JMP32) {
       const op = insnOp(i.code);
       if (op === JmpOp.EXIT) {
         successors[pc] = [];
       } else if (op === JmpOp.CALL) {
-        successors[pc] = [fallTo(pc + 1)];
+        successors[pc] = [fallTo(sp, n, pc, pc + 1)];
         prunePoints[pc + 1] = true;
         if (i.src === CallSrc.LOCAL) callees[subOf[pc]!]!.add(subOf[pc + 1 + i.imm]!);
       } else if (op === JmpOp.JA) {
-        const t = jumpTo(cls === InsnClass.JMP32 ? pc + 1 + i.imm : pc + 1 + i.off);
+        const t = jumpTo(sp, isInsnStart, pc, cls === InsnClass.JMP32 ? pc + 1 + i.imm : pc + 1 + i.off);
         successors[pc] = [t];
         prunePoints[t] = true;
       } else {
-        const t = jumpTo(pc + 1 + i.off);
-        successors[pc] = [fallTo(pc + 1), t];
+        const t = jumpTo(sp, isInsnStart, pc, pc + 1 + i.off);
+        successors[pc] = [fallTo(sp, n, pc, pc + 1), t];
         prunePoints[t] = true;
         prunePoints[pc + 1] = true;
       }
     } else {
-      successors[pc] = [fallTo(pc + (isLdImm64(i) ? 2 : 1))];
+      successors[pc] = [fallTo(sp, n, pc, pc + (isLdImm64(i) ? 2 : 1))];
     }
   }
 
@@ -286,6 +277,19 @@ function build(insns: readonly Insn[]): Cfg {
   if (callDepthMax > CALL_DEPTH_MAX) throw new CfgFail(0, `the call stack of ${callDepthMax} frames is too deep (limit ${CALL_DEPTH_MAX})`);
 
   return { insnCount: n, subprograms, successors, isInsnStart, prunePoints, backEdges, liveIn: liveness(insns, successors, isInsnStart), callDepthMax };
+}
+
+// Edge checks of build(): plain functions, not per-instruction closures (tsx's
+// keepNames would name each closure with a defineProperty call).
+function fallTo(sp: Subprogram, n: number, pc: number, to: number): number {
+  if (to >= sp.end) throw new CfgFail(pc, to >= n ? 'last insn is not an exit or jmp' : `function at insn ${sp.start} falls through into the next function at insn ${to}`);
+  return to;
+}
+
+function jumpTo(sp: Subprogram, isInsnStart: readonly boolean[], pc: number, to: number): number {
+  if (to < sp.start || to >= sp.end) throw new CfgFail(pc, `jump out of range from insn ${pc} to ${to}`);
+  if (!isInsnStart[to]) throw new CfgFail(pc, `jump into the middle of ldimm64 insn ${to - 1}`);
+  return to;
 }
 
 const ALL_ARGS = 0b111110; // r1..r5

@@ -92,24 +92,40 @@ export function tnumArshift(a: Tnum, shift: number, bits: Width): Tnum {
   return { value: v & m, mask: mu & m };
 }
 
-/** Multiplication, as in the kernel's tnum_mul (long multiplication over the known and unknown parts). */
+/**
+ * Multiplication, as in the kernel's tnum_mul (long multiplication over the
+ * known and unknown parts). The loop walks the operand with fewer significant
+ * bits (multiplication commutes, and either order is sound): `acc * 10` takes
+ * 4 rounds instead of 64. The partial sums all have value 0, so their
+ * tnum_add reduces to the mask update below.
+ */
 export function tnumMul(a: Tnum, b: Tnum, bits: Width): Tnum {
   const m = widthMask(bits);
   const accV = (a.value * b.value) & m;
-  let accM: Tnum = { value: 0n, mask: 0n };
-  let x = a;
-  let y = b;
-  while (x.value !== 0n || x.mask !== 0n) {
-    if ((x.value & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.mask }, bits);
-    else if ((x.mask & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.value | y.mask }, bits);
-    x = tnumRshift(x, 1);
-    y = tnumLshift(y, 1, bits);
+  const swap = fls(b.value | b.mask) < fls(a.value | a.mask);
+  let xValue = swap ? b.value : a.value;
+  let xMask = swap ? b.mask : a.mask;
+  let yValue = swap ? a.value : b.value;
+  let yMask = swap ? a.mask : b.mask;
+  let accMask = 0n;
+  while (xValue !== 0n || xMask !== 0n) {
+    let add = 0n;
+    if ((xValue & 1n) !== 0n) add = yMask;
+    else if ((xMask & 1n) !== 0n) add = yValue | yMask;
+    if (add !== 0n) accMask = ((accMask + add) | accMask | add) & m;
+    xValue >>= 1n;
+    xMask >>= 1n;
+    yValue = (yValue << 1n) & m;
+    yMask = (yMask << 1n) & m;
   }
-  return tnumAdd({ value: accV, mask: 0n }, accM, bits);
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: accMask }, bits);
 }
 
 /** Values in both a and b; `undefined` when the known bits contradict (no such value). */
 export function tnumIntersect(a: Tnum, b: Tnum): Tnum | undefined {
+  // Most calls intersect a tnum with an equal one (a range that says nothing
+  // new): answer without the allocating BigInt operations.
+  if (a.value === b.value && a.mask === b.mask) return a;
   if (((a.value ^ b.value) & ~a.mask & ~b.mask) !== 0n) return undefined;
   const v = a.value | b.value;
   const mu = a.mask & b.mask;

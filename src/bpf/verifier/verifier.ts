@@ -1088,9 +1088,10 @@ class Verifier {
   private refineUncached(cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
     const r = refineBounds(cond, taken, view(dst.s, bits), view(src.s, bits), bits);
     if (r === undefined) return undefined;
-    const nd = normalize(bits === 64 ? { b64: r[0], b32: dst.s.b32 } : { b64: dst.s.b64, b32: r[0] });
+    // An operand the branch did not narrow is returned as it was: already normal.
+    const nd = r[0] === view(dst.s, bits) ? dst.s : normalize(bits === 64 ? { b64: r[0], b32: dst.s.b32 } : { b64: dst.s.b64, b32: r[0] });
     if (nd === undefined) return undefined;
-    const ns = normalize(bits === 64 ? { b64: r[1], b32: src.s.b32 } : { b64: src.s.b64, b32: r[1] });
+    const ns = r[1] === view(src.s, bits) ? src.s : normalize(bits === 64 ? { b64: r[1], b32: src.s.b32 } : { b64: src.s.b64, b32: r[1] });
     return nd === undefined || ns === undefined ? undefined : [nd, ns];
   }
 
