@@ -164,14 +164,19 @@ function project32(b: Bounds): Bounds {
 function lift64(b64: Bounds, b32: Bounds): Bounds | undefined {
   const t = tnumIntersect(b64.t, { value: b32.t.value, mask: b32.t.mask | 0xffff_ffff_0000_0000n });
   if (t === undefined) return undefined;
-  let r: Bounds = { ...b64, t };
   if (t.mask >> 32n === 0n) {
     const hi = t.value & 0xffff_ffff_0000_0000n;
     const lo = hi | b32.umin;
     const hiV = hi | b32.umax;
-    r = { ...r, umin: max(r.umin, lo), umax: min(r.umax, hiV), smin: max(r.smin, toSigned(lo, 64)), smax: min(r.smax, toSigned(hiV, 64)) };
+    const umin = max(b64.umin, lo);
+    const umax = min(b64.umax, hiV);
+    const smin = max(b64.smin, toSigned(lo, 64));
+    const smax = min(b64.smax, toSigned(hiV, 64));
+    if (t === b64.t && umin === b64.umin && umax === b64.umax && smin === b64.smin && smax === b64.smax) return b64;
+    return { t, umin, umax, smin, smax };
   }
-  return r;
+  // b64 itself when the 32-bit view adds nothing (normalize then stops early)
+  return t === b64.t ? b64 : { ...b64, t };
 }
 
 /** Whether the view b admits every value of x (ranges and tnum). */
@@ -197,6 +202,9 @@ export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
   if (b32 === undefined) return undefined;
   const lifted = lift64(b64, b32);
   if (lifted === undefined) return undefined;
+  // The subregister taught the register nothing: b32 already holds what
+  // b64 says about it, so a second round would only repeat the first.
+  if (lifted === b64) return { b64, b32 };
   b64 = syncBounds(lifted, 64);
   if (b64 === undefined) return undefined;
   b32 = intersectBounds(b32, project32(b64), 32);

@@ -351,7 +351,8 @@ function liveness(insns: readonly Insn[], successors: number[][], isInsnStart: b
     for (let pc = n - 1; pc >= 0; pc--) {
       if (!isInsnStart[pc]) continue;
       let out = 0;
-      for (const s of successors[pc]!) out |= liveIn[s]!;
+      const succ = successors[pc]!;
+      for (let k = 0; k < succ.length; k++) out |= liveIn[succ[k]!]!; // indexed: for-of allocates under --no-opt
       const v = uses[pc]! | (out & ~defs[pc]!);
       if (v !== liveIn[pc]) {
         liveIn[pc] = v;

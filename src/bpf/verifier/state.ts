@@ -218,7 +218,9 @@ export interface Precision {
 export const slotPrecise = (p: Precision, fi: number, slot: number): boolean => (((p.slots[2 * fi + (slot >> 5)] ?? 0) >>> (slot & 31)) & 1) === 1;
 
 export function emptyPrecision(frames: number): Precision {
-  return { regs: new Array(frames).fill(0), slots: new Array(2 * frames).fill(0) };
+  // One frame more than the state has: backtracking over a call needs the
+  // callee's entry, and arrays sized up front are not grown (and copied) there.
+  return { regs: new Array(frames + 1).fill(0), slots: new Array(2 * frames + 2).fill(0) };
 }
 
 /**
