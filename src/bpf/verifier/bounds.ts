@@ -435,13 +435,14 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
 // Scalars are immutable and shared between the copies of a state, so every
 // path through a loop repeats the same operations on the same objects: their
 // results are remembered by operand identity. resetScalarMemo() starts afresh
-// (the verifier calls it per program, so the memo never outlives one run).
+// (the verifier calls it per program, so the memo never outlives one run; a
+// plain Map, not a WeakMap: ephemeron tables make every scavenge slower).
 
 const ALU_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
-let aluMemo = new WeakMap<Scalar, Map<Scalar, (Scalar | undefined)[]>>();
+let aluMemo = new Map<Scalar, Map<Scalar, (Scalar | undefined)[]>>();
 
 export function resetScalarMemo(): void {
-  aluMemo = new WeakMap();
+  aluMemo = new Map();
 }
 
 /** `a op b` in `bits` as a whole scalar (a 32-bit result zero-extended), remembered. */

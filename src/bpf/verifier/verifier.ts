@@ -20,6 +20,7 @@
 // - division by a zero immediate is accepted (eBPF defines x/0 = 0, x%0 = x);
 // - 512 bytes of stack per frame, not 512 in total across frames.
 
+import { performance } from 'node:perf_hooks';
 import {
   AluOp,
   CALL_DEPTH_MAX,
@@ -307,7 +308,7 @@ class Verifier {
   private runAhead: Uint8Array = new Uint8Array(0);
   private immRegs: (RegState | undefined)[] = [];
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
-  private readonly refineMemo = new WeakMap<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
+  private readonly refineMemo = new Map<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
   constructor(
     program: Program,
