@@ -81,8 +81,9 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
     const smin0 = smin;
     const smax0 = smax;
     // From the tnum.
+    const tmax = t.value | t.mask;
     umin = max(umin, t.value);
-    umax = min(umax, t.value | t.mask);
+    umax = min(umax, tmax);
     smin = max(smin, toSigned(t.value | (t.mask & sign), bits));
     smax = min(smax, toSigned(t.value | (t.mask & ~sign & widthMask(bits)), bits));
     if (umin > umax || smin > smax) return undefined;
@@ -97,7 +98,9 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
     }
     if (umin > umax || smin > smax) return undefined;
     // [0, all ones] says nothing about the bits (the common unknown): skip building its tnum
-    let r = umin === 0n && umax === (bits === 64 ? MASK64 : MASK32) ? t : tnumIntersect(t, tnumRange(umin, umax, bits));
+    // Skipped when the range is exactly the tnum's span (the range's tnum
+    // then holds t) or is everything (the common unknown).
+    let r = (umin === t.value && umax === tmax) || (umin === 0n && umax === (bits === 64 ? MASK64 : MASK32)) ? t : tnumIntersect(t, tnumRange(umin, umax, bits));
     if (r === undefined) return undefined;
     if (r.mask !== 0n && (r.mask & (r.mask - 1n)) === 0n) {
       // One unknown bit: two members, r.value and r.value | r.mask; the
