@@ -308,6 +308,8 @@ class Verifier {
   private runAhead: Uint8Array = new Uint8Array(0);
   private immRegs: (RegState | undefined)[] = [];
   /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
+  /** reusable Precision objects by frame count (scratchPrecision) */
+  private readonly scratch: (Precision | undefined)[] = [];
   private readonly refineMemo = new Map<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
   constructor(
@@ -446,7 +448,7 @@ class Verifier {
           if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
             // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
             cp.hits++;
-            this.propagate(path, clonePrecision(cp.precise));
+            this.propagate(path, this.scratchPrecision(cp.precise.regs.length - 1, cp.precise));
             return true;
           }
           // Like Linux, forget finished states that keep missing: they cost compares
@@ -533,9 +535,25 @@ class Verifier {
     if (reg === undefined || reg.kind !== 'scalar') return;
     // A value known to be anything at all relies on no range.
     if (scalarEqual(reg.s, UNKNOWN_SCALAR)) return;
-    const need = emptyPrecision(frames);
+    const need = this.scratchPrecision(frames, undefined);
     need.regs[frames - 1] = 1 << regno;
     this.propagate(path, need);
+  }
+
+  /**
+   * A Precision for `frames` frames to hand to propagate(), which only reads
+   * and narrows it: one reused object per frame count (markPrecise runs at most
+   * instructions), zeroed or a copy of `from`.
+   */
+  private scratchPrecision(frames: number, from: Precision | undefined): Precision {
+    let p = this.scratch[frames];
+    if (p === undefined) {
+      p = emptyPrecision(frames);
+      this.scratch[frames] = p;
+    }
+    for (let k = 0; k < p.regs.length; k++) p.regs[k] = from?.regs[k] ?? 0;
+    for (let k = 0; k < p.slots.length; k++) p.slots[k] = from?.slots[k] ?? 0;
+    return p;
   }
 
   /** Walk `need` back through the path's history into its checkpoints, marking them precise. */
@@ -736,8 +754,10 @@ class Verifier {
       }
       throw new Reject(pc, `R${d} pointer ${kind === 'add' ? '+=' : '-='} pointer prohibited`);
     }
-    const [p, s, pRegno] =
-      dst.kind === 'ptr' ? [dst, src, d] : [src as PtrState, dst, insn.src];
+    // no array destructuring: under --no-opt it runs the iterator protocol
+    const p = dst.kind === 'ptr' ? dst : (src as PtrState);
+    const s = dst.kind === 'ptr' ? src : dst;
+    const pRegno = dst.kind === 'ptr' ? d : insn.src;
     if (dst.kind !== 'ptr' && kind === 'sub') throw new Reject(pc, `R${d} tried to subtract pointer from scalar`);
     if (s.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
     if (p.ptr === 'map_value_or_null') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_value_or_null prohibited, null-check it first`);
@@ -827,10 +847,17 @@ class Verifier {
   private checkMemRange(pc: number, regno: number, reg: PtrState, off: number, size: number): void {
     const what = reg.ptr === 'mem' ? 'memory, mem_size' : 'map value, value_size';
     const b = reg.varOff.b64;
-    const fixed = BigInt(reg.off + off);
     if (b.smin < 0n) {
       throw new Reject(pc, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
     }
+    // In numbers when the offset is small (always, for an access that passes):
+    // no BigInt allocations on the common path.
+    if (b.umax < MAX_VAR_OFF_BIG) {
+      const lo = reg.off + off + Number(b.umin);
+      const hi = reg.off + off + Number(b.umax) + size;
+      if (lo >= 0 && hi <= reg.sizeBytes) return;
+    }
+    const fixed = BigInt(reg.off + off);
     const lo = fixed + b.umin;
     const hi = fixed + b.umax + BigInt(size);
     if (lo < 0n || hi > BigInt(reg.sizeBytes)) {
@@ -1247,10 +1274,6 @@ class Verifier {
 function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegState | undefined {
   if (v === undefined || v.kind !== 'ptr' || v.ptr !== 'map_value_or_null' || v.id !== id) return v;
   return isNull ? scalarReg(scalarConst(0n)) : { ...v, ptr: 'map_value', id: 0 };
-}
-
-function clonePrecision(p: Precision): Precision {
-  return { regs: p.regs.slice(), slots: p.slots.slice() };
 }
 
 /** Add `need` to `into`; whether anything was new. */
