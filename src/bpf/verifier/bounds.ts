@@ -42,6 +42,15 @@ export interface Scalar {
   readonly b32: Bounds;
 }
 
+/**
+ * Every Bounds is made here, from one object literal: one hidden class for
+ * all of them, so that property loads stay monomorphic (spread copies made
+ * several, and syncBounds' loads went megamorphic).
+ */
+function mk(t: Tnum, umin: bigint, umax: bigint, smin: bigint, smax: bigint): Bounds {
+  return { t, umin, umax, smin, smax };
+}
+
 const asU64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const asU32 = (x: bigint): bigint => BigInt.asUintN(32, x);
 const asS64 = (x: bigint): bigint => BigInt.asIntN(64, x);
@@ -58,8 +67,8 @@ const toUnsigned = (x: bigint, bits: Width): bigint => BigInt.asUintN(bits, x);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-const UNKNOWN64: Bounds = { t: tnumUnknown(64), umin: 0n, umax: widthMask(64), smin: sminOf(64), smax: smaxOf(64) };
-const UNKNOWN32: Bounds = { t: tnumUnknown(32), umin: 0n, umax: widthMask(32), smin: sminOf(32), smax: smaxOf(32) };
+const UNKNOWN64: Bounds = mk(tnumUnknown(64), 0n, widthMask(64), sminOf(64), smaxOf(64));
+const UNKNOWN32: Bounds = mk(tnumUnknown(32), 0n, widthMask(32), sminOf(32), smaxOf(32));
 const UNKNOWN: Scalar = { b64: UNKNOWN64, b32: UNKNOWN32 };
 /** Every value of the width (one shared object per width: Bounds are never mutated). */
 export const boundsUnknown = (bits: Width): Bounds => (bits === 64 ? UNKNOWN64 : UNKNOWN32);
@@ -67,7 +76,7 @@ export const boundsUnknown = (bits: Width): Bounds => (bits === 64 ? UNKNOWN64 :
 export function boundsConst(value: bigint, bits: Width): Bounds {
   const u = toUnsigned(value, bits);
   const s = toSigned(value, bits);
-  return { t: tnumConst(u, bits), umin: u, umax: u, smin: s, smax: s };
+  return mk(tnumConst(u, bits), u, u, s, s);
 }
 
 /** Tighten one width's view from its own parts; undefined when no value remains. */
@@ -115,16 +124,16 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
     t = r;
     // A fixpoint already: the second round would change nothing.
     if (umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0 && t.value === t0.value && t.mask === t0.mask) {
-      return round === 0 ? b : { t, umin, umax, smin, smax };
+      return round === 0 ? b : mk(t, umin, umax, smin, smax);
     }
   }
-  return { t, umin, umax, smin, smax };
+  return mk(t, umin, umax, smin, smax);
 }
 
 export function intersectBounds(a: Bounds, b: Bounds, bits: Width): Bounds | undefined {
   const t = tnumIntersect(a.t, b.t);
   if (t === undefined) return undefined;
-  return syncBounds({ t, umin: max(a.umin, b.umin), umax: min(a.umax, b.umax), smin: max(a.smin, b.smin), smax: min(a.smax, b.smax) }, bits);
+  return syncBounds(mk(t, max(a.umin, b.umin), min(a.umax, b.umax), max(a.smin, b.smin), min(a.smax, b.smax)), bits);
 }
 
 const lo32 = (x: bigint): bigint => x & 0xffff_ffffn;
@@ -160,7 +169,7 @@ function project32(b: Bounds): Bounds {
       umax = min(umax, uc);
     }
   }
-  return { t, umin, umax, smin, smax };
+  return mk(t, umin, umax, smin, smax);
 }
 
 /** What the 32-bit view says about the whole register (needs the upper half's tnum). */
@@ -176,10 +185,10 @@ function lift64(b64: Bounds, b32: Bounds): Bounds | undefined {
     const smin = max(b64.smin, toSigned(lo, 64));
     const smax = min(b64.smax, toSigned(hiV, 64));
     if (t === b64.t && umin === b64.umin && umax === b64.umax && smin === b64.smin && smax === b64.smax) return b64;
-    return { t, umin, umax, smin, smax };
+    return mk(t, umin, umax, smin, smax);
   }
   // b64 itself when the 32-bit view adds nothing (normalize then stops early)
-  return t === b64.t ? b64 : { ...b64, t };
+  return t === b64.t ? b64 : mk(t, b64.umin, b64.umax, b64.smin, b64.smax);
 }
 
 /** Whether the view b admits every value of x (ranges and tnum). */
@@ -233,12 +242,12 @@ export function scalarConst(value: bigint): Scalar {
 
 /** A scalar in [lo, hi] (unsigned, 64-bit). */
 export function scalarRange(lo: bigint, hi: bigint): Scalar {
-  return normalize({ b64: { t: tnumRange(lo, hi, 64), umin: lo, umax: hi, smin: sminOf(64), smax: smaxOf(64) }, b32: boundsUnknown(32) })!;
+  return normalize({ b64: mk(tnumRange(lo, hi, 64), lo, hi, sminOf(64), smaxOf(64)), b32: boundsUnknown(32) })!;
 }
 
 /** The value of a 32-bit result, zero-extended to 64 bits. */
 export function zeroExtend(b32: Bounds): Scalar {
-  const s = normalize({ b64: { t: b32.t, umin: b32.umin, umax: b32.umax, smin: b32.umin, smax: b32.umax }, b32 });
+  const s = normalize({ b64: mk(b32.t, b32.umin, b32.umax, b32.umin, b32.umax), b32 });
   // b32 came out of syncBounds, so its zero-extension is never empty.
   return s ?? scalarUnknown();
 }
@@ -366,67 +375,69 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
   const SMIN = sminOf(bits);
   const unknown = boundsUnknown(bits);
   if (a.t.mask === 0n && b.t.mask === 0n) return boundsConst(evalAlu(kind, a.t.value, b.t.value, bits), bits);
+  // The defaults of every field: what an unknown value of the width allows.
+  const U = unknown;
   switch (kind) {
     case 'add': {
-      const r = { ...unknown, t: tnumAdd(a.t, b.t, bits) };
-      const u = a.umax + b.umax <= M ? { umin: a.umin + b.umin, umax: a.umax + b.umax } : {};
+      const t = tnumAdd(a.t, b.t, bits);
+      const uOk = a.umax + b.umax <= M;
       const lo = a.smin + b.smin;
       const hi = a.smax + b.smax;
-      const s = lo >= SMIN && hi <= SMAX ? { smin: lo, smax: hi } : {};
-      return { ...r, ...u, ...s };
+      const sOk = lo >= SMIN && hi <= SMAX;
+      return mk(t, uOk ? a.umin + b.umin : U.umin, uOk ? a.umax + b.umax : U.umax, sOk ? lo : U.smin, sOk ? hi : U.smax);
     }
     case 'sub': {
-      const r = { ...unknown, t: tnumSub(a.t, b.t, bits) };
-      const u = a.umin >= b.umax ? { umin: a.umin - b.umax, umax: a.umax - b.umin } : {};
+      const t = tnumSub(a.t, b.t, bits);
+      const uOk = a.umin >= b.umax;
       const lo = a.smin - b.smax;
       const hi = a.smax - b.smin;
-      const s = lo >= SMIN && hi <= SMAX ? { smin: lo, smax: hi } : {};
-      return { ...r, ...u, ...s };
+      const sOk = lo >= SMIN && hi <= SMAX;
+      return mk(t, uOk ? a.umin - b.umax : U.umin, uOk ? a.umax - b.umin : U.umax, sOk ? lo : U.smin, sOk ? hi : U.smax);
     }
     case 'mul': {
-      const r = { ...unknown, t: tnumMul(a.t, b.t, bits) };
+      const t = tnumMul(a.t, b.t, bits);
       const half = 1n << BigInt(bits / 2);
-      if (a.umax < half && b.umax < half) return { ...r, umin: a.umin * b.umin, umax: a.umax * b.umax };
-      return r;
+      if (a.umax < half && b.umax < half) return mk(t, a.umin * b.umin, a.umax * b.umax, U.smin, U.smax);
+      return mk(t, U.umin, U.umax, U.smin, U.smax);
     }
     case 'and': {
       const t = tnumAnd(a.t, b.t);
-      return { ...unknown, t, umin: t.value, umax: min(a.umax, b.umax) };
+      return mk(t, t.value, min(a.umax, b.umax), U.smin, U.smax);
     }
     case 'or': {
       const t = tnumOr(a.t, b.t);
-      return { ...unknown, t, umin: max(a.umin, b.umin), umax: t.value | t.mask };
+      return mk(t, max(a.umin, b.umin), t.value | t.mask, U.smin, U.smax);
     }
     case 'xor': {
       const t = tnumXor(a.t, b.t);
-      return { ...unknown, t, umin: t.value, umax: t.value | t.mask };
+      return mk(t, t.value, t.value | t.mask, U.smin, U.smax);
     }
     case 'lsh': {
       if (b.t.mask !== 0n) return unknown;
       const k = Number(b.t.value & BigInt(bits - 1));
       const t = tnumLshift(a.t, k, bits);
-      if (a.umax >> BigInt(bits - k) === 0n) return { ...unknown, t, umin: a.umin << BigInt(k), umax: a.umax << BigInt(k) };
-      return { ...unknown, t };
+      if (a.umax >> BigInt(bits - k) === 0n) return mk(t, a.umin << BigInt(k), a.umax << BigInt(k), U.smin, U.smax);
+      return mk(t, U.umin, U.umax, U.smin, U.smax);
     }
     case 'rsh': {
-      if (b.t.mask !== 0n) return { ...unknown, umax: a.umax };
+      if (b.t.mask !== 0n) return mk(U.t, U.umin, a.umax, U.smin, U.smax);
       const k = BigInt(Number(b.t.value & BigInt(bits - 1)));
-      return { ...unknown, t: tnumRshift(a.t, Number(k)), umin: a.umin >> k, umax: a.umax >> k };
+      return mk(tnumRshift(a.t, Number(k)), a.umin >> k, a.umax >> k, U.smin, U.smax);
     }
     case 'arsh': {
       if (b.t.mask !== 0n) return unknown;
       const k = BigInt(Number(b.t.value & BigInt(bits - 1)));
-      return { ...unknown, t: tnumArshift(a.t, Number(k), bits), smin: a.smin >> k, smax: a.smax >> k };
+      return mk(tnumArshift(a.t, Number(k), bits), U.umin, U.umax, a.smin >> k, a.smax >> k);
     }
     case 'div': {
       // x / y <= x, and x / 0 == 0.
-      if (b.umin > 0n) return { ...unknown, umin: a.umin / b.umax, umax: a.umax / b.umin };
-      return { ...unknown, umax: a.umax };
+      if (b.umin > 0n) return mk(U.t, a.umin / b.umax, a.umax / b.umin, U.smin, U.smax);
+      return mk(U.t, U.umin, a.umax, U.smin, U.smax);
     }
     case 'mod': {
       // x % y < y and x % y <= x; x % 0 == x.
-      if (b.umin > 0n) return { ...unknown, umax: min(a.umax, b.umax - 1n) };
-      return { ...unknown, umax: a.umax };
+      if (b.umin > 0n) return mk(U.t, U.umin, min(a.umax, b.umax - 1n), U.smin, U.smax);
+      return mk(U.t, U.umin, a.umax, U.smin, U.smax);
     }
     case 'sdiv':
     case 'smod':
@@ -472,9 +483,10 @@ export function scalarAlu(kind: AluKind, a: Scalar, b: Scalar, bits: Width): Sca
 /** Sign-extend the low `fromBits` bits (movsx, ldxsx): the result's 64-bit (or 32-bit) view. */
 export function signExtendBounds(a: Bounds, fromBits: 8 | 16 | 32, bits: Width): Bounds {
   const half = 1n << BigInt(fromBits - 1);
-  if (a.umax < half) return { ...boundsUnknown(bits), umin: a.umin, umax: a.umax, t: a.t };
+  const U = boundsUnknown(bits);
+  if (a.umax < half) return mk(a.t, a.umin, a.umax, U.smin, U.smax);
   if (a.t.mask === 0n) return boundsConst(BigInt.asIntN(fromBits, a.t.value), bits);
-  return { ...boundsUnknown(bits), smin: -half, smax: half - 1n };
+  return mk(U.t, U.umin, U.umax, -half, half - 1n);
 }
 
 /** A value loaded from memory: unsigned `sizeBytes` wide, or sign-extended. */
@@ -495,7 +507,8 @@ function computeLoaded(sizeBytes: number, signed: boolean): Scalar {
   const bitsN = BigInt(sizeBytes * 8);
   if (!signed) return scalarRange(0n, (1n << bitsN) - 1n);
   const half = 1n << (bitsN - 1n);
-  return normalize({ b64: { ...boundsUnknown(64), smin: -half, smax: half - 1n }, b32: boundsUnknown(32) }) ?? scalarUnknown();
+  const U = boundsUnknown(64);
+  return normalize({ b64: mk(U.t, U.umin, U.umax, -half, half - 1n), b32: boundsUnknown(32) }) ?? scalarUnknown();
 }
 
 /** Truncate a scalar to its low `sizeBytes` bytes (a narrow fill of a spilled scalar). */
@@ -563,10 +576,10 @@ export function refineBounds(cond: CondKind, taken: boolean, a: Bounds, b: Bound
 // Raise a lower or lower an upper bound; the same object when nothing changes,
 // so that an operand a branch does not narrow keeps its identity (and the
 // scalar it belongs to need not be normalized again).
-const withUmin = (x: Bounds, v: bigint): Bounds => (v > x.umin ? { ...x, umin: v } : x);
-const withUmax = (x: Bounds, v: bigint): Bounds => (v < x.umax ? { ...x, umax: v } : x);
-const withSmin = (x: Bounds, v: bigint): Bounds => (v > x.smin ? { ...x, smin: v } : x);
-const withSmax = (x: Bounds, v: bigint): Bounds => (v < x.smax ? { ...x, smax: v } : x);
+const withUmin = (x: Bounds, v: bigint): Bounds => (v > x.umin ? mk(x.t, v, x.umax, x.smin, x.smax) : x);
+const withUmax = (x: Bounds, v: bigint): Bounds => (v < x.umax ? mk(x.t, x.umin, v, x.smin, x.smax) : x);
+const withSmin = (x: Bounds, v: bigint): Bounds => (v > x.smin ? mk(x.t, x.umin, x.umax, v, x.smax) : x);
+const withSmax = (x: Bounds, v: bigint): Bounds => (v < x.smax ? mk(x.t, x.umin, x.umax, x.smin, v) : x);
 
 function syncPair(x: Bounds, y: Bounds, bits: Width): [Bounds, Bounds] | undefined {
   const p = syncBounds(x, bits);
@@ -579,12 +592,8 @@ function excludeConst(x: Bounds, y: Bounds, bits: Width): Bounds {
   if (y.t.mask !== 0n) return x;
   const v = y.t.value;
   const sv = toSigned(v, bits);
-  let r = x;
-  if (r.umin === v) r = { ...r, umin: r.umin + 1n };
-  if (r.umax === v) r = { ...r, umax: r.umax - 1n };
-  if (r.smin === sv) r = { ...r, smin: r.smin + 1n };
-  if (r.smax === sv) r = { ...r, smax: r.smax - 1n };
-  return r;
+  if (x.umin !== v && x.umax !== v && x.smin !== sv && x.smax !== sv) return x;
+  return mk(x.t, x.umin === v ? x.umin + 1n : x.umin, x.umax === v ? x.umax - 1n : x.umax, x.smin === sv ? x.smin + 1n : x.smin, x.smax === sv ? x.smax - 1n : x.smax);
 }
 
 function refineJset(taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds, Bounds] | undefined {
@@ -596,7 +605,7 @@ function refineJset(taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds,
     }
     const t = tnumIntersect(a.t, { value: 0n, mask: widthMask(bits) & ~b.t.value });
     if (t === undefined) return undefined;
-    const r = syncBounds({ ...a, t }, bits);
+    const r = syncBounds(mk(t, a.umin, a.umax, a.smin, a.smax), bits);
     return r === undefined ? undefined : [r, b];
   }
   // a & b != 0
@@ -604,7 +613,7 @@ function refineJset(taken: boolean, a: Bounds, b: Bounds, bits: Width): [Bounds,
     if (b.t.mask === 0n && b.t.value !== 0n && (b.t.value & (b.t.value - 1n)) === 0n) {
       const t = tnumIntersect(a.t, { value: b.t.value, mask: widthMask(bits) & ~b.t.value });
       if (t === undefined) return undefined;
-      const r = syncBounds({ ...a, t }, bits);
+      const r = syncBounds(mk(t, a.umin, a.umax, a.smin, a.smax), bits);
       return r === undefined ? undefined : [r, b];
     }
     return [a, b];
