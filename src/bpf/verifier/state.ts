@@ -54,6 +54,11 @@ export interface Frame {
   stackShared: boolean;
   /** instruction index of the call that created this frame (-1 for the entry function) */
   callsite: number;
+  /**
+   * Every slot below it is untouched (all bytes INVALID): the stack grows
+   * down from fp, so scans over the slots start here instead of at fp-512.
+   */
+  lowSlot: number;
 }
 
 export interface VState {
@@ -63,7 +68,7 @@ export interface VState {
 export function newFrame(callsite: number): Frame {
   const regs: RegState[] = new Array(11).fill(UNINIT);
   const stackTypes = new Uint8Array(STACK_FRAME_BYTES);
-  return { regs, stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: new Array(STACK_SLOTS).fill(undefined), stackShared: false, callsite };
+  return { regs, stackTypes, stack32: new Uint32Array(stackTypes.buffer), spills: new Array(STACK_SLOTS).fill(undefined), stackShared: false, callsite, lowSlot: STACK_SLOTS };
 }
 
 /** A copy of the state; the stacks are shared copy-on-write (most copies never write them). */
@@ -72,7 +77,7 @@ export function cloneState(s: VState): VState {
   for (let fi = 0; fi < s.frames.length; fi++) {
     const f = s.frames[fi]!;
     f.stackShared = true;
-    frames.push({ regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite });
+    frames.push({ regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite, lowSlot: f.lowSlot });
   }
   return { frames };
 }
@@ -176,7 +181,8 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, preci
 function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision: Precision | undefined, fi: number): boolean {
   const o32 = old.stack32;
   const c32 = cur.stack32;
-  for (let slot = 0; slot < STACK_SLOTS; slot++) {
+  // below both low slots, both are untouched: equal, and nothing to compare
+  for (let slot = Math.min(old.lowSlot, cur.lowSlot); slot < STACK_SLOTS; slot++) {
     const lo = o32[slot * 2]!;
     const hi = o32[slot * 2 + 1]!;
     if (lo === 0 && hi === 0 && !exact) continue; // untouched in old: anything goes
@@ -264,7 +270,7 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   // a spilled copy is a holder too
   for (let fi = 0; fi < frames.length; fi++) {
     const f = frames[fi]!;
-    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = f.spills[slot];
       if (v === undefined || v.kind !== 'scalar' || v.id === 0 || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
       for (let k = 0; k < ids.length; k += 2) if (ids[k] === v.id) ids[k + 1]! += 2;

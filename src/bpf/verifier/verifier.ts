@@ -938,6 +938,7 @@ class Verifier {
     if (size === 8 && idx % 8 === 0) {
       this.lastSlot = this.frameIndexOf(f) * STACK_SLOTS + idx / 8;
       ownStack(f);
+      if (idx >> 3 < f.lowSlot) f.lowSlot = idx >> 3;
       f.stackTypes.fill(StackByte.SPILL, idx, idx + 8);
       f.spills[idx / 8] = value;
       return;
@@ -949,6 +950,7 @@ class Verifier {
   /** Bytes become unknown data; a spilled register partly overwritten becomes unknown data too. */
   private markMisc(f: Frame, idx: number, size: number): void {
     ownStack(f);
+    if (idx >> 3 < f.lowSlot) f.lowSlot = idx >> 3;
     for (let slot = idx >> 3; slot <= (idx + size - 1) >> 3; slot++) {
       if (f.stackTypes[slot * 8] === StackByte.SPILL) {
         f.stackTypes.fill(StackByte.MISC, slot * 8, slot * 8 + 8);
