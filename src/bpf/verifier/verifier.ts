@@ -249,15 +249,22 @@ function immScalar(imm: number, bits: 32 | 64): Scalar {
 }
 
 /** `unknown op imm`: the result of an operation by a constant whatever dst was (cached: programs repeat their masks). */
-const blindCache = new Map<string, Scalar>();
+/** by imm, then by (operation, width): no key string built per lookup */
+const blindCache = new Map<number, (Scalar | undefined)[]>();
+const BLIND_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
 
 function blindResult(kind: AluKind, bits: 32 | 64, imm: number, src: Scalar): Scalar {
-  const key = `${kind}/${bits}/${imm}`;
-  let r = blindCache.get(key);
+  let row = blindCache.get(imm);
+  if (row === undefined) {
+    if (blindCache.size > 1024) blindCache.clear();
+    row = [];
+    blindCache.set(imm, row);
+  }
+  const k = BLIND_INDEX[kind] * 2 + (bits === 64 ? 1 : 0);
+  let r = row[k];
   if (r === undefined) {
     r = bits === 64 ? fromBounds64(aluBounds(kind, UNKNOWN_SCALAR.b64, src.b64, 64)) : zeroExtend(aluBounds(kind, UNKNOWN_SCALAR.b32, src.b32, 32));
-    if (blindCache.size > 1024) blindCache.clear();
-    blindCache.set(key, r);
+    row[k] = r;
   }
   return r;
 }
@@ -296,7 +303,8 @@ class Verifier {
   private path: Path | undefined;
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   private lastSlot = -1;
-  private readonly trail: number[] = [];
+  private readonly trail: number[] = new Array<number>(TRAIL_LINES).fill(0);
+  private trailNext = 0;
   private cfg: Cfg | undefined;
   /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop), by their live constants */
   private active: (CheckpointBuckets | undefined)[] = [];
@@ -341,7 +349,8 @@ class Verifier {
 
   trailLines(): string[] {
     const lines: string[] = [];
-    const codes = this.trail.slice(-TRAIL_LINES);
+    const codes: number[] = [];
+    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k % TRAIL_LINES]!);
     for (let k = 0; k < codes.length; k++) {
       const c = codes[k]!;
       if (c >= 0) lines.push(`${c}: ${insnText(this.insns, c)}`);
@@ -356,8 +365,9 @@ class Verifier {
 
   /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
   private note(code: number): void {
-    this.trail.push(code);
-    if (this.trail.length > 4 * TRAIL_LINES) this.trail.splice(0, this.trail.length - TRAIL_LINES);
+    // a ring of the last TRAIL_LINES codes: no shifting per instruction
+    this.trail[this.trailNext % TRAIL_LINES] = code;
+    this.trailNext++;
   }
 
   run(): Cfg {
@@ -418,11 +428,13 @@ class Verifier {
   private visit(path: Path, cfg: Cfg): boolean {
     const pc = path.pc;
     const cur = path.state;
-    clearSingularIds(cur, pc, cfg.liveIn);
     // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
     // the last one on this path: far fewer states to store and compare.
     const addNew = (path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || this.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
     const active = this.active[pc];
+    // nothing to compare against and nothing to store: nothing to do
+    if (!addNew && active === undefined && this.done[pc] === undefined) return false;
+    clearSingularIds(cur, pc, cfg.liveIn);
     if (active !== undefined) {
       for (let m = 0; m < active.masks.length; m++) {
         // An equal state has the same constants.
@@ -551,8 +563,19 @@ class Verifier {
       p = emptyPrecision(frames);
       this.scratch[frames] = p;
     }
-    for (let k = 0; k < p.regs.length; k++) p.regs[k] = from?.regs[k] ?? 0;
-    for (let k = 0; k < p.slots.length; k++) p.slots[k] = from?.slots[k] ?? 0;
+    const regs = p.regs;
+    const slots = p.slots;
+    const n = regs.length;
+    const m = slots.length;
+    if (from === undefined) {
+      for (let k = 0; k < n; k++) regs[k] = 0;
+      for (let k = 0; k < m; k++) slots[k] = 0;
+    } else {
+      const fr = from.regs;
+      const fs = from.slots;
+      for (let k = 0; k < n; k++) regs[k] = fr[k] ?? 0;
+      for (let k = 0; k < m; k++) slots[k] = fs[k] ?? 0;
+    }
     return p;
   }
 
@@ -1280,19 +1303,25 @@ function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegS
 
 /** Add `need` to `into`; whether anything was new. */
 function mergePrecision(into: Precision, need: Precision): boolean {
+  const ir = into.regs;
+  const nr = need.regs;
+  const is = into.slots;
+  const ns = need.slots;
+  const frames = ir.length < nr.length ? ir.length : nr.length;
   let changed = false;
-  for (let fi = 0; fi < into.regs.length && fi < need.regs.length; fi++) {
-    const merged = into.regs[fi]! | need.regs[fi]!;
-    if (merged !== into.regs[fi]) {
-      into.regs[fi] = merged;
+  for (let fi = 0; fi < frames; fi++) {
+    const r = ir[fi]!;
+    const rm = r | nr[fi]!;
+    const w = 2 * fi;
+    const s0 = is[w]!;
+    const s0m = s0 | ns[w]!;
+    const s1 = is[w + 1]!;
+    const s1m = s1 | ns[w + 1]!;
+    if (rm !== r || s0m !== s0 || s1m !== s1) {
+      ir[fi] = rm;
+      is[w] = s0m;
+      is[w + 1] = s1m;
       changed = true;
-    }
-    for (let w = 2 * fi; w < 2 * fi + 2; w++) {
-      const m = into.slots[w]! | need.slots[w]!;
-      if (m !== into.slots[w]) {
-        into.slots[w] = m;
-        changed = true;
-      }
     }
   }
   return changed;
@@ -1304,50 +1333,65 @@ function mergePrecision(into: Precision, need: Precision): boolean {
  * Keeping a mark too many only costs pruning, never soundness.
  */
 function backtrack(insns: readonly Insn[], history: readonly number[], need: Precision): void {
+  // The hottest loop of precision tracking: arrays and fields read once, and
+  // the emptiness test (all marks gone: stop) redone only after a change.
+  const regs = need.regs;
+  const slots = need.slots;
+  let changed = true;
   for (let h = history.length - 3; h >= 0; h -= 3) {
     const pc = history[h]!;
-    const depth = history[h + 1]!;
+    const fi = history[h + 1]! - 1;
     const slotCode = history[h + 2]!;
-    const fi = depth - 1;
-    if (need.regs.length <= fi + 1) ensureFrames(need, fi + 1);
-    // nothing left to mark: earlier instructions cannot add marks back
-    if (precisionEmpty(need)) return;
+    if (regs.length <= fi + 1) ensureFrames(need, fi + 1);
+    if (changed) {
+      // nothing left to mark: earlier instructions cannot add marks back
+      if (precisionEmpty(need)) return;
+      changed = false;
+    }
     const insn = insns[pc]!;
-    const cls = insnClass(insn.code);
+    const code = insn.code;
+    const cls = code & 0x07;
+    const mine = regs[fi]!;
     switch (cls) {
       case InsnClass.ALU:
       case InsnClass.ALU64: {
-        const op = insnOp(insn.code);
-        const x = (insn.code & 0x08) !== 0;
-        if ((need.regs[fi]! & (1 << insn.dst)) === 0) break;
+        const dstBit = 1 << insn.dst;
+        if ((mine & dstBit) === 0) break;
+        const op = code & 0xf0;
+        const x = (code & 0x08) !== 0;
         if (op === AluOp.MOV) {
-          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
-          if (x && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
+          regs[fi] = x && insn.src < 10 ? (mine & ~dstBit) | (1 << insn.src) : mine & ~dstBit;
         } else if (slotCode === DST_INDEPENDENT) {
-          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
-        } else if (x && op !== AluOp.NEG && op !== AluOp.END && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
+          regs[fi] = mine & ~dstBit;
+        } else if (x && op !== AluOp.NEG && op !== AluOp.END && insn.src < 10) regs[fi] = mine | (1 << insn.src);
+        changed = true;
         break;
       }
       case InsnClass.LD:
-        need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
+        regs[fi] = mine & ~(1 << insn.dst);
+        changed = true;
         break;
-      case InsnClass.LDX:
-        if ((need.regs[fi]! & (1 << insn.dst)) !== 0) {
-          need.regs[fi] = need.regs[fi]! & ~(1 << insn.dst);
+      case InsnClass.LDX: {
+        const dstBit = 1 << insn.dst;
+        if ((mine & dstBit) !== 0) {
+          regs[fi] = mine & ~dstBit;
           if (slotCode >= 0) {
             const sf = Math.floor(slotCode / STACK_SLOTS);
             ensureFrames(need, sf);
             const slot = slotCode % STACK_SLOTS;
-            need.slots[2 * sf + (slot >> 5)] = need.slots[2 * sf + (slot >> 5)]! | (1 << (slot & 31));
+            slots[2 * sf + (slot >> 5)] = slots[2 * sf + (slot >> 5)]! | (1 << (slot & 31));
           }
+          changed = true;
         }
         break;
+      }
       case InsnClass.ST:
       case InsnClass.STX: {
-        if (insnMode(insn.code) === Mode.ATOMIC) {
+        if ((code & 0xe0) === Mode.ATOMIC) {
           const fetch = (insn.imm & 1) !== 0;
-          if (insn.imm === 0xf1) need.regs[fi] = need.regs[fi]! & ~1;
-          else if (fetch) need.regs[fi] = need.regs[fi]! & ~(1 << insn.src);
+          if (insn.imm === 0xf1) regs[fi] = mine & ~1;
+          else if (fetch) regs[fi] = mine & ~(1 << insn.src);
+          changed = true;
           break;
         }
         if (slotCode >= 0) {
@@ -1355,37 +1399,39 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
           ensureFrames(need, sf);
           const slot = slotCode % STACK_SLOTS;
           const w = 2 * sf + (slot >> 5);
-          if (((need.slots[w]! >>> (slot & 31)) & 1) === 1) {
-            need.slots[w] = need.slots[w]! & ~(1 << (slot & 31));
-            if (cls === InsnClass.STX && insn.src < 10) need.regs[fi] = need.regs[fi]! | (1 << insn.src);
+          if (((slots[w]! >>> (slot & 31)) & 1) === 1) {
+            slots[w] = slots[w]! & ~(1 << (slot & 31));
+            if (cls === InsnClass.STX && insn.src < 10) regs[fi] = regs[fi]! | (1 << insn.src);
+            changed = true;
           }
         }
         break;
       }
       default: {
-        const op = insnOp(insn.code);
+        const op = code & 0xf0;
         if (op !== JmpOp.CALL && op !== JmpOp.EXIT) break;
+        changed = true;
         if (op === JmpOp.EXIT) {
           // Backwards over a callee's exit: the caller's r0 is the callee's r0.
-          const callerHasR0 = fi >= 1 && (need.regs[fi - 1]! & 1) !== 0;
-          if (fi >= 1) need.regs[fi - 1] = need.regs[fi - 1]! & ~0x3f;
-          need.regs[fi] = callerHasR0 ? 1 : 0;
-          need.slots[2 * fi] = 0;
-          need.slots[2 * fi + 1] = 0;
+          const callerHasR0 = fi >= 1 && (regs[fi - 1]! & 1) !== 0;
+          if (fi >= 1) regs[fi - 1] = regs[fi - 1]! & ~0x3f;
+          regs[fi] = callerHasR0 ? 1 : 0;
+          slots[2 * fi] = 0;
+          slots[2 * fi + 1] = 0;
           break;
         }
         if (insn.src === CallSrc.LOCAL) {
           // Backwards over a call: the callee's r1..r5 are the caller's.
-          const args = (need.regs[fi + 1] ?? 0) & 0x3e;
-          need.regs[fi + 1] = 0;
-          if (need.slots.length > 2 * fi + 2) {
-            need.slots[2 * fi + 2] = 0;
-            need.slots[2 * fi + 3] = 0;
+          const args = (regs[fi + 1] ?? 0) & 0x3e;
+          regs[fi + 1] = 0;
+          if (slots.length > 2 * fi + 2) {
+            slots[2 * fi + 2] = 0;
+            slots[2 * fi + 3] = 0;
           }
-          need.regs[fi] = need.regs[fi]! | args;
+          regs[fi] = regs[fi]! | args;
           break;
         }
-        need.regs[fi] = need.regs[fi]! & ~0x3f; // a helper's r0 is new; r1..r5 are clobbered
+        regs[fi] = mine & ~0x3f; // a helper's r0 is new; r1..r5 are clobbered
         break;
       }
     }
@@ -1406,8 +1452,12 @@ function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): 
 }
 
 function precisionEmpty(p: Precision): boolean {
-  for (let k = 0; k < p.regs.length; k++) if (p.regs[k] !== 0) return false;
-  for (let k = 0; k < p.slots.length; k++) if (p.slots[k] !== 0) return false;
+  const regs = p.regs;
+  const slots = p.slots;
+  const n = regs.length;
+  const m = slots.length;
+  for (let k = 0; k < n; k++) if (regs[k] !== 0) return false;
+  for (let k = 0; k < m; k++) if (slots[k] !== 0) return false;
   return true;
 }
 
