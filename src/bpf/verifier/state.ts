@@ -140,6 +140,15 @@ export function stateToString(s: VState): string {
   return (s.frames.length > 1 ? `frame${s.frames.length - 1}: ` : '') + parts.join(' ');
 }
 
+/**
+ * LOWEST_REG[m]: the lowest register in the mask m of r0..r9. Loops over a
+ * register mask visit only its registers, `for (let m = mask & REGS_MASK; m !==
+ * 0; m &= m - 1) { const r = LOWEST_REG[m]; ... }`, not all ten: in V8's
+ * baseline code every operator is a call, and most masks hold few registers.
+ */
+export const REGS_MASK = 0x3ff;
+export const LOWEST_REG: readonly number[] = Array.from({ length: REGS_MASK + 1 }, (_, m) => (m === 0 ? -1 : 31 - Math.clz32(m & -m)));
+
 // ---- subsumption ------------------------------------------------------------------
 
 /** Consistent renaming of ids between an old and a current state (the kernel's idmap). */
@@ -253,10 +262,8 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   ids.length = 0;
   for (let fi = 0; fi < frames.length; fi++) {
     const regs = frames[fi]!.regs;
-    const live = liveRegsOf(s, fi, pc, liveIn);
-    for (let r = 0; r < 10; r++) {
-      if ((live & (1 << r)) === 0) continue;
-      const v = regs[r]!;
+    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+      const v = regs[LOWEST_REG[m]!]!;
       if (v.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
       while (k < ids.length && ids[k] !== v.id) k += 2;
@@ -278,9 +285,8 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   }
   for (let fi = 0; fi < frames.length; fi++) {
     const regs = frames[fi]!.regs;
-    const live = liveRegsOf(s, fi, pc, liveIn);
-    for (let r = 0; r < 10; r++) {
-      if ((live & (1 << r)) === 0) continue;
+    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+      const r = LOWEST_REG[m]!;
       const v = regs[r]!;
       if (v.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
@@ -307,10 +313,8 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
   const c = cur.frames[top]!.regs;
   const live = liveIn[pc]!;
   const precise = exact || precision === undefined ? 0x3ff : precision.regs[top]!;
-  const mask = live & precise;
-  if (mask === 0) return true;
-  for (let r = 0; r < 10; r++) {
-    if ((mask & (1 << r)) === 0) continue;
+  for (let m = live & precise & REGS_MASK; m !== 0; m &= m - 1) {
+    const r = LOWEST_REG[m]!;
     const a = o[r]!;
     if (a.kind !== 'scalar' || !isConst(a.s)) continue;
     const b = c[r]!;
@@ -327,11 +331,12 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
     const o = old.frames[fi]!;
     const c = cur.frames[fi]!;
     if (o.callsite !== c.callsite) return false;
-    const live = liveRegsOf(cur, fi, pc, liveIn);
-    for (let r = 0; r < 10; r++) {
-      if ((live & (1 << r)) === 0) continue;
-      const precise = precision === undefined || (precision.regs[fi]! & (1 << r)) !== 0;
-      if (!regSafe(o.regs[r]!, c.regs[r]!, ids, exact, precise)) return false;
+    const preciseRegs = precision === undefined ? REGS_MASK : precision.regs[fi]!;
+    const oRegs = o.regs;
+    const cRegs = c.regs;
+    for (let m = liveRegsOf(cur, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+      const r = LOWEST_REG[m]!;
+      if (!regSafe(oRegs[r]!, cRegs[r]!, ids, exact, (preciseRegs & (1 << r)) !== 0)) return false;
     }
     if (!stackSafe(o, c, ids, exact, precision, fi)) return false;
   }

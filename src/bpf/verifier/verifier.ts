@@ -79,6 +79,8 @@ import {
   emptyPrecision,
   stateSubsumes,
   clearSingularIds,
+  LOWEST_REG,
+  REGS_MASK,
   stateToString,
   type Precision,
   type Frame,
@@ -1477,8 +1479,8 @@ function ensureFrames(need: Precision, fi: number): void {
 function constMask(st: VState, candidates: number): number {
   const regs = st.frames[st.frames.length - 1]!.regs;
   let mask = 0;
-  for (let r = 0; r < 10; r++) {
-    if ((candidates & (1 << r)) === 0) continue;
+  for (let m = candidates & REGS_MASK; m !== 0; m &= m - 1) {
+    const r = LOWEST_REG[m]!;
     const v = regs[r]!;
     if (v.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
   }
@@ -1493,9 +1495,8 @@ function constKey(st: VState, mask: number): string | undefined {
   if (mask === 0) return '';
   const regs = st.frames[st.frames.length - 1]!.regs;
   let key = '';
-  for (let r = 0; r < 10; r++) {
-    if ((mask & (1 << r)) === 0) continue;
-    const v = regs[r]!;
+  for (let m = mask & REGS_MASK; m !== 0; m &= m - 1) {
+    const v = regs[LOWEST_REG[m]!]!;
     if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
     let k = constKeyMemo.get(v.s);
     if (k === undefined) {
