@@ -84,8 +84,12 @@ export function boundsConst(value: bigint, bits: Width): Bounds {
 
 /** Tighten one width's view from its own parts; undefined when no value remains. */
 export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
+  // Written for V8's baseline tiers (every operator and call costs): no
+  // helper calls, and BigInt conversions only where a value can be negative
+  // or cross the sign bit (each BigInt result is an allocation).
   let { t, umin, umax, smin, smax } = b;
   const sign = bits === 64 ? SIGN64 : SIGN32;
+  const all = bits === 64 ? MASK64 : MASK32;
   for (let round = 0; round < 2; round++) {
     const t0 = t;
     const umin0 = umin;
@@ -93,34 +97,55 @@ export function syncBounds(b: Bounds, bits: Width): Bounds | undefined {
     const smin0 = smin;
     const smax0 = smax;
     // From the tnum.
-    const tmax = t.value | t.mask;
-    umin = max(umin, t.value);
-    umax = min(umax, tmax);
-    smin = max(smin, toSigned(t.value | (t.mask & sign), bits));
-    smax = min(smax, toSigned(t.value | (t.mask & ~sign & widthMask(bits)), bits));
+    const tv = t.value;
+    const tm = t.mask;
+    const tmax = tv | tm;
+    if (tv > umin) umin = tv;
+    if (tmax < umax) umax = tmax;
+    if (tmax < sign) {
+      // the sign bit is known 0: the tnum's signed range is its unsigned one
+      if (tv > smin) smin = tv;
+      if (tmax < smax) smax = tmax;
+    } else {
+      const lo = toSigned(tv | (tm & sign), bits);
+      const hi = toSigned(tv | (tm & ~sign & all), bits);
+      if (lo > smin) smin = lo;
+      if (hi < smax) smax = hi;
+    }
     if (umin > umax || smin > smax) return undefined;
     // Signed and unsigned agree when the range does not cross the sign boundary.
-    if (smin >= 0n || smax < 0n) {
-      umin = max(umin, toUnsigned(smin, bits));
-      umax = min(umax, toUnsigned(smax, bits));
+    if (smin >= 0n) {
+      if (smin > umin) umin = smin;
+      if (smax < umax) umax = smax;
+    } else if (smax < 0n) {
+      const lo = toUnsigned(smin, bits);
+      const hi = toUnsigned(smax, bits);
+      if (lo > umin) umin = lo;
+      if (hi < umax) umax = hi;
     }
-    if (umax < sign || umin >= sign) {
-      smin = max(smin, toSigned(umin, bits));
-      smax = min(smax, toSigned(umax, bits));
+    if (umax < sign) {
+      if (umin > smin) smin = umin;
+      if (umax < smax) smax = umax;
+    } else if (umin >= sign) {
+      const lo = toSigned(umin, bits);
+      const hi = toSigned(umax, bits);
+      if (lo > smin) smin = lo;
+      if (hi < smax) smax = hi;
     }
     if (umin > umax || smin > smax) return undefined;
-    // [0, all ones] says nothing about the bits (the common unknown): skip building its tnum
     // Skipped when the range is exactly the tnum's span (the range's tnum
     // then holds t) or is everything (the common unknown).
-    let r = (umin === t.value && umax === tmax) || (umin === 0n && umax === (bits === 64 ? MASK64 : MASK32)) ? t : tnumIntersect(t, tnumRange(umin, umax, bits));
+    let r = (umin === tv && umax === tmax) || (umin === 0n && umax === all) ? t : tnumIntersect(t, tnumRange(umin, umax, bits));
     if (r === undefined) return undefined;
     if (r.mask !== 0n && (r.mask & (r.mask - 1n)) === 0n) {
       // One unknown bit: two members, r.value and r.value | r.mask; the
       // ranges may exclude one of them (`flags & 2` known non-zero is 2).
       const lo = r.value;
       const hi = r.value | r.mask;
-      const loIn = lo >= umin && lo <= umax && toSigned(lo, bits) >= smin && toSigned(lo, bits) <= smax;
-      const hiIn = hi >= umin && hi <= umax && toSigned(hi, bits) >= smin && toSigned(hi, bits) <= smax;
+      const slo = lo < sign ? lo : toSigned(lo, bits);
+      const shi = hi < sign ? hi : toSigned(hi, bits);
+      const loIn = lo >= umin && lo <= umax && slo >= smin && slo <= smax;
+      const hiIn = hi >= umin && hi <= umax && shi >= smin && shi <= smax;
       if (!loIn && !hiIn) return undefined;
       if (!loIn || !hiIn) r = { value: loIn ? lo : hi, mask: 0n };
     }
