@@ -341,9 +341,9 @@ function liveness(insns: readonly Insn[], successors: number[][], isInsnStart: b
   const defs = new Int32Array(n);
   for (let pc = 0; pc < n; pc++) {
     if (!isInsnStart[pc]) continue;
-    const [u, d] = useDef(insns[pc]!);
-    uses[pc] = u;
-    defs[pc] = d;
+    const ud = useDef(insns[pc]!); // indexed, not destructured: that runs the iterator protocol
+    uses[pc] = ud[0];
+    defs[pc] = ud[1];
   }
   let changed = true;
   while (changed) {

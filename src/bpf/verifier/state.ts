@@ -73,13 +73,17 @@ export function newFrame(callsite: number): Frame {
 
 /** A copy of the state; the stacks are shared copy-on-write (most copies never write them). */
 export function cloneState(s: VState): VState {
+  const from = s.frames;
+  // One frame (most states) as a literal: push would allocate room for 17.
+  if (from.length === 1) return { frames: [cloneFrame(from[0]!)] };
   const frames: Frame[] = [];
-  for (let fi = 0; fi < s.frames.length; fi++) {
-    const f = s.frames[fi]!;
-    f.stackShared = true;
-    frames.push({ regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite, lowSlot: f.lowSlot });
-  }
+  for (let fi = 0; fi < from.length; fi++) frames.push(cloneFrame(from[fi]!));
   return { frames };
+}
+
+function cloneFrame(f: Frame): Frame {
+  f.stackShared = true;
+  return { regs: f.regs.slice(), stackTypes: f.stackTypes, stack32: f.stack32, spills: f.spills, stackShared: true, callsite: f.callsite, lowSlot: f.lowSlot };
 }
 
 /** Make f's stack its own before changing it (see cloneState). */
