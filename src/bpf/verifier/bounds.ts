@@ -481,7 +481,18 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
 // plain Map, not a WeakMap: ephemeron tables make every scavenge slower).
 
 const ALU_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
-let aluMemo = new Map<Scalar, Map<Scalar, (Scalar | undefined)[]>>();
+/**
+ * Per first operand: (second operand, operation index, result) triples,
+ * scanned while there are few (most operands meet one or two others); past
+ * ALU_MEMO_SCAN of them (the zero offset every pointer starts with meets
+ * hundreds) by second operand in a Map of (operation index, result) pairs.
+ */
+interface AluMemoEntry {
+  list: (Scalar | number)[];
+  bySecond: Map<Scalar, (Scalar | number)[]> | null;
+}
+const ALU_MEMO_SCAN = 8;
+let aluMemo = new Map<Scalar, AluMemoEntry>();
 
 export function resetScalarMemo(): void {
   aluMemo = new Map();
@@ -489,21 +500,50 @@ export function resetScalarMemo(): void {
 
 /** `a op b` in `bits` as a whole scalar (a 32-bit result zero-extended), remembered. */
 export function scalarAlu(kind: AluKind, a: Scalar, b: Scalar, bits: Width): Scalar {
-  let inner = aluMemo.get(a);
-  if (inner === undefined) {
-    inner = new Map();
-    aluMemo.set(a, inner);
-  }
-  let row = inner.get(b);
-  if (row === undefined) {
-    row = [];
-    inner.set(b, row);
-  }
   const k = ALU_INDEX[kind] * 2 + (bits === 64 ? 1 : 0);
-  let r = row[k];
-  if (r === undefined) {
-    r = bits === 64 ? fromBounds64(aluBounds(kind, a.b64, b.b64, 64)) : zeroExtend(aluBounds(kind, a.b32, b.b32, 32));
-    row[k] = r;
+  let entry = aluMemo.get(a);
+  if (entry === undefined) {
+    entry = { list: [], bySecond: null };
+    aluMemo.set(a, entry);
+  }
+  const bySecond = entry.bySecond;
+  let list = entry.list;
+  if (bySecond !== null) {
+    let pairs = bySecond.get(b);
+    if (pairs === undefined) {
+      pairs = [];
+      bySecond.set(b, pairs);
+    }
+    for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === k) return pairs[i + 1] as Scalar;
+    list = pairs;
+  } else {
+    for (let i = 0; i < list.length; i += 3) if (list[i] === b && list[i + 1] === k) return list[i + 2] as Scalar;
+  }
+  const r = bits === 64 ? fromBounds64(aluBounds(kind, a.b64, b.b64, 64)) : zeroExtend(aluBounds(kind, a.b32, b.b32, 32));
+  if (bySecond !== null) {
+    list.push(k, r);
+  } else if (list.length < 3 * ALU_MEMO_SCAN) {
+    list.push(b, k, r);
+  } else {
+    // too many to scan: index them by second operand from now on
+    const index = new Map<Scalar, (Scalar | number)[]>();
+    for (let i = 0; i < list.length; i += 3) {
+      const second = list[i] as Scalar;
+      let pairs = index.get(second);
+      if (pairs === undefined) {
+        pairs = [];
+        index.set(second, pairs);
+      }
+      pairs.push(list[i + 1]!, list[i + 2]!);
+    }
+    let pairs = index.get(b);
+    if (pairs === undefined) {
+      pairs = [];
+      index.set(b, pairs);
+    }
+    pairs.push(k, r);
+    entry.bySecond = index;
+    entry.list = [];
   }
   return r;
 }
