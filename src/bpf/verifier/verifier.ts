@@ -152,7 +152,7 @@ interface Checkpoint {
   readonly state: VState;
   branches: number;
   readonly parent: Checkpoint | null;
-  /** instructions from the parent checkpoint to this one: (pc, frames before, stack slot code) triples */
+  /** instructions from the parent checkpoint to this one: (pc, historyCode(frames before, stack slot code)) pairs */
   readonly history: number[];
   /** the scalars some continuation relied on; complete once branches reaches 0 */
   readonly precise: Precision;
@@ -244,6 +244,13 @@ const ZERO_OFF = scalarConst(0n);
 const UNKNOWN_SCALAR = scalarUnknown();
 /** History mark: the instruction's result does not depend on its dst's range. */
 const DST_INDEPENDENT = -2;
+/**
+ * A history entry is two numbers: the pc, and the frame count and stack slot
+ * code (-2..8 * 64 - 1) packed as depth * 1024 + slot code + 2 (a small
+ * integer: a third number per processed instruction was a third more memory).
+ */
+const HISTORY_DEPTH_UNIT = 1024;
+const HISTORY_SLOT_BIAS = 2;
 
 /** An ALU immediate as the scalar it stands for: sign-extended for 64-bit operations, zero-extended for 32-bit ones. */
 function immScalar(imm: number, bits: 32 | 64): Scalar {
@@ -408,7 +415,7 @@ class Verifier {
         this.lastSlot = -1;
         const depth = path.state.frames.length;
         const forked = this.step(path);
-        path.history.push(pc, depth, this.lastSlot);
+        path.history.push(pc, depth * HISTORY_DEPTH_UNIT + this.lastSlot + HISTORY_SLOT_BIAS);
         if (cfg.prunePoints[path.pc] || path.pc !== pc + 1) path.jumps++;
         if (forked !== undefined && forked !== 'exit') forked.history = path.history.slice();
         if (forked === 'exit') {
@@ -432,7 +439,7 @@ class Verifier {
     const cur = path.state;
     // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
     // the last one on this path: far fewer states to store and compare.
-    const addNew = (path.history.length >= 3 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || this.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
+    const addNew = (path.history.length >= 2 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || this.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
     const active = this.active[pc];
     // nothing to compare against and nothing to store: nothing to do
     if (!addNew && active === undefined && this.done[pc] === undefined) return false;
@@ -1340,10 +1347,11 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
   const regs = need.regs;
   const slots = need.slots;
   let changed = true;
-  for (let h = history.length - 3; h >= 0; h -= 3) {
+  for (let h = history.length - 2; h >= 0; h -= 2) {
     const pc = history[h]!;
-    const fi = history[h + 1]! - 1;
-    const slotCode = history[h + 2]!;
+    const packed = history[h + 1]!;
+    const fi = (packed >> 10) - 1;
+    const slotCode = (packed & (HISTORY_DEPTH_UNIT - 1)) - HISTORY_SLOT_BIAS;
     if (regs.length <= fi + 1) ensureFrames(need, fi + 1);
     if (changed) {
       // nothing left to mark: earlier instructions cannot add marks back
