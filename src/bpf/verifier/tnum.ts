@@ -19,18 +19,23 @@ export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 /** Highest set bit, 1-based (fls64); 0 for 0. */
 function fls(x: bigint): number {
   if (x === 0n) return 0;
+  // below 2^31 the conversion gives a small integer (no shift, no heap number)
+  if (x < 0x8000_0000n) return 32 - Math.clz32(Number(x));
   const hi = Number(x >> 32n);
   if (hi !== 0) return 64 - Math.clz32(hi);
   return 32 - Math.clz32(Number(x));
 }
 
+/** LOW_BITS[n] = 2^n - 1, and the complements within 32 and 64 bits: tnumRange without BigInt(n) and shifts. */
+const LOW_BITS: readonly bigint[] = Array.from({ length: 65 }, (_, n) => (1n << BigInt(n)) - 1n);
+const HIGH_BITS64: readonly bigint[] = LOW_BITS.map((low) => 0xffff_ffff_ffff_ffffn & ~low);
+const HIGH_BITS32: readonly bigint[] = LOW_BITS.map((low) => 0xffff_ffffn & ~low);
+
 /** The smallest tnum holding every value of [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint, bits: Width = 64): Tnum {
-  const chi = min ^ max;
-  const n = fls(chi);
+  const n = fls(min ^ max);
   if (n >= bits) return tnumUnknown(bits);
-  const delta = (1n << BigInt(n)) - 1n;
-  return { value: min & ~delta & widthMask(bits), mask: delta };
+  return { value: min & (bits === 64 ? HIGH_BITS64[n]! : HIGH_BITS32[n]!), mask: LOW_BITS[n]! };
 }
 
 export function tnumAdd(a: Tnum, b: Tnum, bits: Width): Tnum {
