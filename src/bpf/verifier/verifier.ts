@@ -12,7 +12,8 @@
 // limit of 1,000,000 processed instructions.
 //
 // Deviations from Linux, all on the conservative side unless stated:
-// - no precision tracking: scalars are compared by range everywhere (more states);
+// - precision tracking (mark_chain_precision) is per checkpoint and conservative:
+//   a scalar some continuation relied on is compared by range, others match any scalar;
 // - register liveness is computed statically from the CFG (the kernel tracks it on the fly);
 // - variable-offset stack accesses are rejected (privileged Linux allows reads);
 // - pointers may not be stored into memory other than the stack (Linux lets
