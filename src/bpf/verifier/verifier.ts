@@ -325,9 +325,9 @@ class Verifier {
   /** per instruction, how many instructions from it run without a jump or a prune point (capped) */
   private runAhead: Uint8Array = new Uint8Array(0);
   private immRegs: (RegState | undefined)[] = [];
-  /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
   /** reusable Precision objects by frame count (scratchPrecision) */
   private readonly scratch: (Precision | undefined)[] = [];
+  /** refine() results by operand identity (see scalarAlu); null: that outcome is impossible */
   private readonly refineMemo = new Map<Scalar, Map<Scalar, ([Scalar, Scalar] | null | undefined)[]>>();
 
   constructor(
@@ -564,8 +564,8 @@ class Verifier {
 
   /**
    * A Precision for `frames` frames to hand to propagate(), which only reads
-   * and narrows it: one reused object per frame count (markPrecise runs at most
-   * instructions), zeroed or a copy of `from`.
+   * and narrows it and keeps no reference: one reused object per frame count
+   * (propagate never nests), zeroed or a copy of `from`.
    */
   private scratchPrecision(frames: number, from: Precision | undefined): Precision {
     let p = this.scratch[frames];
