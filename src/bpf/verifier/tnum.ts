@@ -39,13 +39,17 @@ export function tnumRange(min: bigint, max: bigint, bits: Width = 64): Tnum {
 }
 
 export function tnumAdd(a: Tnum, b: Tnum, bits: Width): Tnum {
-  const m = widthMask(bits);
-  const sm = (a.mask + b.mask) & m;
+  // (operands are within `bits`, so mu and sv & ~mu are too: no final masking;
+  // every BigInt operation is an allocation in V8's baseline tiers)
+  const m = bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
+  const am = a.mask;
+  const bm = b.mask;
   const sv = (a.value + b.value) & m;
-  const sigma = (sm + sv) & m;
-  const chi = sigma ^ sv;
-  const mu = chi | a.mask | b.mask;
-  return { value: sv & ~mu & m, mask: mu & m };
+  if (am === 0n && bm === 0n) return { value: sv, mask: 0n };
+  const sm = bm === 0n ? am : (am + bm) & m;
+  const chi = ((sm + sv) & m) ^ sv;
+  const mu = bm === 0n ? chi | am : chi | am | bm;
+  return { value: sv & ~mu, mask: mu };
 }
 
 export function tnumSub(a: Tnum, b: Tnum, bits: Width): Tnum {
@@ -142,6 +146,7 @@ export const tnumCast = (a: Tnum, bits: Width): Tnum => ({ value: a.value & widt
 
 /** Whether every value of b is a value of a. */
 export function tnumIn(a: Tnum, b: Tnum): boolean {
+  if (a.mask === b.mask) return a.value === b.value; // the common case, without BigInt temporaries
   if ((b.mask & ~a.mask) !== 0n) return false;
   return (b.value & ~a.mask) === a.value;
 }
