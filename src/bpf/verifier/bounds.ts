@@ -401,10 +401,9 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
   const M = widthMask(bits);
   const SMAX = smaxOf(bits);
   const SMIN = sminOf(bits);
-  const unknown = boundsUnknown(bits);
+  // the defaults of every field: what an unknown value of the width allows
+  const U = boundsUnknown(bits);
   if (a.t.mask === 0n && b.t.mask === 0n) return boundsConst(evalAlu(kind, a.t.value, b.t.value, bits), bits);
-  // The defaults of every field: what an unknown value of the width allows.
-  const U = unknown;
   switch (kind) {
     case 'add': {
       const t = tnumAdd(a.t, b.t, bits);
@@ -441,7 +440,7 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
       return mk(t, t.value, t.value | t.mask, U.smin, U.smax);
     }
     case 'lsh': {
-      if (b.t.mask !== 0n) return unknown;
+      if (b.t.mask !== 0n) return U;
       const k = Number(b.t.value & BigInt(bits - 1));
       const t = tnumLshift(a.t, k, bits);
       if (a.umax >> BigInt(bits - k) === 0n) return mk(t, a.umin << BigInt(k), a.umax << BigInt(k), U.smin, U.smax);
@@ -453,7 +452,7 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
       return mk(tnumRshift(a.t, Number(k)), a.umin >> k, a.umax >> k, U.smin, U.smax);
     }
     case 'arsh': {
-      if (b.t.mask !== 0n) return unknown;
+      if (b.t.mask !== 0n) return U;
       const k = BigInt(Number(b.t.value & BigInt(bits - 1)));
       return mk(tnumArshift(a.t, Number(k), bits), U.umin, U.umax, a.smin >> k, a.smax >> k);
     }
@@ -469,7 +468,7 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
     }
     case 'sdiv':
     case 'smod':
-      return unknown;
+      return U;
   }
 }
 
@@ -480,7 +479,8 @@ export function aluBounds(kind: AluKind, a: Bounds, b: Bounds, bits: Width): Bou
 // (the verifier calls it per program, so the memo never outlives one run; a
 // plain Map, not a WeakMap: ephemeron tables make every scavenge slower).
 
-const ALU_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
+/** A small index per ALU operation, for memo tables (here and the verifier's). */
+export const ALU_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
 /**
  * Per first operand: (second operand, operation index, result) triples,
  * scanned while there are few (most operands meet one or two others); past

@@ -41,7 +41,7 @@ export function tnumRange(min: bigint, max: bigint, bits: Width = 64): Tnum {
 export function tnumAdd(a: Tnum, b: Tnum, bits: Width): Tnum {
   // (operands are within `bits`, so mu and sv & ~mu are too: no final masking;
   // every BigInt operation is an allocation in V8's baseline tiers)
-  const m = bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
+  const m = widthMask(bits);
   const am = a.mask;
   const bm = b.mask;
   const sv = (a.value + b.value) & m;

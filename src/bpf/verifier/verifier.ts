@@ -43,6 +43,7 @@ import {
 import type { MapSpec } from '../elf.ts';
 import { MapType } from '../elf.ts';
 import {
+  ALU_INDEX,
   aluBounds,
   boundsConst,
   condHolds,
@@ -261,7 +262,6 @@ function immScalar(imm: number, bits: 32 | 64): Scalar {
 /** `unknown op imm`: the result of an operation by a constant whatever dst was (cached: programs repeat their masks). */
 /** by imm, then by (operation, width): no key string built per lookup */
 const blindCache = new Map<number, (Scalar | undefined)[]>();
-const BLIND_INDEX: Record<AluKind, number> = { add: 0, sub: 1, mul: 2, div: 3, sdiv: 4, mod: 5, smod: 6, or: 7, and: 8, lsh: 9, rsh: 10, arsh: 11, xor: 12 };
 
 function blindResult(kind: AluKind, bits: 32 | 64, imm: number, src: Scalar): Scalar {
   let row = blindCache.get(imm);
@@ -270,7 +270,7 @@ function blindResult(kind: AluKind, bits: 32 | 64, imm: number, src: Scalar): Sc
     row = [];
     blindCache.set(imm, row);
   }
-  const k = BLIND_INDEX[kind] * 2 + (bits === 64 ? 1 : 0);
+  const k = ALU_INDEX[kind] * 2 + (bits === 64 ? 1 : 0);
   let r = row[k];
   if (r === undefined) {
     r = bits === 64 ? fromBounds64(aluBounds(kind, UNKNOWN_SCALAR.b64, src.b64, 64)) : zeroExtend(aluBounds(kind, UNKNOWN_SCALAR.b32, src.b32, 32));

@@ -6,9 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../../src/bpf/gen.ts';
-import { tnumAdd, tnumContains, tnumIntersect, tnumMul, tnumRange, tnumSub, type Tnum, type Width } from '../../../src/bpf/verifier/tnum.ts';
-
-const widthMask = (bits: Width): bigint => (bits === 64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn);
+import { tnumAdd, tnumContains, tnumIntersect, tnumMul, tnumRange, tnumSub, widthMask, type Tnum, type Width } from '../../../src/bpf/verifier/tnum.ts';
 
 function randomWord(rng: Prng, bits: Width): bigint {
   const w = (BigInt(rng.nextU32()) << 32n) | BigInt(rng.nextU32());
