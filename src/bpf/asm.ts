@@ -38,7 +38,7 @@ export interface AssembleOptions {
   /** named in error messages */
   fileName?: string;
   /** line number of the first line of `source` (e.g. where `-- asm` starts in a .data file); default 1 */
-  firstLine?: number;
+  firstLine?: number | undefined;
 }
 
 /** A syntax or range error, naming the file, the line and the offending text. */

@@ -207,10 +207,10 @@ function main(init: WorkerInit): void {
       if (spinSkip > 0) spinSkip--;
       else if (spinUntilWoken(ctl, wake, performance.now() + spinMs)) {
         spinBackoff = 0;
-        ctl[CTL.SPIN_CAUGHT]++;
+        Atomics.add(ctl, CTL.SPIN_CAUGHT, 1);
         continue;
       } else {
-        ctl[CTL.SPIN_EXPIRED]++;
+        Atomics.add(ctl, CTL.SPIN_EXPIRED, 1);
         spinBackoff = Math.min(Math.max(1, 2 * spinBackoff), init.backoffMax);
         spinSkip = spinBackoff;
       }

@@ -58,7 +58,11 @@ async function openReport(path: string): Promise<PageReport> {
     });
     await page.goto(pathToFileURL(path).href);
     await page.waitForSelector('body[data-plots-rendered]', { timeout: 60_000 });
-    const state = await page.evaluate(() => ({
+    const state = await page.evaluate(() => {
+      // This callback runs in the browser; the project's types have no DOM, so name the little used.
+      interface El { id: string; getAttribute(name: string): string | null; querySelectorAll(selector: string): ArrayLike<El> }
+      const document = (globalThis as unknown as { document: { body: El; querySelectorAll(selector: string): ArrayLike<El> } }).document;
+      return {
       rendered: document.body.getAttribute('data-plots-rendered'),
       errors: document.body.getAttribute('data-plot-errors'),
       plots: Array.from(document.querySelectorAll('div.plot')).map((d) => ({
@@ -67,7 +71,8 @@ async function openReport(path: string): Promise<PageReport> {
         // Vega draws each mark group as <g class="mark-TYPE role-mark">; count drawn items inside them.
         marks: d.querySelectorAll('g.role-mark path, g.role-mark line, g.role-mark rect').length,
       })),
-    }));
+    };
+    });
     return { ...state, consoleErrors, consoleWarnings, requests };
   } finally {
     await page.close();

@@ -483,7 +483,7 @@ class Verifier {
           if (cp.misses > cp.hits * 3 + 3) {
             bucket.splice(k, 1);
             k--;
-            this.storedAt[pc]--;
+            this.storedAt[pc]! -= 1;
           }
         }
       }
@@ -513,7 +513,7 @@ class Verifier {
       }
       const mask = constMask(cp.state, cfg.liveIn[pc]!);
       bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
-      this.storedAt[pc]++;
+      this.storedAt[pc]! += 1;
       this.statesStored++;
     }
     path.parent = cp;
