@@ -60,7 +60,7 @@ export interface NativeXrpOptions {
    * Atomics.wait (default 200; 0 sleeps at once): the next request of a caller that keeps one in
    * flight then needs no futex wake-up. Burns up to that much of a core each time the worker runs
    * out of requests. Keep it short on a shared machine: a long spin burns the CPU time that the
-   * thread it waits for needs (see the README's figures).
+   * thread it waits for needs (see docs/native.md).
    */
   workerSpinUs?: number;
   /**

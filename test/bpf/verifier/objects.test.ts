@@ -4,7 +4,7 @@
 // follower, range scan, fan-out) are accepted as type xrp, and state pruning
 // keeps each within a processed-instruction budget (a regression in pruning
 // shows here as a count, not as a flaky time). Timing is printed by
-// bench/verifier.ts and reported in the README, not asserted here.
+// bench/verifier.ts and reported in docs/verifier.md, not asserted here.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
