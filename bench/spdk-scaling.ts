@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NvmeController } from '../src/device/controller.ts';
+import { completionDeliveryNs } from '../src/kernel/nvme-driver.ts';
 import { ImageStore } from '../src/device/image-store.ts';
 import { SpdkDriver } from '../src/spdk/spdk.ts';
 import { Histogram } from '../src/sim/histogram.ts';
@@ -21,7 +22,7 @@ try {
   for (const threads of [1, 2, 4, 6, 7, 8, 12, 24]) {
     const sim = new Simulator({ cores: CORES, seed: 9 });
     const store = ImageStore.open(join(dir, 's.img'), { create: true, sizeBytes: 32 << 20 });
-    const ctrl = new NvmeController(sim, { profile: 'optane-p5800x', store });
+    const ctrl = new NvmeController(sim, { profile: 'optane-p5800x', store, completionDeliveryNs: completionDeliveryNs() });
     const spdk = new SpdkDriver(sim, ctrl);
     const hist = new Histogram();
     let stop = false;

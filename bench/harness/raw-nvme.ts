@@ -7,7 +7,7 @@
 import { NvmeController } from '../../src/device/controller.ts';
 import { ImageStore } from '../../src/device/image-store.ts';
 import type { DeviceProfile } from '../../src/device/profiles.ts';
-import { NvmeDriver, NvmeRequest, NVME_OP_READ } from '../../src/kernel/nvme-driver.ts';
+import { completionDeliveryNs, NvmeDriver, NvmeRequest, NVME_OP_READ } from '../../src/kernel/nvme-driver.ts';
 import { Histogram } from '../../src/sim/histogram.ts';
 import type { LatencySummary } from '../../src/sim/histogram.ts';
 import { Simulator } from '../../src/sim/simulator.ts';
@@ -46,7 +46,7 @@ export function runRawReads(options: RawReadOptions): RawReadResult {
   const sim = new Simulator({ cores: options.cores, seed: options.seed });
   const store = ImageStore.open(options.imagePath, { create: true, sizeBytes: options.imageBytes, cacheBytes: options.cacheBytes ?? 64 << 20 });
   try {
-    const ctrl = new NvmeController(sim, { profile: options.profile, store });
+    const ctrl = new NvmeController(sim, { profile: options.profile, store, completionDeliveryNs: completionDeliveryNs() });
     const driver = new NvmeDriver(sim, ctrl);
     const readBytes = options.readBytes ?? 512;
     const blocks = readBytes / 512;

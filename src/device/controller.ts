@@ -1,15 +1,22 @@
 // The NVMe controller: queue pairs, command validation, the timing model and the
 // data movement to and from the image.
 //
-// Timing (all integer ns): when a command is fetched at time T it starts service at
-//   start = max(T, admission gate free, earliest of `parallelism` service slots free)
-// The admission gate then stays busy for max(1e9 / IOPS ceiling, transfer time)
-// (the controller's command rate and the shared data path), and the command holds
-// its service slot for base + transfer, where base = QD1 512-byte latency minus the
-// 512-byte transfer. Completions are posted when service ends; the data is copied
+// Timing (all integer ns): when a command is fetched at time T it is admitted at
+//   admit = max(T, admission gate free)
+// and the gate then stays busy for max(1e9 / IOPS ceiling, host transfer time)
+// (the controller's command rate and the shared data path). A read's base time
+// is drawn from the profile's latency shape (timing.ts, the run's PRNG) with mean
+// = QD1 512-byte latency - 512-byte transfer - the host's completion delivery.
+//   Optane (no die conflicts): the command holds the earliest-free of
+//   `parallelism` service slots for base + host transfer.
+//   NAND: the read's stripe unit lives on one die of one channel; it starts when
+//   that die is free, holds it for its base time, then waits for the channel and
+//   holds both for the channel transfer. A read to a busy die waits.
+// Writes (buffered in the controller's DRAM on NAND) take their base + transfer
+// in a slot. Completions are posted when service ends; the data is copied
 // (reads from the image into the buffer, writes from the buffer to the image) at
 // that moment. So at low load a command takes its base + transfer time, and under
-// load it waits for slots and admissions: latency rises as on a real SSD.
+// load it waits for dies, slots and admissions: latency rises because of the device.
 
 import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NVME_SC_DATA_TRANSFER_ERROR, NVME_SC_INVALID_FIELD, NVME_SC_INVALID_OPCODE, NVME_SC_LBA_OUT_OF_RANGE, NVME_SC_SUCCESS, NVME_SC_UNRECOVERED_READ_ERROR } from './command.ts';
 import type { NvmeCommand } from './command.ts';
@@ -18,6 +25,7 @@ import type { BackingStore } from './backing-store.ts';
 import { deviceProfile, transferNs, validateProfile } from './profiles.ts';
 import type { DeviceProfile } from './profiles.ts';
 import { QueuePair } from './queue-pair.ts';
+import { ServiceTime } from './timing.ts';
 import type { QueuePairOptions } from './queue-pair.ts';
 import type { Simulator } from '../sim/simulator.ts';
 
@@ -25,6 +33,12 @@ export interface ControllerOptions {
   profile: string | DeviceProfile;
   /** Usually an ImageStore (a real image file). */
   store: BackingStore;
+  /**
+   * Part of the profile's driver-side read latency that is the host's completion
+   * delivery (MSI-X interrupt, IRQ entry and exit): the device posts completions
+   * this much earlier. 0 (default): the profile latency is all device.
+   */
+  completionDeliveryNs?: number;
 }
 
 export interface DeviceStats {
@@ -55,6 +69,13 @@ export class NvmeController {
   private readonly writeBaseNs: number;
   private readonly readGateNs: number;
   private readonly writeGateNs: number;
+  /** The read service-time distribution, or null for a constant readBaseNs. */
+  readonly readTime: ServiceTime | null;
+  /** NAND: when each die and each channel is free next, and the channel transfer of 512 bytes. */
+  private readonly dieFreeNs: Float64Array | null;
+  private readonly channelFreeNs: Float64Array | null;
+  private readonly channelXfer512Ns: number;
+  readonly completionDeliveryNs: number;
 
   constructor(
     readonly sim: Simulator,
@@ -71,8 +92,16 @@ export class NvmeController {
     this.slotFreeNs = new Float64Array(p.parallelism);
     this.readXfer512Ns = transferNs(LOGICAL_BLOCK_BYTES, p.readBytesPerSec);
     this.writeXfer512Ns = transferNs(LOGICAL_BLOCK_BYTES, p.writeBytesPerSec);
-    this.readBaseNs = p.readLatency512Ns - this.readXfer512Ns;
-    this.writeBaseNs = p.writeLatency512Ns - this.writeXfer512Ns;
+    const delivery = options.completionDeliveryNs ?? 0;
+    if (!Number.isSafeInteger(delivery) || delivery < 0) throw new DeviceError(`${p.name}: completion delivery must be a non-negative integer of ns, got ${String(delivery)}`);
+    this.completionDeliveryNs = delivery;
+    this.channelXfer512Ns = p.nand === null ? this.readXfer512Ns : transferNs(LOGICAL_BLOCK_BYTES, p.nand.channelBytesPerSec);
+    this.readBaseNs = p.readLatency512Ns - this.channelXfer512Ns - delivery;
+    this.writeBaseNs = p.writeLatency512Ns - this.writeXfer512Ns - delivery;
+    if (this.readBaseNs <= 0 || this.writeBaseNs <= 0) throw new DeviceError(`${p.name}: completion delivery ${delivery} ns leaves no device time`);
+    this.readTime = p.readShape === null ? null : new ServiceTime(p.readShape, this.readBaseNs, p.name);
+    this.dieFreeNs = p.nand === null ? null : new Float64Array(p.nand.channels * p.nand.diesPerChannel);
+    this.channelFreeNs = p.nand === null ? null : new Float64Array(p.nand.channels);
     this.readGateNs = Math.ceil(1e9 / p.readIopsMax);
     this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
   }
@@ -88,6 +117,12 @@ export class NvmeController {
     }
     if (options.irq !== null && (options.irq.coreId < 0 || options.irq.coreId >= this.sim.cores.length)) {
       throw new DeviceError(`${p.name}: interrupt target core ${options.irq.coreId} does not exist`);
+    }
+    const d = options.irq?.deliveryNs ?? 0;
+    if (!Number.isSafeInteger(d) || d < 0) throw new DeviceError(`${p.name}: interrupt delivery must be a non-negative integer of ns, got ${String(d)}`);
+    const co = options.irq?.coalescing ?? null;
+    if (co !== null && (!Number.isSafeInteger(co.threshold) || co.threshold < 1 || co.threshold > 256 || !Number.isSafeInteger(co.timeNs) || co.timeNs < 1)) {
+      throw new DeviceError(`${p.name}: interrupt coalescing needs a threshold 1..256 entries and a positive time, got ${co.threshold} entries / ${co.timeNs} ns`);
     }
     const qp = new QueuePair(this, this.queuePairs.length + 1, options.depth, options);
     this.queuePairs.push(qp);
@@ -147,14 +182,21 @@ export class NvmeController {
       this.sim.at(this.gateFreeNs, qp, cmd.cid);
       return;
     }
+    const bytes = (cmd.nlb + 1) * LOGICAL_BLOCK_BYTES;
     const xferNs = cmd.nlb === 0
       ? (isRead ? this.readXfer512Ns : this.writeXfer512Ns)
-      : transferNs((cmd.nlb + 1) * LOGICAL_BLOCK_BYTES, isRead ? this.profile.readBytesPerSec : this.profile.writeBytesPerSec);
-    const slots = this.slotFreeNs;
-    if (slots[0]! > startNs) startNs = slots[0]!;
+      : transferNs(bytes, isRead ? this.profile.readBytesPerSec : this.profile.writeBytesPerSec);
     const gateNs = isRead ? this.readGateNs : this.writeGateNs;
     this.gateFreeNs = startNs + (xferNs > gateNs ? xferNs : gateNs);
-    const doneNs = startNs + (isRead ? this.readBaseNs : this.writeBaseNs) + xferNs;
+    const baseNs = isRead ? (this.readTime === null ? this.readBaseNs : this.readTime.sample(this.sim.rng)) : this.writeBaseNs;
+    const dies = this.dieFreeNs;
+    if (isRead && dies !== null) {
+      this.sim.at(this.nandRead(cmd, bytes, startNs, baseNs, dies), qp, cmd.cid);
+      return;
+    }
+    const slots = this.slotFreeNs;
+    if (slots[0]! > startNs) startNs = slots[0]!;
+    const doneNs = startNs + baseNs + xferNs;
     // Replace the earliest-free slot with this command's end (sift down).
     const n = slots.length;
     let i = 0;
@@ -168,6 +210,22 @@ export class NvmeController {
     }
     slots[i] = doneNs;
     this.sim.at(doneNs, qp, cmd.cid);
+  }
+
+  /** A NAND read admitted at `admitNs`: its die, then its channel; returns when the data is out. */
+  private nandRead(cmd: NvmeCommand, bytes: number, admitNs: number, baseNs: number, dies: Float64Array): number {
+    const g = this.profile.nand!; // dies !== null only when the profile has a NAND geometry
+    const channels = this.channelFreeNs!;
+    const die = Math.floor((cmd.slba * LOGICAL_BLOCK_BYTES) / g.stripeBytes) % dies.length;
+    const channel = die % g.channels;
+    const dieStartNs = dies[die]! > admitNs ? dies[die]! : admitNs;
+    const sensedNs = dieStartNs + baseNs;
+    const xferStartNs = channels[channel]! > sensedNs ? channels[channel]! : sensedNs;
+    const doneNs = xferStartNs + (cmd.nlb === 0 ? this.channelXfer512Ns : transferNs(bytes, g.channelBytesPerSec));
+    // The die's page register holds the data until the channel has moved it out.
+    dies[die] = doneNs;
+    channels[channel] = doneNs;
+    return doneNs;
   }
 
   /** Completion event of a command: move the data, post the entry. */

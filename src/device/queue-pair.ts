@@ -9,10 +9,28 @@ import type { EventTarget } from '../sim/event-queue.ts';
 import type { IrqSource } from '../sim/thread.ts';
 import type { NvmeController } from './controller.ts';
 
+/** NVMe Interrupt Coalescing (Set Features 08h): raise after `threshold` entries or `timeNs` after the first, whichever is first. */
+export interface IrqCoalescing {
+  threshold: number;
+  timeNs: number;
+}
+
+export interface QueueIrq {
+  coreId: number;
+  source: IrqSource;
+  /** Time from the device's MSI-X write to the interrupt reaching the core (no CPU). */
+  deliveryNs?: number;
+  /** Off (null, Linux's default) unless set. */
+  coalescing?: IrqCoalescing | null;
+}
+
+const TAG_IRQ_DELIVERED = -1;
+const TAG_COALESCE_TIMER = -2;
+
 export interface QueuePairOptions {
   depth: number;
   /** MSI-X vector: the core it interrupts and the handler; null for a polled queue (SPDK). */
-  irq: { coreId: number; source: IrqSource } | null;
+  irq: QueueIrq | null;
   /** Called when a completion entry is posted (lets a poller notice it without per-iteration events). */
   onCqePosted?: (() => void) | null;
 }
@@ -32,12 +50,15 @@ export class QueuePair implements EventTarget {
   private devicePhase = 1;
   private hostPhase = 1;
   private irqRaised = false;
+  /** Interrupt coalescing: entries posted since the last interrupt, and whether its timer runs. */
+  private coalescedEntries = 0;
+  private coalesceTimerArmed = false;
   /** Commands submitted (doorbell rung) but not yet reaped by the host. */
   outstanding = 0;
   /** Device-private per-command state: status decided at fetch, fetch time. */
   readonly fetchStatus: Int32Array;
   readonly fetchNs: Float64Array;
-  readonly irq: { coreId: number; source: IrqSource } | null;
+  readonly irq: QueueIrq | null;
   readonly onCqePosted: (() => void) | null;
 
   constructor(
@@ -101,8 +122,17 @@ export class QueuePair implements EventTarget {
     if (this.peekCompletion() !== null) this.raise(false);
   }
 
-  /** Device event: the command with id `tag` finished its service. */
+  /** Device events: a command with id `tag` finished its service; an interrupt arrives; the coalescing timer. */
   onEvent(tag: number): void {
+    if (tag === TAG_IRQ_DELIVERED) {
+      this.controller.sim.raiseInterrupt(this.irq!.coreId, this.irq!.source, true); // only queues with an irq schedule it
+      return;
+    }
+    if (tag === TAG_COALESCE_TIMER) {
+      this.coalesceTimerArmed = false;
+      if (!this.irqRaised && this.coalescedEntries > 0) this.raise(true);
+      return;
+    }
     this.controller.finish(this, this.commands[tag]!);
   }
 
@@ -120,14 +150,34 @@ export class QueuePair implements EventTarget {
       this.devicePhase ^= 1;
     }
     if (this.onCqePosted !== null) this.onCqePosted();
+    const irq = this.irq;
+    if (irq === null || this.irqRaised) return;
+    const co = irq.coalescing ?? null;
+    if (co !== null) {
+      this.coalescedEntries++;
+      if (this.coalescedEntries < co.threshold) {
+        if (!this.coalesceTimerArmed) {
+          this.coalesceTimerArmed = true;
+          this.controller.sim.at(this.controller.sim.nowNs + co.timeNs, this, TAG_COALESCE_TIMER);
+        }
+        return;
+      }
+    }
     // Last act of the device's completion event: the handler may start at once.
-    if (this.irq !== null && !this.irqRaised) this.raise(true);
+    this.raise(true);
   }
 
   private raise(fromDeviceEvent: boolean): void {
-    if (this.irq === null) return;
+    const irq = this.irq;
+    if (irq === null) return;
     this.irqRaised = true;
-    this.controller.sim.raiseInterrupt(this.irq.coreId, this.irq.source, fromDeviceEvent);
+    this.coalescedEntries = 0;
+    const deliveryNs = irq.deliveryNs ?? 0;
+    if (deliveryNs > 0) {
+      this.controller.sim.at(this.controller.sim.nowNs + deliveryNs, this, TAG_IRQ_DELIVERED);
+      return;
+    }
+    this.controller.sim.raiseInterrupt(irq.coreId, irq.source, fromDeviceEvent);
   }
 
   private pendingInSq(): number {

@@ -7,10 +7,15 @@
 // at max(its vruntime, min_vruntime - sched_latency/2) (gentle fair sleepers) and
 // preempts the current thread when it is behind by more than wakeup_granularity.
 // Interrupts run on the core they land on, inside whatever thread's slice is
-// running (the time is charged to that thread, as Linux does without IRQ time
-// accounting). A direct switch from one thread to another costs contextSwitchNs,
-// charged to the incoming thread; switching from or to the idle loop is free
-// (those costs are inside the per-layer costs of the calibration).
+// running: without IRQ time accounting (irqTimeAccounting 0) the time is charged
+// to that thread's runtime and vruntime, as Linux does without
+// CONFIG_IRQ_TIME_ACCOUNTING; with it, the interrupted thread is not charged.
+// The blocking path's costs (simulator.ts SchedParams, sources in
+// docs/calibration.md): a thread switched in pays contextSwitchNs (schedule()
+// and the switch, from the idle loop too) and, when another thread ran on the
+// core since it last did (or it comes from another core), cacheRefillNs; the
+// waker pays wakeupNs and a wake onto another core waits ipiNs (+ idleExitNs
+// when that core sleeps) before the thread is runnable there.
 
 import type { EventTarget } from './event-queue.ts';
 import { SimError } from './errors.ts';
@@ -49,8 +54,12 @@ export class Core implements EventTarget {
   readonly rq: SimThread[] = [];
   current: SimThread | null = null;
   private mode = MODE_IDLE;
-  /** Thread that ran last without an idle gap in between (for switch costs). */
+  /** Thread that ran last without an idle gap in between (a switch is free only back to it). */
   private prevThread: SimThread | null = null;
+  /** Thread that ran last on this core, idle gaps or not (whose working set the caches hold). */
+  private lastRan: SimThread | null = null;
+  /** Interrupt time not to charge to the current thread (IRQ time accounting). */
+  private irqUnchargedNs = 0;
   private accountedAtNs = 0;
   private burstResumedAtNs = 0;
   private timerToken = 0;
@@ -143,9 +152,16 @@ export class Core implements EventTarget {
     const t = this.current;
     const now = this.sim.nowNs;
     if (t !== null) {
-      const delta = now - this.accountedAtNs;
+      let delta = now - this.accountedAtNs;
+      if (this.irqUnchargedNs > 0) {
+        const skip = this.irqUnchargedNs < delta ? this.irqUnchargedNs : delta;
+        this.irqUnchargedNs -= skip;
+        delta -= skip;
+      }
       t.sumExecNs += delta;
       t.vruntimeNs += delta;
+    } else {
+      this.irqUnchargedNs = 0;
     }
     this.accountedAtNs = now;
   }
@@ -272,6 +288,7 @@ export class Core implements EventTarget {
           const wakeBurstNs = t.pendingWakeBurstNs;
           t.pendingWakeBurstNs = 0;
           this.mode = MODE_CODE;
+          sim.runningCtx = t;
           try {
             sleep = k.onBurstEnd(t);
           } catch (error) {
@@ -332,6 +349,7 @@ export class Core implements EventTarget {
       const value = t.resumeValue;
       t.resumeValue = 0;
       let r: IteratorResult<number, unknown>;
+      sim.runningCtx = t;
       try {
         if (t.hasPendingThrow) {
           t.hasPendingThrow = false;
@@ -465,12 +483,19 @@ export class Core implements EventTarget {
     t.core = this;
     t.sliceStartExecNs = t.sumExecNs;
     this.current = t;
-    if (this.prevThread !== null && this.prevThread !== t) {
-      t.burstRemainingNs += this.params.contextSwitchNs;
-      t.contextSwitches++;
-      this.contextSwitches++;
+    if (this.prevThread !== t) {
+      // Switched in (from another thread or from the idle loop): schedule() and the switch,
+      // and the refill of caches and TLB another thread's run displaced.
+      let costNs = this.params.contextSwitchNs;
+      if (this.lastRan !== t) costNs += this.params.cacheRefillNs;
+      t.burstRemainingNs += costNs;
+      if (this.prevThread !== null) {
+        t.contextSwitches++;
+        this.contextSwitches++;
+      }
     }
     this.prevThread = t;
+    this.lastRan = t;
     this.mode = MODE_CODE;
     this.runThread(t);
   }
@@ -508,6 +533,7 @@ export class Core implements EventTarget {
   }
 
   private startNextIrq(): void {
+    if (this.params.irqTimeAccounting !== 0) this.updateCurr(); // the thread's time up to here is its own
     const source = this.irqQueue[this.irqHead]!;
     this.irqQueue[this.irqHead++] = null;
     if (this.irqHead === this.irqTail) {
@@ -534,6 +560,7 @@ export class Core implements EventTarget {
         this.endIrq();
         return;
       }
+      sim.runningCtx = ctx;
       const r = this.irqGen!.next(0);
       if (r.done === true) {
         if (ctx.deferredNs === 0) {
@@ -553,6 +580,7 @@ export class Core implements EventTarget {
       }
       const endNs = sim.nowNs + ns;
       this.irqNs += ns;
+      if (this.params.irqTimeAccounting !== 0 && this.current !== null) this.irqUnchargedNs += ns;
       if (sim.queue.peekTimeNs() > endNs) {
         sim.nowNs = endNs;
       } else {

@@ -7,8 +7,8 @@ import { SimError, assertNonNegativeInt, assertPositiveInt } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
 import type { EventTarget } from './event-queue.ts';
 import { Prng } from './prng.ts';
-import { SimThread, THREAD_BLOCKED, THREAD_DONE, THREAD_NEW, THREAD_RUNNABLE, THREAD_RUNNING } from './thread.ts';
-import type { IrqSource, Task } from './thread.ts';
+import { SimThread, THREAD_BLOCKED, THREAD_DONE, THREAD_NEW, THREAD_RUNNABLE, THREAD_RUNNING, THREAD_WAKING } from './thread.ts';
+import type { CpuContext, IrqSource, Task } from './thread.ts';
 
 export interface SchedParams {
   /** CFS sched_latency: the period in which every runnable thread runs once. */
@@ -17,8 +17,18 @@ export interface SchedParams {
   minGranularityNs: number;
   /** CFS sched_wakeup_granularity: how far behind a waking thread must be to preempt. */
   wakeupGranularityNs: number;
-  /** Cost of a direct switch between two threads on a core. */
+  /** schedule() and the switch itself (registers, stack, mm), paid by a thread each time it is switched in (from idle too). */
   contextSwitchNs: number;
+  /** Cache and TLB refill, paid on top when another thread ran on the core since this one did (or it moved cores). */
+  cacheRefillNs: number;
+  /** try_to_wake_up on the waker's CPU (in the completion interrupt for I/O). */
+  wakeupNs: number;
+  /** Reschedule IPI from the waker's core to the woken thread's core, when they differ (latency). */
+  ipiNs: number;
+  /** Exit latency of the idle state a remote core is woken from (cpuidle). */
+  idleExitNs: number;
+  /** CONFIG_IRQ_TIME_ACCOUNTING: 1 = interrupt time is not charged to the interrupted thread. */
+  irqTimeAccounting: number;
 }
 
 export interface SimOptions {
@@ -43,12 +53,18 @@ export function defaultSchedParams(cores: number): SchedParams {
     schedLatencyNs: 6_000_000 * factor,
     minGranularityNs: 750_000 * factor,
     wakeupGranularityNs: 1_000_000 * factor,
-    // Not a calibration input but a modelling choice: the order of a switch
-    // between two threads of one process on x86 Linux (futex ping-pong between
-    // threads measures about a microsecond per switch); tunable.
-    contextSwitchNs: 1_000,
+    // The blocking path, each a named cost with its source in docs/calibration.md.
+    contextSwitchNs: 500,
+    cacheRefillNs: 1_000,
+    wakeupNs: 300,
+    ipiNs: 1_000,
+    idleExitNs: 2_000,
+    irqTimeAccounting: 0,
   };
 }
+
+/** Scheduler parameters with the blocking path free (switches, wake-ups, IPIs): for tests of other arithmetic. */
+export const FREE_BLOCKING: Partial<SchedParams> = { contextSwitchNs: 0, cacheRefillNs: 0, wakeupNs: 0, ipiNs: 0, idleExitNs: 0 };
 
 export const MAX_CORES = 256;
 
@@ -71,6 +87,10 @@ export class Simulator {
   private liveThreads = 0;
   /** Events processed so far. */
   eventCount = 0;
+  /** The context whose simulated code is running right now (set by the cores), null between events. */
+  runningCtx: CpuContext | null = null;
+  /** Wake-ups that crossed cores (paid an IPI). */
+  remoteWakeups = 0;
 
   constructor(options: SimOptions) {
     assertPositiveInt(options.cores, 'cores');
@@ -79,6 +99,7 @@ export class Simulator {
     this.sched = { ...defaultSchedParams(options.cores), ...(options.sched ?? {}) };
     for (const [key, value] of Object.entries(this.sched)) assertNonNegativeInt(value as number, `sched.${key}`);
     if (this.sched.schedLatencyNs === 0) throw new SimError('sched.schedLatencyNs must be positive');
+    if (this.sched.irqTimeAccounting > 1) throw new SimError(`sched.irqTimeAccounting must be 0 or 1, got ${this.sched.irqTimeAccounting}`);
     for (let i = 0; i < options.cores; i++) this.cores.push(new Core(this, i, this.sched));
   }
 
@@ -129,7 +150,23 @@ export class Simulator {
     const state = t.state;
     if (state === THREAD_BLOCKED) {
       t.resumeValue = value;
-      this.selectCore(t).enqueue(t);
+      const target = this.selectCore(t);
+      const s = this.sched;
+      const waker = this.runningCtx;
+      if (waker !== null) {
+        // try_to_wake_up runs on the waker; an IPI (and the idle exit of a sleeping core) if the thread goes elsewhere.
+        if (s.wakeupNs > 0) waker.charge(s.wakeupNs);
+        if (target.id !== waker.coreId) {
+          this.remoteWakeups++;
+          const delayNs = s.ipiNs + (target.idle ? s.idleExitNs : 0);
+          if (delayNs > 0) {
+            t.state = THREAD_WAKING;
+            this.queue.push(this.nowNs + delayNs, t, target.id);
+            return;
+          }
+        }
+      }
+      target.enqueue(t);
       return;
     }
     if (state === THREAD_DONE || state === THREAD_NEW) {
@@ -138,7 +175,7 @@ export class Simulator {
     t.wakePending = true;
     t.wakeValue = value;
     if (t.spinning && state === THREAD_RUNNING) t.core.kick();
-    else if (state !== THREAD_RUNNABLE && state !== THREAD_RUNNING) throw new SimError(`thread '${t.name}' in bad state ${state}`);
+    else if (state !== THREAD_RUNNABLE && state !== THREAD_RUNNING && state !== THREAD_WAKING) throw new SimError(`thread '${t.name}' in bad state ${state}`);
   }
 
   /**
@@ -202,6 +239,7 @@ export class Simulator {
       const target = queue.pop();
       if (target === null) break;
       this.nowNs = queue.lastTimeNs;
+      this.runningCtx = null;
       n++;
       target.onEvent(queue.lastTag);
       if (mark !== null && mark.fired) break;

@@ -11,6 +11,7 @@
 // amount travels in a field, so a yield allocates nothing.
 
 import { SimError } from './errors.ts';
+import type { EventTarget } from './event-queue.ts';
 import type { Core } from './cpu.ts';
 import type { Simulator } from './simulator.ts';
 
@@ -69,6 +70,8 @@ export const THREAD_RUNNABLE = 1;
 export const THREAD_RUNNING = 2;
 export const THREAD_BLOCKED = 3;
 export const THREAD_DONE = 4;
+/** Woken, its reschedule IPI (and the target core's idle exit) still in flight. */
+export const THREAD_WAKING = 5;
 
 /** Limit on nested call() frames (runaway recursion is an error, not a hang). */
 export const CALL_DEPTH_MAX = 10_000;
@@ -79,7 +82,7 @@ function checkCpuNs(ns: number): void {
   }
 }
 
-export class SimThread implements CpuContext {
+export class SimThread implements CpuContext, EventTarget {
   state = THREAD_NEW;
   /** The core it runs on, or ran on last (wake placement starts there). */
   core: Core;
@@ -189,6 +192,11 @@ export class SimThread implements CpuContext {
     if (this.callers.length >= CALL_DEPTH_MAX) throw new SimError(`thread '${this.name}': call depth above ${CALL_DEPTH_MAX}`);
     this.pendingCall = task as Task<unknown>;
     return OP_CALL;
+  }
+
+  /** The wake-up's IPI arrived at core `coreId`: the thread becomes runnable there. */
+  onEvent(coreId: number): void {
+    this.sim.cores[coreId]!.enqueue(this); // scheduled by Simulator.wake with a valid core id
   }
 
   mayRunOn(coreId: number): boolean {
