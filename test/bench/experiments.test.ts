@@ -19,8 +19,11 @@ test('breakdown: Table 1 layers, software share, and a resubmitted XRP hop that 
   const rows = await rowsOf('breakdown', [['reads', ['64']]]);
   const read = (layer: string) => rows.find((r) => r['source'] === 'model' && r['layer'] === layer)!;
   assert.equal(read('file system (ext4)')['meanNs'], 2006);
-  assert.equal(read('total')['meanNs'], 6272);
-  assert.equal(read('software share')['sharePct'], 48.6);
+  // The device's mean over 64 reads of a distribution (Table 1's 3224 ns within a few %), plus the reader's wake-up.
+  const device = read('storage device')['meanNs'] as number;
+  assert.ok(Math.abs(device - 3224) < 0.05 * 3224, `device ${device}`);
+  assert.ok(Math.abs((read('total')['meanNs'] as number) - (6272 - 3224 + device + (read('wake-up / scheduling')['meanNs'] as number))) < 0.5);
+  assert.ok((read('software share')['sharePct'] as number) > 48, 'software is about half of a read');
   const hop = (layer: string) => rows.find((r) => r['source'] === 'xrp' && r['layer'] === layer)!;
   assert.equal(hop('storage device')['meanNs'], 3224);
   const total = hop('total')['meanNs'] as number;
@@ -63,8 +66,11 @@ test('resubmit-limit: a limit below the chain length cuts it; the fallbacks stil
 test('scheduling: pinned compute threads get exactly their cores; the rows name the policy and the I/O mode', async () => {
   const rows = await rowsOf('scheduling', [['io', ['xrp']], ['computeThreads', ['1']], ['ioThreads', ['2']], ['durationMs', ['2']]]);
   const pinned = rows.find((r) => r['policy'] === 'pinned')!;
-  assert.equal(pinned['computeSharePct'], 50, 'one compute thread on a reserved core of 2');
-  assert.equal(pinned['computeChargedPct'], 50, 'no interrupt lands on the reserved core');
+  // Useful work counts whole 20 µs chunks: one may straddle the end of the 2 ms window (the first switch-in shifts them).
+  assert.ok(Math.abs((pinned['computeSharePct'] as number) - 50) <= 0.5, `one compute thread on a reserved core of 2: ${String(pinned['computeSharePct'])}%`);
+  // Charged CPU is snapshotted at the first chunk boundary after the warm-up: up to one chunk's misalignment.
+  assert.ok(Math.abs((pinned['computeChargedPct'] as number) - 50) <= 0.5, `no interrupt lands on the reserved core: ${String(pinned['computeChargedPct'])}%`);
+  assert.ok((pinned['computeChargedPct'] as number) <= 50, 'nothing beyond its own core is charged to it');
   for (const r of rows) {
     assert.equal(r['io'], 'xrp');
     assert.ok((r['ioKlookupsPerSec'] as number) > 0);

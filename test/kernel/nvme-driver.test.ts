@@ -4,18 +4,20 @@ import { join } from 'node:path';
 import { NvmeController } from '../../src/device/controller.ts';
 import { ImageStore } from '../../src/device/image-store.ts';
 import { NVME_SC_LBA_OUT_OF_RANGE } from '../../src/device/command.ts';
-import { CQE_COMPLETE, CQE_RESUBMIT, NVME_OP_READ, NVME_OP_WRITE, NvmeDriver, NvmeRequest } from '../../src/kernel/nvme-driver.ts';
+import { completionDeliveryNs, CQE_COMPLETE, CQE_RESUBMIT, NVME_OP_READ, NVME_OP_WRITE, NvmeDriver, NvmeRequest } from '../../src/kernel/nvme-driver.ts';
+import { constantTiming, OPTANE_P5800X } from '../../src/device/profiles.ts';
 import type { CqeHook } from '../../src/kernel/nvme-driver.ts';
-import { Simulator } from '../../src/sim/simulator.ts';
+import { FREE_BLOCKING, Simulator } from '../../src/sim/simulator.ts';
 import { SimError } from '../../src/sim/errors.ts';
 import type { CpuContext, Task } from '../../src/sim/thread.ts';
 import { tempDir } from '../device/helpers.ts';
 
 function setup(cores: number, queueDepth?: number) {
   const { dir, cleanup } = tempDir();
-  const sim = new Simulator({ cores, seed: 5 });
+  // Reads at their mean and a free blocking path: the exact arithmetic of the driver's path.
+  const sim = new Simulator({ cores, seed: 5, sched: FREE_BLOCKING });
   const store = ImageStore.open(join(dir, 'n.img'), { create: true, sizeBytes: 1 << 20 });
-  const ctrl = new NvmeController(sim, { profile: 'optane-p5800x', store });
+  const ctrl = new NvmeController(sim, { profile: constantTiming(OPTANE_P5800X), store, completionDeliveryNs: completionDeliveryNs() });
   const driver = new NvmeDriver(sim, ctrl, queueDepth === undefined ? {} : { queueDepth });
   return { sim, ctrl, driver, store, cleanup: () => { store.close(); cleanup(); } };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Simulator } from '../../src/sim/simulator.ts';
+import { FREE_BLOCKING, Simulator } from '../../src/sim/simulator.ts';
 import type { EventTarget } from '../../src/sim/event-queue.ts';
 import type { BurstContinuation, SimThread, Task } from '../../src/sim/thread.ts';
 
@@ -24,7 +24,7 @@ class Waker implements EventTarget {
  * Returns the timeline of every iteration.
  */
 function run(fused: boolean): { log: string[]; endNs: number; events: number } {
-  const sim = new Simulator({ cores: 2, seed: 11 });
+  const sim = new Simulator({ cores: 2, seed: 11, sched: FREE_BLOCKING });
   const rng = sim.rng;
   const log: string[] = [];
   function* worker(t: SimThread): Task {
@@ -76,7 +76,7 @@ test('cpuThen gives the same virtual times as cpu + work + block + cpu (contenti
 });
 
 test('an exception thrown by the continuation is thrown at the yield', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: FREE_BLOCKING });
   let caught: unknown = null;
   let after = -1;
   sim.spawn('t', function* (t: SimThread): Task {

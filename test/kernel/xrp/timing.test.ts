@@ -8,11 +8,14 @@ import { DEFAULT_KERNEL_COSTS, TABLE1_NS } from '../../../src/kernel/costs.ts';
 import { DEFAULT_DRIVER_COSTS } from '../../../src/kernel/nvme-driver.ts';
 import { DEFAULT_XRP_COSTS, readXrp, XrpResult, XrpStatus } from '../../../src/kernel/xrp/index.ts';
 import { runThread, withMachine } from '../helpers.ts';
+import { constantTiming, OPTANE_P5800X } from '../../../src/device/profiles.ts';
+import { FREE_BLOCKING } from '../../../src/sim/simulator.ts';
 import { chainFile, OP_END, OP_FANOUT, putFile, setup, u64, WALK_OBJ, writeNode } from './helpers.ts';
 
 test('6-hop lookup on optane-p5800x: read_xrp beats six preads by 5 x (crossing + syscall + fs + bio) minus the hook costs', () => {
   const cf = chainFile(6, 64, 3);
-  withMachine({ profile: 'optane-p5800x', cores: 2 }, (m) => {
+  // Device at its mean, blocking path free: the exact arithmetic of the skipped layers.
+  withMachine({ profile: constantTiming(OPTANE_P5800X), cores: 2, sched: FREE_BLOCKING }, (m) => {
     putFile(m, 'c', cf.bytes);
     const p = m.kernel.createProcess('app');
     runThread(m, function* (t) {
@@ -62,7 +65,7 @@ test('the hook runs in the interrupt on the completing core, charged to the thre
   writeNode(bytes, 4096, { op: OP_FANOUT, n: 16, value: 1n, selfSize: 512, addrs: kids, sizes: kids.map(() => 512) });
   kids.forEach((off, i) => writeNode(bytes, off, { op: OP_END, value: BigInt(i), selfSize: 512 }));
   const WORK_NS = 2_000_000;
-  const computeEndNs = (withXrp: boolean): { endNs: number; irqNs: number; hookNs: number } => withMachine({ profile: 'optane-p5800x', cores: 2 }, (m) => {
+  const computeEndNs = (withXrp: boolean): { endNs: number; irqNs: number; hookNs: number } => withMachine({ profile: 'optane-p5800x', cores: 2, sched: FREE_BLOCKING }, (m) => {
     putFile(m, 'fan', bytes);
     const p = m.kernel.createProcess('app');
     let endNs = 0;
