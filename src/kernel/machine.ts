@@ -11,7 +11,8 @@ import type { SchedParams } from '../sim/simulator.ts';
 import type { KernelCosts } from './costs.ts';
 import { FileSystem } from './fs/fs.ts';
 import { Kernel } from './kernel.ts';
-import { completionDeliveryNs, NvmeDriver } from './nvme-driver.ts';
+import { completionDeliveryNs, DEFAULT_IRQ_COSTS, NvmeDriver } from './nvme-driver.ts';
+import type { NvmeDriverOptions } from './nvme-driver.ts';
 
 export interface MachineOptions {
   imagePath: string;
@@ -22,6 +23,8 @@ export interface MachineOptions {
   seed?: number;
   sched?: Partial<SchedParams>;
   costs?: Partial<KernelCosts>;
+  /** NVMe driver options (interrupt costs, affinity, coalescing). */
+  driver?: NvmeDriverOptions;
   /** Image store page-cache budget (host memory, not a simulated cache). */
   cacheBytes?: number;
   /**
@@ -52,8 +55,8 @@ export class Machine {
       const fs = options.mkfsBytes !== undefined ? FileSystem.mkfs(store) : FileSystem.open(store);
       const deviceStore = options.deviceStore?.(store, fs) ?? store;
       // The profile's read latency is driver-side (Table 1): the device posts earlier by the host's completion delivery.
-      const controller = new NvmeController(sim, { profile: options.profile ?? 'optane-p5800x', store: deviceStore, completionDeliveryNs: completionDeliveryNs() });
-      const driver = new NvmeDriver(sim, controller);
+      const controller = new NvmeController(sim, { profile: options.profile ?? 'optane-p5800x', store: deviceStore, completionDeliveryNs: completionDeliveryNs({ ...DEFAULT_IRQ_COSTS, ...(options.driver?.irq ?? {}) }) });
+      const driver = new NvmeDriver(sim, controller, options.driver ?? {});
       const kernel = new Kernel(sim, driver, fs, options.costs !== undefined ? { costs: options.costs } : {});
       return new Machine(sim, store, controller, driver, fs, kernel);
     } catch (error) {

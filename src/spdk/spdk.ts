@@ -145,6 +145,21 @@ export class SpdkQpair {
     return yield* this.wait(t, cid);
   }
 
+  /**
+   * For a thread with several commands in flight (the fair setup: one poller
+   * per core, N requests each): reaps what is there, else spins on the CQ until
+   * an entry is posted and reaps it. Returns how many entries it reaped.
+   */
+  *pollOrSpin(t: SimThread): Task<number> {
+    for (;;) {
+      const n = yield* this.processCompletions(t);
+      if (n > 0) return n;
+      this.spinner = t;
+      yield t.spin();
+      this.spinner = null;
+    }
+  }
+
   /** One poll: reap what is there, else spin on the CQ until an entry is posted. */
   private *pollOnce(t: SimThread): Task {
     const n = yield* this.processCompletions(t);
