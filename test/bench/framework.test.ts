@@ -44,7 +44,7 @@ test('every experiment is well formed: unique ids and numbers, params match axes
 
 test('sweeps: cross product with the first axis slowest; --set replaces an axis; typed errors', () => {
   const e = findExperiment('scheduling');
-  const sets = new Map([['io', ['read']], ['policy', ['cfs', 'pinned']], ['ioThreads', ['2', '3']], ['computeThreads', ['1']]]);
+  const sets = new Map([['io', ['read']], ['policy', ['cfs', 'pinned']], ['ioThreads', ['2', '3']], ['computeThreads', ['1']], ['irqAccounting', ['off']]]);
   const pts = expandSweep(e, resolveAxes(e, CONFIG, sets));
   assert.deepEqual(pts.map((p) => `${String(p['policy'])}/${String(p['ioThreads'])}`), ['cfs/2', 'cfs/3', 'pinned/2', 'pinned/3']);
   assert.ok(pts.every((p) => p['io'] === 'read' && p['computeThreads'] === 1 && p['durationMs'] === 20), 'other axes keep their defaults');
