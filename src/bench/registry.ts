@@ -6,6 +6,7 @@ import { breakdownExperiment } from './experiments/breakdown.ts';
 import { devicesExperiment } from './experiments/devices.ts';
 import { fanoutExperiment } from './experiments/fanout.ts';
 import { latencyExperiment } from './experiments/latency.ts';
+import { layersExperiment } from './experiments/layers.ts';
 import { multikeyExperiment } from './experiments/multikey.ts';
 import { rangeExperiment } from './experiments/range.ts';
 import { schedulingExperiment } from './experiments/scheduling.ts';
@@ -15,6 +16,7 @@ import type { Experiment } from './types.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
   breakdownExperiment,
+  layersExperiment,
   latencyExperiment,
   throughputExperiment,
   rangeExperiment,

@@ -37,7 +37,7 @@ test('every experiment is well formed: unique ids and numbers, params match axes
     }
     assert.ok(e.columns.length > 0 && e.description.length > 40);
   }
-  assert.deepEqual(selectExperiments('1').map((e) => e.id), ['breakdown']);
+  assert.deepEqual(selectExperiments('1').map((e) => e.id), ['breakdown', 'layers']);
   assert.throws(() => findExperiment('1'), /unknown experiment '1'/, 'numbers select, ids find');
   assert.equal(findExperiment('scheduling').number, 8);
 });
