@@ -47,8 +47,9 @@ export const devicesExperiment: Experiment = {
     { name: 'mode', unit: '', description: 'how the lookup reads', kind: 'choice', choices: KV_MODES },
     { name: 'depth', unit: 'levels', description: 'index levels', kind: 'int', min: 1, max: 6 },
     { name: 'requests', unit: '', description: 'lookups measured', kind: 'int', min: 1, max: 1_000_000 },
+    { name: 'replica', unit: '', description: 'repetition with its own seed (spread across seeds)', kind: 'int', min: 1, max: 100 },
   ],
-  axes: (c) => ({ device: DEVICES, mode: [...KV_MODES], depth: c.full ? [3, 5, 6] : [5], requests: [c.full ? 10_000 : 1_000] }),
+  axes: (c) => ({ device: DEVICES, mode: [...KV_MODES], depth: c.full ? [3, 5, 6] : [5], requests: [c.full ? 10_000 : 1_000], replica: c.full ? [1, 2, 3, 4, 5] : [1] }),
   cost: (p) => (Number(p['requests']) * (Number(p['depth']) + 1)) / 7000,
   async run(point, ctx) {
     const device = String(point['device']);
@@ -75,13 +76,14 @@ export const devicesExperiment: Experiment = {
     { key: 'depth', label: 'depth', unit: 'levels' },
     { key: 'mode', label: 'mode', unit: '' },
     { key: 'variant', label: 'host variant', unit: '' },
+    { key: 'replica', label: 'seed #', unit: '' },
     { key: 'meanNs', label: 'mean', unit: 'ns' },
     { key: 'p99Ns', label: 'p99', unit: 'ns' },
     { key: 'p999Ns', label: 'p99.9', unit: 'ns' },
     { key: 'kRequestsPerSec', label: 'throughput', unit: 'k lookups/s', digits: 2 },
   ],
   plot(rows) {
-    const main = rows.filter((r) => r['variant'] === 'default');
+    const main = rows.filter((r) => r['variant'] === 'default' && r['replica'] === 1);
     const data: Row[] = main.map((r) => {
       const read = main.find((x) => x['device'] === r['device'] && x['depth'] === r['depth'] && x['mode'] === 'read');
       return {
@@ -92,7 +94,7 @@ export const devicesExperiment: Experiment = {
       };
     });
     const nand: Row[] = [];
-    for (const r of rows.filter((x) => x['device'] === NAND_DC)) {
+    for (const r of rows.filter((x) => x['device'] === NAND_DC && x['replica'] === 1)) {
       if (r['mode'] !== 'read' && r['mode'] !== 'xrp') continue;
       for (const [stat, key] of [['mean', 'meanNs'], ['p99.9', 'p999Ns']] as const) {
         nand.push({ case: `${String(r['variant'])}, ${stat}`, mode: r['mode'] as string, latencyUs: (r[key] as number) / 1000 });
@@ -106,17 +108,26 @@ export const devicesExperiment: Experiment = {
   },
   headline(rows) {
     const out: string[] = [];
-    const at = (device: string, depth: number, mode: string, variant: string) => rows.find((r) => r['device'] === device && r['depth'] === depth && r['mode'] === mode && r['variant'] === variant);
+    const of = (device: string, depth: number, mode: string, variant: string) => rows.filter((r) => r['device'] === device && r['depth'] === depth && r['mode'] === mode && r['variant'] === variant);
+    const us = (v: number): string => (v / 1000).toFixed(1);
+    /** "a" or, across several seeds, "mean [min..max]" of a statistic. */
+    const spread = (rs: Row[], key: string): string => {
+      const v = rs.map((r) => r[key] as number);
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return v.length === 1 ? us(m) : `${us(m)} [${us(Math.min(...v))}..${us(Math.max(...v))}]`;
+    };
     for (const device of [...new Set(rows.map((r) => r['device'] as string))]) {
       for (const depth of [...new Set(rows.map((r) => r['depth'] as number))]) {
         for (const variant of [...new Set(rows.filter((r) => r['device'] === device).map((r) => r['variant'] as string))]) {
-          const xrp = at(device, depth, 'xrp', variant);
-          const read = at(device, depth, 'read', variant);
-          if (xrp === undefined || read === undefined) continue;
-          const ratio = (read['meanNs'] as number) / (xrp['meanNs'] as number);
+          const xrp = of(device, depth, 'xrp', variant);
+          const read = of(device, depth, 'read', variant);
+          if (xrp.length === 0 || read.length === 0) continue;
+          const mean = (rs: Row[]): number => rs.reduce((a, r) => a + (r['meanNs'] as number), 0) / rs.length;
+          const ratio = mean(read) / mean(xrp);
+          const seeds = xrp.length === 1 ? '' : ` (${xrp.length} seeds: mean [min..max])`;
           out.push(
             `${device}${variant === 'default' ? '' : ` (${variant})`}, depth ${depth}: XRP ${ratio >= 1 ? `${ratio.toFixed(3)}x faster` : `${(1 / ratio).toFixed(3)}x slower`} than read() on the mean ` +
-              `(${((xrp['meanNs'] as number) / 1000).toFixed(1)} vs ${((read['meanNs'] as number) / 1000).toFixed(1)} µs), p99.9 ${((xrp['p999Ns'] as number) / 1000).toFixed(1)} vs ${((read['p999Ns'] as number) / 1000).toFixed(1)} µs`,
+              `(${spread(xrp, 'meanNs')} vs ${spread(read, 'meanNs')} µs), p99.9 ${spread(xrp, 'p999Ns')} vs ${spread(read, 'p999Ns')} µs${seeds}`,
           );
         }
       }
