@@ -41,7 +41,12 @@ export const devicesExperiment: Experiment = {
     'the speed-up of each mode over read() (mean latency of read() divided by the mode\'s). XRP removes the same software ' +
     'time per hop on every device, so its relative gain shrinks where the device dominates. Rows with a variant other than ' +
     '"default" are the NAND investigation (read() against XRP on nand-p4610): irq-remote sends every completion interrupt ' +
-    'to another core than the reader\'s, coalescing turns on NVMe interrupt coalescing (8 entries or 100 µs).',
+    'to another core than the reader\'s, coalescing turns on NVMe interrupt coalescing (8 entries or 100 µs). What the ' +
+    'mechanisms allow: at one thread a chain\'s reads are serial, so they never meet on a die; a resubmitted read takes the ' +
+    'same device time and the same interrupt delivery as a fresh one and skips the syscall, file system, block layer and the ' +
+    'wake-up. Coalescing delays every hop of both paths alike (at queue depth 1 the threshold is never reached, the timer ' +
+    'fires); a remote interrupt costs read() an IPI and an idle exit per hop, XRP once per lookup. None of them can make ' +
+    'XRP slower on the mean here; its p99.9 and read()\'s are both the device\'s own tail (compare across seeds with --full).',
   params: [
     { name: 'device', unit: '', description: 'device profile', kind: 'choice', choices: DEVICES },
     { name: 'mode', unit: '', description: 'how the lookup reads', kind: 'choice', choices: KV_MODES },
