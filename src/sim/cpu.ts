@@ -248,7 +248,7 @@ export class Core implements EventTarget {
   private runThread(t: SimThread): void {
     const sim = this.sim;
     const queue = sim.queue;
-    const startNs = sim.nowNs;
+    let startNs = sim.nowNs;
     let steps = 0;
     for (;;) {
       if (t.burstRemainingNs > 0) {
@@ -336,8 +336,13 @@ export class Core implements EventTarget {
         }
       }
       this.mode = MODE_CODE;
-      if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
-        throw new SimError(`thread '${t.name}' yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing (a loop of cpu(0) or of pre-woken blocks?)`);
+      if (++steps > ZERO_TIME_STEPS_MAX) {
+        if (sim.nowNs === startNs) {
+          throw new SimError(`thread '${t.name}' yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing (a loop of cpu(0) or of pre-woken blocks?)`);
+        }
+        // Time moved earlier in this run (a switch-in charge, say): count again from here.
+        startNs = sim.nowNs;
+        steps = 0;
       }
       if (t.wakeBurstNs > 0) {
         // cpuThen(): the CPU after the wake-up, consumed before the code resumes.
@@ -548,11 +553,13 @@ export class Core implements EventTarget {
   private runIrq(): void {
     const sim = this.sim;
     const ctx = this.irqCtx;
-    const startNs = sim.nowNs;
+    let startNs = sim.nowNs;
     let steps = 0;
     for (;;) {
-      if (++steps > ZERO_TIME_STEPS_MAX && sim.nowNs === startNs) {
-        throw new SimError(`interrupt handler on core ${this.id} yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing`);
+      if (++steps > ZERO_TIME_STEPS_MAX) {
+        if (sim.nowNs === startNs) throw new SimError(`interrupt handler on core ${this.id} yielded ${ZERO_TIME_STEPS_MAX} times without virtual time passing`);
+        startNs = sim.nowNs;
+        steps = 0;
       }
       let ns: number;
       if (this.irqFinishing) {

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Simulator } from '../../src/sim/simulator.ts';
+import { FREE_BLOCKING, Simulator } from '../../src/sim/simulator.ts';
 import { SimError } from '../../src/sim/errors.ts';
 import type { CpuContext, IrqSource, SimThread, Task } from '../../src/sim/thread.ts';
 
-const NO_SWITCH_COST = { contextSwitchNs: 0 };
+// CFS arithmetic without the blocking path's costs (test/sim/blocking.test.ts tests those).
+const NO_SWITCH_COST = FREE_BLOCKING;
 
 /** Calls fn at an absolute virtual time (a test-only event source). */
 function atTime(sim: Simulator, timeNs: number, fn: () => void): void {
@@ -19,7 +20,7 @@ function* burn(t: SimThread, totalNs: number, chunkNs: number, trace?: { t: numb
 }
 
 test('one thread: CPU charges advance the clock exactly', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const seen: number[] = [];
   sim.spawn('a', function* (t) {
     yield t.cpu(100);
@@ -63,14 +64,14 @@ test('more threads than cores queue for CPU; fewer run in parallel', () => {
   }
 });
 
-test('context switches between threads cost contextSwitchNs each', () => {
-  const sim = new Simulator({ cores: 1, seed: 1, sched: { contextSwitchNs: 5_000 } });
+test('context switches between threads cost contextSwitchNs each (and the first switch in from the idle loop)', () => {
+  const sim = new Simulator({ cores: 1, seed: 1, sched: { ...FREE_BLOCKING, contextSwitchNs: 5_000 } });
   sim.spawn('a', (t) => burn(t, 20_000_000, 1_000_000));
   sim.spawn('b', (t) => burn(t, 20_000_000, 1_000_000));
   sim.run();
   const switches = sim.cores[0]!.contextSwitches;
   assert.ok(switches > 0);
-  assert.equal(sim.nowNs, 40_000_000 + switches * 5_000);
+  assert.equal(sim.nowNs, 40_000_000 + (switches + 1) * 5_000);
 });
 
 test('affinity: pinned threads stay on their core even when another core is idle', () => {
@@ -86,7 +87,7 @@ test('affinity: pinned threads stay on their core even when another core is idle
 });
 
 test('block/wake: the wake value is returned; a wake before the block is not lost', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const got: [number, number][] = [];
   const sleeper = sim.spawn('sleeper', function* (t) {
     const v = yield t.block();
@@ -141,7 +142,7 @@ test('interrupts run on the core they land on and are charged to the running thr
 });
 
 test('interrupts raised while a handler runs are handled back to back', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const ends: number[] = [];
   const source: IrqSource = {
     *handleIrq(ctx: CpuContext): Task {
@@ -187,19 +188,19 @@ test('two spinners on one core alternate in slices; a wake reaches a preempted s
 });
 
 test('misuse is a typed error', () => {
-  assert.throws(() => new Simulator({ cores: 0, seed: 1 }), SimError);
+  assert.throws(() => new Simulator({ cores: 0, seed: 1, sched: NO_SWITCH_COST }), SimError);
   assert.throws(() => new Simulator({ cores: 2, seed: 1, sched: { contextSwitchNs: -1 } }), SimError);
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   sim.spawn('bad', function* (t) {
     yield t.cpu(-5);
   });
   assert.throws(() => sim.run(), SimError);
-  const sim2 = new Simulator({ cores: 1, seed: 1 });
+  const sim2 = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   sim2.spawn('bad-op', function* () {
     yield 99;
   });
   assert.throws(() => sim2.run(), /yielded 99/);
-  const sim3 = new Simulator({ cores: 1, seed: 1 });
+  const sim3 = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const blocker: IrqSource = {
     *handleIrq(): Task {
       yield 2; // OP_BLOCK
@@ -257,7 +258,7 @@ test('an interrupt handler can defer its charge too', () => {
 });
 
 test('call() runs sub-tasks like yield*, with results, nesting, CPU charges and exceptions', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const log: string[] = [];
   function* leaf(t: SimThread, x: number): Task<number> {
     yield t.cpu(10);
@@ -298,7 +299,7 @@ test('call() runs sub-tasks like yield*, with results, nesting, CPU charges and 
 });
 
 test('a thread that loops without letting time pass is reported, not a hang', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   sim.spawn('stuck', function* (t) {
     for (;;) yield t.cpu(0);
   });
@@ -306,7 +307,7 @@ test('a thread that loops without letting time pass is reported, not a hang', ()
 });
 
 test('run({ untilNs }) stops the clock at the limit and can resume', () => {
-  const sim = new Simulator({ cores: 1, seed: 1 });
+  const sim = new Simulator({ cores: 1, seed: 1, sched: NO_SWITCH_COST });
   const t = sim.spawn('long', (th) => burn(th, 10_000, 1_000));
   sim.run({ untilNs: 4_500 });
   assert.equal(sim.nowNs, 4_500);
