@@ -50,7 +50,7 @@ function measure(name: string, insns: Insn[]): void {
   console.log(`${name.padEnd(22)} ${best.toFixed(2)} ns/insn  (${executed} insns, best of 5, r0=0x${r0.toString(16)})`);
 }
 
-console.log(`interpreter, ${ITERATIONS} iterations per loop (uBPF's C interpreter: ~5.8 and ~7.9 ns/insn)`);
+console.log(`interpreter, ${ITERATIONS} iterations per loop (uBPF side by side: npm run bench:vs-ubpf -- --ubpf <checkout>)`);
 measure('alu loop', loop(false));
 measure('alu + stack loop', loop(true));
 // A multiplier too wide for the exact-double carry shortcut: the 16-bit split path.

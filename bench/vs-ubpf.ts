@@ -1,0 +1,423 @@
+// Our interpreter and JIT against uBPF's interpreter and x86-64 JIT, side by side
+// on this machine: the same bytecode and the same memory go to both, runs are
+// interleaved (ours, uBPF, ours, ...), and every figure is min / median of the
+// repeats, in ns per executed instruction (the count comes from our engine; uBPF
+// keeps none, and the r0 of both must agree). Workloads:
+//   ALU loop           10 million iterations of multiply, add, subtract, jump
+//   ALU + stack loop   the same with a stack store and load
+//   branchy x1000      a 1,000-instruction program of 500 basic blocks, run
+//                      1,000 times per round, as a storage function runs per
+//                      block (so every run pays the cost of entering the code)
+//   storage functions  every shipped `xrp` program of bpf/**/*.bpf.o without
+//                      maps, driven through a real query over a real BPF-KV
+//                      file (one run = one query: reset the scratch page, then
+//                      one invocation per block read, ctx->data at that block)
+//   JIT compile time   ms per 1,000 instructions over 20 generated programs
+//                      (ours: translation + WebAssembly.Module; uBPF: ubpf_load
+//                      + ubpf_compile)
+// uBPF is built from a local checkout: --ubpf <dir> or UBPF_DIR=<dir> (its vm
+// library with cmake, then bench/ubpf-driver.c against it). Without one, only
+// our figures are printed and the reason is said.
+// Run: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit]
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadElf } from '../src/bpf/elf.ts';
+import { createExecEnv, type Engine, type ExecEnv } from '../src/bpf/engine.ts';
+import { generateProgram } from '../src/bpf/gen.ts';
+import { createInterpreter } from '../src/bpf/interp.ts';
+import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
+import { AluOp, encode, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
+import { linkProgram } from '../src/bpf/link.ts';
+import { AddressSpace } from '../src/bpf/memory.ts';
+import { buildKvBytes } from '../src/kv/builder.ts';
+import { AggOp, writeRangeQuery, writeSgQuery } from '../src/kv/scratch.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const PAGE = 4096;
+const CTX_DATA = 264;
+const CTX_SCRATCH = 272;
+const ITERATIONS = 10_000_000;
+const ALU64_K = InsnClass.ALU64 | Source.K;
+/** warm-up of our JIT before its first timed round: V8 tiers hot wasm up to TurboFan in the background */
+const JIT_WARMUP_MS = 1500;
+
+const { values: opts } = parseArgs({
+  options: {
+    ubpf: { type: 'string' },
+    repeats: { type: 'string', default: '5' },
+    only: { type: 'string' },
+  },
+});
+const REPEATS = Number(opts.repeats);
+if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`--repeats must be a positive integer, got ${String(opts.repeats)}`);
+
+// ---------------------------------------------------------------- workloads
+
+function loop(withStack: boolean): Insn[] {
+  const body: Insn[] = [insn(ALU64_K | AluOp.MUL, 0, 0, 0, 3), insn(ALU64_K | AluOp.ADD, 0, 0, 0, 1)];
+  if (withStack) {
+    body.push(insn(InsnClass.STX | Mode.MEM | Size.DW, 10, 0, -8, 0)); // *(u64 *)(r10 - 8) = r0
+    body.push(insn(InsnClass.LDX | Mode.MEM | Size.DW, 0, 10, -8, 0)); // r0 = *(u64 *)(r10 - 8)
+  }
+  body.push(insn(ALU64_K | AluOp.SUB, 1, 0, 0, 1));
+  body.push(insn(InsnClass.JMP | Source.K | JmpOp.JNE, 1, 0, -(body.length + 1), 0));
+  return [insn(ALU64_K | AluOp.MOV, 0, 0, 0, 1), insn(ALU64_K | AluOp.MOV, 1, 0, 0, ITERATIONS), ...body, insn(InsnClass.JMP | JmpOp.EXIT)];
+}
+
+/** 499 blocks of `r0 += k` (the first: `r0 = k`); if r0 == MAGIC goto out` (never taken), then `out: r0 &= 0xffff; exit`. */
+function branchy(): Insn[] {
+  const insns: Insn[] = [];
+  const blockCount = 499;
+  for (let i = 0; i < blockCount; i++) {
+    // the first block sets r0 (uBPF does not zero it before a run)
+    insns.push(insn(ALU64_K | (i === 0 ? AluOp.MOV : AluOp.ADD), 0, 0, 0, (i * 7919) & 0xffff));
+    insns.push(insn(InsnClass.JMP | Source.K | JmpOp.JEQ, 0, 0, (blockCount - 1 - i) * 2, 0x7fffffff));
+  }
+  insns.push(insn(ALU64_K | AluOp.AND, 0, 0, 0, 0xffff));
+  insns.push(insn(InsnClass.JMP | JmpOp.EXIT));
+  return insns;
+}
+
+/**
+ * One workload: a program and the memory it runs over. `image` is empty for the
+ * synthetic loops; for a storage function it is [ctx page | scratch page | blocks],
+ * and `steps` the byte offsets in it of the blocks of one query, in order.
+ */
+interface Workload {
+  name: string;
+  program: Program;
+  image: Uint8Array;
+  steps: number[];
+  /** runs per timed round, per engine */
+  runs: { interp: number; jit: number };
+}
+
+function synthetic(name: string, insns: Insn[], runs: { interp: number; jit: number }): Workload {
+  return { name, program: { name, insns }, image: new Uint8Array(0), steps: [0], runs };
+}
+
+/** Our side of a workload: the engine, its address space laid out like the image, and one run. */
+interface Machine {
+  run(): { r0: bigint; insns: number };
+}
+
+function machine(w: Workload, engine: Engine): Machine {
+  const memory = new AddressSpace(Math.max(1 << 16, w.image.length + (1 << 16)));
+  const env: ExecEnv = createExecEnv(memory, new Map(), 2 ** 30);
+  if (w.image.length === 0) {
+    return {
+      run() {
+        const r = engine.run(env, []);
+        return { r0: r.r0, insns: r.insnsExecuted };
+      },
+    };
+  }
+  const region = memory.map('image', w.image.length, { writable: true });
+  memory.u8.set(w.image, region.base);
+  const scratchBase = region.base + PAGE;
+  memory.view.setBigUint64(region.base + CTX_SCRATCH, BigInt(scratchBase), true);
+  const scratch = w.image.subarray(PAGE, 2 * PAGE);
+  const dataAddrs = w.steps.map((off) => BigInt(region.base + off));
+  const args = [BigInt(region.base)];
+  const view = memory.view;
+  const u8 = memory.u8;
+  const ctx = region.base;
+  return {
+    run() {
+      u8.set(scratch, scratchBase);
+      view.setInt32(ctx, 0, true);
+      let insns = 0;
+      let r0 = 0n;
+      for (const addr of dataAddrs) {
+        view.setBigUint64(ctx + CTX_DATA, addr, true);
+        const r = engine.run(env, args);
+        insns += r.insnsExecuted;
+        r0 = r.r0;
+      }
+      return { r0, insns };
+    },
+  };
+}
+
+/** The shipped storage functions (without maps: uBPF has none), each over one real query. */
+async function storageWorkloads(): Promise<{ workloads: Workload[]; skipped: string[] }> {
+  const file = await buildKvBytes({ layers: 3 });
+  const maxKey = 31 ** 3;
+  const workloads: Workload[] = [];
+  const skipped: string[] = [];
+  const walk = (dir: string): string[] =>
+    readdirSync(dir)
+      .sort()
+      .flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : n.endsWith('.bpf.o') ? [join(dir, n)] : []));
+  for (const path of walk(join(root, 'bpf'))) {
+    const object = loadElf(readFileSync(path), path);
+    for (const p of object.programs.filter((q) => q.sectionName === 'xrp')) {
+      const rel = path.slice(root.length);
+      if (object.maps.length > 0) {
+        skipped.push(`${rel} ${p.name}: uses BPF maps, which uBPF does not have`);
+        continue;
+      }
+      const program = linkProgram(object, p.name, new AddressSpace(1 << 16)).program;
+      const scratch = new Uint8Array(PAGE);
+      if (p.name === 'kv_range') writeRangeQuery(scratch, 1000n, 1400n, 0, AggOp.SUM);
+      else writeSgQuery(scratch, [7n, 4242n, 9999n, BigInt(maxKey - 3), 123n, 20000n, 31n, 15000n]);
+      const recorded = recordChain(program, file, scratch);
+      const image = new Uint8Array(PAGE * (2 + recorded.length));
+      image.set(scratch, PAGE);
+      new DataView(image.buffer).setBigUint64(CTX_SCRATCH, BigInt(PAGE), true);
+      recorded.forEach((block, i) => image.set(block, PAGE * (2 + i)));
+      workloads.push({
+        name: `${p.name} (${recorded.length} blocks)`,
+        program,
+        image,
+        steps: recorded.map((_, i) => PAGE * (2 + i)),
+        runs: { interp: 200, jit: 2000 },
+      });
+    }
+  }
+  return { workloads, skipped };
+}
+
+/** Runs one query on our interpreter as the NVMe hook does, returning the blocks it reads in order. */
+function recordChain(program: Program, file: Uint8Array, scratch: Uint8Array): Uint8Array[] {
+  const memory = new AddressSpace(1 << 16);
+  const env = createExecEnv(memory, new Map(), 1_000_000);
+  const ctx = memory.map('ctx', PAGE, { writable: true });
+  const data = memory.map('data', PAGE, { writable: true });
+  const sc = memory.map('scratch', PAGE, { writable: true });
+  memory.u8.set(scratch, sc.base);
+  memory.view.setBigUint64(ctx.base + CTX_DATA, BigInt(data.base), true);
+  memory.view.setBigUint64(ctx.base + CTX_SCRATCH, BigInt(sc.base), true);
+  const engine = createInterpreter(program);
+  const blocks: Uint8Array[] = [];
+  let block = file.slice(0, PAGE);
+  for (let s = 0; s < 64; s++) {
+    blocks.push(block);
+    memory.u8.set(block, data.base);
+    const r = engine.run(env, [BigInt(ctx.base)]);
+    if (r.r0 !== 0n || memory.view.getInt32(ctx.base, true) !== 0) break;
+    const next = Number(BigInt.asUintN(52, memory.view.getBigUint64(ctx.base + 8, true)));
+    const size = Math.min(PAGE, Number(BigInt.asUintN(13, memory.view.getBigUint64(ctx.base + 136, true))) || 512);
+    block = new Uint8Array(PAGE);
+    if (next < file.length) block.set(file.subarray(next, Math.min(file.length, next + size)));
+  }
+  return blocks;
+}
+
+// ---------------------------------------------------------------- uBPF
+
+interface Ubpf {
+  driver: string;
+  dir: string;
+  commit: string;
+}
+
+function setUpUbpf(): Ubpf | string {
+  const dir = opts.ubpf ?? process.env['UBPF_DIR'];
+  if (dir === undefined || dir === '') return 'no uBPF checkout given (--ubpf <dir> or UBPF_DIR=<dir>)';
+  const src = resolve(dir);
+  if (!existsSync(join(src, 'vm', 'inc', 'ubpf.h'))) return `${src} is not a uBPF checkout (no vm/inc/ubpf.h)`;
+  const build = join(src, 'build');
+  const lib = join(build, 'lib', 'libubpf.a');
+  try {
+    if (!existsSync(lib)) {
+      console.log(`building uBPF's vm library in ${build} (cmake) ...`);
+      // The conformance and verifier submodules are not needed for the vm library.
+      execFileSync('cmake', ['-S', src, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DUBPF_SKIP_EXTERNAL=ON'], { stdio: 'pipe' });
+      execFileSync('make', ['-C', build, 'ubpf', '-j2'], { stdio: 'pipe' });
+    }
+    const out = mkdtempSync(join(tmpdir(), 'ubpf-driver-'));
+    const driver = join(out, 'ubpf-driver');
+    execFileSync('cc', ['-O2', '-I', join(src, 'vm', 'inc'), '-I', join(build, 'vm'), join(root, 'bench', 'ubpf-driver.c'), lib, '-lm', '-o', driver], {
+      stdio: 'pipe',
+    });
+    let commit = 'unknown commit';
+    try {
+      commit = execFileSync('git', ['-C', src, 'rev-parse', '--short', 'HEAD'], { stdio: 'pipe' }).toString().trim();
+    } catch {
+      // an exported tree (git archive) has no history
+    }
+    return { driver, dir: src, commit };
+  } catch (error) {
+    const e = error as { stderr?: Buffer; message: string };
+    return `building uBPF failed: ${(e.stderr?.toString() ?? e.message).split('\n').slice(-6).join(' | ')}`;
+  }
+}
+
+class UbpfRunner {
+  private readonly dir: string;
+  private readonly files = new Map<Workload, { code: string; image: string; steps: string }>();
+  constructor(private readonly ubpf: Ubpf) {
+    this.dir = mkdtempSync(join(tmpdir(), 'vs-ubpf-'));
+  }
+  private filesOf(w: Workload): { code: string; image: string; steps: string } {
+    let f = this.files.get(w);
+    if (f === undefined) {
+      const i = this.files.size;
+      f = { code: join(this.dir, `${i}.code`), image: join(this.dir, `${i}.image`), steps: join(this.dir, `${i}.steps`) };
+      writeFileSync(f.code, encode(w.program.insns));
+      writeFileSync(f.image, w.image);
+      writeFileSync(f.steps, new Uint8Array(new Uint32Array(w.steps).buffer));
+      this.files.set(w, f);
+    }
+    return f;
+  }
+  /** One timed round of `runs` runs: ns and the last r0. */
+  run(w: Workload, mode: 'interp' | 'jit', runs: number): { ns: number; r0: bigint } {
+    const f = this.filesOf(w);
+    const out = spawnSync(this.ubpf.driver, ['run', mode, f.code, f.image, f.steps, String(runs), '1'], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`ubpf-driver ${mode} ${w.name}: ${out.stderr.trim() || `exit ${String(out.status)}`}`);
+    const [ns, r0] = out.stdout.trim().split(/\s+/);
+    return { ns: Number(ns), r0: BigInt(r0 ?? '0') };
+  }
+  compile(programs: Program[]): { ns: number; insns: number } {
+    const parts: Uint8Array[] = [];
+    for (const p of programs) {
+      const count = new Uint8Array(new Uint32Array([p.insns.length]).buffer);
+      parts.push(count, encode(p.insns));
+    }
+    const path = join(this.dir, 'compile.bin');
+    writeFileSync(path, Buffer.concat(parts));
+    const out = spawnSync(this.ubpf.driver, ['compile', path, '1'], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`ubpf-driver compile: ${out.stderr.trim()}`);
+    const [ns, insns] = out.stdout.trim().split(/\s+/);
+    return { ns: Number(ns), insns: Number(insns) };
+  }
+}
+
+// ---------------------------------------------------------------- measuring
+
+const min = (xs: number[]): number => Math.min(...xs);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+};
+
+interface Row {
+  name: string;
+  ours: number[];
+  theirs: number[];
+}
+
+function timeOurs(m: Machine, runs: number): { ns: number; insns: number; r0: bigint } {
+  let insns = 0;
+  let r0 = 0n;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < runs; i++) {
+    const r = m.run();
+    insns += r.insns;
+    r0 = r.r0;
+  }
+  return { ns: Number(process.hrtime.bigint() - start), insns, r0 };
+}
+
+function measure(w: Workload, mode: 'interp' | 'jit', ubpf: UbpfRunner | undefined): Row {
+  const engine = mode === 'interp' ? createInterpreter(w.program) : compileJit(w.program);
+  const m = machine(w, engine);
+  const runs = w.runs[mode];
+  // Warm-up: the interpreter's loop gets optimised; our JIT's wasm tiers up.
+  const warmEnd = process.hrtime.bigint() + BigInt((mode === 'jit' ? JIT_WARMUP_MS : 300) * 1e6);
+  do timeOurs(m, runs);
+  while (process.hrtime.bigint() < warmEnd);
+  const row: Row = { name: `${mode === 'interp' ? 'interpreter' : 'JIT'}, ${w.name}`, ours: [], theirs: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    const o = timeOurs(m, runs);
+    row.ours.push(o.ns / o.insns);
+    if (ubpf !== undefined) {
+      const t = ubpf.run(w, mode, runs);
+      if (t.r0 !== o.r0) throw new Error(`${row.name}: r0 differs (ours 0x${o.r0.toString(16)}, uBPF 0x${t.r0.toString(16)})`);
+      row.theirs.push(t.ns / o.insns);
+    }
+  }
+  return row;
+}
+
+function compileRow(ubpf: UbpfRunner | undefined): Row {
+  const row: Row = { name: 'JIT compile, ms per 1,000 instructions', ours: [], theirs: [] };
+  let seed = 5000;
+  const fresh = (): Program[] =>
+    Array.from({ length: 20 }, () => {
+      seed++;
+      return { name: `gen-${seed}`, insns: generateProgram({ seed, bodyInsns: 1000 }).insns };
+    });
+  const ours = (programs: Program[]): number => {
+    let ns = 0;
+    let insns = 0;
+    for (const p of programs) {
+      const start = process.hrtime.bigint();
+      new WebAssembly.Module(compileModule(p).bytes);
+      ns += Number(process.hrtime.bigint() - start);
+      insns += p.insns.length;
+    }
+    return ns / 1e6 / (insns / 1000);
+  };
+  for (let i = 0; i < 3; i++) ours(fresh()); // warm our compiler up
+  for (let r = 0; r < REPEATS; r++) {
+    // Fresh programs every round: V8 caches compiled modules by their bytes.
+    const programs = fresh();
+    row.ours.push(ours(programs));
+    if (ubpf !== undefined) {
+      const t = ubpf.compile(programs);
+      row.theirs.push(t.ns / 1e6 / (t.insns / 1000));
+    }
+  }
+  return row;
+}
+
+function fmt(x: number): string {
+  return x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+function printRow(row: Row): void {
+  const ours = `${fmt(min(row.ours))} / ${fmt(median(row.ours))}`;
+  if (row.theirs.length === 0) {
+    console.log(`| ${row.name} | ${ours} | — | — |`);
+    return;
+  }
+  const theirs = `${fmt(min(row.theirs))} / ${fmt(median(row.theirs))}`;
+  const ratio = `${(min(row.ours) / min(row.theirs)).toFixed(2)} / ${(median(row.ours) / median(row.theirs)).toFixed(2)}`;
+  console.log(`| ${row.name} | ${ours} | ${theirs} | ${ratio} |`);
+}
+
+// ---------------------------------------------------------------- main
+
+const setup = setUpUbpf();
+const runner = typeof setup === 'string' ? undefined : new UbpfRunner(setup);
+const uptime = (() => {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+  }
+})();
+console.log(`# ours vs uBPF, ${new Date().toISOString()}`);
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}`);
+console.log(`load at start: ${uptime}`);
+if (typeof setup === 'string') console.log(`uBPF: skipped — ${setup}`);
+else console.log(`uBPF: ${setup.dir} (${setup.commit}), bounds checks on in its interpreter as in ours`);
+console.log(`${REPEATS} interleaved repeats; figures are min / median; ratio = ours / uBPF (below 1: we are faster)`);
+console.log('');
+
+const { workloads: storage, skipped } = await storageWorkloads();
+const workloads: Workload[] = [
+  synthetic('ALU loop', loop(false), { interp: 1, jit: 1 }),
+  synthetic('ALU + stack loop', loop(true), { interp: 1, jit: 1 }),
+  synthetic('branchy x1000', branchy(), { interp: 1000, jit: 20_000 }),
+  ...storage,
+];
+console.log('| workload (ns per executed instruction) | ours | uBPF | ratio |');
+console.log('|---|---|---|---|');
+for (const mode of ['interp', 'jit'] as const) {
+  if (opts.only !== undefined && opts.only !== mode && opts.only !== 'run') continue;
+  for (const w of workloads) printRow(measure(w, mode, runner));
+}
+if (opts.only === undefined || opts.only === 'compile' || opts.only === 'jit') printRow(compileRow(runner));
+for (const s of skipped) console.log(`(skipped for uBPF: ${s})`);
+console.log('');
+console.log(`load at end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
