@@ -4,7 +4,7 @@
 // store and load. Run: npm run bench:interp  (or node --import tsx bench/interp.ts)
 
 import { createExecEnv } from '../src/bpf/engine.ts';
-import { createInterpreter } from '../src/bpf/interp.ts';
+import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, ldImm64, type Insn } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
 

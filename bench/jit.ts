@@ -12,7 +12,7 @@
 
 import { createExecEnv, type Engine } from '../src/bpf/engine.ts';
 import { generateProgram } from '../src/bpf/gen.ts';
-import { createInterpreter } from '../src/bpf/interp.ts';
+import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { loadElf } from '../src/bpf/elf.ts';
 import { createExecEnv, type Engine, type ExecEnv } from '../src/bpf/engine.ts';
 import { generateProgram } from '../src/bpf/gen.ts';
-import { createInterpreter } from '../src/bpf/interp.ts';
+import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
 import { AluOp, encode, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
 import { linkProgram } from '../src/bpf/link.ts';

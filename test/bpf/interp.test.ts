@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv, ExecutionFault, frameTop, type FaultKind } from '../../src/bpf/engine.ts';
 import type { Helper } from '../../src/bpf/helpers.ts';
-import { createInterpreter } from '../../src/bpf/interp.ts';
+import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import {
   AluOp,
   AtomicOp,
@@ -275,12 +275,12 @@ test('trace prints one line per executed instruction with the registers it chang
   assert.match(lines[3]!, /^\s+3: /);
 });
 
-test('the hot loop spells decoded ops as literals (for V8 jump tables) that match interp-decode.ts', async () => {
+test('the hot loop spells decoded ops as literals (for V8 jump tables) that match interp/decode.ts', async () => {
   // V8 turns a switch into a jump table only when every case is a number literal,
   // so interp.ts writes `case 0x100 /* OP_SDIV64 */:`; this keeps the two in step.
   const { readFileSync } = await import('node:fs');
-  const decode = await import('../../src/bpf/interp-decode.ts');
-  const source = readFileSync(new URL('../../src/bpf/interp.ts', import.meta.url), 'utf8');
+  const decode = await import('../../src/bpf/interp/decode.ts');
+  const source = readFileSync(new URL('../../src/bpf/interp/interp.ts', import.meta.url), 'utf8');
   const cases = [...source.matchAll(/case (0x[0-9a-f]+) \/\* (OP_\w+) \*\//g)];
   assert.ok(cases.length >= 20, `only ${cases.length} named cases found`);
   for (const [, literal, name] of cases) {

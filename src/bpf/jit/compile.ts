@@ -35,7 +35,7 @@ const VOID = IMPORTED_VOID;
 const DEPTH_MAX = CALL_DEPTH_MAX;
 const { classify, K_CALL_HELPER, K_CALL_LOCAL, K_CALLX, K_COND, K_EXIT, K_INVALID, K_JA, K_LDDW } = Kinds;
 
-// The JIT's own names for instruction forms (the numbering of interp-decode.ts):
+// The JIT's own names for instruction forms (the numbering of interp/decode.ts):
 // RFC opcodes keep their byte with the source bit cleared, the rest are above 0xff.
 const OP_SDIV64 = 0x100;
 const OP_SMOD64 = 0x101;

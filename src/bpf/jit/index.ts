@@ -15,7 +15,7 @@
 
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import { XrpError } from '../errors.ts';
-import { lookupRegion } from '../interp-ops.ts';
+import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
 import { compileModule, JitCompileError, type CompiledModule, type CompileOptions } from './compile.ts';

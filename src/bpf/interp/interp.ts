@@ -10,7 +10,7 @@
 // - the last region hit by a load and by a store is cached in locals, so a
 //   bounds check is three compares; only a miss scans the region table.
 
-import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from './engine.ts';
+import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import {
   decodeProgram,
   REG_INTS,
@@ -21,7 +21,7 @@ import {
   F_SRC,
   OP_ATOMIC64,
   type DecodedProgram,
-} from './interp-decode.ts';
+} from './decode.ts';
 import {
   atomic,
   byteSwap,
@@ -34,9 +34,9 @@ import {
   sdivMod32,
   setBig,
   truncateTo,
-} from './interp-ops.ts';
-import { Tracer, type TraceSink } from './interp-trace.ts';
-import { CALL_DEPTH_MAX, type Program } from './isa.ts';
+} from './ops.ts';
+import { Tracer, type TraceSink } from './trace.ts';
+import { CALL_DEPTH_MAX, type Program } from '../isa.ts';
 
 export interface InterpreterOptions {
   /** called with one line per executed instruction: index, disassembly, registers changed */

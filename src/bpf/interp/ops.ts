@@ -4,10 +4,10 @@
 //
 // Registers are int32 pairs in an Int32Array: R[2r] is the low word, R[2r+1] the high.
 
-import { ExecutionFault } from './engine.ts';
-import type { HelperTable } from './helpers.ts';
-import { AtomicOp } from './isa.ts';
-import type { AddressSpace, Region } from './memory.ts';
+import { ExecutionFault } from '../engine.ts';
+import type { HelperTable } from '../helpers.ts';
+import { AtomicOp } from '../isa.ts';
+import type { AddressSpace, Region } from '../memory.ts';
 
 const TWO_32 = 4294967296;
 

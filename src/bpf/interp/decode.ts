@@ -21,7 +21,7 @@ import {
   REGISTER_COUNT,
   Size,
   type Insn,
-} from './isa.ts';
+} from '../isa.ts';
 
 /** Ints per decoded slot: op, dst index, src index, target/off, imm, imm-high, spare, spare. */
 export const STRIDE = 8;
