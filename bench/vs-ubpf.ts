@@ -18,7 +18,8 @@
 // uBPF is built from a local checkout: --ubpf <dir> or UBPF_DIR=<dir> (its vm
 // library with cmake, then bench/ubpf-driver.c against it). Without one, only
 // our figures are printed and the reason is said.
-// Run: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit]
+// Run: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit|compile] [--synthetic]
+// (--synthetic: the three loops only, without the storage functions)
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -51,6 +52,7 @@ const { values: opts } = parseArgs({
     ubpf: { type: 'string' },
     repeats: { type: 'string', default: '5' },
     only: { type: 'string' },
+    synthetic: { type: 'boolean', default: false },
   },
 });
 const REPEATS = Number(opts.repeats);
@@ -404,7 +406,7 @@ else console.log(`uBPF: ${setup.dir} (${setup.commit}), bounds checks on in its 
 console.log(`${REPEATS} interleaved repeats; figures are min / median; ratio = ours / uBPF (below 1: we are faster)`);
 console.log('');
 
-const { workloads: storage, skipped } = await storageWorkloads();
+const { workloads: storage, skipped } = opts.synthetic ? { workloads: [], skipped: [] } : await storageWorkloads();
 const workloads: Workload[] = [
   synthetic('ALU loop', loop(false), { interp: 1, jit: 1 }),
   synthetic('ALU + stack loop', loop(true), { interp: 1, jit: 1 }),
@@ -414,10 +416,10 @@ const workloads: Workload[] = [
 console.log('| workload (ns per executed instruction) | ours | uBPF | ratio |');
 console.log('|---|---|---|---|');
 for (const mode of ['interp', 'jit'] as const) {
-  if (opts.only !== undefined && opts.only !== mode && opts.only !== 'run') continue;
+  if (opts.only !== undefined && opts.only !== mode) continue;
   for (const w of workloads) printRow(measure(w, mode, runner));
 }
-if (opts.only === undefined || opts.only === 'compile' || opts.only === 'jit') printRow(compileRow(runner));
+if (opts.only === undefined || opts.only === 'compile') printRow(compileRow(runner));
 for (const s of skipped) console.log(`(skipped for uBPF: ${s})`);
 console.log('');
 console.log(`load at end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);
