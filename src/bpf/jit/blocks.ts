@@ -4,9 +4,12 @@
 // wants it. Jump targets outside the program become fault sites.
 
 import type { Classified } from './classify.ts';
-import { isCondForm, OP_CALL_LOCAL, OP_INVALID, OP_LDDW } from './forms.ts';
+import * as Forms from './forms.ts';
 import type { FaultSites } from './sites.ts';
 import type { Exit, Target } from './structure.ts';
+
+// Local copies of imported bindings (under tsx each access to one is a getter call).
+const { isCondForm, OP_CALL_LOCAL, OP_INVALID, OP_LDDW } = Forms;
 
 export interface Block {
   start: number;

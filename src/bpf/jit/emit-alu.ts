@@ -3,8 +3,17 @@
 // RFC 9669's rules where wasm would trap, byte swaps, sign extension, lddw.
 
 import type { Insn } from '../isa.ts';
-import { L_A32, type FnEmitter } from './emitter.ts';
-import {
+import type { FnEmitter } from './emitter.ts';
+import { L_A32 as IMPORTED_L_A32 } from './emitter.ts';
+import * as Forms from './forms.ts';
+import { I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op } from './wasm-writer.ts';
+
+// Module-local copies: under tsx each access to an imported binding is a getter call.
+const O = { ...Op };
+const I32 = IMPORTED_I32;
+const I64 = IMPORTED_I64;
+const L_A32 = IMPORTED_L_A32;
+const {
   ALU32_OPS,
   ALU64_OPS,
   OP_BE,
@@ -20,13 +29,7 @@ import {
   OP_SDIV64,
   OP_SMOD32,
   OP_SMOD64,
-} from './forms.ts';
-import { I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op } from './wasm-writer.ts';
-
-// Module-local copies: under tsx each access to an imported binding is a getter call.
-const O = { ...Op };
-const I32 = IMPORTED_I32;
-const I64 = IMPORTED_I64;
+} = Forms;
 
 /** Emit the instruction at pc if its form `c` is an ALU one; false otherwise. */
 export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {

@@ -4,13 +4,16 @@
 // the count; r0..r5 and the count come back), and invalid slots (a fault).
 
 import { CALL_DEPTH_MAX } from '../isa.ts';
-import { IMPORT_HELPER, L_COUNT, L_DEPTH, type FnEmitter } from './emitter.ts';
-import { COND32_OPS, COND64_OPS, OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } from './forms.ts';
+import * as Emitter from './emitter.ts';
+import type { FnEmitter } from './emitter.ts';
+import * as Forms from './forms.ts';
 import { Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
+const { IMPORT_HELPER, L_COUNT, L_DEPTH } = Emitter;
+const { COND32_OPS, COND64_OPS, OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Forms;
 
 /** Emit the instruction at pc if its form `c` is a call, exit or invalid slot; false otherwise. */
 export function emitControl(e: FnEmitter, pc: number, c: number): boolean {

@@ -6,14 +6,17 @@
 // region lookup) so unverified programs fault exactly as on the interpreter.
 
 import { AtomicOp } from '../isa.ts';
-import { IMPORT_CHECK, type FnEmitter } from './emitter.ts';
-import { LOAD_OPS, OP_ATOMIC32, OP_ATOMIC64 } from './forms.ts';
+import * as Emitter from './emitter.ts';
+import type { FnEmitter } from './emitter.ts';
+import * as Forms from './forms.ts';
 import { AtomicOpcode, Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const AO = { ...AtomicOpcode };
 const AT = { ...AtomicOp };
+const { IMPORT_CHECK } = Emitter;
+const { LOAD_OPS, OP_ATOMIC32, OP_ATOMIC64 } = Forms;
 
 /** Emit the instruction at pc if its form `c` is a load, store or atomic; false otherwise. */
 export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {

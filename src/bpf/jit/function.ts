@@ -4,16 +4,21 @@
 // each instruction emitted by its family (emit-alu.ts, emit-memory.ts,
 // emit-control.ts).
 
-import { emitAlu } from './emit-alu.ts';
-import { emitCondition, emitControl } from './emit-control.ts';
-import { emitMemory } from './emit-memory.ts';
-import { FnEmitter, G_FP0, G_LIMIT, L_COUNT, L_DEPTH, L_LABEL, L_LIMIT, L_R10, type ProgramContext } from './emitter.ts';
+import * as Alu from './emit-alu.ts';
+import * as Control from './emit-control.ts';
+import * as Memory from './emit-memory.ts';
+import * as Emitter from './emitter.ts';
+import { FnEmitter, type ProgramContext } from './emitter.ts';
 import { JitCompileError } from './sites.ts';
 import { emitStructured, type NodeEmitter, type Shape } from './structure.ts';
 import { Op, type ByteWriter } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
+const { emitAlu } = Alu;
+const { emitCondition, emitControl } = Control;
+const { emitMemory } = Memory;
+const { G_FP0, G_LIMIT, L_COUNT, L_DEPTH, L_LABEL, L_LIMIT, L_R10 } = Emitter;
 
 /** Emit the body of the function entered at `entry` into w; `marks` receives (code offset, pc) pairs. */
 export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean): Shape {
