@@ -39,7 +39,7 @@ export class ProgramBlocks {
   readonly functionEntries: number[];
   private readonly n: number;
   private readonly leader: Uint8Array;
-  private readonly blockAt = new Map<number, Block>();
+  private readonly blockAt: Array<Block | undefined>;
   private readonly outsideSites = new Map<string, number>();
 
   constructor(
@@ -68,6 +68,7 @@ export class ProgramBlocks {
       }
     }
     this.leader = leader;
+    this.blockAt = new Array<Block | undefined>(n);
     this.functionEntries = [...entries].filter((e) => e < n).sort((a, b) => a - b);
   }
 
@@ -105,10 +106,10 @@ export class ProgramBlocks {
   }
 
   block(start: number): Block {
-    let b = this.blockAt.get(start);
+    let b = this.blockAt[start];
     if (b === undefined) {
       b = this.buildBlock(start);
-      this.blockAt.set(start, b);
+      this.blockAt[start] = b;
     }
     return b;
   }
@@ -137,27 +138,28 @@ export class ProgramBlocks {
 
   /** The blocks reachable from a function's entry by jumps (calls start other functions), as a graph. */
   functionGraph(entry: number): FunctionGraph {
-    const ids = new Map<number, number>();
+    const ids = new Int32Array(this.n).fill(-1);
     const blocks: Block[] = [];
     const work = [entry];
-    ids.set(entry, 0);
+    ids[entry] = 0;
     blocks.push(this.block(entry));
+    const visit = (t: number): void => {
+      if (t >= 0 && ids[t] === -1) {
+        ids[t] = blocks.length;
+        blocks.push(this.block(t));
+        work.push(t);
+      }
+    };
     while (work.length > 0) {
-      const b = this.block(work.pop()!);
-      const exit = b.exit;
-      if (exit.kind === 'end') continue;
-      const first = exit.kind === 'goto' ? exit.target : exit.taken;
-      const second = exit.kind === 'cond' ? exit.fall : -1;
-      for (const t of [first, second]) {
-        if (t >= 0 && !ids.has(t)) {
-          ids.set(t, blocks.length);
-          blocks.push(this.block(t));
-          work.push(t);
-        }
+      const exit = this.block(work.pop()!).exit;
+      if (exit.kind === 'goto') visit(exit.target);
+      else if (exit.kind === 'cond') {
+        visit(exit.taken);
+        visit(exit.fall);
       }
     }
     // Every non-negative target was given an id above.
-    const mapTarget = (t: number): Target => (t >= 0 ? (ids.get(t) ?? t) : t);
+    const mapTarget = (t: number): Target => (t >= 0 ? ids[t]! : t);
     const exits: Exit[] = blocks.map((b) => {
       const e = b.exit;
       if (e.kind === 'goto') return { kind: 'goto', target: mapTarget(e.target) };

@@ -199,8 +199,6 @@ export function analyse(graph: Graph): Analysis {
   return { rpo, order, idom, reducible, loopHeader, merge, domChildren };
 }
 
-type Frame = { kind: 'loop' | 'block'; node: number } | { kind: 'if' };
-
 /** Emit the code of a whole function body (its graph); returns the shape used. */
 export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = false): Shape {
   const a = analyse(graph);
@@ -209,15 +207,18 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     return 'dispatch';
   }
   const w = e.w;
-  const ctx: Frame[] = [];
   const { rpo, loopHeader, merge, domChildren } = a;
+  // The enclosing constructs, innermost last: the position of each node's open
+  // `loop` and `block` (-1: not open), so a branch depth is one subtraction.
+  const n = graph.exits.length;
+  const loopPos = new Int32Array(n).fill(-1);
+  const blockPos = new Int32Array(n).fill(-1);
+  let depth = 0;
 
   const labelOf = (kind: 'loop' | 'block', node: number): number => {
-    for (let i = ctx.length - 1; i >= 0; i--) {
-      const f = ctx[i]!;
-      if (f.kind === kind && f.node === node) return ctx.length - 1 - i;
-    }
-    throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
+    const pos = kind === 'loop' ? loopPos[node]! : blockPos[node]!;
+    if (pos < 0) throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
+    return depth - 1 - pos;
   };
   const isBr = (x: number, t: Target): boolean => t >= 0 && (rpo[t]! <= rpo[x]! || merge[t] === 1);
   const brTo = (x: number, t: Target): number => (rpo[t]! <= rpo[x]! ? labelOf('loop', t) : labelOf('block', t));
@@ -251,11 +252,11 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
       } else {
         w.byte(O.if);
         w.byte(VOID);
-        ctx.push({ kind: 'if' });
+        depth++;
         doBranch(x, exit.taken);
         w.byte(O.else);
         doBranch(x, exit.fall);
-        ctx.pop();
+        depth--;
         w.byte(O.end);
       }
     }
@@ -269,9 +270,11 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     }
     w.byte(O.block);
     w.byte(VOID);
-    ctx.push({ kind: 'block', node: ys[i]! });
+    const y = ys[i]!;
+    blockPos[y] = depth++;
     nodeWithin(x, ys, i + 1);
-    ctx.pop();
+    blockPos[y] = -1;
+    depth--;
     w.byte(O.end);
     doTree(ys[i]!);
   };
@@ -285,9 +288,10 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     if (loopHeader[x] === 1) {
       w.byte(O.loop);
       w.byte(VOID);
-      ctx.push({ kind: 'loop', node: x });
+      loopPos[x] = depth++;
       nodeWithin(x, ys, 0);
-      ctx.pop();
+      loopPos[x] = -1;
+      depth--;
       w.byte(O.end);
     } else {
       nodeWithin(x, ys, 0);
