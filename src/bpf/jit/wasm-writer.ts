@@ -124,6 +124,8 @@ export const AtomicOpcode = {
 } as const;
 
 /** A growable byte buffer with LEB128 writers. */
+const UTF8 = new TextEncoder();
+
 export class ByteWriter {
   private buf: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
   length = 0;
@@ -201,7 +203,7 @@ export class ByteWriter {
   }
 
   name(text: string): void {
-    const data = new TextEncoder().encode(text);
+    const data = UTF8.encode(text);
     this.u32(data.length);
     this.bytes(data);
   }
