@@ -1,9 +1,10 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: r1..r5 and r10 go in as i64 parameters
-// (V8 converts the BigInts without allocating), r0 comes back as the i64 result and
-// the instruction count from an exported i32 function. Helpers are a single imported JS
+// Crossing from JS into wasm is kept thin: r1..r5 go in as i64 parameters (V8
+// converts the BigInts without allocating) and r10 as an i32, r0 comes back as the
+// i64 result and the instruction count in a word of the never-mapped NULL page
+// (one call into wasm per run, not two). Helpers are a single imported JS
 // function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
 // which is fine because storage functions call helpers rarely, and no hot path
 // (ALU, memory, branches, bpf-to-bpf calls) ever leaves wasm.
@@ -18,7 +19,7 @@ import { XrpError } from '../errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { compileModule, JitCompileError, type CompiledModule, type CompileOptions } from './compile.ts';
+import { compileModule, COUNT_ADDRESS, JitCompileError, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -32,16 +33,18 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: bigint, limit: number) => bigint;
+  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: number, limit: number) => bigint;
   count: () => number;
 }
 
 interface Instance {
   memory: AddressSpace;
   exports: RunExports;
-  /** r10 of frame 0 for the last stack region seen, as a BigInt (saves a conversion per run) */
+  /** r10 of frame 0 for the last stack region seen */
   stackBase: number;
-  fp0: bigint;
+  fp0: number;
+  /** the word at COUNT_ADDRESS, where the entry leaves the instruction count */
+  countWord: Int32Array;
 }
 
 export class JitProgram implements Engine {
@@ -73,7 +76,7 @@ export class JitProgram implements Engine {
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
     if (inst.stackBase !== env.stack.base) {
       inst.stackBase = env.stack.base;
-      inst.fp0 = BigInt(frameTop(env.stack, 0));
+      inst.fp0 = frameTop(env.stack, 0);
     }
     const limit = env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX;
     const outer = this.env;
@@ -94,7 +97,10 @@ export class JitProgram implements Engine {
     } finally {
       this.env = outer;
     }
-    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted: inst.exports.count() };
+    const countWord = inst.countWord;
+    const insnsExecuted = countWord[0]!;
+    countWord[0] = 0; // leave the memory as the interpreter would
+    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted };
   }
 
   private instantiate(memory: AddressSpace): Instance {
@@ -125,7 +131,7 @@ export class JitProgram implements Engine {
       const instance = new WebAssembly.Instance(this.module, imports);
       // Boundary with the untyped WebAssembly exports object.
       const exports = instance.exports as unknown as RunExports;
-      inst = { memory, exports, stackBase: -1, fp0: 0n };
+      inst = { memory, exports, stackBase: -1, fp0: 0, countWord: new Int32Array(memory.memory.buffer, COUNT_ADDRESS, 1) };
       this.instances.set(memory.memory, inst);
     }
     this.last = inst;
