@@ -338,3 +338,28 @@ test('random bytecode never crashes the interpreter: it returns or raises an Exe
   }
   assert.ok(faults > 1000 && faults < 3000, `${faults} faults`);
 });
+
+test('add, sub and mul by a constant (the interpreter\'s specialised forms) match 64-bit BigInt arithmetic', () => {
+  const env = createExecEnv(new AddressSpace(1 << 16));
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  // full 64-bit values, 32-bit values, values near 2^32 and near 2^64 (carries and borrows)
+  const value = (): bigint => {
+    const v = (BigInt(next()) << 32n) | BigInt(next());
+    return [v, v & 0xffffffffn, 0xffffffffn - (v & 0xffn), (1n << 64n) - (v & 0xffffn)][next() % 4]!;
+  };
+  const ops: Array<[number, number, (a: bigint, k: bigint) => bigint]> = [
+    [AluOp.ADD, 2 ** 31, (a, k) => a + k],
+    [AluOp.SUB, 2 ** 31, (a, k) => a - k],
+    [AluOp.MUL, 2 ** 21, (a, k) => a * k],
+    [AluOp.MUL, 2 ** 31, (a, k) => a * k],
+  ];
+  for (let i = 0; i < 2000; i++) {
+    const x = value();
+    for (const [op, kMax, f] of ops) {
+      const k = next() % kMax;
+      const program = { name: 'k', insns: [...ldImm64(0, x), insn(InsnClass.ALU64 | Source.K | op, 0, 0, 0, k), EXIT] };
+      assert.equal(createInterpreter(program).run(env, []).r0, BigInt.asUintN(64, f(x, BigInt(k))), `op 0x${op.toString(16)} x=0x${x.toString(16)} k=${k}`);
+    }
+  }
+});

@@ -120,9 +120,32 @@ function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: Exec
           const bl = R[s]!;
           // The carry into the high word: exact in a double when the product is below 2^53.
           const p = (al >>> 0) * (bl >>> 0);
-          const carry = p < 9007199254740992 ? Math.floor(p / 4294967296) : mulHiU32(al, bl);
+          const carry = p < 9007199254740992 ? (p * 2.3283064365386963e-10) >>> 0 /* p / 2^32, exact: a power of two */ : mulHiU32(al, bl);
           R[d + 1] = carry + Math.imul(al, R[s + 1]!) + Math.imul(R[d + 1]!, bl);
           R[d] = Math.imul(al, bl);
+          break;
+        }
+        case 0x112 /* OP_ADD64_KPOS */: {
+          const d = D[b + F_DST]!;
+          const lo = (R[d]! >>> 0) + D[b + F_IMM]!;
+          if (lo > 0xffffffff) R[d + 1] = R[d + 1]! + 1;
+          R[d] = lo;
+          break;
+        }
+        case 0x113 /* OP_SUB64_KPOS */: {
+          const d = D[b + F_DST]!;
+          const lo = (R[d]! >>> 0) - D[b + F_IMM]!;
+          if (lo < 0) R[d + 1] = R[d + 1]! - 1;
+          R[d] = lo;
+          break;
+        }
+        case 0x114 /* OP_MUL64_KSMALL */: {
+          // k < 2^21, so the low product is below 2^53: exact in a double.
+          const d = D[b + F_DST]!;
+          const k = D[b + F_IMM]!;
+          const al = R[d]!;
+          R[d + 1] = (((al >>> 0) * k * 2.3283064365386963e-10) | 0) + Math.imul(R[d + 1]!, k);
+          R[d] = Math.imul(al, k);
           break;
         }
         case 0x37:
