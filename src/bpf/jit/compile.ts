@@ -12,13 +12,14 @@
 //            env.memory                                    the AddressSpace's memory
 //   funcs    3 run(r1..r5 i64, fp0 i32, limit i32) -> r0 i64   the exported entry (the
 //            instruction count goes to COUNT_ADDRESS in memory)
-//            4+f eBPF function f: (r0..r9 i64, depth i32, count i32) -> (r0..r5 i64, count i32)
+//            4+f eBPF function f: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32)
 //            last: count() -> i32, the instructions executed by the last run (exported)
 //   globals  0 fp0 (r10 of frame 0), 1 limit, 2 count
 //
-// Registers are i64 locals (r0..r9 are the parameters, r10 a local), so V8 keeps
-// them in machine registers. A callee gets all of r0..r9 (as the interpreter does)
-// and returns r0..r5; the caller's r6..r9 are its own locals, hence callee-saved.
+// Registers are i64 locals (r0..r10 are the parameters; r10 = fp0 - depth * 512
+// comes from the caller), so V8 keeps them in machine registers. A callee gets all
+// of r0..r9 (as the interpreter does) and returns r0..r5; the caller's r6..r9 are
+// its own locals, hence callee-saved.
 // The executed-instruction count is an i32 local, incremented once per basic block
 // and compared with the limit at loop headers and at exit.
 
@@ -124,7 +125,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
 
   const assembled = assembleModule({
     types: [
-      { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32], results: [I64, I64, I64, I64, I64, I64, I32] },
+      { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32], results: [I64, I64, I64, I64, I64, I64, I32] },
       { params: [I32, I64], results: [] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
@@ -195,8 +196,9 @@ function emitRun(w: ByteWriter): void {
     w.byte(O.i64_const);
     w.s32(0);
   }
-  w.byte(O.i32_const);
-  w.s32(0);
+  // r10 of frame 0, then the count
+  w.byte(O.global_get);
+  w.u32(G_FP0);
   w.byte(O.i32_const);
   w.s32(0);
   w.byte(O.call);

@@ -12,7 +12,7 @@ import { Op } from './wasm-writer.ts';
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
-const { IMPORT_HELPER, L_COUNT, L_DEPTH } = Emitter;
+const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10 } = Emitter;
 const { COND32_OPS, COND64_OPS, OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Forms;
 
 /** Emit the instruction at pc if its form `c` is a call, exit or invalid slot; false otherwise. */
@@ -40,10 +40,12 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
       return true;
     }
     case OP_CALL_LOCAL: {
-      e.w.byte(O.local_get);
-      e.w.u32(L_DEPTH);
-      e.i32c(DEPTH_MAX - 1);
-      e.o(O.i32_ge_u);
+      // This frame's depth is (fp0 - r10) / 512: fault when it is already the last.
+      e.local(O.global_get, G_FP0);
+      e.local(O.local_get, L_R10);
+      e.o(O.i64_sub);
+      e.i64c((DEPTH_MAX - 1) * 512);
+      e.o(O.i64_ge_u);
       e.faultIf(e.p.sites.add('CALL_DEPTH', pc, () => `local call would exceed ${DEPTH_MAX} frames`));
       const t = e.p.blocks.jumpTarget(pc);
       const callee = e.p.funcIndex.get(t);
@@ -53,10 +55,10 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
         return true;
       }
       for (let r = 0; r <= 9; r++) e.get(r);
-      e.w.byte(O.local_get);
-      e.w.u32(L_DEPTH);
-      e.i32c(1);
-      e.o(O.i32_add);
+      // the callee's frame pointer: one 512-byte frame down
+      e.local(O.local_get, L_R10);
+      e.i64c(512);
+      e.o(O.i64_sub);
       e.w.byte(O.local_get);
       e.w.u32(L_COUNT);
       e.w.byte(O.call);

@@ -7,12 +7,11 @@ import type { Classified } from './classify.ts';
 import type { ProgramBlocks } from './blocks.ts';
 import type { FaultSites } from './sites.ts';
 import type { Insn } from '../isa.ts';
-import { ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
+import { ByteWriter, I32 as IMPORTED_I32, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const I32 = IMPORTED_I32;
-const I64 = IMPORTED_I64;
 const VOID = IMPORTED_VOID;
 
 export const IMPORT_FAULT = 0;
@@ -24,17 +23,16 @@ export const G_FP0 = 0;
 export const G_LIMIT = 1;
 export const G_COUNT = 2;
 
-// Locals of an eBPF function: r0..r9 are parameters 0..9.
-export const L_DEPTH = 10;
+// Locals of an eBPF function: r0..r10 are parameters 0..10 (r10, the frame
+// pointer, comes from the caller: fp0 - depth * 512), the count parameter 11.
+// r10 as a parameter, not computed from a depth in the prologue: TurboFan would
+// recompute it inside every loop that touches the stack.
+export const L_R10 = 10;
 export const L_COUNT = 11;
-export const L_R10 = 12;
-export const L_LIMIT = 13;
-export const L_LABEL = 14;
-export const L_A32 = 15;
-export const FUNC_LOCALS: Array<[number, number]> = [
-  [1, I64],
-  [3, I32],
-];
+export const L_LIMIT = 12;
+export const L_LABEL = 13;
+export const L_A32 = 14;
+export const FUNC_LOCALS: Array<[number, number]> = [[3, I32]];
 
 /** What the translation of a whole program shares between its functions. */
 export interface ProgramContext {
@@ -64,13 +62,14 @@ export class FnEmitter {
   o(byte: number): void {
     this.w.byte(byte);
   }
+  /** r0..r10 are locals 0..10 */
   get(r: number): void {
     this.w.byte(O.local_get);
-    this.w.u32(r === 10 ? L_R10 : r);
+    this.w.u32(r);
   }
   set(r: number): void {
     this.w.byte(O.local_set);
-    this.w.u32(r === 10 ? L_R10 : r);
+    this.w.u32(r);
   }
   local(op: number, index: number): void {
     this.w.byte(op);

@@ -18,21 +18,14 @@ const O = { ...Op };
 const { emitAlu } = Alu;
 const { emitCondition, emitControl } = Control;
 const { emitMemory } = Memory;
-const { G_FP0, G_LIMIT, L_COUNT, L_DEPTH, L_LABEL, L_LIMIT, L_R10 } = Emitter;
+const { G_LIMIT, L_COUNT, L_LABEL, L_LIMIT } = Emitter;
 
 /** Emit the body of the function entered at `entry` into w; `marks` receives (code offset, pc) pairs. */
 export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean): Shape {
   const { blocks, exits } = p.blocks.functionGraph(entry);
   const e = new FnEmitter(p, w, marks);
 
-  // Prologue: r10 = fp0 - depth * 512; the limit in a local.
-  e.local(O.global_get, G_FP0);
-  e.local(O.local_get, L_DEPTH);
-  e.o(O.i64_extend_i32_u);
-  e.i64c(9);
-  e.o(O.i64_shl);
-  e.o(O.i64_sub);
-  e.local(O.local_set, L_R10);
+  // Prologue: the limit in a local.
   e.local(O.global_get, G_LIMIT);
   e.local(O.local_set, L_LIMIT);
 
