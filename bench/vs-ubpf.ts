@@ -34,6 +34,7 @@ import { createExecEnv, type Engine, type ExecEnv } from '../src/bpf/engine.ts';
 import { generateProgram } from '../src/bpf/gen.ts';
 import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
+import { assembleModule, ByteWriter, I32, I64, Op } from '../src/bpf/jit/wasm-writer.ts';
 import { AluOp, encode, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
 import { linkProgram } from '../src/bpf/link.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
@@ -118,19 +119,31 @@ function synthetic(name: string, insns: Insn[], runs: { interp: number; jit: num
   return { name, program: { name, insns }, image: new Uint8Array(0), steps: [0], runs };
 }
 
-/** Our side of a workload: the engine, its address space laid out like the image, and one run. */
+/**
+ * Our side of a workload: the engine and its address space laid out like the
+ * image. `runs(n)` does n runs and returns the instructions executed and the last
+ * r0; the loop is inside, so the harness adds no call or object per run.
+ */
 interface Machine {
-  run(): { r0: bigint; insns: number };
+  runs(n: number): { insns: number; r0: bigint };
 }
+
+const NO_ARGS: readonly bigint[] = [];
 
 function machine(w: Workload, engine: Engine): Machine {
   const memory = new AddressSpace(Math.max(1 << 16, w.image.length + (1 << 16)));
   const env: ExecEnv = createExecEnv(memory, new Map(), 2 ** 30);
   if (w.image.length === 0) {
     return {
-      run() {
-        const r = engine.run(env, []);
-        return { r0: r.r0, insns: r.insnsExecuted };
+      runs(n) {
+        let insns = 0;
+        let r0 = 0n;
+        for (let i = 0; i < n; i++) {
+          const r = engine.run(env, NO_ARGS);
+          insns += r.insnsExecuted;
+          r0 = r.r0;
+        }
+        return { insns, r0 };
       },
     };
   }
@@ -139,24 +152,28 @@ function machine(w: Workload, engine: Engine): Machine {
   const scratchBase = region.base + PAGE;
   memory.view.setBigUint64(region.base + CTX_SCRATCH, BigInt(scratchBase), true);
   const scratch = w.image.subarray(PAGE, 2 * PAGE);
-  const dataAddrs = w.steps.map((off) => BigInt(region.base + off));
+  const dataAddrs = w.steps.map((off) => region.base + off);
   const args = [BigInt(region.base)];
   const view = memory.view;
   const u8 = memory.u8;
   const ctx = region.base;
   return {
-    run() {
-      u8.set(scratch, scratchBase);
-      view.setInt32(ctx, 0, true);
+    runs(n) {
       let insns = 0;
       let r0 = 0n;
-      for (const addr of dataAddrs) {
-        view.setBigUint64(ctx + CTX_DATA, addr, true);
-        const r = engine.run(env, args);
-        insns += r.insnsExecuted;
-        r0 = r.r0;
+      for (let i = 0; i < n; i++) {
+        u8.set(scratch, scratchBase); // the query's scratch page
+        view.setInt32(ctx, 0, true); // ctx->done = 0
+        for (const addr of dataAddrs) {
+          // ctx->data = this step's block (an address below 2^32: the high word is 0)
+          view.setUint32(ctx + CTX_DATA, addr, true);
+          view.setUint32(ctx + CTX_DATA + 4, 0, true);
+          const r = engine.run(env, args);
+          insns += r.insnsExecuted;
+          r0 = r.r0;
+        }
       }
-      return { r0, insns };
+      return { insns, r0 };
     },
   };
 }
@@ -324,14 +341,8 @@ interface Row {
 }
 
 function timeOurs(m: Machine, runs: number): { ns: number; insns: number; r0: bigint } {
-  let insns = 0;
-  let r0 = 0n;
   const start = nowNs();
-  for (let i = 0; i < runs; i++) {
-    const r = m.run();
-    insns += r.insns;
-    r0 = r.r0;
-  }
+  const { insns, r0 } = m.runs(runs);
   return { ns: nowNs() - start, insns, r0 };
 }
 
@@ -356,36 +367,83 @@ function measure(w: Workload, mode: 'interp' | 'jit', ubpf: UbpfRunner | undefin
   return row;
 }
 
-function compileRow(ubpf: UbpfRunner | undefined): Row {
-  const row: Row = { name: 'JIT compile, ms per 1,000 instructions', ours: [], theirs: [] };
+/** Compile time: the whole (translation + WebAssembly.Module), and each part alone against uBPF's whole. */
+function compileRows(ubpf: UbpfRunner | undefined): Row[] {
+  const total: Row = { name: 'JIT compile, ms per 1,000 instructions', ours: [], theirs: [] };
+  const translate: Row = { name: '… of which our translation (compileModule)', ours: [], theirs: [] };
+  const v8: Row = { name: "… of which V8's WebAssembly.Module", ours: [], theirs: [] };
   let seed = 5000;
   const fresh = (): Program[] =>
     Array.from({ length: 20 }, () => {
       seed++;
       return { name: `gen-${seed}`, insns: generateProgram({ seed, bodyInsns: 1000 }).insns };
     });
-  const ours = (programs: Program[]): number => {
-    let ns = 0;
+  const ours = (programs: Program[]): { translateMs: number; moduleMs: number } => {
+    let translateNs = 0;
+    let moduleNs = 0;
     let insns = 0;
     for (const p of programs) {
       const start = nowNs();
-      new WebAssembly.Module(compileModule(p).bytes);
-      ns += nowNs() - start;
+      const bytes = compileModule(p).bytes;
+      const translated = nowNs();
+      new WebAssembly.Module(bytes);
+      moduleNs += nowNs() - translated;
+      translateNs += translated - start;
       insns += p.insns.length;
     }
-    return ns / 1e6 / (insns / 1000);
+    return { translateMs: translateNs / 1e6 / (insns / 1000), moduleMs: moduleNs / 1e6 / (insns / 1000) };
   };
   for (let i = 0; i < 3; i++) ours(fresh()); // warm our compiler up
   for (let r = 0; r < REPEATS; r++) {
     // Fresh programs every round: V8 caches compiled modules by their bytes.
     const programs = fresh();
-    row.ours.push(ours(programs));
+    const o = ours(programs);
+    total.ours.push(o.translateMs + o.moduleMs);
+    translate.ours.push(o.translateMs);
+    v8.ours.push(o.moduleMs);
     if (ubpf !== undefined) {
       const t = ubpf.compile(programs);
-      row.theirs.push(t.ns / 1e6 / (t.insns / 1000));
+      const ms = t.ns / 1e6 / (t.insns / 1000);
+      total.theirs.push(ms);
+      translate.theirs.push(ms);
+      v8.theirs.push(ms);
     }
   }
-  return row;
+  return [total, translate, v8];
+}
+
+/**
+ * The WebAssembly boundary alone: JS calling an exported wasm function that does
+ * nothing, with the JIT entry's signature (r1..r5 i64, fp0 i32, limit i32 -> r0
+ * i64), ns per call. No engine can enter wasm code for less.
+ */
+function boundaryNs(): number[] {
+  const body = new ByteWriter();
+  body.byte(Op.local_get);
+  body.u32(0);
+  const { bytes } = assembleModule({
+    types: [{ params: [I64, I64, I64, I64, I64, I32, I32], results: [I64] }],
+    imports: [],
+    memoryImport: { module: 'env', name: 'memory' },
+    globals: [],
+    funcs: [{ type: 0, locals: [], code: body.finish() }],
+    exports: [{ name: 'run', kind: 'func', index: 0 }],
+  });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } });
+  // Boundary with the untyped exports object.
+  const run = instance.exports['run'] as unknown as (a: bigint, b: bigint, c: bigint, d: bigint, e: bigint, f: number, g: number) => bigint;
+  const calls = 1_000_000;
+  const out: number[] = [];
+  const r1 = 4096n;
+  for (let round = -2; round < REPEATS; round++) {
+    let sink = 0n;
+    const start = nowNs();
+    for (let i = 0; i < calls; i++) sink = run(r1, 0n, 0n, 0n, 0n, 8192, 1 << 30);
+    const ns = (nowNs() - start) / calls;
+    if (sink !== r1) throw new Error('boundary probe returned the wrong value');
+    if (round >= 0) out.push(ns);
+  }
+  return out;
 }
 
 function fmt(x: number): string {
@@ -438,7 +496,14 @@ for (const mode of ['interp', 'jit'] as const) {
   if (opts.only !== undefined && opts.only !== mode) continue;
   for (const w of workloads) printRow(measure(w, mode, runner));
 }
-if (opts.only === undefined || opts.only === 'compile') printRow(compileRow(runner));
+if (opts.only === undefined || opts.only === 'compile') for (const row of compileRows(runner)) printRow(row);
 for (const s of skipped) console.log(`(skipped for uBPF: ${s})`);
+if (opts.only === undefined || opts.only === 'jit') {
+  const b = boundaryNs();
+  console.log(
+    `WebAssembly boundary alone (JS calls an empty exported wasm function with the JIT entry's signature): ` +
+      `${fmt(min(b))} / ${fmt(median(b))} ns per call (min / median)`,
+  );
+}
 console.log('');
 console.log(`load at end: ${execFileSync('uptime', { encoding: 'utf8' }).trim()}`);

@@ -87,7 +87,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const perFunctionOffsets: number[][] = [];
   const shapes: Shape[] = [];
   for (const entry of functionEntries) {
-    let w = new ByteWriter();
+    // about 12 bytes of wasm per instruction
+    let w = new ByteWriter(n * 16 + 64);
     let marks: number[] = [];
     let shape: Shape;
     try {
@@ -96,7 +97,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       // The structured translation recurses along the dominator tree; on a small
       // JS stack a very deep tree can exhaust it. The dispatch loop does not recurse.
       if (!(error instanceof RangeError)) throw error;
-      w = new ByteWriter();
+      w = new ByteWriter(n * 16 + 64);
       marks = [];
       shape = emitFunction(ctx, entry, w, marks, true);
     }

@@ -134,6 +134,15 @@ export function analyse(graph: Graph): Analysis {
   }
 
   // Dominators: Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm".
+  // Without a retreating edge every predecessor comes first in reverse postorder,
+  // so one pass is final; otherwise iterate until nothing changes.
+  let retreating = false;
+  for (let i = 0; i < postLen && !retreating; i++) {
+    const u = order[i]!;
+    const a = succA[u]!;
+    const b = succB[u]!;
+    if ((a >= 0 && rpo[a]! <= i) || (b >= 0 && rpo[b]! <= i)) retreating = true;
+  }
   const idom = new Int32Array(n).fill(-1);
   if (n > 0) idom[0] = 0;
   for (let changed = true; changed; ) {
@@ -158,7 +167,7 @@ export function analyse(graph: Graph): Analysis {
       }
       if (next !== idom[b]) {
         idom[b] = next;
-        changed = true;
+        changed = retreating;
       }
     }
   }

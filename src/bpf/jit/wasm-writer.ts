@@ -128,8 +128,16 @@ export const AtomicOpcode = {
 const UTF8 = new TextEncoder();
 
 export class ByteWriter {
-  private buf: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
+  private buf: Uint8Array<ArrayBuffer>;
   length = 0;
+
+  /**
+   * `capacityBytes`: the expected size. Small typed arrays live on V8's heap and
+   * are cheap; large ones are allocated outside it, so size big writers once.
+   */
+  constructor(capacityBytes = 64) {
+    this.buf = new Uint8Array(Math.max(16, capacityBytes));
+  }
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
@@ -269,10 +277,12 @@ function section(out: ByteWriter, id: number, body: ByteWriter): void {
 
 /** Assemble a module; also returns where each function's instructions start, for trap locations. */
 export function assembleModule(parts: ModuleParts): AssembledModule {
-  const out = new ByteWriter();
+  let codeBytes = 0;
+  for (const f of parts.funcs) codeBytes += f.code.length + 16;
+  const out = new ByteWriter(codeBytes + 1024);
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
 
-  const types = new ByteWriter();
+  const types = new ByteWriter(256);
   types.u32(parts.types.length);
   for (const t of parts.types) {
     types.byte(0x60);
@@ -329,7 +339,7 @@ export function assembleModule(parts: ModuleParts): AssembledModule {
   const bodies: ByteWriter[] = [];
   const localsLengths: number[] = [];
   for (const f of parts.funcs) {
-    const body = new ByteWriter();
+    const body = new ByteWriter(f.code.length + 32);
     body.u32(f.locals.length);
     for (const [count, type] of f.locals) {
       body.u32(count);
