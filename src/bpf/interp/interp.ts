@@ -704,7 +704,8 @@ function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: Exec
           if (depth === 0) {
             if (tracer !== null) tracer.finish(R);
             const hi = R[1]!;
-            return { r0: hi === 0 ? BigInt(R[0]! >>> 0) : getBig(R, 0), insnsExecuted: count };
+            const lo = R[0]!;
+            return { r0: hi !== 0 ? getBig(R, 0) : lo === 0 ? 0n : BigInt(lo >>> 0), insnsExecuted: count };
           }
           depth--;
           const f = depth * FRAME_INTS;

@@ -16,6 +16,12 @@ export function getBig(R: Int32Array, i: number): bigint {
 }
 
 export function setBig(R: Int32Array, i: number, v: bigint): void {
+  if (v >= 0n && v <= 0xffffffffn) {
+    // the common case (addresses, small numbers): no BigInt arithmetic, no allocation
+    R[i] = Number(v);
+    R[i + 1] = 0;
+    return;
+  }
   const u = BigInt.asUintN(64, v);
   R[i] = Number(u & 0xffffffffn);
   R[i + 1] = Number(u >> 32n);
