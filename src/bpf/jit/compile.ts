@@ -102,7 +102,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       shape = emitFunction(ctx, entry, w, marks, true);
     }
     shapes.push(shape);
-    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
+    // a view, not a copy: assembleModule copies the code once, into the module
+    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.view() });
     perFunctionOffsets.push(marks);
   }
   if (n === 0) {

@@ -336,37 +336,39 @@ export function assembleModule(parts: ModuleParts): AssembledModule {
   section(out, 7, exportsW);
 
   // The code section is written by hand so that each body's start offset is known.
-  const bodies: ByteWriter[] = [];
-  const localsLengths: number[] = [];
+  // Each body is its locals declaration, the code, and `end`; the code is copied
+  // once, straight into the module.
+  const heads: ByteWriter[] = [];
+  const bodyLengths: number[] = [];
   for (const f of parts.funcs) {
-    const body = new ByteWriter(f.code.length + 32);
-    body.u32(f.locals.length);
+    const head = new ByteWriter();
+    head.u32(f.locals.length);
     for (const [count, type] of f.locals) {
-      body.u32(count);
-      body.byte(type);
+      head.u32(count);
+      head.byte(type);
     }
-    localsLengths.push(body.length);
-    body.bytes(f.code);
-    body.byte(Op.end);
-    bodies.push(body);
+    heads.push(head);
+    bodyLengths.push(head.length + f.code.length + 1);
   }
   const sizes = new ByteWriter();
   sizes.u32(parts.funcs.length);
   let sectionLength = sizes.length;
-  const sizeFields: ByteWriter[] = bodies.map((b) => {
+  const sizeFields: ByteWriter[] = bodyLengths.map((length) => {
     const w = new ByteWriter();
-    w.u32(b.length);
-    sectionLength += w.length + b.length;
+    w.u32(length);
+    sectionLength += w.length + length;
     return w;
   });
   out.byte(10);
   out.u32(sectionLength);
   out.bytes(sizes.view());
   const codeOffsets: number[] = [];
-  bodies.forEach((b, i) => {
+  parts.funcs.forEach((f, i) => {
     out.bytes(sizeFields[i]!.view());
-    codeOffsets.push(out.length + localsLengths[i]!);
-    out.bytes(b.view());
+    out.bytes(heads[i]!.view());
+    codeOffsets.push(out.length);
+    out.bytes(f.code);
+    out.byte(Op.end);
   });
   return { bytes: out.finish(), codeOffsets };
 }
