@@ -10,8 +10,8 @@
 //            1 env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt is fine)
 //            2 env.check(lo, hi, off, size, write, pc: i32)    region check (checked mode only)
 //            env.memory                                    the AddressSpace's memory
-//   funcs    3 run(r1..r5 i64, fp0 i32, limit i32) -> r0 i64   the exported entry (the
-//            instruction count goes to COUNT_ADDRESS in memory)
+//   funcs    3 run(r1..r5 i64, fp0 i32, limit i32) -> count i32   the exported entry
+//            (r0 goes to R0_ADDRESS in memory)
 //            4+f eBPF function f: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32)
 //            last: count() -> i32, the instructions executed by the last run (exported)
 //   globals  0 fp0 (r10 of frame 0), 1 limit, 2 count
@@ -58,11 +58,11 @@ export interface CompiledModule {
 }
 
 /**
- * Where the entry stores the run's instruction count: address 0 of the memory,
- * in the NULL page that AddressSpace never maps (no program can observe it: the
- * verifier rejects NULL accesses, checked mode faults on them).
+ * Where the entry stores r0 (8 bytes): address 0 of the memory, in the NULL page
+ * that AddressSpace never maps (no program can observe it: the verifier rejects
+ * NULL accesses, checked mode faults on them). The engine clears it after reading.
  */
-export const COUNT_ADDRESS = 0;
+export const R0_ADDRESS = 0;
 
 const TYPE_FUNC = 0;
 const TYPE_FAULT = 1;
@@ -131,7 +131,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       { params: [I32, I64], results: [] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
-      { params: [I64, I64, I64, I64, I64, I32, I32], results: [I64] },
+      { params: [I64, I64, I64, I64, I64, I32, I32], results: [I32] },
       { params: [], results: [I32] },
     ],
     imports: [
@@ -214,15 +214,16 @@ function emitRun(w: ByteWriter): void {
   w.u32(lCount);
   w.byte(O.global_set);
   w.u32(G_COUNT);
-  // The count also goes to address 0 (COUNT_ADDRESS), inside the never-mapped
-  // NULL page, where the JS side reads it without a second call into wasm.
+  // r0 goes to R0_ADDRESS, inside the never-mapped NULL page, and the count is
+  // the result: JS gets both from one call, and builds a BigInt only when r0 is
+  // not 0 (the usual return of a storage function).
   w.byte(O.i32_const);
-  w.s32(COUNT_ADDRESS);
-  w.byte(O.local_get);
-  w.u32(lCount);
-  w.byte(O.i32_store);
-  w.u32(2);
-  w.u32(0);
+  w.s32(R0_ADDRESS);
   w.byte(O.local_get);
   w.u32(lR0);
+  w.byte(O.i64_store);
+  w.u32(3);
+  w.u32(0);
+  w.byte(O.local_get);
+  w.u32(lCount);
 }
