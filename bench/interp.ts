@@ -4,7 +4,7 @@
 // store and load. Run: npm run bench:interp  (or node --import tsx bench/interp.ts)
 
 import { createExecEnv } from '../src/bpf/engine.ts';
-import { createInterpreter } from '../src/bpf/interp.ts';
+import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, ldImm64, type Insn } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
 
@@ -50,7 +50,7 @@ function measure(name: string, insns: Insn[]): void {
   console.log(`${name.padEnd(22)} ${best.toFixed(2)} ns/insn  (${executed} insns, best of 5, r0=0x${r0.toString(16)})`);
 }
 
-console.log(`interpreter, ${ITERATIONS} iterations per loop (uBPF's C interpreter: ~5.8 and ~7.9 ns/insn)`);
+console.log(`interpreter, ${ITERATIONS} iterations per loop (uBPF side by side: npm run bench:vs-ubpf -- --ubpf <checkout>)`);
 measure('alu loop', loop(false));
 measure('alu + stack loop', loop(true));
 // A multiplier too wide for the exact-double carry shortcut: the 16-bit split path.

@@ -13,7 +13,7 @@ import { readConformanceFile, rawWordsToBytes, type ConformanceTest } from './co
 import { createExecEnv, ExecutionFault, type Engine } from './engine.ts';
 import { XrpError } from './errors.ts';
 import type { Helper, HelperTable } from './helpers.ts';
-import { createInterpreter } from './interp.ts';
+import { createInterpreter } from './interp/interp.ts';
 import { compileJit } from './jit/index.ts';
 import { decode, type Program } from './isa.ts';
 import { AddressSpace } from './memory.ts';

@@ -5,7 +5,7 @@
 // run-time region checks (a stray access would still fault, never corrupt JS).
 
 import type { Engine } from './engine.ts';
-import { createInterpreter, type InterpreterOptions } from './interp.ts';
+import { createInterpreter, type InterpreterOptions } from './interp/interp.ts';
 import type { Program } from './isa.ts';
 import { compileJit } from './jit/index.ts';
 import { verify, type VerifierResult, type VerifyOptions } from './verifier/verifier.ts';

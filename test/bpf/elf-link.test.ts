@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadElf, MapType, type BpfObject, type MapSpec } from '../../src/bpf/elf.ts';
 import { createExecEnv } from '../../src/bpf/engine.ts';
-import { createInterpreter } from '../../src/bpf/interp.ts';
+import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import { ldImm64, LdImm64Src, insn, InsnClass, JmpOp } from '../../src/bpf/isa.ts';
 import { LinkError, linkProgram } from '../../src/bpf/link.ts';
 import { Errno, MapError, MapSet, UpdateFlag } from '../../src/bpf/maps.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv, ExecutionFault, frameTop, type FaultKind } from '../../src/bpf/engine.ts';
 import type { Helper } from '../../src/bpf/helpers.ts';
-import { createInterpreter } from '../../src/bpf/interp.ts';
+import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import {
   AluOp,
   AtomicOp,
@@ -275,12 +275,12 @@ test('trace prints one line per executed instruction with the registers it chang
   assert.match(lines[3]!, /^\s+3: /);
 });
 
-test('the hot loop spells decoded ops as literals (for V8 jump tables) that match interp-decode.ts', async () => {
+test('the hot loop spells decoded ops as literals (for V8 jump tables) that match interp/decode.ts', async () => {
   // V8 turns a switch into a jump table only when every case is a number literal,
   // so interp.ts writes `case 0x100 /* OP_SDIV64 */:`; this keeps the two in step.
   const { readFileSync } = await import('node:fs');
-  const decode = await import('../../src/bpf/interp-decode.ts');
-  const source = readFileSync(new URL('../../src/bpf/interp.ts', import.meta.url), 'utf8');
+  const decode = await import('../../src/bpf/interp/decode.ts');
+  const source = readFileSync(new URL('../../src/bpf/interp/interp.ts', import.meta.url), 'utf8');
   const cases = [...source.matchAll(/case (0x[0-9a-f]+) \/\* (OP_\w+) \*\//g)];
   assert.ok(cases.length >= 20, `only ${cases.length} named cases found`);
   for (const [, literal, name] of cases) {
@@ -337,4 +337,29 @@ test('random bytecode never crashes the interpreter: it returns or raises an Exe
     }
   }
   assert.ok(faults > 1000 && faults < 3000, `${faults} faults`);
+});
+
+test('add, sub and mul by a constant (the interpreter\'s specialised forms) match 64-bit BigInt arithmetic', () => {
+  const env = createExecEnv(new AddressSpace(1 << 16));
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  // full 64-bit values, 32-bit values, values near 2^32 and near 2^64 (carries and borrows)
+  const value = (): bigint => {
+    const v = (BigInt(next()) << 32n) | BigInt(next());
+    return [v, v & 0xffffffffn, 0xffffffffn - (v & 0xffn), (1n << 64n) - (v & 0xffffn)][next() % 4]!;
+  };
+  const ops: Array<[number, number, (a: bigint, k: bigint) => bigint]> = [
+    [AluOp.ADD, 2 ** 31, (a, k) => a + k],
+    [AluOp.SUB, 2 ** 31, (a, k) => a - k],
+    [AluOp.MUL, 2 ** 21, (a, k) => a * k],
+    [AluOp.MUL, 2 ** 31, (a, k) => a * k],
+  ];
+  for (let i = 0; i < 2000; i++) {
+    const x = value();
+    for (const [op, kMax, f] of ops) {
+      const k = next() % kMax;
+      const program = { name: 'k', insns: [...ldImm64(0, x), insn(InsnClass.ALU64 | Source.K | op, 0, 0, 0, k), EXIT] };
+      assert.equal(createInterpreter(program).run(env, []).r0, BigInt.asUintN(64, f(x, BigInt(k))), `op 0x${op.toString(16)} x=0x${x.toString(16)} k=${k}`);
+    }
+  }
 });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv } from '../../src/bpf/engine.ts';
 import { generateProgram, type GeneratedProgram } from '../../src/bpf/gen.ts';
-import { createInterpreter } from '../../src/bpf/interp.ts';
+import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import { kernelOracleUnavailable, runInKernel } from '../../src/bpf/kernel-oracle.ts';
 import { AddressSpace } from '../../src/bpf/memory.ts';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadElf } from '../../src/bpf/elf.ts';
 import { linkProgram } from '../../src/bpf/link.ts';
 import { createExecEnv, type ExecEnv } from '../../src/bpf/engine.ts';
-import { createInterpreter } from '../../src/bpf/interp.ts';
+import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import { compileJit } from '../../src/bpf/jit/index.ts';
 import type { Engine } from '../../src/bpf/engine.ts';
 import { AddressSpace, type Region } from '../../src/bpf/memory.ts';

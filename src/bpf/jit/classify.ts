@@ -1,12 +1,12 @@
 // One pass over the slots of a program: what each slot is for the JIT (plain
 // instruction, lddw, branch, exit, local call, or invalid with the reason), and
 // its absolute jump target. Invalid slots fault when executed, with the same
-// messages as the interpreter's pre-decoder (interp-decode.ts), so both engines
+// messages as the interpreter's pre-decoder (interp/decode.ts), so both engines
 // report an unverified program's mistakes alike.
 //
 // Written without closures or imported constants in the loop: under tsx every
 // access to an imported binding is a getter call, which made this pass (done by
-// interp-decode.ts before) a third of the JIT's compile time.
+// interp/decode.ts before) a third of the JIT's compile time.
 
 import type { Insn } from '../isa.ts';
 

@@ -1,12 +1,13 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: r1..r5 and r10 go in as i64 parameters
-// (V8 converts the BigInts without allocating), r0 comes back as the i64 result and
-// the instruction count from an exported i32 function. Helpers are a single imported JS
-// function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
-// which is fine because storage functions call helpers rarely, and no hot path
-// (ALU, memory, branches, bpf-to-bpf calls) ever leaves wasm.
+// Crossing from JS into wasm is kept thin: r1..r5 go in as i64 parameters (V8
+// converts the BigInts without allocating) and r10 as an i32; the instruction
+// count comes back as the i32 result and r0 in two words of the never-mapped NULL
+// page, so one call into wasm per run and no BigInt at all when r0 is 0. Helpers
+// are a single imported JS function taking (id, r1..r5, pc): a helper call pays
+// for BigInt conversions, which is fine because storage functions call helpers
+// rarely, and no hot path (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
 //
 // Faults: the program calls env.fault(site) which throws the site's
 // ExecutionFault; a wasm trap (an access outside the memory, a misaligned atomic)
@@ -15,10 +16,10 @@
 
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import { XrpError } from '../errors.ts';
-import { lookupRegion } from '../interp-ops.ts';
+import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { compileModule, JitCompileError, type CompiledModule, type CompileOptions } from './compile.ts';
+import { compileModule, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -32,16 +33,19 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: bigint, limit: number) => bigint;
+  /** returns the instruction count; r0 is left at R0_ADDRESS */
+  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: number, limit: number) => number;
   count: () => number;
 }
 
 interface Instance {
   memory: AddressSpace;
   exports: RunExports;
-  /** r10 of frame 0 for the last stack region seen, as a BigInt (saves a conversion per run) */
+  /** r10 of frame 0 for the last stack region seen */
   stackBase: number;
-  fp0: bigint;
+  fp0: number;
+  /** the two words at R0_ADDRESS, where the entry leaves r0 (low, high) */
+  r0Words: Int32Array;
 }
 
 export class JitProgram implements Engine {
@@ -73,14 +77,14 @@ export class JitProgram implements Engine {
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
     if (inst.stackBase !== env.stack.base) {
       inst.stackBase = env.stack.base;
-      inst.fp0 = BigInt(frameTop(env.stack, 0));
+      inst.fp0 = frameTop(env.stack, 0);
     }
     const limit = env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX;
     const outer = this.env;
     this.env = env;
-    let r0: bigint;
+    let insnsExecuted: number;
     try {
-      r0 = inst.exports.run(
+      insnsExecuted = inst.exports.run(
         args.length > 0 ? args[0]! : 0n,
         args.length > 1 ? args[1]! : 0n,
         args.length > 2 ? args[2]! : 0n,
@@ -94,7 +98,14 @@ export class JitProgram implements Engine {
     } finally {
       this.env = outer;
     }
-    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insnsExecuted: inst.exports.count() };
+    const words = inst.r0Words;
+    const lo = words[0]!;
+    const hi = words[1]!;
+    // leave the memory as the interpreter would
+    words[0] = 0;
+    words[1] = 0;
+    const r0 = hi === 0 ? (lo === 0 ? 0n : BigInt(lo >>> 0)) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    return { r0, insnsExecuted };
   }
 
   private instantiate(memory: AddressSpace): Instance {
@@ -125,7 +136,7 @@ export class JitProgram implements Engine {
       const instance = new WebAssembly.Instance(this.module, imports);
       // Boundary with the untyped WebAssembly exports object.
       const exports = instance.exports as unknown as RunExports;
-      inst = { memory, exports, stackBase: -1, fp0: 0n };
+      inst = { memory, exports, stackBase: -1, fp0: 0, r0Words: new Int32Array(memory.memory.buffer, R0_ADDRESS, 2) };
       this.instances.set(memory.memory, inst);
     }
     this.last = inst;

@@ -49,12 +49,6 @@ export type Shape = 'structured' | 'dispatch';
 /** Above this many nodes in one function, use the dispatch loop (the recursive translation would likely exhaust the JS stack; compile.ts also falls back when it does). */
 const STRUCTURED_NODES_MAX = 16000;
 
-function successors(exit: Exit): Target[] {
-  if (exit.kind === 'goto') return [exit.target];
-  if (exit.kind === 'cond') return [exit.taken, exit.fall];
-  return [];
-}
-
 interface Analysis {
   /** reverse-postorder number of each node (-1: unreachable) */
   rpo: Int32Array;
@@ -67,75 +61,137 @@ interface Analysis {
 }
 
 export function analyse(graph: Graph): Analysis {
+  // Typed arrays throughout: this runs once per function on every compile, and
+  // per-node arrays and closures were a third of the JIT's translation time.
   const n = graph.exits.length;
-  const rpo = new Int32Array(n).fill(-1);
-  // Iterative depth-first search for the postorder.
-  const post: number[] = [];
-  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
-  const stack: Array<[number, number]> = [[0, 0]];
-  state[0] = 1;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const succ = successors(graph.exits[top[0]]!);
-    if (top[1] < succ.length) {
-      const s = succ[top[1]++]!;
-      if (s >= 0 && state[s] === 0) {
-        state[s] = 1;
-        stack.push([s, 0]);
-      }
-    } else {
-      state[top[0]] = 2;
-      post.push(top[0]);
-      stack.pop();
+  const succA = new Int32Array(n).fill(-1);
+  const succB = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const exit = graph.exits[i]!;
+    if (exit.kind === 'goto') succA[i] = exit.target;
+    else if (exit.kind === 'cond') {
+      succA[i] = exit.taken;
+      succB[i] = exit.fall;
     }
   }
-  const order = post.reverse();
-  order.forEach((node, i) => (rpo[node] = i));
+  const rpo = new Int32Array(n).fill(-1);
+  // Iterative depth-first search for the postorder: node and next successor index.
+  const post = new Int32Array(n);
+  let postLen = 0;
+  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
+  const stackNode = new Int32Array(n);
+  const stackNext = new Uint8Array(n);
+  let sp = 0;
+  if (n > 0) {
+    stackNode[0] = 0;
+    stackNext[0] = 0;
+    sp = 1;
+    state[0] = 1;
+  }
+  while (sp > 0) {
+    const top = stackNode[sp - 1]!;
+    const k = stackNext[sp - 1]!;
+    if (k < 2) {
+      stackNext[sp - 1] = k + 1;
+      const s = k === 0 ? succA[top]! : succB[top]!;
+      if (s >= 0 && state[s] === 0) {
+        state[s] = 1;
+        stackNode[sp] = s;
+        stackNext[sp] = 0;
+        sp++;
+      }
+    } else {
+      state[top] = 2;
+      post[postLen++] = top;
+      sp--;
+    }
+  }
+  const order: number[] = new Array<number>(postLen);
+  for (let i = 0; i < postLen; i++) {
+    const node = post[postLen - 1 - i]!;
+    order[i] = node;
+    rpo[node] = i;
+  }
 
-  const preds: number[][] = Array.from({ length: n }, () => []);
-  for (const u of order) for (const s of successors(graph.exits[u]!)) if (s >= 0) preds[s]!.push(u);
+  // Predecessors (of reachable nodes) in compressed rows.
+  const predStart = new Int32Array(n + 1);
+  for (let i = 0; i < postLen; i++) {
+    const u = order[i]!;
+    const a = succA[u]!;
+    const b = succB[u]!;
+    if (a >= 0) predStart[a + 1]!++;
+    if (b >= 0) predStart[b + 1]!++;
+  }
+  for (let i = 0; i < n; i++) predStart[i + 1]! += predStart[i]!;
+  const preds = new Int32Array(predStart[n]!);
+  const fill = predStart.slice(0, n);
+  for (let i = 0; i < postLen; i++) {
+    const u = order[i]!;
+    const a = succA[u]!;
+    const b = succB[u]!;
+    if (a >= 0) preds[fill[a]!++] = u;
+    if (b >= 0) preds[fill[b]!++] = u;
+  }
 
   // Dominators: Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm".
+  // Without a retreating edge every predecessor comes first in reverse postorder,
+  // so one pass is final; otherwise iterate until nothing changes.
+  let retreating = false;
+  for (let i = 0; i < postLen && !retreating; i++) {
+    const u = order[i]!;
+    const a = succA[u]!;
+    const b = succB[u]!;
+    if ((a >= 0 && rpo[a]! <= i) || (b >= 0 && rpo[b]! <= i)) retreating = true;
+  }
   const idom = new Int32Array(n).fill(-1);
-  idom[0] = 0;
-  const intersect = (a: number, b: number): number => {
-    while (a !== b) {
-      while (rpo[a]! > rpo[b]!) a = idom[a]!;
-      while (rpo[b]! > rpo[a]!) b = idom[b]!;
-    }
-    return a;
-  };
+  if (n > 0) idom[0] = 0;
   for (let changed = true; changed; ) {
     changed = false;
-    for (let i = 1; i < order.length; i++) {
+    for (let i = 1; i < postLen; i++) {
       const b = order[i]!;
       let next = -1;
-      for (const p of preds[b]!) {
+      for (let j = predStart[b]!; j < predStart[b + 1]!; j++) {
+        const p = preds[j]!;
         if (idom[p] === -1) continue;
-        next = next === -1 ? p : intersect(p, next);
+        if (next === -1) next = p;
+        else {
+          // intersect(p, next)
+          let x = p;
+          let y = next;
+          while (x !== y) {
+            while (rpo[x]! > rpo[y]!) x = idom[x]!;
+            while (rpo[y]! > rpo[x]!) y = idom[y]!;
+          }
+          next = x;
+        }
       }
       if (next !== idom[b]) {
         idom[b] = next;
-        changed = true;
+        changed = retreating;
       }
     }
   }
-  const dominates = (a: number, b: number): boolean => {
-    for (let x = b; ; x = idom[x]!) {
-      if (x === a) return true;
-      if (x === 0) return a === 0;
-    }
-  };
 
   let reducible = true;
   const loopHeader = new Uint8Array(n);
   const forwardIn = new Int32Array(n);
-  for (const u of order) {
-    for (const s of successors(graph.exits[u]!)) {
+  for (let i = 0; i < postLen; i++) {
+    const u = order[i]!;
+    for (let k = 0; k < 2; k++) {
+      const s = k === 0 ? succA[u]! : succB[u]!;
       if (s < 0) continue;
       if (rpo[s]! <= rpo[u]!) {
         loopHeader[s] = 1;
-        if (!dominates(s, u)) reducible = false;
+        // a back edge must go to a dominator of its source
+        let x = u;
+        for (;;) {
+          if (x === s) break;
+          if (x === 0) {
+            reducible = false;
+            break;
+          }
+          x = idom[x]!;
+        }
       } else {
         forwardIn[s]!++;
       }
@@ -143,12 +199,14 @@ export function analyse(graph: Graph): Analysis {
   }
   const merge = new Uint8Array(n);
   for (let i = 0; i < n; i++) merge[i] = forwardIn[i]! >= 2 ? 1 : 0;
-  const domChildren: number[][] = Array.from({ length: n }, () => []);
-  for (const b of order) if (b !== 0) domChildren[idom[b]!]!.push(b);
+  const domChildren: number[][] = new Array<number[]>(n);
+  for (let i = 0; i < n; i++) domChildren[i] = [];
+  for (let i = 0; i < postLen; i++) {
+    const b = order[i]!;
+    if (b !== 0) domChildren[idom[b]!]!.push(b);
+  }
   return { rpo, order, idom, reducible, loopHeader, merge, domChildren };
 }
-
-type Frame = { kind: 'loop' | 'block'; node: number } | { kind: 'if' };
 
 /** Emit the code of a whole function body (its graph); returns the shape used. */
 export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = false): Shape {
@@ -158,15 +216,18 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     return 'dispatch';
   }
   const w = e.w;
-  const ctx: Frame[] = [];
   const { rpo, loopHeader, merge, domChildren } = a;
+  // The enclosing constructs, innermost last: the position of each node's open
+  // `loop` and `block` (-1: not open), so a branch depth is one subtraction.
+  const n = graph.exits.length;
+  const loopPos = new Int32Array(n).fill(-1);
+  const blockPos = new Int32Array(n).fill(-1);
+  let depth = 0;
 
   const labelOf = (kind: 'loop' | 'block', node: number): number => {
-    for (let i = ctx.length - 1; i >= 0; i--) {
-      const f = ctx[i]!;
-      if (f.kind === kind && f.node === node) return ctx.length - 1 - i;
-    }
-    throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
+    const pos = kind === 'loop' ? loopPos[node]! : blockPos[node]!;
+    if (pos < 0) throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
+    return depth - 1 - pos;
   };
   const isBr = (x: number, t: Target): boolean => t >= 0 && (rpo[t]! <= rpo[x]! || merge[t] === 1);
   const brTo = (x: number, t: Target): number => (rpo[t]! <= rpo[x]! ? labelOf('loop', t) : labelOf('block', t));
@@ -200,11 +261,11 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
       } else {
         w.byte(O.if);
         w.byte(VOID);
-        ctx.push({ kind: 'if' });
+        depth++;
         doBranch(x, exit.taken);
         w.byte(O.else);
         doBranch(x, exit.fall);
-        ctx.pop();
+        depth--;
         w.byte(O.end);
       }
     }
@@ -218,22 +279,28 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     }
     w.byte(O.block);
     w.byte(VOID);
-    ctx.push({ kind: 'block', node: ys[i]! });
+    const y = ys[i]!;
+    blockPos[y] = depth++;
     nodeWithin(x, ys, i + 1);
-    ctx.pop();
+    blockPos[y] = -1;
+    depth--;
     w.byte(O.end);
     doTree(ys[i]!);
   };
 
   const doTree = (x: number): void => {
     // Merge children, highest reverse-postorder number first: it is emitted last.
-    const ys = domChildren[x]!.filter((c) => merge[c] === 1).sort((p, q) => rpo[q]! - rpo[p]!);
+    // (domChildren lists children in reverse postorder already)
+    const kids = domChildren[x]!;
+    const ys: number[] = [];
+    for (let i = kids.length - 1; i >= 0; i--) if (merge[kids[i]!] === 1) ys.push(kids[i]!);
     if (loopHeader[x] === 1) {
       w.byte(O.loop);
       w.byte(VOID);
-      ctx.push({ kind: 'loop', node: x });
+      loopPos[x] = depth++;
       nodeWithin(x, ys, 0);
-      ctx.pop();
+      loopPos[x] = -1;
+      depth--;
       w.byte(O.end);
     } else {
       nodeWithin(x, ys, 0);

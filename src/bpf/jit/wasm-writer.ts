@@ -38,6 +38,7 @@ export const Op = {
   i64_load16_u: 0x33,
   i64_load32_s: 0x34,
   i64_load32_u: 0x35,
+  i32_store: 0x36,
   i64_store: 0x37,
   i64_store8: 0x3c,
   i64_store16: 0x3d,
@@ -124,9 +125,19 @@ export const AtomicOpcode = {
 } as const;
 
 /** A growable byte buffer with LEB128 writers. */
+const UTF8 = new TextEncoder();
+
 export class ByteWriter {
-  private buf: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
+  private buf: Uint8Array<ArrayBuffer>;
   length = 0;
+
+  /**
+   * `capacityBytes`: the expected size. Small typed arrays live on V8's heap and
+   * are cheap; large ones are allocated outside it, so size big writers once.
+   */
+  constructor(capacityBytes = 64) {
+    this.buf = new Uint8Array(Math.max(16, capacityBytes));
+  }
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
@@ -201,7 +212,7 @@ export class ByteWriter {
   }
 
   name(text: string): void {
-    const data = new TextEncoder().encode(text);
+    const data = UTF8.encode(text);
     this.u32(data.length);
     this.bytes(data);
   }
@@ -266,10 +277,12 @@ function section(out: ByteWriter, id: number, body: ByteWriter): void {
 
 /** Assemble a module; also returns where each function's instructions start, for trap locations. */
 export function assembleModule(parts: ModuleParts): AssembledModule {
-  const out = new ByteWriter();
+  let codeBytes = 0;
+  for (const f of parts.funcs) codeBytes += f.code.length + 16;
+  const out = new ByteWriter(codeBytes + 1024);
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
 
-  const types = new ByteWriter();
+  const types = new ByteWriter(256);
   types.u32(parts.types.length);
   for (const t of parts.types) {
     types.byte(0x60);
@@ -323,37 +336,39 @@ export function assembleModule(parts: ModuleParts): AssembledModule {
   section(out, 7, exportsW);
 
   // The code section is written by hand so that each body's start offset is known.
-  const bodies: ByteWriter[] = [];
-  const localsLengths: number[] = [];
+  // Each body is its locals declaration, the code, and `end`; the code is copied
+  // once, straight into the module.
+  const heads: ByteWriter[] = [];
+  const bodyLengths: number[] = [];
   for (const f of parts.funcs) {
-    const body = new ByteWriter();
-    body.u32(f.locals.length);
+    const head = new ByteWriter();
+    head.u32(f.locals.length);
     for (const [count, type] of f.locals) {
-      body.u32(count);
-      body.byte(type);
+      head.u32(count);
+      head.byte(type);
     }
-    localsLengths.push(body.length);
-    body.bytes(f.code);
-    body.byte(Op.end);
-    bodies.push(body);
+    heads.push(head);
+    bodyLengths.push(head.length + f.code.length + 1);
   }
   const sizes = new ByteWriter();
   sizes.u32(parts.funcs.length);
   let sectionLength = sizes.length;
-  const sizeFields: ByteWriter[] = bodies.map((b) => {
+  const sizeFields: ByteWriter[] = bodyLengths.map((length) => {
     const w = new ByteWriter();
-    w.u32(b.length);
-    sectionLength += w.length + b.length;
+    w.u32(length);
+    sectionLength += w.length + length;
     return w;
   });
   out.byte(10);
   out.u32(sectionLength);
   out.bytes(sizes.view());
   const codeOffsets: number[] = [];
-  bodies.forEach((b, i) => {
+  parts.funcs.forEach((f, i) => {
     out.bytes(sizeFields[i]!.view());
-    codeOffsets.push(out.length + localsLengths[i]!);
-    out.bytes(b.view());
+    out.bytes(heads[i]!.view());
+    codeOffsets.push(out.length);
+    out.bytes(f.code);
+    out.byte(Op.end);
   });
   return { bytes: out.finish(), codeOffsets };
 }

@@ -6,7 +6,7 @@
 
 import { createExecEnv, ExecutionFault } from '../engine.ts';
 import { generateProgram, Prng } from '../gen.ts';
-import { createInterpreter } from '../interp.ts';
+import { createInterpreter } from '../interp/interp.ts';
 import { decode, insn, type Insn } from '../isa.ts';
 import { AddressSpace } from '../memory.ts';
 import { XRP_CTX_BYTES, XRP_PAGE_BYTES } from './types.ts';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { assemble } from '../../bpf/asm.ts';
 import { disassembleInsn } from '../../bpf/disasm.ts';
 import { createExecEnv } from '../../bpf/engine.ts';
-import { createInterpreter } from '../../bpf/interp.ts';
+import { createInterpreter } from '../../bpf/interp/interp.ts';
 import { encode, type Program } from '../../bpf/isa.ts';
 import { AddressSpace } from '../../bpf/memory.ts';
 

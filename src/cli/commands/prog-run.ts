@@ -11,7 +11,7 @@ import { loadElf } from '../../bpf/elf.ts';
 import { createExecEnv, INSN_LIMIT_DEFAULT } from '../../bpf/engine.ts';
 import { XrpError } from '../../bpf/errors.ts';
 import type { HelperTable } from '../../bpf/helpers.ts';
-import { createInterpreter } from '../../bpf/interp.ts';
+import { createInterpreter } from '../../bpf/interp/interp.ts';
 import { decode, type Program } from '../../bpf/isa.ts';
 import { linkProgram } from '../../bpf/link.ts';
 import { AddressSpace } from '../../bpf/memory.ts';

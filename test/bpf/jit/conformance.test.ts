@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readConformanceFile } from '../../../src/bpf/conformance-file.ts';
 import { conformanceHelpers, programOf, runConformanceDir, runConformanceTest } from '../../../src/bpf/conformance.ts';
 import { createExecEnv, ExecutionFault, type Engine } from '../../../src/bpf/engine.ts';
-import { createInterpreter } from '../../../src/bpf/interp.ts';
+import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit } from '../../../src/bpf/jit/index.ts';
 import { AddressSpace } from '../../../src/bpf/memory.ts';
 import type { ConformanceTest } from '../../../src/bpf/conformance-file.ts';

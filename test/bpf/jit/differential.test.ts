@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createExecEnv, ExecutionFault, type Engine } from '../../../src/bpf/engine.ts';
 import { generateProgram } from '../../../src/bpf/gen.ts';
 import type { HelperTable } from '../../../src/bpf/helpers.ts';
-import { createInterpreter } from '../../../src/bpf/interp.ts';
+import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit, type CompileOptions } from '../../../src/bpf/jit/index.ts';
 import type { Insn, Program } from '../../../src/bpf/isa.ts';
 import { AddressSpace } from '../../../src/bpf/memory.ts';

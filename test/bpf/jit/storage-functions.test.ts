@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadElf, type BpfObject } from '../../../src/bpf/elf.ts';
 import { createExecEnv, ExecutionFault, type Engine, type ExecEnv } from '../../../src/bpf/engine.ts';
 import { Prng } from '../../../src/bpf/gen.ts';
-import { createInterpreter } from '../../../src/bpf/interp.ts';
+import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit, JitProgram } from '../../../src/bpf/jit/index.ts';
 import { linkProgram } from '../../../src/bpf/link.ts';
 import { loadProgram } from '../../../src/bpf/load.ts';

@@ -21,7 +21,7 @@ import {
   REGISTER_COUNT,
   Size,
   type Insn,
-} from './isa.ts';
+} from '../isa.ts';
 
 /** Ints per decoded slot: op, dst index, src index, target/off, imm, imm-high, spare, spare. */
 export const STRIDE = 8;
@@ -56,6 +56,10 @@ export const OP_CALLX = 0x10e;
 export const OP_LDDW = 0x10f;
 export const OP_ATOMIC32 = 0x110;
 export const OP_ATOMIC64 = 0x111;
+/** add, sub, mul of a 64-bit register by a non-negative constant (mul: below 2^21), F_IMM the constant */
+export const OP_ADD64_KPOS = 0x112;
+export const OP_SUB64_KPOS = 0x113;
+export const OP_MUL64_KSMALL = 0x114;
 /** faults with PC_OUT_OF_RANGE; F_IMM holds the origin pc (-1: fell off the end), F_OFF the target */
 export const OP_BAD_PC = 0x1f0;
 /** faults with INVALID_INSN; F_IMM indexes the message table */
@@ -156,6 +160,12 @@ export function decodeProgram(insns: readonly Insn[]): DecodedProgram {
           const sop = table[insn.off];
           if (sop === undefined) return invalid(`invalid sign-extension width ${insn.off} for movsx`);
           return [sop, d, srcReg, 0, 0, 0, 0, 0];
+        }
+        if (is64 && !isX && insn.imm >= 0) {
+          // Common forms with a constant that needs no high word: fewer loads per run.
+          if (op === AluOp.ADD) return [OP_ADD64_KPOS, d, 0, 0, insn.imm, 0, 0, 0];
+          if (op === AluOp.SUB) return [OP_SUB64_KPOS, d, 0, 0, insn.imm, 0, 0, 0];
+          if (op === AluOp.MUL && insn.imm < 1 << 21) return [OP_MUL64_KSMALL, d, 0, 0, insn.imm, 0, 0, 0];
         }
         return [c & ~0x08, d, operand(), 0, 0, 0, 0, 0];
       }

@@ -10,43 +10,35 @@
 // - the last region hit by a load and by a store is cached in locals, so a
 //   bounds check is three compares; only a miss scans the region table.
 
-import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from './engine.ts';
-import {
-  decodeProgram,
-  REG_INTS,
-  F_DST,
-  F_IMM,
-  F_IMM_HI,
-  F_OFF,
-  F_SRC,
-  OP_ATOMIC64,
-  type DecodedProgram,
-} from './interp-decode.ts';
-import {
-  atomic,
-  byteSwap,
-  callHelper,
-  divMod64,
-  effectiveAddress,
-  getBig,
-  lookupRegion,
-  mulHiU32,
-  sdivMod32,
-  setBig,
-  truncateTo,
-} from './interp-ops.ts';
-import { Tracer, type TraceSink } from './interp-trace.ts';
-import { CALL_DEPTH_MAX, type Program } from './isa.ts';
+import * as Engine_ from '../engine.ts';
+import { ExecutionFault, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
+import * as Decode from './decode.ts';
+import { decodeProgram, type DecodedProgram } from './decode.ts';
+import * as Ops from './ops.ts';
+import { Tracer, type TraceSink } from './trace.ts';
+import * as Isa from '../isa.ts';
+import type { Program } from '../isa.ts';
+
+// Local copies of imported bindings: under tsx every access to an imported binding
+// is a getter call, which the per-instruction loop would pay on every operand.
+const { frameTop } = Engine_;
+const { REG_INTS, F_DST, F_IMM, F_IMM_HI, F_OFF, F_SRC, OP_ATOMIC64 } = Decode;
+const { atomic, byteSwap, callHelper, divMod64, effectiveAddress, getBig, lookupRegion, mulHiU32, sdivMod32, setBig, truncateTo } = Ops;
+const { CALL_DEPTH_MAX } = Isa;
 
 export interface InterpreterOptions {
   /** called with one line per executed instruction: index, disassembly, registers changed */
   trace?: TraceSink;
 }
 
+const FRAME_INTS = 9; // return pc, then r6..r9 as lo/hi pairs
+
 export class Interpreter implements Engine {
   private readonly decoded: DecodedProgram;
   /** register file reused across runs (the constants stay; r0..r10 are cleared) */
   private readonly registers: Int32Array;
+  /** saved return pcs and r6..r9 of the callers of local calls, reused across runs */
+  private readonly frames = new Int32Array(CALL_DEPTH_MAX * FRAME_INTS);
   private running = false;
 
   constructor(
@@ -60,11 +52,14 @@ export class Interpreter implements Engine {
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
     const tracer = this.options.trace ? new Tracer(this.program.insns, this.options.trace) : null;
     // A helper may run this engine again from inside a run: that run gets its own registers.
-    if (this.running) return execute(this.decoded, this.decoded.regTemplate.slice(), env, args, tracer);
+    if (this.running) {
+      return execute(this.decoded, this.decoded.regTemplate.slice(), new Int32Array(CALL_DEPTH_MAX * FRAME_INTS), env, args, tracer);
+    }
     this.running = true;
     try {
-      this.registers.fill(0, 0, REG_INTS);
-      return execute(this.decoded, this.registers, env, args, tracer);
+      const R = this.registers;
+      for (let i = 0; i < REG_INTS; i++) R[i] = 0;
+      return execute(this.decoded, R, this.frames, env, args, tracer);
     } finally {
       this.running = false;
     }
@@ -75,16 +70,13 @@ export function createInterpreter(program: Program, options: InterpreterOptions 
   return new Interpreter(program, options);
 }
 
-const FRAME_INTS = 9; // return pc, then r6..r9 as lo/hi pairs
-
-function execute(P: DecodedProgram, R: Int32Array, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
+function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
   const D = P.code;
   for (let i = 0; i < args.length && i < 5; i++) setBig(R, (i + 1) * 2, args[i]!);
   R[20] = frameTop(env.stack, 0);
   const memory = env.memory;
   const view = memory.view;
   const limit = env.insnLimit;
-  const frames = new Int32Array(CALL_DEPTH_MAX * FRAME_INTS);
   let depth = 0;
   // Fast-path regions: the last region a load (lb..le) and a store (sb..se) hit.
   let lb = env.stack.base;
@@ -128,9 +120,32 @@ function execute(P: DecodedProgram, R: Int32Array, env: ExecEnv, args: readonly 
           const bl = R[s]!;
           // The carry into the high word: exact in a double when the product is below 2^53.
           const p = (al >>> 0) * (bl >>> 0);
-          const carry = p < 9007199254740992 ? Math.floor(p / 4294967296) : mulHiU32(al, bl);
+          const carry = p < 9007199254740992 ? (p * 2.3283064365386963e-10) >>> 0 /* p / 2^32, exact: a power of two */ : mulHiU32(al, bl);
           R[d + 1] = carry + Math.imul(al, R[s + 1]!) + Math.imul(R[d + 1]!, bl);
           R[d] = Math.imul(al, bl);
+          break;
+        }
+        case 0x112 /* OP_ADD64_KPOS */: {
+          const d = D[b + F_DST]!;
+          const lo = (R[d]! >>> 0) + D[b + F_IMM]!;
+          if (lo > 0xffffffff) R[d + 1] = R[d + 1]! + 1;
+          R[d] = lo;
+          break;
+        }
+        case 0x113 /* OP_SUB64_KPOS */: {
+          const d = D[b + F_DST]!;
+          const lo = (R[d]! >>> 0) - D[b + F_IMM]!;
+          if (lo < 0) R[d + 1] = R[d + 1]! - 1;
+          R[d] = lo;
+          break;
+        }
+        case 0x114 /* OP_MUL64_KSMALL */: {
+          // k < 2^21, so the low product is below 2^53: exact in a double.
+          const d = D[b + F_DST]!;
+          const k = D[b + F_IMM]!;
+          const al = R[d]!;
+          R[d + 1] = (((al >>> 0) * k * 2.3283064365386963e-10) | 0) + Math.imul(R[d + 1]!, k);
+          R[d] = Math.imul(al, k);
           break;
         }
         case 0x37:
@@ -688,7 +703,9 @@ function execute(P: DecodedProgram, R: Int32Array, env: ExecEnv, args: readonly 
         case 0x95: {
           if (depth === 0) {
             if (tracer !== null) tracer.finish(R);
-            return { r0: getBig(R, 0), insnsExecuted: count };
+            const hi = R[1]!;
+            const lo = R[0]!;
+            return { r0: hi !== 0 ? getBig(R, 0) : lo === 0 ? 0n : BigInt(lo >>> 0), insnsExecuted: count };
           }
           depth--;
           const f = depth * FRAME_INTS;

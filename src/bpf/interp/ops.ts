@@ -4,10 +4,10 @@
 //
 // Registers are int32 pairs in an Int32Array: R[2r] is the low word, R[2r+1] the high.
 
-import { ExecutionFault } from './engine.ts';
-import type { HelperTable } from './helpers.ts';
-import { AtomicOp } from './isa.ts';
-import type { AddressSpace, Region } from './memory.ts';
+import { ExecutionFault } from '../engine.ts';
+import type { HelperTable } from '../helpers.ts';
+import { AtomicOp } from '../isa.ts';
+import type { AddressSpace, Region } from '../memory.ts';
 
 const TWO_32 = 4294967296;
 
@@ -16,6 +16,12 @@ export function getBig(R: Int32Array, i: number): bigint {
 }
 
 export function setBig(R: Int32Array, i: number, v: bigint): void {
+  if (v >= 0n && v <= 0xffffffffn) {
+    // the common case (addresses, small numbers): no BigInt arithmetic, no allocation
+    R[i] = Number(v);
+    R[i + 1] = 0;
+    return;
+  }
   const u = BigInt.asUintN(64, v);
   R[i] = Number(u & 0xffffffffn);
   R[i + 1] = Number(u >> 32n);

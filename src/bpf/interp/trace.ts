@@ -1,8 +1,8 @@
 // `--trace` support for the interpreter: one line per executed instruction with
 // its index, its disassembly and the registers it changed.
 
-import { disassembleInsn } from './disasm.ts';
-import type { Insn } from './isa.ts';
+import { disassembleInsn } from '../disasm.ts';
+import type { Insn } from '../isa.ts';
 
 export type TraceSink = (line: string) => void;
 export type InsnFormatter = (insns: readonly Insn[], pc: number) => string;

@@ -1,0 +1,131 @@
+// The state of translating one eBPF function and the small emitters every
+// instruction family uses (register get/set, constants, fault calls), plus the
+// module layout they refer to (import, function, global and local indices; see
+// compile.ts for the whole layout).
+
+import type { Classified } from './classify.ts';
+import type { ProgramBlocks } from './blocks.ts';
+import type { FaultSites } from './sites.ts';
+import type { Insn } from '../isa.ts';
+import { ByteWriter, I32 as IMPORTED_I32, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
+
+// Module-local copies: under tsx each access to an imported binding is a getter call.
+const O = { ...Op };
+const I32 = IMPORTED_I32;
+const VOID = IMPORTED_VOID;
+
+export const IMPORT_FAULT = 0;
+export const IMPORT_HELPER = 1;
+export const IMPORT_CHECK = 2;
+export const FUNC_RUN = 3;
+export const FUNC_FIRST = 4;
+export const G_FP0 = 0;
+export const G_LIMIT = 1;
+export const G_COUNT = 2;
+
+// Locals of an eBPF function: r0..r10 are parameters 0..10 (r10, the frame
+// pointer, comes from the caller: fp0 - depth * 512), the count parameter 11.
+// r10 as a parameter, not computed from a depth in the prologue: TurboFan would
+// recompute it inside every loop that touches the stack.
+export const L_R10 = 10;
+export const L_COUNT = 11;
+export const L_LIMIT = 12;
+export const L_LABEL = 13;
+export const L_A32 = 14;
+export const FUNC_LOCALS: Array<[number, number]> = [[3, I32]];
+
+/** What the translation of a whole program shares between its functions. */
+export interface ProgramContext {
+  readonly programName: string;
+  readonly insns: readonly Insn[];
+  readonly forms: Int32Array;
+  readonly cl: Classified;
+  readonly blocks: ProgramBlocks;
+  readonly sites: FaultSites;
+  /** check every memory access against the region table (unverified programs) */
+  readonly checked: boolean;
+  /** wasm function index of each eBPF function entry pc */
+  readonly funcIndex: Map<number, number>;
+}
+
+export class FnEmitter {
+  constructor(
+    readonly p: ProgramContext,
+    readonly w: ByteWriter,
+    /** (code offset, pc) pairs, flat, for mapping a trap back to its instruction */
+    readonly marks: number[],
+  ) {}
+
+  mark(pc: number): void {
+    this.marks.push(this.w.length, pc);
+  }
+  o(byte: number): void {
+    this.w.byte(byte);
+  }
+  /** r0..r10 are locals 0..10 */
+  get(r: number): void {
+    this.w.byte(O.local_get);
+    this.w.u32(r);
+  }
+  set(r: number): void {
+    this.w.byte(O.local_set);
+    this.w.u32(r);
+  }
+  local(op: number, index: number): void {
+    this.w.byte(op);
+    this.w.u32(index);
+  }
+  i64c(v: number): void {
+    this.w.byte(O.i64_const);
+    this.w.s32(v);
+  }
+  i32c(v: number): void {
+    this.w.byte(O.i32_const);
+    this.w.s32(v);
+  }
+  get32(r: number): void {
+    this.get(r);
+    this.w.byte(O.i32_wrap_i64);
+  }
+  operand64(insn: Insn): void {
+    if ((insn.code & 0x08) !== 0) this.get(insn.src);
+    else this.i64c(insn.imm);
+  }
+  operand32(insn: Insn): void {
+    if ((insn.code & 0x08) !== 0) this.get32(insn.src);
+    else this.i32c(insn.imm);
+  }
+  setZext32(r: number): void {
+    this.w.byte(O.i64_extend_i32_u);
+    this.set(r);
+  }
+
+  /** Call env.fault(site, value) (value: an i64 pushed by `value`, else 0). */
+  fault(siteIndex: number, value?: () => void): void {
+    this.i32c(siteIndex);
+    if (value) value();
+    else this.i64c(0);
+    this.w.byte(O.call);
+    this.w.u32(IMPORT_FAULT);
+  }
+  /** fault(...) then `unreachable`: code that never falls through. */
+  faultAndStop(siteIndex: number, value?: () => void): void {
+    this.fault(siteIndex, value);
+    this.w.byte(O.unreachable);
+  }
+  /** `if (cond) { fault; unreachable }` for the i32 condition on the stack. */
+  faultIf(siteIndex: number, value?: () => void): void {
+    this.w.byte(O.if);
+    this.w.byte(VOID);
+    this.faultAndStop(siteIndex, value);
+    this.w.byte(O.end);
+  }
+
+  /** Fault with INSN_LIMIT at `pc` when the count is over the limit. */
+  limitCheck(pc: number): void {
+    this.local(O.local_get, L_COUNT);
+    this.local(O.local_get, L_LIMIT);
+    this.w.byte(O.i32_gt_s);
+    this.faultIf(this.p.sites.add('INSN_LIMIT', pc, (_v, limit) => `executed-instruction limit of ${limit} reached`));
+  }
+}
