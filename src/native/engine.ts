@@ -22,10 +22,12 @@ import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { XrpError } from '../bpf/errors.ts';
 import type { Program } from '../bpf/isa.ts';
-import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
+import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
+import { XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX, XRP_SIZE_MAX } from '../xrp/limits.ts';
+import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
 import { workerBootCode } from './boot.ts';
 import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
-import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ChainOutcome, type ProgramSource } from './chain.ts';
+import { readProgramSource, type ChainOutcome, type ProgramSource } from './chain.ts';
 import type { ControlMessage, FileIdentity, WorkerInit, WorkerReply } from './worker.ts';
 
 export class NativeXrpError extends XrpError {}
@@ -124,8 +126,6 @@ const POLL_PICKUP_GRACE_MS = 0.02;
 const POLL_BACKOFF_MAX_DEFAULT = 16;
 /** the largest workerSpinUs / pollUs accepted (1 s) */
 const SPIN_US_MAX = 1_000_000;
-/** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
-const INSN_LIMIT_DEFAULT = 1_000_000;
 const START_FAILURES_MAX = 3;
 const STOP_GRACE_MS = 2000;
 
@@ -268,7 +268,7 @@ export class NativeXrpEngine {
     if (!Number.isInteger(queueDepth) || queueDepth < 1 || queueDepth > 4096 || (queueDepth & (queueDepth - 1)) !== 0) {
       throw new NativeXrpError('EINVAL', `queueDepth must be a power of two in 1..4096, got ${queueDepth}`);
     }
-    const resubmitLimit = options.resubmitLimit ?? RESUBMIT_LIMIT_DEFAULT;
+    const resubmitLimit = options.resubmitLimit ?? XRP_RESUBMIT_LIMIT_DEFAULT;
     checkLimit(resubmitLimit);
     const identity = fileIdentity(path);
     const direct = options.direct ?? false;
@@ -281,7 +281,7 @@ export class NativeXrpEngine {
       workers,
       queueDepth,
       resubmitLimit,
-      insnLimit: checkInsnLimit(options.insnLimit ?? INSN_LIMIT_DEFAULT),
+      insnLimit: checkInsnLimit(options.insnLimit ?? XRP_INSN_LIMIT_DEFAULT),
       checkFileChange: options.checkFileChange ?? true,
       debugHooks: options.debugHooks ?? false,
       workerSpinUs: checkMicros('workerSpinUs', options.workerSpinUs ?? WORKER_SPIN_US_DEFAULT),
@@ -373,8 +373,8 @@ export class NativeXrpEngine {
       if (!this.loaded) throw new NativeXrpError('ENOPROG', 'no storage function loaded: call load() first');
       if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) throw new NativeXrpError('EINVAL', `offset ${String(offsetBytes)} is not a non-negative integer`);
       if (offsetBytes % XRP_BLOCK_BYTES !== 0) throw new NativeXrpError('EINVAL', `offset ${offsetBytes} is not a multiple of ${XRP_BLOCK_BYTES}`);
-      if (!(scratch instanceof Uint8Array) || scratch.length < SCRATCH_PAGE_BYTES) {
-        throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${SCRATCH_PAGE_BYTES} bytes`);
+      if (!(scratch instanceof Uint8Array) || scratch.length < XRP_PAGE_BYTES) {
+        throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${XRP_PAGE_BYTES} bytes`);
       }
       const sizeBytes = options.sizeBytes ?? XRP_BLOCK_BYTES;
       if (!Number.isInteger(sizeBytes) || sizeBytes < XRP_BLOCK_BYTES || sizeBytes > XRP_SIZE_MAX || sizeBytes % XRP_BLOCK_BYTES !== 0) {
@@ -818,8 +818,8 @@ export class NativeXrpEngine {
 }
 
 function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 0 || limit > RESUBMIT_LIMIT_MAX) {
-    throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
+  if (!Number.isInteger(limit) || limit < 0 || limit > XRP_RESUBMIT_LIMIT_MAX) {
+    throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${XRP_RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
   }
 }
 

@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { XrpError } from '../bpf/errors.ts';
-import { XrpStatus } from '../kernel/xrp/status.ts';
+import { XrpStatus } from '../xrp/status.ts';
 import { checkKey, type KeyValue } from '../kv/lookups.ts';
 import {
   AggOp,

@@ -13,7 +13,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { XrpError } from '../bpf/errors.ts';
 import { Channel, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG, type ChannelBuffers } from './channel.ts';
 import { ChainRunner, type BlockReader, type ProgramSource } from './chain.ts';
-import { XrpStatus, xrpStatusName } from '../kernel/xrp/status.ts';
+import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
 
 export interface FileIdentity {
   sizeBytes: number;

@@ -8,7 +8,7 @@
 // skip list, whose search state lives in the scratch page).
 
 import { FileBlockSource } from '../kv/block-source.ts';
-import { XrpStatus, xrpStatusName } from '../kernel/xrp/status.ts';
+import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
 import { NativeXrpEngine, type NativeXrpOptions, type NativeXrpResult } from '../native/engine.ts';
 import { blockOffsetOf, readArrayChainQuery, walkArrayChain, writeArrayChainQuery, type ArrayChainState } from './array-chain.ts';
 import { paramError, StructureError } from './errors.ts';

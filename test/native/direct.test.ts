@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FileBlockSource } from '../../src/kv/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { lookupKey } from '../../src/kv/lookups.ts';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError, probeDirect } from '../../src/native/engine.ts';
 import { nativeKvGet, openKvEngine } from '../../src/native/kv.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';

@@ -8,7 +8,7 @@ import { appendFileSync, utimesSync } from 'node:fs';
 import { FileBlockSource } from '../../src/kv/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { aggregateRange, lookupKey, rangeScan } from '../../src/kv/lookups.ts';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError } from '../../src/native/engine.ts';
 import { workerBootCode } from '../../src/native/boot.ts';
 import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/native/kv.ts';

@@ -3,7 +3,7 @@
 // started with the same program; nothing is lost and nothing hangs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeWorkerError, NativeXrpEngine, type NativeXrpResult } from '../../src/native/engine.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 

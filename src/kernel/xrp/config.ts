@@ -12,6 +12,9 @@
 
 import type { Region } from '../../bpf/memory.ts';
 import { SimError } from '../../sim/errors.ts';
+import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
+import { resubmitLimitProblem, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
+import { XrpStepOutcome } from '../../xrp/step.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Process } from '../syscalls.ts';
 
@@ -25,11 +28,6 @@ export interface XrpCosts {
 }
 
 export const DEFAULT_XRP_COSTS: XrpCosts = { hookNs: 100, insnNs: 1, userInsnNs: 1 };
-
-/** Default resubmission limit per request (reads after the first; the original has none). */
-export const XRP_RESUBMIT_LIMIT_DEFAULT = 4096;
-/** Largest configurable limit. */
-export const XRP_RESUBMIT_LIMIT_MAX = 1 << 24;
 
 export type XrpFanoutMode = 'parallel' | 'serial';
 
@@ -61,9 +59,8 @@ export function onXrpInstall(fn: (k: Kernel) => void): void {
 }
 
 export function checkResubmitLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 0 || limit > XRP_RESUBMIT_LIMIT_MAX) {
-    throw new XrpConfigError(`XRP resubmission limit must be an integer 0..${XRP_RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
-  }
+  const problem = resubmitLimitProblem(limit);
+  if (problem !== null) throw new XrpConfigError(problem);
 }
 
 export function checkFanout(mode: string): void {
@@ -77,7 +74,7 @@ export function checkFanout(mode: string): void {
 export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
   let cfg = configs.get(kernel);
   if (cfg === undefined) {
-    cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: 1_000_000 };
+    cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: XRP_INSN_LIMIT_DEFAULT };
     configs.set(kernel, cfg);
     for (const fn of installHooks) fn(kernel);
   }
@@ -118,6 +115,8 @@ export function xrpConfig(kernel: Kernel): XrpConfig {
 export class XrpProcState {
   private readonly ctxFree: Region[] = [];
   private readonly pageFree: Region[] = [];
+  /** The outcome of the contract's step, reused by the hook (it copies what it needs out before it yields). */
+  readonly step = new XrpStepOutcome();
   constructor(readonly proc: Process) {}
 
   takeCtx(): Region {
@@ -129,7 +128,7 @@ export class XrpProcState {
   }
 
   takePage(): Region {
-    return this.pageFree.pop() ?? this.proc.mem.map('xrp-page', 4096);
+    return this.pageFree.pop() ?? this.proc.mem.map('xrp-page', XRP_PAGE_BYTES);
   }
 
   givePage(r: Region): void {
@@ -147,17 +146,3 @@ export function xrpProcState(proc: Process): XrpProcState {
   }
   return s;
 }
-
-// struct bpf_xrp (x86-64 layout of the original; bpf/include/xrp.h).
-export const CTX_BYTES = 280;
-export const CTX_DONE = 0;
-export const CTX_NEXT_ADDR = 8;
-export const CTX_SIZE = 136;
-export const CTX_DATA = 264;
-export const CTX_SCRATCH = 272;
-export const XRP_MAX_FANOUT = 16;
-export const XRP_PAGE_BYTES = 4096;
-export const XRP_SIZE_DEFAULT = 512;
-export const XRP_SIZE_MIN = 512;
-export const XRP_SIZE_MAX = 4096;
-export const XRP_SIZE_STEP = 512;

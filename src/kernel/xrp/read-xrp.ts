@@ -6,7 +6,7 @@
 // bio, NVMe driver, each charging Table 1's cost); every following read is
 // issued by the completion hook (hook.ts) without coming back up. The call
 // returns -errno when it is refused, else an XrpResult with the explicit
-// status (status.ts); the scratch state is in the user's scratch page and the
+// status (src/xrp/status.ts); the scratch state is in the user's scratch page and the
 // last block read by the primary command in the data buffer.
 //
 // Checks, in this order (the original's, plus what it silently degraded):
@@ -31,10 +31,12 @@ import type { Kernel } from '../kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import { FILE_DIRECTORY, type OpenFile, type Process } from '../syscalls.ts';
 import type { CpuContext, SimThread, Task } from '../../sim/thread.ts';
-import { checkFanout, checkResubmitLimit, onXrpInstall, XRP_PAGE_BYTES, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig, type XrpFanoutMode } from './config.ts';
+import { XRP_PAGE_BYTES } from '../../xrp/layout.ts';
+import { XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP } from '../../xrp/limits.ts';
+import { checkFanout, checkResubmitLimit, onXrpInstall, xrpConfig, type XrpFanoutMode } from './config.ts';
 import { XrpRequest } from './hook.ts';
 import { programOf, type XrpProgram } from './prog-load.ts';
-import { XrpResult } from './status.ts';
+import { XrpResult } from './result.ts';
 
 /** Our io_uring opcode for READ_XRP (the original patches its own into the enum). */
 export const IORING_OP_READ_XRP = 48;
