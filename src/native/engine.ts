@@ -24,6 +24,7 @@ import { XrpError } from '../bpf/errors.ts';
 import type { Program } from '../bpf/isa.ts';
 import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
 import { XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX, XRP_SIZE_MAX } from '../xrp/limits.ts';
+import type { XrpCallParams, XrpEngine } from '../xrp/engine.ts';
 import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
 import { workerBootCode } from './boot.ts';
 import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
@@ -88,18 +89,12 @@ export interface NativeXrpOptions {
   pollBackoffMax?: number;
 }
 
-export interface ReadXrpOptions {
-  /** size of the first read, 512..4096 in steps of 512 (default 512) */
-  sizeBytes?: number;
-  resubmitLimit?: number;
-  /** receives the 4096-byte data page of the last block read (read_xrp's data_buf) */
-  data?: Uint8Array;
+export interface ReadXrpOptions extends XrpCallParams {
   /** debug hook: make the worker that takes this request die */
   debugCrash?: 'throw' | 'exit';
 }
 
-/** The completion of a native read_xrp: the fields of the emulated XrpResult (src/kernel/xrp/status.ts) that a real file can give. */
-/** A completed request: the chain's outcome (pending lists at most 64 reads) as the worker reported it. */
+/** A completed request (an XrpOutcome of the contract, src/xrp/engine.ts): the chain's outcome (pending lists at most 64 reads) as the worker reported it. */
 export interface NativeXrpResult extends ChainOutcome {
   /** 'DONE', 'LIMIT', ... */
   statusName: string;
@@ -215,7 +210,8 @@ export function probeDirect(path: string): { ok: true } | { ok: false; reason: s
   }
 }
 
-export class NativeXrpEngine {
+export class NativeXrpEngine implements XrpEngine {
+  readonly kind = 'native';
   private readonly lanes: Lane[] = [];
   private readonly pending: Request[] = [];
   private readonly bell = new Int32Array(new SharedArrayBuffer(64));

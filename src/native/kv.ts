@@ -20,7 +20,8 @@ import {
   writeSgQuery,
   type AggOpName,
 } from '../kv/scratch.ts';
-import { NativeXrpEngine, type NativeXrpOptions, type NativeXrpResult } from './engine.ts';
+import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
+import { NativeXrpEngine, type NativeXrpOptions } from './engine.ts';
 
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
@@ -50,8 +51,8 @@ export async function openKvEngine(dbPath: string, program: NativeKvProgram, opt
 }
 
 export interface NativeKvOptions extends NativeXrpOptions {
-  /** an engine from openKvEngine(dbPath, ...) with the right program; otherwise one is opened and closed */
-  engine?: NativeXrpEngine;
+  /** an engine with the right program loaded (openKvEngine, or any XrpEngine such as the emulated one); otherwise a native one is opened and closed */
+  engine?: XrpEngine;
 }
 
 export interface NativeKvAnswer {
@@ -68,12 +69,12 @@ export interface NativeKvStats {
   reads: number;
 }
 
-function unexpected(result: NativeXrpResult, what: string): NativeKvError {
+function unexpected(result: XrpOutcome, what: string): NativeKvError {
   const hint = result.status === XrpStatus.MAPPING_CHANGED ? ' (the file changed under the engine: open it again)' : '';
   return new NativeKvError(`${what}: the chain ended with ${result.statusName} at offset ${result.stopOffsetBytes}: ${result.detail}${hint}`);
 }
 
-async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: NativeKvOptions, run: (e: NativeXrpEngine) => Promise<T>): Promise<T> {
+async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: NativeKvOptions, run: (e: XrpEngine) => Promise<T>): Promise<T> {
   if (options.engine !== undefined) return run(options.engine);
   const engine = await openKvEngine(dbPath, program, options);
   try {
@@ -84,7 +85,7 @@ async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: 
 }
 
 /** One scatter-gather call of up to 32 keys, resumed after the resubmission limit. */
-async function getBatch(engine: NativeXrpEngine, keys: readonly bigint[], stats: NativeKvStats): Promise<NativeKvAnswer[]> {
+async function getBatch(engine: XrpEngine, keys: readonly bigint[], stats: NativeKvStats): Promise<NativeKvAnswer[]> {
   const scratch = new Uint8Array(4096);
   writeSgQuery(scratch, keys);
   let offset = 0;

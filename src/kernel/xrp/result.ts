@@ -2,10 +2,11 @@
 // completion): the contract's outcome (src/xrp/outcome.ts) plus what only the
 // emulated kernel can tell (the hook's CPU time, commands, latency in virtual time).
 
+import type { XrpOutcome } from '../../xrp/engine.ts';
 import { XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
 
 /** What read_xrp (and an IORING_OP_READ_XRP completion) returns when the request ran. */
-export class XrpResult {
+export class XrpResult implements XrpOutcome {
   /** `count` (bytes of the first read) when it was read, 0 when the first read could not be issued (hole, past the end), -EIO on a device error. */
   res = 0;
   status: XrpStatusCode = XrpStatus.DONE;
@@ -32,6 +33,16 @@ export class XrpResult {
   commands = 0;
   /** Virtual time from the syscall entry (or SQE issue) to the completion. */
   latencyNs = 0;
+
+  /** XrpOutcome's name of stopOffset. */
+  get stopOffsetBytes(): number {
+    return this.stopOffset;
+  }
+
+  /** Why the first abnormal end happened ('' when DONE). */
+  get detail(): string {
+    return this.ends[0]?.detail ?? '';
+  }
 
   get statusName(): string {
     return xrpStatusName(this.status);
