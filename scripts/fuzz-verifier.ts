@@ -6,9 +6,9 @@
 // reproduces it (--from SEED --count 1). Exit status 1 if any violation.
 
 import { readFileSync } from 'node:fs';
-import { assemble } from '../src/bpf/asm.ts';
-import { loadElf } from '../src/bpf/elf.ts';
-import { Prng } from '../src/bpf/gen.ts';
+import { assemble } from '../src/bpf/asm/asm.ts';
+import { loadElf } from '../src/bpf/elf/elf.ts';
+import { Prng } from '../src/testing/program-gen.ts';
 import { candidate, checkCandidate, type Candidate } from '../src/bpf/verifier/soundness.ts';
 import { SAFE } from '../test/bpf/verifier/catalogue.ts';
 

@@ -9,7 +9,7 @@
 //   ALU/JMP classes:        | op (4 bits) | source (1 bit) | class (3 bits) |
 //   load and store classes: | mode (3 bits) | size (2 bits) | class (3 bits) |
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export const InsnClass = {
   LD: 0x00,

@@ -8,9 +8,9 @@
 
 import { readFileSync } from 'node:fs';
 import { createExecEnv, type Engine, type ExecEnv, type RunResult } from '../bpf/engine.ts';
-import { loadElf } from '../bpf/elf.ts';
+import { loadElf } from '../bpf/elf/elf.ts';
 import type { Program } from '../bpf/isa.ts';
-import { linkProgram } from '../bpf/link.ts';
+import { linkProgram } from '../bpf/elf/link.ts';
 import { compileJit } from '../bpf/jit/index.ts';
 import { loadProgram } from '../bpf/load.ts';
 import { AddressSpace, PAGE_BYTES, type Region } from '../bpf/memory.ts';

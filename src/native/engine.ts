@@ -20,7 +20,7 @@
 import { availableParallelism } from 'node:os';
 import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import type { Program } from '../bpf/isa.ts';
 import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
 import { XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX, XRP_SIZE_MAX } from '../xrp/limits.ts';

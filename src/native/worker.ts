@@ -10,7 +10,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { Channel, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG, type ChannelBuffers } from './channel.ts';
 import { ChainRunner, type BlockReader, type ProgramSource } from './chain.ts';
 import { XrpStatus, xrpStatusName } from '../xrp/status.ts';

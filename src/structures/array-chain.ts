@@ -14,7 +14,7 @@
 // after every hop, so a chain cut short by the resubmission limit is finished
 // by walkArrayChain from the scratch page.
 
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import { paramError } from './errors.ts';
 import { runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
 

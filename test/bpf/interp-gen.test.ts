@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv } from '../../src/bpf/engine.ts';
-import { generateProgram, Prng } from '../../src/bpf/gen.ts';
+import { generateProgram, Prng } from '../../src/testing/program-gen.ts';
 import { createInterpreter } from '../../src/bpf/interp.ts';
 import { InsnClass, Mode, encode } from '../../src/bpf/isa.ts';
 import { AddressSpace } from '../../src/bpf/memory.ts';

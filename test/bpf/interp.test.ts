@@ -314,7 +314,7 @@ test('an engine runs many times, and re-entrantly from a helper, with fresh regi
 });
 
 test('random bytecode never crashes the interpreter: it returns or raises an ExecutionFault', async () => {
-  const { Prng } = await import('../../src/bpf/gen.ts');
+  const { Prng } = await import('../../src/testing/program-gen.ts');
   const rng = new Prng(9669);
   const helpers = new Map<number, Helper>([[1, { id: 1, name: 'one', fn: () => 1n }]]);
   let faults = 0;

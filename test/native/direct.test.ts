@@ -5,12 +5,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileBlockSource } from '../../src/kv/block-source.ts';
+import { FileBlockSource } from '../../src/base/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { lookupKey } from '../../src/kv/lookups.ts';
 import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError, probeDirect } from '../../src/native/engine.ts';
-import { nativeKvGet, openKvEngine } from '../../src/native/kv.ts';
+import { nativeKvGet, openKvEngine } from '../../src/kv/xrp-client.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 

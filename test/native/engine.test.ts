@@ -5,13 +5,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, utimesSync } from 'node:fs';
-import { FileBlockSource } from '../../src/kv/block-source.ts';
+import { FileBlockSource } from '../../src/base/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { aggregateRange, lookupKey, rangeScan } from '../../src/kv/lookups.ts';
 import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError } from '../../src/native/engine.ts';
 import { workerBootCode } from '../../src/native/boot.ts';
-import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/native/kv.ts';
+import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/kv/xrp-client.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import { SimError } from '../../src/sim/errors.ts';
 
 test('xoshiro128** matches the reference C implementation', () => {

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arrayChainQuery, buildArrayChain, walkArrayChain } from '../../src/structures/array-chain.ts';
 import { MemoryFile } from '../../src/structures/io.ts';
-import { nativeArrayChain, nativeSkipListGet, nativeSkipListRange } from '../../src/structures/native.ts';
+import { nativeArrayChain, nativeSkipListGet, nativeSkipListRange } from '../../src/structures/engine-client.ts';
 import { buildSkipList, skipListGet, skipListRange, stridedEntries } from '../../src/structures/skiplist.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'structures-native-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { EmulatedXrpEngine } from '../../src/kernel/xrp/engine.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { NativeXrpEngine } from '../../src/native/engine.ts';
-import { KV_GET_OBJECT, nativeKvGet } from '../../src/native/kv.ts';
+import { KV_GET_OBJECT, nativeKvGet } from '../../src/kv/xrp-client.ts';
 import type { XrpEngine, XrpOutcome } from '../../src/xrp/engine.ts';
 import { writeSgQuery } from '../../src/kv/scratch.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';

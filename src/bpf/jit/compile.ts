@@ -18,7 +18,7 @@
 // and compared with the limit at loop headers and at exit.
 
 import type { FaultKind } from '../engine.ts';
-import { XrpError } from '../errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import * as Kinds from './classify.ts';
 import { AtomicOp, CALL_DEPTH_MAX, type Insn, type Program } from '../isa.ts';
 import { emitStructured, type Exit, type NodeEmitter, type Shape, type Target } from './structure.ts';

@@ -5,7 +5,7 @@
 // interpreter with random inputs and must neither fault nor run away.
 
 import { createExecEnv, ExecutionFault } from '../engine.ts';
-import { generateProgram, Prng } from '../gen.ts';
+import { generateProgram, Prng } from '../../testing/program-gen.ts';
 import { createInterpreter } from '../interp.ts';
 import { decode, insn, type Insn } from '../isa.ts';
 import { AddressSpace } from '../memory.ts';

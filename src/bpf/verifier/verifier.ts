@@ -40,8 +40,8 @@ import {
   type Insn,
   type Program,
 } from '../isa.ts';
-import type { MapSpec } from '../elf.ts';
-import { MapType } from '../elf.ts';
+import type { MapSpec } from '../elf/elf.ts';
+import { MapType } from '../elf/elf.ts';
 import {
   ALU_INDEX,
   aluBounds,

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { buildKvFile } from '../../kv/builder.ts';
 import { kvGeometry, valueText } from '../../kv/format.ts';
@@ -21,7 +21,7 @@ import { createKvImage, importKvImage, isKvImage, rawKvLayers, WRITTEN_LAYERS_MA
 import { RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, U64_MAX, type KeyRange } from '../../kv/lookups.ts';
 import { KV_MODES, runKvLookups, runKvRanges, type KvMode, type KvRunStats } from '../../kv/modes.ts';
 import { RANGE_AGGS, type LookupAnswer, type RangeAgg, type RangeAnswer } from '../../kv/user-ops.ts';
-import { nativeKvGet, nativeKvRange } from '../../native/kv.ts';
+import { nativeKvGet, nativeKvRange } from '../../kv/xrp-client.ts';
 
 class KvCliError extends XrpError {
   constructor(message: string) {

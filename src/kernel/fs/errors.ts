@@ -2,7 +2,7 @@
 // format) and failed operations (no space, no such file...). The syscall layer
 // turns operation errors into errno results through `errno`.
 
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 /** An operation failed; `errno` is the Linux errno a syscall would return. */
 export class FsError extends XrpError {

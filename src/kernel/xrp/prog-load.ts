@@ -5,10 +5,10 @@
 // completion hook (kernel) and in the user-space fallback, with the same maps.
 
 import { readFileSync } from 'node:fs';
-import { loadElf } from '../../bpf/elf.ts';
+import { loadElf } from '../../bpf/elf/elf.ts';
 import { createExecEnv, type Engine, type ExecEnv, type RunResult } from '../../bpf/engine.ts';
-import { XrpError } from '../../bpf/errors.ts';
-import { linkProgram } from '../../bpf/link.ts';
+import { XrpError } from '../../base/errors.ts';
+import { linkProgram } from '../../bpf/elf/link.ts';
 import { loadProgram, type EngineName } from '../../bpf/load.ts';
 import { AddressSpaceError } from '../../bpf/memory.ts';
 import { createStdHelpers } from '../../bpf/std-helpers.ts';

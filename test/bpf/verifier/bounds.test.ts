@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { Prng } from '../../../src/testing/program-gen.ts';
 import {
   aluBounds,
   condHolds,

@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assemble } from '../../../src/bpf/asm.ts';
-import { loadElf } from '../../../src/bpf/elf.ts';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { assemble } from '../../../src/bpf/asm/asm.ts';
+import { loadElf } from '../../../src/bpf/elf/elf.ts';
+import { Prng } from '../../../src/testing/program-gen.ts';
 import { decode } from '../../../src/bpf/isa.ts';
 import { candidate, checkCandidate, type Candidate } from '../../../src/bpf/verifier/soundness.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { Prng } from '../../../src/testing/program-gen.ts';
 import { tnumAdd, tnumContains, tnumIntersect, tnumMul, tnumRange, tnumSub, widthMask, type Tnum, type Width } from '../../../src/bpf/verifier/tnum.ts';
 
 function randomWord(rng: Prng, bits: Width): bigint {

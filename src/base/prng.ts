@@ -3,7 +3,7 @@
 // hot path). Seeded by SplitMix32 expansion of a 32-bit seed (or of both halves
 // of a larger integer seed), so every seed gives a well-mixed non-zero state.
 
-import { SimError } from './errors.ts';
+import { SimError } from '../sim/errors.ts';
 
 export const PRNG_ALGORITHM = 'xoshiro128** 1.1 (seeded by splitmix32)';
 

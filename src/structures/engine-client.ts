@@ -7,7 +7,7 @@
 // by read_xrp again from the pending offset (fallback 'xrp'; always so for the
 // skip list, whose search state lives in the scratch page).
 
-import { FileBlockSource } from '../kv/block-source.ts';
+import { FileBlockSource } from '../base/block-source.ts';
 import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
 import { NativeXrpEngine, type NativeXrpOptions, type NativeXrpResult } from '../native/engine.ts';
 import { blockOffsetOf, readArrayChainQuery, walkArrayChain, writeArrayChainQuery, type ArrayChainState } from './array-chain.ts';

@@ -13,7 +13,7 @@
 // As in bpf_conformance, the label `exit` names the first `exit` instruction unless the
 // program defines `exit:` itself.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import {
   AluOp,
   AtomicOp,
@@ -27,8 +27,8 @@ import {
   Size,
   Source,
   insn,
-} from './isa.ts';
-import type { Insn } from './isa.ts';
+} from '../isa.ts';
+import type { Insn } from '../isa.ts';
 
 export type AsmSyntax = 'auto' | 'ubpf' | 'llvm';
 

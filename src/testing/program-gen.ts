@@ -29,7 +29,7 @@ import {
   insn,
   ldImm64,
   type Insn,
-} from './isa.ts';
+} from '../bpf/isa.ts';
 
 /** xoshiro128** seeded through splitmix32: small, fast, and the same everywhere. */
 export class Prng {

@@ -3,7 +3,7 @@
 // is bounds-checked here, so the layers above work on validated tables and
 // every defect becomes an ElfError naming the file, section and offset.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 export class ElfError extends XrpError {
   constructor(

@@ -6,9 +6,9 @@
 // the scratch state (sgResumeOffset, prepRangeResume).
 
 import { fileURLToPath } from 'node:url';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { XrpStatus } from '../xrp/status.ts';
-import { checkKey, type KeyValue } from '../kv/lookups.ts';
+import { checkKey, type KeyValue } from './lookups.ts';
 import {
   AggOp,
   prepRangeResume,
@@ -19,9 +19,9 @@ import {
   writeRangeQuery,
   writeSgQuery,
   type AggOpName,
-} from '../kv/scratch.ts';
+} from './scratch.ts';
 import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
-import { NativeXrpEngine, type NativeXrpOptions } from './engine.ts';
+import { NativeXrpEngine, type NativeXrpOptions } from '../native/engine.ts';
 
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
