@@ -15,6 +15,7 @@
 // through the device like reads.
 
 import { AddressSpace } from '../bpf/memory.ts';
+import type { XrpProcState } from './xrp/config.ts';
 import { BIO_READ, BIO_WRITE, IoWait } from './block.ts';
 import type { BlockRequest } from './block.ts';
 import { L_BIO, L_CROSSING, L_DEVICE, L_DRIVER, L_FS, L_SYSCALL, L_WAKEUP } from './costs.ts';
@@ -224,6 +225,8 @@ export class Process {
   private readonly directReads: DirectRead[] = [];
   /** Kernel bounce buffer of buffered I/O, grown on demand. */
   private bounce = new Uint8Array(FS_BLOCK_BYTES * 2);
+  /** XRP's kernel memory in this process (src/kernel/xrp/config.ts); null until a request needs it. */
+  xrp: XrpProcState | null = null;
 
   constructor(
     readonly kernel: Kernel,

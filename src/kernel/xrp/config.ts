@@ -50,14 +50,6 @@ export interface XrpOptions {
 
 export class XrpConfigError extends SimError {}
 
-const configs = new WeakMap<Kernel, XrpConfig>();
-const installHooks: Array<(k: Kernel) => void> = [];
-
-/** Registers work done once per kernel when XRP is installed (the io_uring opcode). */
-export function onXrpInstall(fn: (k: Kernel) => void): void {
-  installHooks.push(fn);
-}
-
 export function checkResubmitLimit(limit: number): void {
   const problem = resubmitLimitProblem(limit);
   if (problem !== null) throw new XrpConfigError(problem);
@@ -68,15 +60,14 @@ export function checkFanout(mode: string): void {
 }
 
 /**
- * Installs XRP in `kernel` (idempotent): registers IORING_OP_READ_XRP and
- * returns the kernel's mutable XRP configuration, updated with `options`.
+ * The kernel's mutable XRP configuration, made on first use and updated with
+ * `options`. installXrp (install.ts) also registers IORING_OP_READ_XRP.
  */
-export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
-  let cfg = configs.get(kernel);
-  if (cfg === undefined) {
+export function configureXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
+  let cfg = kernel.xrp;
+  if (cfg === null) {
     cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: XRP_INSN_LIMIT_DEFAULT };
-    configs.set(kernel, cfg);
-    for (const fn of installHooks) fn(kernel);
+    kernel.xrp = cfg;
   }
   if (options.costs !== undefined) {
     const costs = { ...cfg.costs, ...options.costs };
@@ -100,9 +91,9 @@ export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig 
   return cfg;
 }
 
-/** The kernel's XRP configuration (installs XRP on first use). */
+/** The kernel's XRP configuration (the defaults until configured). */
 export function xrpConfig(kernel: Kernel): XrpConfig {
-  return configs.get(kernel) ?? installXrp(kernel);
+  return kernel.xrp ?? configureXrp(kernel);
 }
 
 /**
@@ -117,6 +108,8 @@ export class XrpProcState {
   private readonly pageFree: Region[] = [];
   /** The outcome of the contract's step, reused by the hook (it copies what it needs out before it yields). */
   readonly step = new XrpStepOutcome();
+  /** The user-space fallback's pages (fallback.ts), mapped on its first use. */
+  fallbackPages: { bounce: Region; ctx: Region } | null = null;
   constructor(readonly proc: Process) {}
 
   takeCtx(): Region {
@@ -136,13 +129,12 @@ export class XrpProcState {
   }
 }
 
-const procStates = new WeakMap<Process, XrpProcState>();
-
+/** The process's XRP state, made on first use. */
 export function xrpProcState(proc: Process): XrpProcState {
-  let s = procStates.get(proc);
-  if (s === undefined) {
+  let s = proc.xrp;
+  if (s === null) {
     s = new XrpProcState(proc);
-    procStates.set(proc, s);
+    proc.xrp = s;
   }
   return s;
 }

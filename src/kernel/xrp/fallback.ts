@@ -28,8 +28,8 @@ import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
 import { XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
 import { isResumable, XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
 import { clearCtx, xrpStep, XrpStepKind, XrpStepOutcome } from '../../xrp/step.ts';
-import { xrpConfig } from './config.ts';
-import { programOf } from './prog-load.ts';
+import { xrpConfig, xrpProcState } from './config.ts';
+import { programOf } from './program.ts';
 import { readXrp, type XrpCallOptions } from './read-xrp.ts';
 import type { XrpResult } from './result.ts';
 
@@ -60,20 +60,13 @@ export interface XrpFallbackResult {
   stopOffset: number;
 }
 
-interface UserPages {
-  bounce: Region;
-  ctx: Region;
-  step: XrpStepOutcome;
-}
-
-const userPages = new WeakMap<Process, UserPages>();
-
-function pagesOf(proc: Process): UserPages {
-  let p = userPages.get(proc);
-  if (p === undefined) {
+function pagesOf(proc: Process): { bounce: Region; ctx: Region } {
+  const st = xrpProcState(proc);
+  let p = st.fallbackPages;
+  if (p === null) {
     // One aligned bounce buffer covers any read of up to 4096 bytes at any offset.
-    p = { bounce: proc.mem.map('xrp-fallback-bounce', 2 * XRP_PAGE_BYTES), ctx: proc.mem.map('xrp-fallback-ctx', CTX_BYTES, { alignBytes: 8 }), step: new XrpStepOutcome() };
-    userPages.set(proc, p);
+    p = { bounce: proc.mem.map('xrp-fallback-bounce', 2 * XRP_PAGE_BYTES), ctx: proc.mem.map('xrp-fallback-ctx', CTX_BYTES, { alignBytes: 8 }) };
+    st.fallbackPages = p;
   }
   return p;
 }
@@ -105,7 +98,9 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
     return stop(terminal.status, terminal.offsetBytes);
   }
   const userInsnNs = xrpConfig(proc.kernel).costs.userInsnNs;
-  const { bounce, ctx, step } = pagesOf(proc);
+  const { bounce, ctx } = pagesOf(proc);
+  // the fallback yields between steps: its outcome is its own, not the process's
+  const step = new XrpStepOutcome();
   const mem = proc.mem;
   const c = ctx.base;
   // The fallback's budget counts every pread (the first of each pending branch included).

@@ -31,7 +31,7 @@ import type { Kernel } from '../kernel.ts';
 import { CQE_COMPLETE, CQE_RESUBMIT, LOGICAL_BLOCK_BYTES, NVME_OP_READ, NvmeRequest, type CqeHook } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
 import { xrpConfig, xrpProcState, type XrpFanoutMode } from './config.ts';
-import type { XrpProgram } from './prog-load.ts';
+import type { XrpProgram } from './program.ts';
 import { XrpResult } from './result.ts';
 
 /** One NVMe command of an XRP request and the read it is doing. */

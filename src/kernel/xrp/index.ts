@@ -3,11 +3,13 @@
 // fallback. Import from here.
 
 export {
-  DEFAULT_XRP_COSTS, installXrp, XrpConfigError, xrpConfig, type XrpConfig, type XrpCosts, type XrpFanoutMode, type XrpOptions,
+  DEFAULT_XRP_COSTS, XrpConfigError, xrpConfig, type XrpConfig, type XrpCosts, type XrpFanoutMode, type XrpOptions,
 } from './config.ts';
 export { CTX_BYTES, XRP_MAX_FANOUT } from '../../xrp/layout.ts';
 export { XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX } from '../../xrp/limits.ts';
-export { bpfProgLoad, loadXrpProgramFile, programOf, XrpProgLoadError, XrpProgram, type ProgLoadAttr, type ProgLoadResult } from './prog-load.ts';
+export { installXrp } from './install.ts';
+export { bpfProgLoad, loadXrpProgramFile, XrpProgLoadError, type ProgLoadAttr, type ProgLoadResult } from './prog-load.ts';
+export { programOf, XrpProgram } from './program.ts';
 export { checkReadXrp, IORING_OP_READ_XRP, readXrp, xrpResultOfCqe, type XrpCallOptions } from './read-xrp.ts';
 export { XrpCommand, XrpRequest } from './hook.ts';
 export { XrpResult } from './result.ts';

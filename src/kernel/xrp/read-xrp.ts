@@ -27,15 +27,14 @@
 import { EBADF, EFAULT, EINVAL, EISDIR, ESPIPE } from '../errno.ts';
 import type { SysResult } from '../errno.ts';
 import type { IoUring, IoUringOpHandler, UringRequest } from '../io-uring.ts';
-import type { Kernel } from '../kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import { FILE_DIRECTORY, type OpenFile, type Process } from '../syscalls.ts';
 import type { CpuContext, SimThread, Task } from '../../sim/thread.ts';
 import { XRP_PAGE_BYTES } from '../../xrp/layout.ts';
 import { XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP } from '../../xrp/limits.ts';
-import { checkFanout, checkResubmitLimit, onXrpInstall, xrpConfig, type XrpFanoutMode } from './config.ts';
+import { checkFanout, checkResubmitLimit, xrpConfig, type XrpFanoutMode } from './config.ts';
 import { XrpRequest } from './hook.ts';
-import { programOf, type XrpProgram } from './prog-load.ts';
+import { programOf, type XrpProgram } from './program.ts';
 import { XrpResult } from './result.ts';
 
 /** Our io_uring opcode for READ_XRP (the original patches its own into the enum). */
@@ -122,7 +121,7 @@ export function xrpResultOfCqe(cqe: { aux: object | null }): XrpResult | null {
 }
 
 /** IORING_OP_READ_XRP: the SQE carries fd, addr (data buffer), len (count), off (pos), bpfFd and scratchAddr. */
-class ReadXrpOp implements IoUringOpHandler {
+export class ReadXrpOp implements IoUringOpHandler {
   *issue(ctx: CpuContext, ring: IoUring, req: UringRequest): Task {
     const sqe = req.sqe;
     const proc = ring.proc;
@@ -145,5 +144,3 @@ class ReadXrpOp implements IoUringOpHandler {
     yield* k.driver.submit(ctx, cmd);
   }
 }
-
-onXrpInstall((kernel: Kernel) => kernel.registerIoUringOp(IORING_OP_READ_XRP, new ReadXrpOp()));
