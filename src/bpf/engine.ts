@@ -68,6 +68,6 @@ export class ExecutionFault extends XrpError {
     detail: string,
     readonly address?: number,
   ) {
-    super(`FAULT_${kind}`, `instruction ${pc}: ${detail}`);
+    super(`FAULT_${kind}` as const, `instruction ${pc}: ${detail}`);
   }
 }

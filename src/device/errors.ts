@@ -6,6 +6,6 @@ import { XrpError } from '../base/errors.ts';
 
 export class DeviceError extends XrpError {
   constructor(message: string) {
-    super('EDEVICE', message);
+    super('DEVICE', message);
   }
 }

@@ -20,7 +20,7 @@
 import { availableParallelism } from 'node:os';
 import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { XrpError } from '../base/errors.ts';
+import { errorCode, XrpError } from '../base/errors.ts';
 import type { Program } from '../bpf/isa.ts';
 import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
 import { XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX, XRP_SIZE_MAX } from '../xrp/limits.ts';
@@ -39,7 +39,7 @@ export class NativeWorkerError extends NativeXrpError {
     readonly workerId: number,
     message: string,
   ) {
-    super('EWORKER', message);
+    super('NATIVE_WORKER', message);
   }
 }
 
@@ -270,7 +270,7 @@ export class NativeXrpEngine implements XrpEngine {
     const direct = options.direct ?? false;
     if (direct) {
       const probe = probeDirect(path);
-      if (!probe.ok) throw new NativeXrpError('EDIRECT', `${path}: O_DIRECT is not usable here (${probe.reason}); open without direct, or put the file on a file system that supports O_DIRECT (not tmpfs)`);
+      if (!probe.ok) throw new NativeXrpError('NATIVE_DIRECT', `${path}: O_DIRECT is not usable here (${probe.reason}); open without direct, or put the file on a file system that supports O_DIRECT (not tmpfs)`);
     }
     const engine = new NativeXrpEngine(path, identity, {
       direct,
@@ -322,7 +322,7 @@ export class NativeXrpEngine implements XrpEngine {
     const live = this.lanes.filter((l) => l.state !== 'dead' && l.state !== 'stopping');
     for (const lane of live) lane.state = 'loading';
     try {
-      if (live.length === 0) throw new NativeXrpError('EWORKER', 'no live worker to load the program into');
+      if (live.length === 0) throw new NativeXrpError('NATIVE_WORKER', 'no live worker to load the program into');
       // verified once, by the first worker; the others only link and JIT-compile it (verifying N times costs N cores)
       await this.loadInto(live.slice(0, 1), source, generation, true);
       await this.loadInto(live.slice(1), source, generation, false);
@@ -366,7 +366,7 @@ export class NativeXrpEngine implements XrpEngine {
   readXrp(offsetBytes: number, scratch: Uint8Array, options: ReadXrpOptions = {}): Promise<NativeXrpResult> {
     try {
       this.checkUsable();
-      if (!this.loaded) throw new NativeXrpError('ENOPROG', 'no storage function loaded: call load() first');
+      if (!this.loaded) throw new NativeXrpError('NATIVE_NO_PROGRAM', 'no storage function loaded: call load() first');
       if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) throw new NativeXrpError('EINVAL', `offset ${String(offsetBytes)} is not a non-negative integer`);
       if (offsetBytes % XRP_BLOCK_BYTES !== 0) throw new NativeXrpError('EINVAL', `offset ${offsetBytes} is not a multiple of ${XRP_BLOCK_BYTES}`);
       if (!(scratch instanceof Uint8Array) || scratch.length < XRP_PAGE_BYTES) {
@@ -451,7 +451,7 @@ export class NativeXrpEngine implements XrpEngine {
   // ---- internals ----
 
   private checkUsable(): void {
-    if (this.closing) throw new NativeXrpError('ECLOSED', 'the engine is closed');
+    if (this.closing) throw new NativeXrpError('NATIVE_CLOSED', 'the engine is closed');
     if (this.broken !== undefined) throw this.broken;
   }
 
@@ -543,7 +543,7 @@ export class NativeXrpEngine implements XrpEngine {
           this.dispatch();
         } else {
           lane.state = 'starting';
-          const error = new NativeXrpError(m.code, m.message);
+          const error = new NativeXrpError(errorCode(m.code, 'NATIVE_WORKER'), m.message);
           if (wait !== undefined) wait.reject(error);
           else this.fail(error);
         }
@@ -583,10 +583,10 @@ export class NativeXrpEngine implements XrpEngine {
     this.pending.unshift(...requeue);
     if (wasState === 'starting' || wasState === 'loading') this.startFailures++;
     const wait = this.loadWait;
-    if (wait !== undefined && wait.remaining.has(lane.id)) wait.reject(new NativeXrpError('EWORKER', `native XRP worker ${lane.id} died (${reason}) while loading the program`));
+    if (wait !== undefined && wait.remaining.has(lane.id)) wait.reject(new NativeXrpError('NATIVE_WORKER', `native XRP worker ${lane.id} died (${reason}) while loading the program`));
     if (!this.closing && this.opened) {
       if (this.startFailures >= START_FAILURES_MAX) {
-        this.fail(new NativeXrpError('EWORKER', `native XRP workers keep dying while starting (last: ${reason})`));
+        this.fail(new NativeXrpError('NATIVE_WORKER', `native XRP workers keep dying while starting (last: ${reason})`));
       } else {
         this.replacedWorkers++;
         this.startLane(this.lanes.indexOf(lane));

@@ -122,7 +122,7 @@ function main(init: WorkerInit): void {
         runner = new ChainRunner(m.source, init.insnLimit, m.verify);
         reply({ type: 'loaded', generation: m.generation });
       } catch (e) {
-        const code = e instanceof XrpError ? e.code : 'LOAD';
+        const code = e instanceof XrpError ? e.code : 'NATIVE_WORKER';
         reply({ type: 'load-error', generation: m.generation, message: (e as Error).message, code });
       }
     }

@@ -6,7 +6,7 @@ import { XrpError } from '../base/errors.ts';
 
 export class SimError extends XrpError {
   constructor(message: string) {
-    super('ESIM', message);
+    super('SIM', message);
   }
 }
 

@@ -10,7 +10,7 @@ export class FsError extends XrpError {
     readonly errno: number,
     message: string,
   ) {
-    super('EFS', message);
+    super('FS', message);
   }
 }
 
@@ -20,6 +20,6 @@ export class FsCorruptError extends XrpError {
     readonly imagePath: string,
     message: string,
   ) {
-    super('EFSCORRUPT', `image ${imagePath}: ${message}`);
+    super('FS_CORRUPT', `image ${imagePath}: ${message}`);
   }
 }
