@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   MAP: 'a bad map definition or map operation',
   UNKNOWN_ENGINE: 'an execution engine name that does not exist',
   VERIFIER: 'a program the verifier rejects, with the instruction and register state',
+  PRNG: 'a bad PRNG seed, state or bound',
   // the simulated machine
   SIM: 'a bad simulator parameter or use',
   DEVICE: 'a bad device parameter or command',
