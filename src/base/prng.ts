@@ -13,8 +13,6 @@ export class PrngError extends XrpError {
   }
 }
 
-export const PRNG_ALGORITHM = 'xoshiro128** 1.1 (seeded by splitmix32)';
-
 /** SplitMix32: expands a 32-bit seed into well-mixed words (state.x advances). */
 export function splitmix32(state: { x: number }): number {
   state.x = (state.x + 0x9e3779b9) | 0;

@@ -94,7 +94,6 @@ export function kvGeometry(layers: number): KvGeometry {
   };
 }
 
-export const encodePtr = (offsetBytes: number): bigint => FILE_MASK | BigInt(offsetBytes);
 export const decodePtr = (ptr: bigint): bigint => ptr & ~FILE_MASK;
 export const isFileOffset = (ptr: bigint): boolean => (ptr & FILE_MASK) !== 0n;
 

@@ -23,7 +23,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { errorCode, XrpError } from '../base/errors.ts';
 import type { Program } from '../bpf/isa.ts';
 import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
-import { XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_MAX, XRP_SIZE_MAX } from '../xrp/limits.ts';
+import { isValidReadSize, resubmitLimitProblem, XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT } from '../xrp/limits.ts';
 import type { XrpCallParams, XrpEngine } from '../xrp/engine.ts';
 import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
 import { workerBootCode } from './boot.ts';
@@ -373,7 +373,7 @@ export class NativeXrpEngine implements XrpEngine {
         throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${XRP_PAGE_BYTES} bytes`);
       }
       const sizeBytes = options.sizeBytes ?? XRP_BLOCK_BYTES;
-      if (!Number.isInteger(sizeBytes) || sizeBytes < XRP_BLOCK_BYTES || sizeBytes > XRP_SIZE_MAX || sizeBytes % XRP_BLOCK_BYTES !== 0) {
+      if (!isValidReadSize(sizeBytes)) {
         throw new NativeXrpError('EINVAL', `sizeBytes ${String(sizeBytes)} is not 512..4096 in steps of 512`);
       }
       const resubmitLimit = options.resubmitLimit ?? this.options.resubmitLimit;
@@ -814,9 +814,8 @@ export class NativeXrpEngine implements XrpEngine {
 }
 
 function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 0 || limit > XRP_RESUBMIT_LIMIT_MAX) {
-    throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${XRP_RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
-  }
+  const problem = resubmitLimitProblem(limit);
+  if (problem !== null) throw new NativeXrpError('EINVAL', problem);
 }
 
 function checkMicros(name: string, us: number): number {

@@ -20,7 +20,6 @@ import { runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.
 
 export const AC_ELEM_BYTES = 8;
 export const AC_BLOCK_BYTES = 512;
-export const AC_ELEMS_PER_BLOCK = AC_BLOCK_BYTES / AC_ELEM_BYTES;
 /** N * 8 stays a safe integer far beyond any image */
 export const AC_ELEMS_MAX = 2 ** 40;
 /** k per query (a limit on everything: a runaway count is an error, not a hang) */

@@ -31,7 +31,7 @@ import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import { FILE_DIRECTORY, type OpenFile, type Process } from '../syscalls.ts';
 import type { CpuContext, SimThread, Task } from '../../sim/thread.ts';
 import { XRP_PAGE_BYTES } from '../../xrp/layout.ts';
-import { XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP } from '../../xrp/limits.ts';
+import { isValidReadSize } from '../../xrp/limits.ts';
 import { checkFanout, checkResubmitLimit, xrpConfig, type XrpFanoutMode } from './config.ts';
 import { XrpRequest } from './hook.ts';
 import { programOf, type XrpProgram } from './program.ts';
@@ -61,7 +61,7 @@ export function checkReadXrp(proc: Process, fd: number, dataBuf: number, count: 
   if (!file.readable) return -EBADF;
   if (file.kind === FILE_DIRECTORY) return -EISDIR;
   if (!Number.isSafeInteger(dataBuf) || !Number.isSafeInteger(scratchBuf) || dataBuf % XRP_PAGE_BYTES !== 0 || scratchBuf % XRP_PAGE_BYTES !== 0) return -EINVAL;
-  if (!Number.isSafeInteger(count) || count < XRP_SIZE_MIN || count > XRP_SIZE_MAX || count % XRP_SIZE_STEP !== 0) return -EINVAL;
+  if (!isValidReadSize(count)) return -EINVAL;
   if (!proc.validBuffer(dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
   if (!file.direct) return -EINVAL;
   if (pos % LOGICAL_BLOCK_BYTES !== 0) return -EINVAL; // direct I/O alignment, as for pread
