@@ -96,7 +96,10 @@ async function getBatch(engine: XrpEngine, keys: readonly bigint[], stats: Nativ
     if (result.status === XrpStatus.DONE) {
       return readSgQuery(scratch)
         .values.slice(0, keys.length)
-        .map((v, i) => (v.found ? { key: keys[i]!, found: true, value: v.value } : { key: keys[i]!, found: false }));
+        .map((v, i) => {
+          const key = keys[i] ?? 0n; // values.slice(0, keys.length): i < keys.length
+          return v.found ? { key, found: true, value: v.value } : { key, found: false };
+        });
     }
     if (result.status !== XrpStatus.LIMIT) throw unexpected(result, `kv_get of ${keys.length} keys`);
     const resume = sgResumeOffset(scratch);

@@ -17,6 +17,10 @@
 // NativeWorkerError); requests still waiting in its ring go to other workers,
 // and a replacement is started with the same program.
 
+// Non-null assertions here read fields of the shared-memory channel's slots
+// (channel.ts): typed-array indexes inside a slot, or a ring index masked into
+// its array, on every completion; checking each would only cost.
+
 import { availableParallelism } from 'node:os';
 import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';

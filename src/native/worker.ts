@@ -161,8 +161,10 @@ function main(init: WorkerInit): void {
     ch.mf[mf + MF.STOP_OFFSET] = outcome.stopOffsetBytes;
     const listed = Math.min(pending.length, PENDING_MAX);
     for (let i = 0; i < listed; i++) {
-      ch.pendingOffsets[slot * PENDING_MAX + i] = pending[i]!.offsetBytes;
-      ch.pendingSizes[slot * PENDING_MAX + i] = pending[i]!.sizeBytes;
+      const p = pending[i];
+      if (p === undefined) break;
+      ch.pendingOffsets[slot * PENDING_MAX + i] = p.offsetBytes;
+      ch.pendingSizes[slot * PENDING_MAX + i] = p.sizeBytes;
     }
     ch.mi[mi + MI.PENDING] = listed;
     ch.mi[mi + MI.PENDING_ALL] = pending.length;

@@ -157,9 +157,9 @@ export class VerifierContext {
   trailLines(): string[] {
     const lines: string[] = [];
     const codes: number[] = [];
-    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k % TRAIL_LINES]!);
+    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k % TRAIL_LINES] ?? 0);
     for (let k = 0; k < codes.length; k++) {
-      const c = codes[k]!;
+      const c = codes[k] ?? 0;
       if (c >= 0) lines.push(`${c}: ${insnText(this.insns, c)}`);
       else if (k + 1 < codes.length) lines.push(`from ${-1 - c} to ${codes[++k]}:`);
     }

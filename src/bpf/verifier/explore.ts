@@ -2,6 +2,11 @@
 // instruction at a time (step dispatches on the class), checkpoints at prune
 // points and the state comparison that prunes a covered path (the kernel's
 // do_check and is_state_visited).
+//
+// The non-null assertions (`!`) index arrays sized by construction (a frame's
+// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
+// frame stack, a path's history in pairs): this is the verifier's hot path,
+// tuned for V8's interpreter tier, where a check per access costs.
 
 import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
 import { constValue, isConst, type Scalar } from './bounds.ts';

@@ -1,6 +1,11 @@
 // Jumps, null checks and exit: conditional jumps refine both branches'
 // scalars (the kernel's reg_set_min_max), a null check types a map value,
 // and exit returns from a subprogram or ends the path.
+//
+// The non-null assertions (`!`) index arrays sized by construction (a frame's
+// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
+// frame stack, a path's history in pairs): this is the verifier's hot path,
+// tuned for V8's interpreter tier, where a check per access costs.
 
 import { CALL_DEPTH_MAX, CallSrc, FRAME_POINTER, InsnClass, JmpOp, insnClass, insnOp, type Insn } from '../isa.ts';
 import { condHolds, constValue, isConst, normalize, refineBounds, scalarConst, view, type CondKind, type Scalar } from './bounds.ts';

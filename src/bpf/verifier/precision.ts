@@ -1,6 +1,11 @@
 // Precision tracking: which scalars a continuation relied on, found by walking
 // a path's history backwards (the kernel's mark_chain_precision and
 // backtrack_insn), so that checkpoints compare only those by range.
+//
+// The non-null assertions (`!`) index arrays sized by construction (a frame's
+// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
+// frame stack, a path's history in pairs): this is the verifier's hot path,
+// tuned for V8's interpreter tier, where a check per access costs.
 
 import { AluOp, CallSrc, InsnClass, JmpOp, Mode, type Insn } from '../isa.ts';
 import { scalarEqual } from './bounds.ts';
