@@ -22,6 +22,7 @@ import {
 } from './scratch.ts';
 import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
 import { NativeXrpEngine, type NativeXrpOptions } from '../native/engine.ts';
+import type { RangeAgg, RangeAnswer } from './user-ops.ts';
 
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
@@ -141,6 +142,15 @@ export interface NativeRangeResult extends NativeKvStats {
   aggValue?: bigint;
   /** ARRAY: the numbers in key order; SET: the distinct numbers in order of first appearance */
   out: bigint[];
+}
+
+/** The answer of a range query as the emulated runs give it (src/kv/user-ops.ts), so callers print one shape whatever the engine. */
+export function rangeAnswerOf(result: NativeRangeResult, agg: RangeAgg): RangeAnswer {
+  const answer: RangeAnswer = { agg, count: agg === 'none' ? result.pairs.length : Number(result.aggCount), calls: result.calls };
+  if (agg === 'none') answer.pairs = result.pairs;
+  else if (agg === 'array' || agg === 'set') answer.numbers = result.out;
+  else if (result.aggValue !== undefined) answer.value = result.aggValue;
+  return answer;
 }
 
 /** A range query [begin, end) (flags change the ends) with kv_range, resumed until complete. */
