@@ -5,9 +5,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assemble } from '../src/bpf/asm.ts';
-import { readConformanceFile } from '../src/bpf/conformance-file.ts';
-import { disassemble, formatUbpf } from '../src/bpf/disasm.ts';
+import { assemble } from '../src/bpf/asm/asm.ts';
+import { readConformanceFile } from '../src/bpf/conformance/file.ts';
+import { disassemble, formatUbpf } from '../src/bpf/asm/disasm.ts';
 
 const CORPUS = fileURLToPath(new URL('../test/fixtures/bpf_conformance/tests', import.meta.url));
 const rounds = Number(process.argv[2] ?? 50);

@@ -11,7 +11,7 @@
 // Run: npm run bench:jit  (or node --import tsx bench/jit.ts)
 
 import { createExecEnv, type Engine } from '../src/bpf/engine.ts';
-import { generateProgram } from '../src/bpf/gen.ts';
+import { generateProgram } from '../src/testing/program-gen.ts';
 import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';

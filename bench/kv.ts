@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildKvBytes, buildKvFile } from '../src/kv/builder.ts';
-import { MemoryBlockSource } from '../src/kv/block-source.ts';
+import { MemoryBlockSource } from '../src/base/block-source.ts';
 import { ComputedKvStore } from '../src/kv/computed-store.ts';
 import { kvGeometry } from '../src/kv/format.ts';
 import { lookupKey } from '../src/kv/lookups.ts';

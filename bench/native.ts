@@ -19,9 +19,9 @@ import { Worker } from 'node:worker_threads';
 import { buildKvFile } from '../src/kv/builder.ts';
 import { kvGeometry } from '../src/kv/format.ts';
 import { writeSgQuery } from '../src/kv/scratch.ts';
-import { XrpStatus } from '../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../src/xrp/status.ts';
 import { probeDirect } from '../src/native/engine.ts';
-import { openKvEngine } from '../src/native/kv.ts';
+import { openKvEngine } from '../src/kv/xrp-client.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -13,7 +13,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { loadElf } from '../src/bpf/elf.ts';
+import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify } from '../src/bpf/verifier/verifier.ts';
 
 const TARGET_MS = 50;

@@ -6,10 +6,10 @@
 // reproduces it (--from SEED --count 1). Exit status 1 if any violation.
 
 import { readFileSync } from 'node:fs';
-import { assemble } from '../src/bpf/asm.ts';
-import { loadElf } from '../src/bpf/elf.ts';
-import { Prng } from '../src/bpf/gen.ts';
-import { candidate, checkCandidate, type Candidate } from '../src/bpf/verifier/soundness.ts';
+import { assemble } from '../src/bpf/asm/asm.ts';
+import { loadElf } from '../src/bpf/elf/elf.ts';
+import { GenRng } from '../src/testing/program-gen.ts';
+import { candidate, checkCandidate, type Candidate } from '../src/testing/verifier-soundness.ts';
 import { SAFE } from '../test/bpf/verifier/catalogue.ts';
 
 function arg(name: string, fallback: number): number {
@@ -38,7 +38,7 @@ for (const file of ['bpf/examples/chain.bpf.o', 'test/bpf/verifier/fixtures/chai
   corpus.push({ label: file, insns: object.programs[0]!.insns, type: 'xrp', memSizeBytes: 64 });
 }
 
-const rng = new Prng(from);
+const rng = new GenRng(from);
 const started = performance.now();
 let accepted = 0;
 let violations = 0;

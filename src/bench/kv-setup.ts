@@ -35,4 +35,3 @@ export function kvStatsRow(s: KvRunStats): Row {
 }
 
 export const MODE_ORDER = ['read', 'uring', 'spdk', 'xrp'] as const;
-export const MODE_LABEL: Record<string, string> = { read: 'read()', uring: 'io_uring', spdk: 'SPDK', xrp: 'XRP' };

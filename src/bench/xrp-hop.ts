@@ -10,7 +10,7 @@ import { deviceProfile } from '../device/profiles.ts';
 import { errnoName } from '../kernel/errno.ts';
 import { O_DIRECT, O_RDONLY } from '../kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpStatus, xrpStatusName } from '../kernel/xrp/index.ts';
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { BenchError } from './errors.ts';
 import { bootWithDataFile } from './machine-setup.ts';

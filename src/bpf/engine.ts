@@ -6,7 +6,7 @@
 // frame occupies the 512 bytes below it. Both engines use this layout, so they
 // leave the same bytes in the same places.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../base/errors.ts';
 import type { HelperTable } from './helpers.ts';
 import { CALL_DEPTH_MAX, STACK_FRAME_BYTES, type Program } from './isa.ts';
 import type { AddressSpace, Region } from './memory.ts';
@@ -68,6 +68,6 @@ export class ExecutionFault extends XrpError {
     detail: string,
     readonly address?: number,
   ) {
-    super(`FAULT_${kind}`, `instruction ${pc}: ${detail}`);
+    super(`FAULT_${kind}` as const, `instruction ${pc}: ${detail}`);
   }
 }

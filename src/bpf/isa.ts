@@ -9,7 +9,7 @@
 //   ALU/JMP classes:        | op (4 bits) | source (1 bit) | class (3 bits) |
 //   load and store classes: | mode (3 bits) | size (2 bits) | class (3 bits) |
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export const InsnClass = {
   LD: 0x00,
@@ -139,15 +139,10 @@ export interface Insn {
 }
 
 export const insnClass = (code: number): number => code & 0x07;
-export const insnSource = (code: number): number => code & 0x08;
 export const insnOp = (code: number): number => code & 0xf0;
 export const insnMode = (code: number): number => code & 0xe0;
 export const insnSize = (code: number): number => code & 0x18;
 
-export const isAluClass = (code: number): boolean => {
-  const c = code & 0x07;
-  return c === InsnClass.ALU || c === InsnClass.ALU64;
-};
 export const isJmpClass = (code: number): boolean => {
   const c = code & 0x07;
   return c === InsnClass.JMP || c === InsnClass.JMP32;
@@ -157,7 +152,6 @@ export const isJmpClass = (code: number): boolean => {
 export const LDDW_OPCODE = InsnClass.LD | Mode.IMM | Size.DW;
 
 export const isLdImm64 = (insn: Insn): boolean => insn.code === LDDW_OPCODE;
-export const isExit = (insn: Insn): boolean => insn.code === (InsnClass.JMP | JmpOp.EXIT);
 export const isCall = (insn: Insn): boolean => insn.code === (InsnClass.JMP | JmpOp.CALL);
 export const isLocalCall = (insn: Insn): boolean => isCall(insn) && insn.src === CallSrc.LOCAL;
 

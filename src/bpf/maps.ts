@@ -9,9 +9,9 @@
 // value in place, values are 8-byte aligned (stride = value size rounded up
 // to 8), and a deleted hash slot is only reused by a later update.
 
-import type { MapSpec } from './elf.ts';
-import { MapType } from './elf.ts';
-import { XrpError } from './errors.ts';
+import type { MapSpec } from './elf/elf.ts';
+import { MapType } from './elf/elf.ts';
+import { XrpError } from '../base/errors.ts';
 import type { AddressSpace, Region } from './memory.ts';
 
 /** errno values returned (negated) by map helpers, as in Linux. */

@@ -7,7 +7,7 @@
 // the same bytes. Address 0 and a guard gap after each region are never mapped,
 // so NULL and off-by-a-little pointers fault in the interpreter.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export const PAGE_BYTES = 4096;
 const WASM_PAGE_BYTES = 65536;

@@ -3,7 +3,7 @@
 // injected clock, trace_printk (6) captured into a list of lines, and
 // prandom (7) from a seeded generator, so a run is reproducible.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../base/errors.ts';
 import type { Helper, HelperEnv, HelperFn } from './helpers.ts';
 import type { BpfMap, MapSet } from './maps.ts';
 import { Errno } from './maps.ts';

@@ -3,7 +3,7 @@
 // exports `register(program)`; this file only wires them together.
 
 import { Command } from 'commander';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { register as registerAsm } from './commands/asm.ts';
 import { register as registerBench } from './commands/bench.ts';
 import { register as registerConformance } from './commands/conformance.ts';

@@ -2,10 +2,10 @@
 // a queue (a full ring, an unknown command id). Bad commands are NOT errors: the
 // controller completes them with an NVMe status code, as real hardware does.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export class DeviceError extends XrpError {
   constructor(message: string) {
-    super('EDEVICE', message);
+    super('DEVICE', message);
   }
 }

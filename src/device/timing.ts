@@ -12,7 +12,7 @@
 // run at queue depth 1 averages to the calibrated figure (Table 1 on Optane).
 
 import { DeviceError } from './errors.ts';
-import type { Prng } from '../sim/prng.ts';
+import type { Prng } from '../base/prng.ts';
 
 /** [quantile in [0, 1), value as a multiple of the mean]; the first anchor has p = 0 (the minimum). */
 export type QuantileAnchor = readonly [p: number, ratio: number];

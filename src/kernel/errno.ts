@@ -33,10 +33,6 @@ const NAMES: Record<number, string> = {
 /** A syscall result: >= 0 on success, -errno on failure. */
 export type SysResult = number;
 
-export function isError(result: SysResult): boolean {
-  return result < 0;
-}
-
 /** 'EBADF' for -9 or 9. */
 export function errnoName(result: SysResult): string {
   const e = result < 0 ? -result : result;

@@ -56,7 +56,7 @@ export class Sqe {
   /** File offset; -1 means the file position. */
   off = 0;
   userData = 0;
-  /** IORING_OP_READ_XRP extras (issue 6): program fd and scratch page address. */
+  /** IORING_OP_READ_XRP extras: program fd and scratch page address. */
   bpfFd = -1;
   scratchAddr = 0;
 

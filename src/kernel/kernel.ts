@@ -11,6 +11,7 @@ import type { NvmeDriver } from './nvme-driver.ts';
 import { Process } from './syscalls.ts';
 import { SimError } from '../sim/errors.ts';
 import type { Simulator } from '../sim/simulator.ts';
+import type { XrpConfig } from './xrp/config.ts';
 
 export interface KernelOptions {
   costs?: Partial<KernelCosts>;
@@ -21,6 +22,8 @@ export class Kernel {
   readonly block: BlockLayer;
   /** Per-layer time of every successful read()/pread() of a regular file. */
   readonly breakdown = new LayerBreakdown();
+  /** XRP's configuration in this kernel (src/kernel/xrp/config.ts); null until XRP is installed. */
+  xrp: XrpConfig | null = null;
   private nextPid = 1;
   private readonly uringOps = new Map<number, IoUringOpHandler>();
 

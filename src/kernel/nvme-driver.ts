@@ -6,7 +6,7 @@
 // free tag (command id; a thread waits FIFO for one when the queue is full),
 // builds the NVMe command in that slot, and rings the SQ doorbell. The interrupt
 // handler reaps completion entries and runs `handleCqe` for each; that is where
-// a per-command hook (XRP, issue 6) may look at the data and resubmit the same
+// a per-command hook (XRP's) may look at the data and resubmit the same
 // command (same tag, same buffer, same queue) with a new LBA instead of
 // completing it, like the original's nvme_handle_cqe.
 //
@@ -86,7 +86,7 @@ export class NvmeRequest {
   waiter: SimThread | null = null;
   /** Called in the interrupt handler when the request completes (io_uring posts its CQE here). */
   onComplete: ((ctx: CpuContext, req: NvmeRequest) => void) | null = null;
-  /** XRP hook (issue 6). */
+  /** XRP hook (src/kernel/xrp/hook.ts). */
   hook: CqeHook | null = null;
   /** Times the hook resubmitted the command. */
   resubmissions = 0;

@@ -15,6 +15,7 @@
 // through the device like reads.
 
 import { AddressSpace } from '../bpf/memory.ts';
+import type { XrpProcState } from './xrp/config.ts';
 import { BIO_READ, BIO_WRITE, IoWait } from './block.ts';
 import type { BlockRequest } from './block.ts';
 import { L_BIO, L_CROSSING, L_DEVICE, L_DRIVER, L_FS, L_SYSCALL, L_WAKEUP } from './costs.ts';
@@ -105,7 +106,7 @@ const PREAD_DONE = 3;
 
 /**
  * pread() with the breakdown off, as an iterator with the generator protocol
- * instead of a generator (perf, issue 5: one per simulated read). The common
+ * instead of a generator (for speed: one per simulated read). The common
  * O_DIRECT read is two steps: yield the cpuThen of Process.directReadYield, then
  * return. Every other case hands over to a generator (rw(), or directReadTail
  * after the yield) and forwards to it.
@@ -224,6 +225,8 @@ export class Process {
   private readonly directReads: DirectRead[] = [];
   /** Kernel bounce buffer of buffered I/O, grown on demand. */
   private bounce = new Uint8Array(FS_BLOCK_BYTES * 2);
+  /** XRP's kernel memory in this process (src/kernel/xrp/config.ts); null until a request needs it. */
+  xrp: XrpProcState | null = null;
 
   constructor(
     readonly kernel: Kernel,
@@ -416,8 +419,8 @@ export class Process {
   /**
    * read/pread with the breakdown off. The O_DIRECT read of one extent (every
    * benchmark's hot path) takes rw()'s steps and charges in the same order, but
-   * without a driver generator and, in the common case, in one yield (perf,
-   * issue 5); pread() does the same in a PreadCall. Anything else goes through rw().
+   * without a driver generator and, in the common case, in one yield (for
+   * speed); pread() does the same in a PreadCall. Anything else goes through rw().
    */
   private *readUntraced(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): Task<SysResult> {
     const op = this.planDirectRead(t, fd, bufAddr, count, offset, positional);

@@ -9,7 +9,7 @@
 // Set-up (open, io_uring_setup, queue pair allocation) happens in `openBlockIo`,
 // before the timed requests.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { errnoName } from '../kernel/errno.ts';
 import { findExtent, type Extent } from '../kernel/fs/extent-map.ts';
 import { FS_BLOCK_BYTES } from '../kernel/fs/layout.ts';

@@ -9,8 +9,8 @@
 //   value slot n at totalNodes * 512 + 64n holds valueForSlot(n) as "%63lu".
 // test/kv/computed-store.test.ts checks it against builder.ts byte for byte.
 
-import type { BlockSource } from './block-source.ts';
-import { KvReadError } from './block-source.ts';
+import type { BlockSource } from '../base/block-source.ts';
+import { KvReadError } from '../base/block-source.ts';
 import {
   BLOCK_BYTES,
   FANOUT,

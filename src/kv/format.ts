@@ -13,7 +13,7 @@
 //   keys 31^L .. (next multiple of 8) - 1, printed the same way (no key points
 //   at them). The file size is therefore totalNodes * 512 + ceil(31^L / 8) * 512.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export const BLOCK_BYTES = 512;
 export const NODE_BYTES = 512;
@@ -94,7 +94,6 @@ export function kvGeometry(layers: number): KvGeometry {
   };
 }
 
-export const encodePtr = (offsetBytes: number): bigint => FILE_MASK | BigInt(offsetBytes);
 export const decodePtr = (ptr: bigint): bigint => ptr & ~FILE_MASK;
 export const isFileOffset = (ptr: bigint): boolean => (ptr & FILE_MASK) !== 0n;
 

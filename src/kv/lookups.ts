@@ -4,8 +4,8 @@
 // read_value_the_hard_way, range.c's scan). Every other mode (io_uring, SPDK,
 // XRP storage functions) must give the same answers.
 
-import { XrpError } from '../bpf/errors.ts';
-import { readExact, type BlockSource } from './block-source.ts';
+import { XrpError } from '../base/errors.ts';
+import { readExact, type BlockSource } from '../base/block-source.ts';
 import {
   BLOCK_BYTES,
   decodeNode,

@@ -14,10 +14,10 @@
 // A run boots its own machine from the image (or takes a fresh booted one)
 // and owns its simulator.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { Histogram, type LatencySummary } from '../sim/histogram.ts';
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { SpdkDriver } from '../spdk/spdk.ts';
 import { openBlockIo, type KvBlockIo, type UserMode } from './block-io.ts';

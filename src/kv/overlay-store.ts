@@ -11,7 +11,7 @@ import { DeviceError } from '../device/errors.ts';
 import type { ImageStore } from '../device/image-store.ts';
 import type { Inode } from '../kernel/fs/fs.ts';
 import { FS_BLOCK_BYTES } from '../kernel/fs/layout.ts';
-import type { BlockSource } from './block-source.ts';
+import type { BlockSource } from '../base/block-source.ts';
 
 /** Device bytes [deviceOffsetBytes, +lengthBytes) hold file bytes [fileOffsetBytes, +lengthBytes) of `source`. */
 export interface ComputedRegion {

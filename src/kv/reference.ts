@@ -1,7 +1,7 @@
 // The untimed user-space answers (the oracle of lookups.ts) in the shapes the
 // timed modes return, so that a run can be checked answer for answer.
 
-import type { BlockSource } from './block-source.ts';
+import type { BlockSource } from '../base/block-source.ts';
 import { aggregateRange, lookupKey, rangeScan, type KeyRange } from './lookups.ts';
 import type { LookupAnswer, RangeAgg, RangeAnswer } from './user-ops.ts';
 

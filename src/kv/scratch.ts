@@ -3,7 +3,7 @@
 // point lookups and RangeQuery (plus the xrp-ts aggregation extension) for
 // ranges. All integers little-endian.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { BLOCK_BYTES, NODE_BYTES, VALUE_BYTES } from './format.ts';
 import { isEmptyRange, type KeyValue } from './lookups.ts';
 

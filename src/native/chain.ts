@@ -1,31 +1,25 @@
 // The resubmission loop of the native engine: what the emulated NVMe driver's
 // completion hook does for one read_xrp request, done by one thread with
-// positioned reads. It reads a block into the data page, runs the storage
-// function, checks the next reads it asks for (size, alignment, inside the
-// file, resubmission limit) and goes on until every branch is done or one ends
-// abnormally. No thread or ring here: the worker (worker.ts) drives it, and the
+// positioned reads. It reads a block into the data page, runs the contract's
+// step on it (src/xrp/step.ts), checks the next reads it asks for (the
+// contract's checkRead: budget, inside the file, alignment) and goes on until
+// every branch is done or one ends abnormally. No thread or ring here: the worker (worker.ts) drives it, and the
 // tests drive it directly.
 
 import { readFileSync } from 'node:fs';
-import { createExecEnv, ExecutionFault, type Engine, type ExecEnv } from '../bpf/engine.ts';
-import { loadElf } from '../bpf/elf.ts';
+import { createExecEnv, type Engine, type ExecEnv, type RunResult } from '../bpf/engine.ts';
+import { loadElf } from '../bpf/elf/elf.ts';
 import type { Program } from '../bpf/isa.ts';
-import { linkProgram } from '../bpf/link.ts';
+import { linkProgram } from '../bpf/elf/link.ts';
 import { compileJit } from '../bpf/jit/index.ts';
 import { loadProgram } from '../bpf/load.ts';
 import { AddressSpace, PAGE_BYTES, type Region } from '../bpf/memory.ts';
 import { createStdHelpers } from '../bpf/std-helpers.ts';
-import { isResumable, XrpStatus, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
-
-/** struct bpf_xrp (bpf/include/xrp.h) */
-export const CTX = { BYTES: 280, DONE: 0, NEXT_ADDR: 8, SIZE: 136, DATA: 264, SCRATCH: 272, FANOUT_MAX: 16 } as const;
-export const XRP_BLOCK_BYTES = 512;
-export const XRP_SIZE_MAX = 4096;
-export const SCRATCH_PAGE_BYTES = 4096;
-/** resubmissions (reads after the first) allowed per request unless configured */
-export const RESUBMIT_LIMIT_DEFAULT = 4096; // = XRP_RESUBMIT_LIMIT_DEFAULT of src/kernel/xrp/config.ts
-/** the largest resubmission limit: bounds the reads (and the fan-out queue) of one request */
-export const RESUBMIT_LIMIT_MAX = 1 << 20;
+import { XrpBudget } from '../xrp/budget.ts';
+import { CTX_BYTES, XRP_PAGE_BYTES } from '../xrp/layout.ts';
+import { XRP_BLOCK_BYTES } from '../xrp/limits.ts';
+import { isResumable, XrpStatus, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
+import { checkRead, checkReadDetail, clearCtx, READ_OK, xrpStep, XrpStepKind, XrpStepOutcome, type XrpRunner } from '../xrp/step.ts';
 
 /** Where the program comes from: an object file's bytes and a program (function or section) name, or bytecode. */
 export type ProgramSource =
@@ -77,9 +71,6 @@ export interface RunRequest {
   resubmitLimit: number;
 }
 
-const TWO_32 = 2 ** 32;
-const UNREACHABLE_OFFSET = Number.POSITIVE_INFINITY;
-
 /** One loaded storage function with its own address space: ctx, data page and scratch page. */
 export class ChainRunner {
   readonly memory: AddressSpace;
@@ -93,6 +84,9 @@ export class ChainRunner {
   // fan-out children waiting for the current branch to end (the emulated 'serial' fan-out order), reused
   private readonly workOffsets: number[] = [];
   private readonly workSizes: number[] = [];
+  private readonly step = new XrpStepOutcome();
+  private readonly budget = new XrpBudget(0);
+  private readonly runner: XrpRunner;
 
   /**
    * `verify: false` only for a program that the verifier has accepted in
@@ -111,10 +105,15 @@ export class ChainRunner {
       this.engine = verify ? loadProgram(source.program, { type: 'xrp' }).engine : compileJit(source.program);
     }
     this.env = createExecEnv(this.memory, helpers, insnLimit);
-    this.ctx = this.memory.map('ctx', CTX.BYTES, { alignBytes: 64 });
+    this.ctx = this.memory.map('ctx', CTX_BYTES, { alignBytes: 64 });
     this.data = this.memory.map('data', PAGE_BYTES, { alignBytes: PAGE_BYTES });
-    this.scratch = this.memory.map('scratch', SCRATCH_PAGE_BYTES, { alignBytes: PAGE_BYTES });
+    this.scratch = this.memory.map('scratch', XRP_PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.args = [BigInt(this.ctx.base)];
+    // the ctx is always this.ctx, so its argument list is made once
+    const engine = this.engine;
+    const env = this.env;
+    const args = this.args;
+    this.runner = { run: (): RunResult => engine.run(env, args) };
   }
 
   /** The scratch page, live. */
@@ -131,9 +130,8 @@ export class ChainRunner {
    * first counts against the limit.
    */
   run(reader: BlockReader, request: RunRequest): ChainOutcome {
-    const { memory, ctx, data } = this;
+    const { memory, ctx, data, step, budget } = this;
     const u8 = memory.u8;
-    const view = memory.view;
     const fileBytes = reader.sizeBytes;
     const c = ctx.base;
     const workOffsets = this.workOffsets;
@@ -154,20 +152,20 @@ export class ChainRunner {
       detail: '',
     };
     let lastDoneOffset = -1;
-    const limit = request.resubmitLimit;
-    u8.fill(0, c, c + CTX.BYTES);
+    budget.reset(request.resubmitLimit);
+    clearCtx(memory, c);
     let offset = request.offsetBytes;
     let size = request.sizeBytes;
-    let live = prepareRead(out, offset, size, false, limit, fileBytes);
+    let live = prepareRead(out, budget, offset, size, false, fileBytes);
     for (;;) {
       if (!live) {
         // this branch is over: the next queued child, with a fresh ctx
         if (workHead >= workOffsets.length) break;
-        offset = workOffsets[workHead]!;
-        size = workSizes[workHead]!;
+        offset = workOffsets[workHead] ?? 0;
+        size = workSizes[workHead] ?? 0;
         workHead++;
-        u8.fill(0, c, c + CTX.BYTES);
-        live = prepareRead(out, offset, size, true, limit, fileBytes);
+        clearCtx(memory, c);
+        live = prepareRead(out, budget, offset, size, true, fileBytes);
         continue;
       }
       // a read past the end of the file is cut there, the rest of the page zeroed (as the emulated driver's validBytes)
@@ -190,71 +188,38 @@ export class ChainRunner {
         live = false;
         continue;
       }
-      u8.fill(0, data.base + validBytes, data.base + PAGE_BYTES);
-      view.setInt32(c + CTX.DONE, 0, true);
-      for (let i = 1; i < CTX.FANOUT_MAX; i++) {
-        view.setUint32(c + CTX.SIZE + 8 * i, 0, true);
-        view.setUint32(c + CTX.SIZE + 8 * i + 4, 0, true);
-      }
-      view.setUint32(c + CTX.DATA, data.base, true);
-      view.setUint32(c + CTX.DATA + 4, 0, true);
-      view.setUint32(c + CTX.SCRATCH, this.scratch.base, true);
-      view.setUint32(c + CTX.SCRATCH + 4, 0, true);
-      let r0: bigint;
       out.runs++;
-      try {
-        const result = this.engine.run(this.env, this.args);
-        r0 = result.r0;
-        out.insnsExecuted += result.insnsExecuted;
-      } catch (e) {
-        if (!(e instanceof ExecutionFault)) throw e;
-        endBranch(out, XrpStatus.FAULT, offset, size, e.message);
+      xrpStep(memory, c, data.base, validBytes, this.scratch.base, this.runner, step);
+      out.insnsExecuted += step.insnsExecuted;
+      if (step.kind === XrpStepKind.FAULT) {
+        endBranch(out, XrpStatus.FAULT, offset, size, step.fault);
         live = false;
         continue;
       }
-      if (r0 !== 0n) {
-        endBranch(out, XrpStatus.PROG_ERROR, offset, size, `the program returned ${r0}`, r0);
+      if (step.kind === XrpStepKind.PROG_ERROR) {
+        endBranch(out, XrpStatus.PROG_ERROR, offset, size, `the program returned ${step.r0}`, step.r0);
         live = false;
         continue;
       }
-      if (view.getInt32(c + CTX.DONE, true) !== 0) {
+      if (step.kind === XrpStepKind.DONE) {
         lastDoneOffset = offset;
         live = false;
         continue;
       }
-      // slot 0 always (this branch goes on); slot i > 0 when size[i] != 0 (a new branch)
-      let nextOffset = -1;
-      let nextSize = -1;
-      for (let i = 0; i < CTX.FANOUT_MAX; i++) {
-        const sizeLo = view.getUint32(c + CTX.SIZE + 8 * i, true);
-        const sizeHi = view.getUint32(c + CTX.SIZE + 8 * i + 4, true);
-        if (i > 0 && sizeLo === 0 && sizeHi === 0) continue;
-        const lo = view.getUint32(c + CTX.NEXT_ADDR + 8 * i, true);
-        const hi = view.getUint32(c + CTX.NEXT_ADDR + 8 * i + 4, true);
-        const slotOffset = hi >= 1 << 21 ? UNREACHABLE_OFFSET : hi * TWO_32 + lo;
-        let slotSize: number;
-        if (sizeLo === 0 && sizeHi === 0) slotSize = XRP_BLOCK_BYTES;
-        else if (sizeHi === 0 && sizeLo >= XRP_BLOCK_BYTES && sizeLo <= XRP_SIZE_MAX && sizeLo % XRP_BLOCK_BYTES === 0) slotSize = sizeLo;
-        else {
-          const raw = (BigInt(sizeHi) << 32n) | BigInt(sizeLo);
-          endBranch(out, XrpStatus.INVALID_SIZE, slotOffset, 0, `size[${i}] is ${raw}: must be 512..4096 in steps of 512`);
-          continue;
-        }
-        if (i === 0) {
-          nextOffset = slotOffset;
-          nextSize = slotSize;
-        } else {
-          workOffsets.push(slotOffset);
-          workSizes.push(slotSize);
-        }
+      for (let k = 0; k < step.invalidSlots.length; k++) {
+        endBranch(out, XrpStatus.INVALID_SIZE, step.invalidOffsets[k] ?? 0, 0, step.invalidDetail(k));
       }
-      if (nextSize < 0) {
+      for (let k = 0; k < step.childCount; k++) {
+        workOffsets.push(step.childOffsets[k] ?? 0);
+        workSizes.push(step.childSizes[k] ?? 0);
+      }
+      if (step.nextSizeBytes < 0) {
         live = false;
         continue;
       }
-      offset = nextOffset;
-      size = nextSize;
-      live = prepareRead(out, offset, size, true, limit, fileBytes);
+      offset = step.nextOffsetBytes;
+      size = step.nextSizeBytes;
+      live = prepareRead(out, budget, offset, size, true, fileBytes);
     }
     if (out.status === XrpStatus.DONE) out.stopOffsetBytes = lastDoneOffset;
     return out;
@@ -275,24 +240,17 @@ function endBranch(out: ChainOutcome, status: XrpStatusCode, offsetBytes: number
   if (isResumable(status)) out.pending.push({ offsetBytes, sizeBytes });
 }
 
-/** The driver's checks before a (re)submission, in the emulated hook's order; true when the read may be made. */
-function prepareRead(out: ChainOutcome, offset: number, size: number, counts: boolean, limit: number, fileBytes: number): boolean {
-  if (counts && out.resubmissions >= limit) {
-    endBranch(out, XrpStatus.LIMIT, offset, size, `resubmission limit ${limit} reached`);
+/** The contract's checks before a (re)submission; true when the read may be made. */
+function prepareRead(out: ChainOutcome, budget: XrpBudget, offset: number, size: number, counts: boolean, fileBytes: number): boolean {
+  const b = counts ? budget : null;
+  const refused = checkRead(b, offset, fileBytes);
+  if (refused !== READ_OK) {
+    endBranch(out, refused, offset, size, checkReadDetail(refused, b, offset, fileBytes));
     return false;
   }
-  if (!Number.isSafeInteger(offset) || offset >= fileBytes) {
-    if (Number.isSafeInteger(offset) && offset % XRP_BLOCK_BYTES !== 0) {
-      endBranch(out, XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
-    } else {
-      endBranch(out, XrpStatus.OUT_OF_FILE, offset, size, `offset ${offset} is past the end of the file (${fileBytes} bytes)`);
-    }
-    return false;
+  if (counts) {
+    budget.take(offset);
+    out.resubmissions = budget.used;
   }
-  if (offset % XRP_BLOCK_BYTES !== 0) {
-    endBranch(out, XrpStatus.MISALIGNED, offset, size, `offset ${offset} is not a multiple of ${XRP_BLOCK_BYTES}`);
-    return false;
-  }
-  if (counts) out.resubmissions++;
   return true;
 }

@@ -17,15 +17,22 @@
 // NativeWorkerError); requests still waiting in its ring go to other workers,
 // and a replacement is started with the same program.
 
+// Non-null assertions here read fields of the shared-memory channel's slots
+// (channel.ts): typed-array indexes inside a slot, or a ring index masked into
+// its array, on every completion; checking each would only cost.
+
 import { availableParallelism } from 'node:os';
 import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { XrpError } from '../bpf/errors.ts';
+import { errorCode, XrpError } from '../base/errors.ts';
 import type { Program } from '../bpf/isa.ts';
-import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../kernel/xrp/status.ts';
+import { XRP_PAGE_BYTES } from '../xrp/layout.ts';
+import { isValidReadSize, resubmitLimitProblem, XRP_BLOCK_BYTES, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT } from '../xrp/limits.ts';
+import type { XrpCallParams, XrpEngine } from '../xrp/engine.ts';
+import { XrpStatus, xrpStatusName, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
 import { workerBootCode } from './boot.ts';
 import { BELL, Channel, createChannelBuffers, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG } from './channel.ts';
-import { readProgramSource, RESUBMIT_LIMIT_DEFAULT, RESUBMIT_LIMIT_MAX, SCRATCH_PAGE_BYTES, XRP_BLOCK_BYTES, XRP_SIZE_MAX, type ChainOutcome, type ProgramSource } from './chain.ts';
+import { readProgramSource, type ChainOutcome, type ProgramSource } from './chain.ts';
 import type { ControlMessage, FileIdentity, WorkerInit, WorkerReply } from './worker.ts';
 
 export class NativeXrpError extends XrpError {}
@@ -36,7 +43,7 @@ export class NativeWorkerError extends NativeXrpError {
     readonly workerId: number,
     message: string,
   ) {
-    super('EWORKER', message);
+    super('NATIVE_WORKER', message);
   }
 }
 
@@ -86,18 +93,12 @@ export interface NativeXrpOptions {
   pollBackoffMax?: number;
 }
 
-export interface ReadXrpOptions {
-  /** size of the first read, 512..4096 in steps of 512 (default 512) */
-  sizeBytes?: number;
-  resubmitLimit?: number;
-  /** receives the 4096-byte data page of the last block read (read_xrp's data_buf) */
-  data?: Uint8Array;
+export interface ReadXrpOptions extends XrpCallParams {
   /** debug hook: make the worker that takes this request die */
   debugCrash?: 'throw' | 'exit';
 }
 
-/** The completion of a native read_xrp: the fields of the emulated XrpResult (src/kernel/xrp/status.ts) that a real file can give. */
-/** A completed request: the chain's outcome (pending lists at most 64 reads) as the worker reported it. */
+/** A completed request (an XrpOutcome of the contract, src/xrp/engine.ts): the chain's outcome (pending lists at most 64 reads) as the worker reported it. */
 export interface NativeXrpResult extends ChainOutcome {
   /** 'DONE', 'LIMIT', ... */
   statusName: string;
@@ -124,8 +125,6 @@ const POLL_PICKUP_GRACE_MS = 0.02;
 const POLL_BACKOFF_MAX_DEFAULT = 16;
 /** the largest workerSpinUs / pollUs accepted (1 s) */
 const SPIN_US_MAX = 1_000_000;
-/** instructions per program run, as the emulated XRP's default (src/kernel/xrp/config.ts) */
-const INSN_LIMIT_DEFAULT = 1_000_000;
 const START_FAILURES_MAX = 3;
 const STOP_GRACE_MS = 2000;
 
@@ -215,7 +214,8 @@ export function probeDirect(path: string): { ok: true } | { ok: false; reason: s
   }
 }
 
-export class NativeXrpEngine {
+export class NativeXrpEngine implements XrpEngine {
+  readonly kind = 'native';
   private readonly lanes: Lane[] = [];
   private readonly pending: Request[] = [];
   private readonly bell = new Int32Array(new SharedArrayBuffer(64));
@@ -268,20 +268,20 @@ export class NativeXrpEngine {
     if (!Number.isInteger(queueDepth) || queueDepth < 1 || queueDepth > 4096 || (queueDepth & (queueDepth - 1)) !== 0) {
       throw new NativeXrpError('EINVAL', `queueDepth must be a power of two in 1..4096, got ${queueDepth}`);
     }
-    const resubmitLimit = options.resubmitLimit ?? RESUBMIT_LIMIT_DEFAULT;
+    const resubmitLimit = options.resubmitLimit ?? XRP_RESUBMIT_LIMIT_DEFAULT;
     checkLimit(resubmitLimit);
     const identity = fileIdentity(path);
     const direct = options.direct ?? false;
     if (direct) {
       const probe = probeDirect(path);
-      if (!probe.ok) throw new NativeXrpError('EDIRECT', `${path}: O_DIRECT is not usable here (${probe.reason}); open without direct, or put the file on a file system that supports O_DIRECT (not tmpfs)`);
+      if (!probe.ok) throw new NativeXrpError('NATIVE_DIRECT', `${path}: O_DIRECT is not usable here (${probe.reason}); open without direct, or put the file on a file system that supports O_DIRECT (not tmpfs)`);
     }
     const engine = new NativeXrpEngine(path, identity, {
       direct,
       workers,
       queueDepth,
       resubmitLimit,
-      insnLimit: checkInsnLimit(options.insnLimit ?? INSN_LIMIT_DEFAULT),
+      insnLimit: checkInsnLimit(options.insnLimit ?? XRP_INSN_LIMIT_DEFAULT),
       checkFileChange: options.checkFileChange ?? true,
       debugHooks: options.debugHooks ?? false,
       workerSpinUs: checkMicros('workerSpinUs', options.workerSpinUs ?? WORKER_SPIN_US_DEFAULT),
@@ -326,7 +326,7 @@ export class NativeXrpEngine {
     const live = this.lanes.filter((l) => l.state !== 'dead' && l.state !== 'stopping');
     for (const lane of live) lane.state = 'loading';
     try {
-      if (live.length === 0) throw new NativeXrpError('EWORKER', 'no live worker to load the program into');
+      if (live.length === 0) throw new NativeXrpError('NATIVE_WORKER', 'no live worker to load the program into');
       // verified once, by the first worker; the others only link and JIT-compile it (verifying N times costs N cores)
       await this.loadInto(live.slice(0, 1), source, generation, true);
       await this.loadInto(live.slice(1), source, generation, false);
@@ -370,14 +370,14 @@ export class NativeXrpEngine {
   readXrp(offsetBytes: number, scratch: Uint8Array, options: ReadXrpOptions = {}): Promise<NativeXrpResult> {
     try {
       this.checkUsable();
-      if (!this.loaded) throw new NativeXrpError('ENOPROG', 'no storage function loaded: call load() first');
+      if (!this.loaded) throw new NativeXrpError('NATIVE_NO_PROGRAM', 'no storage function loaded: call load() first');
       if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) throw new NativeXrpError('EINVAL', `offset ${String(offsetBytes)} is not a non-negative integer`);
       if (offsetBytes % XRP_BLOCK_BYTES !== 0) throw new NativeXrpError('EINVAL', `offset ${offsetBytes} is not a multiple of ${XRP_BLOCK_BYTES}`);
-      if (!(scratch instanceof Uint8Array) || scratch.length < SCRATCH_PAGE_BYTES) {
-        throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${SCRATCH_PAGE_BYTES} bytes`);
+      if (!(scratch instanceof Uint8Array) || scratch.length < XRP_PAGE_BYTES) {
+        throw new NativeXrpError('EFAULT', `the scratch buffer must be a Uint8Array of at least ${XRP_PAGE_BYTES} bytes`);
       }
       const sizeBytes = options.sizeBytes ?? XRP_BLOCK_BYTES;
-      if (!Number.isInteger(sizeBytes) || sizeBytes < XRP_BLOCK_BYTES || sizeBytes > XRP_SIZE_MAX || sizeBytes % XRP_BLOCK_BYTES !== 0) {
+      if (!isValidReadSize(sizeBytes)) {
         throw new NativeXrpError('EINVAL', `sizeBytes ${String(sizeBytes)} is not 512..4096 in steps of 512`);
       }
       const resubmitLimit = options.resubmitLimit ?? this.options.resubmitLimit;
@@ -455,7 +455,7 @@ export class NativeXrpEngine {
   // ---- internals ----
 
   private checkUsable(): void {
-    if (this.closing) throw new NativeXrpError('ECLOSED', 'the engine is closed');
+    if (this.closing) throw new NativeXrpError('NATIVE_CLOSED', 'the engine is closed');
     if (this.broken !== undefined) throw this.broken;
   }
 
@@ -547,7 +547,7 @@ export class NativeXrpEngine {
           this.dispatch();
         } else {
           lane.state = 'starting';
-          const error = new NativeXrpError(m.code, m.message);
+          const error = new NativeXrpError(errorCode(m.code, 'NATIVE_WORKER'), m.message);
           if (wait !== undefined) wait.reject(error);
           else this.fail(error);
         }
@@ -587,10 +587,10 @@ export class NativeXrpEngine {
     this.pending.unshift(...requeue);
     if (wasState === 'starting' || wasState === 'loading') this.startFailures++;
     const wait = this.loadWait;
-    if (wait !== undefined && wait.remaining.has(lane.id)) wait.reject(new NativeXrpError('EWORKER', `native XRP worker ${lane.id} died (${reason}) while loading the program`));
+    if (wait !== undefined && wait.remaining.has(lane.id)) wait.reject(new NativeXrpError('NATIVE_WORKER', `native XRP worker ${lane.id} died (${reason}) while loading the program`));
     if (!this.closing && this.opened) {
       if (this.startFailures >= START_FAILURES_MAX) {
-        this.fail(new NativeXrpError('EWORKER', `native XRP workers keep dying while starting (last: ${reason})`));
+        this.fail(new NativeXrpError('NATIVE_WORKER', `native XRP workers keep dying while starting (last: ${reason})`));
       } else {
         this.replacedWorkers++;
         this.startLane(this.lanes.indexOf(lane));
@@ -818,9 +818,8 @@ export class NativeXrpEngine {
 }
 
 function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 0 || limit > RESUBMIT_LIMIT_MAX) {
-    throw new NativeXrpError('EINVAL', `resubmitLimit must be 0..${RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
-  }
+  const problem = resubmitLimitProblem(limit);
+  if (problem !== null) throw new NativeXrpError('EINVAL', problem);
 }
 
 function checkMicros(name: string, us: number): number {

@@ -10,10 +10,10 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 import { Channel, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG, type ChannelBuffers } from './channel.ts';
 import { ChainRunner, type BlockReader, type ProgramSource } from './chain.ts';
-import { XrpStatus, xrpStatusName } from '../kernel/xrp/status.ts';
+import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
 
 export interface FileIdentity {
   sizeBytes: number;
@@ -122,7 +122,7 @@ function main(init: WorkerInit): void {
         runner = new ChainRunner(m.source, init.insnLimit, m.verify);
         reply({ type: 'loaded', generation: m.generation });
       } catch (e) {
-        const code = e instanceof XrpError ? e.code : 'LOAD';
+        const code = e instanceof XrpError ? e.code : 'NATIVE_WORKER';
         reply({ type: 'load-error', generation: m.generation, message: (e as Error).message, code });
       }
     }
@@ -161,8 +161,10 @@ function main(init: WorkerInit): void {
     ch.mf[mf + MF.STOP_OFFSET] = outcome.stopOffsetBytes;
     const listed = Math.min(pending.length, PENDING_MAX);
     for (let i = 0; i < listed; i++) {
-      ch.pendingOffsets[slot * PENDING_MAX + i] = pending[i]!.offsetBytes;
-      ch.pendingSizes[slot * PENDING_MAX + i] = pending[i]!.sizeBytes;
+      const p = pending[i];
+      if (p === undefined) break;
+      ch.pendingOffsets[slot * PENDING_MAX + i] = p.offsetBytes;
+      ch.pendingSizes[slot * PENDING_MAX + i] = p.sizeBytes;
     }
     ch.mi[mi + MI.PENDING] = listed;
     ch.mi[mi + MI.PENDING_ALL] = pending.length;

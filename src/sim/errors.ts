@@ -2,11 +2,11 @@
 // rule of the machine (negative CPU time, blocking inside an interrupt handler,
 // bad configuration), never a bug the user cannot act on.
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export class SimError extends XrpError {
   constructor(message: string) {
-    super('ESIM', message);
+    super('SIM', message);
   }
 }
 

@@ -6,7 +6,7 @@ import { Core } from './cpu.ts';
 import { SimError, assertNonNegativeInt, assertPositiveInt } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
 import type { EventTarget } from './event-queue.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../base/prng.ts';
 import { SimThread, THREAD_BLOCKED, THREAD_DONE, THREAD_NEW, THREAD_RUNNABLE, THREAD_RUNNING, THREAD_WAKING } from './thread.ts';
 import type { CpuContext, IrqSource, Task } from './thread.ts';
 

@@ -14,13 +14,12 @@
 // after every hop, so a chain cut short by the resubmission limit is finished
 // by walkArrayChain from the scratch page.
 
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import { paramError } from './errors.ts';
 import { runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
 
 export const AC_ELEM_BYTES = 8;
 export const AC_BLOCK_BYTES = 512;
-export const AC_ELEMS_PER_BLOCK = AC_BLOCK_BYTES / AC_ELEM_BYTES;
 /** N * 8 stays a safe integer far beyond any image */
 export const AC_ELEMS_MAX = 2 ** 40;
 /** k per query (a limit on everything: a runaway count is an error, not a hang) */

@@ -2,7 +2,7 @@
 // parameters, short reads, corrupt files, storage-function failures. Each names
 // what was wrong and where (offset, index, key).
 
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from '../base/errors.ts';
 
 export class StructureError extends XrpError {
   constructor(code: 'STRUCT_PARAM' | 'STRUCT_READ' | 'STRUCT_CORRUPT' | 'STRUCT_PROGRAM' | 'STRUCT_RUN', message: string) {

@@ -2,11 +2,11 @@
 // synchronous positioned-read source (BlockSource of src/kv, e.g. a real file
 // or memory) and positioned-write sink (a file, an emulated file system's file).
 
-import type { BlockSource } from '../kv/block-source.ts';
+import type { BlockSource } from '../base/block-source.ts';
 import { StructureError } from './errors.ts';
 
-export type { BlockSource } from '../kv/block-source.ts';
-export { MemoryBlockSource } from '../kv/block-source.ts';
+export type { BlockSource } from '../base/block-source.ts';
+export { MemoryBlockSource } from '../base/block-source.ts';
 
 /** Where builders write. The builder reuses `data` once the call returns. */
 export interface WriteSink {

@@ -22,7 +22,7 @@ import { Machine } from '../kernel/machine.ts';
 import { O_DIRECT, O_RDONLY, type Process } from '../kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, xrpFallback, XrpStatus, xrpStatusName, type XrpResult } from '../kernel/xrp/index.ts';
 import { Histogram, type LatencySummary } from '../sim/histogram.ts';
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import {
   arrayChainFileBytes,

@@ -20,12 +20,10 @@ export const SL_MAGIC_HEAD = 0x484c5358; // "XSLH"
 export const SL_MAGIC_DEAD = 0x444c5358; // "XSLD"
 export const SL_HEAD_OFFSET = 0;
 export const SL_FWD_OFFSET = 80;
-export const SL_NODE_USED_BYTES = 336;
 export const U64_MAX = (1n << 64n) - 1n;
 
-/** query states (struct SlGetQuery / SlRangeQuery .state) */
+/** query states (struct SlGetQuery / SlRangeQuery .state; 1, searching, is set only by the storage functions) */
 export const SL_AT_HEAD = 0;
-export const SL_SEARCHING = 1;
 export const SL_AT_TARGET = 2;
 export const SL_FINISHED = 3;
 

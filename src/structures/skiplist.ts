@@ -3,7 +3,7 @@
 // exactly the reads the storage functions make (bpf/structures/skiplist.bpf.c),
 // and in-place inserts and deletes for a file that changes between queries.
 
-import { Prng } from '../sim/prng.ts';
+import { Prng } from '../base/prng.ts';
 import { corruptError, paramError } from './errors.ts';
 import { readExact, runWalk, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
 import {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadElf, type BpfObject } from '../../src/bpf/elf.ts';
+import { loadElf, type BpfObject } from '../../src/bpf/elf/elf.ts';
 import { encode } from '../../src/bpf/isa.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

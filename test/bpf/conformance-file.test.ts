@@ -7,9 +7,9 @@ import {
   parseConformanceFile,
   rawWordsToBytes,
   readConformanceFile,
-} from '../../src/bpf/conformance-file.ts';
+} from '../../src/bpf/conformance/file.ts';
 import { decode } from '../../src/bpf/isa.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import { CORPUS } from '../helpers/corpus.ts';
 
 const haveCorpus = existsSync(CORPUS);

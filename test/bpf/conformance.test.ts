@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { parseConformanceFile } from '../../src/bpf/conformance-file.ts';
-import { engineFactory, runConformanceDir, runConformanceTest, UnknownEngineError } from '../../src/bpf/conformance.ts';
+import { parseConformanceFile } from '../../src/bpf/conformance/file.ts';
+import { engineFactory, runConformanceDir, runConformanceTest, UnknownEngineError } from '../../src/bpf/conformance/conformance.ts';
 import { CORPUS } from '../helpers/corpus.ts';
 
 const interp = engineFactory('interp');

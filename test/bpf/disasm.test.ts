@@ -5,11 +5,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assemble } from '../../src/bpf/asm.ts';
-import { decodeInsn, disassemble, disassembleInsn, formatUbpf } from '../../src/bpf/disasm.ts';
+import { assemble } from '../../src/bpf/asm/asm.ts';
+import { decodeInsn, disassemble, disassembleInsn, formatUbpf } from '../../src/bpf/asm/disasm.ts';
 import { decode, encode } from '../../src/bpf/isa.ts';
 import type { Insn } from '../../src/bpf/isa.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 
 const bytesOf = (insns: readonly Insn[]): string => Buffer.from(encode(insns)).toString('hex');
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { formatDump } from '../../src/bpf/elf-dump.ts';
-import { loadElf } from '../../src/bpf/elf.ts';
+import { formatDump } from '../../src/bpf/elf/dump.ts';
+import { loadElf } from '../../src/bpf/elf/elf.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const path = 'bpf/examples/lookup.bpf.o';

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ElfError, loadElf } from '../../src/bpf/elf.ts';
-import { readElf } from '../../src/bpf/elf-reader.ts';
+import { ElfError, loadElf } from '../../src/bpf/elf/elf.ts';
+import { readElf } from '../../src/bpf/elf/reader.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const FILE = 'lookup.bpf.o';

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ElfError, loadElf, type BpfObject } from '../../src/bpf/elf.ts';
-import { formatDump } from '../../src/bpf/elf-dump.ts';
-import { readElf } from '../../src/bpf/elf-reader.ts';
+import { ElfError, loadElf, type BpfObject } from '../../src/bpf/elf/elf.ts';
+import { formatDump } from '../../src/bpf/elf/dump.ts';
+import { readElf } from '../../src/bpf/elf/reader.ts';
 import { seededU32 } from '../../src/bpf/std-helpers.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

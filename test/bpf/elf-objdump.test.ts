@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadElf } from '../../src/bpf/elf.ts';
-import { disassembleInsn } from '../../src/bpf/disasm.ts';
+import { loadElf } from '../../src/bpf/elf/elf.ts';
+import { disassembleInsn } from '../../src/bpf/asm/disasm.ts';
 import { encode, isBranch, isLdImm64, isLocalCall } from '../../src/bpf/isa.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

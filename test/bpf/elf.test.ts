@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ElfError, findProgram, loadElf, MapType, type ObjectProgram } from '../../src/bpf/elf.ts';
+import { ElfError, findProgram, loadElf, MapType, type ObjectProgram } from '../../src/bpf/elf/elf.ts';
 import { branchTarget, isBranch, isLdImm64, isLocalCall, LdImm64Src } from '../../src/bpf/isa.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

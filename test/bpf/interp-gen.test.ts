@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv } from '../../src/bpf/engine.ts';
-import { generateProgram, Prng } from '../../src/bpf/gen.ts';
+import { generateProgram, GenRng } from '../../src/testing/program-gen.ts';
 import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import { InsnClass, Mode, encode } from '../../src/bpf/isa.ts';
 import { AddressSpace } from '../../src/bpf/memory.ts';
 
 test('the PRNG is a pure function of its seed', () => {
-  const a = new Prng(42);
-  const b = new Prng(42);
-  const c = new Prng(43);
+  const a = new GenRng(42);
+  const b = new GenRng(42);
+  const c = new GenRng(43);
   const xs = Array.from({ length: 8 }, () => a.nextU32());
   assert.deepEqual(xs, Array.from({ length: 8 }, () => b.nextU32()));
   assert.notDeepEqual(xs, Array.from({ length: 8 }, () => c.nextU32()));

@@ -314,8 +314,8 @@ test('an engine runs many times, and re-entrantly from a helper, with fresh regi
 });
 
 test('random bytecode never crashes the interpreter: it returns or raises an ExecutionFault', async () => {
-  const { Prng } = await import('../../src/bpf/gen.ts');
-  const rng = new Prng(9669);
+  const { GenRng } = await import('../../src/testing/program-gen.ts');
+  const rng = new GenRng(9669);
   const helpers = new Map<number, Helper>([[1, { id: 1, name: 'one', fn: () => 1n }]]);
   let faults = 0;
   for (let n = 0; n < 3000; n++) {

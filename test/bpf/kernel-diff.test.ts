@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv } from '../../src/bpf/engine.ts';
-import { generateProgram, type GeneratedProgram } from '../../src/bpf/gen.ts';
+import { generateProgram, type GeneratedProgram } from '../../src/testing/program-gen.ts';
 import { createInterpreter } from '../../src/bpf/interp/interp.ts';
-import { kernelOracleUnavailable, runInKernel } from '../../src/bpf/kernel-oracle.ts';
+import { kernelOracleUnavailable, runInKernel } from '../../src/testing/kernel-oracle.ts';
 import { AddressSpace } from '../../src/bpf/memory.ts';
 
 const PROGRAMS = 600;

@@ -11,7 +11,7 @@ import { NAND_P4610, NAND_READ_SHAPE, XPOINT_READ_SHAPE } from '../../src/device
 import type { DeviceProfile } from '../../src/device/profiles.ts';
 import { ServiceTime } from '../../src/device/timing.ts';
 import { Histogram } from '../../src/sim/histogram.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import { Simulator } from '../../src/sim/simulator.ts';
 import { tempDir } from './helpers.ts';
 

@@ -5,15 +5,15 @@
 // completion hook will.
 
 import { readFileSync } from 'node:fs';
-import { loadElf } from '../../src/bpf/elf.ts';
-import { linkProgram } from '../../src/bpf/link.ts';
+import { loadElf } from '../../src/bpf/elf/elf.ts';
+import { linkProgram } from '../../src/bpf/elf/link.ts';
 import { createExecEnv, type ExecEnv } from '../../src/bpf/engine.ts';
 import { createInterpreter } from '../../src/bpf/interp/interp.ts';
 import { compileJit } from '../../src/bpf/jit/index.ts';
 import type { Engine } from '../../src/bpf/engine.ts';
 import { AddressSpace, type Region } from '../../src/bpf/memory.ts';
 import { createStdHelpers } from '../../src/bpf/std-helpers.ts';
-import type { BlockSource } from '../../src/kv/block-source.ts';
+import type { BlockSource } from '../../src/base/block-source.ts';
 
 const CTX_BYTES = 280;
 const CTX_DONE = 0;

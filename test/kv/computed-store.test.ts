@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KvReadError } from '../../src/kv/block-source.ts';
+import { KvReadError } from '../../src/base/block-source.ts';
 import { ComputedKvStore } from '../../src/kv/computed-store.ts';
 import { kvGeometry, valueText } from '../../src/kv/format.ts';
 import { lookupKey } from '../../src/kv/lookups.ts';

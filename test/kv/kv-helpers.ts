@@ -3,7 +3,7 @@
 // the test chain driver.
 
 import { buildKvBytes, type BuildOptions } from '../../src/kv/builder.ts';
-import { MemoryBlockSource, type BlockSource } from '../../src/kv/block-source.ts';
+import { MemoryBlockSource, type BlockSource } from '../../src/base/block-source.ts';
 import type { KeyRange, KeyValue } from '../../src/kv/lookups.ts';
 import {
   prepRangeResume,

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildKvFile } from '../../src/kv/builder.ts';
-import { FileBlockSource, KvReadError, MemoryBlockSource } from '../../src/kv/block-source.ts';
+import { FileBlockSource, KvReadError, MemoryBlockSource } from '../../src/base/block-source.ts';
 import { formatValue, kvGeometry, valueText } from '../../src/kv/format.ts';
 import {
   aggregateRange,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { XrpError } from '../../src/bpf/errors.ts';
+import { XrpError } from '../../src/base/errors.ts';
 import { DeviceError } from '../../src/device/errors.ts';
 import { EIO } from '../../src/kernel/errno.ts';
 import { Machine } from '../../src/kernel/machine.ts';

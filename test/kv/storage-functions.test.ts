@@ -2,7 +2,7 @@
 // interpreter by the test chain driver, against the user-space reference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryBlockSource } from '../../src/kv/block-source.ts';
+import { MemoryBlockSource } from '../../src/base/block-source.ts';
 import { formatValue, kvGeometry } from '../../src/kv/format.ts';
 import { aggregateRange, lookupKey, rangeScan, RNG_END_INCLUSIVE, type KeyRange } from '../../src/kv/lookups.ts';
 import { AGG_BAD_VALUE, AggOp, KvProgramError, RQ, SG, writeRangeQuery, writeSgQuery } from '../../src/kv/scratch.ts';

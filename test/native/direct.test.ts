@@ -1,16 +1,16 @@
 // O_DIRECT: reads land straight in the program's data page (a page of a
 // WebAssembly.Memory, page-aligned by V8), in whole 512-byte blocks. Skipped
-// where the file system refuses O_DIRECT; tmpfs must be refused with EDIRECT.
+// where the file system refuses O_DIRECT; tmpfs must be refused with NATIVE_DIRECT.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileBlockSource } from '../../src/kv/block-source.ts';
+import { FileBlockSource } from '../../src/base/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { lookupKey } from '../../src/kv/lookups.ts';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError, probeDirect } from '../../src/native/engine.ts';
-import { nativeKvGet, openKvEngine } from '../../src/native/kv.ts';
+import { nativeKvGet, openKvEngine } from '../../src/kv/xrp-client.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 
@@ -57,10 +57,10 @@ test('O_DIRECT: BPF-KV lookups, variable sizes and a read at the end of the file
   }
 });
 
-test('a file system that refuses O_DIRECT gives EDIRECT naming the reason; tmpfs refuses it (Linux < 6.6) or serves it', async (t) => {
+test('a file system that refuses O_DIRECT gives NATIVE_DIRECT naming the reason; tmpfs refuses it (Linux < 6.6) or serves it', async (t) => {
   // procfs refuses O_DIRECT on every kernel; /proc/cpuinfo is a regular file
   if (existsSync('/proc/cpuinfo')) {
-    await assert.rejects(NativeXrpEngine.open('/proc/cpuinfo', { direct: true }), (e: unknown) => e instanceof NativeXrpError && e.code === 'EDIRECT' && /O_DIRECT/.test(e.message) && /EINVAL/.test(e.message));
+    await assert.rejects(NativeXrpEngine.open('/proc/cpuinfo', { direct: true }), (e: unknown) => e instanceof NativeXrpError && e.code === 'NATIVE_DIRECT' && /O_DIRECT/.test(e.message) && /EINVAL/.test(e.message));
   }
   if (!existsSync('/dev/shm') || statfsSync('/dev/shm').type !== TMPFS_MAGIC) {
     t.skip('/dev/shm is not a tmpfs here');
@@ -72,7 +72,7 @@ test('a file system that refuses O_DIRECT gives EDIRECT naming the reason; tmpfs
     writeFileSync(path, scriptedFile([{ next: [[512, 0]] }, { done: true, tag: 3 }]));
     const probe = probeDirect(path);
     if (!probe.ok) {
-      await assert.rejects(NativeXrpEngine.open(path, { direct: true }), (e: unknown) => e instanceof NativeXrpError && e.code === 'EDIRECT');
+      await assert.rejects(NativeXrpEngine.open(path, { direct: true }), (e: unknown) => e instanceof NativeXrpError && e.code === 'NATIVE_DIRECT');
       return;
     }
     const engine = await NativeXrpEngine.open(path, { workers: 1, direct: true });

@@ -5,13 +5,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, utimesSync } from 'node:fs';
-import { FileBlockSource } from '../../src/kv/block-source.ts';
+import { FileBlockSource } from '../../src/base/block-source.ts';
 import { buildKvFile } from '../../src/kv/builder.ts';
 import { aggregateRange, lookupKey, rangeScan } from '../../src/kv/lookups.ts';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError } from '../../src/native/engine.ts';
 import { workerBootCode } from '../../src/native/boot.ts';
-import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/native/kv.ts';
+import { nativeKvGet, nativeKvRange, openKvEngine } from '../../src/kv/xrp-client.ts';
 import { TestRng } from '../kernel/xrp/helpers.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 
@@ -167,7 +167,7 @@ test('typed errors: bad file, O_DIRECT refused, no program, bad arguments, rejec
   const path = dir.file('args.bin', scriptedFile([{ done: true }], 2));
   const engine = await NativeXrpEngine.open(path, { workers: 1 });
   const scratch = new Uint8Array(4096);
-  await assert.rejects(engine.readXrp(0, scratch), (e: unknown) => e instanceof NativeXrpError && e.code === 'ENOPROG');
+  await assert.rejects(engine.readXrp(0, scratch), (e: unknown) => e instanceof NativeXrpError && e.code === 'NATIVE_NO_PROGRAM');
   // a program the verifier rejects (reads r2, never written)
   await assert.rejects(engine.load({ name: 'bad', insns: [{ code: 0xbf, dst: 0, src: 2, off: 0, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] }), /r2/);
   await assert.rejects(engine.load('bpf/kv/no-such.bpf.o', 'x'), (e: unknown) => e instanceof NativeXrpError && e.code === 'ENOENT');
@@ -181,7 +181,7 @@ test('typed errors: bad file, O_DIRECT refused, no program, bad arguments, rejec
   await assert.rejects(engine.load(SCRIPTED), (e: unknown) => e instanceof NativeXrpError && e.code === 'EBUSY');
   assert.equal((await inFlight).status, XrpStatus.DONE);
   await engine.close();
-  await assert.rejects(engine.readXrp(0, scratch), (e: unknown) => e instanceof NativeXrpError && e.code === 'ECLOSED');
+  await assert.rejects(engine.readXrp(0, scratch), (e: unknown) => e instanceof NativeXrpError && e.code === 'NATIVE_CLOSED');
 });
 
 test('workers boot from the cached esbuild bundle, and without it by registering tsx (XRP_NATIVE_BOOT=tsx)', async () => {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemble } from '../../src/bpf/asm.ts';
+import { assemble } from '../../src/bpf/asm/asm.ts';
 import type { Program } from '../../src/bpf/isa.ts';
 
 /**

@@ -5,7 +5,7 @@
 // options are checked.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeXrpEngine, NativeXrpError } from '../../src/native/engine.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 

@@ -3,7 +3,7 @@
 // started with the same program; nothing is lost and nothing hangs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { XrpStatus } from '../../src/kernel/xrp/status.ts';
+import { XrpStatus } from '../../src/xrp/status.ts';
 import { NativeWorkerError, NativeXrpEngine, type NativeXrpResult } from '../../src/native/engine.ts';
 import { SCRIPTED, scriptedFile, scriptedLog, TempDir, type BlockSpec } from './helpers.ts';
 
@@ -51,7 +51,7 @@ test('a worker that dies (uncaught error, process.exit, terminate) fails only th
       const { ok, failed } = await burst(engine, 60, 5, how);
       assert.equal(failed.length, 1, `${how}: only the request the dying worker had taken`);
       assert.equal(ok, 59, how);
-      assert.equal(failed[0]!.code, 'EWORKER');
+      assert.equal(failed[0]!.code, 'NATIVE_WORKER');
       assert.match(failed[0]!.message, how === 'throw' ? /died \(debug hook: worker \d+ crashes on purpose\)/ : /died \(exit code 70\)/);
       assert.match(failed[0]!.message, /at offset 0; the request was not completed/);
       assert.equal(engine.replacedWorkers, replaced + 1);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventQueue } from '../../src/sim/event-queue.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 
 test('events pop in (time, insertion) order, also after growing', () => {
   const q = new EventQueue();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram } from '../../src/sim/histogram.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import { SimError } from '../../src/sim/errors.ts';
 
 function exactPercentile(sorted: number[], p: number): number {

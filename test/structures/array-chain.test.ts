@@ -22,7 +22,7 @@ import {
 } from '../../src/structures/array-chain.ts';
 import { StructureError } from '../../src/structures/errors.ts';
 import { MemoryFile } from '../../src/structures/io.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import { EngineDriver } from './engine-driver.ts';
 
 function arrayFile(nElems: number, seed: number, valueAt?: (i: number) => bigint): MemoryFile {

@@ -7,9 +7,9 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadElf } from '../../src/bpf/elf.ts';
+import { loadElf } from '../../src/bpf/elf/elf.ts';
 import { createExecEnv, type Engine, type ExecEnv } from '../../src/bpf/engine.ts';
-import { linkProgram } from '../../src/bpf/link.ts';
+import { linkProgram } from '../../src/bpf/elf/link.ts';
 import { loadProgram } from '../../src/bpf/load.ts';
 import { AddressSpace, type Region } from '../../src/bpf/memory.ts';
 import { createStdHelpers } from '../../src/bpf/std-helpers.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Machine } from '../../src/kernel/machine.ts';
 import { O_DIRECT, O_RDONLY } from '../../src/kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpStatus } from '../../src/kernel/xrp/index.ts';
-import { Prng } from '../../src/sim/prng.ts';
+import { Prng } from '../../src/base/prng.ts';
 import type { ReadWriteFile } from '../../src/structures/skiplist.ts';
 import { buildSkipList, SkipListWriter } from '../../src/structures/skiplist.ts';
 import { SKIPLIST_GET_FN, SKIPLIST_RANGE_FN } from '../../src/structures/programs.ts';

@@ -1,5 +1,5 @@
-// Experiment 6: other on-disk structures with storage functions (issue 7's
-// array chain and skip list), XRP against user space as the chain grows, and
+// Experiment 6: other on-disk structures with storage functions (the
+// array chain and the skip list), XRP against user space as the chain grows, and
 // the effect of XRP's resubmission limit on a long chain. Three experiments
 // share number 6 (`xrp bench 6` runs all three).
 

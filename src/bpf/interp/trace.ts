@@ -1,7 +1,7 @@
 // `--trace` support for the interpreter: one line per executed instruction with
 // its index, its disassembly and the registers it changed.
 
-import { disassembleInsn } from '../disasm.ts';
+import { disassembleInsn } from '../asm/disasm.ts';
 import type { Insn } from '../isa.ts';
 
 export type TraceSink = (line: string) => void;

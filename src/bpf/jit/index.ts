@@ -15,7 +15,7 @@
 // from the trap's code offset in the stack trace.
 
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
-import { XrpError } from '../errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';

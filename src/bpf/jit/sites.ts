@@ -1,7 +1,7 @@
 // Fault sites and compile errors, shared by every part of the JIT.
 
 import type { FaultKind } from '../engine.ts';
-import { XrpError } from '../errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 /** A place in the program that can fault; the wasm code passes its index to env.fault. */
 export interface FaultSite {

@@ -2,8 +2,8 @@
 // verifier log: the rejected instruction with its index and disassembly, the
 // reason, and the register state at that point.
 
-import { disassembleInsn } from '../disasm.ts';
-import { XrpError } from '../errors.ts';
+import { disassembleInsn } from '../asm/disasm.ts';
+import { XrpError } from '../../base/errors.ts';
 import type { Insn } from '../isa.ts';
 
 export class VerifierError extends XrpError {

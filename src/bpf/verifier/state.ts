@@ -2,6 +2,11 @@
 // bpf_reg_state, bpf_func_state and bpf_verifier_state), their printing for
 // the log, and the subsumption test used for pruning (states_equal/regsafe).
 // Register values are immutable; a state copy copies arrays, not values.
+//
+// The non-null assertions (`!`) index arrays sized by construction (a frame's
+// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
+// frame stack, a path's history in pairs): this is the verifier's hot path,
+// tuned for V8's interpreter tier, where a check per access costs.
 
 import { STACK_FRAME_BYTES } from '../isa.ts';
 import { constValue, isConst, scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';

@@ -14,7 +14,6 @@ export const widthMask = (bits: Width): bigint => (bits === 64 ? 0xffff_ffff_fff
 
 export const tnumConst = (value: bigint, bits: Width = 64): Tnum => ({ value: BigInt.asUintN(bits, value), mask: 0n });
 export const tnumUnknown = (bits: Width = 64): Tnum => ({ value: 0n, mask: widthMask(bits) });
-export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 
 /** Highest set bit, 1-based (fls64); 0 for 0. */
 function fls(x: bigint): number {

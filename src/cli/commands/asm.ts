@@ -4,11 +4,11 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assemble } from '../../bpf/asm.ts';
-import type { AsmSyntax } from '../../bpf/asm.ts';
-import { parseConformanceFile } from '../../bpf/conformance-file.ts';
-import { disassemble, formatUbpf } from '../../bpf/disasm.ts';
-import { XrpError } from '../../bpf/errors.ts';
+import { assemble } from '../../bpf/asm/asm.ts';
+import type { AsmSyntax } from '../../bpf/asm/asm.ts';
+import { parseConformanceFile } from '../../bpf/conformance/file.ts';
+import { disassemble, formatUbpf } from '../../bpf/asm/disasm.ts';
+import { XrpError } from '../../base/errors.ts';
 import { decode, encode } from '../../bpf/isa.ts';
 import type { Insn } from '../../bpf/isa.ts';
 

@@ -1,7 +1,7 @@
 // `xrp conformance DIR [--engine NAME]`: run the bpf_conformance corpus.
 
 import type { Command } from 'commander';
-import { ENGINES, runConformanceDir } from '../../bpf/conformance.ts';
+import { ENGINES, runConformanceDir } from '../../bpf/conformance/conformance.ts';
 
 export function register(program: Command): void {
   program

@@ -4,8 +4,8 @@
 // TypeScript, and measure nanoseconds per executed instruction.
 
 import type { Command } from 'commander';
-import { assemble } from '../../bpf/asm.ts';
-import { disassembleInsn } from '../../bpf/disasm.ts';
+import { assemble } from '../../bpf/asm/asm.ts';
+import { disassembleInsn } from '../../bpf/asm/disasm.ts';
 import { createExecEnv } from '../../bpf/engine.ts';
 import { createInterpreter } from '../../bpf/interp/interp.ts';
 import { encode, type Program } from '../../bpf/isa.ts';

@@ -4,7 +4,7 @@
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import { ImageStore } from '../../device/image-store.ts';
 import { FileSystem } from '../../kernel/fs/fs.ts';
 import { FS_BLOCK_BYTES } from '../../kernel/fs/layout.ts';

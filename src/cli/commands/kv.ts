@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { buildKvFile } from '../../kv/builder.ts';
 import { kvGeometry, valueText } from '../../kv/format.ts';
@@ -21,7 +21,7 @@ import { createKvImage, importKvImage, isKvImage, rawKvLayers, WRITTEN_LAYERS_MA
 import { RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, U64_MAX, type KeyRange } from '../../kv/lookups.ts';
 import { KV_MODES, runKvLookups, runKvRanges, type KvMode, type KvRunStats } from '../../kv/modes.ts';
 import { RANGE_AGGS, type LookupAnswer, type RangeAgg, type RangeAnswer } from '../../kv/user-ops.ts';
-import { nativeKvGet, nativeKvRange } from '../../native/kv.ts';
+import { nativeKvGet, nativeKvRange, rangeAnswerOf } from '../../kv/xrp-client.ts';
 
 class KvCliError extends XrpError {
   constructor(message: string) {
@@ -239,10 +239,7 @@ export function register(program: Command): void {
       const r = await nativeKvRange(db, begin, end, { flags: flagsBits, agg: agg === 'none' ? 'none' : agg });
       const elapsedMs = performance.now() - startMs;
       if (flags.json === true) return void console.log(JSON.stringify({ engine, ...r, elapsedMs }, jsonReplacer, 2));
-      const answer: RangeAnswer = { agg, count: agg === 'none' ? r.pairs.length : Number(r.aggCount), calls: r.calls };
-      if (agg === 'none') answer.pairs = r.pairs;
-      else if (agg === 'array' || agg === 'set') answer.numbers = r.out;
-      else if (r.aggValue !== undefined) answer.value = r.aggValue;
+      const answer = rangeAnswerOf(r, agg);
       console.log(`range ${shown}:`);
       for (const line of rangeLines(answer, show)) console.log(line);
       console.log(`native engine (real file, host time): ${elapsedMs.toFixed(1)} ms including start-up, ${r.calls} read_xrp call(s), ${r.reads} block reads`);

@@ -5,15 +5,15 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assemble } from '../../bpf/asm.ts';
-import { engineFactory, ENGINES } from '../../bpf/conformance.ts';
-import { loadElf } from '../../bpf/elf.ts';
+import { assemble } from '../../bpf/asm/asm.ts';
+import { engineFactory, ENGINES } from '../../bpf/conformance/conformance.ts';
+import { loadElf } from '../../bpf/elf/elf.ts';
 import { createExecEnv, INSN_LIMIT_DEFAULT } from '../../bpf/engine.ts';
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import type { HelperTable } from '../../bpf/helpers.ts';
 import { createInterpreter } from '../../bpf/interp/interp.ts';
 import { decode, type Program } from '../../bpf/isa.ts';
-import { linkProgram } from '../../bpf/link.ts';
+import { linkProgram } from '../../bpf/elf/link.ts';
 import { AddressSpace } from '../../bpf/memory.ts';
 import { createStdHelpers } from '../../bpf/std-helpers.ts';
 

@@ -4,10 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { disassembleInsn } from '../../bpf/disasm.ts';
-import { formatDump } from '../../bpf/elf-dump.ts';
-import { findProgram, loadElf } from '../../bpf/elf.ts';
-import { XrpError } from '../../bpf/errors.ts';
+import { disassembleInsn } from '../../bpf/asm/disasm.ts';
+import { formatDump } from '../../bpf/elf/dump.ts';
+import { findProgram, loadElf } from '../../bpf/elf/elf.ts';
+import { XrpError } from '../../base/errors.ts';
 
 class ProgDumpError extends XrpError {
   constructor(message: string) {

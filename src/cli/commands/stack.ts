@@ -2,7 +2,7 @@
 // path, with the mean time spent in each layer (the XRP paper's Table 1).
 
 import type { Command } from 'commander';
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { formatBreakdown, runStackBreakdown } from '../../kernel/stack-breakdown.ts';
 

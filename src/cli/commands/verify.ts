@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
-import { loadElf, type ObjectProgram } from '../../bpf/elf.ts';
-import { XrpError } from '../../bpf/errors.ts';
+import { loadElf, type ObjectProgram } from '../../bpf/elf/elf.ts';
+import { XrpError } from '../../base/errors.ts';
 import { verify } from '../../bpf/verifier/verifier.ts';
 import type { ProgramType } from '../../bpf/verifier/types.ts';
 

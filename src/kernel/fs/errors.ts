@@ -2,7 +2,7 @@
 // format) and failed operations (no space, no such file...). The syscall layer
 // turns operation errors into errno results through `errno`.
 
-import { XrpError } from '../../bpf/errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 /** An operation failed; `errno` is the Linux errno a syscall would return. */
 export class FsError extends XrpError {
@@ -10,7 +10,7 @@ export class FsError extends XrpError {
     readonly errno: number,
     message: string,
   ) {
-    super('EFS', message);
+    super('FS', message);
   }
 }
 
@@ -20,6 +20,6 @@ export class FsCorruptError extends XrpError {
     readonly imagePath: string,
     message: string,
   ) {
-    super('EFSCORRUPT', `image ${imagePath}: ${message}`);
+    super('FS_CORRUPT', `image ${imagePath}: ${message}`);
   }
 }

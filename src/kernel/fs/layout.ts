@@ -21,10 +21,8 @@ import type { Extent } from './extent-map.ts';
 export const FS_BLOCK_BYTES = 4096;
 export const FS_MAGIC = 'XRPFS\0v1';
 export const FS_VERSION = 1;
-export const SUPERBLOCK_BYTES = 52;
 export const NAME_BYTES_MAX = 255;
-/** Inode numbers start at 11 like ext4 (2 is the root directory). */
-export const ROOT_INO = 2;
+/** Inode numbers start at 11 like ext4 (where 2 is the root directory). */
 export const FIRST_INO = 11;
 
 export interface Superblock {

@@ -12,6 +12,9 @@
 
 import type { Region } from '../../bpf/memory.ts';
 import { SimError } from '../../sim/errors.ts';
+import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
+import { resubmitLimitProblem, XRP_INSN_LIMIT_DEFAULT, XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
+import { XrpStepOutcome } from '../../xrp/step.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Process } from '../syscalls.ts';
 
@@ -25,11 +28,6 @@ export interface XrpCosts {
 }
 
 export const DEFAULT_XRP_COSTS: XrpCosts = { hookNs: 100, insnNs: 1, userInsnNs: 1 };
-
-/** Default resubmission limit per request (reads after the first; the original has none). */
-export const XRP_RESUBMIT_LIMIT_DEFAULT = 4096;
-/** Largest configurable limit. */
-export const XRP_RESUBMIT_LIMIT_MAX = 1 << 24;
 
 export type XrpFanoutMode = 'parallel' | 'serial';
 
@@ -52,18 +50,9 @@ export interface XrpOptions {
 
 export class XrpConfigError extends SimError {}
 
-const configs = new WeakMap<Kernel, XrpConfig>();
-const installHooks: Array<(k: Kernel) => void> = [];
-
-/** Registers work done once per kernel when XRP is installed (the io_uring opcode). */
-export function onXrpInstall(fn: (k: Kernel) => void): void {
-  installHooks.push(fn);
-}
-
 export function checkResubmitLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 0 || limit > XRP_RESUBMIT_LIMIT_MAX) {
-    throw new XrpConfigError(`XRP resubmission limit must be an integer 0..${XRP_RESUBMIT_LIMIT_MAX}, got ${String(limit)}`);
-  }
+  const problem = resubmitLimitProblem(limit);
+  if (problem !== null) throw new XrpConfigError(problem);
 }
 
 export function checkFanout(mode: string): void {
@@ -71,15 +60,14 @@ export function checkFanout(mode: string): void {
 }
 
 /**
- * Installs XRP in `kernel` (idempotent): registers IORING_OP_READ_XRP and
- * returns the kernel's mutable XRP configuration, updated with `options`.
+ * The kernel's mutable XRP configuration, made on first use and updated with
+ * `options`. installXrp (install.ts) also registers IORING_OP_READ_XRP.
  */
-export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
-  let cfg = configs.get(kernel);
-  if (cfg === undefined) {
-    cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: 1_000_000 };
-    configs.set(kernel, cfg);
-    for (const fn of installHooks) fn(kernel);
+export function configureXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig {
+  let cfg = kernel.xrp;
+  if (cfg === null) {
+    cfg = { costs: { ...DEFAULT_XRP_COSTS }, resubmitLimit: XRP_RESUBMIT_LIMIT_DEFAULT, fanout: 'parallel', insnLimit: XRP_INSN_LIMIT_DEFAULT };
+    kernel.xrp = cfg;
   }
   if (options.costs !== undefined) {
     const costs = { ...cfg.costs, ...options.costs };
@@ -103,9 +91,9 @@ export function installXrp(kernel: Kernel, options: XrpOptions = {}): XrpConfig 
   return cfg;
 }
 
-/** The kernel's XRP configuration (installs XRP on first use). */
+/** The kernel's XRP configuration (the defaults until configured). */
 export function xrpConfig(kernel: Kernel): XrpConfig {
-  return configs.get(kernel) ?? installXrp(kernel);
+  return kernel.xrp ?? configureXrp(kernel);
 }
 
 /**
@@ -118,6 +106,10 @@ export function xrpConfig(kernel: Kernel): XrpConfig {
 export class XrpProcState {
   private readonly ctxFree: Region[] = [];
   private readonly pageFree: Region[] = [];
+  /** The outcome of the contract's step, reused by the hook (it copies what it needs out before it yields). */
+  readonly step = new XrpStepOutcome();
+  /** The user-space fallback's pages (fallback.ts), mapped on its first use. */
+  fallbackPages: { bounce: Region; ctx: Region } | null = null;
   constructor(readonly proc: Process) {}
 
   takeCtx(): Region {
@@ -129,7 +121,7 @@ export class XrpProcState {
   }
 
   takePage(): Region {
-    return this.pageFree.pop() ?? this.proc.mem.map('xrp-page', 4096);
+    return this.pageFree.pop() ?? this.proc.mem.map('xrp-page', XRP_PAGE_BYTES);
   }
 
   givePage(r: Region): void {
@@ -137,27 +129,12 @@ export class XrpProcState {
   }
 }
 
-const procStates = new WeakMap<Process, XrpProcState>();
-
+/** The process's XRP state, made on first use. */
 export function xrpProcState(proc: Process): XrpProcState {
-  let s = procStates.get(proc);
-  if (s === undefined) {
+  let s = proc.xrp;
+  if (s === null) {
     s = new XrpProcState(proc);
-    procStates.set(proc, s);
+    proc.xrp = s;
   }
   return s;
 }
-
-// struct bpf_xrp (x86-64 layout of the original; bpf/include/xrp.h).
-export const CTX_BYTES = 280;
-export const CTX_DONE = 0;
-export const CTX_NEXT_ADDR = 8;
-export const CTX_SIZE = 136;
-export const CTX_DATA = 264;
-export const CTX_SCRATCH = 272;
-export const XRP_MAX_FANOUT = 16;
-export const XRP_PAGE_BYTES = 4096;
-export const XRP_SIZE_DEFAULT = 512;
-export const XRP_SIZE_MIN = 512;
-export const XRP_SIZE_MAX = 4096;
-export const XRP_SIZE_STEP = 512;

@@ -14,21 +14,24 @@
 // a misaligned offset is read through an aligned bounce buffer).
 //
 // A terminal status of the kernel (PROG_ERROR, FAULT, INVALID_SIZE,
-// OUT_OF_FILE, IO_ERROR) is the answer: nothing is redone.
+// OUT_OF_FILE, IO_ERROR) is the answer: nothing is redone. The program runs
+// through the contract's step (src/xrp/step.ts), as in the hook; a terminal
+// end met here stops the walk at once.
 
-import { ExecutionFault } from '../../bpf/engine.ts';
 import type { Region } from '../../bpf/memory.ts';
 import { EFAULT, EINVAL, type SysResult } from '../errno.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
-import {
-  CTX_BYTES, CTX_DATA, CTX_DONE, CTX_NEXT_ADDR, CTX_SCRATCH, CTX_SIZE, XRP_MAX_FANOUT, XRP_PAGE_BYTES, XRP_RESUBMIT_LIMIT_DEFAULT,
-  XRP_SIZE_DEFAULT, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig,
-} from './config.ts';
-import { programOf } from './prog-load.ts';
+import { XrpBudget } from '../../xrp/budget.ts';
+import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
+import { XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
+import { isResumable, XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
+import { clearCtx, xrpStep, XrpStepKind, XrpStepOutcome } from '../../xrp/step.ts';
+import { xrpConfig, xrpProcState } from './config.ts';
+import { programOf } from './program.ts';
 import { readXrp, type XrpCallOptions } from './read-xrp.ts';
-import { isResumable, XrpStatus, xrpStatusName, type XrpRead, type XrpResult, type XrpStatusCode } from './status.ts';
+import type { XrpResult } from './result.ts';
 
 /** The arguments of the read_xrp call being continued. */
 export interface XrpCall {
@@ -57,19 +60,13 @@ export interface XrpFallbackResult {
   stopOffset: number;
 }
 
-interface UserPages {
-  bounce: Region;
-  ctx: Region;
-}
-
-const userPages = new WeakMap<Process, UserPages>();
-
-function pagesOf(proc: Process): UserPages {
-  let p = userPages.get(proc);
-  if (p === undefined) {
+function pagesOf(proc: Process): { bounce: Region; ctx: Region } {
+  const st = xrpProcState(proc);
+  let p = st.fallbackPages;
+  if (p === null) {
     // One aligned bounce buffer covers any read of up to 4096 bytes at any offset.
     p = { bounce: proc.mem.map('xrp-fallback-bounce', 2 * XRP_PAGE_BYTES), ctx: proc.mem.map('xrp-fallback-ctx', CTX_BYTES, { alignBytes: 8 }) };
-    userPages.set(proc, p);
+    st.fallbackPages = p;
   }
   return p;
 }
@@ -94,7 +91,7 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
     out.stopOffset = offset;
     return out;
   };
-  const terminal = result.ends.find((e) => !isResumable(e.status));
+  const terminal = result.ends.find((e: XrpEnd) => !isResumable(e.status));
   if (terminal !== undefined) {
     out.progRet = terminal.status === XrpStatus.PROG_ERROR ? terminal.progRet : 0n;
     out.fault = terminal.status === XrpStatus.FAULT ? terminal.detail : null;
@@ -102,17 +99,21 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
   }
   const userInsnNs = xrpConfig(proc.kernel).costs.userInsnNs;
   const { bounce, ctx } = pagesOf(proc);
+  // the fallback yields between steps: its outcome is its own, not the process's
+  const step = new XrpStepOutcome();
   const mem = proc.mem;
-  const view = mem.view;
   const c = ctx.base;
+  // The fallback's budget counts every pread (the first of each pending branch included).
+  const budget = new XrpBudget(maxReads);
   const queue: XrpRead[] = [...result.pending];
   for (let head = 0; head < queue.length; head++) {
-    let read: XrpRead | null = queue[head]!;
-    mem.u8.fill(0, c, c + CTX_BYTES); // a new branch
-    while (read !== null) {
+    let read: XrpRead | undefined = queue[head];
+    clearCtx(mem, c); // a new branch
+    while (read !== undefined) {
       const off = read.offsetBytes;
       if (!Number.isSafeInteger(off) || off < 0) return stop(XrpStatus.OUT_OF_FILE, off);
-      if (out.reads >= maxReads) return stop(XrpStatus.LIMIT, off);
+      if (!budget.allows(off)) return stop(XrpStatus.LIMIT, off);
+      budget.take(off);
       // pread through an aligned bounce buffer (the file is O_DIRECT).
       const a = Math.floor(off / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
       const end = Math.ceil((off + read.sizeBytes) / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
@@ -122,45 +123,28 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
       const valid = Math.max(0, Math.min(read.sizeBytes, n - (off - a)));
       if (valid === 0) return stop(XrpStatus.OUT_OF_FILE, off);
       mem.u8.copyWithin(call.dataBuf, bounce.base + (off - a), bounce.base + (off - a) + valid);
-      mem.u8.fill(0, call.dataBuf + valid, call.dataBuf + XRP_PAGE_BYTES);
-      view.setInt32(c + CTX_DONE, 0, true);
-      for (let i = 1; i < XRP_MAX_FANOUT; i++) view.setBigUint64(c + CTX_SIZE + 8 * i, 0n, true);
-      view.setBigUint64(c + CTX_DATA, BigInt(call.dataBuf), true);
-      view.setBigUint64(c + CTX_SCRATCH, BigInt(call.scratchBuf), true);
-      let r0: bigint;
-      try {
-        const r = program.run(c);
-        out.runs++;
-        out.insnsExecuted += r.insnsExecuted;
-        yield t.cpu(r.insnsExecuted * userInsnNs);
-        r0 = r.r0;
-      } catch (error) {
-        if (!(error instanceof ExecutionFault)) throw error;
-        out.fault = error.message;
+      xrpStep(mem, c, call.dataBuf, valid, call.scratchBuf, program, step);
+      if (step.kind === XrpStepKind.FAULT) {
+        out.fault = step.fault;
         return stop(XrpStatus.FAULT, off);
       }
-      if (r0 !== 0n) {
-        out.progRet = r0;
+      out.runs++;
+      out.insnsExecuted += step.insnsExecuted;
+      yield t.cpu(step.insnsExecuted * userInsnNs);
+      if (step.kind === XrpStepKind.PROG_ERROR) {
+        out.progRet = step.r0;
         return stop(XrpStatus.PROG_ERROR, off);
       }
-      if (view.getInt32(c + CTX_DONE, true) !== 0) {
+      if (step.kind === XrpStepKind.DONE) {
         out.stopOffset = off;
-        read = null;
+        read = undefined;
         continue;
       }
-      read = null;
-      for (let i = 0; i < XRP_MAX_FANOUT; i++) {
-        const raw = view.getBigUint64(c + CTX_SIZE + 8 * i, true);
-        if (i > 0 && raw === 0n) continue;
-        const addr = view.getBigUint64(c + CTX_NEXT_ADDR + 8 * i, true);
-        const size = raw === 0n ? XRP_SIZE_DEFAULT : Number(raw);
-        if (raw !== 0n && (raw < BigInt(XRP_SIZE_MIN) || raw > BigInt(XRP_SIZE_MAX) || raw % BigInt(XRP_SIZE_STEP) !== 0n)) {
-          return stop(XrpStatus.INVALID_SIZE, off);
-        }
-        const next = { offsetBytes: addr > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(addr), sizeBytes: size };
-        if (i === 0) read = next;
-        else queue.push(next);
-      }
+      // INVALID_SIZE at the slot's next_addr, as the hook reports it.
+      const badOffset = step.invalidOffsets[0];
+      if (badOffset !== undefined) return stop(XrpStatus.INVALID_SIZE, badOffset);
+      read = step.nextSizeBytes > 0 ? { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes } : undefined;
+      for (let k = 0; k < step.childCount; k++) queue.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
     }
   }
   return out;

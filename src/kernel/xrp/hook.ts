@@ -1,5 +1,6 @@
 // The XRP completion hook: what the original adds to nvme_handle_cqe, plus the
-// statuses, limit, variable sizes and fan-out of issue 6.
+// statuses, limit, variable sizes and fan-out. It drives the step of the XRP
+// contract (src/xrp/step.ts) from NVMe completions.
 //
 // One read_xrp call is an XrpRequest. It owns one or more NVMe commands
 // (XrpCommand): the primary one, which reads into the user's data buffer, and
@@ -10,8 +11,9 @@
 //   1. the mapping of the block just read is looked up again in the metadata
 //      digest and its version compared with the one used to submit it (a
 //      concurrent extent change ends the branch with MAPPING_CHANGED);
-//   2. ctx.data / ctx.scratch are set, size[1..15] cleared, the program runs;
-//   3. a non-zero return ends the branch (PROG_ERROR), done != 0 ends it (DONE);
+//   2. the contract's step (xrpStep): ctx.data / ctx.scratch are set,
+//      size[1..15] cleared, the program runs; a non-zero return ends the
+//      branch (PROG_ERROR), done != 0 ends it (DONE);
 //   4. otherwise next_addr[0] is translated through the digest and the SAME
 //      command (same tag, same page, same queue) is resubmitted with the new
 //      LBA; extra slots (size[i] != 0) become new commands spread over the
@@ -20,18 +22,17 @@
 // completes; the request completes when its last command does.
 
 import type { Region } from '../../bpf/memory.ts';
-import { ExecutionFault } from '../../bpf/engine.ts';
 import type { CpuContext, Task } from '../../sim/thread.ts';
+import { XrpBudget } from '../../xrp/budget.ts';
+import { isResumable, XrpStatus, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
+import { checkRead, checkReadDetail, clearCtx, READ_OK, xrpStep, XrpStepKind } from '../../xrp/step.ts';
 import { EIO } from '../errno.ts';
 import type { Kernel } from '../kernel.ts';
 import { CQE_COMPLETE, CQE_RESUBMIT, LOGICAL_BLOCK_BYTES, NVME_OP_READ, NvmeRequest, type CqeHook } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
-import {
-  CTX_BYTES, CTX_DATA, CTX_DONE, CTX_NEXT_ADDR, CTX_SCRATCH, CTX_SIZE, XRP_MAX_FANOUT, XRP_PAGE_BYTES, XRP_SIZE_DEFAULT,
-  XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig, xrpProcState, type XrpFanoutMode,
-} from './config.ts';
-import type { XrpProgram } from './prog-load.ts';
-import { isResumable, XrpResult, XrpStatus, type XrpRead, type XrpStatusCode } from './status.ts';
+import { xrpConfig, xrpProcState, type XrpFanoutMode } from './config.ts';
+import type { XrpProgram } from './program.ts';
+import { XrpResult } from './result.ts';
 
 /** One NVMe command of an XRP request and the read it is doing. */
 export class XrpCommand extends NvmeRequest {
@@ -83,9 +84,12 @@ export class XrpRequest implements CqeHook {
   private active = 0;
   private spread = 0;
   private lastDoneOffset = -1;
+  /** Every read the hook submits passes here first (src/xrp/budget.ts). */
+  private readonly budget: XrpBudget;
 
   constructor(readonly p: XrpRequestParams) {
     this.result.res = p.count;
+    this.budget = new XrpBudget(p.resubmitLimit);
   }
 
   /**
@@ -109,7 +113,7 @@ export class XrpRequest implements CqeHook {
   private newCommand(page: Region | null): XrpCommand {
     const st = xrpProcState(this.p.proc);
     const ctxRegion = st.takeCtx();
-    this.p.proc.mem.u8.fill(0, ctxRegion.base, ctxRegion.base + CTX_BYTES);
+    clearCtx(this.p.proc.mem, ctxRegion.base);
     const addr = page === null ? this.p.dataAddr : page.base;
     const cmd = new XrpCommand(this, ctxRegion, page, addr, this.p.proc.mem.u8);
     cmd.hook = this;
@@ -135,23 +139,14 @@ export class XrpRequest implements CqeHook {
    * branch's end) when the read cannot be issued.
    */
   private prepare(cmd: XrpCommand, read: XrpRead, counts: boolean): boolean {
-    const r = this.result;
-    if (counts && r.resubmissions >= this.p.resubmitLimit) {
-      this.endBranch(XrpStatus.LIMIT, read, `resubmission limit ${this.p.resubmitLimit} reached`);
-      return false;
-    }
     const off = read.offsetBytes;
+    const budget = counts ? this.budget : null;
     const map = this.p.kernel.fs.digest.current(this.p.ino);
-    if (!Number.isSafeInteger(off) || map === null || off >= map.sizeBytes) {
-      if (Number.isSafeInteger(off) && off % LOGICAL_BLOCK_BYTES !== 0) {
-        this.endBranch(XrpStatus.MISALIGNED, read, `offset ${off} is not a multiple of ${LOGICAL_BLOCK_BYTES}`);
-      } else {
-        this.endBranch(XrpStatus.OUT_OF_FILE, read, `offset ${off} is past the end of the file (${map?.sizeBytes ?? 0} bytes)`);
-      }
-      return false;
-    }
-    if (off % LOGICAL_BLOCK_BYTES !== 0) {
-      this.endBranch(XrpStatus.MISALIGNED, read, `offset ${off} is not a multiple of ${LOGICAL_BLOCK_BYTES}`);
+    const fileBytes = map?.sizeBytes ?? 0;
+    const refused = checkRead(budget, off, fileBytes);
+    if (refused !== READ_OK || map === null) {
+      const status = refused === READ_OK ? XrpStatus.OUT_OF_FILE : refused;
+      this.endBranch(status, read, checkReadDetail(status, budget, off, fileBytes));
       return false;
     }
     const needed = Math.min(read.sizeBytes, map.sizeBytes - off);
@@ -173,7 +168,10 @@ export class XrpRequest implements CqeHook {
     cmd.validBytes = needed;
     cmd.version = m.version;
     cmd.address = m.address;
-    if (counts) r.resubmissions++;
+    if (counts) {
+      this.budget.take(off);
+      this.result.resubmissions = this.budget.used;
+    }
     return true;
   }
 
@@ -204,38 +202,29 @@ export class XrpRequest implements CqeHook {
     } else if (!this.stillMapped(cmd)) {
       this.endBranch(XrpStatus.MAPPING_CHANGED, here, `the mapping of offset ${cmd.offsetBytes} changed while the read was in flight`);
     } else {
-      const mem = this.p.proc.mem;
-      const view = mem.view;
-      const c = cmd.ctxRegion.base;
-      mem.u8.fill(0, cmd.pageAddr + cmd.validBytes, cmd.pageAddr + XRP_PAGE_BYTES);
-      view.setInt32(c + CTX_DONE, 0, true);
-      for (let i = 1; i < XRP_MAX_FANOUT; i++) view.setBigUint64(c + CTX_SIZE + 8 * i, 0n, true);
-      view.setBigUint64(c + CTX_DATA, BigInt(cmd.pageAddr), true);
-      view.setBigUint64(c + CTX_SCRATCH, BigInt(this.p.scratchAddr), true);
-      let ran = false;
-      try {
-        const out = this.p.program.run(c);
-        ran = true;
-        r.runs++;
-        r.insnsExecuted += out.insnsExecuted;
-        cost += out.insnsExecuted * cfg.costs.insnNs;
-        if (out.r0 !== 0n) {
-          this.endBranch(XrpStatus.PROG_ERROR, here, `the program returned ${out.r0}`, out.r0);
-        } else if (view.getInt32(c + CTX_DONE, true) !== 0) {
+      // The step's outcome is shared by the process's requests: everything is copied out before the next yield.
+      const step = xrpProcState(this.p.proc).step;
+      xrpStep(this.p.proc.mem, cmd.ctxRegion.base, cmd.pageAddr, cmd.validBytes, this.p.scratchAddr, this.p.program, step);
+      r.runs++;
+      r.insnsExecuted += step.insnsExecuted;
+      cost += step.insnsExecuted * cfg.costs.insnNs;
+      switch (step.kind) {
+        case XrpStepKind.FAULT:
+          this.endBranch(XrpStatus.FAULT, here, step.fault);
+          break;
+        case XrpStepKind.PROG_ERROR:
+          this.endBranch(XrpStatus.PROG_ERROR, here, `the program returned ${step.r0}`, step.r0);
+          break;
+        case XrpStepKind.DONE:
           this.lastDoneOffset = cmd.offsetBytes;
-        } else {
-          const slots = readSlots(view, c);
-          for (let i = 0; i < slots.length; i++) {
-            const s = slots[i]!;
-            if (s.sizeBytes < 0) this.endBranch(XrpStatus.INVALID_SIZE, { offsetBytes: s.offsetBytes, sizeBytes: 0 }, `size[${s.slot}] is ${s.rawSize}: must be ${XRP_SIZE_MIN}..${XRP_SIZE_MAX} in steps of ${XRP_SIZE_STEP}`);
-            else if (s.slot === 0) next = s;
-            else children.push(s);
+          break;
+        case XrpStepKind.NEXT:
+          for (let k = 0; k < step.invalidSlots.length; k++) {
+            this.endBranch(XrpStatus.INVALID_SIZE, { offsetBytes: step.invalidOffsets[k] ?? 0, sizeBytes: 0 }, step.invalidDetail(k));
           }
-        }
-      } catch (error) {
-        if (!(error instanceof ExecutionFault)) throw error;
-        if (!ran) r.runs++;
-        this.endBranch(XrpStatus.FAULT, here, error.message);
+          if (step.nextSizeBytes > 0) next = { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes };
+          for (let k = 0; k < step.childCount; k++) children.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
+          break;
       }
     }
     // The hook's work happens before anything it submits.
@@ -252,12 +241,13 @@ export class XrpRequest implements CqeHook {
     }
     // This command's branch is over: it takes queued reads (serial fan-out, or children that found no free tag).
     while (this.workHead < this.work.length) {
-      const w = this.work[this.workHead++]!;
+      const w = this.work[this.workHead++];
+      if (w === undefined) break;
       if (this.workHead === this.work.length) {
         this.work.length = 0;
         this.workHead = 0;
       }
-      this.p.proc.mem.u8.fill(0, cmd.ctxRegion.base, cmd.ctxRegion.base + CTX_BYTES); // a new branch: fresh ctx
+      clearCtx(this.p.proc.mem, cmd.ctxRegion.base); // a new branch: fresh ctx
       if (this.prepare(cmd, w, true)) {
         yield ctx.cpu(submitNs);
         r.hookCpuNs += submitNs;
@@ -289,7 +279,8 @@ export class XrpRequest implements CqeHook {
       }
     }
     // Every queue is full: an interrupt handler cannot wait, so a command of this request will do it later.
-    this.result.resubmissions--;
+    this.budget.giveBack();
+    this.result.resubmissions = this.budget.used;
     this.release(cmd);
     this.work.push(read);
   }
@@ -307,26 +298,4 @@ export class XrpRequest implements CqeHook {
     r.latencyNs = ctx.nowNs - this.p.startNs;
     if (this.onFinish !== null) this.onFinish(ctx);
   }
-}
-
-interface Slot extends XrpRead {
-  slot: number;
-  /** The raw size[i] (for messages). */
-  rawSize: bigint;
-}
-
-/** The reads a program asked for: slot 0 always, slots 1..15 when size[i] != 0. sizeBytes -1 marks an invalid size. */
-function readSlots(view: DataView, c: number): Slot[] {
-  const out: Slot[] = [];
-  for (let i = 0; i < XRP_MAX_FANOUT; i++) {
-    const raw = view.getBigUint64(c + CTX_SIZE + 8 * i, true);
-    if (i > 0 && raw === 0n) continue;
-    const addr = view.getBigUint64(c + CTX_NEXT_ADDR + 8 * i, true);
-    const offsetBytes = addr > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(addr);
-    let sizeBytes = -1;
-    if (raw === 0n) sizeBytes = XRP_SIZE_DEFAULT;
-    else if (raw >= BigInt(XRP_SIZE_MIN) && raw <= BigInt(XRP_SIZE_MAX) && raw % BigInt(XRP_SIZE_STEP) === 0n) sizeBytes = Number(raw);
-    out.push({ slot: i, offsetBytes, sizeBytes, rawSize: raw });
-  }
-  return out;
 }

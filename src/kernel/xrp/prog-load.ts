@@ -5,45 +5,20 @@
 // completion hook (kernel) and in the user-space fallback, with the same maps.
 
 import { readFileSync } from 'node:fs';
-import { loadElf } from '../../bpf/elf.ts';
-import { createExecEnv, type Engine, type ExecEnv, type RunResult } from '../../bpf/engine.ts';
-import { XrpError } from '../../bpf/errors.ts';
-import { linkProgram } from '../../bpf/link.ts';
+import { loadElf } from '../../bpf/elf/elf.ts';
+import { createExecEnv } from '../../bpf/engine.ts';
+import { XrpError } from '../../base/errors.ts';
+import { linkProgram } from '../../bpf/elf/link.ts';
 import { loadProgram, type EngineName } from '../../bpf/load.ts';
 import { AddressSpaceError } from '../../bpf/memory.ts';
 import { createStdHelpers } from '../../bpf/std-helpers.ts';
 import { VerifierError } from '../../bpf/verifier/log.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
-import { EBADF, EINVAL, ENOMEM } from '../errno.ts';
+import { EINVAL, ENOMEM } from '../errno.ts';
 import { FILE_BPF_PROG, O_RDWR, OpenFile, type Process } from '../syscalls.ts';
-import { installXrp, xrpConfig } from './config.ts';
-// read-xrp.ts registers IORING_OP_READ_XRP when XRP is installed in a kernel.
-import './read-xrp.ts';
-
-/** A loaded, verified and compiled storage function, owned by one process. */
-export class XrpProgram {
-  /** Program runs and their instructions, kernel and user space together. */
-  runs = 0;
-  insnsExecuted = 0;
-
-  constructor(
-    readonly name: string,
-    readonly proc: Process,
-    readonly engine: Engine,
-    readonly engineName: EngineName,
-    readonly env: ExecEnv,
-    /** Instructions the verifier processed. */
-    readonly verifiedInsns: number,
-  ) {}
-
-  /** One run with r1 = ctxAddr (an address in the process's memory). Throws ExecutionFault. */
-  run(ctxAddr: number): RunResult {
-    const r = this.engine.run(this.env, [BigInt(ctxAddr)]);
-    this.runs++;
-    this.insnsExecuted += r.insnsExecuted;
-    return r;
-  }
-}
+import { xrpConfig } from './config.ts';
+import { installXrp } from './install.ts';
+import { XrpProgram } from './program.ts';
 
 export interface ProgLoadAttr {
   /** The bytes of a .bpf.o (clang -target bpf). */
@@ -122,12 +97,4 @@ export function* loadXrpProgramFile(t: SimThread, proc: Process, path: string, p
   const r = yield* bpfProgLoad(t, proc, { object: bytes, program, fileName: path, engine });
   if (r.fd < 0) throw new XrpProgLoadError(path, program, r.fd, r.log, r.error);
   return r.fd;
-}
-
-/** The program behind `progFd`: the program, -EBADF (no such fd) or -EINVAL (an fd that is not a program). */
-export function programOf(proc: Process, progFd: number): XrpProgram | number {
-  const f = proc.file(progFd);
-  if (f === null) return -EBADF;
-  if (f.kind !== FILE_BPF_PROG || !(f.object instanceof XrpProgram)) return -EINVAL;
-  return f.object;
 }

@@ -6,7 +6,7 @@
 // bio, NVMe driver, each charging Table 1's cost); every following read is
 // issued by the completion hook (hook.ts) without coming back up. The call
 // returns -errno when it is refused, else an XrpResult with the explicit
-// status (status.ts); the scratch state is in the user's scratch page and the
+// status (src/xrp/status.ts); the scratch state is in the user's scratch page and the
 // last block read by the primary command in the data buffer.
 //
 // Checks, in this order (the original's, plus what it silently degraded):
@@ -27,14 +27,15 @@
 import { EBADF, EFAULT, EINVAL, EISDIR, ESPIPE } from '../errno.ts';
 import type { SysResult } from '../errno.ts';
 import type { IoUring, IoUringOpHandler, UringRequest } from '../io-uring.ts';
-import type { Kernel } from '../kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import { FILE_DIRECTORY, type OpenFile, type Process } from '../syscalls.ts';
 import type { CpuContext, SimThread, Task } from '../../sim/thread.ts';
-import { checkFanout, checkResubmitLimit, onXrpInstall, XRP_PAGE_BYTES, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP, xrpConfig, type XrpFanoutMode } from './config.ts';
+import { XRP_PAGE_BYTES } from '../../xrp/layout.ts';
+import { isValidReadSize } from '../../xrp/limits.ts';
+import { checkFanout, checkResubmitLimit, xrpConfig, type XrpFanoutMode } from './config.ts';
 import { XrpRequest } from './hook.ts';
-import { programOf, type XrpProgram } from './prog-load.ts';
-import { XrpResult } from './status.ts';
+import { programOf, type XrpProgram } from './program.ts';
+import { XrpResult } from './result.ts';
 
 /** Our io_uring opcode for READ_XRP (the original patches its own into the enum). */
 export const IORING_OP_READ_XRP = 48;
@@ -60,7 +61,7 @@ export function checkReadXrp(proc: Process, fd: number, dataBuf: number, count: 
   if (!file.readable) return -EBADF;
   if (file.kind === FILE_DIRECTORY) return -EISDIR;
   if (!Number.isSafeInteger(dataBuf) || !Number.isSafeInteger(scratchBuf) || dataBuf % XRP_PAGE_BYTES !== 0 || scratchBuf % XRP_PAGE_BYTES !== 0) return -EINVAL;
-  if (!Number.isSafeInteger(count) || count < XRP_SIZE_MIN || count > XRP_SIZE_MAX || count % XRP_SIZE_STEP !== 0) return -EINVAL;
+  if (!isValidReadSize(count)) return -EINVAL;
   if (!proc.validBuffer(dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
   if (!file.direct) return -EINVAL;
   if (pos % LOGICAL_BLOCK_BYTES !== 0) return -EINVAL; // direct I/O alignment, as for pread
@@ -120,7 +121,7 @@ export function xrpResultOfCqe(cqe: { aux: object | null }): XrpResult | null {
 }
 
 /** IORING_OP_READ_XRP: the SQE carries fd, addr (data buffer), len (count), off (pos), bpfFd and scratchAddr. */
-class ReadXrpOp implements IoUringOpHandler {
+export class ReadXrpOp implements IoUringOpHandler {
   *issue(ctx: CpuContext, ring: IoUring, req: UringRequest): Task {
     const sqe = req.sqe;
     const proc = ring.proc;
@@ -143,5 +144,3 @@ class ReadXrpOp implements IoUringOpHandler {
     yield* k.driver.submit(ctx, cmd);
   }
 }
-
-onXrpInstall((kernel: Kernel) => kernel.registerIoUringOp(IORING_OP_READ_XRP, new ReadXrpOp()));

@@ -5,7 +5,7 @@
 // use a small instruction limit, and both engines must then fault with INSN_LIMIT.
 // Memory accesses stay in the caller's own stack frame, so no other fault occurs.
 
-import { Prng } from '../../../src/bpf/gen.ts';
+import { GenRng } from '../../../src/testing/program-gen.ts';
 import { AluOp, CallSrc, InsnClass, JmpOp, Mode, Size, Source, insn, ldImm64, type Insn } from '../../../src/bpf/isa.ts';
 
 /** The pure helper the generated programs call (id 1). */
@@ -48,7 +48,7 @@ interface GenBlock {
 }
 
 export function generateShape(seed: number): Insn[] {
-  const rng = new Prng(seed);
+  const rng = new GenRng(seed);
   const functionCount = rng.between(1, 4);
   const functions: GenBlock[][] = [];
   for (let f = 0; f < functionCount; f++) {

@@ -5,13 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readConformanceFile } from '../../../src/bpf/conformance-file.ts';
-import { conformanceHelpers, programOf, runConformanceDir, runConformanceTest } from '../../../src/bpf/conformance.ts';
+import { readConformanceFile } from '../../../src/bpf/conformance/file.ts';
+import { conformanceHelpers, programOf, runConformanceDir, runConformanceTest } from '../../../src/bpf/conformance/conformance.ts';
 import { createExecEnv, ExecutionFault, type Engine } from '../../../src/bpf/engine.ts';
 import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit } from '../../../src/bpf/jit/index.ts';
 import { AddressSpace } from '../../../src/bpf/memory.ts';
-import type { ConformanceTest } from '../../../src/bpf/conformance-file.ts';
+import type { ConformanceTest } from '../../../src/bpf/conformance/file.ts';
 import { CORPUS } from '../../helpers/corpus.ts';
 
 const skip = existsSync(CORPUS) ? false : `no corpus at ${CORPUS}`;

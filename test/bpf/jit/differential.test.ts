@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createExecEnv, ExecutionFault, type Engine } from '../../../src/bpf/engine.ts';
-import { generateProgram } from '../../../src/bpf/gen.ts';
+import { generateProgram } from '../../../src/testing/program-gen.ts';
 import type { HelperTable } from '../../../src/bpf/helpers.ts';
 import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit, type CompileOptions } from '../../../src/bpf/jit/index.ts';

@@ -3,7 +3,7 @@
 // flow and the br_table dispatch fallback, with and without region checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../../src/bpf/asm.ts';
+import { assemble } from '../../../src/bpf/asm/asm.ts';
 import { createExecEnv, ExecutionFault, type ExecEnv, type RunResult } from '../../../src/bpf/engine.ts';
 import type { HelperTable } from '../../../src/bpf/helpers.ts';
 import { compileJit, JitProgram } from '../../../src/bpf/jit/index.ts';

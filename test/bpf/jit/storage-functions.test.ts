@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadElf, type BpfObject } from '../../../src/bpf/elf.ts';
+import { loadElf, type BpfObject } from '../../../src/bpf/elf/elf.ts';
 import { createExecEnv, ExecutionFault, type Engine, type ExecEnv } from '../../../src/bpf/engine.ts';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { GenRng } from '../../../src/testing/program-gen.ts';
 import { createInterpreter } from '../../../src/bpf/interp/interp.ts';
 import { compileJit, JitProgram } from '../../../src/bpf/jit/index.ts';
-import { linkProgram } from '../../../src/bpf/link.ts';
+import { linkProgram } from '../../../src/bpf/elf/link.ts';
 import { loadProgram } from '../../../src/bpf/load.ts';
 import { AddressSpace, type Region } from '../../../src/bpf/memory.ts';
 import { createStdHelpers } from '../../../src/bpf/std-helpers.ts';
@@ -109,7 +109,7 @@ test('every shipped storage function: JIT = interpreter, step by step, on BPF-KV
     const linked = linkProgram(object, name, new AddressSpace(1 << 20));
     const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source });
     assert.ok(loaded.engine instanceof JitProgram, `${path} ${name}`);
-    const rng = new Prng(0x5eed);
+    const rng = new GenRng(0x5eed);
     for (let run = 0; run < 40; run++) {
       const machines = [
         machine(object, name, (l) => createInterpreter(l.program)),

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { GenRng } from '../../../src/testing/program-gen.ts';
 import {
   aluBounds,
   condHolds,
@@ -30,7 +30,7 @@ const contains = (b: Bounds, x: bigint, bits: 32 | 64): boolean => {
 };
 const member = (s: Scalar, x: bigint): boolean => contains(s.b64, x, 64) && contains(s.b32, x & 0xffff_ffffn, 32);
 
-function randomValue(rng: Prng): bigint {
+function randomValue(rng: GenRng): bigint {
   switch (rng.below(4)) {
     case 0:
       return BigInt(rng.between(-5, 70));
@@ -44,7 +44,7 @@ function randomValue(rng: Prng): bigint {
 }
 
 /** A random abstract scalar and a few of its concrete members. */
-function randomScalar(rng: Prng): [Scalar, bigint[]] {
+function randomScalar(rng: GenRng): [Scalar, bigint[]] {
   const a = BigInt.asUintN(64, randomValue(rng));
   const b = BigInt.asUintN(64, randomValue(rng));
   const [lo, hi] = a < b ? [a, b] : [b, a];
@@ -103,7 +103,7 @@ function holds(cond: CondKind, a: bigint, b: bigint, bits: 32 | 64): boolean {
 }
 
 test('random abstract scalars contain their members', () => {
-  const rng = new Prng(1);
+  const rng = new GenRng(1);
   for (let k = 0; k < 2000; k++) {
     const [s, xs] = randomScalar(rng);
     for (const x of xs) assert.ok(member(s, x), `${x} not in its scalar`);
@@ -111,7 +111,7 @@ test('random abstract scalars contain their members', () => {
 });
 
 test('ALU results contain the concrete result (64- and 32-bit)', () => {
-  const rng = new Prng(2);
+  const rng = new GenRng(2);
   for (let k = 0; k < 6000; k++) {
     const [a, xs] = randomScalar(rng);
     const [b, ys] = randomScalar(rng);
@@ -130,7 +130,7 @@ test('ALU results contain the concrete result (64- and 32-bit)', () => {
 });
 
 test('branch refinement keeps every pair that takes the branch, and finds dead branches', () => {
-  const rng = new Prng(3);
+  const rng = new GenRng(3);
   let dead = 0;
   for (let k = 0; k < 6000; k++) {
     const [a, xs] = randomScalar(rng);
@@ -153,7 +153,7 @@ test('branch refinement keeps every pair that takes the branch, and finds dead b
 });
 
 test('condHolds (the verifier\'s shortcut for branches on two constants) agrees with the branch semantics', () => {
-  const rng = new Prng(4);
+  const rng = new GenRng(4);
   for (let k = 0; k < 4000; k++) {
     const a = randomValue(rng);
     const b = rng.chance(0.2) ? a : randomValue(rng);

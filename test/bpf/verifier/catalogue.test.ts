@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../../src/bpf/asm.ts';
+import { assemble } from '../../../src/bpf/asm/asm.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
 import { CATALOGUE_MAPS, SAFE, UNSAFE, type CatalogueCase } from './catalogue.ts';
 

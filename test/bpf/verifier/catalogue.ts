@@ -3,7 +3,7 @@
 // reason the verifier must give; absent means the program must be accepted.
 // Unsafe and safe programs come in pairs of the same shape where possible.
 
-import type { MapSpec } from '../../../src/bpf/elf.ts';
+import type { MapSpec } from '../../../src/bpf/elf/elf.ts';
 
 export interface CatalogueCase {
   name: string;

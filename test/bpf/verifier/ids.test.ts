@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../../src/bpf/asm.ts';
+import { assemble } from '../../../src/bpf/asm/asm.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
 
 // 16 jump-free instructions after the join: the join is always checkpointed

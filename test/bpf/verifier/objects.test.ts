@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadElf } from '../../../src/bpf/elf.ts';
+import { loadElf } from '../../../src/bpf/elf/elf.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
 
 const root = new URL('../../../', import.meta.url);

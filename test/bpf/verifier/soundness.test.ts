@@ -8,11 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { assemble } from '../../../src/bpf/asm.ts';
-import { loadElf } from '../../../src/bpf/elf.ts';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { assemble } from '../../../src/bpf/asm/asm.ts';
+import { loadElf } from '../../../src/bpf/elf/elf.ts';
+import { GenRng } from '../../../src/testing/program-gen.ts';
 import { decode } from '../../../src/bpf/isa.ts';
-import { candidate, checkCandidate, type Candidate } from '../../../src/bpf/verifier/soundness.ts';
+import { candidate, checkCandidate, type Candidate } from '../../../src/testing/verifier-soundness.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
 import { SAFE } from './catalogue.ts';
 
@@ -32,7 +32,7 @@ export function soundnessCorpus(): Candidate[] {
 
 test(`${PROGRAMS} random and mutated programs: whatever is accepted never faults`, () => {
   const corpus = soundnessCorpus();
-  const rng = new Prng(20261124);
+  const rng = new GenRng(20261124);
   let accepted = 0;
   let acceptedMutants = 0;
   const violations: string[] = [];
@@ -52,7 +52,7 @@ test(`${PROGRAMS} random and mutated programs: whatever is accepted never faults
 });
 
 test('garbage bytecode is rejected with the verifier\'s own error, never an exception', () => {
-  const rng = new Prng(99);
+  const rng = new GenRng(99);
   for (let k = 0; k < 2000; k++) {
     const insns = decode(rng.bytes(8 * rng.between(1, 40)));
     for (const type of ['xrp', 'mem'] as const) {

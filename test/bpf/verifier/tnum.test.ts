@@ -5,10 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../../src/bpf/gen.ts';
+import { GenRng } from '../../../src/testing/program-gen.ts';
 import { tnumAdd, tnumContains, tnumIntersect, tnumMul, tnumRange, tnumSub, widthMask, type Tnum, type Width } from '../../../src/bpf/verifier/tnum.ts';
 
-function randomWord(rng: Prng, bits: Width): bigint {
+function randomWord(rng: GenRng, bits: Width): bigint {
   const w = (BigInt(rng.nextU32()) << 32n) | BigInt(rng.nextU32());
   // narrow values as often as wide ones: small constants, bytes, 16-bit, full width
   const keep = [4n, 8n, 16n, 32n, 64n][rng.below(5)]!;
@@ -16,7 +16,7 @@ function randomWord(rng: Prng, bits: Width): bigint {
 }
 
 /** A random tnum of `bits` and a few of its members. */
-function randomTnum(rng: Prng, bits: Width): [Tnum, bigint[]] {
+function randomTnum(rng: GenRng, bits: Width): [Tnum, bigint[]] {
   const mask = rng.below(4) === 0 ? 0n : randomWord(rng, bits);
   const value = randomWord(rng, bits) & ~mask;
   const t = { value, mask };
@@ -28,7 +28,7 @@ function randomTnum(rng: Prng, bits: Width): [Tnum, bigint[]] {
 const wrap = (x: bigint, bits: Width): bigint => BigInt.asUintN(bits, x);
 
 test('tnum add, sub and mul contain every concrete result, in both operand orders', () => {
-  const rng = new Prng(0x7a11);
+  const rng = new GenRng(0x7a11);
   for (let round = 0; round < 3000; round++) {
     const bits: Width = rng.below(2) === 0 ? 64 : 32;
     const [a, as] = randomTnum(rng, bits);
@@ -58,7 +58,7 @@ test('tnum mul of constants is the constant product; by a small constant it keep
 });
 
 test('tnumRange holds every value of its range; tnumIntersect keeps exactly the common members', () => {
-  const rng = new Prng(0x9a9e);
+  const rng = new GenRng(0x9a9e);
   for (let round = 0; round < 3000; round++) {
     const bits: Width = rng.below(2) === 0 ? 64 : 32;
     const p = randomWord(rng, bits);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { XrpError } from '../../../src/bpf/errors.ts';
+import { XrpError } from '../../../src/base/errors.ts';
 import { register } from '../../../src/cli/commands/kv.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));

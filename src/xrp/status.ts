@@ -6,7 +6,7 @@
 // ends with one status; the request's status is DONE when every branch ended
 // DONE, else the FIRST abnormal end in virtual time. Reads that were never done
 // because their branch stopped for a resumable reason are listed in `pending`,
-// so that the user-space fallback (fallback.ts) can finish the walk.
+// so that a user-space fallback (src/kernel/xrp/fallback.ts) can finish the walk.
 
 export const XrpStatus = {
   /** Every branch ended with ctx.done != 0. */
@@ -59,7 +59,7 @@ export interface XrpRead {
 /** An abnormal end of one branch. */
 export interface XrpEnd {
   readonly status: XrpStatusCode;
-  /** The read that was not done (resumable statuses) or the block the program ran on (PROG_ERROR, FAULT, INVALID_SIZE). */
+  /** The read that was not done (resumable statuses and OUT_OF_FILE), the slot's next_addr (INVALID_SIZE), or the block the program ran on (PROG_ERROR, FAULT, IO_ERROR, MAPPING_CHANGED). */
   readonly offsetBytes: number;
   readonly sizeBytes: number;
   /** r0 of a PROG_ERROR, else 0n. */
@@ -68,54 +68,3 @@ export interface XrpEnd {
   readonly detail: string;
 }
 
-/** What read_xrp (and an IORING_OP_READ_XRP completion) returns when the request ran. */
-export class XrpResult {
-  /** `count` (bytes of the first read) when it was read, 0 when the first read could not be issued (hole, past the end), -EIO on a device error. */
-  res = 0;
-  status: XrpStatusCode = XrpStatus.DONE;
-  /** r0 of the first PROG_ERROR. */
-  progRet = 0n;
-  /** Message of the first FAULT. */
-  fault: string | null = null;
-  /** Where the chain stopped: the offset of the first abnormal end, or of the last read when DONE. */
-  stopOffset = 0;
-  /** Reads not done because their branch stopped for a resumable reason (in the order they stopped). */
-  readonly pending: XrpRead[] = [];
-  /** Every abnormal branch end, in virtual-time order. */
-  readonly ends: XrpEnd[] = [];
-  /** Blocks read by the device (the first included). */
-  reads = 0;
-  /** Reads submitted from the completion hook (resubmissions and fan-out children). */
-  resubmissions = 0;
-  /** Program runs and their executed instructions. */
-  runs = 0;
-  insnsExecuted = 0;
-  /** CPU charged by the hook in interrupt context (fixed costs + instructions + resubmissions). */
-  hookCpuNs = 0;
-  /** NVMe commands (tags) the request used at its peak: 1 unless it fanned out in parallel. */
-  commands = 0;
-  /** Virtual time from the syscall entry (or SQE issue) to the completion. */
-  latencyNs = 0;
-
-  get statusName(): string {
-    return xrpStatusName(this.status);
-  }
-
-  /** True when the kernel did not finish the walk (pending reads, or any abnormal end). */
-  get partial(): boolean {
-    return this.status !== XrpStatus.DONE;
-  }
-
-  /** Records an abnormal end; the first one sets the request's status. */
-  end(e: XrpEnd, resumable: boolean): void {
-    if (this.ends.length === 0) {
-      this.status = e.status;
-      this.stopOffset = e.offsetBytes;
-      if (e.status === XrpStatus.PROG_ERROR) this.progRet = e.progRet;
-    }
-    if (e.status === XrpStatus.FAULT && this.fault === null) this.fault = e.detail;
-    if (e.status === XrpStatus.PROG_ERROR && this.progRet === 0n) this.progRet = e.progRet;
-    this.ends.push(e);
-    if (resumable) this.pending.push({ offsetBytes: e.offsetBytes, sizeBytes: e.sizeBytes });
-  }
-}

@@ -17,7 +17,7 @@
 // Every malformed input ends in an ElfError that names the file, the section
 // and the offset or relocation at fault.
 
-import { parseBtfMapDefs, type BtfMapDef } from './elf-btf.ts';
+import { parseBtfMapDefs, type BtfMapDef } from './btf.ts';
 import {
   ElfError,
   readElf,
@@ -33,10 +33,10 @@ import {
   type ElfRelocation,
   type ElfSection,
   type ElfSymbol,
-} from './elf-reader.ts';
-import { decode, INSN_BYTES, isLdImm64, isLocalCall, LdImm64Src, type Insn, type Program } from './isa.ts';
+} from './reader.ts';
+import { decode, INSN_BYTES, isLdImm64, isLocalCall, LdImm64Src, type Insn, type Program } from '../isa.ts';
 
-export { ElfError } from './elf-reader.ts';
+export { ElfError } from './reader.ts';
 
 /** Map types, as in Linux's enum bpf_map_type (only those the runtime implements are named). */
 export const MapType = { HASH: 1, ARRAY: 2 } as const;

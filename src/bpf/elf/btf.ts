@@ -7,7 +7,7 @@
 // DATASEC ".maps") and read the members. Nothing else in BTF is needed to load
 // or run a program, so other sections of BTF are never parsed.
 
-import { ElfError } from './elf-reader.ts';
+import { ElfError } from './reader.ts';
 
 const BTF_MAGIC = 0xeb9f;
 const BTF_HEADER_BYTES_MIN = 24;

@@ -12,8 +12,8 @@
 // 32-bit atomics with w registers (objdump 14 needs --mattr=+alu32 to decode them at all),
 // jump targets without the `<label>` suffix, and the v4 instructions objdump 14 does not know.
 
-import { AluOp, AtomicOp, CallSrc, InsnClass, JmpOp, LDDW_OPCODE, LdImm64Src, Mode, Size, sizeBytes } from './isa.ts';
-import type { Insn } from './isa.ts';
+import { AluOp, AtomicOp, CallSrc, InsnClass, JmpOp, LDDW_OPCODE, LdImm64Src, Mode, Size, sizeBytes } from '../isa.ts';
+import type { Insn } from '../isa.ts';
 
 // Module-local aliases: under tsx every use of an imported binding is a getter call, which
 // dominated decoding time (each trace line and verifier log line comes through here).

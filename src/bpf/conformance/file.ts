@@ -13,7 +13,7 @@
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { XrpError } from './errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 export interface ConformanceSection {
   name: string;

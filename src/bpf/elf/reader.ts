@@ -3,7 +3,7 @@
 // is bounds-checked here, so the layers above work on validated tables and
 // every defect becomes an ElfError naming the file, section and offset.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../../base/errors.ts';
 
 export class ElfError extends XrpError {
   constructor(
@@ -33,7 +33,6 @@ export const SectionType = {
 export const SectionFlag = { WRITE: 0x1, ALLOC: 0x2, EXECINSTR: 0x4 } as const;
 
 export const SymbolType = { NOTYPE: 0, OBJECT: 1, FUNC: 2, SECTION: 3, FILE: 4 } as const;
-export const SymbolBind = { LOCAL: 0, GLOBAL: 1, WEAK: 2 } as const;
 
 /** Special section indices of symbols. */
 export const SHN_UNDEF = 0;

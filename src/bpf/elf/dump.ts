@@ -4,7 +4,7 @@
 
 import type { AppliedRelocation, BpfObject, ObjectProgram } from './elf.ts';
 import { MapType } from './elf.ts';
-import { isLdImm64, type Insn } from './isa.ts';
+import { isLdImm64, type Insn } from '../isa.ts';
 
 /** Disassembles the slot at `pc` (the second slot of an lddw is never asked for). */
 export type InsnFormatter = (insns: readonly Insn[], pc: number) => string;

@@ -6,9 +6,9 @@
 // the scratch state (sgResumeOffset, prepRangeResume).
 
 import { fileURLToPath } from 'node:url';
-import { XrpError } from '../bpf/errors.ts';
-import { XrpStatus } from '../kernel/xrp/status.ts';
-import { checkKey, type KeyValue } from '../kv/lookups.ts';
+import { XrpError } from '../base/errors.ts';
+import { XrpStatus } from '../xrp/status.ts';
+import { checkKey, type KeyValue } from './lookups.ts';
 import {
   AggOp,
   prepRangeResume,
@@ -19,8 +19,10 @@ import {
   writeRangeQuery,
   writeSgQuery,
   type AggOpName,
-} from '../kv/scratch.ts';
-import { NativeXrpEngine, type NativeXrpOptions, type NativeXrpResult } from './engine.ts';
+} from './scratch.ts';
+import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
+import { NativeXrpEngine, type NativeXrpOptions } from '../native/engine.ts';
+import type { RangeAgg, RangeAnswer } from './user-ops.ts';
 
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
@@ -50,8 +52,8 @@ export async function openKvEngine(dbPath: string, program: NativeKvProgram, opt
 }
 
 export interface NativeKvOptions extends NativeXrpOptions {
-  /** an engine from openKvEngine(dbPath, ...) with the right program; otherwise one is opened and closed */
-  engine?: NativeXrpEngine;
+  /** an engine with the right program loaded (openKvEngine, or any XrpEngine such as the emulated one); otherwise a native one is opened and closed */
+  engine?: XrpEngine;
 }
 
 export interface NativeKvAnswer {
@@ -68,12 +70,12 @@ export interface NativeKvStats {
   reads: number;
 }
 
-function unexpected(result: NativeXrpResult, what: string): NativeKvError {
+function unexpected(result: XrpOutcome, what: string): NativeKvError {
   const hint = result.status === XrpStatus.MAPPING_CHANGED ? ' (the file changed under the engine: open it again)' : '';
   return new NativeKvError(`${what}: the chain ended with ${result.statusName} at offset ${result.stopOffsetBytes}: ${result.detail}${hint}`);
 }
 
-async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: NativeKvOptions, run: (e: NativeXrpEngine) => Promise<T>): Promise<T> {
+async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: NativeKvOptions, run: (e: XrpEngine) => Promise<T>): Promise<T> {
   if (options.engine !== undefined) return run(options.engine);
   const engine = await openKvEngine(dbPath, program, options);
   try {
@@ -84,7 +86,7 @@ async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: 
 }
 
 /** One scatter-gather call of up to 32 keys, resumed after the resubmission limit. */
-async function getBatch(engine: NativeXrpEngine, keys: readonly bigint[], stats: NativeKvStats): Promise<NativeKvAnswer[]> {
+async function getBatch(engine: XrpEngine, keys: readonly bigint[], stats: NativeKvStats): Promise<NativeKvAnswer[]> {
   const scratch = new Uint8Array(4096);
   writeSgQuery(scratch, keys);
   let offset = 0;
@@ -95,7 +97,10 @@ async function getBatch(engine: NativeXrpEngine, keys: readonly bigint[], stats:
     if (result.status === XrpStatus.DONE) {
       return readSgQuery(scratch)
         .values.slice(0, keys.length)
-        .map((v, i) => (v.found ? { key: keys[i]!, found: true, value: v.value } : { key: keys[i]!, found: false }));
+        .map((v, i) => {
+          const key = keys[i] ?? 0n; // values.slice(0, keys.length): i < keys.length
+          return v.found ? { key, found: true, value: v.value } : { key, found: false };
+        });
     }
     if (result.status !== XrpStatus.LIMIT) throw unexpected(result, `kv_get of ${keys.length} keys`);
     const resume = sgResumeOffset(scratch);
@@ -137,6 +142,15 @@ export interface NativeRangeResult extends NativeKvStats {
   aggValue?: bigint;
   /** ARRAY: the numbers in key order; SET: the distinct numbers in order of first appearance */
   out: bigint[];
+}
+
+/** The answer of a range query as the emulated runs give it (src/kv/user-ops.ts), so callers print one shape whatever the engine. */
+export function rangeAnswerOf(result: NativeRangeResult, agg: RangeAgg): RangeAnswer {
+  const answer: RangeAnswer = { agg, count: agg === 'none' ? result.pairs.length : Number(result.aggCount), calls: result.calls };
+  if (agg === 'none') answer.pairs = result.pairs;
+  else if (agg === 'array' || agg === 'set') answer.numbers = result.out;
+  else if (result.aggValue !== undefined) answer.value = result.aggValue;
+  return answer;
 }
 
 /** A range query [begin, end) (flags change the ends) with kv_range, resumed until complete. */

@@ -2,7 +2,7 @@
 // a computed BPF-KV store. The user-space reference lookups read through it.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { XrpError } from '../bpf/errors.ts';
+import { XrpError } from './errors.ts';
 
 export class KvReadError extends XrpError {
   constructor(message: string) {

@@ -1,13 +1,20 @@
-// The run's one pseudo-random generator: xoshiro128** 1.1 (Blackman & Vigna),
+// The one pseudo-random generator of the project (the simulator's, the
+// benchmarks', the test program generator's): xoshiro128** 1.1 (Blackman & Vigna),
 // 32-bit state words so it runs on plain JS integer arithmetic (no BigInt on the
 // hot path). Seeded by SplitMix32 expansion of a 32-bit seed (or of both halves
 // of a larger integer seed), so every seed gives a well-mixed non-zero state.
 
-import { SimError } from './errors.ts';
+import { XrpError } from './errors.ts';
 
-export const PRNG_ALGORITHM = 'xoshiro128** 1.1 (seeded by splitmix32)';
+/** A bad seed, state or bound. */
+export class PrngError extends XrpError {
+  constructor(message: string) {
+    super('PRNG', message);
+  }
+}
 
-function splitmix32(state: { x: number }): number {
+/** SplitMix32: expands a 32-bit seed into well-mixed words (state.x advances). */
+export function splitmix32(state: { x: number }): number {
   state.x = (state.x + 0x9e3779b9) | 0;
   let z = state.x;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
@@ -26,7 +33,7 @@ export class Prng {
   /** `seed`: a safe non-negative integer. */
   constructor(readonly seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new SimError(`PRNG seed must be a non-negative safe integer, got ${String(seed)}`);
+      throw new PrngError(`PRNG seed must be a non-negative safe integer, got ${String(seed)}`);
     }
     const st = { x: (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x100000000), 0x27d4eb2d) };
     this.s0 = splitmix32(st);
@@ -43,7 +50,7 @@ export class Prng {
     p.s1 = s1 | 0;
     p.s2 = s2 | 0;
     p.s3 = s3 | 0;
-    if ((p.s0 | p.s1 | p.s2 | p.s3) === 0) throw new SimError('xoshiro128** state must not be all zero');
+    if ((p.s0 | p.s1 | p.s2 | p.s3) === 0) throw new PrngError('xoshiro128** state must not be all zero');
     return p;
   }
 
@@ -65,7 +72,7 @@ export class Prng {
   /** Uniform integer in [0, bound), bound a positive safe integer; unbiased (rejection). */
   nextBelow(bound: number): number {
     if (!Number.isSafeInteger(bound) || bound <= 0) {
-      throw new SimError(`PRNG bound must be a positive safe integer, got ${String(bound)}`);
+      throw new PrngError(`PRNG bound must be a positive safe integer, got ${String(bound)}`);
     }
     if (bound <= 0x100000000) {
       // Lemire-style threshold rejection on 32 bits. The limit is kept for the last

@@ -1,15 +1,15 @@
-// The structures' storage functions on REAL files at real speed, through the
-// native read_xrp engine (src/native/engine.ts: worker threads, each with the
-// program verified and JIT-compiled, one thread crossing per chain). Every
-// query of a batch is in flight at once. A request cut by the resubmission
+// The structures' storage functions on a file through any read_xrp engine
+// (src/xrp/engine.ts: the native engine on real files at real speed, or the
+// emulated kernel); the caller says which by the opener it passes. Every query
+// of a batch is in flight at once. A request cut by the resubmission
 // limit is finished, as on the emulated machine, by user space (the array
 // chain's walk from the scratch state, with synchronous reads of the file) or
 // by read_xrp again from the pending offset (fallback 'xrp'; always so for the
 // skip list, whose search state lives in the scratch page).
 
-import { FileBlockSource } from '../kv/block-source.ts';
-import { XrpStatus, xrpStatusName } from '../kernel/xrp/status.ts';
-import { NativeXrpEngine, type NativeXrpOptions, type NativeXrpResult } from '../native/engine.ts';
+import { FileBlockSource } from '../base/block-source.ts';
+import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
+import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
 import { blockOffsetOf, readArrayChainQuery, walkArrayChain, writeArrayChainQuery, type ArrayChainState } from './array-chain.ts';
 import { paramError, StructureError } from './errors.ts';
 import { ARRAY_CHAIN_FN, SKIPLIST_GET_FN, SKIPLIST_RANGE_FN, type StorageFunction } from './programs.ts';
@@ -27,18 +27,16 @@ const PAGE_BYTES = 4096;
 /** read_xrp calls one query may make (LIMIT resumes, range pages) */
 const CALLS_PER_QUERY_MAX = 1 << 20;
 
-export interface NativeRunOptions {
-  /** O_DIRECT (not on tmpfs; default false) */
-  direct?: boolean;
-  /** worker threads (default: the engine's) */
-  workers?: number;
-  /** reads after the first per read_xrp (default 4096) */
+export interface EngineRunOptions {
+  /** Opens the engine that serves the file at `path` (for example NativeXrpEngine.open or EmulatedXrpEngine.open). */
+  openEngine: (path: string) => Promise<XrpEngine>;
+  /** reads after the first per read_xrp (default: the engine's, 4096) */
   resubmitLimit?: number;
   /** array chain: who finishes a request cut by the limit (default 'user') */
   fallback?: 'user' | 'xrp';
 }
 
-export interface NativeCounts {
+export interface EngineCounts {
   /** read_xrp requests */
   calls: number;
   /** blocks read by the storage function */
@@ -49,17 +47,9 @@ export interface NativeCounts {
   fallbackReads: number;
 }
 
-function engineOptions(options: NativeRunOptions): NativeXrpOptions {
-  return {
-    direct: options.direct ?? false,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {}),
-  };
-}
-
 /** Opens an engine on `path` with `fn` loaded, runs `body`, closes the engine. */
-async function withEngine<T>(path: string, fn: StorageFunction, options: NativeRunOptions, body: (engine: NativeXrpEngine) => Promise<T>): Promise<T> {
-  const engine = await NativeXrpEngine.open(path, engineOptions(options));
+async function withEngine<T>(path: string, fn: StorageFunction, options: EngineRunOptions, body: (engine: XrpEngine) => Promise<T>): Promise<T> {
+  const engine = await options.openEngine(path);
   try {
     await engine.load(fn.objectPath, fn.program);
     return await body(engine);
@@ -69,35 +59,35 @@ async function withEngine<T>(path: string, fn: StorageFunction, options: NativeR
 }
 
 /** One read_xrp; DONE and LIMIT are answers, anything else an error naming the status. */
-async function call(engine: NativeXrpEngine, offsetBytes: number, scratch: Uint8Array, counts: NativeCounts): Promise<NativeXrpResult> {
-  const r = await engine.readXrp(offsetBytes, scratch);
+async function call(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined): Promise<XrpOutcome> {
+  const r = await engine.readXrp(offsetBytes, scratch, resubmitLimit !== undefined ? { resubmitLimit } : {});
   counts.calls++;
   counts.reads += r.reads;
   if (r.status === XrpStatus.LIMIT) counts.limitHits++;
   else if (r.status !== XrpStatus.DONE) {
-    throw new StructureError('STRUCT_PROGRAM', `native read_xrp at offset ${offsetBytes} ended with ${xrpStatusName(r.status)} (r0 ${r.progRet}${r.detail !== '' ? `, ${r.detail}` : ''})`);
+    throw new StructureError('STRUCT_PROGRAM', `read_xrp (${engine.kind}) at offset ${offsetBytes} ended with ${xrpStatusName(r.status)} (r0 ${r.progRet}${r.detail !== '' ? `, ${r.detail}` : ''})`);
   }
   return r;
 }
 
 /** Calls read_xrp from `offsetBytes` again after each LIMIT until the chain is done. */
-async function untilDone(engine: NativeXrpEngine, offsetBytes: number, scratch: Uint8Array, counts: NativeCounts): Promise<void> {
-  let r = await call(engine, offsetBytes, scratch, counts);
+async function untilDone(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined): Promise<void> {
+  let r = await call(engine, offsetBytes, scratch, counts, resubmitLimit);
   for (let calls = 1; r.status === XrpStatus.LIMIT; calls++) {
     const next = r.pending[0];
     if (next === undefined) throw new StructureError('STRUCT_RUN', 'native read_xrp ended with LIMIT and no pending read');
     if (calls >= CALLS_PER_QUERY_MAX) throw new StructureError('STRUCT_RUN', `a query needed more than ${CALLS_PER_QUERY_MAX} read_xrp calls`);
-    r = await call(engine, next.offsetBytes, scratch, counts);
+    r = await call(engine, next.offsetBytes, scratch, counts, resubmitLimit);
   }
 }
 
 /** Array-chain queries on a real file; answers in query order. */
-export async function nativeArrayChain(
-  path: string, queries: readonly ArrayChainState[], options: NativeRunOptions = {},
-): Promise<{ answers: ArrayChainState[] } & NativeCounts> {
+export async function engineArrayChain(
+  path: string, queries: readonly ArrayChainState[], options: EngineRunOptions,
+): Promise<{ answers: ArrayChainState[] } & EngineCounts> {
   const fallback = options.fallback ?? 'user';
   if (fallback !== 'user' && fallback !== 'xrp') throw paramError(`native: fallback must be 'user' or 'xrp', got ${String(fallback)}`);
-  const counts: NativeCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
   const source = new FileBlockSource(path);
   try {
     const answers = await withEngine(path, ARRAY_CHAIN_FN, options, (engine) =>
@@ -105,10 +95,10 @@ export async function nativeArrayChain(
         const scratch = new Uint8Array(PAGE_BYTES);
         writeArrayChainQuery(scratch, q);
         if (fallback === 'xrp') {
-          await untilDone(engine, blockOffsetOf(q.index), scratch, counts);
+          await untilDone(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit);
           return readArrayChainQuery(scratch);
         }
-        const r = await call(engine, blockOffsetOf(q.index), scratch, counts);
+        const r = await call(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit);
         if (r.status === XrpStatus.DONE) return readArrayChainQuery(scratch);
         const walked = walkArrayChain(source, readArrayChainQuery(scratch));
         counts.fallbackReads += walked.reads;
@@ -122,15 +112,15 @@ export async function nativeArrayChain(
 }
 
 /** Skip-list point lookups on a real file; answers in key order of `keys`. */
-export async function nativeSkipListGet(
-  path: string, keys: readonly bigint[], options: NativeRunOptions = {},
-): Promise<{ answers: Array<{ found: boolean; value?: Uint8Array }> } & NativeCounts> {
-  const counts: NativeCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+export async function engineSkipListGet(
+  path: string, keys: readonly bigint[], options: EngineRunOptions,
+): Promise<{ answers: Array<{ found: boolean; value?: Uint8Array }> } & EngineCounts> {
+  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
   const answers = await withEngine(path, SKIPLIST_GET_FN, options, (engine) =>
     Promise.all(keys.map(async (key) => {
       const scratch = new Uint8Array(PAGE_BYTES);
       writeSlGetQuery(scratch, key);
-      await untilDone(engine, SL_HEAD_OFFSET, scratch, counts);
+      await untilDone(engine, SL_HEAD_OFFSET, scratch, counts, options.resubmitLimit);
       const { found, value } = readSlGetQuery(scratch);
       return found ? { found, value: value! } : { found };
     })),
@@ -139,10 +129,10 @@ export async function nativeSkipListGet(
 }
 
 /** Skip-list range scans (inclusive bounds) on a real file, resumed 32 pairs at a time. */
-export async function nativeSkipListRange(
-  path: string, ranges: ReadonlyArray<{ begin: bigint; end: bigint }>, options: NativeRunOptions = {},
-): Promise<{ answers: SlPair[][] } & NativeCounts> {
-  const counts: NativeCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+export async function engineSkipListRange(
+  path: string, ranges: ReadonlyArray<{ begin: bigint; end: bigint }>, options: EngineRunOptions,
+): Promise<{ answers: SlPair[][] } & EngineCounts> {
+  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
   const answers = await withEngine(path, SKIPLIST_RANGE_FN, options, (engine) =>
     Promise.all(ranges.map(async ({ begin, end }) => {
       const scratch = new Uint8Array(PAGE_BYTES);
@@ -150,7 +140,7 @@ export async function nativeSkipListRange(
       const pairs: SlPair[] = [];
       let offset = SL_HEAD_OFFSET;
       for (let page = 0; page < CALLS_PER_QUERY_MAX; page++) {
-        await untilDone(engine, offset, scratch, counts);
+        await untilDone(engine, offset, scratch, counts, options.resubmitLimit);
         const got = readSlRangeQuery(scratch);
         pairs.push(...got.pairs);
         if (got.resumeOffset === 0) return pairs;

@@ -4,13 +4,13 @@
 // go through the verifier; every accepted one runs on the bounds-checked
 // interpreter with random inputs and must neither fault nor run away.
 
-import { createExecEnv, ExecutionFault } from '../engine.ts';
-import { generateProgram, Prng } from '../gen.ts';
-import { createInterpreter } from '../interp/interp.ts';
-import { decode, insn, type Insn } from '../isa.ts';
-import { AddressSpace } from '../memory.ts';
-import { XRP_CTX_BYTES, XRP_PAGE_BYTES } from './types.ts';
-import { verify, type VerifierResult } from './verifier.ts';
+import { createExecEnv, ExecutionFault } from '../bpf/engine.ts';
+import { generateProgram, GenRng } from './program-gen.ts';
+import { createInterpreter } from '../bpf/interp/interp.ts';
+import { decode, insn, type Insn } from '../bpf/isa.ts';
+import { AddressSpace } from '../bpf/memory.ts';
+import { XRP_CTX_BYTES, XRP_PAGE_BYTES } from '../bpf/verifier/types.ts';
+import { verify, type VerifierResult } from '../bpf/verifier/verifier.ts';
 
 /** Executed-instruction limit of a run: far above what any accepted small program can execute. */
 const RUN_INSNS_MAX = 2_000_000;
@@ -41,7 +41,7 @@ const OPCODES = [
 ];
 
 /** One random change: offset, immediate, register, opcode, or a swap of neighbours. */
-export function mutate(insns: readonly Insn[], rng: Prng): Insn[] {
+export function mutate(insns: readonly Insn[], rng: GenRng): Insn[] {
   const out = insns.map((i) => ({ ...i }));
   const count = rng.between(1, 3);
   for (let k = 0; k < count && out.length > 0; k++) {
@@ -78,7 +78,7 @@ export function mutate(insns: readonly Insn[], rng: Prng): Insn[] {
 
 /** The k-th candidate of a seeded stream: generated programs, their mutations, mutations of `corpus`, and random bytes. */
 export function candidate(seed: number, corpus: readonly Candidate[]): Candidate {
-  const rng = new Prng(seed ^ 0x5eed);
+  const rng = new GenRng(seed ^ 0x5eed);
   const kind = rng.below(10);
   if (kind <= 2 || corpus.length === 0) {
     const g = generateProgram({ seed, bodyInsns: rng.between(10, 40) });
@@ -94,7 +94,7 @@ export function candidate(seed: number, corpus: readonly Candidate[]): Candidate
 }
 
 /** Verify a candidate; if accepted, run it `runs` times on random inputs and report any fault. */
-export function checkCandidate(c: Candidate, rng: Prng, runs = 2, insnLimit = CANDIDATE_INSNS_MAX): SoundnessOutcome {
+export function checkCandidate(c: Candidate, rng: GenRng, runs = 2, insnLimit = CANDIDATE_INSNS_MAX): SoundnessOutcome {
   const result = verify({ name: c.label, insns: c.insns }, { type: c.type, memSizeBytes: c.memSizeBytes, insnLimit });
   if (!result.ok) {
     const internal = result.error.reason.startsWith('internal verifier error');

@@ -13,7 +13,7 @@
 // As in bpf_conformance, the label `exit` names the first `exit` instruction unless the
 // program defines `exit:` itself.
 
-import { XrpError } from './errors.ts';
+import { XrpError } from '../../base/errors.ts';
 import {
   AluOp,
   AtomicOp,
@@ -27,8 +27,8 @@ import {
   Size,
   Source,
   insn,
-} from './isa.ts';
-import type { Insn } from './isa.ts';
+} from '../isa.ts';
+import type { Insn } from '../isa.ts';
 
 export type AsmSyntax = 'auto' | 'ubpf' | 'llvm';
 
@@ -55,6 +55,20 @@ export class AsmError extends XrpError {
 
 /** Thrown by the line parsers; the driver adds file, line and text. */
 class LineError extends Error {}
+
+/** Capture group `i` of a match (a group the pattern always captures; a LineError, not a crash, if it did not). */
+function group(m: RegExpExecArray, i: number): string {
+  const g = m[i];
+  if (g === undefined) throw new LineError(`cannot parse '${m[0]}'`);
+  return g;
+}
+
+/** Operand `i` of a line whose operand count was checked. */
+function operand(operands: readonly string[], i: number): string {
+  const o = operands[i];
+  if (o === undefined) throw new LineError(`missing operand ${i + 1}`);
+  return o;
+}
 
 type TargetField = 'off' | 'imm';
 
@@ -114,7 +128,7 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
     const header = /^[0-9a-f]+\s+<([^<>\s]+)>:$/i.exec(text);
     if (header) text = `${header[1]}:`;
     for (let m = LABEL_RE.exec(text); m; m = LABEL_RE.exec(text)) {
-      const name = m[1]!;
+      const name = group(m, 1);
       const previous = labels.get(name);
       if (previous) throw new AsmError(fileName, line, rawLine.trim(), `duplicate label '${name}' (first defined at line ${previous.line})`);
       labels.set(name, { slot: out.length, line });
@@ -129,7 +143,7 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
       if (err instanceof LineError) throw new AsmError(fileName, line, rawLine.trim(), err.message);
       throw err;
     }
-    if (kernelOpcode && emitted.slots[0]!.code !== parseInt(kernelOpcode[1]!, 16)) {
+    if (kernelOpcode && emitted.slots[0]!.code !== parseInt(group(kernelOpcode, 1), 16)) {
       const found = emitted.slots[0]!.code.toString(16).padStart(2, '0');
       throw new AsmError(fileName, line, rawLine.trim(), `the logged opcode (${kernelOpcode[1]}) is not the opcode of the instruction (${found})`);
     }
@@ -170,7 +184,7 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
  */
 function assembleLine(text: string, syntax: AsmSyntax, rawImm: boolean): Emitted {
   const raw = /^\.raw\s+(\S+)$/i.exec(text);
-  if (raw) return { slots: [rawSlot(raw[1]!)] };
+  if (raw) return { slots: [rawSlot(group(raw, 1))] };
   const head = /^(\S+)/.exec(text)![1]!.toLowerCase();
   if (head === 'call' || head === 'callx') return parseCall(text);
   if (head === 'exit') {
@@ -203,7 +217,7 @@ function stripComment(line: string): string {
 export function parseIntegerLiteral(text: string): bigint | undefined {
   const m = /^([+-]?)\s*(0x[0-9a-f]+|[0-9]+)$/i.exec(text.trim());
   if (!m) return undefined;
-  const magnitude = BigInt(m[2]!);
+  const magnitude = BigInt(group(m, 2));
   return m[1] === '-' ? -magnitude : magnitude;
 }
 
@@ -255,7 +269,7 @@ function isUbpfRegOperand(text: string): boolean {
 function ubpfReg(text: string): number {
   const m = /^%?r(\d+)$/i.exec(text.trim());
   if (!m) throw new LineError(`bad register '${text.trim()}'`);
-  return regNumber(m[1]!, text.trim());
+  return regNumber(group(m, 1), text.trim());
 }
 
 interface LlvmReg {
@@ -266,7 +280,7 @@ interface LlvmReg {
 function llvmReg(text: string): LlvmReg {
   const m = /^([rw])(\d+)$/i.exec(text.trim());
   if (!m) throw new LineError(`bad register '${text.trim()}'`);
-  return { n: regNumber(m[2]!, text.trim()), wide: m[1]!.toLowerCase() === 'r' };
+  return { n: regNumber(group(m, 2), text.trim()), wide: group(m, 1).toLowerCase() === 'r' };
 }
 
 const IDENT_RE = /^[A-Za-z_.$][\w.$]*$/;
@@ -297,8 +311,8 @@ function withTarget(slot: Insn, text: string, field: TargetField): Emitted {
 function parseCall(text: string): Emitted {
   const m = /^(callx|call)\s+(.*)$/i.exec(text);
   if (!m) throw new LineError('call needs a target');
-  const callx = m[1]!.toLowerCase() === 'callx';
-  let rest = m[2]!.trim();
+  const callx = group(m, 1).toLowerCase() === 'callx';
+  let rest = group(m, 2).trim();
   const regMatch = /^%?[rw]\d+$/i.exec(rest);
   if (callx || regMatch) {
     // callx: the register travels in dst, as bpf_conformance encodes `call %r2`.
@@ -306,17 +320,17 @@ function parseCall(text: string): Emitted {
   }
   // Kernel verifier logs name helpers: `call bpf_map_lookup_elem#1`.
   const named = /^[A-Za-z_]\w*#(\d+)$/.exec(rest);
-  if (named) rest = named[1]!;
+  if (named) rest = group(named, 1);
   const mode = /^(helper|local|runtime)\s+(.*)$/i.exec(rest);
   let kind = 'auto';
   if (mode) {
-    kind = mode[1]!.toLowerCase();
-    rest = mode[2]!.trim();
+    kind = group(mode, 1).toLowerCase();
+    rest = group(mode, 2).trim();
   }
   const btf = /^btf_id\((.*)\)$/i.exec(rest);
   if (btf) {
     kind = 'runtime';
-    rest = btf[1]!;
+    rest = group(btf, 1);
   }
   const call = InsnClass.JMP | JmpOp.CALL;
   if (kind === 'local' || (kind === 'auto' && /^pc[+-]/i.test(rest)) || (kind === 'auto' && IDENT_RE.test(rest))) {
@@ -339,12 +353,12 @@ function ldImm64Slots(dst: number, valueText: string): [Insn, Insn] {
   const simple = /^(map_by_fd|var_addr|code_addr|map_by_idx)\s*\(\s*([^()]+?)\s*\)$/i.exec(v);
   const mapVal = /^map_val\s*\(\s*(map_by_fd|map_by_idx)\s*\(\s*([^()]+?)\s*\)\s*\)\s*(?:([+-])\s*(\S+))?$/i.exec(v);
   if (simple) {
-    const kind = simple[1]!.toLowerCase();
+    const kind = group(simple, 1).toLowerCase();
     src = { map_by_fd: LdImm64Src.MAP_BY_FD, var_addr: LdImm64Src.VAR_ADDR, code_addr: LdImm64Src.CODE_ADDR, map_by_idx: LdImm64Src.MAP_BY_IDX }[kind]!;
-    lo = parseField(simple[2]!, 32, kind, true);
+    lo = parseField(group(simple, 2), 32, kind, true);
   } else if (mapVal) {
-    src = mapVal[1]!.toLowerCase() === 'map_by_fd' ? LdImm64Src.MAP_VAL_BY_FD : LdImm64Src.MAP_VAL_BY_IDX;
-    lo = parseField(mapVal[2]!, 32, mapVal[1]!.toLowerCase(), true);
+    src = group(mapVal, 1).toLowerCase() === 'map_by_fd' ? LdImm64Src.MAP_VAL_BY_FD : LdImm64Src.MAP_VAL_BY_IDX;
+    lo = parseField(group(mapVal, 2), 32, group(mapVal, 1).toLowerCase(), true);
     if (mapVal[4] !== undefined) hi = parseField(`${mapVal[3]}${mapVal[4]}`, 32, 'map value offset', true);
   } else {
     const value = parseImm64(v);
@@ -410,13 +424,13 @@ function ubpfMem(text: string): { reg: number; off: number } {
   const m = /^\[\s*(%?\w+)\s*(?:([+-])\s*(\w+))?\s*\]$/.exec(text.trim());
   if (!m) throw new LineError(`bad memory operand '${text.trim()}' (expected [%rN+off])`);
   const off = m[3] === undefined ? 0 : parseField(`${m[2]}${m[3]}`, 16, 'offset', true);
-  return { reg: ubpfReg(m[1]!), off };
+  return { reg: ubpfReg(group(m, 1)), off };
 }
 
 function parseUbpf(text: string): Emitted {
   const m = /^(\S+)\s*(.*)$/.exec(text)!;
-  const mnemonic = m[1]!.toLowerCase();
-  const rest = m[2]!.trim();
+  const mnemonic = group(m, 1).toLowerCase();
+  const rest = group(m, 2).trim();
   if (mnemonic === 'lock') return parseUbpfLock(rest);
   const operands = rest === '' ? [] : rest.split(',');
   for (let i = 0; i < operands.length; i++) {
@@ -429,17 +443,17 @@ function parseUbpf(text: string): Emitted {
     operandCount(mnemonic, operands, 2);
     const cls = k[2] === '32' ? InsnClass.ALU : InsnClass.ALU64;
     const off = k[1] === 'sdiv' || k[1] === 'smod' ? 1 : 0;
-    const dst = ubpfReg(operands[0]!);
-    const op = ALU_OPS[k[1]!]!;
-    if (isUbpfRegOperand(operands[1]!)) {
-      return { slots: [insn(cls | op | Source.X, dst, ubpfReg(operands[1]!), off)] };
+    const dst = ubpfReg(operand(operands, 0));
+    const op = ALU_OPS[group(k, 1)]!;
+    if (isUbpfRegOperand(operand(operands, 1))) {
+      return { slots: [insn(cls | op | Source.X, dst, ubpfReg(operand(operands, 1)), off)] };
     }
-    return { slots: [insn(cls | op | Source.K, dst, 0, off, parseField(operands[1]!, 32, 'immediate', true))] };
+    return { slots: [insn(cls | op | Source.K, dst, 0, off, parseField(operand(operands, 1), 32, 'immediate', true))] };
   }
   if ((k = /^neg(32|64)?$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 1);
     const cls = k[1] === '32' ? InsnClass.ALU : InsnClass.ALU64;
-    return { slots: [insn(cls | AluOp.NEG, ubpfReg(operands[0]!))] };
+    return { slots: [insn(cls | AluOp.NEG, ubpfReg(operand(operands, 0)))] };
   }
   if ((k = /^movsx(8|16|32)(32|64)$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 2);
@@ -447,7 +461,7 @@ function parseUbpf(text: string): Emitted {
     const is64 = k[2] === '64';
     if (!is64 && bits === 32) throw new LineError(`unknown mnemonic '${mnemonic}' (movsx32 needs a 64-bit destination)`);
     const cls = is64 ? InsnClass.ALU64 : InsnClass.ALU;
-    return { slots: [insn(cls | AluOp.MOV | Source.X, ubpfReg(operands[0]!), ubpfReg(operands[1]!), bits)] };
+    return { slots: [insn(cls | AluOp.MOV | Source.X, ubpfReg(operand(operands, 0)), ubpfReg(operand(operands, 1)), bits)] };
   }
   if ((k = /^(be|le|bswap|swap)(16|32|64)$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 1);
@@ -457,53 +471,53 @@ function parseUbpf(text: string): Emitted {
         : k[1] === 'le'
           ? InsnClass.ALU | AluOp.END | EndSource.TO_LE
           : InsnClass.ALU64 | AluOp.END | EndSource.TO_LE;
-    return { slots: [insn(code, ubpfReg(operands[0]!), 0, 0, Number(k[2]))] };
+    return { slots: [insn(code, ubpfReg(operand(operands, 0)), 0, 0, Number(k[2]))] };
   }
   if (mnemonic === 'ja') {
     operandCount(mnemonic, operands, 1);
-    return withTarget(insn(InsnClass.JMP | JmpOp.JA), operands[0]!, 'off');
+    return withTarget(insn(InsnClass.JMP | JmpOp.JA), operand(operands, 0), 'off');
   }
   if (mnemonic === 'ja32' || mnemonic === 'gotol') {
     operandCount(mnemonic, operands, 1);
-    return withTarget(insn(InsnClass.JMP32 | JmpOp.JA), operands[0]!, 'imm');
+    return withTarget(insn(InsnClass.JMP32 | JmpOp.JA), operand(operands, 0), 'imm');
   }
   if ((k = /^(jeq|jgt|jge|jset|jne|jsgt|jsge|jlt|jle|jslt|jsle)(32)?$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 3);
     const cls = k[2] === '32' ? InsnClass.JMP32 : InsnClass.JMP;
-    const op = JMP_OPS[k[1]!]!;
-    const dst = ubpfReg(operands[0]!);
-    const slot = isUbpfRegOperand(operands[1]!)
-      ? insn(cls | op | Source.X, dst, ubpfReg(operands[1]!))
-      : insn(cls | op | Source.K, dst, 0, 0, parseField(operands[1]!, 32, 'immediate', true));
-    return withTarget(slot, operands[2]!, 'off');
+    const op = JMP_OPS[group(k, 1)]!;
+    const dst = ubpfReg(operand(operands, 0));
+    const slot = isUbpfRegOperand(operand(operands, 1))
+      ? insn(cls | op | Source.X, dst, ubpfReg(operand(operands, 1)))
+      : insn(cls | op | Source.K, dst, 0, 0, parseField(operand(operands, 1), 32, 'immediate', true));
+    return withTarget(slot, operand(operands, 2), 'off');
   }
   if (mnemonic === 'lddw') {
     operandCount(mnemonic, operands, 2);
-    return { slots: ldImm64Slots(ubpfReg(operands[0]!), operands[1]!) };
+    return { slots: ldImm64Slots(ubpfReg(operand(operands, 0)), operand(operands, 1)) };
   }
   if ((k = /^ldx(s?)(b|h|w|dw)$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 2);
     if (k[1] === 's' && k[2] === 'dw') throw new LineError(`unknown mnemonic '${mnemonic}'`);
     const mode = k[1] === 's' ? Mode.MEMSX : Mode.MEM;
-    const { reg, off } = ubpfMem(operands[1]!);
-    return { slots: [insn(InsnClass.LDX | mode | SIZE_SUFFIX[k[2]!]!, ubpfReg(operands[0]!), reg, off)] };
+    const { reg, off } = ubpfMem(operand(operands, 1));
+    return { slots: [insn(InsnClass.LDX | mode | SIZE_SUFFIX[group(k, 2)]!, ubpfReg(operand(operands, 0)), reg, off)] };
   }
   if ((k = /^st(x?)(b|h|w|dw)$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 2);
-    const { reg, off } = ubpfMem(operands[0]!);
-    const size = SIZE_SUFFIX[k[2]!]!;
-    if (k[1] === 'x') return { slots: [insn(InsnClass.STX | Mode.MEM | size, reg, ubpfReg(operands[1]!), off)] };
-    return { slots: [insn(InsnClass.ST | Mode.MEM | size, reg, 0, off, parseField(operands[1]!, 32, 'immediate', true))] };
+    const { reg, off } = ubpfMem(operand(operands, 0));
+    const size = SIZE_SUFFIX[group(k, 2)]!;
+    if (k[1] === 'x') return { slots: [insn(InsnClass.STX | Mode.MEM | size, reg, ubpfReg(operand(operands, 1)), off)] };
+    return { slots: [insn(InsnClass.ST | Mode.MEM | size, reg, 0, off, parseField(operand(operands, 1), 32, 'immediate', true))] };
   }
   if ((k = /^ld(abs|ind)(b|h|w)$/.exec(mnemonic))) {
     // Legacy packet loads: encodable so that their rejection can be tested.
-    const size = SIZE_SUFFIX[k[2]!]!;
+    const size = SIZE_SUFFIX[group(k, 2)]!;
     if (k[1] === 'abs') {
       operandCount(mnemonic, operands, 1);
-      return { slots: [insn(InsnClass.LD | Mode.ABS | size, 0, 0, 0, parseField(operands[0]!, 32, 'immediate', true))] };
+      return { slots: [insn(InsnClass.LD | Mode.ABS | size, 0, 0, 0, parseField(operand(operands, 0), 32, 'immediate', true))] };
     }
     operandCount(mnemonic, operands, 2);
-    return { slots: [insn(InsnClass.LD | Mode.IND | size, 0, ubpfReg(operands[0]!), 0, parseField(operands[1]!, 32, 'immediate', true))] };
+    return { slots: [insn(InsnClass.LD | Mode.IND | size, 0, ubpfReg(operand(operands, 0)), 0, parseField(operand(operands, 1), 32, 'immediate', true))] };
   }
   throw new LineError(`unknown mnemonic '${m[1]}'`);
 }
@@ -513,17 +527,17 @@ function parseUbpfLock(rest: string): Emitted {
   const m = /^(fetch\s+)?(\w+)\s+(\[[^\]]*\])\s*,\s*(\S+)$/i.exec(rest);
   if (!m) throw new LineError('bad atomic instruction (expected: lock [fetch] OP [%rD+off], %rS)');
   const fetch = m[1] !== undefined;
-  const opName = m[2]!.toLowerCase();
+  const opName = group(m, 2).toLowerCase();
   const k = /^(add|or|and|xor|xchg|cmpxchg)(32|64)?$/.exec(opName);
   if (!k) throw new LineError(`unknown atomic operation '${m[2]}'`);
-  let imm = ATOMIC_OPS[k[1]!]!;
+  let imm = ATOMIC_OPS[group(k, 1)]!;
   if (fetch) {
     if (k[1] === 'xchg' || k[1] === 'cmpxchg') throw new LineError(`'${k[1]}' always fetches; drop 'fetch'`);
     imm |= AtomicOp.FETCH;
   }
   const size = k[2] === '32' ? Size.W : Size.DW;
-  const { reg, off } = ubpfMem(m[3]!);
-  return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, reg, ubpfReg(m[4]!), off, imm)] };
+  const { reg, off } = ubpfMem(group(m, 3));
+  return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, reg, ubpfReg(group(m, 4)), off, imm)] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -631,64 +645,64 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
   let m: RegExpExecArray | null;
 
   if ((m = RE_GOTO.exec(t))) {
-    if (m[1]!.toLowerCase() === 'gotol') return withTarget(insn(InsnClass.JMP32 | JmpOp.JA), m[2]!, 'imm');
-    return withTarget(insn(InsnClass.JMP | JmpOp.JA), m[2]!, 'off');
+    if (group(m, 1).toLowerCase() === 'gotol') return withTarget(insn(InsnClass.JMP32 | JmpOp.JA), group(m, 2), 'imm');
+    return withTarget(insn(InsnClass.JMP | JmpOp.JA), group(m, 2), 'off');
   }
   if ((m = RE_IF.exec(t))) {
-    const dst = llvmReg(m[1]!);
+    const dst = llvmReg(group(m, 1));
     const cls = dst.wide ? InsnClass.JMP : InsnClass.JMP32;
-    const op = LLVM_JMP_OPS[m[2]!]!;
-    const operand = aluOperand(dst, m[3]!, 'comparison', rawImm);
+    const op = LLVM_JMP_OPS[group(m, 2)]!;
+    const operand = aluOperand(dst, group(m, 3), 'comparison', rawImm);
     const slot =
       operand.reg !== undefined
         ? insn(cls | op | Source.X, dst.n, operand.reg)
         : insn(cls | op | Source.K, dst.n, 0, 0, operand.imm);
-    return withTarget(slot, m[4]!, 'off');
+    return withTarget(slot, group(m, 4), 'off');
   }
   if ((m = RE_LOCK.exec(t))) {
-    if (m[1]!.toLowerCase() !== 'u' || (m[2] !== '32' && m[2] !== '64')) throw new LineError('atomic operations take u32 or u64');
-    const size = BITS_TO_SIZE[m[2]!]!;
+    if (group(m, 1).toLowerCase() !== 'u' || (m[2] !== '32' && m[2] !== '64')) throw new LineError('atomic operations take u32 or u64');
+    const size = BITS_TO_SIZE[group(m, 2)]!;
     return {
-      slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(m[3]!).n, llvmReg(m[7]!).n, memOffset(m[4], m[5]), LLVM_ATOMIC_OPS[m[6]!]!)],
+      slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 3)).n, llvmReg(group(m, 7)).n, memOffset(m[4], m[5]), LLVM_ATOMIC_OPS[group(m, 6)]!)],
     };
   }
   if ((m = RE_STORE.exec(t))) {
-    if (m[1]!.toLowerCase() !== 'u') throw new LineError('stores take u8, u16, u32 or u64');
-    const size = BITS_TO_SIZE[m[2]!]!;
-    const dst = llvmReg(m[3]!).n;
+    if (group(m, 1).toLowerCase() !== 'u') throw new LineError('stores take u8, u16, u32 or u64');
+    const size = BITS_TO_SIZE[group(m, 2)]!;
+    const dst = llvmReg(group(m, 3)).n;
     const off = memOffset(m[4], m[5]);
-    const value = m[6]!;
+    const value = group(m, 6);
     if (isRegText(value)) return { slots: [insn(InsnClass.STX | Mode.MEM | size, dst, llvmReg(value).n, off)] };
     // The immediate is sign-extended to the store width: a u64 store cannot take 0xffffffff.
     return { slots: [insn(InsnClass.ST | Mode.MEM | size, dst, 0, off, parseField(value.replace(/\s+/g, ''), 32, 'immediate', size !== Size.DW))] };
   }
   if ((m = RE_LOAD.exec(t))) {
-    const signed = m[2]!.toLowerCase() === 's';
+    const signed = group(m, 2).toLowerCase() === 's';
     if (signed && m[3] === '64') throw new LineError('there is no sign-extending 64-bit load (use u64)');
     const mode = signed ? Mode.MEMSX : Mode.MEM;
-    return { slots: [insn(InsnClass.LDX | mode | BITS_TO_SIZE[m[3]!]!, llvmReg(m[1]!).n, llvmReg(m[4]!).n, memOffset(m[5], m[6]))] };
+    return { slots: [insn(InsnClass.LDX | mode | BITS_TO_SIZE[group(m, 3)]!, llvmReg(group(m, 1)).n, llvmReg(group(m, 4)).n, memOffset(m[5], m[6]))] };
   }
   if ((m = RE_LEGACY.exec(t))) {
-    if (llvmReg(m[1]!).n !== 0) throw new LineError('legacy packet loads always write r0');
-    if (m[2]!.toLowerCase() !== 'u' || m[3] === '64') throw new LineError('legacy packet loads take u8, u16 or u32');
-    const size = BITS_TO_SIZE[m[3]!]!;
+    if (llvmReg(group(m, 1)).n !== 0) throw new LineError('legacy packet loads always write r0');
+    if (group(m, 2).toLowerCase() !== 'u' || m[3] === '64') throw new LineError('legacy packet loads take u8, u16 or u32');
+    const size = BITS_TO_SIZE[group(m, 3)]!;
     if (m[4] !== undefined) {
       const imm = m[6] === undefined ? 0 : parseField(`${m[5]}${m[6]}`, 32, 'immediate', true);
       return { slots: [insn(InsnClass.LD | Mode.IND | size, 0, llvmReg(m[4]).n, 0, imm)] };
     }
-    return { slots: [insn(InsnClass.LD | Mode.ABS | size, 0, 0, 0, parseField(m[7]!.replace(/\s+/g, ''), 32, 'immediate', true))] };
+    return { slots: [insn(InsnClass.LD | Mode.ABS | size, 0, 0, 0, parseField(group(m, 7).replace(/\s+/g, ''), 32, 'immediate', true))] };
   }
   if ((m = RE_MOVSX.exec(t))) {
-    const dst = llvmReg(m[1]!);
-    const src = llvmReg(m[3]!);
+    const dst = llvmReg(group(m, 1));
+    const src = llvmReg(group(m, 3));
     if (dst.wide !== src.wide) throw new LineError('mixed register widths in sign-extending move');
     if (!dst.wide && m[2] === '32') throw new LineError('(s32) needs 64-bit registers');
     return { slots: [insn((dst.wide ? InsnClass.ALU64 : InsnClass.ALU) | AluOp.MOV | Source.X, dst.n, src.n, Number(m[2]))] };
   }
   if ((m = RE_END.exec(t))) {
-    const dst = llvmReg(m[1]!);
-    if (llvmReg(m[4]!).n !== dst.n) throw new LineError('byte swap works in place: source and destination must be the same register');
-    const kind = m[2]!.toLowerCase();
+    const dst = llvmReg(group(m, 1));
+    if (llvmReg(group(m, 4)).n !== dst.n) throw new LineError('byte swap works in place: source and destination must be the same register');
+    const kind = group(m, 2).toLowerCase();
     const code =
       kind === 'be'
         ? InsnClass.ALU | AluOp.END | EndSource.TO_BE
@@ -698,47 +712,47 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
     return { slots: [insn(code, dst.n, 0, 0, Number(m[3]))] };
   }
   if ((m = RE_NEG.exec(t))) {
-    const dst = llvmReg(m[1]!);
-    const src = llvmReg(m[2]!);
+    const dst = llvmReg(group(m, 1));
+    const src = llvmReg(group(m, 2));
     if (src.n !== dst.n || src.wide !== dst.wide) throw new LineError('negation works in place: write rN = -rN');
     return { slots: [insn((dst.wide ? InsnClass.ALU64 : InsnClass.ALU) | AluOp.NEG, dst.n)] };
   }
   if ((m = RE_FETCH.exec(t))) {
-    const result = llvmReg(m[1]!);
-    const src = llvmReg(m[7]!);
+    const result = llvmReg(group(m, 1));
+    const src = llvmReg(group(m, 7));
     if (result.n !== src.n) throw new LineError('atomic fetch returns the old value in its source register: both must be the same');
-    const imm = ATOMIC_OPS[m[2]!.toLowerCase()]! | AtomicOp.FETCH;
+    const imm = ATOMIC_OPS[group(m, 2).toLowerCase()]! | AtomicOp.FETCH;
     const size = m[3] === '32' ? Size.W : Size.DW;
-    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(m[4]!).n, src.n, memOffset(m[5], m[6]), imm)] };
+    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 4)).n, src.n, memOffset(m[5], m[6]), imm)] };
   }
   if ((m = RE_XCHG_LLVM.exec(t) ?? RE_XCHG_KERNEL.exec(t))) {
-    const result = llvmReg(m[1]!);
-    const src = llvmReg(m[6]!);
+    const result = llvmReg(group(m, 1));
+    const src = llvmReg(group(m, 6));
     if (result.n !== src.n) throw new LineError('xchg returns the old value in its source register: both must be the same');
-    const size = /32|^atomic_xchg$/i.test(m[2]!) ? Size.W : Size.DW;
-    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(m[3]!).n, src.n, memOffset(m[4], m[5]), AtomicOp.XCHG)] };
+    const size = /32|^atomic_xchg$/i.test(group(m, 2)) ? Size.W : Size.DW;
+    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 3)).n, src.n, memOffset(m[4], m[5]), AtomicOp.XCHG)] };
   }
   if ((m = RE_CMPXCHG_LLVM.exec(t) ?? RE_CMPXCHG_KERNEL.exec(t))) {
-    if (llvmReg(m[1]!).n !== 0 || llvmReg(m[6]!).n !== 0) throw new LineError('cmpxchg compares with and returns in r0: write r0 = cmpxchg_64(rD + off, r0, rS)');
-    const size = /32|^atomic_cmpxchg$/i.test(m[2]!) ? Size.W : Size.DW;
-    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(m[3]!).n, llvmReg(m[7]!).n, memOffset(m[4], m[5]), AtomicOp.CMPXCHG)] };
+    if (llvmReg(group(m, 1)).n !== 0 || llvmReg(group(m, 6)).n !== 0) throw new LineError('cmpxchg compares with and returns in r0: write r0 = cmpxchg_64(rD + off, r0, rS)');
+    const size = /32|^atomic_cmpxchg$/i.test(group(m, 2)) ? Size.W : Size.DW;
+    return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 3)).n, llvmReg(group(m, 7)).n, memOffset(m[4], m[5]), AtomicOp.CMPXCHG)] };
   }
   if ((m = RE_LDDW.exec(t))) {
-    const dst = llvmReg(m[1]!);
+    const dst = llvmReg(group(m, 1));
     if (!dst.wide) throw new LineError('a 64-bit immediate load needs an r register');
-    return { slots: ldImm64Slots(dst.n, m[2]!.replace(/^([+-])\s+/, '$1')) };
+    return { slots: ldImm64Slots(dst.n, group(m, 2).replace(/^([+-])\s+/, '$1')) };
   }
   if ((m = RE_MOV.exec(t))) {
-    const dst = llvmReg(m[1]!);
-    const operand = aluOperand(dst, m[2]!, 'move', rawImm);
+    const dst = llvmReg(group(m, 1));
+    const operand = aluOperand(dst, group(m, 2), 'move', rawImm);
     const cls = dst.wide ? InsnClass.ALU64 : InsnClass.ALU;
     if (operand.reg !== undefined) return { slots: [insn(cls | AluOp.MOV | Source.X, dst.n, operand.reg)] };
     return { slots: [insn(cls | AluOp.MOV | Source.K, dst.n, 0, 0, operand.imm)] };
   }
   if ((m = RE_ALU.exec(t))) {
-    const dst = llvmReg(m[1]!);
-    const { op, off } = LLVM_ALU_OPS[m[2]!]!;
-    const operand = aluOperand(dst, m[3]!, 'operation', rawImm);
+    const dst = llvmReg(group(m, 1));
+    const { op, off } = LLVM_ALU_OPS[group(m, 2)]!;
+    const operand = aluOperand(dst, group(m, 3), 'operation', rawImm);
     const cls = dst.wide ? InsnClass.ALU64 : InsnClass.ALU;
     if (operand.reg !== undefined) return { slots: [insn(cls | op | Source.X, dst.n, operand.reg, off)] };
     return { slots: [insn(cls | op | Source.K, dst.n, 0, off, operand.imm)] };

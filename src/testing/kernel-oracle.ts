@@ -15,8 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XrpError } from './errors.ts';
-import { AluOp, InsnClass, JmpOp, Mode, Size, Source, encode, insn, type Insn } from './isa.ts';
+import { XrpError } from '../base/errors.ts';
+import { AluOp, InsnClass, JmpOp, Mode, Size, Source, encode, insn, type Insn } from '../bpf/isa.ts';
 
 export class KernelOracleError extends XrpError {
   constructor(message: string) {

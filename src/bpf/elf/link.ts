@@ -8,10 +8,10 @@
 
 import type { BpfObject, MapSpec, ObjectProgram } from './elf.ts';
 import { findProgram, MapType } from './elf.ts';
-import { XrpError } from './errors.ts';
-import { isLdImm64, LdImm64Src, ldImm64, type Insn, type Program } from './isa.ts';
-import type { AddressSpace } from './memory.ts';
-import { MapSet } from './maps.ts';
+import { XrpError } from '../../base/errors.ts';
+import { isLdImm64, LdImm64Src, ldImm64, type Insn, type Program } from '../isa.ts';
+import type { AddressSpace } from '../memory.ts';
+import { MapSet } from '../maps.ts';
 
 export class LinkError extends XrpError {
   constructor(programName: string, insnIndex: number, message: string) {

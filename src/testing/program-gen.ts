@@ -29,41 +29,28 @@ import {
   insn,
   ldImm64,
   type Insn,
-} from './isa.ts';
+} from '../bpf/isa.ts';
+import { Prng, splitmix32 } from '../base/prng.ts';
 
-/** xoshiro128** seeded through splitmix32: small, fast, and the same everywhere. */
-export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+/**
+ * The generator's draws over the project's one PRNG (src/base/prng.ts). Its
+ * seeding (the four splitmix32 words, the last made odd) keeps every seed's
+ * programs what they have always been, so a failing seed still replays.
+ */
+export class GenRng {
+  private readonly prng: Prng;
 
   constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next() | 1;
+    const st = { x: seed >>> 0 };
+    const a = splitmix32(st);
+    const b = splitmix32(st);
+    const c = splitmix32(st);
+    this.prng = Prng.fromState(a, b, c, splitmix32(st) | 1);
   }
 
   /** A uniformly random uint32. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result;
+    return this.prng.nextU32();
   }
 
   /** An integer in [0, n). */
@@ -77,7 +64,9 @@ export class Prng {
   }
 
   pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)]!;
+    const item = items[this.below(items.length)];
+    if (item === undefined) throw new RangeError('pick from an empty list');
+    return item;
   }
 
   chance(p: number): boolean {
@@ -89,10 +78,6 @@ export class Prng {
     for (let i = 0; i < n; i++) out[i] = this.nextU32() & 0xff;
     return out;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
 
 export interface GenOptions {
@@ -178,7 +163,7 @@ const ATOMIC_OPS = [
 
 /** Generate one program from a seed. */
 export function generateProgram(options: GenOptions): GeneratedProgram {
-  const rng = new Prng(options.seed);
+  const rng = new GenRng(options.seed);
   const kernel = options.kernel ?? false;
   const dataBytes = Math.max(16, options.dataBytes ?? 64);
   const budget = options.bodyInsns ?? 40;

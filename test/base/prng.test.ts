@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '../../src/sim/prng.ts';
-import { SimError } from '../../src/sim/errors.ts';
+import { Prng, PrngError } from '../../src/base/prng.ts';
+
 
 test('xoshiro128** matches the reference C implementation', () => {
   // Reference outputs from the authors' xoshiro128starstar.c (compiled with clang).
@@ -48,8 +48,8 @@ test('nextBelow is in range and roughly uniform, also for bounds above 2^32', ()
 });
 
 test('bad seeds and bounds are typed errors', () => {
-  assert.throws(() => new Prng(-1), SimError);
-  assert.throws(() => new Prng(1.5), SimError);
-  assert.throws(() => new Prng(7).nextBelow(0), SimError);
-  assert.throws(() => new Prng(7).nextBelow(2 ** 60), SimError);
+  assert.throws(() => new Prng(-1), PrngError);
+  assert.throws(() => new Prng(1.5), PrngError);
+  assert.throws(() => new Prng(7).nextBelow(0), PrngError);
+  assert.throws(() => new Prng(7).nextBelow(2 ** 60), PrngError);
 });

@@ -8,15 +8,15 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assemble } from './asm.ts';
-import { readConformanceFile, rawWordsToBytes, type ConformanceTest } from './conformance-file.ts';
-import { createExecEnv, ExecutionFault, type Engine } from './engine.ts';
-import { XrpError } from './errors.ts';
-import type { Helper, HelperTable } from './helpers.ts';
-import { createInterpreter } from './interp/interp.ts';
-import { compileJit } from './jit/index.ts';
-import { decode, type Program } from './isa.ts';
-import { AddressSpace } from './memory.ts';
+import { assemble } from '../asm/asm.ts';
+import { readConformanceFile, rawWordsToBytes, type ConformanceTest } from './file.ts';
+import { createExecEnv, ExecutionFault, type Engine } from '../engine.ts';
+import { XrpError } from '../../base/errors.ts';
+import type { Helper, HelperTable } from '../helpers.ts';
+import { createInterpreter } from '../interp/interp.ts';
+import { compileJit } from '../jit/index.ts';
+import { decode, type Program } from '../isa.ts';
+import { AddressSpace } from '../memory.ts';
 
 /** Engines by name: adding one (for example the JIT) is one line here. */
 export const ENGINES: ReadonlyMap<string, (program: Program) => Engine> = new Map([

@@ -1,0 +1,311 @@
+// Exploration and pruning: the path-sensitive walk from the entry, one
+// instruction at a time (step dispatches on the class), checkpoints at prune
+// points and the state comparison that prunes a covered path (the kernel's
+// do_check and is_state_visited).
+//
+// The non-null assertions (`!`) index arrays sized by construction (a frame's
+// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
+// frame stack, a path's history in pairs): this is the verifier's hot path,
+// tuned for V8's interpreter tier, where a check per access costs.
+
+import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
+import { constValue, isConst, type Scalar } from './bounds.ts';
+import { buildCfg, type Cfg } from './cfg.ts';
+import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
+import { alu, ldImm64 } from './alu.ts';
+import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, type VerifierContext } from './context.ts';
+import { jump } from './jumps.ts';
+import { access, atomic } from './memory.ts';
+import { propagate, scratchPrecision } from './precision.ts';
+
+/** Checkpoints kept per instruction; beyond it no new ones are added there (fewer prunes, never unsound). */
+const STATES_PER_INSN_MAX = 256;
+
+const CHECKPOINT_INSNS_MIN = 8;
+
+const CHECKPOINT_JUMPS_MIN = 2;
+
+/**
+ * A prune point that starts this many instructions without a jump is always
+ * checkpointed: paths meeting there after a few instructions each would
+ * otherwise all run the long block (a struct copy, say) before the next
+ * checkpoint could cut them.
+ */
+const CHECKPOINT_RUN_MIN = 16;
+
+function bucketOf(b: CheckpointBuckets, mask: number, key: string): Checkpoint[] {
+  let m = b.masks.indexOf(mask);
+  if (m < 0) {
+    m = b.masks.length;
+    b.masks.push(mask);
+    b.byKey.push(new Map());
+  }
+  const byKey = b.byKey[m]!;
+  let bucket = byKey.get(key);
+  if (bucket === undefined) {
+    bucket = [];
+    byKey.set(key, bucket);
+  }
+  return bucket;
+}
+
+/** For each instruction, the length of the jump-free run starting there, up to the next prune point (capped at 255). */
+function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): Uint8Array {
+  const n = insns.length;
+  const run = new Uint8Array(n);
+  for (let pc = n - 1; pc >= 0; pc--) {
+    const cls = insnClass(insns[pc]!.code);
+    if (cls === InsnClass.JMP || cls === InsnClass.JMP32) continue;
+    const next = pc + 1 < n && !prunePoints[pc + 1] ? run[pc + 1]! : 0;
+    run[pc] = Math.min(255, 1 + next);
+  }
+  return run;
+}
+
+/**
+ * Which of the `candidates` registers of the innermost frame st holds as
+ * constants. For the live registers of an active checkpoint, an equal state
+ * has the same constants; for those a finished one relied on (precise), so
+ * does a state it covers.
+ */
+function constMask(st: VState, candidates: number): number {
+  const regs = st.frames[st.frames.length - 1]!.regs;
+  let mask = 0;
+  for (let m = candidates & REGS_MASK; m !== 0; m &= m - 1) {
+    const r = LOWEST_REG[m]!;
+    const v = regs[r]!;
+    if (v.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
+  }
+  return mask;
+}
+
+/** Key text of constant scalars (shared objects: scalarConst caches them), to spare a BigInt-to-string per lookup. */
+const constKeyMemo = new WeakMap<Scalar, string>();
+
+/** The constants of the innermost frame's registers in `mask`, as a key; undefined if one is not a constant. */
+function constKey(st: VState, mask: number): string | undefined {
+  if (mask === 0) return '';
+  const regs = st.frames[st.frames.length - 1]!.regs;
+  let key = '';
+  for (let m = mask & REGS_MASK; m !== 0; m &= m - 1) {
+    const v = regs[LOWEST_REG[m]!]!;
+    if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
+    let k = constKeyMemo.get(v.s);
+    if (k === undefined) {
+      k = `${constValue(v.s)},`;
+      constKeyMemo.set(v.s, k);
+    }
+    key += k;
+  }
+  return key;
+}
+
+export function run(v: VerifierContext): Cfg {
+  const built = buildCfg(v.insns);
+  if (!built.ok) throw new Reject(built.pc, built.message);
+  const cfg = built.cfg;
+  const limit = v.options.insnLimit ?? PROCESSED_INSNS_MAX;
+  v.cfg = cfg;
+  v.active = new Array(cfg.insnCount);
+  v.done = new Array(cfg.insnCount);
+  v.storedAt = new Int32Array(cfg.insnCount);
+  v.runAhead = straightRuns(v.insns, cfg.prunePoints);
+  const pending: Path[] = [{ pc: 0, state: v.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
+  while (pending.length > 0) {
+    const path = pending.pop()!;
+    if (path.from >= 0) {
+      v.note(-1 - path.from);
+      v.note(-1 - path.pc);
+    }
+    v.current = path.state;
+    for (;;) {
+      const pc = path.pc;
+      v.currentPc = pc;
+      if (cfg.prunePoints[pc]) {
+        if (visit(v, path, cfg)) {
+          v.pruned++;
+          finish(v, path.parent);
+          break;
+        }
+      }
+      if (++v.processed > limit) {
+        throw new Reject(pc, `BPF program is too complex: processed ${v.processed - 1} insns (limit ${limit})`);
+      }
+      v.note(pc);
+      v.path = path;
+      v.lastSlot = -1;
+      const depth = path.state.frames.length;
+      const forked = step(v, path);
+      path.history.push(pc, depth * HISTORY_DEPTH_UNIT + v.lastSlot + HISTORY_SLOT_BIAS);
+      if (cfg.prunePoints[path.pc] || path.pc !== pc + 1) path.jumps++;
+      if (forked !== undefined && forked !== 'exit') forked.history = path.history.slice();
+      if (forked === 'exit') {
+        finish(v, path.parent);
+        break;
+      }
+      if (forked !== undefined) {
+        if (path.parent !== null) path.parent.branches++;
+        pending.push(forked);
+        if (pending.length > v.peakPending) v.peakPending = pending.length;
+      }
+    }
+  }
+  v.current = undefined;
+  return cfg;
+}
+
+/** At a prune point: prune (true) if a finished checkpoint covers the state, else checkpoint it. */
+export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
+  const pc = path.pc;
+  const cur = path.state;
+  // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
+  // the last one on this path: far fewer states to store and compare.
+  const addNew = (path.history.length >= 2 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || v.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
+  const active = v.active[pc];
+  // nothing to compare against and nothing to store: nothing to do
+  if (!addNew && active === undefined && v.done[pc] === undefined) return false;
+  clearSingularIds(cur, pc, cfg.liveIn);
+  if (active !== undefined) {
+    for (let m = 0; m < active.masks.length; m++) {
+      // An equal state has the same constants.
+      const key = constKey(cur, active.masks[m]!);
+      if (key === undefined) continue;
+      const bucket = active.byKey[m]!.get(key);
+      if (bucket === undefined) continue;
+      for (let k = 0; k < bucket.length; k++) {
+        if (stateSubsumes(bucket[k]!.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+      }
+    }
+  }
+  const done = v.done[pc];
+  if (done !== undefined) {
+    for (let m = 0; m < done.masks.length; m++) {
+      // Only checkpoints that agree with cur on their relied-on constants can cover it.
+      const key = constKey(cur, done.masks[m]!);
+      if (key === undefined) continue;
+      const bucket = done.byKey[m]!.get(key);
+      if (bucket === undefined) continue;
+      for (let k = 0; k < bucket.length; k++) {
+        const cp = bucket[k]!;
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
+          // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
+          cp.hits++;
+          propagate(v, path, scratchPrecision(v, cp.precise.regs.length - 1, cp.precise));
+          return true;
+        }
+        // Like Linux, forget finished states that keep missing: they cost compares
+        // and rarely prune. Also like Linux, a miss counts only where a new state
+        // is about to be added: otherwise the iterations of one loop would evict
+        // the states its earlier iterations recorded (is_state_visited's miss_cnt).
+        // A checkpoint of another iteration (a counter it relied on differs) is
+        // in another bucket: not a miss either.
+        if (addNew) cp.misses++;
+        if (cp.misses > cp.hits * 3 + 3) {
+          bucket.splice(k, 1);
+          k--;
+          v.storedAt[pc]! -= 1;
+        }
+      }
+    }
+  }
+  if (!addNew) return false;
+  path.jumps = 0;
+  // Beyond the per-instruction cap the checkpoint is kept only in the path's
+  // chain (it bounds the history that precision marks walk back through) and
+  // is never compared against.
+  const stored = v.storedAt[pc]! < STATES_PER_INSN_MAX;
+  const cp: Checkpoint = {
+    pc,
+    stored,
+    state: stored ? cloneState(cur) : cur,
+    branches: 1,
+    parent: path.parent,
+    history: path.history,
+    precise: emptyPrecision(cur.frames.length),
+    hits: 0,
+    misses: 0,
+  };
+  if (stored) {
+    let active = v.active[pc];
+    if (active === undefined) {
+      active = { masks: [], byKey: [] };
+      v.active[pc] = active;
+    }
+    const mask = constMask(cp.state, cfg.liveIn[pc]!);
+    bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
+    v.storedAt[pc]! += 1;
+    v.statesStored++;
+  }
+  path.parent = cp;
+  path.history = [];
+  return false;
+}
+
+/** A path below cp ended (exit or pruned): cp and the ancestors it completes become usable for pruning. */
+export function finish(v: VerifierContext, cp: Checkpoint | null): void {
+  while (cp !== null) {
+    cp.branches--;
+    if (cp.branches > 0) return;
+    if (cp.stored) retire(v, cp);
+    cp = cp.parent;
+  }
+}
+
+/** Move a finished checkpoint from the active list to the bucket of its relied-on constants. */
+export function retire(v: VerifierContext, cp: Checkpoint): void {
+  const pc = cp.pc;
+  const live = v.cfg!.liveIn[pc]!;
+  const activeMask = constMask(cp.state, live);
+  const activeBucket = bucketOf(v.active[pc]!, activeMask, constKey(cp.state, activeMask)!);
+  activeBucket.splice(activeBucket.indexOf(cp), 1);
+  let done = v.done[pc];
+  if (done === undefined) {
+    done = { masks: [], byKey: [] };
+    v.done[pc] = done;
+  }
+  const mask = constMask(cp.state, live & (cp.precise.regs[cp.state.frames.length - 1] ?? 0));
+  bucketOf(done, mask, constKey(cp.state, mask)!).push(cp);
+}
+
+/** Execute the instruction at path.pc; returns a forked path, 'exit' when the path ends, or undefined. */
+export function step(v: VerifierContext, path: Path): Path | 'exit' | undefined {
+  const pc = path.pc;
+  const insn = v.insns[pc]!;
+  const cls = insnClass(insn.code);
+  const st = path.state;
+  switch (cls) {
+    case InsnClass.ALU:
+    case InsnClass.ALU64:
+      alu(v, pc, insn, curFrame(st), cls === InsnClass.ALU64 ? 64 : 32);
+      path.pc = pc + 1;
+      return undefined;
+    case InsnClass.LD:
+      ldImm64(v, pc, insn, curFrame(st));
+      path.pc = pc + 2;
+      return undefined;
+    case InsnClass.LDX: {
+      const f = curFrame(st);
+      const base = v.read(pc, f, insn.src);
+      const size = sizeOfCode(insn.code);
+      f.regs[insn.dst] = access(v, pc, st, insn.src, base, insn.off, size, 'read', undefined, insnMode(insn.code) === Mode.MEMSX);
+      path.pc = pc + 1;
+      return undefined;
+    }
+    case InsnClass.ST:
+    case InsnClass.STX: {
+      const f = curFrame(st);
+      const base = v.read(pc, f, insn.dst);
+      const size = sizeOfCode(insn.code);
+      if (cls === InsnClass.STX && insnMode(insn.code) === Mode.ATOMIC) {
+        atomic(v, pc, st, insn, base, size);
+      } else {
+        const value = cls === InsnClass.ST ? v.immReg(pc, insn.imm, 64) : v.read(pc, f, insn.src);
+        access(v, pc, st, insn.dst, base, insn.off, size, 'write', { reg: value, regno: cls === InsnClass.ST ? -1 : insn.src }, false);
+      }
+      path.pc = pc + 1;
+      return undefined;
+    }
+    default:
+      return jump(v, path, insn);
+  }
+}
