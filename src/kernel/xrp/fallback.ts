@@ -28,7 +28,7 @@ import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
 import { XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
 import { isResumable, XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
 import { clearCtx, xrpStep, XrpStepKind, XrpStepOutcome } from '../../xrp/step.ts';
-import { xrpConfig, xrpProcState } from './config.ts';
+import { programNs, xrpConfig, xrpProcState } from './config.ts';
 import { programOf } from './program.ts';
 import { readXrp, type XrpCallOptions } from './read-xrp.ts';
 import type { XrpResult } from './result.ts';
@@ -97,7 +97,7 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
     out.fault = terminal.status === XrpStatus.FAULT ? terminal.detail : null;
     return stop(terminal.status, terminal.offsetBytes);
   }
-  const userInsnNs = xrpConfig(proc.kernel).costs.userInsnNs;
+  const costs = xrpConfig(proc.kernel).costs;
   const { bounce, ctx } = pagesOf(proc);
   // the fallback yields between steps: its outcome is its own, not the process's
   const step = new XrpStepOutcome();
@@ -130,7 +130,7 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
       }
       out.runs++;
       out.insnsExecuted += step.insnsExecuted;
-      yield t.cpu(step.insnsExecuted * userInsnNs);
+      yield t.cpu(programNs(costs, step.insnsExecuted));
       if (step.kind === XrpStepKind.PROG_ERROR) {
         out.progRet = step.r0;
         return stop(XrpStatus.PROG_ERROR, off);

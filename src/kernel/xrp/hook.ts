@@ -30,7 +30,7 @@ import { EIO } from '../errno.ts';
 import type { Kernel } from '../kernel.ts';
 import { CQE_COMPLETE, CQE_RESUBMIT, LOGICAL_BLOCK_BYTES, NVME_OP_READ, NvmeRequest, type CqeHook } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
-import { xrpConfig, xrpProcState, type XrpFanoutMode } from './config.ts';
+import { digestLookupNs, programNs, xrpConfig, xrpProcState, type XrpFanoutMode } from './config.ts';
 import type { XrpProgram } from './program.ts';
 import { XrpResult } from './result.ts';
 
@@ -193,7 +193,9 @@ export class XrpRequest implements CqeHook {
     const submitNs = this.p.kernel.driver.costs.submitNs;
     const here: XrpRead = { offsetBytes: cmd.offsetBytes, sizeBytes: cmd.sizeBytes };
     r.reads++;
-    let cost = cfg.costs.hookNs;
+    // Dispatch and the digest lookup that re-checks the block just read; each read asked for adds its translation.
+    const lookupNs = digestLookupNs(cfg.costs, this.p.kernel.fs.digest.current(this.p.ino)?.extents.length ?? 0);
+    let cost = cfg.costs.dispatchNs + lookupNs;
     let next: XrpRead | null = null;
     const children: XrpRead[] = [];
     if (cmd.status !== 0) {
@@ -207,7 +209,7 @@ export class XrpRequest implements CqeHook {
       xrpStep(this.p.proc.mem, cmd.ctxRegion.base, cmd.pageAddr, cmd.validBytes, this.p.scratchAddr, this.p.program, step);
       r.runs++;
       r.insnsExecuted += step.insnsExecuted;
-      cost += step.insnsExecuted * cfg.costs.insnNs;
+      cost += programNs(cfg.costs, step.insnsExecuted);
       switch (step.kind) {
         case XrpStepKind.FAULT:
           this.endBranch(XrpStatus.FAULT, here, step.fault);
@@ -223,6 +225,7 @@ export class XrpRequest implements CqeHook {
             this.endBranch(XrpStatus.INVALID_SIZE, { offsetBytes: step.invalidOffsets[k] ?? 0, sizeBytes: 0 }, step.invalidDetail(k));
           }
           if (step.nextSizeBytes > 0) next = { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes };
+          cost += lookupNs * ((step.nextSizeBytes > 0 ? 1 : 0) + step.childCount);
           for (let k = 0; k < step.childCount; k++) children.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
           break;
       }
