@@ -25,6 +25,8 @@ export interface EmulatedIoOptions {
   progFd?: number | null;
   /** reads after the first that one walk may make */
   resubmitLimit?: number;
+  /** CPU charged per page the engine visits in its cache (default 0) */
+  pageVisitNs?: number;
 }
 
 export class EmulatedPageIo implements PageIo {
@@ -53,6 +55,11 @@ export class EmulatedPageIo implements PageIo {
     const fd = yield* proc.open(t, path, O_RDWR | O_DIRECT | (options.create === true ? O_CREAT : 0));
     if (fd < 0) throw new WtError('WT_IO', `open ${path}: errno ${-fd}`);
     return new EmulatedPageIo(t, proc, fd, path, options);
+  }
+
+  visit(): void {
+    const ns = this.options.pageVisitNs ?? 0;
+    if (ns > 0) this.t.charge(ns);
   }
 
   *close(): Task<void> {

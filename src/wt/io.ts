@@ -27,6 +27,8 @@ export interface PageIo {
   writeBlock(block: number, bytes: Uint8Array): Task<void>;
   /** makes every completed write durable */
   sync(): Task<void>;
+  /** The engine visited a page in its cache (the emulated machine charges CPU for it). */
+  visit?(): void;
   /** Hands a lookup to a storage function from `block` (a page at `level`) down to the leaf; absent where XRP is not available. */
   xrpWalk?(block: number, level: number, key: Uint8Array): Task<XrpWalkOutcome>;
 }

@@ -349,7 +349,10 @@ export class WtTree {
         page = ref.page;
         pages.push(page);
       }
-      for (const p of pages) this.touch(p);
+      for (const p of pages) {
+        this.touch(p);
+        io.visit?.();
+      }
       if (missing === null) return { pages, idx, miss: null, high };
       if (stopAtMiss) return { pages, idx, miss: missing, high };
       yield* this.load(io, missing);
