@@ -310,10 +310,12 @@ export class WtTree {
   private *load(io: PageIo, ref: Ref): Task<void> {
     const e = this.enterReader();
     try {
+      // what the ref names now: a checkpoint may rewrite the page (new block and checksum) while we read
       const block = ref.block;
+      const checksum = ref.checksum;
       const bytes = yield* io.readBlock(block);
       this.stats.pageReads++;
-      const image = decodePage(bytes, block, { checksum: ref.checksum, level: ref.level });
+      const image = decodePage(bytes, block, { checksum, level: ref.level });
       if (ref.page === null && ref.block === block) this.install(ref, image);
     } finally {
       this.exitReader(e);
@@ -388,21 +390,23 @@ export class WtTree {
     const e = this.enterReader();
     try {
       this.stats.xrpWalks++;
-      const out = yield* walk.call(io, ref.block, ref.level, key);
+      const block = ref.block;
+      const cookie = ref.checksum;
+      const out = yield* walk.call(io, block, ref.level, key);
       if (out.kind === 'retry') {
         this.stats.xrpRetries++;
         return undefined;
       }
       this.stats.xrpHops += out.hops;
-      const checked = checkXrpLeaf(out, key, ref.level === 0 ? ref.checksum : undefined);
+      const checked = checkXrpLeaf(out, key, ref.level === 0 ? cookie : undefined);
       if (checked === undefined) {
         this.stats.xrpRetries++;
         return undefined;
       }
       this.stats.xrpAnswered++;
       // a leaf one hop away from a cached parent goes into the cache, as a read would put it
-      if (ref.level === 0 && ref.page === null && ref.block === out.leafBlock) {
-        this.install(ref, decodePage(out.leaf, out.leafBlock, { checksum: ref.checksum, level: 0 }));
+      if (ref.level === 0 && ref.page === null && ref.block === block && block === out.leafBlock) {
+        this.install(ref, decodePage(out.leaf, out.leafBlock, { checksum: cookie, level: 0 }));
       }
       return checked.value;
     } finally {
