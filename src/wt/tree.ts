@@ -44,6 +44,8 @@ interface MemLeaf {
   dirty: boolean;
   /** being written by a checkpoint: not evictable */
   pinned: boolean;
+  /** walks waiting on a read below this page: not evictable (or the walk would lose its way back) */
+  busy: number;
 }
 
 interface MemInternal {
@@ -55,6 +57,7 @@ interface MemInternal {
   refs: Ref[];
   dirty: boolean;
   pinned: boolean;
+  busy: number;
 }
 
 type MemPage = MemLeaf | MemInternal;
@@ -269,8 +272,8 @@ export class WtTree {
 
   private install(ref: Ref, image: PageImage): MemPage {
     const page: MemPage = image.type === 'leaf'
-      ? { kind: 'leaf', ref, keys: image.keys, values: image.values, dirty: false, pinned: false }
-      : { kind: 'internal', ref, level: image.level, keys: image.keys, refs: image.children.map((c) => new Ref(c.block, c.checksum, image.level - 1)), dirty: false, pinned: false };
+      ? { kind: 'leaf', ref, keys: image.keys, values: image.values, dirty: false, pinned: false, busy: 0 }
+      : { kind: 'internal', ref, level: image.level, keys: image.keys, refs: image.children.map((c) => new Ref(c.block, c.checksum, image.level - 1)), dirty: false, pinned: false, busy: 0 };
     ref.page = page;
     this.touch(page);
     this.evict(page);
@@ -286,7 +289,7 @@ export class WtTree {
     if (this.lru.size * PAGE_BYTES <= this.cacheBytes) return;
     for (const page of this.lru.keys()) {
       if (this.lru.size * PAGE_BYTES <= this.cacheBytes) return;
-      if (page === keep || page.dirty || page.pinned || page.ref === this.root) continue;
+      if (page === keep || page.dirty || page.pinned || page.busy > 0 || page.ref === this.root) continue;
       if (page.kind === 'internal' && page.refs.some((r) => r.page !== null)) continue;
       page.ref.page = null;
       this.lru.delete(page);
@@ -357,7 +360,12 @@ export class WtTree {
       }
       if (missing === null) return { pages, idx, miss: null, high };
       if (stopAtMiss) return { pages, idx, miss: missing, high };
-      yield* this.load(io, missing);
+      for (const p of pages) p.busy++;
+      try {
+        yield* this.load(io, missing);
+      } finally {
+        for (const p of pages) p.busy--;
+      }
     }
   }
 
@@ -371,7 +379,13 @@ export class WtTree {
       const useXrp = this.xrp && io.xrpWalk !== undefined;
       const p = yield* this.path(io, key, useXrp);
       if (p.miss !== null) {
-        const answer = yield* this.xrpGet(io, p.miss, key);
+        for (const pg of p.pages) pg.busy++;
+        let answer: Uint8Array | null | undefined;
+        try {
+          answer = yield* this.xrpGet(io, p.miss, key);
+        } finally {
+          for (const pg of p.pages) pg.busy--;
+        }
         if (answer !== undefined) return answer;
         // the storage function could not answer: read the page in user space and walk on
         yield* this.load(io, p.miss);
@@ -476,7 +490,7 @@ export class WtTree {
         // a new root above the old one
         const level = page.kind === 'leaf' ? 1 : page.level + 1;
         const rootRef = new Ref(0, 0, level);
-        const root: MemInternal = { kind: 'internal', ref: rootRef, level, keys: [new Uint8Array(0), ...parts.map((x) => x.sep)], refs: [page.ref, ...parts.map((x) => x.ref)], dirty: false, pinned: false };
+        const root: MemInternal = { kind: 'internal', ref: rootRef, level, keys: [new Uint8Array(0), ...parts.map((x) => x.sep)], refs: [page.ref, ...parts.map((x) => x.ref)], dirty: false, pinned: false, busy: 0 };
         rootRef.page = root;
         this.markDirty(root);
         this.touch(root);
@@ -505,9 +519,9 @@ export class WtTree {
       const ref = new Ref(0, 0, page.ref.level);
       let part: MemPage;
       if (page.kind === 'leaf') {
-        part = { kind: 'leaf', ref, keys: page.keys.splice(from), values: page.values.splice(from), dirty: false, pinned: false };
+        part = { kind: 'leaf', ref, keys: page.keys.splice(from), values: page.values.splice(from), dirty: false, pinned: false, busy: 0 };
       } else {
-        part = { kind: 'internal', ref, level: page.level, keys: page.keys.splice(from), refs: page.refs.splice(from), dirty: false, pinned: false };
+        part = { kind: 'internal', ref, level: page.level, keys: page.keys.splice(from), refs: page.refs.splice(from), dirty: false, pinned: false, busy: 0 };
       }
       ref.page = part;
       this.markDirty(part);
