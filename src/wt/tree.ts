@@ -170,6 +170,7 @@ export class WtTree {
   private readers = new Map<number, number>();
   private lru = new Map<MemPage, true>();
   private dirtyPages = 0;
+  private internalCached = 0;
   private checkpointing = false;
   private failed: unknown = null;
   readonly cacheBytes: number;
@@ -275,6 +276,7 @@ export class WtTree {
       ? { kind: 'leaf', ref, keys: image.keys, values: image.values, dirty: false, pinned: false, busy: 0 }
       : { kind: 'internal', ref, level: image.level, keys: image.keys, refs: image.children.map((c) => new Ref(c.block, c.checksum, image.level - 1)), dirty: false, pinned: false, busy: 0 };
     ref.page = page;
+    if (page.kind === 'internal') this.internalCached++;
     this.touch(page);
     this.evict(page);
     return page;
@@ -293,6 +295,7 @@ export class WtTree {
       if (page.kind === 'internal' && page.refs.some((r) => r.page !== null)) continue;
       page.ref.page = null;
       this.lru.delete(page);
+      if (page.kind === 'internal') this.internalCached--;
       this.stats.evictions++;
     }
   }
@@ -360,12 +363,17 @@ export class WtTree {
       }
       if (missing === null) return { pages, idx, miss: null, high };
       if (stopAtMiss) return { pages, idx, miss: missing, high };
-      for (const p of pages) p.busy++;
-      try {
-        yield* this.load(io, missing);
-      } finally {
-        for (const p of pages) p.busy--;
-      }
+      yield* this.loadOnPath(io, pages, missing);
+    }
+  }
+
+  /** Loads `missing`, keeping the pages above it from eviction meanwhile. */
+  private *loadOnPath(io: PageIo, pages: MemPage[], missing: Ref): Task<void> {
+    for (const p of pages) p.busy++;
+    try {
+      yield* this.load(io, missing);
+    } finally {
+      for (const p of pages) p.busy--;
     }
   }
 
@@ -378,6 +386,12 @@ export class WtTree {
     for (;;) {
       const useXrp = this.xrp && io.xrpWalk !== undefined;
       const p = yield* this.path(io, key, useXrp);
+      if (p.miss !== null && p.miss.level > 0 && this.internalCached * PAGE_BYTES * 2 < this.cacheBytes) {
+        // internal pages are few and hot: while they fit in half the cache they are read
+        // into it, as read() mode would; XRP walks from the first level the cache cannot keep
+        yield* this.loadOnPath(io, p.pages, p.miss);
+        continue;
+      }
       if (p.miss !== null) {
         for (const pg of p.pages) pg.busy++;
         let answer: Uint8Array | null | undefined;
@@ -492,6 +506,7 @@ export class WtTree {
         const rootRef = new Ref(0, 0, level);
         const root: MemInternal = { kind: 'internal', ref: rootRef, level, keys: [new Uint8Array(0), ...parts.map((x) => x.sep)], refs: [page.ref, ...parts.map((x) => x.ref)], dirty: false, pinned: false, busy: 0 };
         rootRef.page = root;
+        this.internalCached++;
         this.markDirty(root);
         this.touch(root);
         this.root = rootRef;
@@ -524,6 +539,7 @@ export class WtTree {
         part = { kind: 'internal', ref, level: page.level, keys: page.keys.splice(from), refs: page.refs.splice(from), dirty: false, pinned: false, busy: 0 };
       }
       ref.page = part;
+      if (part.kind === 'internal') this.internalCached++;
       this.markDirty(part);
       this.touch(part);
       out.unshift({ sep: part.keys[0]!, ref });
