@@ -357,14 +357,20 @@ export class WtTree {
         page = ref.page;
         pages.push(page);
       }
-      for (const p of pages) {
-        this.touch(p);
-        io.visit?.();
-      }
+      for (const p of pages) this.touch(p);
       if (missing === null) return { pages, idx, miss: null, high };
       if (stopAtMiss) return { pages, idx, miss: missing, high };
       yield* this.loadOnPath(io, pages, missing);
     }
+  }
+
+  /**
+   * Charges the CPU of visiting `n` cached pages: once per operation, for the
+   * walk that ends it, not for the walks a read restarted (an engine with
+   * hazard pointers would go on from the page it waited for).
+   */
+  private visited(io: PageIo, n: number): void {
+    if (io.visit !== undefined) for (let i = 0; i < n; i++) io.visit();
   }
 
   /** Loads `missing`, keeping the pages above it from eviction meanwhile. */
@@ -400,12 +406,16 @@ export class WtTree {
         } finally {
           for (const pg of p.pages) pg.busy--;
         }
-        if (answer !== undefined) return answer;
+        if (answer !== undefined) {
+          this.visited(io, p.pages.length);
+          return answer;
+        }
         // the storage function could not answer: read the page in user space and walk on
         yield* this.load(io, p.miss);
         continue;
       }
       const leaf = p.pages.at(-1) as MemLeaf;
+      this.visited(io, p.pages.length);
       const i = lowerBound(leaf.keys, key);
       return i < leaf.keys.length && compareKeys(leaf.keys[i]!, key) === 0 ? leaf.values[i]! : null;
     }
@@ -451,6 +461,7 @@ export class WtTree {
     let from = start;
     while (out.length < count) {
       const p = yield* this.path(io, from, false);
+      this.visited(io, p.pages.length);
       const leaf = p.pages.at(-1) as MemLeaf;
       for (let i = lowerBound(leaf.keys, from); i < leaf.keys.length && out.length < count; i++) out.push([leaf.keys[i]!, leaf.values[i]!]);
       if (p.high === null) break;
@@ -467,6 +478,7 @@ export class WtTree {
     checkKey(key);
     checkValue(value);
     const p = yield* this.path(io, key, false);
+    this.visited(io, p.pages.length);
     const leaf = p.pages.at(-1) as MemLeaf;
     const i = lowerBound(leaf.keys, key);
     if (i < leaf.keys.length && compareKeys(leaf.keys[i]!, key) === 0) leaf.values[i] = value.slice();
@@ -484,6 +496,7 @@ export class WtTree {
     this.live();
     checkKey(key);
     const p = yield* this.path(io, key, false);
+    this.visited(io, p.pages.length);
     const leaf = p.pages.at(-1) as MemLeaf;
     const i = lowerBound(leaf.keys, key);
     if (i >= leaf.keys.length || compareKeys(leaf.keys[i]!, key) !== 0) return false;
