@@ -86,7 +86,7 @@ function print(results: PhaseResult[], json: boolean): void {
     }
     for (const [type, s] of Object.entries(r.perOp)) {
       const l = s.latency;
-      console.log(`  ${type.padEnd(16)} ${String(s.count).padStart(8)} ops  mean ${fmtNs(l.meanNs)}  p50 ${fmtNs(l.p50Ns)}  p95 ${fmtNs(l.p95Ns)}  p99 ${fmtNs(l.p99Ns)}  max ${fmtNs(l.maxNs)}` +
+      console.log(`  ${type.padEnd(16)} ${String(s.count).padStart(8)} ops  ${Math.round(r.elapsedNs > 0 ? (s.count * 1e9) / r.elapsedNs : 0).toLocaleString('en-US').padStart(10)} ops/s  mean ${fmtNs(l.meanNs)}  p50 ${fmtNs(l.p50Ns)}  p95 ${fmtNs(l.p95Ns)}  p99 ${fmtNs(l.p99Ns)}  max ${fmtNs(l.maxNs)}` +
         (s.notFound > 0 ? `  (${s.notFound} not found)` : ''));
     }
   }
