@@ -34,7 +34,7 @@ test('xrp ycsb: load and run workload C on an emulated image (read() and XRP) an
     const frun = xrp('ycsb', 'run', 'workloads/ycsb/workloadb', '--file', file, ...p);
     assert.equal(frun.status, 0, frun.stderr);
     assert.match(frun.stdout, /run on a real file, read\(\), 1 thread\(s\): 200 operations/);
-    assert.match(frun.stdout, /READ +\d+ ops +mean/);
+    assert.match(frun.stdout, /READ +\d+ ops +[\d,]+ ops\/s +mean/);
     const create = xrp('ycsb', 'create', 'workloads/ycsb/workloada', '--file', join(dir, 'e.wt'));
     assert.equal(create.status, 0, create.stderr);
     const bad = xrp('ycsb', 'run', 'workloads/ycsb/workloadc', '--image', img, '-p', 'requestdistribution=hotspot');
