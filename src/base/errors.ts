@@ -63,6 +63,12 @@ export const ERROR_CODES = {
   STRUCT_RUN: 'a data structure run with bad parameters',
   KERNEL_ORACLE: 'the Linux kernel oracle could not run a program',
   BENCH: 'a bad benchmark suite parameter',
+  WT_PARAM: 'a B+-tree engine parameter out of range',
+  WT_CORRUPT: 'a B+-tree page or superblock that fails its checks, with its block and offset',
+  WT_IO: 'a B+-tree page read or write that failed',
+  WT_KEY: 'a B+-tree key or value too long for a page',
+  WT_STATE: 'a B+-tree operation in the wrong state (closed, read-only)',
+  YCSB_PROPERTY: 'a YCSB workload property that is missing or out of range, with its file',
   // command line
   ASM_COMMAND: 'xrp asm: bad input or options',
   FS_CLI: 'xrp fs: bad input or options',

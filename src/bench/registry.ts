@@ -12,6 +12,7 @@ import { rangeExperiment } from './experiments/range.ts';
 import { schedulingExperiment } from './experiments/scheduling.ts';
 import { chainExperiment, resubmitLimitExperiment, skiplistExperiment } from './experiments/structures.ts';
 import { throughputExperiment } from './experiments/throughput.ts';
+import { ycsbExperiment } from './experiments/ycsb.ts';
 import type { Experiment } from './types.ts';
 
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -27,6 +28,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   fanoutExperiment,
   schedulingExperiment,
   devicesExperiment,
+  ycsbExperiment,
 ].sort((a, b) => a.number - b.number);
 
 function unknown(name: string): BenchError {

@@ -15,6 +15,7 @@ import { register as registerProgRun } from './commands/prog-run.ts';
 import { register as registerStack } from './commands/stack.ts';
 import { register as registerStruct } from './commands/struct.ts';
 import { register as registerVerify } from './commands/verify.ts';
+import { register as registerYcsb } from './commands/ycsb.ts';
 
 const program = new Command('xrp')
   .description('XRP in TypeScript: eBPF storage functions over an emulated NVMe stack, and on real files')
@@ -32,6 +33,7 @@ registerProgRun(program);
 registerStack(program);
 registerStruct(program);
 registerVerify(program);
+registerYcsb(program);
 
 async function main(): Promise<void> {
   try {

@@ -29,9 +29,11 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   native: ['base', 'bpf', 'xrp'],
   kv: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native'],
   structures: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel'],
+  wt: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel'],
+  ycsb: ['base', 'sim', 'device', 'kernel', 'wt'],
   testing: ['base', 'bpf', 'xrp'],
-  bench: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures'],
-  cli: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'bench'],
+  bench: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'wt', 'ycsb'],
+  cli: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'wt', 'ycsb', 'bench'],
 };
 
 /** Files that must not import a given file even inside the allowed layers. */

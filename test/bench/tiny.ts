@@ -25,6 +25,9 @@ export const TINY_SETS: ReadonlyMap<string, string[]> = new Map([
   ['computeThreads', ['1']],
   ['ioThreads', ['2']],
   ['durationMs', ['1']],
+  ['workload', ['c']],
+  ['records', ['300']],
+  ['operations', ['40']],
 ]);
 
 export const TINY_CONFIG = { seed: 3, device: 'optane-p5800x', cores: 2, full: false } as const;

@@ -20,7 +20,13 @@ const root = new URL('../../../', import.meta.url);
 /** Processed instructions allowed per program: the largest today is bpf/kv/range.bpf.o with 7,227. */
 const PROCESSED_BUDGET = 40_000;
 /** Tighter budgets where a program's count is known (kv_range: 16,736 before its loops were reshaped, 7,227 after). */
-const BUDGET_BY_PROGRAM: Record<string, number> = { kv_range: 8_000 };
+const BUDGET_BY_PROGRAM: Record<string, number> = {
+  kv_range: 8_000,
+  // 465,720 today: the binary search keeps its bounds in the scratch page so that the
+  // Linux verifier can prune it (with them in registers the kernel gives up at 1M while
+  // we take 13,725); our pruning does worse on this shape than the kernel's
+  wt_lookup: 480_000,
+};
 
 function shipped(dir: string): string[] {
   const found: string[] = [];
