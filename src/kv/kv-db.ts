@@ -22,6 +22,7 @@ import { FS_BLOCK_BYTES, FS_MAGIC } from '../kernel/fs/layout.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { BlockSource } from './block-source.ts';
 import { buildKv } from './builder.ts';
+import { checkRoot } from './checks.ts';
 import { ComputedKvStore } from './computed-store.ts';
 import { kvGeometry, LAYERS_MAX, LAYERS_MIN, NODE_BYTES, type KvGeometry } from './format.ts';
 import { ComputedOverlayStore, regionsOfInode, type ComputedRegion } from './overlay-store.ts';
@@ -192,10 +193,7 @@ export function openKvFile(machine: Machine, name = KV_FILE_DEFAULT): KvFileInfo
   const source = new EmulatedFileSource(machine.fs, machine.controller.store, inode);
   const root = new Uint8Array(NODE_BYTES);
   source.pread(root, 0);
-  const view = new DataView(root.buffer);
-  const type = view.getBigUint64(8, true);
-  const expected = layers === 1 ? 1n : 0n;
-  if (type !== expected) throw new KvDbError(`'${name}' is not a BPF-KV file: its root node has type ${type}, expected ${expected} for ${layers} layer(s)`);
+  checkRoot(name, inode.sizeBytes, root);
   return { name, inode, layers, geometry: kvGeometry(layers), storage, source };
 }
 

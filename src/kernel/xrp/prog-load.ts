@@ -34,6 +34,8 @@ export class XrpProgram {
     readonly env: ExecEnv,
     /** Instructions the verifier processed. */
     readonly verifiedInsns: number,
+    /** True when the program has no maps: its whole state is scratch and ctx (the cycle rule of src/xrp/cycle.ts applies). */
+    readonly stateless = true,
   ) {}
 
   /** One run with r1 = ctxAddr (an address in the process's memory). Throws ExecutionFault. */
@@ -88,7 +90,7 @@ function progLoad(proc: Process, attr: ProgLoadAttr): ProgLoadResult {
     const sim = proc.kernel.sim;
     const helpers = createStdHelpers({ maps: linked.maps, clockNs: () => BigInt(sim.nowNs), randomU32: () => sim.rng.nextU32() }).table;
     const env = createExecEnv(proc.mem, helpers, xrpConfig(proc.kernel).insnLimit);
-    const prog = new XrpProgram(linked.program.name, proc, loaded.engine, engineName, env, loaded.verification.stats.processedInsns);
+    const prog = new XrpProgram(linked.program.name, proc, loaded.engine, engineName, env, loaded.verification.stats.processedInsns, linked.mapSpecs.length === 0);
     const fd = proc.installFile(new OpenFile(FILE_BPF_PROG, O_RDWR, null, null, prog));
     return { fd, log: loaded.verification.log, error: null };
   } catch (error) {

@@ -1,0 +1,84 @@
+// The cycle rule of XRP chains, the same in every engine: a branch that asks
+// again for a read it already asked for (same offset, same size) while its
+// state is unchanged (the scratch page and struct bpf_xrp's slots) would repeat
+// forever: the program is deterministic, the block is the same, so the next
+// step is the same. The branch ends with CYCLE at once instead of running to
+// the resubmission limit (and, when resumed from scratch, forever).
+//
+// The state kept is one snapshot per branch: the scratch page and the ctx's
+// next_addr[1..15] and size[1..15] when the set of reads was last started
+// afresh; while the state equals the snapshot, every read asked for is
+// recorded. A descent of an index does not change the scratch page, so a
+// pointer cycle is reported at the first offset visited twice, as a user-space
+// walk with a visited set reports it. Programs whose state lives elsewhere
+// (maps, random numbers) are outside the rule: their engines turn it off.
+
+import { CTX_NEXT_ADDR, CTX_SIZE, XRP_PAGE_BYTES } from './layout.ts';
+import type { XrpMemory } from './step.ts';
+
+/** ctx bytes compared: next_addr[1..15] and size[1..15] (next_addr[0] and size[0] are the read itself). */
+const SLOTS_BYTES = 15 * 8;
+const CTX_ADDRS_FROM = CTX_NEXT_ADDR + 8;
+const CTX_SIZES_FROM = CTX_SIZE + 8;
+const CTX_STATE_BYTES = 2 * SLOTS_BYTES;
+
+function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number): boolean {
+  // Buffer.compare is a memcmp: a 4 KB page compares in well under a microsecond
+  return Buffer.compare(a.subarray(aAt, aAt + n), b.subarray(bAt, bAt + n)) === 0;
+}
+
+export class XrpCycleCheck {
+  private readonly snapshot = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+  /** offset -> size of each read asked for since the snapshot */
+  private readonly seen = new Map<number, number>();
+  private valid = false;
+
+  /** `enabled` false for a program whose state is not all in scratch and ctx (it has maps). */
+  constructor(readonly enabled = true) {}
+
+  /**
+   * A new branch starts with its first read (`offsetBytes`, `sizeBytes`); its
+   * ctx is cleared and the scratch page is the caller's (or the previous
+   * branch's).
+   */
+  start(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): void {
+    if (!this.enabled) return;
+    this.take(mem, ctxAddr, scratchAddr);
+    this.seen.set(offsetBytes, sizeBytes);
+  }
+
+  /**
+   * The branch, after a step, asks for `offsetBytes` (`sizeBytes`): true when
+   * that repeats a read asked for in the same state (a cycle).
+   */
+  repeats(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): boolean {
+    if (!this.enabled) return false;
+    const u8 = mem.u8;
+    const same = this.valid
+      && sameBytes(u8, scratchAddr, this.snapshot, 0, XRP_PAGE_BYTES)
+      && sameBytes(u8, ctxAddr + CTX_ADDRS_FROM, this.snapshot, XRP_PAGE_BYTES, SLOTS_BYTES)
+      && sameBytes(u8, ctxAddr + CTX_SIZES_FROM, this.snapshot, XRP_PAGE_BYTES + SLOTS_BYTES, SLOTS_BYTES);
+    if (!same) {
+      this.take(mem, ctxAddr, scratchAddr);
+      this.seen.set(offsetBytes, sizeBytes);
+      return false;
+    }
+    if (this.seen.get(offsetBytes) === sizeBytes) return true;
+    this.seen.set(offsetBytes, sizeBytes);
+    return false;
+  }
+
+  /** The explanation of a CYCLE end at `offsetBytes`. */
+  static detail(offsetBytes: number): string {
+    return `offset ${offsetBytes} asked for again with the same scratch and context: a cycle`;
+  }
+
+  private take(mem: XrpMemory, ctxAddr: number, scratchAddr: number): void {
+    const u8 = mem.u8;
+    this.snapshot.set(u8.subarray(scratchAddr, scratchAddr + XRP_PAGE_BYTES), 0);
+    this.snapshot.set(u8.subarray(ctxAddr + CTX_ADDRS_FROM, ctxAddr + CTX_ADDRS_FROM + SLOTS_BYTES), XRP_PAGE_BYTES);
+    this.snapshot.set(u8.subarray(ctxAddr + CTX_SIZES_FROM, ctxAddr + CTX_SIZES_FROM + SLOTS_BYTES), XRP_PAGE_BYTES + SLOTS_BYTES);
+    this.seen.clear();
+    this.valid = true;
+  }
+}
