@@ -9,19 +9,18 @@
 //
 // The rules, in the order a walk meets them:
 //   ROOT_TYPE      the file's size names its depth; the root is a leaf iff it has one layer
-//   NODE_TYPE      a node's type is 0 (internal) or 1 (leaf)
+//   NODE_TYPE      a node's type is 0 (internal) or 1 (leaf), and a leaf's next is a leaf
 //   POINTER_MASK   a pointer followed has FILE_MASK (bit 63)
 //   POINTER_ALIGN  a node pointer is a multiple of 512
 //   VALUE_BLOCK    a value's 64 bytes lie inside one 512-byte block
 //   POINTER_RANGE  the block read lies inside the file
 //   CYCLE          a lookup does not visit a node twice (nor a range walk a leaf)
-//   LEAF_TYPE      a leaf's next is a leaf
 
 import { XrpError } from '../bpf/errors.ts';
 import { XrpStatus, type XrpStatusCode } from '../xrp/status.ts';
 import { BLOCK_BYTES, kvGeometry, LAYERS_MAX, LAYERS_MIN, NODE_TYPE_OFFSET, VALUE_BYTES } from './format.ts';
 
-export type KvCheck = 'ROOT_TYPE' | 'NODE_TYPE' | 'POINTER_MASK' | 'POINTER_ALIGN' | 'VALUE_BLOCK' | 'POINTER_RANGE' | 'CYCLE' | 'LEAF_TYPE' | 'FILE_SIZE';
+export type KvCheck = 'ROOT_TYPE' | 'NODE_TYPE' | 'POINTER_MASK' | 'POINTER_ALIGN' | 'VALUE_BLOCK' | 'POINTER_RANGE' | 'CYCLE' | 'FILE_SIZE';
 
 /** A BPF-KV file that breaks one of the rules: names the rule, the file, the offset and the key. */
 export class KvStructureError extends XrpError {
@@ -55,11 +54,15 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
 }
 
+/** The depth of a BPF-KV file of `fileBytes` (FILE_SIZE when no depth has that size: a truncated or extended file). */
+export function kvLayersOfSize(file: string, fileBytes: number): number {
+  for (let l = LAYERS_MIN; l <= LAYERS_MAX; l++) if (kvGeometry(l).fileBytes === fileBytes) return l;
+  throw new KvStructureError('FILE_SIZE', file, fileBytes, null, `${fileBytes} bytes is not the size of a BPF-KV file of ${LAYERS_MIN}..${LAYERS_MAX} layers`);
+}
+
 /** The depth a file of `fileBytes` has, and its root's type must be that depth's (ROOT_TYPE, FILE_SIZE). */
 export function checkRoot(file: string, fileBytes: number, root: Uint8Array): number {
-  let layers = 0;
-  for (let l = LAYERS_MIN; l <= LAYERS_MAX; l++) if (kvGeometry(l).fileBytes === fileBytes) layers = l;
-  if (layers === 0) throw new KvStructureError('FILE_SIZE', file, 0, null, `${fileBytes} bytes is not the size of a BPF-KV file of ${LAYERS_MIN}..${LAYERS_MAX} layers`);
+  const layers = kvLayersOfSize(file, fileBytes);
   const hi = u32(root, NODE_TYPE_OFFSET + 4);
   const lo = u32(root, NODE_TYPE_OFFSET);
   const expected = layers === 1 ? 1 : 0;
@@ -79,7 +82,7 @@ export function nodeTypeOf(place: KvWalkPlace, block: Uint8Array, offsetBytes: n
 
 // (the storage functions report the offset, not the type: the message names what every engine knows)
 function nodeTypeError(place: KvWalkPlace, offsetBytes: number): KvStructureError {
-  return new KvStructureError('NODE_TYPE', place.file, offsetBytes, place.key, `the node at offset ${offsetBytes} has a type other than 0 (internal) or 1 (leaf)`);
+  return new KvStructureError('NODE_TYPE', place.file, offsetBytes, place.key, `the node at offset ${offsetBytes} does not have the type its place in the walk needs (0 internal, 1 leaf; a leaf's next is a leaf)`);
 }
 
 /** The pointer field at `at` of the node at `holderOffset` as a file offset (POINTER_MASK). */
@@ -140,9 +143,9 @@ export class KvVisited {
   }
 }
 
-/** The next leaf of a range walk is a leaf (LEAF_TYPE). */
+/** The next leaf of a range walk is a leaf (NODE_TYPE otherwise). */
 export function leafTypeError(place: KvWalkPlace, offsetBytes: number): KvStructureError {
-  return new KvStructureError('LEAF_TYPE', place.file, offsetBytes, place.key, `the next leaf at offset ${offsetBytes} is not a leaf`);
+  return nodeTypeError(place, offsetBytes);
 }
 
 /** The leaf after the leaf at `leafOffset` (its next field, without FILE_MASK; 0 is the end): POINTER_ALIGN, POINTER_RANGE. */

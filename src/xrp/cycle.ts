@@ -32,6 +32,15 @@ export class XrpCycleCheck {
   /** offset -> size of each read asked for since the snapshot */
   private readonly seen = new Map<number, number>();
   private valid = false;
+  // Brent's cycle finding on the same state: a copy at steps 1, 2, 4, 8, ...
+  // of the branch, compared (offset and size first) at every step, catches a
+  // cycle whose state changes within the loop (a walk that notes each node it
+  // asks for) within twice its length.
+  private readonly brent = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+  private brentOffset = -1;
+  private brentSize = -1;
+  private brentSteps = 0;
+  private brentPower = 1;
 
   /** `enabled` false for a program whose state is not all in scratch and ctx (it has maps). */
   constructor(readonly enabled = true) {}
@@ -45,6 +54,11 @@ export class XrpCycleCheck {
     if (!this.enabled) return;
     this.take(mem, ctxAddr, scratchAddr);
     this.seen.set(offsetBytes, sizeBytes);
+    this.brent.set(this.snapshot);
+    this.brentOffset = offsetBytes;
+    this.brentSize = sizeBytes;
+    this.brentSteps = 0;
+    this.brentPower = 1;
   }
 
   /**
@@ -54,10 +68,15 @@ export class XrpCycleCheck {
   repeats(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): boolean {
     if (!this.enabled) return false;
     const u8 = mem.u8;
-    const same = this.valid
-      && sameBytes(u8, scratchAddr, this.snapshot, 0, XRP_PAGE_BYTES)
-      && sameBytes(u8, ctxAddr + CTX_ADDRS_FROM, this.snapshot, XRP_PAGE_BYTES, SLOTS_BYTES)
-      && sameBytes(u8, ctxAddr + CTX_SIZES_FROM, this.snapshot, XRP_PAGE_BYTES + SLOTS_BYTES, SLOTS_BYTES);
+    if (offsetBytes === this.brentOffset && sizeBytes === this.brentSize && sameState(u8, ctxAddr, scratchAddr, this.brent)) return true;
+    if (++this.brentSteps === this.brentPower) {
+      this.brentSteps = 0;
+      this.brentPower *= 2;
+      copyState(u8, ctxAddr, scratchAddr, this.brent);
+      this.brentOffset = offsetBytes;
+      this.brentSize = sizeBytes;
+    }
+    const same = this.valid && sameState(u8, ctxAddr, scratchAddr, this.snapshot);
     if (!same) {
       this.take(mem, ctxAddr, scratchAddr);
       this.seen.set(offsetBytes, sizeBytes);
@@ -74,11 +93,21 @@ export class XrpCycleCheck {
   }
 
   private take(mem: XrpMemory, ctxAddr: number, scratchAddr: number): void {
-    const u8 = mem.u8;
-    this.snapshot.set(u8.subarray(scratchAddr, scratchAddr + XRP_PAGE_BYTES), 0);
-    this.snapshot.set(u8.subarray(ctxAddr + CTX_ADDRS_FROM, ctxAddr + CTX_ADDRS_FROM + SLOTS_BYTES), XRP_PAGE_BYTES);
-    this.snapshot.set(u8.subarray(ctxAddr + CTX_SIZES_FROM, ctxAddr + CTX_SIZES_FROM + SLOTS_BYTES), XRP_PAGE_BYTES + SLOTS_BYTES);
+    copyState(mem.u8, ctxAddr, scratchAddr, this.snapshot);
     this.seen.clear();
     this.valid = true;
   }
+}
+
+/** The branch's state (scratch page, ctx slots 1..15) equals `copy`. */
+function sameState(u8: Uint8Array, ctxAddr: number, scratchAddr: number, copy: Uint8Array): boolean {
+  return sameBytes(u8, scratchAddr, copy, 0, XRP_PAGE_BYTES)
+    && sameBytes(u8, ctxAddr + CTX_ADDRS_FROM, copy, XRP_PAGE_BYTES, SLOTS_BYTES)
+    && sameBytes(u8, ctxAddr + CTX_SIZES_FROM, copy, XRP_PAGE_BYTES + SLOTS_BYTES, SLOTS_BYTES);
+}
+
+function copyState(u8: Uint8Array, ctxAddr: number, scratchAddr: number, copy: Uint8Array): void {
+  copy.set(u8.subarray(scratchAddr, scratchAddr + XRP_PAGE_BYTES), 0);
+  copy.set(u8.subarray(ctxAddr + CTX_ADDRS_FROM, ctxAddr + CTX_ADDRS_FROM + SLOTS_BYTES), XRP_PAGE_BYTES);
+  copy.set(u8.subarray(ctxAddr + CTX_SIZES_FROM, ctxAddr + CTX_SIZES_FROM + SLOTS_BYTES), XRP_PAGE_BYTES + SLOTS_BYTES);
 }
