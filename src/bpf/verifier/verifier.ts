@@ -68,6 +68,7 @@ import {
   type CondKind,
   type Scalar,
 } from './bounds.ts';
+import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT, VerifierTooComplexError, type VerifierBudgetKind } from './budget.ts';
 import { buildCfg, type Cfg } from './cfg.ts';
 import { VerifierError, insnText, rejectionLog } from './log.ts';
 import {
@@ -120,8 +121,10 @@ export interface VerifyOptions {
   helpers?: readonly HelperProto[];
   /** `mem` programs: the size of r1's buffer, which r2 holds (default 4096) */
   memSizeBytes?: number;
-  /** processed-instruction limit (default 1,000,000) */
+  /** processed-instruction budget (default VERIFY_INSN_BUDGET_DEFAULT; at most the kernel's 1,000,000) */
   insnLimit?: number;
+  /** stored-checkpoint budget (default VERIFY_STATE_BUDGET_DEFAULT) */
+  stateLimit?: number;
 }
 
 export interface VerifierStats {
@@ -143,6 +146,8 @@ class Reject {
   constructor(
     readonly pc: number,
     readonly reason: string,
+    /** set when a budget ran out (src/bpf/verifier/budget.ts) */
+    readonly budget: { kind: VerifierBudgetKind; limit: number } | null = null,
   ) {}
 }
 
@@ -294,7 +299,9 @@ export function verify(program: Program, options: VerifyOptions): VerifierResult
     return { ok: true, stats: v.stats(started), cfg, log: v.acceptLog() };
   } catch (e) {
     const reject = e instanceof Reject ? e : new Reject(v.currentPc, `internal verifier error: ${(e as Error)?.message ?? String(e)}`);
-    const error = new VerifierError(program.name, reject.pc, insnText(program.insns, reject.pc), reject.reason, v.currentStateText());
+    const error = reject.budget !== null
+      ? new VerifierTooComplexError(program, reject.pc, reject.reason, v.currentStateText(), reject.budget.kind, reject.budget.limit)
+      : new VerifierError(program.name, reject.pc, insnText(program.insns, reject.pc), reject.reason, v.currentStateText());
     return { ok: false, error, stats: v.stats(started), log: rejectionLog(error, v.processed, v.trailLines()) };
   }
 }
@@ -305,6 +312,7 @@ class Verifier {
   private readonly maps: readonly MapSpec[];
   processed = 0;
   private statesStored = 0;
+  private readonly stateLimit: number;
   private pruned = 0;
   private peakPending = 0;
   private nextId = 1;
@@ -337,6 +345,7 @@ class Verifier {
     this.insns = program.insns;
     this.helpers = helpersFor(options.type, options.helpers ?? []);
     this.maps = options.maps ?? [];
+    this.stateLimit = options.stateLimit ?? VERIFY_STATE_BUDGET_DEFAULT;
   }
 
   stats(started: number): VerifierStats {
@@ -370,7 +379,7 @@ class Verifier {
   }
 
   acceptLog(): string[] {
-    return [`processed ${this.processed} insns (limit ${this.options.insnLimit ?? PROCESSED_INSNS_MAX}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
+    return [`processed ${this.processed} insns (limit ${Math.min(this.options.insnLimit ?? VERIFY_INSN_BUDGET_DEFAULT, PROCESSED_INSNS_MAX)}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
   }
 
   /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
@@ -384,7 +393,7 @@ class Verifier {
     const built = buildCfg(this.insns);
     if (!built.ok) throw new Reject(built.pc, built.message);
     const cfg = built.cfg;
-    const limit = this.options.insnLimit ?? PROCESSED_INSNS_MAX;
+    const limit = Math.min(this.options.insnLimit ?? VERIFY_INSN_BUDGET_DEFAULT, PROCESSED_INSNS_MAX);
     this.cfg = cfg;
     this.active = new Array(cfg.insnCount);
     this.done = new Array(cfg.insnCount);
@@ -409,7 +418,7 @@ class Verifier {
           }
         }
         if (++this.processed > limit) {
-          throw new Reject(pc, `BPF program is too complex: processed ${this.processed - 1} insns (limit ${limit})`);
+          throw new Reject(pc, tooComplexReason('insns', this.processed - 1, limit), { kind: 'insns', limit });
         }
         this.note(pc);
         this.path = path;
@@ -514,7 +523,9 @@ class Verifier {
       const mask = constMask(cp.state, cfg.liveIn[pc]!);
       bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
       this.storedAt[pc]! += 1;
-      this.statesStored++;
+      if (++this.statesStored > this.stateLimit) {
+        throw new Reject(pc, tooComplexReason('states', this.statesStored - 1, this.stateLimit), { kind: 'states', limit: this.stateLimit });
+      }
     }
     path.parent = cp;
     path.history = [];
