@@ -53,14 +53,18 @@ export function mutateElf(rng: Prng, elf: Uint8Array, kind: MutationKind, bits =
   }
   const range = code[rng.nextBelow(code.length)]!;
   if (kind === 'code-byte') {
-    const at = range.offsetBytes + rng.nextBelow(range.sizeBytes);
+    // half the time a byte of an instruction's off or imm field (jump targets, loop bounds, sizes)
+    const insn = range.offsetBytes + 8 * rng.nextBelow(Math.max(1, Math.floor(range.sizeBytes / 8)));
+    const at = rng.nextBelow(2) === 0 ? insn + 2 + rng.nextBelow(6) : range.offsetBytes + rng.nextBelow(range.sizeBytes);
     const value = rng.nextBelow(256);
     b[at] = value;
     return { bytes: b, what: `${range.name}: byte ${at} = 0x${value.toString(16)}` };
   }
   const flipped: string[] = [];
   for (let k = 0; k < bits; k++) {
-    const at = range.offsetBytes + rng.nextBelow(range.sizeBytes);
+    // mostly in off and imm fields: a flipped opcode or register is rejected at once
+    const insn = range.offsetBytes + 8 * rng.nextBelow(Math.max(1, Math.floor(range.sizeBytes / 8)));
+    const at = rng.nextBelow(4) !== 0 ? insn + 2 + rng.nextBelow(6) : range.offsetBytes + rng.nextBelow(range.sizeBytes);
     const bit = rng.nextBelow(8);
     b[at] = (b[at] ?? 0) ^ (1 << bit);
     flipped.push(`${at}.${bit}`);
