@@ -161,9 +161,12 @@ export function nextLeafPointer(place: KvWalkPlace, block: Uint8Array, at: numbe
 /**
  * The error a storage-function chain's end stands for, or null when the end
  * is not a structural one. `offsetBytes` is where the chain stopped (the read
- * not done, or the block the program returned an error on).
+ * not done, or the block the program returned an error on); `holderOffset`,
+ * when the program keeps it, the node whose pointer it was following (kv_range
+ * checks a leaf's value pointers while it runs on the previous value's block,
+ * and keeps the leaf's offset in _resume_from_leaf).
  */
-export function structureErrorOfChain(place: KvWalkPlace, status: XrpStatusCode, offsetBytes: number, progRet: bigint): KvStructureError | null {
+export function structureErrorOfChain(place: KvWalkPlace, status: XrpStatusCode, offsetBytes: number, progRet: bigint, holderOffset = offsetBytes): KvStructureError | null {
   switch (status) {
     case XrpStatus.CYCLE:
       return cycleError(place, offsetBytes);
@@ -173,8 +176,8 @@ export function structureErrorOfChain(place: KvWalkPlace, status: XrpStatusCode,
       return alignError(place, offsetBytes);
     case XrpStatus.PROG_ERROR:
       if (progRet === KV_ERR_BAD_NODE) return nodeTypeError(place, offsetBytes);
-      if (progRet === KV_ERR_BAD_PTR) return maskError(place, offsetBytes);
-      if (progRet === KV_ERR_VALUE_BLOCK) return valueBlockError(place, offsetBytes);
+      if (progRet === KV_ERR_BAD_PTR) return maskError(place, holderOffset);
+      if (progRet === KV_ERR_VALUE_BLOCK) return valueBlockError(place, holderOffset);
       return null;
     default:
       return null;

@@ -79,7 +79,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
    * not; throws on a terminal status: the structural error of src/kv/checks.ts
    * when the file broke a rule (`keyOf` names the key: the scratch says which).
    */
-  function* call(t: SimThread, pos: number, keyOf: () => bigint): Task {
+  function* call(t: SimThread, pos: number, keyOf: () => bigint, holderOf: () => number | undefined = () => undefined): Task {
     const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
     if (typeof r === 'number') throw new KvIoError(`xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
     counters.calls++;
@@ -87,8 +87,8 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
     // A structural end in the kernel (a misaligned pointer is resumable there, not for BPF-KV), else the fallback's
     const kernelEnd = r.xrp.ends[0];
     const place = { file: prepared.fileName, fileBytes: prepared.fileBytes, key: keyOf() };
-    const structural = (kernelEnd !== undefined ? structureErrorOfChain(place, kernelEnd.status, kernelEnd.offsetBytes, kernelEnd.progRet) : null)
-      ?? (r.fallback !== null ? structureErrorOfChain(place, r.fallback.status, r.fallback.stopOffset, r.fallback.progRet) : null);
+    const structural = (kernelEnd !== undefined ? structureErrorOfChain(place, kernelEnd.status, kernelEnd.offsetBytes, kernelEnd.progRet, holderOf()) : null)
+      ?? (r.fallback !== null ? structureErrorOfChain(place, r.fallback.status, r.fallback.stopOffset, r.fallback.progRet, holderOf()) : null);
     if (structural !== null) throw structural;
     if (r.status !== XrpStatus.DONE) {
       const ret = r.fallback?.progRet ?? r.xrp.progRet;
@@ -130,7 +130,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       for (;;) {
         if (answer.calls >= prepared.callsMax) throw new KvIoError(`xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
-        yield* call(t, pos, () => range.begin);
+        yield* call(t, pos, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
         const q = readRangeQuery(scratch);
         if (agg === 'none') pairs.push(...q.kv);

@@ -162,7 +162,7 @@ export class ChainRunner {
     clearCtx(memory, c);
     let offset = request.offsetBytes;
     let size = request.sizeBytes;
-    cycle.start(memory, c, this.scratch.base, offset, size);
+    cycle.start();
     let live = prepareRead(out, budget, offset, size, false, fileBytes);
     for (;;) {
       if (!live) {
@@ -172,7 +172,7 @@ export class ChainRunner {
         size = workSizes[workHead] ?? 0;
         workHead++;
         clearCtx(memory, c);
-        cycle.start(memory, c, this.scratch.base, offset, size);
+        cycle.start();
         live = prepareRead(out, budget, offset, size, true, fileBytes);
         continue;
       }

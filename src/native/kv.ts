@@ -103,8 +103,8 @@ export interface NativeKvStats {
   limitDetail?: string;
 }
 
-function unexpected(result: NativeXrpResult, what: string, place: KvWalkPlace): XrpError {
-  const structural = structureErrorOfChain(place, result.status, result.stopOffsetBytes, result.progRet);
+function unexpected(result: NativeXrpResult, what: string, place: KvWalkPlace, holderOffset?: number): XrpError {
+  const structural = structureErrorOfChain(place, result.status, result.stopOffsetBytes, result.progRet, holderOffset);
   if (structural !== null) return structural;
   const hint = result.status === XrpStatus.MAPPING_CHANGED ? ' (the file changed under the engine: open it again)' : '';
   return new NativeKvError(`${what}: the chain ended with ${result.statusName} at offset ${result.stopOffsetBytes}: ${result.detail}${hint}`);
@@ -213,7 +213,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       result.calls++;
       result.reads += r.reads;
       if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
-        throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`, place);
+        throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf));
       }
       const query = readRangeQuery(scratch);
       result.pairs.push(...query.kv);

@@ -5,12 +5,14 @@
 // step is the same. The branch ends with CYCLE at once instead of running to
 // the resubmission limit (and, when resumed from scratch, forever).
 //
-// The state kept is one snapshot per branch: the scratch page and the ctx's
-// next_addr[1..15] and size[1..15] when the set of reads was last started
-// afresh; while the state equals the snapshot, every read asked for is
-// recorded. A descent of an index does not change the scratch page, so a
-// pointer cycle is reported at the first offset visited twice, as a user-space
-// walk with a visited set reports it. Programs whose state lives elsewhere
+// The rule watches a branch from its XRP_CYCLE_WATCH_AFTER-th step on (short
+// chains cost a counter). The state kept is one snapshot per branch: the
+// scratch page and the ctx's next_addr[1..15] and size[1..15] when the set of
+// reads was last started afresh; while the state equals the snapshot, every
+// read asked for is recorded (a descent of an index does not change the
+// scratch page, so a pointer cycle ends at an offset of the loop visited
+// twice); and Brent's method on copies taken at steps 1, 2, 4, 8, ... catches
+// a loop whose state changes within it. Programs whose state lives elsewhere
 // (maps, random numbers) are outside the rule: their engines turn it off.
 
 import { CTX_NEXT_ADDR, CTX_SIZE, XRP_PAGE_BYTES } from './layout.ts';
@@ -21,14 +23,27 @@ const SLOTS_BYTES = 15 * 8;
 const CTX_ADDRS_FROM = CTX_NEXT_ADDR + 8;
 const CTX_SIZES_FROM = CTX_SIZE + 8;
 const CTX_STATE_BYTES = 2 * SLOTS_BYTES;
+const EMPTY = new Uint8Array(0);
 
 function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number): boolean {
   // Buffer.compare is a memcmp: a 4 KB page compares in well under a microsecond
   return Buffer.compare(a.subarray(aAt, aAt + n), b.subarray(bAt, bAt + n)) === 0;
 }
 
+/**
+ * Steps of a branch before the rule starts watching it: a short chain (a
+ * BPF-KV lookup is at most seven reads) then costs a counter, not copies of
+ * its state; a cycle is still caught within a few turns after that (it is
+ * then reported at an offset on the loop, not necessarily the first one
+ * visited twice).
+ */
+export const XRP_CYCLE_WATCH_AFTER = 8;
+
 export class XrpCycleCheck {
-  private readonly snapshot = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+  /** continuations of the branch so far; the rule watches from XRP_CYCLE_WATCH_AFTER on */
+  private steps = 0;
+  // (allocated when the rule first watches a branch: most chains are short)
+  private snapshot = EMPTY;
   /** offset -> size of each read asked for since the snapshot */
   private readonly seen = new Map<number, number>();
   private valid = false;
@@ -36,7 +51,7 @@ export class XrpCycleCheck {
   // of the branch, compared (offset and size first) at every step, catches a
   // cycle whose state changes within the loop (a walk that notes each node it
   // asks for) within twice its length.
-  private readonly brent = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+  private brent = EMPTY;
   private brentOffset = -1;
   private brentSize = -1;
   private brentSteps = 0;
@@ -45,13 +60,16 @@ export class XrpCycleCheck {
   /** `enabled` false for a program whose state is not all in scratch and ctx (it has maps). */
   constructor(readonly enabled = true) {}
 
-  /**
-   * A new branch starts with its first read (`offsetBytes`, `sizeBytes`); its
-   * ctx is cleared and the scratch page is the caller's (or the previous
-   * branch's).
-   */
-  start(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): void {
-    if (!this.enabled) return;
+  /** A new branch starts (with a cleared ctx). */
+  start(): void {
+    this.steps = 0;
+  }
+
+  private watch(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): void {
+    if (this.snapshot === EMPTY) {
+      this.snapshot = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+      this.brent = new Uint8Array(XRP_PAGE_BYTES + CTX_STATE_BYTES);
+    }
     this.take(mem, ctxAddr, scratchAddr);
     this.seen.set(offsetBytes, sizeBytes);
     this.brent.set(this.snapshot);
@@ -67,6 +85,12 @@ export class XrpCycleCheck {
    */
   repeats(mem: XrpMemory, ctxAddr: number, scratchAddr: number, offsetBytes: number, sizeBytes: number): boolean {
     if (!this.enabled) return false;
+    this.steps++;
+    if (this.steps < XRP_CYCLE_WATCH_AFTER) return false;
+    if (this.steps === XRP_CYCLE_WATCH_AFTER) {
+      this.watch(mem, ctxAddr, scratchAddr, offsetBytes, sizeBytes);
+      return false;
+    }
     const u8 = mem.u8;
     if (offsetBytes === this.brentOffset && sizeBytes === this.brentSize && sameState(u8, ctxAddr, scratchAddr, this.brent)) return true;
     if (++this.brentSteps === this.brentPower) {

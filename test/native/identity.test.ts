@@ -1,6 +1,6 @@
 // The native engine serves one file: when its path comes to name another file
 // (a rename over it) or none (removed), requests complete with MAPPING_CHANGED,
-// as they do when the file is truncated or modified.
+// as they do when the file is truncated or modified (noticed within a millisecond).
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { XrpStatus } from '../../src/xrp/status.ts';
 import { SCRIPTED, scriptedFile, TempDir } from './helpers.ts';
 
 const dir = new TempDir();
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 after(() => dir.remove());
 
 test('a file renamed over the path, or the path removed, completes with MAPPING_CHANGED', async () => {
@@ -23,10 +24,12 @@ test('a file renamed over the path, or the path removed, completes with MAPPING_
     // the same bytes, size and (below) a later mtime would not matter: another inode is another file
     const other = dir.file('other.bin', scriptedFile([{ done: true }], 4));
     renameSync(other, path);
+    await settle(); // a worker looks at the path at most once a millisecond
     const replaced = await engine.readXrp(0, new Uint8Array(4096));
     assert.equal(replaced.status, XrpStatus.MAPPING_CHANGED);
     assert.match(replaced.detail, /now names another file \(device \d+, inode \d+; the engine opened device \d+, inode \d+\)/);
     rmSync(path);
+    await settle();
     const removed = await engine.readXrp(0, new Uint8Array(4096));
     assert.equal(removed.status, XrpStatus.MAPPING_CHANGED);
     assert.match(removed.detail, /no longer names a file/);
@@ -46,6 +49,7 @@ test('BPF-KV through a kept engine: a rename over the file is a typed error, not
     const fresh = `${dir.path}/kv2.raw`;
     await buildKvFile(fresh, { layers: 2 });
     renameSync(fresh, path);
+    await settle();
     await assert.rejects(nativeKvGet(path, [7n], { engine }), /MAPPING_CHANGED.*now names another file/);
   } finally {
     await engine.close();

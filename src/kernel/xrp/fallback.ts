@@ -116,7 +116,7 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
   for (let head = 0; head < queue.length; head++) {
     let read: XrpRead | undefined = queue[head];
     clearCtx(mem, c); // a new branch
-    if (read !== undefined) cycle.start(mem, c, call.scratchBuf, read.offsetBytes, read.sizeBytes);
+    cycle.start();
     while (read !== undefined) {
       const off = read.offsetBytes;
       if (!Number.isSafeInteger(off) || off < 0) return stop(XrpStatus.OUT_OF_FILE, off);

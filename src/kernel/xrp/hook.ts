@@ -103,7 +103,7 @@ export class XrpRequest implements CqeHook {
    */
   firstCommand(pos: number): XrpCommand | null {
     const cmd = this.newCommand(null);
-    this.startBranch(cmd, pos, this.p.count);
+    cmd.cycle.start();
     if (!this.prepare(cmd, { offsetBytes: pos, sizeBytes: this.p.count }, false)) {
       this.release(cmd);
       this.finished = true;
@@ -124,11 +124,6 @@ export class XrpRequest implements CqeHook {
     cmd.hook = this;
     cmd.onComplete = onCommandComplete;
     return cmd;
-  }
-
-  /** `cmd` starts a new branch with a fresh ctx: its first read is (offsetBytes, sizeBytes). */
-  private startBranch(cmd: XrpCommand, offsetBytes: number, sizeBytes: number): void {
-    cmd.cycle.start(this.p.proc.mem, cmd.ctxRegion.base, this.p.scratchAddr, offsetBytes, sizeBytes);
   }
 
   private release(cmd: XrpCommand): void {
@@ -262,7 +257,7 @@ export class XrpRequest implements CqeHook {
         this.workHead = 0;
       }
       clearCtx(this.p.proc.mem, cmd.ctxRegion.base); // a new branch: fresh ctx
-      this.startBranch(cmd, w.offsetBytes, w.sizeBytes);
+      cmd.cycle.start();
       if (this.prepare(cmd, w, true)) {
         yield ctx.cpu(submitNs);
         r.hookCpuNs += submitNs;
@@ -277,7 +272,7 @@ export class XrpRequest implements CqeHook {
     const driver = this.p.kernel.driver;
     const st = xrpProcState(this.p.proc);
     const cmd = this.newCommand(st.takePage());
-    this.startBranch(cmd, read.offsetBytes, read.sizeBytes);
+    cmd.cycle.start();
     if (!this.prepare(cmd, read, true)) {
       this.release(cmd);
       return;
