@@ -68,8 +68,13 @@ static __always_inline int kv_get_body(struct bpf_xrp *ctx)
 			next_key(ctx, q);
 			return 0;
 		}
+		ptr__t ptr = nxt_node(key, node);
+		if (kv_bad_ptr(ptr) || kv_value_crosses(ptr)) {
+			ctx->done = 1;
+			return kv_bad_ptr(ptr) ? KV_ERR_BAD_PTR : KV_ERR_VALUE_BLOCK;
+		}
 		q->state_flags = AT_VALUE;
-		q->value_ptr = decode(nxt_node(key, node));
+		q->value_ptr = decode(ptr);
 		ctx->next_addr[0] = value_base(q->value_ptr);
 		ctx->size[0] = BLK_SIZE;
 		return 0;
@@ -80,7 +85,12 @@ static __always_inline int kv_get_body(struct bpf_xrp *ctx)
 	}
 
 	/* Case 3: an internal node: descend. */
-	ctx->next_addr[0] = decode(nxt_node(q->keys[idx], node));
+	ptr__t next = nxt_node(q->keys[idx], node);
+	if (kv_bad_ptr(next)) {
+		ctx->done = 1;
+		return KV_ERR_BAD_PTR;
+	}
+	ctx->next_addr[0] = decode(next);
 	ctx->size[0] = BLK_SIZE;
 	return 0;
 }

@@ -63,6 +63,8 @@
  *   KV_ERR_BAD_NODE   a node's type is neither 0 nor 1
  *   KV_ERR_BAD_STATE  _state or agg_op is not one of the values below
  *   KV_ERR_BAD_VALUE  see above
+ *   KV_ERR_BAD_PTR    a pointer followed has no FILE_MASK
+ *   KV_ERR_VALUE_BLOCK  a value pointer whose 64 bytes cross a 512-byte block
  */
 #ifndef BPF_KV_H
 #define BPF_KV_H
@@ -88,6 +90,12 @@ typedef unsigned char val__t[64];
 #define KV_ERR_BAD_NODE 1
 #define KV_ERR_BAD_STATE 2
 #define KV_ERR_BAD_VALUE 3
+#define KV_ERR_BAD_PTR 4     /* a node's pointer without FILE_MASK */
+#define KV_ERR_VALUE_BLOCK 5 /* a value's 64 bytes cross a 512-byte block */
+
+/* The structural checks of src/kv/checks.ts that only the walk can make. */
+static __always_inline int kv_bad_ptr(ptr__t ptr) { return (ptr & FILE_MASK) == 0; }
+static __always_inline int kv_value_crosses(ptr__t ptr) { return (ptr & (BLK_SIZE - 1)) + VAL_SIZE > BLK_SIZE; }
 
 static __always_inline ptr__t value_base(ptr__t ptr) { return ptr & ~(ptr__t)(BLK_SIZE - 1); }
 static __always_inline ptr__t value_offset(ptr__t ptr) { return ptr & (BLK_SIZE - 1); }

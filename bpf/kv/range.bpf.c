@@ -138,6 +138,10 @@ read_value:
 	i = q->_node_key_ix & 31;
 	if (q->agg_op == AGG_NONE)
 		q->kv[q->len & KEY_MASK].key = node->key[i];
+	if (kv_bad_ptr(node->ptr[i]) || kv_value_crosses(node->ptr[i])) {
+		ctx->done = 1;
+		return kv_bad_ptr(node->ptr[i]) ? KV_ERR_BAD_PTR : KV_ERR_VALUE_BLOCK;
+	}
 	q->_state = RNG_READ_VALUE;
 	ctx->next_addr[0] = value_base(decode(node->ptr[i]));
 	ctx->size[0] = BLK_SIZE;
@@ -303,7 +307,12 @@ static __always_inline int kv_range_body(struct bpf_xrp *ctx)
 	case RNG_TRAVERSE:
 		if (q->_state == RNG_TRAVERSE) {
 			if (node->type == INTERNAL) {
-				ptr__t next = decode(range_nxt_node(q->range_begin, node));
+				ptr__t next = range_nxt_node(q->range_begin, node);
+				if (kv_bad_ptr(next)) {
+					ctx->done = 1;
+					return KV_ERR_BAD_PTR;
+				}
+				next = decode(next);
 				q->_resume_from_leaf = next;
 				ctx->next_addr[0] = next;
 				ctx->size[0] = BLK_SIZE;

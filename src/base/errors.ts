@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   KV_MODE: 'a BPF-KV lookup mode with bad parameters',
   KV_READ: 'a block source read outside its file',
   KV_SCRATCH: 'a BPF-KV scratch page that does not hold a query',
+  KV_STRUCTURE: 'a BPF-KV file whose nodes or pointers break the format, with the check, file offset and key',
   STRUCT_PARAM: 'a data structure parameter out of range',
   STRUCT_PROGRAM: 'a data structure storage function that ended abnormally',
   STRUCT_READ: 'a data structure block read that failed',

@@ -22,6 +22,7 @@ import { FS_BLOCK_BYTES, FS_MAGIC } from '../kernel/fs/layout.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { BlockSource } from '../base/block-source.ts';
 import { buildKv } from './builder.ts';
+import { checkRoot, kvLayersOfSize, KvStructureError } from './checks.ts';
 import { ComputedKvStore } from './computed-store.ts';
 import { kvGeometry, LAYERS_MAX, LAYERS_MIN, NODE_BYTES, type KvGeometry } from './format.ts';
 import { ComputedOverlayStore, regionsOfInode, type ComputedRegion } from './overlay-store.ts';
@@ -192,10 +193,7 @@ export function openKvFile(machine: Machine, name = KV_FILE_DEFAULT): KvFileInfo
   const source = new EmulatedFileSource(machine.fs, machine.controller.store, inode);
   const root = new Uint8Array(NODE_BYTES);
   source.pread(root, 0);
-  const view = new DataView(root.buffer);
-  const type = view.getBigUint64(8, true);
-  const expected = layers === 1 ? 1n : 0n;
-  if (type !== expected) throw new KvDbError(`'${name}' is not a BPF-KV file: its root node has type ${type}, expected ${expected} for ${layers} layer(s)`);
+  checkRoot(name, inode.sizeBytes, root);
   return { name, inode, layers, geometry: kvGeometry(layers), storage, source };
 }
 
@@ -272,8 +270,12 @@ export function isKvImage(path: string): boolean {
 export function rawKvLayers(path: string): number {
   if (!existsSync(path)) throw new KvDbError(`no such DB file '${path}'`);
   const size = statSync(path).size;
-  for (let l = LAYERS_MIN; l <= LAYERS_MAX; l++) if (kvGeometry(l).fileBytes === size) return l;
-  throw new KvDbError(`'${path}' is neither an xrpfs image nor a BPF-KV file (${size} bytes matches no depth 1..6)`);
+  try {
+    return kvLayersOfSize(path, size);
+  } catch (e) {
+    if (!(e instanceof KvStructureError)) throw e;
+    throw new KvStructureError('FILE_SIZE', path, size, null, `neither an xrpfs image nor a BPF-KV file (${size} bytes matches no depth ${LAYERS_MIN}..${LAYERS_MAX})`);
+  }
 }
 
 /** Copies a plain BPF-KV host file into a fresh image as `fileName` (untimed management writes). */

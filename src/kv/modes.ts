@@ -24,7 +24,7 @@ import { openBlockIo, type KvBlockIo, type UserMode } from './block-io.ts';
 import { bootKvMachine, KV_FILE_DEFAULT, openKvFile, type KvFileInfo } from './kv-db.ts';
 import { checkKey, TopLevelCache, type KeyRange } from './lookups.ts';
 import { SG } from './scratch.ts';
-import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
+import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type KvWalkFile, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
 import { openXrpOps, prepareXrp, type XrpPrepared } from './xrp-ops.ts';
 
 export class KvModeError extends XrpError {
@@ -152,15 +152,15 @@ function checkInt(value: number, name: string, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new KvModeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
 }
 
-function userOps(io: KvBlockIo, cache: TopLevelCache | null, costs: UserOpsCosts, leavesMax: number, batch: boolean): KvThreadOps {
+function userOps(io: KvBlockIo, file: KvWalkFile, cache: TopLevelCache | null, costs: UserOpsCosts, batch: boolean): KvThreadOps {
   return {
     *lookup(t, keys) {
-      if (batch && keys.length > 1) return yield* userLookupBatch(t, io, keys, cache, costs);
+      if (batch && keys.length > 1) return yield* userLookupBatch(t, io, keys, cache, costs, file);
       const out: LookupAnswer[] = [];
-      for (const key of keys) out.push(yield* userLookup(t, io, key, cache, costs));
+      for (const key of keys) out.push(yield* userLookup(t, io, key, cache, costs, file));
       return out;
     },
-    range: (t, range, agg) => userRange(t, io, range, agg, cache, costs, leavesMax),
+    range: (t, range, agg) => userRange(t, io, range, agg, cache, costs, file),
   };
 }
 
@@ -195,7 +195,6 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
     const file = openKvFile(machine, options.fileName ?? KV_FILE_DEFAULT);
     onFile(file);
     const cache = cacheLayers > 0 ? new TopLevelCache(file.source, Math.min(cacheLayers, file.layers - 1)) : null;
-    const leavesMax = file.geometry.layerNodes[file.layers - 1]!;
     const proc = machine.kernel.createProcess('bpf-kv', (16 << 20) + threads * (16 << 10));
     const spdk = options.mode === 'spdk' ? new SpdkDriver(machine.sim, machine.controller) : null;
     const answers: (R | undefined)[] = collect ? new Array<R | undefined>(plan.requests) : [];
@@ -249,7 +248,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
       const ctx = { proc, fileName: file.name, extents: file.inode.extents.slice(), spdk };
       spawnWorkers(function* (t) {
         const io = yield* openBlockIo(t, mode, ctx);
-        return userOps(io, cache, userCosts, leavesMax, plan.uringBatch === true);
+        return userOps(io, { file: file.name, fileBytes: file.inode.sizeBytes }, cache, userCosts, plan.uringBatch === true);
       });
     }
     machine.sim.run();

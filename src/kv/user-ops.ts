@@ -13,12 +13,12 @@ import {
   NODE_KEYS_OFFSET,
   NODE_NEXT_OFFSET,
   NODE_PTRS_OFFSET,
-  NODE_TYPE_OFFSET,
   ROOT_NODE_OFFSET,
   VALUE_BYTES,
   valueNumber,
 } from './format.ts';
-import { DESCENT_HOPS_MAX, isEmptyRange, KvLookupError, RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, U64_MAX, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
+import { KvVisited, leafTypeError, nextLeafPointer, nodePointer, nodeTypeOf, valuePointer, type KvWalkPlace } from './checks.ts';
+import { isEmptyRange, KvLookupError, RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, U64_MAX, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
 
 /** Range answers: the pairs themselves, or one of the aggregations. */
 export type RangeAgg = 'none' | 'count' | 'sum' | 'min' | 'max' | 'avg' | 'array' | 'set';
@@ -50,7 +50,14 @@ export interface UserOpsCosts {
   blockCpuNs: number;
 }
 
-const TWO_POW_32 = 0x1_0000_0000;
+/** The file a walk reads: its name (in errors) and size (the checks' bound). */
+export interface KvWalkFile {
+  readonly file: string;
+  readonly fileBytes: number;
+}
+
+/** For callers that do not name the file: reads past its end fail in the block io instead of the range check. */
+const UNNAMED_FILE: KvWalkFile = { file: 'the BPF-KV file', fileBytes: Number.MAX_SAFE_INTEGER };
 
 function u32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
@@ -58,15 +65,6 @@ function u32(b: Uint8Array, at: number): number {
 
 function u64(b: Uint8Array, at: number): bigint {
   return (BigInt(u32(b, at + 4)) << 32n) | BigInt(u32(b, at));
-}
-
-/** A pointer field as a file offset; `where` names its holder. */
-function ptrOffset(b: Uint8Array, at: number, where: string): number {
-  const hi = u32(b, at + 4);
-  if ((hi & 0x8000_0000) === 0) throw new KvLookupError(`${where} has a pointer without FILE_MASK: 0x${u64(b, at).toString(16)}`);
-  const high = hi & 0x7fff_ffff;
-  if (high >= 1 << 21) throw new KvLookupError(`${where} points at 0x${(u64(b, at) & ~(1n << 63n)).toString(16)}, past any file`);
-  return high * TWO_POW_32 + u32(b, at);
 }
 
 /** key < key[i] on split halves (no BigInt in the hot loop). */
@@ -92,49 +90,43 @@ function split(key: bigint): [number, number] {
   return [Number(key >> 32n), Number(key & 0xffff_ffffn)];
 }
 
-function nodeType(b: Uint8Array, offsetBytes: number): number {
-  const hi = u32(b, NODE_TYPE_OFFSET + 4);
-  const lo = u32(b, NODE_TYPE_OFFSET);
-  if (hi !== 0 || lo > 1) throw new KvLookupError(`node at offset ${offsetBytes} has type ${u64(b, NODE_TYPE_OFFSET)} (0 internal, 1 leaf)`);
-  return lo;
-}
-
 function* chargeBlock(t: SimThread, costs: UserOpsCosts): Task {
   if (costs.blockCpuNs > 0) yield t.cpu(costs.blockCpuNs);
 }
 
 /** Descends to the leaf for `key`; returns the leaf's offset (the leaf is the io's current view). */
-function* descend(t: SimThread, io: KvBlockIo, key: bigint, startOffset: number, costs: UserOpsCosts): Task<{ leaf: Uint8Array; leafOffset: number }> {
+function* descend(t: SimThread, io: KvBlockIo, place: KvWalkPlace, key: bigint, startOffset: number, costs: UserOpsCosts): Task<{ leaf: Uint8Array; leafOffset: number }> {
   const [keyHi, keyLo] = split(key);
+  const visited = new KvVisited(place);
   let offset = startOffset;
-  for (let hop = 0; hop < DESCENT_HOPS_MAX; hop++) {
+  for (;;) {
+    visited.visit(offset);
     const b = yield* io.read(t, offset);
     yield* chargeBlock(t, costs);
-    if (nodeType(b, offset) === 1) return { leaf: b, leafOffset: offset };
-    offset = ptrOffset(b, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8, `node at offset ${offset}`);
+    if (nodeTypeOf(place, b, offset) === 1) return { leaf: b, leafOffset: offset };
+    offset = nodePointer(place, b, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8, offset);
   }
-  throw new KvLookupError(`no leaf after ${DESCENT_HOPS_MAX} hops from offset ${startOffset}: the index has a cycle`);
 }
 
 /** read_value_the_hard_way: the block holding the value, then its 64 bytes (copied). */
 function* readValueAt(t: SimThread, io: KvBlockIo, valueOffset: number, costs: UserOpsCosts): Task<Uint8Array> {
   const within = valueOffset % BLOCK_BYTES;
-  if (within + VALUE_BYTES > BLOCK_BYTES) throw new KvLookupError(`value pointer ${valueOffset} crosses a 512-byte block`);
   const b = yield* io.read(t, valueOffset - within);
   yield* chargeBlock(t, costs);
   return b.slice(within, within + VALUE_BYTES);
 }
 
 /** One point lookup: L reads to the leaf (fewer with a cache), one more for a found key's value. */
-export function* userLookup(t: SimThread, io: KvBlockIo, key: bigint, cache: TopLevelCache | null, costs: UserOpsCosts): Task<LookupAnswer> {
+export function* userLookup(t: SimThread, io: KvBlockIo, key: bigint, cache: TopLevelCache | null, costs: UserOpsCosts, file: KvWalkFile = UNNAMED_FILE): Task<LookupAnswer> {
+  const place: KvWalkPlace = { ...file, key };
   const start = cache === null ? ROOT_NODE_OFFSET : cache.startOffset(key);
-  const { leaf, leafOffset } = yield* descend(t, io, key, start, costs);
+  const { leaf, leafOffset } = yield* descend(t, io, place, key, start, costs);
   const [keyHi, keyLo] = split(key);
   let slot = -1;
   for (let i = 0; i < NODE_CAPACITY && slot < 0; i++) if (keyEquals(keyHi, keyLo, leaf, i)) slot = i;
   if (slot < 0) return { key, found: false, value: null };
   // nxt_node on the leaf, as the original: the slot of the last key <= key.
-  const valueOffset = ptrOffset(leaf, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, leaf) * 8, `leaf at offset ${leafOffset}`);
+  const valueOffset = valuePointer(place, leaf, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, leaf) * 8, leafOffset);
   return { key, found: true, value: yield* readValueAt(t, io, valueOffset, costs) };
 }
 
@@ -144,26 +136,30 @@ export function* userLookup(t: SimThread, io: KvBlockIo, key: bigint, cache: Top
  * answers as one lookup after another, in about L+1 round trips instead of
  * k(L+1).
  */
-export function* userLookupBatch(t: SimThread, io: KvBlockIo, keys: readonly bigint[], cache: TopLevelCache | null, costs: UserOpsCosts): Task<LookupAnswer[]> {
+export function* userLookupBatch(t: SimThread, io: KvBlockIo, keys: readonly bigint[], cache: TopLevelCache | null, costs: UserOpsCosts, file: KvWalkFile = UNNAMED_FILE): Task<LookupAnswer[]> {
   const readMany = io.readMany?.bind(io);
   if (readMany === undefined) throw new KvLookupError(`mode ${io.mode} cannot batch reads`);
   const answers: LookupAnswer[] = keys.map((key) => ({ key, found: false, value: null }));
   const halves = keys.map(split);
+  const places: KvWalkPlace[] = keys.map((key) => ({ ...file, key }));
+  const visited = places.map((place) => new KvVisited(place));
   /** per key: the next block to read, and whether it is the value's block (-1: done) */
   const offsets = keys.map((key) => (cache === null ? ROOT_NODE_OFFSET : cache.startOffset(key)));
   const atValue = keys.map(() => false);
   const valueWithin = keys.map(() => 0);
-  for (let round = 0; round <= DESCENT_HOPS_MAX; round++) {
+  for (;;) {
     const pending: number[] = [];
     offsets.forEach((offset, i) => {
       if (offset >= 0) pending.push(i);
     });
     if (pending.length === 0) return answers;
+    for (const i of pending) if (!atValue[i]) visited[i]!.visit(offsets[i]!);
     const blocks = yield* readMany(t, pending.map((i) => offsets[i]!));
     for (let p = 0; p < pending.length; p++) {
       const i = pending[p]!;
       const b = blocks[p]!;
       const offset = offsets[i]!;
+      const place = places[i]!;
       yield* chargeBlock(t, costs);
       if (atValue[i]) {
         answers[i] = { key: keys[i]!, found: true, value: b.slice(valueWithin[i]!, valueWithin[i]! + VALUE_BYTES) };
@@ -171,10 +167,9 @@ export function* userLookupBatch(t: SimThread, io: KvBlockIo, keys: readonly big
         continue;
       }
       const [keyHi, keyLo] = halves[i]!;
-      const type = nodeType(b, offset);
-      const next = ptrOffset(b, NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8, `node at offset ${offset}`);
-      if (type === 0) {
-        offsets[i] = next;
+      const at = NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8;
+      if (nodeTypeOf(place, b, offset) === 0) {
+        offsets[i] = nodePointer(place, b, at, offset);
         continue;
       }
       let found = false;
@@ -183,14 +178,13 @@ export function* userLookupBatch(t: SimThread, io: KvBlockIo, keys: readonly big
         offsets[i] = -1;
         continue;
       }
+      const next = valuePointer(place, b, at, offset);
       const within = next % BLOCK_BYTES;
-      if (within + VALUE_BYTES > BLOCK_BYTES) throw new KvLookupError(`value pointer ${next} crosses a 512-byte block`);
       atValue[i] = true;
       valueWithin[i] = within;
       offsets[i] = next - within;
     }
   }
-  throw new KvLookupError(`no leaf after ${DESCENT_HOPS_MAX} hops: the index has a cycle`);
 }
 
 /** The number of a value, or a typed error naming the key. */
@@ -203,8 +197,8 @@ function numberOf(key: bigint, value: Uint8Array): bigint {
 /**
  * A range query in user space: descend to the leaf of `begin`, walk the leaves
  * through their `next` pointers, read each value (one block per key) unless
- * the aggregation is COUNT, and aggregate. Leaves are limited to the file's
- * leaf count so a corrupt chain cannot loop.
+ * the aggregation is COUNT, and aggregate. A leaf visited twice is a CYCLE
+ * (src/kv/checks.ts), so a corrupt chain cannot loop.
  */
 export function* userRange(
   t: SimThread,
@@ -213,8 +207,9 @@ export function* userRange(
   agg: RangeAgg,
   cache: TopLevelCache | null,
   costs: UserOpsCosts,
-  leavesMax: number,
+  file: KvWalkFile = UNNAMED_FILE,
 ): Task<RangeAnswer> {
+  const place: KvWalkPlace = { ...file, key: range.begin };
   const flags = range.flags ?? 0;
   const answer: RangeAnswer = { agg, count: 0, calls: 0 };
   const numbers: bigint[] = [];
@@ -227,8 +222,10 @@ export function* userRange(
     const firstKey = flags & RNG_BEGIN_EXCLUSIVE ? range.begin + 1n : range.begin;
     const endInclusive = (flags & RNG_END_INCLUSIVE) !== 0;
     const start = cache === null ? ROOT_NODE_OFFSET : cache.startOffset(range.begin);
-    let { leaf, leafOffset } = yield* descend(t, io, range.begin, start, costs);
-    for (let leaves = 1; ; leaves++) {
+    let { leaf, leafOffset } = yield* descend(t, io, place, range.begin, start, costs);
+    const leaves = new KvVisited(place);
+    leaves.visit(leafOffset);
+    for (;;) {
       // Copy the leaf: value reads reuse the io's buffer.
       const node = leaf.slice(0, BLOCK_BYTES);
       let ended = false;
@@ -241,7 +238,7 @@ export function* userRange(
         if (key < firstKey) continue;
         answer.count++;
         if (agg === 'count') continue;
-        const value = yield* readValueAt(t, io, ptrOffset(node, NODE_PTRS_OFFSET + i * 8, `leaf at offset ${leafOffset}`), costs);
+        const value = yield* readValueAt(t, io, valuePointer(place, node, NODE_PTRS_OFFSET + i * 8, leafOffset), costs);
         if (agg === 'none') {
           pairs.push({ key, value });
           continue;
@@ -257,15 +254,12 @@ export function* userRange(
         }
       }
       if (ended) break;
-      const nextHi = u32(node, NODE_NEXT_OFFSET + 4);
-      const nextLo = u32(node, NODE_NEXT_OFFSET);
-      if (nextHi === 0 && nextLo === 0) break;
-      if (leaves >= leavesMax) throw new KvLookupError(`leaf chain from offset ${leafOffset} is longer than the file's ${leavesMax} leaves`);
-      if ((nextHi & 0x7fff_ffff) >= 1 << 21) throw new KvLookupError(`the next pointer of the leaf at offset ${leafOffset} points past any file`);
-      const nextOffset = (nextHi & 0x7fff_ffff) * TWO_POW_32 + nextLo;
+      const nextOffset = nextLeafPointer(place, node, NODE_NEXT_OFFSET);
+      if (nextOffset === 0) break;
+      leaves.visit(nextOffset);
       leaf = yield* io.read(t, nextOffset);
       yield* chargeBlock(t, costs);
-      if (nodeType(leaf, nextOffset) !== 1) throw new KvLookupError(`next of the leaf at offset ${leafOffset}, offset ${nextOffset}, is not a leaf`);
+      if (nodeTypeOf(place, leaf, nextOffset) !== 1) throw leafTypeError(place, nextOffset);
       leafOffset = nextOffset;
     }
   }

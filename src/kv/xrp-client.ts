@@ -5,9 +5,13 @@
 // from the saved leaf, and chains cut by the resubmission limit resumed from
 // the scratch state (sgResumeOffset, prepRangeResume).
 
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { XrpError } from '../base/errors.ts';
+import { lookupReadsDefault, XrpLookupBudget } from '../xrp/budget.ts';
 import { XrpStatus } from '../xrp/status.ts';
+import { checkRoot, structureErrorOfChain, type KvWalkPlace } from './checks.ts';
+import { NODE_BYTES, kvGeometry } from './format.ts';
 import { checkKey, type KeyValue } from './lookups.ts';
 import {
   AggOp,
@@ -27,8 +31,29 @@ import type { RangeAgg, RangeAnswer } from './user-ops.ts';
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
 
-/** calls of one query (resumes after the limit, range batches of 32 pairs) before it is declared stuck */
-const CALLS_MAX = 10_000_000;
+/** The checked facts of a BPF-KV file: its size and depth (src/kv/checks.ts checkRoot). */
+interface KvFileFacts {
+  fileBytes: number;
+  layers: number;
+}
+
+/** The open-time checks every mode makes: the size names a depth, the root's type is that depth's. */
+function checkKvFile(dbPath: string): KvFileFacts {
+  let fileBytes: number;
+  const root = new Uint8Array(NODE_BYTES);
+  try {
+    fileBytes = statSync(dbPath).size;
+    const fd = openSync(dbPath, 'r');
+    try {
+      readSync(fd, root, 0, NODE_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new NativeKvError(`cannot read '${dbPath}': ${(e as Error).message}`);
+  }
+  return { fileBytes, layers: checkRoot(dbPath, fileBytes, root) };
+}
 
 export class NativeKvError extends XrpError {
   constructor(message: string) {
@@ -54,6 +79,12 @@ export async function openKvEngine(dbPath: string, program: NativeKvProgram, opt
 export interface NativeKvOptions extends NativeXrpOptions {
   /** an engine with the right program loaded (openKvEngine, or any XrpEngine such as the emulated one); otherwise a native one is opened and closed */
   engine?: XrpEngine;
+  /**
+   * Reads one request may make across all its resumed calls (a batch of up to
+   * 32 keys, or a range query). Default: from the file's depth (lookupReadsDefault:
+   * twice what a well-formed file needs). When spent, the result is partial.
+   */
+  readsMax?: number;
 }
 
 export interface NativeKvAnswer {
@@ -68,9 +99,15 @@ export interface NativeKvStats {
   calls: number;
   /** blocks read */
   reads: number;
+  /** a request's read budget ran out (status LIMIT): the answers are those reached before */
+  partial: boolean;
+  /** why, when partial */
+  limitDetail?: string;
 }
 
-function unexpected(result: XrpOutcome, what: string): NativeKvError {
+function unexpected(result: XrpOutcome, what: string, place: KvWalkPlace, holderOffset?: number): XrpError {
+  const structural = structureErrorOfChain(place, result.status, result.stopOffsetBytes, result.progRet, holderOffset);
+  if (structural !== null) return structural;
   const hint = result.status === XrpStatus.MAPPING_CHANGED ? ' (the file changed under the engine: open it again)' : '';
   return new NativeKvError(`${what}: the chain ended with ${result.statusName} at offset ${result.stopOffsetBytes}: ${result.detail}${hint}`);
 }
@@ -85,29 +122,35 @@ async function withEngine<T>(dbPath: string, program: NativeKvProgram, options: 
   }
 }
 
-/** One scatter-gather call of up to 32 keys, resumed after the resubmission limit. */
-async function getBatch(engine: XrpEngine, keys: readonly bigint[], stats: NativeKvStats): Promise<NativeKvAnswer[]> {
+/** One scatter-gather call of up to 32 keys, resumed after the resubmission limit while its read budget lasts. */
+async function getBatch(engine: XrpEngine, dbPath: string, facts: KvFileFacts, keys: readonly bigint[], budget: XrpLookupBudget, callLimit: number, stats: NativeKvStats): Promise<NativeKvAnswer[]> {
   const scratch = new Uint8Array(4096);
   writeSgQuery(scratch, keys);
   let offset = 0;
-  for (let call = 0; call < CALLS_MAX; call++) {
-    const result = await engine.readXrp(offset, scratch);
+  const answered = (): NativeKvAnswer[] => {
+    const q = readSgQuery(scratch);
+    const n = Math.max(0, Math.min(q.currentIndex, keys.length));
+    return q.values.slice(0, n).map((v, i) => {
+      const key = keys[i] ?? 0n; // values.slice(0, n) with n <= keys.length: i < keys.length
+      return v.found ? { key, found: true, value: v.value } : { key, found: false };
+    });
+  };
+  while (budget.open) {
+    const result = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit) });
+    budget.charge(result.reads);
     stats.calls++;
     stats.reads += result.reads;
-    if (result.status === XrpStatus.DONE) {
-      return readSgQuery(scratch)
-        .values.slice(0, keys.length)
-        .map((v, i) => {
-          const key = keys[i] ?? 0n; // values.slice(0, keys.length): i < keys.length
-          return v.found ? { key, found: true, value: v.value } : { key, found: false };
-        });
-    }
-    if (result.status !== XrpStatus.LIMIT) throw unexpected(result, `kv_get of ${keys.length} keys`);
+    if (result.status === XrpStatus.DONE) return answered();
+    const q = readSgQuery(scratch);
+    const place = { file: dbPath, fileBytes: facts.fileBytes, key: keys[Math.max(0, Math.min(q.currentIndex, keys.length - 1))] ?? null };
+    if (result.status !== XrpStatus.LIMIT) throw unexpected(result, `kv_get of ${keys.length} keys`, place);
     const resume = sgResumeOffset(scratch);
     if (resume === undefined) throw new NativeKvError('kv_get: a chain cut by the limit has nothing left to resume');
     offset = Number(resume);
   }
-  throw new NativeKvError(`kv_get did not finish in ${CALLS_MAX} calls`);
+  stats.partial = true;
+  stats.limitDetail = `LIMIT: kv_get of ${keys.length} keys: ${budget.limitDetail()}`;
+  return answered();
 }
 
 /** Looks up `keys` in the BPF-KV file at `dbPath`, 32 keys per request, all requests in flight at once. */
@@ -117,10 +160,16 @@ export async function nativeKvGet(
   options: NativeKvOptions = {},
 ): Promise<{ answers: NativeKvAnswer[] } & NativeKvStats> {
   keys.forEach((k) => checkKey(k));
+  const facts = checkKvFile(dbPath);
   return withEngine(dbPath, 'get', options, async (engine) => {
-    const stats: NativeKvStats = { calls: 0, reads: 0 };
+    const callLimit = engine.resubmitLimit;
+    const stats: NativeKvStats = { calls: 0, reads: 0, partial: false };
     const batches: Promise<NativeKvAnswer[]>[] = [];
-    for (let i = 0; i < keys.length; i += SG.KEYS_MAX) batches.push(getBatch(engine, keys.slice(i, i + SG.KEYS_MAX), stats));
+    for (let i = 0; i < keys.length; i += SG.KEYS_MAX) {
+      const batch = keys.slice(i, i + SG.KEYS_MAX);
+      const budget = new XrpLookupBudget(options.readsMax ?? lookupReadsDefault(facts.layers, batch.length));
+      batches.push(getBatch(engine, dbPath, facts, batch, budget, callLimit, stats));
+    }
     const answers = (await Promise.all(batches)).flat();
     return { answers, ...stats };
   });
@@ -144,15 +193,6 @@ export interface NativeRangeResult extends NativeKvStats {
   out: bigint[];
 }
 
-/** The answer of a range query as the emulated runs give it (src/kv/user-ops.ts), so callers print one shape whatever the engine. */
-export function rangeAnswerOf(result: NativeRangeResult, agg: RangeAgg): RangeAnswer {
-  const answer: RangeAnswer = { agg, count: agg === 'none' ? result.pairs.length : Number(result.aggCount), calls: result.calls };
-  if (agg === 'none') answer.pairs = result.pairs;
-  else if (agg === 'array' || agg === 'set') answer.numbers = result.out;
-  else if (result.aggValue !== undefined) answer.value = result.aggValue;
-  return answer;
-}
-
 /** A range query [begin, end) (flags change the ends) with kv_range, resumed until complete. */
 export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, options: NativeRangeOptions = {}): Promise<NativeRangeResult> {
   checkKey(begin, 'range begin');
@@ -161,17 +201,24 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
   const aggOp = AggOp[agg.toUpperCase() as keyof typeof AggOp];
   if (aggOp === undefined) throw new NativeKvError(`unknown aggregation "${agg}"`);
   const flags = options.flags ?? 0;
+  const facts = checkKvFile(dbPath);
+  // the whole file at most: every node and every value once, twice over
+  const geometry = kvGeometry(facts.layers);
+  const budget = new XrpLookupBudget(options.readsMax ?? 2 * (geometry.totalNodes + geometry.keyCount) + 16);
+  const place = { file: dbPath, fileBytes: facts.fileBytes, key: begin };
   return withEngine(dbPath, 'range', options, async (engine) => {
+    const callLimit = engine.resubmitLimit;
     const scratch = new Uint8Array(4096);
     writeRangeQuery(scratch, begin, end, flags, aggOp);
-    const result: NativeRangeResult = { pairs: [], aggCount: 0n, out: [], calls: 0, reads: 0 };
+    const result: NativeRangeResult = { pairs: [], aggCount: 0n, out: [], calls: 0, reads: 0, partial: false };
     let offset = 0;
-    for (let call = 0; call < CALLS_MAX; call++) {
-      const r = await engine.readXrp(offset, scratch);
+    while (budget.open) {
+      const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit) });
+      budget.charge(r.reads);
       result.calls++;
       result.reads += r.reads;
       if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
-        throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`);
+        throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf));
       }
       const query = readRangeQuery(scratch);
       result.pairs.push(...query.kv);
@@ -189,6 +236,18 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       }
       offset = Number(resume.resumeFromLeaf);
     }
-    throw new NativeKvError(`kv_range did not finish in ${CALLS_MAX} calls`);
+    result.partial = true;
+    result.limitDetail = `LIMIT: kv_range [${begin}, ${end}): ${budget.limitDetail()}`;
+    if (aggOp === AggOp.SET) result.out = [...new Set(result.out)];
+    return result;
   });
+}
+
+/** The answer of a range query as the emulated runs give it (src/kv/user-ops.ts), so callers print one shape whatever the engine. */
+export function rangeAnswerOf(result: NativeRangeResult, agg: RangeAgg): RangeAnswer {
+  const answer: RangeAnswer = { agg, count: agg === 'none' ? result.pairs.length : Number(result.aggCount), calls: result.calls };
+  if (agg === 'none') answer.pairs = result.pairs;
+  else if (agg === 'array' || agg === 'set') answer.numbers = result.out;
+  else if (result.aggValue !== undefined) answer.value = result.aggValue;
+  return answer;
 }

@@ -13,6 +13,7 @@ import { loadXrpProgramFile, readXrpOrFallback, XrpStatus, xrpStatusName } from 
 import { O_DIRECT, O_RDONLY, type Process } from '../kernel/syscalls.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { KvIoError } from './block-io.ts';
+import { structureErrorOfChain } from './checks.ts';
 import { BLOCK_BYTES } from './format.ts';
 import type { KvFileInfo } from './kv-db.ts';
 import { isEmptyRange, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
@@ -42,13 +43,14 @@ export interface XrpPrepared {
   program: 'kv_get' | 'kv_range';
   /** calls allowed per range query: one per 32 pairs (or 96 numbers) of the whole file, and then some */
   callsMax: number;
+  fileBytes: number;
 }
 
 /** Loads kv_get (lookups) or kv_range (ranges) into the process: BPF_PROG_LOAD, verified, JIT-compiled. */
 export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range'): Task<XrpPrepared> {
   const program = kind === 'lookup' ? 'kv_get' : 'kv_range';
   const progFd = yield* loadXrpProgramFile(t, proc, kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT, program);
-  return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16 };
+  return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16, fileBytes: file.inode.sizeBytes };
 }
 
 export interface XrpOpsOptions {
@@ -72,12 +74,22 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
   const callOptions = options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {};
   const counters = options.counters;
 
-  /** One read_xrp call from `pos`, finished by the fallback if the kernel could not; throws on a terminal status. */
-  function* call(t: SimThread, pos: number): Task {
+  /**
+   * One read_xrp call from `pos`, finished by the fallback if the kernel could
+   * not; throws on a terminal status: the structural error of src/kv/checks.ts
+   * when the file broke a rule (`keyOf` names the key: the scratch says which).
+   */
+  function* call(t: SimThread, pos: number, keyOf: () => bigint, holderOf: () => number | undefined = () => undefined): Task {
     const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
     if (typeof r === 'number') throw new KvIoError(`xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
     counters.calls++;
     if (r.fallback !== null) counters.fallbacks++;
+    // A structural end in the kernel (a misaligned pointer is resumable there, not for BPF-KV), else the fallback's
+    const kernelEnd = r.xrp.ends[0];
+    const place = { file: prepared.fileName, fileBytes: prepared.fileBytes, key: keyOf() };
+    const structural = (kernelEnd !== undefined ? structureErrorOfChain(place, kernelEnd.status, kernelEnd.offsetBytes, kernelEnd.progRet, holderOf()) : null)
+      ?? (r.fallback !== null ? structureErrorOfChain(place, r.fallback.status, r.fallback.stopOffset, r.fallback.progRet, holderOf()) : null);
+    if (structural !== null) throw structural;
     if (r.status !== XrpStatus.DONE) {
       const ret = r.fallback?.progRet ?? r.xrp.progRet;
       const why = r.status === XrpStatus.PROG_ERROR ? ` (${prepared.program} returned ${ret}: ${PROG_ERRORS[ret.toString()] ?? 'unknown error'})` : '';
@@ -91,7 +103,10 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       // With a cache (1 key per call), the chain starts below the cached layers: root_pointer is where a key starts.
       const start = options.cache !== null && keys.length === 1 ? options.cache.startOffset(keys[0]!) : 0;
       writeSgQuery(scratch, keys, BigInt(start));
-      yield* call(t, start);
+      yield* call(t, start, () => {
+        const q = readSgQuery(scratch);
+        return q.keys[Math.max(0, Math.min(q.currentIndex, keys.length - 1))] ?? 0n;
+      });
       const q = readSgQuery(scratch);
       return keys.map((key, i) => {
         const v = q.values[i]!;
@@ -115,7 +130,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       for (;;) {
         if (answer.calls >= prepared.callsMax) throw new KvIoError(`xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
-        yield* call(t, pos);
+        yield* call(t, pos, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
         const q = readRangeQuery(scratch);
         if (agg === 'none') pairs.push(...q.kv);

@@ -16,6 +16,7 @@ import { loadProgram } from '../bpf/load.ts';
 import { AddressSpace, PAGE_BYTES, type Region } from '../bpf/memory.ts';
 import { createStdHelpers } from '../bpf/std-helpers.ts';
 import { XrpBudget } from '../xrp/budget.ts';
+import { XrpCycleCheck } from '../xrp/cycle.ts';
 import { CTX_BYTES, XRP_PAGE_BYTES } from '../xrp/layout.ts';
 import { XRP_BLOCK_BYTES } from '../xrp/limits.ts';
 import { isResumable, XrpStatus, type XrpRead, type XrpStatusCode } from '../xrp/status.ts';
@@ -86,6 +87,7 @@ export class ChainRunner {
   private readonly workSizes: number[] = [];
   private readonly step = new XrpStepOutcome();
   private readonly budget = new XrpBudget(0);
+  private readonly cycle: XrpCycleCheck;
   private readonly runner: XrpRunner;
 
   /**
@@ -95,12 +97,15 @@ export class ChainRunner {
   constructor(source: ProgramSource, insnLimit?: number, verify = true) {
     this.memory = new AddressSpace(1 << 20);
     let helpers = new Map() as ExecEnv['helpers'];
+    let stateless = true;
     if (source.kind === 'object') {
       const object = loadElf(source.bytes, source.fileName);
       const linked = linkProgram(object, source.programName, this.memory);
       // verify as an xrp program, then JIT (throws the VerifierError of a rejected program)
       this.engine = verify ? loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source }).engine : compileJit(linked.program);
       helpers = createStdHelpers({ maps: linked.maps }).table;
+      // a program with maps keeps state outside scratch and ctx: the cycle rule does not apply to it
+      stateless = linked.mapSpecs.length === 0;
     } else {
       this.engine = verify ? loadProgram(source.program, { type: 'xrp' }).engine : compileJit(source.program);
     }
@@ -109,6 +114,7 @@ export class ChainRunner {
     this.data = this.memory.map('data', PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.scratch = this.memory.map('scratch', XRP_PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.args = [BigInt(this.ctx.base)];
+    this.cycle = new XrpCycleCheck(stateless);
     // the ctx is always this.ctx, so its argument list is made once
     const engine = this.engine;
     const env = this.env;
@@ -130,7 +136,7 @@ export class ChainRunner {
    * first counts against the limit.
    */
   run(reader: BlockReader, request: RunRequest): ChainOutcome {
-    const { memory, ctx, data, step, budget } = this;
+    const { memory, ctx, data, step, budget, cycle } = this;
     const u8 = memory.u8;
     const fileBytes = reader.sizeBytes;
     const c = ctx.base;
@@ -156,6 +162,7 @@ export class ChainRunner {
     clearCtx(memory, c);
     let offset = request.offsetBytes;
     let size = request.sizeBytes;
+    cycle.start();
     let live = prepareRead(out, budget, offset, size, false, fileBytes);
     for (;;) {
       if (!live) {
@@ -165,6 +172,7 @@ export class ChainRunner {
         size = workSizes[workHead] ?? 0;
         workHead++;
         clearCtx(memory, c);
+        cycle.start();
         live = prepareRead(out, budget, offset, size, true, fileBytes);
         continue;
       }
@@ -219,6 +227,11 @@ export class ChainRunner {
       }
       offset = step.nextOffsetBytes;
       size = step.nextSizeBytes;
+      if (cycle.repeats(memory, c, this.scratch.base, offset, size)) {
+        endBranch(out, XrpStatus.CYCLE, offset, size, XrpCycleCheck.detail(offset));
+        live = false;
+        continue;
+      }
       live = prepareRead(out, budget, offset, size, true, fileBytes);
     }
     if (out.status === XrpStatus.DONE) out.stopOffsetBytes = lastDoneOffset;

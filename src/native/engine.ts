@@ -260,6 +260,11 @@ export class NativeXrpEngine implements XrpEngine {
     this.pollMs = options.pollUs / 1000;
   }
 
+  /** The resubmission limit of a call that does not set its own. */
+  get resubmitLimit(): number {
+    return this.options.resubmitLimit;
+  }
+
   /** Opens `path` and starts the workers (each opens the file itself). */
   static async open(path: string, options: NativeXrpOptions = {}): Promise<NativeXrpEngine> {
     const workers = options.workers ?? Math.min(2, availableParallelism());

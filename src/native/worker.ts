@@ -8,7 +8,7 @@
 // stop) come through a MessagePort that it polls with receiveMessageOnPort, so
 // the serving loop never has to return to the event loop.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { XrpError } from '../base/errors.ts';
 import { Channel, CTL, MF, MI, PAGE, PENDING_MAX, REQ_FLAG, type ChannelBuffers } from './channel.ts';
@@ -61,11 +61,30 @@ class FdReader implements BlockReader {
   }
 }
 
-function changedSince(fd: number, identity: FileIdentity, mtimeMs: number): string | undefined {
+/** How often a worker checks that the path still names its file: a stat of a path costs more than the fstat of every request. */
+const IDENTITY_CHECK_MS = 1;
+let identityCheckedMs = -Infinity;
+
+function changedSince(fd: number, path: string, identity: FileIdentity, mtimeMs: number): string | undefined {
   // the number (not BigInt) form: no allocation per request; mtimeMs keeps ~0.4 us of precision today
   const st = fstatSync(fd);
   if (st.size !== identity.sizeBytes) return `file size changed from ${identity.sizeBytes} to ${st.size} bytes`;
   if (st.mtimeMs !== mtimeMs) return `file modified (mtime ${identity.mtimeNs} ns -> ${fstatSync(fd, { bigint: true }).mtimeNs} ns)`;
+  // the file's identity: the path must still name the open file (a rename over it, or a removal, leaves the fd on the old inode);
+  // checked at most every IDENTITY_CHECK_MS, so a rename is noticed by the requests that complete a millisecond after it
+  const nowMs = performance.now();
+  if (nowMs - identityCheckedMs < IDENTITY_CHECK_MS) return undefined;
+  identityCheckedMs = nowMs;
+  // (number form, no allocation: inode numbers past 2^53 compare rounded, which only a rename between two such neighbours could fool)
+  const named = statSync(path, { throwIfNoEntry: false });
+  if (named === undefined) {
+    identityCheckedMs = -Infinity; // (a changed file stays changed: every later request says so)
+    return `${path} no longer names a file (removed or renamed away); the engine serves inode ${identity.ino}`;
+  }
+  if (named.ino !== Number(identity.ino) || named.dev !== Number(identity.dev)) {
+    identityCheckedMs = -Infinity;
+    return `${path} now names another file (device ${named.dev}, inode ${named.ino}; the engine opened device ${identity.dev}, inode ${identity.ino})`;
+  }
   return undefined;
 }
 
@@ -140,7 +159,7 @@ function main(init: WorkerInit): void {
     let detail = outcome.detail;
     let pending = outcome.pending;
     if (init.checkFileChange) {
-      const change = changedBeforeStart ?? changedSince(fd, init.identity, mtimeMsAtOpen);
+      const change = changedBeforeStart ?? changedSince(fd, init.path, init.identity, mtimeMsAtOpen);
       if (change !== undefined) {
         // the native counterpart of the digest's version check: nothing read can be trusted
         status = XrpStatus.MAPPING_CHANGED;

@@ -36,3 +36,52 @@ export class XrpBudget {
     return `resubmission limit ${this.limit} reached`;
   }
 }
+
+/**
+ * The reads one lookup may make across ALL its read_xrp calls (a chain cut by
+ * the per-call resubmission limit is resumed by its caller from the scratch
+ * page; without a bound across calls a corrupt structure could be resumed
+ * forever). Every engine's client charges each call's reads here and asks it
+ * for the next call's resubmission limit; when it is spent the lookup ends
+ * with LIMIT and a partial answer. The default comes from the structure's
+ * depth (lookupReadsDefault), the caller may set another.
+ */
+export class XrpLookupBudget {
+  /** Reads charged so far (every call's, its first read included). */
+  reads = 0;
+  calls = 0;
+
+  constructor(readonly readsMax: number) {
+    if (!Number.isSafeInteger(readsMax) || readsMax < 1) throw new RangeError(`a lookup's read budget must be a positive integer, got ${String(readsMax)}`);
+  }
+
+  /** True while another call may be made. */
+  get open(): boolean {
+    return this.reads < this.readsMax;
+  }
+
+  /** The resubmission limit of the next call: what is left after its first read, at most `callLimit`. */
+  nextLimit(callLimit: number): number {
+    return Math.max(0, Math.min(callLimit, this.readsMax - this.reads - 1));
+  }
+
+  /** A call made `reads` reads. */
+  charge(reads: number): void {
+    this.reads += reads;
+    this.calls++;
+  }
+
+  /** The explanation of a LIMIT end of the lookup. */
+  limitDetail(): string {
+    return `the lookup's budget of ${this.readsMax} reads is spent (${this.calls} calls)`;
+  }
+}
+
+/**
+ * Reads a lookup of a structure `depth` levels deep needs at most per item it
+ * answers (the descent and one value read), times `items`, doubled for
+ * slack: the default of XrpLookupBudget where the depth is known.
+ */
+export function lookupReadsDefault(depth: number, items: number): number {
+  return 2 * (depth + 1) * Math.max(1, items) + 16;
+}

@@ -43,6 +43,8 @@ export interface XrpCallParams {
 export interface XrpEngine {
   /** 'emulated' (virtual time) or 'native' (real file, real time). */
   readonly kind: 'emulated' | 'native';
+  /** Resubmissions one read_xrp call may make unless its params say otherwise. */
+  readonly resubmitLimit: number;
   /** Loads `programName` of the object file at `objectPath` (verified as an XRP program). */
   load(objectPath: string, programName: string): Promise<void>;
   /** read_xrp at `offsetBytes`; `scratch` (4096 bytes) is the scratch page, in and out. */

@@ -31,6 +31,8 @@ export const XrpStatus = {
   SHORT_EXTENT: 9,
   /** The device returned an error status. Terminal (res is -EIO). */
   IO_ERROR: 10,
+  /** A branch asked again for a read it asked for in the same state (src/xrp/cycle.ts): it would repeat forever. Terminal. */
+  CYCLE: 11,
 } as const;
 
 export type XrpStatusCode = (typeof XrpStatus)[keyof typeof XrpStatus];

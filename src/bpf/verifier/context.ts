@@ -10,6 +10,7 @@ import type { MapSpec } from '../elf/elf.ts';
 import { scalarConst, scalarUnknown, type Scalar } from './bounds.ts';
 import { type Cfg } from './cfg.ts';
 import { insnText } from './log.ts';
+import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT, type VerifierBudgetKind } from './budget.ts';
 import { newFrame, stateToString, type Precision, type Frame, type PtrState, type RegState, type VState } from './state.ts';
 import { helpersFor, type HelperProto } from './types.ts';
 import { immScalar } from './alu.ts';
@@ -29,6 +30,8 @@ export class Reject {
   constructor(
     readonly pc: number,
     readonly reason: string,
+    /** set when a budget ran out (src/bpf/verifier/budget.ts) */
+    readonly budget: { kind: VerifierBudgetKind; limit: number } | null = null,
   ) {}
 }
 
@@ -102,6 +105,7 @@ export class VerifierContext {
   readonly maps: readonly MapSpec[];
   processed = 0;
   statesStored = 0;
+  readonly stateLimit: number;
   pruned = 0;
   peakPending = 0;
   nextId = 1;
@@ -134,6 +138,7 @@ export class VerifierContext {
     this.insns = program.insns;
     this.helpers = helpersFor(options.type, options.helpers ?? []);
     this.maps = options.maps ?? [];
+    this.stateLimit = options.stateLimit ?? VERIFY_STATE_BUDGET_DEFAULT;
   }
 
   stats(started: number): VerifierStats {
@@ -167,7 +172,7 @@ export class VerifierContext {
   }
 
   acceptLog(): string[] {
-    return [`processed ${this.processed} insns (limit ${this.options.insnLimit ?? PROCESSED_INSNS_MAX}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
+    return [`processed ${this.processed} insns (limit ${Math.min(this.options.insnLimit ?? VERIFY_INSN_BUDGET_DEFAULT, PROCESSED_INSNS_MAX)}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
   }
 
   /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */

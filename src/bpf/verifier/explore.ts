@@ -13,6 +13,7 @@ import { constValue, isConst, type Scalar } from './bounds.ts';
 import { buildCfg, type Cfg } from './cfg.ts';
 import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
 import { alu, ldImm64 } from './alu.ts';
+import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT } from './budget.ts';
 import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, type VerifierContext } from './context.ts';
 import { jump } from './jumps.ts';
 import { access, atomic } from './memory.ts';
@@ -104,7 +105,7 @@ export function run(v: VerifierContext): Cfg {
   const built = buildCfg(v.insns);
   if (!built.ok) throw new Reject(built.pc, built.message);
   const cfg = built.cfg;
-  const limit = v.options.insnLimit ?? PROCESSED_INSNS_MAX;
+  const limit = Math.min(v.options.insnLimit ?? VERIFY_INSN_BUDGET_DEFAULT, PROCESSED_INSNS_MAX);
   v.cfg = cfg;
   v.active = new Array(cfg.insnCount);
   v.done = new Array(cfg.insnCount);
@@ -129,7 +130,7 @@ export function run(v: VerifierContext): Cfg {
         }
       }
       if (++v.processed > limit) {
-        throw new Reject(pc, `BPF program is too complex: processed ${v.processed - 1} insns (limit ${limit})`);
+        throw new Reject(pc, tooComplexReason('insns', v.processed - 1, limit), { kind: 'insns', limit });
       }
       v.note(pc);
       v.path = path;
@@ -234,7 +235,9 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
     const mask = constMask(cp.state, cfg.liveIn[pc]!);
     bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
     v.storedAt[pc]! += 1;
-    v.statesStored++;
+    if (++v.statesStored > v.stateLimit) {
+      throw new Reject(pc, tooComplexReason('states', v.statesStored - 1, v.stateLimit), { kind: 'states', limit: v.stateLimit });
+    }
   }
   path.parent = cp;
   path.history = [];

@@ -34,6 +34,7 @@ import type { Program } from '../isa.ts';
 import type { MapSpec } from '../elf/elf.ts';
 import { resetScalarMemo } from './bounds.ts';
 import type { Cfg } from './cfg.ts';
+import { VerifierTooComplexError } from './budget.ts';
 import { VerifierError, insnText, rejectionLog } from './log.ts';
 import type { HelperProto, ProgramType } from './types.ts';
 import { Reject, VerifierContext } from './context.ts';
@@ -51,8 +52,10 @@ export interface VerifyOptions {
   helpers?: readonly HelperProto[];
   /** `mem` programs: the size of r1's buffer, which r2 holds (default 4096) */
   memSizeBytes?: number;
-  /** processed-instruction limit (default 1,000,000) */
+  /** processed-instruction budget (default VERIFY_INSN_BUDGET_DEFAULT; at most the kernel's 1,000,000) */
   insnLimit?: number;
+  /** stored-checkpoint budget (default VERIFY_STATE_BUDGET_DEFAULT) */
+  stateLimit?: number;
 }
 
 export interface VerifierStats {
@@ -80,7 +83,9 @@ export function verify(program: Program, options: VerifyOptions): VerifierResult
     return { ok: true, stats: v.stats(started), cfg, log: v.acceptLog() };
   } catch (e) {
     const reject = e instanceof Reject ? e : new Reject(v.currentPc, `internal verifier error: ${(e as Error)?.message ?? String(e)}`);
-    const error = new VerifierError(program.name, reject.pc, insnText(program.insns, reject.pc), reject.reason, v.currentStateText());
+    const error = reject.budget !== null
+      ? new VerifierTooComplexError(program, reject.pc, reject.reason, v.currentStateText(), reject.budget.kind, reject.budget.limit)
+      : new VerifierError(program.name, reject.pc, insnText(program.insns, reject.pc), reject.reason, v.currentStateText());
     return { ok: false, error, stats: v.stats(started), log: rejectionLog(error, v.processed, v.trailLines()) };
   }
 }

@@ -193,6 +193,7 @@ export function register(program: Command): void {
       if (flags.json === true) return void console.log(JSON.stringify({ engine, ...r, elapsedMs }, jsonReplacer, 2));
       for (const a of r.answers.slice(0, Math.max(show, 1))) console.log(lookupLine(a));
       console.log(`native engine (real file, host time): ${keys.length} key(s) in ${elapsedMs.toFixed(1)} ms including start-up, ${r.calls} read_xrp call(s), ${r.reads} block reads`);
+      if (r.partial) throw new KvCliError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
       return;
     }
     const keysPerRequest = parseInt10(flags.keysPerRequest, '--keys-per-request', 1, 32);
@@ -243,6 +244,7 @@ export function register(program: Command): void {
       console.log(`range ${shown}:`);
       for (const line of rangeLines(answer, show)) console.log(line);
       console.log(`native engine (real file, host time): ${elapsedMs.toFixed(1)} ms including start-up, ${r.calls} read_xrp call(s), ${r.reads} block reads`);
+      if (r.partial) throw new KvCliError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
       return;
     }
     const common = commonRun(flags, db, 1);

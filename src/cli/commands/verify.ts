@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadElf, type ObjectProgram } from '../../bpf/elf/elf.ts';
 import { XrpError } from '../../base/errors.ts';
+import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT } from '../../bpf/verifier/budget.ts';
 import { verify } from '../../bpf/verifier/verifier.ts';
 import type { ProgramType } from '../../bpf/verifier/types.ts';
 
@@ -21,6 +22,8 @@ interface VerifyCliOptions {
   type: string;
   memSize?: string;
   turbofan?: boolean;
+  insnBudget?: string;
+  stateBudget?: string;
 }
 
 export function register(program: Command): void {
@@ -31,6 +34,8 @@ export function register(program: Command): void {
     .option('--section <name>', 'verify only the programs of this section (or this function name)')
     .option('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *) or mem (r1 = buffer, r2 = its size)', 'xrp')
     .option('--mem-size <bytes>', 'buffer size for --type mem', '4096')
+    .option('--insn-budget <n>', `stop with "too complex" after this many processed instructions (default ${VERIFY_INSN_BUDGET_DEFAULT}; the kernel's limit is 1000000)`)
+    .option('--state-budget <n>', `stop with "too complex" after storing this many states (default ${VERIFY_STATE_BUDGET_DEFAULT})`)
     .option('--turbofan', "keep V8's optimizing compiler on (off by default: for one short verification its background compilation costs more than it saves)")
     .action((file: string, options: VerifyCliOptions) => {
       // This command lives for one verification, too short for V8's optimizing
@@ -43,6 +48,14 @@ export function register(program: Command): void {
       const type: ProgramType = options.type;
       const memSizeBytes = Number(options.memSize);
       if (!Number.isSafeInteger(memSizeBytes) || memSizeBytes <= 0) throw new VerifyCliError(`--mem-size must be a positive integer, not "${options.memSize}"`);
+      const budget = (flag: string, value: string | undefined): number | undefined => {
+        if (value === undefined) return undefined;
+        const n = Number(value);
+        if (!Number.isSafeInteger(n) || n <= 0) throw new VerifyCliError(`${flag} must be a positive integer, not "${value}"`);
+        return n;
+      };
+      const insnLimit = budget('--insn-budget', options.insnBudget);
+      const stateLimit = budget('--state-budget', options.stateBudget);
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(readFileSync(file));
@@ -59,7 +72,7 @@ export function register(program: Command): void {
       }
       let rejected = 0;
       for (const p of selected) {
-        const result = verify(p, { type, maps: object.maps, memSizeBytes });
+        const result = verify(p, { type, maps: object.maps, memSizeBytes, ...(insnLimit !== undefined ? { insnLimit } : {}), ...(stateLimit !== undefined ? { stateLimit } : {}) });
         const { processedInsns, states, timeMs } = result.stats;
         if (result.ok) {
           console.log(`${p.name} (section ${p.sectionName}, ${p.insns.length} insns): accepted; processed ${processedInsns} insns, ${states} states, ${timeMs.toFixed(1)} ms`);

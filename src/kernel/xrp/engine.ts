@@ -13,7 +13,7 @@ import { XRP_PAGE_BYTES } from '../../xrp/layout.ts';
 import { XRP_BLOCK_BYTES } from '../../xrp/limits.ts';
 import { Machine } from '../machine.ts';
 import { O_DIRECT, O_RDONLY, type Process } from '../syscalls.ts';
-import { XrpConfigError } from './config.ts';
+import { XrpConfigError, xrpConfig } from './config.ts';
 import { loadXrpProgramFile } from './prog-load.ts';
 import { readXrp } from './read-xrp.ts';
 
@@ -41,8 +41,12 @@ export class EmulatedXrpEngine implements XrpEngine {
     private readonly fd: number,
     private readonly dataBuf: number,
     private readonly scratchBuf: number,
-    private readonly resubmitLimit: number | undefined,
+    private readonly callLimit: number | undefined,
   ) {}
+
+  get resubmitLimit(): number {
+    return this.callLimit ?? xrpConfig(this.machine.kernel).resubmitLimit;
+  }
 
   /** A machine with a copy of the host file at `path` (opened O_DIRECT by one process). */
   static async open(path: string, options: EmulatedXrpEngineOptions = {}): Promise<EmulatedXrpEngine> {
@@ -84,7 +88,7 @@ export class EmulatedXrpEngine implements XrpEngine {
     if (scratch.length < XRP_PAGE_BYTES) throw new XrpConfigError(`the scratch buffer must be at least ${XRP_PAGE_BYTES} bytes`);
     const { proc, fd, dataBuf, scratchBuf, progFd } = this;
     proc.bytes(scratchBuf, XRP_PAGE_BYTES).set(scratch.subarray(0, XRP_PAGE_BYTES));
-    const resubmitLimit = params.resubmitLimit ?? this.resubmitLimit;
+    const resubmitLimit = params.resubmitLimit ?? this.callLimit;
     const options = resubmitLimit !== undefined ? { resubmitLimit } : {};
     const r = run(this.machine, proc, function* (t) {
       return yield* readXrp(t, proc, fd, dataBuf, params.sizeBytes ?? XRP_BLOCK_BYTES, offsetBytes, progFd, scratchBuf, options);

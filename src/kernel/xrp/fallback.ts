@@ -24,6 +24,7 @@ import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
 import { XrpBudget } from '../../xrp/budget.ts';
+import { XrpCycleCheck } from '../../xrp/cycle.ts';
 import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
 import { XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
 import { isResumable, XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
@@ -106,9 +107,11 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
   // The fallback's budget counts every pread (the first of each pending branch included).
   const budget = new XrpBudget(maxReads);
   const queue: XrpRead[] = [...result.pending];
+  const cycle = new XrpCycleCheck(program.stateless);
   for (let head = 0; head < queue.length; head++) {
     let read: XrpRead | undefined = queue[head];
     clearCtx(mem, c); // a new branch
+    cycle.start();
     while (read !== undefined) {
       const off = read.offsetBytes;
       if (!Number.isSafeInteger(off) || off < 0) return stop(XrpStatus.OUT_OF_FILE, off);
@@ -144,6 +147,7 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
       const badOffset = step.invalidOffsets[0];
       if (badOffset !== undefined) return stop(XrpStatus.INVALID_SIZE, badOffset);
       read = step.nextSizeBytes > 0 ? { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes } : undefined;
+      if (read !== undefined && cycle.repeats(mem, c, call.scratchBuf, read.offsetBytes, read.sizeBytes)) return stop(XrpStatus.CYCLE, read.offsetBytes);
       for (let k = 0; k < step.childCount; k++) queue.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
     }
   }

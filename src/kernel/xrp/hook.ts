@@ -24,6 +24,7 @@
 import type { Region } from '../../bpf/memory.ts';
 import type { CpuContext, Task } from '../../sim/thread.ts';
 import { XrpBudget } from '../../xrp/budget.ts';
+import { XrpCycleCheck } from '../../xrp/cycle.ts';
 import { isResumable, XrpStatus, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
 import { checkRead, checkReadDetail, clearCtx, READ_OK, xrpStep, XrpStepKind } from '../../xrp/step.ts';
 import { EIO } from '../errno.ts';
@@ -43,6 +44,8 @@ export class XrpCommand extends NvmeRequest {
   /** Digest version and device address the read was submitted with. */
   version = 0;
   address = 0;
+  /** The cycle rule for the branch this command carries (src/xrp/cycle.ts). */
+  readonly cycle: XrpCycleCheck;
 
   constructor(
     readonly xrq: XrpRequest,
@@ -53,6 +56,7 @@ export class XrpCommand extends NvmeRequest {
     mem: Uint8Array,
   ) {
     super(NVME_OP_READ, 0, 1, mem, pageAddr);
+    this.cycle = new XrpCycleCheck(xrq.p.program.stateless);
   }
 }
 
@@ -99,6 +103,7 @@ export class XrpRequest implements CqeHook {
    */
   firstCommand(pos: number): XrpCommand | null {
     const cmd = this.newCommand(null);
+    cmd.cycle.start();
     if (!this.prepare(cmd, { offsetBytes: pos, sizeBytes: this.p.count }, false)) {
       this.release(cmd);
       this.finished = true;
@@ -224,8 +229,12 @@ export class XrpRequest implements CqeHook {
           for (let k = 0; k < step.invalidSlots.length; k++) {
             this.endBranch(XrpStatus.INVALID_SIZE, { offsetBytes: step.invalidOffsets[k] ?? 0, sizeBytes: 0 }, step.invalidDetail(k));
           }
-          if (step.nextSizeBytes > 0) next = { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes };
-          cost += lookupNs * ((step.nextSizeBytes > 0 ? 1 : 0) + step.childCount);
+          if (step.nextSizeBytes > 0) {
+            if (cmd.cycle.repeats(this.p.proc.mem, cmd.ctxRegion.base, this.p.scratchAddr, step.nextOffsetBytes, step.nextSizeBytes)) {
+              this.endBranch(XrpStatus.CYCLE, { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes }, XrpCycleCheck.detail(step.nextOffsetBytes));
+            } else next = { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes };
+          }
+          cost += lookupNs * ((next !== null ? 1 : 0) + step.childCount);
           for (let k = 0; k < step.childCount; k++) children.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
           break;
       }
@@ -251,6 +260,7 @@ export class XrpRequest implements CqeHook {
         this.workHead = 0;
       }
       clearCtx(this.p.proc.mem, cmd.ctxRegion.base); // a new branch: fresh ctx
+      cmd.cycle.start();
       if (this.prepare(cmd, w, true)) {
         yield ctx.cpu(submitNs);
         r.hookCpuNs += submitNs;
@@ -265,6 +275,7 @@ export class XrpRequest implements CqeHook {
     const driver = this.p.kernel.driver;
     const st = xrpProcState(this.p.proc);
     const cmd = this.newCommand(st.takePage());
+    cmd.cycle.start();
     if (!this.prepare(cmd, read, true)) {
       this.release(cmd);
       return;

@@ -29,6 +29,14 @@ export interface ProgLoadAttr {
   fileName?: string;
   /** Execution engine (default 'jit'; 'interp' for tracing or cross-checks). */
   engine?: EngineName;
+  /** The verifier's budget of processed instructions and stored states (default: verify()'s defaults). */
+  verifierBudget?: VerifierBudget;
+}
+
+/** A verifier budget larger than the default, for a program that is known to need it. */
+export interface VerifierBudget {
+  insns: number;
+  states: number;
 }
 
 export interface ProgLoadResult {
@@ -59,11 +67,12 @@ function progLoad(proc: Process, attr: ProgLoadAttr): ProgLoadResult {
     const object = loadElf(attr.object, fileName);
     const linked = linkProgram(object, attr.program, proc.mem);
     const engineName = attr.engine ?? 'jit';
-    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source, engine: engineName });
+    const budget = attr.verifierBudget === undefined ? {} : { insnLimit: attr.verifierBudget.insns, stateLimit: attr.verifierBudget.states };
+    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source, engine: engineName, ...budget });
     const sim = proc.kernel.sim;
     const helpers = createStdHelpers({ maps: linked.maps, clockNs: () => BigInt(sim.nowNs), randomU32: () => sim.rng.nextU32() }).table;
     const env = createExecEnv(proc.mem, helpers, xrpConfig(proc.kernel).insnLimit);
-    const prog = new XrpProgram(linked.program.name, proc, loaded.engine, engineName, env, loaded.verification.stats.processedInsns);
+    const prog = new XrpProgram(linked.program.name, proc, loaded.engine, engineName, env, loaded.verification.stats.processedInsns, linked.mapSpecs.length === 0);
     const fd = proc.installFile(new OpenFile(FILE_BPF_PROG, O_RDWR, null, null, prog));
     return { fd, log: loaded.verification.log, error: null };
   } catch (error) {
@@ -92,9 +101,11 @@ export class XrpProgLoadError extends XrpError {
 }
 
 /** Reads a .bpf.o from the host file system and loads `program`; throws XrpProgLoadError. Returns the prog fd. */
-export function* loadXrpProgramFile(t: SimThread, proc: Process, path: string, program: string, engine: EngineName = 'jit'): Task<number> {
+export function* loadXrpProgramFile(t: SimThread, proc: Process, path: string, program: string, engine: EngineName = 'jit', verifierBudget?: VerifierBudget): Task<number> {
   const bytes = readFileSync(path);
-  const r = yield* bpfProgLoad(t, proc, { object: bytes, program, fileName: path, engine });
+  const attr: ProgLoadAttr = { object: bytes, program, fileName: path, engine };
+  if (verifierBudget !== undefined) attr.verifierBudget = verifierBudget;
+  const r = yield* bpfProgLoad(t, proc, attr);
   if (r.fd < 0) throw new XrpProgLoadError(path, program, r.fd, r.log, r.error);
   return r.fd;
 }

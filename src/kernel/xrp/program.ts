@@ -21,6 +21,8 @@ export class XrpProgram implements XrpRunner {
     readonly env: ExecEnv,
     /** Instructions the verifier processed. */
     readonly verifiedInsns: number,
+    /** True when the program has no maps: its whole state is scratch and ctx (the cycle rule of src/xrp/cycle.ts applies). */
+    readonly stateless = true,
   ) {}
 
   /** One run with r1 = ctxAddr (an address in the process's memory). Throws ExecutionFault. */
