@@ -135,7 +135,7 @@ function runInWorkers(plan: SuitePlan, order: Task[], workerCount: number, onDon
       w.postMessage({ config: plan.config, task });
     };
     for (let i = 0; i < workerCount; i++) {
-      const w = new Worker(new URL('./worker-boot.mjs', import.meta.url));
+      const w = new Worker(workerEntry());
       workers.push(w);
       w.on('message', (reply: WorkerReply) => {
         if (failed) return;
@@ -193,4 +193,12 @@ export async function runSuite(plan: SuitePlan, options: RunOptions = {}): Promi
     }),
   }));
   return { version: 1, config: plan.config, experiments };
+}
+
+/**
+ * The bench worker's entry: compiled JavaScript runs worker.js directly; from the
+ * TypeScript sources, worker-boot.mjs registers tsx in the worker first.
+ */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.js') ? new URL('./worker.js', import.meta.url) : new URL('./worker-boot.mjs', import.meta.url);
 }

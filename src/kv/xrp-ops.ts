@@ -65,7 +65,7 @@ export interface XrpThreadOps {
 /** One thread's side of the xrp mode: its own O_DIRECT fd, data page and scratch page. */
 export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, options: XrpOpsOptions): Task<XrpThreadOps> {
   const fd = yield* proc.open(t, prepared.fileName, O_RDONLY | O_DIRECT);
-  if (fd < 0) throw new KvIoError(`xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
+  if (fd < 0) throw new KvIoError(`mode xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
   const dataBuf = proc.alloc(SCRATCH_BYTES);
   const scratchBuf = proc.alloc(SCRATCH_BYTES);
   const scratch = proc.bytes(scratchBuf, SCRATCH_BYTES);
@@ -75,14 +75,14 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
   /** One read_xrp call from `pos`, finished by the fallback if the kernel could not; throws on a terminal status. */
   function* call(t: SimThread, pos: number): Task {
     const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
-    if (typeof r === 'number') throw new KvIoError(`xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
+    if (typeof r === 'number') throw new KvIoError(`mode xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
     counters.calls++;
     if (r.fallback !== null) counters.fallbacks++;
     if (r.status !== XrpStatus.DONE) {
       const ret = r.fallback?.progRet ?? r.xrp.progRet;
       const why = r.status === XrpStatus.PROG_ERROR ? ` (${prepared.program} returned ${ret}: ${PROG_ERRORS[ret.toString()] ?? 'unknown error'})` : '';
       const fault = r.fallback?.fault ?? r.xrp.fault;
-      throw new KvIoError(`xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
+      throw new KvIoError(`mode xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
     }
   }
 
@@ -95,7 +95,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const q = readSgQuery(scratch);
       return keys.map((key, i) => {
         const v = q.values[i]!;
-        if (q.keys[i] !== key) throw new KvIoError(`xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
+        if (q.keys[i] !== key) throw new KvIoError(`mode xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
         return { key, found: v.found, value: v.found ? v.value : null };
       });
     },
@@ -114,7 +114,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const seen = new Set<bigint>();
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       for (;;) {
-        if (answer.calls >= prepared.callsMax) throw new KvIoError(`xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
+        if (answer.calls >= prepared.callsMax) throw new KvIoError(`mode xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
         yield* call(t, pos);
         answer.calls++;
         const q = readRangeQuery(scratch);
