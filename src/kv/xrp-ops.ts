@@ -36,18 +36,28 @@ const AGG_OP_OF: Record<RangeAgg, number> = {
 /** kv_range's non-zero returns (bpf/kv/kv.h) */
 const PROG_ERRORS: Record<string, string> = { '1': 'a node type that is neither 0 nor 1', '2': 'a bad _state or agg_op', '3': 'a value that is not a number' };
 
+/** A storage function of one's own with the BPF-KV scratch layout: an object file and the program's function name. */
+export interface KvStorageFunction {
+  objectPath: string;
+  programName: string;
+}
+
 export interface XrpPrepared {
   progFd: number;
   fileName: string;
-  program: 'kv_get' | 'kv_range';
+  /** the program's function name (kv_get, kv_range, or one's own) */
+  program: string;
   /** calls allowed per range query: one per 32 pairs (or 96 numbers) of the whole file, and then some */
   callsMax: number;
 }
 
-/** Loads kv_get (lookups) or kv_range (ranges) into the process: BPF_PROG_LOAD, verified, JIT-compiled. */
-export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range'): Task<XrpPrepared> {
-  const program = kind === 'lookup' ? 'kv_get' : 'kv_range';
-  const progFd = yield* loadXrpProgramFile(t, proc, kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT, program);
+/**
+ * Loads kv_get (lookups) or kv_range (ranges), or `own` in their place, into the
+ * process: BPF_PROG_LOAD, verified, JIT-compiled.
+ */
+export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range', own?: KvStorageFunction): Task<XrpPrepared> {
+  const program = own?.programName ?? (kind === 'lookup' ? 'kv_get' : 'kv_range');
+  const progFd = yield* loadXrpProgramFile(t, proc, own?.objectPath ?? (kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT), program);
   return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16 };
 }
 
@@ -132,6 +142,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         const count = agg === 'none' ? pairs.length : Number(q.aggCount);
         answer.count = count;
         if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
+        if (agg === 'avg') answer.sum = q.aggSum;
         const resume = prepRangeResume(scratch);
         if (resume.complete) break;
         pos = Number(resume.resumeFromLeaf);

@@ -36,11 +36,20 @@ export class NativeKvError extends XrpError {
 
 export type NativeKvProgram = 'get' | 'range';
 
-/** Opens an engine on a BPF-KV file with kv_get or kv_range loaded. */
-export async function openKvEngine(dbPath: string, program: NativeKvProgram, options: NativeXrpOptions = {}): Promise<NativeXrpEngine> {
+/**
+ * Opens an engine on a BPF-KV file with kv_get or kv_range loaded, or `own`: a
+ * storage function of one's own with the same scratch layout.
+ */
+export async function openKvEngine(
+  dbPath: string,
+  program: NativeKvProgram,
+  options: NativeXrpOptions = {},
+  own?: { objectPath: string; programName: string },
+): Promise<NativeXrpEngine> {
   const engine = await NativeXrpEngine.open(dbPath, options);
   try {
-    if (program === 'get') await engine.load(KV_GET_OBJECT, 'kv_get');
+    if (own !== undefined) await engine.load(own.objectPath, own.programName);
+    else if (program === 'get') await engine.load(KV_GET_OBJECT, 'kv_get');
     else await engine.load(KV_RANGE_OBJECT, 'kv_range');
   } catch (e) {
     await engine.close();
@@ -135,6 +144,8 @@ export interface NativeRangeResult extends NativeKvStats {
   aggCount: bigint;
   /** SUM, COUNT, MIN, MAX, AVG: the value (undefined for MIN, MAX, AVG of an empty range) */
   aggValue?: bigint;
+  /** SUM and AVG: the sum of the numbers (AVG exactly is aggSum / aggCount) */
+  aggSum: bigint;
   /** ARRAY: the numbers in key order; SET: the distinct numbers in order of first appearance */
   out: bigint[];
 }
@@ -150,7 +161,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
   return withEngine(dbPath, 'range', options, async (engine) => {
     const scratch = new Uint8Array(4096);
     writeRangeQuery(scratch, begin, end, flags, aggOp);
-    const result: NativeRangeResult = { pairs: [], aggCount: 0n, out: [], calls: 0, reads: 0 };
+    const result: NativeRangeResult = { pairs: [], aggCount: 0n, aggSum: 0n, out: [], calls: 0, reads: 0 };
     let offset = 0;
     for (let call = 0; call < CALLS_MAX; call++) {
       const r = await engine.readXrp(offset, scratch);
@@ -163,6 +174,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       result.pairs.push(...query.kv);
       result.out.push(...query.out);
       result.aggCount = query.aggCount;
+      result.aggSum = query.aggSum;
       if (aggOp !== AggOp.NONE && aggOp !== AggOp.ARRAY && aggOp !== AggOp.SET) {
         const emptyUndefined = aggOp === AggOp.MIN || aggOp === AggOp.MAX || aggOp === AggOp.AVG;
         if (query.aggCount === 0n && emptyUndefined) delete result.aggValue;
