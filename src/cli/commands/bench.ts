@@ -15,28 +15,31 @@ import { planSuite, runSuite, WORKERS_MAX } from '../../bench/runner.ts';
 import type { PointDone } from '../../bench/runner.ts';
 import { expandSweep, parseSet, resolveAxes } from '../../bench/sweep.ts';
 import type { Experiment, SuiteConfig } from '../../bench/types.ts';
-import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { MAX_CORES } from '../../sim/simulator.ts';
+import { UsageError } from '../errors.ts';
+import { deviceOption, intIn } from '../options.ts';
 
 interface BenchOptions {
   full?: boolean;
-  seed: string;
+  seed: number;
   device: string;
-  cores: string;
+  cores: number;
   out: string;
-  workers?: string;
+  workers?: number;
   set: string[];
   list?: boolean;
   report: boolean;
   progress: boolean;
 }
 
-function intArg(text: string, name: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new BenchError(`${name} must be an integer ${min}..${max}, got '${text}'`);
+/** The command line names something the suite does not have (an experiment, a parameter value): a usage error. */
+function asUsage<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (error instanceof BenchError) throw new UsageError(error.message);
+    throw error;
   }
-  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -87,23 +90,17 @@ function makeProgress(experiments: { experiment: Experiment; points: number }[],
 }
 
 export async function runBenchCommand(names: string[], options: BenchOptions): Promise<void> {
-  if (!DEVICE_PROFILES.has(options.device)) {
-    throw new BenchError(`unknown device '${options.device}'; known: ${[...DEVICE_PROFILES.keys()].join(', ')}`);
-  }
-  const config: SuiteConfig = {
-    seed: intArg(options.seed, '--seed', 0, 0xffffffff),
-    device: options.device,
-    cores: intArg(options.cores, '--cores', 1, MAX_CORES),
-    full: options.full === true,
-  };
+  const config: SuiteConfig = { seed: options.seed, device: options.device, cores: options.cores, full: options.full === true };
   if (options.list === true) {
     console.log(listExperiments(config));
     return;
   }
-  const experiments = names.length === 0 ? [...EXPERIMENTS] : [...new Set(names.flatMap(selectExperiments))];
-  const overrides = new Map(options.set.map(parseSet));
-  const plan = planSuite(experiments, config, overrides);
-  const workers = options.workers === undefined ? Math.min(availableParallelism(), plan.tasks.length) : intArg(options.workers, '--workers', 0, WORKERS_MAX);
+  const { experiments, plan } = asUsage(() => {
+    const experiments = names.length === 0 ? [...EXPERIMENTS] : [...new Set(names.flatMap(selectExperiments))];
+    const overrides = new Map(options.set.map(parseSet));
+    return { experiments, plan: planSuite(experiments, config, overrides) };
+  });
+  const workers = options.workers ?? Math.min(availableParallelism(), plan.tasks.length);
   const progress = makeProgress(plan.experiments.map((e) => ({ experiment: e.experiment, points: e.points.length })), options.progress);
   const startMs = performance.now();
   let result;
@@ -142,11 +139,11 @@ export function register(program: Command): void {
     .description('run the evaluation (experiments by name or number; default: all) on the emulated machine; tables, CSV, JSON and an HTML report')
     .argument('[experiments...]', `experiments (${EXPERIMENTS.map((e) => `${e.number} ${e.id}`).join(', ')})`)
     .option('--full', 'the complete sweeps (much longer) instead of the default ones')
-    .option('--seed <n>', 'suite seed (every point derives its own)', '1')
-    .option('--device <name>', `device profile (${[...DEVICE_PROFILES.keys()].join(', ')})`, 'optane-p5800x')
-    .option('--cores <n>', 'simulated cores', '6')
+    .option('--seed <n>', 'suite seed (every point derives its own)', intIn(0, 0xffffffff), 1)
+    .addOption(deviceOption())
+    .option('--cores <n>', 'simulated cores', intIn(1, MAX_CORES), 6)
     .option('--out <dir>', 'output directory for index.html, results.json and CSV', 'report')
-    .option('--workers <n>', `worker threads (0 = run in this thread; default: host parallelism)`)
+    .option('--workers <n>', `worker threads (0 = run in this thread; default: host parallelism)`, intIn(0, WORKERS_MAX))
     .option('--set <name=values>', 'replace a sweep axis, e.g. --set depth=1,6 (repeatable)', collect, [])
     .option('--list', 'list the experiments, their parameters and default sweeps')
     .option('--no-report', 'skip the HTML report')
