@@ -103,6 +103,11 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       writeSgQuery(scratch, keys, BigInt(start));
       yield* call(t, start);
       const q = readSgQuery(scratch);
+      // kv_get moves current_index past the last key when it finishes; a program that does not
+      // (one without the BPF-KV scratch layout) would otherwise read as "not found"
+      if (q.currentIndex < keys.length) {
+        throw new KvIoError(`mode xrp: ${prepared.program} ended DONE with current_index ${q.currentIndex} of ${keys.length} key(s): it did not finish the query (does it follow the BPF-KV scratch layout of bpf/kv/kv.h?)`);
+      }
       return keys.map((key, i) => {
         const v = q.values[i]!;
         if (q.keys[i] !== key) throw new KvIoError(`mode xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);

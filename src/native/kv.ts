@@ -102,7 +102,12 @@ async function getBatch(engine: NativeXrpEngine, keys: readonly bigint[], stats:
     stats.calls++;
     stats.reads += result.reads;
     if (result.status === XrpStatus.DONE) {
-      return readSgQuery(scratch)
+      const q = readSgQuery(scratch);
+      // see src/kv/xrp-ops.ts: a program without the layout leaves current_index short
+      if (q.currentIndex < keys.length) {
+        throw new NativeKvError(`kv_get ended DONE with current_index ${q.currentIndex} of ${keys.length} key(s): it did not finish the query (does it follow the BPF-KV scratch layout of bpf/kv/kv.h?)`);
+      }
+      return q
         .values.slice(0, keys.length)
         .map((v, i) => (v.found ? { key: keys[i]!, found: true, value: v.value } : { key: keys[i]!, found: false }));
     }
