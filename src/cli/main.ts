@@ -1,23 +1,13 @@
 #!/usr/bin/env node
 // The `xrp` command. Each command group lives in src/cli/commands/<group>.ts and
-// exports `register(program)`; this file only wires them together.
+// exports `register(program)`; src/cli/command-table.ts lists them; this file sets
+// the parser up, loads the command being run, and maps errors to exit codes.
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { XrpError } from '../bpf/errors.ts';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.ts';
-import { register as registerAsm } from './commands/asm.ts';
-import { register as registerBench } from './commands/bench.ts';
-import { register as registerConformance } from './commands/conformance.ts';
-import { register as registerDemo } from './commands/demo.ts';
-import { register as registerFs } from './commands/fs.ts';
-import { register as registerKv } from './commands/kv.ts';
-import { register as registerProgDump } from './commands/prog.ts';
-import { register as registerProgRun } from './commands/prog-run.ts';
-import { register as registerSf } from './commands/sf.ts';
-import { register as registerStack } from './commands/stack.ts';
-import { register as registerStruct } from './commands/struct.ts';
-import { register as registerVerify } from './commands/verify.ts';
+import { registerFor } from './command-table.ts';
 
 /** The package's version (package.json is two levels up from src/cli and from dist/cli alike). */
 function packageVersion(): string {
@@ -35,23 +25,11 @@ const program = new Command('xrp')
   .configureOutput({ outputError: (text, write) => write(`xrp: ${text.replace(/^error: /, '')}`) })
   .showHelpAfterError('(add --help for usage)');
 
-// Command groups register themselves here (one import and one call per group).
-registerAsm(program);
-registerBench(program);
-registerConformance(program);
-registerDemo(program);
-registerFs(program);
-registerKv(program);
-registerProgDump(program);
-registerProgRun(program);
-registerSf(program);
-registerStack(program);
-registerStruct(program);
-registerVerify(program);
-
 /** Exit codes: 0 success, 1 failure or rejection, 2 usage (src/cli/errors.ts). */
 async function main(): Promise<void> {
   try {
+    // only the command being run is loaded (src/cli/command-table.ts)
+    await registerFor(program, process.argv.slice(2));
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
