@@ -87,11 +87,11 @@ test('xrp.h alone and beside <linux/bpf.h> and <bpf/bpf_helpers.h>: the same pro
 test('templates/storage-function: builds, verifies, and answers as its TypeScript walk (emulated and native)', { skip: clangMissing }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xrp-template-'));
   try {
-    const built = spawnSync('sh', [join(root, 'templates/storage-function/build.sh')], { encoding: 'utf8', env: { ...process.env, XRP_INCLUDE: join(root, 'bpf/include') } });
+    const built = spawnSync('sh', [join(root, 'templates/storage-function/build.sh')], { encoding: 'utf8', env: { ...process.env, XRP_INCLUDE: join(root, 'bpf/include'), OUT: dir } });
     assert.equal(built.status, 0, built.stderr);
-    const objectPath = join(root, 'templates/storage-function/find.bpf.o');
+    const objectPath = join(dir, 'find.bpf.o');
     const object = loadElf(readFileSync(objectPath), 'find.bpf.o');
-    try {
+    {
       const find = object.programs.find((p) => p.name === 'find');
       assert.ok(find);
       assert.equal(verify(find, { type: 'xrp', maps: object.maps }).ok, true);
@@ -111,8 +111,6 @@ test('templates/storage-function: builds, verifies, and answers as its TypeScrip
         assert.equal(native.first.statusName, 'DONE');
         assert.deepEqual(native.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `native, key ${wanted}`);
       }
-    } finally {
-      rmSync(objectPath, { force: true });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
