@@ -12,14 +12,40 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 /**
- * Files the fast tier leaves out: each takes many seconds (measured on the 2-core CI
- * machine: a headless browser, npm pack and install, full benchmark sweeps, fuzzing,
- * the real kernel through bpftool). They still run in `npm test`.
+ * Files the fast tier leaves out: the slowest ones of a full run (the "slowest tests"
+ * list of this runner; each took 9 s or more on the shared 2-core machine): a headless
+ * browser, npm pack and install, benchmark sweeps, fuzzing and differential runs, the
+ * kernel through bpftool, CLI end-to-end tests that spawn node. They still run in
+ * `npm test` (CI).
  */
 export const SLOW = [
-  'test/package/pack.test.ts',
+  'test/bench/experiments.test.ts',
+  'test/bench/framework.test.ts',
   'test/bench/report.test.ts',
+  'test/bench/shard.test.ts',
+  'test/bpf/asm.test.ts',
+  'test/bpf/bpf-objects.test.ts',
+  'test/bpf/disasm.test.ts',
+  'test/bpf/elf-dump.test.ts',
+  'test/bpf/elf-fuzz.test.ts',
+  'test/bpf/interp-cli.test.ts',
+  'test/bpf/jit/differential.test.ts',
+  'test/bpf/jit/storage-functions.test.ts',
+  'test/bpf/verifier/objects.test.ts',
+  'test/bpf/verifier/soundness.test.ts',
+  'test/bpf/verifier/verify-cli.test.ts',
+  'test/cli/command-table.test.ts',
+  'test/cli/commands/asm.test.ts',
   'test/cli/commands/bench.test.ts',
+  'test/cli/commands/kv.test.ts',
+  'test/cli/commands/struct.test.ts',
+  'test/device/image-store.test.ts',
+  'test/kernel/cli.test.ts',
+  'test/kernel/stack-breakdown.test.ts',
+  'test/kernel/xrp/statuses.test.ts',
+  'test/kv/modes.test.ts',
+  'test/kv/storage-functions.test.ts',
+  'test/package/pack.test.ts',
 ];
 
 function collect(dir) {
