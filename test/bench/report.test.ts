@@ -143,7 +143,8 @@ test('the report opens offline in headless chromium, every plot renders with mar
     // Every figure's legend matches its marks: each colour drawn is in the legend, each legend colour is drawn.
     const colourOfLabel = new Map<string, { colour: string; plot: string }>();
     for (const p of page.colours) {
-      if (p.legend.length === 0) continue;
+      // every figure colours its series: it must have a colour legend
+      assert.ok(p.legend.length > 0, `${p.id} has no colour legend`);
       const legendColours = new Set(p.legend.map((l) => l.colour));
       const drawn = p.marks.filter((c) => /^#|^rgb/.test(c));
       for (const c of legendColours) assert.ok(drawn.includes(c), `${p.id}: legend colour ${c} (${p.legend.filter((l) => l.colour === c).map((l) => l.label).join(', ')}) is not drawn`);
