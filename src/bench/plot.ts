@@ -149,10 +149,10 @@ function baseSpec(o: ChartOptions, mark: Record<string, unknown>): VegaLiteSpec 
       // coinciding lines stay visible: the first series widest and drawn first (Vega draws the groups in data order)
       const rank = new Map(values.map((v, i) => [v, i]));
       rows = [...rows].sort((a, b) => (rank.get(String(a[o.color!.field])) ?? 0) - (rank.get(String(b[o.color!.field])) ?? 0));
-      const widths = values.map((_, i) => (values.length === 1 ? 2 : 5 - (3.5 * i) / (values.length - 1)));
+      const widths = values.map((_, i) => (values.length === 1 ? 2.5 : 8 - (6.5 * i) / (values.length - 1)));
       // same field, type and title as the colour: Vega-Lite merges the two into one legend
       // (a `legend: null` here would remove the merged legend, colours included)
-      encoding['strokeWidth'] = { field: o.color.field, type: colour['type'], title: o.color.title, sort: values, scale: { domain: values, range: widths } };
+      encoding['strokeWidth'] = { field: o.color.field, type: colour['type'], title: o.color.title, sort: values, scale: { type: 'ordinal', domain: values, range: widths } };
     }
   }
   if (o.strokeDash !== undefined) {
