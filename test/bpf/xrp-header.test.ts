@@ -91,26 +91,24 @@ test('templates/storage-function: builds, verifies, and answers as its TypeScrip
     assert.equal(built.status, 0, built.stderr);
     const objectPath = join(dir, 'find.bpf.o');
     const object = loadElf(readFileSync(objectPath), 'find.bpf.o');
-    {
-      const find = object.programs.find((p) => p.name === 'find');
-      assert.ok(find);
-      assert.equal(verify(find, { type: 'xrp', maps: object.maps }).ok, true);
-      const list = join(dir, 'list.bin');
-      makeList(list, 50, 7);
-      for (const wanted of [0n, 17n, 50n, 51n]) {
-        const expected = walk(list, wanted);
-        assert.equal(expected.found, wanted <= 50n);
-        const scratch = new Uint8Array(4096);
-        new DataView(scratch.buffer).setBigUint64(0, wanted, true);
-        const o = { objectPath, programName: 'find', dataPath: list, startOffsetBytes: 0, sizeBytes: 512, scratch };
-        const [read, xrp] = runOnEmulator({ ...o, device: 'optane-p5800x', seed: 1 });
-        assert.deepEqual(read?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read() walk, key ${wanted}`);
-        assert.deepEqual(xrp?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read_xrp, key ${wanted}`);
-        assert.equal(xrp?.reads, expected.hops);
-        const native = await runOnNative({ ...o, requests: 1, inFlight: 1 });
-        assert.equal(native.first.statusName, 'DONE');
-        assert.deepEqual(native.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `native, key ${wanted}`);
-      }
+    const find = object.programs.find((p) => p.name === 'find');
+    assert.ok(find);
+    assert.equal(verify(find, { type: 'xrp', maps: object.maps }).ok, true);
+    const list = join(dir, 'list.bin');
+    makeList(list, 50, 7);
+    for (const wanted of [0n, 17n, 50n, 51n]) {
+      const expected = walk(list, wanted);
+      assert.equal(expected.found, wanted <= 50n);
+      const scratch = new Uint8Array(4096);
+      new DataView(scratch.buffer).setBigUint64(0, wanted, true);
+      const o = { objectPath, programName: 'find', dataPath: list, startOffsetBytes: 0, sizeBytes: 512, scratch };
+      const [read, xrp] = runOnEmulator({ ...o, device: 'optane-p5800x', seed: 1 });
+      assert.deepEqual(read?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read() walk, key ${wanted}`);
+      assert.deepEqual(xrp?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read_xrp, key ${wanted}`);
+      assert.equal(xrp?.reads, expected.hops);
+      const native = await runOnNative({ ...o, requests: 1, inFlight: 1 });
+      assert.equal(native.first.statusName, 'DONE');
+      assert.deepEqual(native.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `native, key ${wanted}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
