@@ -72,6 +72,23 @@ assert.equal(typeof XrpStatus, 'object');
 console.log('used by name: ok');
 `;
 
+const USE_TS = `
+import { loadElf, verify, type VerifierResult } from 'xrp-ts/runtime';
+import { runKvLookups, type KvLookupResult } from 'xrp-ts/kv';
+import { NativeXrpEngine } from 'xrp-ts/native';
+import { Machine } from 'xrp-ts/emulator';
+export function check(bytes: Uint8Array): boolean {
+  const object = loadElf(bytes, 'x.o');
+  const p = object.programs[0];
+  if (p === undefined) return false;
+  const r: VerifierResult = verify(p, { type: 'xrp', maps: object.maps });
+  return r.ok;
+}
+export const lookups: (db: string) => KvLookupResult = (db) => runKvLookups({ db, mode: 'xrp', requests: 1 });
+export const open = NativeXrpEngine.open;
+export const boot = Machine.boot;
+`;
+
 test('npm pack: the tarball installs into an empty project and works by name (API and xrp binary)', { timeout: 300_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'xrp-ts-pack-'));
   try {
@@ -91,6 +108,11 @@ test('npm pack: the tarball installs into an empty project and works by name (AP
     run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, entry.filename)], project);
     writeFileSync(join(project, 'use.mjs'), USE);
     assert.match(run(process.execPath, ['use.mjs'], project), /used by name: ok/);
+
+    // TypeScript finds the declarations by name, through `exports` (skipLibCheck: the consumer's own code is checked)
+    writeFileSync(join(project, 'use.ts'), USE_TS);
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    run(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', '--typeRoots', join(root, 'node_modules/@types'), '--types', 'node', 'use.ts'], project);
 
     const installed = readdirSync(join(project, 'node_modules'));
     assert.ok(!installed.includes('tsx') && !installed.includes('esbuild'), 'tsx or esbuild installed as a run-time dependency');
