@@ -1,9 +1,52 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with Node's built-in runner (Node 20 has no glob for --test).
-// Extra arguments are passed through, so `npm test -- --test-name-pattern=verifier` works.
+// Runs the tests with Node's built-in runner (Node 20 has no glob for --test).
+//
+//   node scripts/run-tests.mjs            every test/**/*.test.ts (what `npm test` and CI run)
+//   node scripts/run-tests.mjs --fast     the fast tier for daily work: all but the SLOW files below
+//   node scripts/run-tests.mjs FILE...    only these files
+// Extra arguments go to the runner (`-- --test-name-pattern=verifier`). The output names
+// each test's file, then lists the failures and the slowest tests (scripts/test-reporter.mjs);
+// `--reporter=spec` (or tap) uses one of Node's reporters instead.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+
+/**
+ * Files the fast tier leaves out: the slowest ones of a full run (the "slowest tests"
+ * list of this runner; each took 9 s or more on the shared 2-core machine): a headless
+ * browser, npm pack and install, benchmark sweeps, fuzzing and differential runs, the
+ * kernel through bpftool, CLI end-to-end tests that spawn node. They still run in
+ * `npm test` (CI).
+ */
+export const SLOW = [
+  'test/bench/experiments.test.ts',
+  'test/bench/framework.test.ts',
+  'test/bench/report.test.ts',
+  'test/bench/shard.test.ts',
+  'test/bpf/asm.test.ts',
+  'test/bpf/bpf-objects.test.ts',
+  'test/bpf/disasm.test.ts',
+  'test/bpf/elf-dump.test.ts',
+  'test/bpf/elf-fuzz.test.ts',
+  'test/bpf/interp-cli.test.ts',
+  'test/bpf/jit/differential.test.ts',
+  'test/bpf/jit/storage-functions.test.ts',
+  'test/bpf/verifier/objects.test.ts',
+  'test/bpf/verifier/soundness.test.ts',
+  'test/bpf/verifier/verify-cli.test.ts',
+  'test/cli/command-table.test.ts',
+  'test/cli/commands/asm.test.ts',
+  'test/cli/commands/bench.test.ts',
+  'test/cli/commands/kv.test.ts',
+  'test/cli/commands/struct.test.ts',
+  'test/device/image-store.test.ts',
+  'test/kernel/cli.test.ts',
+  'test/kernel/stack-breakdown.test.ts',
+  'test/kernel/xrp/statuses.test.ts',
+  'test/kv/modes.test.ts',
+  'test/kv/storage-functions.test.ts',
+  'test/package/pack.test.ts',
+];
 
 function collect(dir) {
   const found = [];
@@ -15,7 +58,17 @@ function collect(dir) {
   return found;
 }
 
-const passThrough = process.argv.slice(2);
-const files = passThrough.some((a) => a.endsWith('.ts')) ? [] : collect('test');
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...passThrough, ...files], { stdio: 'inherit' });
+let args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const reporterArg = args.find((a) => a.startsWith('--reporter='));
+args = args.filter((a) => a !== '--fast' && a !== reporterArg);
+const named = args.filter((a) => a.endsWith('.ts'));
+const passThrough = args.filter((a) => !a.endsWith('.ts'));
+const files = named.length > 0 ? named : collect('test').filter((f) => !fast || !SLOW.includes(f));
+const reporter = reporterArg === undefined ? './scripts/test-reporter.mjs' : reporterArg.slice('--reporter='.length);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...passThrough, ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

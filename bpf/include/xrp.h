@@ -7,6 +7,11 @@
  * Build (fixed flags, see scripts/build-bpf.mjs):
  *   clang -O2 -g -target bpf -I bpf/include -I/usr/include/x86_64-linux-gnu -c f.bpf.c -o f.bpf.o
  *
+ * Alone, this header declares what a storage function needs (SEC, the BTF map
+ * macros, the helpers). Beside libbpf, include <linux/bpf.h> and
+ * <bpf/bpf_helpers.h> first, then this header: it then uses libbpf's
+ * definitions (see the end of this file).
+ *
  * ---------------------------------------------------------------------------
  * The context (x86-64 layout of the original XRP, 280 bytes)
  *
@@ -45,15 +50,10 @@
 #ifndef XRP_H
 #define XRP_H
 
+/* The kernel's UAPI: map types (BPF_MAP_TYPE_*), update flags (BPF_ANY ...) and
+ * helper ids come from here, as in any libbpf-style program. */
 #include <linux/types.h>
-
-#ifndef SEC
-#define SEC(name) __attribute__((section(name), used))
-#endif
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
+#include <linux/bpf.h>
 
 #define XRP_MAX_FANOUT 16
 #define XRP_PAGE_BYTES 4096
@@ -79,17 +79,25 @@ _Static_assert(__builtin_offsetof(struct bpf_xrp, data) == 264, "bpf_xrp.data @2
 _Static_assert(__builtin_offsetof(struct bpf_xrp, scratch) == 272, "bpf_xrp.scratch @272");
 _Static_assert(sizeof(struct bpf_xrp) == 280, "struct bpf_xrp is 280 bytes");
 
+/* ---------------------------------------------------------------------------
+ * SEC, the BTF map macros and the helpers. With libbpf, include
+ * <bpf/bpf_helpers.h> BEFORE this header: its definitions are used and none of
+ * the following is declared. Without libbpf, this is the subset of
+ * bpf_helpers.h that storage functions use, with the same names and meanings. */
+#ifndef __BPF_HELPERS__
+
+#ifndef SEC
+#define SEC(name) __attribute__((section(name), used))
+#endif
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
 /* BTF-style map definitions, as in libbpf's bpf_helpers.h. */
 #define __uint(name, val) int (*name)[val]
 #define __type(name, val) typeof(val) *name
 #define __array(name, val) typeof(val) *name[]
-
-#define BPF_MAP_TYPE_HASH 1
-#define BPF_MAP_TYPE_ARRAY 2
-
-#define BPF_ANY 0
-#define BPF_NOEXIST 1
-#define BPF_EXIST 2
 
 /* Helpers (ids as in Linux's enum bpf_func_id). */
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
@@ -104,5 +112,7 @@ static __u32 (*bpf_get_prandom_u32)(void) = (void *)7;
 		static const char ____fmt[] = fmt;                             \
 		bpf_trace_printk(____fmt, sizeof(____fmt), ##__VA_ARGS__);     \
 	})
+
+#endif /* __BPF_HELPERS__ */
 
 #endif /* XRP_H */

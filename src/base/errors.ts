@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   WT_STATE: 'a B+-tree operation in the wrong state (closed, read-only)',
   YCSB_PROPERTY: 'a YCSB workload property that is missing or out of range, with its file',
   // command line
+  USAGE: 'a command line that is wrong: unknown option, bad value, missing argument, flags that do not go together (exit 2)',
+  COMMAND: 'a command that ran and failed without a typed error of its own (exit 1)',
   ASM_COMMAND: 'xrp asm: bad input or options',
   FS_CLI: 'xrp fs: bad input or options',
   KV_CLI: 'xrp kv: bad input or options',

@@ -42,9 +42,9 @@ export function findExperiment(id: string): Experiment {
   return e;
 }
 
-/** By id, or by number (`6` may name several experiments of one item of the issue). */
+/** By id, or by number (`6.2`; `6` names 6.1, 6.2 and 6.3, the experiments of one item). */
 export function selectExperiments(name: string): Experiment[] {
-  const found = EXPERIMENTS.filter((x) => x.id === name || String(x.number) === name);
+  const found = EXPERIMENTS.filter((x) => x.id === name || String(x.number) === name || String(Math.trunc(x.number)) === name);
   if (found.length === 0) throw unknown(name);
   return found;
 }

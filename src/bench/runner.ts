@@ -135,7 +135,7 @@ function runInWorkers(plan: SuitePlan, order: Task[], workerCount: number, onDon
       w.postMessage({ config: plan.config, task });
     };
     for (let i = 0; i < workerCount; i++) {
-      const w = new Worker(new URL('./worker-boot.mjs', import.meta.url));
+      const w = new Worker(workerEntry());
       workers.push(w);
       w.on('message', (reply: WorkerReply) => {
         if (failed) return;
@@ -162,35 +162,50 @@ function runInWorkers(plan: SuitePlan, order: Task[], workerCount: number, onDon
   });
 }
 
-export async function runSuite(plan: SuitePlan, options: RunOptions = {}): Promise<SuiteResult> {
+/** Runs `tasks` (all of the plan's, or a shard's); returns their rows by task index. */
+export async function runTasks(plan: SuitePlan, tasks: readonly Task[], options: RunOptions = {}): Promise<Map<number, Row[]>> {
   const workers = options.workers ?? availableParallelism();
   if (!Number.isSafeInteger(workers) || workers < 0 || workers > WORKERS_MAX) {
     throw new BenchError(`workers must be an integer 0..${WORKERS_MAX}, got ${String(workers)}`);
   }
-  const rowsByTask: (Row[] | undefined)[] = new Array(plan.tasks.length);
+  const rowsByTask = new Map<number, Row[]>();
   const doneByExperiment = new Map<string, number>();
-  const totalByExperiment = new Map(plan.experiments.map((e) => [e.experiment.id, e.points.length]));
+  const totalByExperiment = new Map<string, number>();
+  for (const t of tasks) totalByExperiment.set(t.experimentId, (totalByExperiment.get(t.experimentId) ?? 0) + 1);
   const startMs = performance.now();
   const onDone = (task: Task, rows: Row[]): void => {
-    rowsByTask[task.taskIndex] = rows;
+    rowsByTask.set(task.taskIndex, rows);
     const done = (doneByExperiment.get(task.experimentId) ?? 0) + 1;
     doneByExperiment.set(task.experimentId, done);
-    options.onPointDone?.({ experimentId: task.experimentId, done, total: totalByExperiment.get(task.experimentId)!, wallMs: performance.now() - startMs });
+    options.onPointDone?.({ experimentId: task.experimentId, done, total: totalByExperiment.get(task.experimentId) ?? done, wallMs: performance.now() - startMs });
   };
   // Costly points first, so that the last worker does not finish alone on a long one.
-  const order = [...plan.tasks].sort((a, b) => b.cost - a.cost || a.taskIndex - b.taskIndex);
+  const order = [...tasks].sort((a, b) => b.cost - a.cost || a.taskIndex - b.taskIndex);
   if (order.length > 0) {
     if (workers === 0) await runInline(plan, order, onDone);
     else await runInWorkers(plan, order, Math.min(workers, order.length), onDone);
   }
+  return rowsByTask;
+}
+
+export async function runSuite(plan: SuitePlan, options: RunOptions = {}): Promise<SuiteResult> {
+  const rowsByTask = await runTasks(plan, plan.tasks, options);
   const experiments: ExperimentResult[] = plan.experiments.map(({ experiment, points }) => ({
     id: experiment.id,
     number: experiment.number,
     title: experiment.title,
     points: points.map((point, pointIndex) => {
       const task = plan.tasks.find((t) => t.experimentId === experiment.id && t.pointIndex === pointIndex)!;
-      return { point, pointSeed: task.pointSeed, rows: rowsByTask[task.taskIndex]! };
+      return { point, pointSeed: task.pointSeed, rows: rowsByTask.get(task.taskIndex)! };
     }),
   }));
   return { version: 1, config: plan.config, experiments };
+}
+
+/**
+ * The bench worker's entry: compiled JavaScript runs worker.js directly; from the
+ * TypeScript sources, worker-boot.mjs registers tsx in the worker first.
+ */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.js') ? new URL('./worker.js', import.meta.url) : new URL('./worker-boot.mjs', import.meta.url);
 }

@@ -60,7 +60,7 @@ export type VegaLiteSpec = Record<string, unknown>;
 export interface Experiment {
   /** Command-line name (`xrp bench latency`), lower-case with dashes. */
   readonly id: string;
-  /** Number in the issue's list (1..9); `xrp bench 2` also selects it. */
+  /** Its number in the report, distinct (6.1, 6.2 ... for the parts of one item); `xrp bench 2` also selects it. */
   readonly number: number;
   readonly title: string;
   /** What it measures and how to read the plot and table (shown in the report). */

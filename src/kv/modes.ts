@@ -25,7 +25,7 @@ import { bootKvMachine, KV_FILE_DEFAULT, openKvFile, type KvFileInfo } from './k
 import { checkKey, TopLevelCache, type KeyRange } from './lookups.ts';
 import { SG } from './scratch.ts';
 import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type KvWalkFile, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
-import { openXrpOps, prepareXrp, type XrpPrepared } from './xrp-ops.ts';
+import { openXrpOps, prepareXrp, type KvStorageFunction, type XrpPrepared } from './xrp-ops.ts';
 
 export class KvModeError extends XrpError {
   constructor(message: string) {
@@ -82,6 +82,8 @@ export interface KvRunOptions {
   userCosts?: UserOpsCosts;
   /** xrp: resubmissions allowed per call (the fallback finishes a cut chain) */
   resubmitLimit?: number;
+  /** xrp: run this storage function (BPF-KV scratch layout) instead of the shipped kv_get / kv_range */
+  storageFunction?: KvStorageFunction;
 }
 
 export interface KvLookupOptions extends KvRunOptions {
@@ -240,7 +242,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
     if (options.mode === 'xrp') {
       // Load the storage function once for the process (as the original's benchmark does), then start the workers.
       machine.sim.spawn('kv-xrp-setup', function* (t) {
-        const prepared: XrpPrepared = yield* prepareXrp(t, proc, file, plan.kind);
+        const prepared: XrpPrepared = yield* prepareXrp(t, proc, file, plan.kind, options.storageFunction);
         spawnWorkers((wt) => openXrpOps(wt, proc, prepared, { cache, counters: xrpCounters, ...(options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {}) }));
       });
     } else {

@@ -35,8 +35,10 @@ export interface RangeAnswer {
   agg: RangeAgg;
   /** keys in the range */
   count: number;
-  /** count, sum, min, max, avg (undefined for min, max, avg of an empty range) */
+  /** count, sum, min, max, avg (undefined for min, max, avg of an empty range); avg is the floor, as the storage function computes it */
   value?: bigint;
+  /** sum and avg: the sum of the numbers, so that avg can be shown exactly (sum / count) */
+  sum?: bigint;
   /** array: the values' numbers in key order; set: distinct numbers in order of first appearance */
   numbers?: bigint[];
   /** none: the pairs */
@@ -282,6 +284,7 @@ export function* userRange(
       break;
     case 'avg':
       if (count > 0n) answer.value = sum / count;
+      answer.sum = sum;
       break;
     case 'array':
     case 'set':

@@ -63,11 +63,20 @@ export class NativeKvError extends XrpError {
 
 export type NativeKvProgram = 'get' | 'range';
 
-/** Opens an engine on a BPF-KV file with kv_get or kv_range loaded. */
-export async function openKvEngine(dbPath: string, program: NativeKvProgram, options: NativeXrpOptions = {}): Promise<NativeXrpEngine> {
+/**
+ * Opens an engine on a BPF-KV file with kv_get or kv_range loaded, or `own`: a
+ * storage function of one's own with the same scratch layout.
+ */
+export async function openKvEngine(
+  dbPath: string,
+  program: NativeKvProgram,
+  options: NativeXrpOptions = {},
+  own?: { objectPath: string; programName: string },
+): Promise<NativeXrpEngine> {
   const engine = await NativeXrpEngine.open(dbPath, options);
   try {
-    if (program === 'get') await engine.load(KV_GET_OBJECT, 'kv_get');
+    if (own !== undefined) await engine.load(own.objectPath, own.programName);
+    else if (program === 'get') await engine.load(KV_GET_OBJECT, 'kv_get');
     else await engine.load(KV_RANGE_OBJECT, 'kv_range');
   } catch (e) {
     await engine.close();
@@ -140,7 +149,14 @@ async function getBatch(engine: XrpEngine, dbPath: string, facts: KvFileFacts, k
     budget.charge(result.reads);
     stats.calls++;
     stats.reads += result.reads;
-    if (result.status === XrpStatus.DONE) return answered();
+    if (result.status === XrpStatus.DONE) {
+      // see src/kv/xrp-ops.ts: a program without the layout leaves current_index short
+      const done = readSgQuery(scratch).currentIndex;
+      if (done < keys.length) {
+        throw new NativeKvError(`kv_get ended DONE with current_index ${done} of ${keys.length} key(s): it did not finish the query (does it follow the BPF-KV scratch layout of bpf/kv/kv.h?)`);
+      }
+      return answered();
+    }
     const q = readSgQuery(scratch);
     const place = { file: dbPath, fileBytes: facts.fileBytes, key: keys[Math.max(0, Math.min(q.currentIndex, keys.length - 1))] ?? null };
     if (result.status !== XrpStatus.LIMIT) throw unexpected(result, `kv_get of ${keys.length} keys`, place);
@@ -189,6 +205,8 @@ export interface NativeRangeResult extends NativeKvStats {
   aggCount: bigint;
   /** SUM, COUNT, MIN, MAX, AVG: the value (undefined for MIN, MAX, AVG of an empty range) */
   aggValue?: bigint;
+  /** SUM and AVG: the sum of the numbers (AVG exactly is aggSum / aggCount) */
+  aggSum: bigint;
   /** ARRAY: the numbers in key order; SET: the distinct numbers in order of first appearance */
   out: bigint[];
 }
@@ -210,7 +228,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
     const callLimit = engine.resubmitLimit;
     const scratch = new Uint8Array(4096);
     writeRangeQuery(scratch, begin, end, flags, aggOp);
-    const result: NativeRangeResult = { pairs: [], aggCount: 0n, out: [], calls: 0, reads: 0, partial: false };
+    const result: NativeRangeResult = { pairs: [], aggCount: 0n, aggSum: 0n, out: [], calls: 0, reads: 0, partial: false };
     let offset = 0;
     while (budget.open) {
       const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit) });
@@ -224,6 +242,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       result.pairs.push(...query.kv);
       result.out.push(...query.out);
       result.aggCount = query.aggCount;
+      result.aggSum = query.aggSum;
       if (aggOp !== AggOp.NONE && aggOp !== AggOp.ARRAY && aggOp !== AggOp.SET) {
         const emptyUndefined = aggOp === AggOp.MIN || aggOp === AggOp.MAX || aggOp === AggOp.AVG;
         if (query.aggCount === 0n && emptyUndefined) delete result.aggValue;
@@ -249,5 +268,6 @@ export function rangeAnswerOf(result: NativeRangeResult, agg: RangeAgg): RangeAn
   if (agg === 'none') answer.pairs = result.pairs;
   else if (agg === 'array' || agg === 'set') answer.numbers = result.out;
   else if (result.aggValue !== undefined) answer.value = result.aggValue;
+  if (agg === 'avg') answer.sum = result.aggSum;
   return answer;
 }

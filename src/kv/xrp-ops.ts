@@ -37,19 +37,29 @@ const AGG_OP_OF: Record<RangeAgg, number> = {
 /** kv_range's non-zero returns (bpf/kv/kv.h) */
 const PROG_ERRORS: Record<string, string> = { '1': 'a node type that is neither 0 nor 1', '2': 'a bad _state or agg_op', '3': 'a value that is not a number' };
 
+/** A storage function of one's own with the BPF-KV scratch layout: an object file and the program's function name. */
+export interface KvStorageFunction {
+  objectPath: string;
+  programName: string;
+}
+
 export interface XrpPrepared {
   progFd: number;
   fileName: string;
-  program: 'kv_get' | 'kv_range';
+  /** the program's function name (kv_get, kv_range, or one's own) */
+  program: string;
   /** calls allowed per range query: one per 32 pairs (or 96 numbers) of the whole file, and then some */
   callsMax: number;
   fileBytes: number;
 }
 
-/** Loads kv_get (lookups) or kv_range (ranges) into the process: BPF_PROG_LOAD, verified, JIT-compiled. */
-export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range'): Task<XrpPrepared> {
-  const program = kind === 'lookup' ? 'kv_get' : 'kv_range';
-  const progFd = yield* loadXrpProgramFile(t, proc, kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT, program);
+/**
+ * Loads kv_get (lookups) or kv_range (ranges), or `own` in their place, into the
+ * process: BPF_PROG_LOAD, verified, JIT-compiled.
+ */
+export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range', own?: KvStorageFunction): Task<XrpPrepared> {
+  const program = own?.programName ?? (kind === 'lookup' ? 'kv_get' : 'kv_range');
+  const progFd = yield* loadXrpProgramFile(t, proc, own?.objectPath ?? (kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT), program);
   return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16, fileBytes: file.inode.sizeBytes };
 }
 
@@ -67,7 +77,7 @@ export interface XrpThreadOps {
 /** One thread's side of the xrp mode: its own O_DIRECT fd, data page and scratch page. */
 export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, options: XrpOpsOptions): Task<XrpThreadOps> {
   const fd = yield* proc.open(t, prepared.fileName, O_RDONLY | O_DIRECT);
-  if (fd < 0) throw new KvIoError(`xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
+  if (fd < 0) throw new KvIoError(`mode xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
   const dataBuf = proc.alloc(SCRATCH_BYTES);
   const scratchBuf = proc.alloc(SCRATCH_BYTES);
   const scratch = proc.bytes(scratchBuf, SCRATCH_BYTES);
@@ -81,7 +91,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
    */
   function* call(t: SimThread, pos: number, keyOf: () => bigint, holderOf: () => number | undefined = () => undefined): Task {
     const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
-    if (typeof r === 'number') throw new KvIoError(`xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
+    if (typeof r === 'number') throw new KvIoError(`mode xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
     counters.calls++;
     if (r.fallback !== null) counters.fallbacks++;
     // A structural end in the kernel (a misaligned pointer is resumable there, not for BPF-KV), else the fallback's
@@ -94,7 +104,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const ret = r.fallback?.progRet ?? r.xrp.progRet;
       const why = r.status === XrpStatus.PROG_ERROR ? ` (${prepared.program} returned ${ret}: ${PROG_ERRORS[ret.toString()] ?? 'unknown error'})` : '';
       const fault = r.fallback?.fault ?? r.xrp.fault;
-      throw new KvIoError(`xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
+      throw new KvIoError(`mode xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
     }
   }
 
@@ -108,9 +118,14 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         return q.keys[Math.max(0, Math.min(q.currentIndex, keys.length - 1))] ?? 0n;
       });
       const q = readSgQuery(scratch);
+      // kv_get moves current_index past the last key when it finishes; a program that does not
+      // (one without the BPF-KV scratch layout) would otherwise read as "not found"
+      if (q.currentIndex < keys.length) {
+        throw new KvIoError(`mode xrp: ${prepared.program} ended DONE with current_index ${q.currentIndex} of ${keys.length} key(s): it did not finish the query (does it follow the BPF-KV scratch layout of bpf/kv/kv.h?)`);
+      }
       return keys.map((key, i) => {
         const v = q.values[i]!;
-        if (q.keys[i] !== key) throw new KvIoError(`xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
+        if (q.keys[i] !== key) throw new KvIoError(`mode xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
         return { key, found: v.found, value: v.found ? v.value : null };
       });
     },
@@ -129,7 +144,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const seen = new Set<bigint>();
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       for (;;) {
-        if (answer.calls >= prepared.callsMax) throw new KvIoError(`xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
+        if (answer.calls >= prepared.callsMax) throw new KvIoError(`mode xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
         yield* call(t, pos, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
         const q = readRangeQuery(scratch);
@@ -147,6 +162,7 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         const count = agg === 'none' ? pairs.length : Number(q.aggCount);
         answer.count = count;
         if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
+        if (agg === 'avg') answer.sum = q.aggSum;
         const resume = prepRangeResume(scratch);
         if (resume.complete) break;
         pos = Number(resume.resumeFromLeaf);

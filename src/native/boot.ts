@@ -5,6 +5,7 @@
 // esbuild (the compiler tsx itself uses), cached on disk and revalidated
 // against the sizes and mtimes of its inputs; a worker then boots in a few
 // hundred ms. Without esbuild the worker falls back to registering tsx.
+// The compiled package (dist/) needs neither: its worker imports worker.js.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ let cachedBundle: string | undefined;
  * in the environment forces the slow path (tests use it to cover the fallback).
  */
 export function workerBootCode(): string {
+  // Compiled JavaScript (dist/): the worker imports worker.js, no loader needed.
+  if (import.meta.url.endsWith('.js')) return `import(${JSON.stringify(new URL('./worker.js', import.meta.url).href)});`;
   if (process.env.XRP_NATIVE_BOOT === 'tsx') return tsxBoot();
   cachedBundle ??= bundledWorker() ?? tsxBoot();
   return cachedBundle;

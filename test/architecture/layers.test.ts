@@ -34,6 +34,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   testing: ['base', 'bpf', 'xrp'],
   bench: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'wt', 'ycsb'],
   cli: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'wt', 'ycsb', 'bench'],
+  api: ['base', 'bpf', 'xrp', 'sim', 'device', 'kernel', 'spdk', 'native', 'kv', 'structures', 'wt', 'ycsb', 'bench', 'types'],
 };
 
 /** Files that must not import a given file even inside the allowed layers. */

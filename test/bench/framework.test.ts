@@ -23,11 +23,15 @@ const tinyExperiments = [findExperiment('breakdown'), findExperiment('latency')]
 
 test('every experiment is well formed: unique ids and numbers, params match axes, default sweep within --full limits', () => {
   const ids = new Set<string>();
+  const numbers = new Set<number>();
   for (const e of EXPERIMENTS) {
     assert.ok(/^[a-z][a-z0-9-]*$/.test(e.id), e.id);
     assert.ok(!ids.has(e.id), `duplicate ${e.id}`);
-    assert.ok(Number.isInteger(e.number) && e.number >= 1 && e.number <= 9, `${e.id} number`);
+    // distinct numbers: the parts of one item are 6.1, 6.2 ...
+    assert.ok(e.number >= 1 && Number.isInteger(Math.round(e.number * 10)) && Math.abs(e.number * 10 - Math.round(e.number * 10)) < 1e-9, `${e.id} number ${e.number}`);
+    assert.ok(!numbers.has(e.number), `${e.id}: number ${e.number} repeats`);
     ids.add(e.id);
+    numbers.add(e.number);
     for (const full of [false, true]) {
       const cfg = { ...CONFIG, cores: 6, full };
       const points = expandSweep(e, resolveAxes(e, cfg, new Map()));
@@ -38,6 +42,8 @@ test('every experiment is well formed: unique ids and numbers, params match axes
     assert.ok(e.columns.length > 0 && e.description.length > 40);
   }
   assert.deepEqual(selectExperiments('1').map((e) => e.id), ['breakdown', 'layers']);
+  assert.deepEqual(selectExperiments('6').map((e) => e.id), ['chain', 'skiplist', 'resubmit-limit']);
+  assert.deepEqual(selectExperiments('6.2').map((e) => e.id), ['skiplist']);
   assert.throws(() => findExperiment('1'), /unknown experiment '1'/, 'numbers select, ids find');
   assert.equal(findExperiment('scheduling').number, 8);
 });

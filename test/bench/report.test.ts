@@ -20,15 +20,50 @@ import { TINY_CONFIG, TINY_SETS } from './tiny.ts';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
+interface PlotColours {
+  id: string;
+  /** legend entries: label and the colour of its symbol */
+  legend: { label: string; colour: string }[];
+  /** colours of the drawn lines, symbols and bars (not axes, not legends) */
+  marks: string[];
+}
+
 interface PageReport {
   rendered: string | null;
   errors: string | null;
   plots: { id: string; svgs: number; marks: number }[];
+  colours: PlotColours[];
   consoleErrors: string[];
   /** Vega's warnings (e.g. a log scale over zero leaves a panel empty without an error). */
   consoleWarnings: string[];
   requests: string[];
 }
+
+/** In the page: per plot, its legend entries (label, symbol colour) and the colours of its marks. */
+const COLLECT_COLOURS = `(() => {
+  function paint(e) {
+    var fill = e.getAttribute('fill');
+    var stroke = e.getAttribute('stroke');
+    if (fill !== null && fill !== 'none' && fill !== 'transparent') return fill;
+    return stroke !== null && stroke !== 'none' ? stroke : null;
+  }
+  return Array.from(document.querySelectorAll('div.plot')).map(function (d) {
+    var legend = [];
+    Array.from(d.querySelectorAll('g.role-legend')).forEach(function (g) {
+      var paths = Array.from(g.querySelectorAll('g.role-legend-symbol path'));
+      // a legend of dashes (not of colours): its symbols are grey strokes with dash arrays
+      if (paths.some(function (p) { var d = p.getAttribute('stroke-dasharray'); return d !== null && d !== '' && d !== '1,0'; })) return;
+      var symbols = paths.map(paint);
+      var labels = Array.from(g.querySelectorAll('g.role-legend-label text')).map(function (t) { return t.textContent || ''; });
+      labels.forEach(function (label, i) { if (symbols[i]) legend.push({ label: label, colour: symbols[i] }); });
+    });
+    var marks = Array.from(d.querySelectorAll('g.role-mark path, g.role-mark rect'))
+      .filter(function (e) { return !e.closest('g.role-legend') && !e.closest('g.role-axis'); })
+      .map(paint)
+      .filter(function (c) { return c !== null; });
+    return { id: d.id, legend: legend, marks: Array.from(new Set(marks)) };
+  });
+})()`;
 
 let browser: Browser | null = null;
 before(async () => {
@@ -73,7 +108,9 @@ async function openReport(path: string): Promise<PageReport> {
       })),
     };
     });
-    return { ...state, consoleErrors, consoleWarnings, requests };
+    // Plain JavaScript as a string: tsx's transform would add helpers (__name) the page does not have.
+    const colours = (await page.evaluate(COLLECT_COLOURS)) as PlotColours[];
+    return { ...state, colours, consoleErrors, consoleWarnings, requests };
   } finally {
     await page.close();
   }
@@ -103,6 +140,23 @@ test('the report opens offline in headless chromium, every plot renders with mar
       assert.ok(p.svgs >= 1, `${p.id} has an svg`);
       assert.ok(p.marks >= 3, `${p.id} draws marks (${p.marks})`);
     }
+    // Every figure's legend matches its marks: each colour drawn is in the legend, each legend colour is drawn.
+    const colourOfLabel = new Map<string, { colour: string; plot: string }>();
+    for (const p of page.colours) {
+      // every figure colours its series: it must have a colour legend
+      assert.ok(p.legend.length > 0, `${p.id} has no colour legend`);
+      const legendColours = new Set(p.legend.map((l) => l.colour));
+      const drawn = p.marks.filter((c) => /^#|^rgb/.test(c));
+      for (const c of legendColours) assert.ok(drawn.includes(c), `${p.id}: legend colour ${c} (${p.legend.filter((l) => l.colour === c).map((l) => l.label).join(', ')}) is not drawn`);
+      for (const c of drawn) assert.ok(legendColours.has(c), `${p.id}: drawn colour ${c} is not in the legend (${JSON.stringify(p.legend)})`);
+      // One colour per mode: a label has the same colour in every figure.
+      for (const { label, colour } of p.legend) {
+        const seen = colourOfLabel.get(label);
+        if (seen !== undefined) assert.equal(colour, seen.colour, `'${label}' is ${seen.colour} in ${seen.plot} but ${colour} in ${p.id}`);
+        else colourOfLabel.set(label, { colour, plot: p.id });
+      }
+    }
+    for (const mode of ['read', 'xrp']) assert.ok(colourOfLabel.has(mode), `the mode ${mode} appears in a legend`); // the tiny sweeps run these two
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -122,4 +176,68 @@ test('a broken plot specification is reported as a console error and counted', {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Every encoding of a spec (through layers, facets and concatenations). */
+function encodings(spec: unknown): Record<string, Record<string, unknown>>[] {
+  const found: Record<string, Record<string, unknown>>[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o['encoding'] !== undefined && typeof o['encoding'] === 'object') found.push(o['encoding'] as Record<string, Record<string, unknown>>);
+    for (const key of ['spec', 'layer', 'hconcat', 'vconcat', 'concat']) if (o[key] !== undefined) walk(o[key]);
+  };
+  walk(spec);
+  return found;
+}
+
+function dataValues(spec: unknown): Record<string, unknown>[] {
+  const o = spec as { data?: { values?: Record<string, unknown>[] }; hconcat?: unknown[] };
+  return [...(o.data?.values ?? []), ...(o.hconcat ?? []).flatMap(dataValues)];
+}
+
+test('captions and axes agree with what is drawn; numbers are distinct; axes fit the data', { timeout: 300_000 }, async () => {
+  const result = await tinySuite();
+  const numbers = EXPERIMENTS.map((e) => e.number);
+  assert.equal(new Set(numbers).size, numbers.length, `experiment numbers repeat: ${numbers.join(', ')}`);
+  for (const er of result.experiments) {
+    const experiment = EXPERIMENTS.find((e) => e.id === er.id)!;
+    const rows = er.points.flatMap((p) => p.rows);
+    const spec = experiment.plot(rows, result.config);
+    const encs = encodings(spec);
+    const channels = encs.flatMap((e) => Object.entries(e).map(([channel, enc]) => ({ channel, enc })));
+    const text = experiment.description;
+    // an axis says "log scale" exactly when it is one
+    for (const { channel, enc } of channels.filter((c) => c.channel === 'x' || c.channel === 'y')) {
+      const isLog = (enc['scale'] as { type?: string } | undefined)?.type === 'log';
+      assert.equal(/log scale/.test(String(enc['title'])), isLog, `${er.id}: ${channel} axis '${String(enc['title'])}'`);
+    }
+    if (/log scale/.test(text)) assert.ok(channels.some((c) => (c.enc['scale'] as { type?: string } | undefined)?.type === 'log'), `${er.id}: the text speaks of a log scale`);
+    if (/dashed/.test(text)) assert.ok(channels.some((c) => c.channel === 'strokeDash'), `${er.id}: the text speaks of a dashed line`);
+    // p99.9 in the text: plotted (a field or a plotted value)
+    if (/p99\.9/.test(text)) {
+      const plotted = channels.some((c) => /p999/.test(String(c.enc['field']))) || dataValues(spec).some((r) => Object.values(r).includes('p99.9'));
+      assert.ok(plotted, `${er.id}: the text speaks of p99.9, no figure plots it`);
+    }
+    // colours: the legend's domain is exactly the series drawn
+    for (const { enc } of channels.filter((c) => c.channel === 'color')) {
+      const domain = (enc['scale'] as { domain?: string[] } | undefined)?.domain;
+      assert.ok(domain !== undefined, `${er.id}: colours by name`);
+      const drawn = new Set(dataValues(spec).map((r) => String(r[String(enc['field'])])));
+      assert.deepEqual(new Set(domain), drawn, `${er.id}: colour legend = series drawn`);
+    }
+  }
+});
+
+test('the resubmit-limit figure draws the read() walk dashed and the xrp lines solid, as its caption says', async () => {
+  const result = await tinySuite();
+  const er = result.experiments.find((e) => e.id === 'resubmit-limit')!;
+  const experiment = EXPERIMENTS.find((e) => e.id === 'resubmit-limit')!;
+  assert.match(experiment.description, /the dashed line is the user-space walk \(read\)/);
+  const spec = experiment.plot(er.points.flatMap((p) => p.rows), result.config);
+  const dash = encodings(spec)[0]!['strokeDash'] as { field: string; scale: { domain: string[]; range: number[][] } };
+  const dashOf = (kind: string): number[] => dash.scale.range[dash.scale.domain.indexOf(kind)]!;
+  assert.deepEqual(dashOf('xrp'), [1, 0], 'xrp solid');
+  assert.notDeepEqual(dashOf('reference'), [1, 0], 'read() walk dashed');
 });

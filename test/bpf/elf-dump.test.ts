@@ -67,10 +67,10 @@ test('xrp prog dump prints the dump with llvm-style disassembly', () => {
 
 test('xrp prog dump: typed errors for bad files and unknown programs', () => {
   const missing = xrp('no/such.o');
-  assert.equal(missing.status, 2);
+  assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^xrp: cannot read no\/such\.o/m);
   const notElf = xrp('package.json');
-  assert.equal(notElf.status, 2);
+  assert.equal(notElf.status, 1);
   assert.match(notElf.stderr, /^xrp: package\.json: at offset 0: not an ELF file \(bad magic\)/m);
   const unknown = xrp(path, '--program', 'nope');
   assert.equal(unknown.status, 2);

@@ -24,12 +24,12 @@ export const throughputExperiment: Experiment = {
   title: 'Lookup throughput and tail latency against thread count',
   description:
     'T application threads (floating under the CFS scheduler) look up random keys in a depth-6 BPF-KV tree on a machine of ' +
-    '--cores cores (6 by default). Left: lookups per second of virtual time. Right: 99th-percentile lookup latency (log scale). ' +
-    'XRP gets more lookups per core because each lookup costs one syscall instead of seven trips through the kernel; SPDK is ' +
-    'fastest while every poller has a core and collapses past the core count, when a poller whose I/O completed must wait for ' +
-    'the scheduler to give its core back. spdk-fair: SPDK as its maintainers would run it, min(T, cores) pollers with ' +
-    'ceil(T / pollers) lookups in flight each (the same concurrency as T threads, no poller sharing a core). Third panel: ' +
-    'p99.9 lookup latency, where the tail of the paper\'s SPDK setup past the core count shows.',
+    '--cores cores (6 by default). Left: lookups per second of virtual time. Middle and right: p99 and p99.9 lookup latency ' +
+    '(log scale). XRP gets more lookups per core because each lookup costs one syscall instead of seven trips through the ' +
+    'kernel. SPDK keeps its throughput past the core count, but with many more pollers than cores its tail (p99.9, right) ' +
+    'collapses: a poller whose I/O completed must wait for the scheduler to give its core back. spdk-fair: SPDK as its ' +
+    'maintainers would run it, min(T, cores) pollers with ceil(T / pollers) lookups in flight each (the same concurrency as ' +
+    'T threads, no poller sharing a core).',
   params: [
     { name: 'mode', unit: '', description: 'how the lookup reads (spdk-fair: one poller per core, several lookups in flight)', kind: 'choice', choices: MODES },
     { name: 'threads', unit: '', description: 'application threads', kind: 'int', min: 1, max: 1024 },
@@ -81,21 +81,21 @@ export const throughputExperiment: Experiment = {
         x: { field: 'threads', title: 'application threads (count)', integer: true },
         y: { field: 'kRequestsPerSec', title: 'throughput (k lookups/s)' },
         color: { field: 'mode', title: 'mode', sort: ORDER },
-        width: 320,
+        width: 240,
       }),
       lineChart({
         rows: withUs,
         x: { field: 'threads', title: 'application threads (count)', integer: true },
         y: { field: 'p99Us', title: 'p99 lookup latency (µs, log scale)', log: true },
         color: { field: 'mode', title: 'mode', sort: ORDER },
-        width: 320,
+        width: 240,
       }),
       lineChart({
         rows: withUs,
         x: { field: 'threads', title: 'application threads (count)', integer: true },
         y: { field: 'p999Us', title: 'p99.9 lookup latency (µs, log scale)', log: true },
         color: { field: 'mode', title: 'mode', sort: ORDER },
-        width: 320,
+        width: 240,
       }),
     ]);
   },

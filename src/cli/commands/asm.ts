@@ -10,6 +10,7 @@ import { parseConformanceFile } from '../../bpf/conformance/file.ts';
 import { disassemble, formatUbpf } from '../../bpf/asm/disasm.ts';
 import { XrpError } from '../../base/errors.ts';
 import { decode, encode } from '../../bpf/isa.ts';
+import { choiceOption } from '../options.ts';
 import type { Insn } from '../../bpf/isa.ts';
 
 export class AsmCommandError extends XrpError {
@@ -27,11 +28,6 @@ function readOrFail(path: string): Buffer {
   } catch (error) {
     throw new AsmCommandError(`cannot read ${path}: ${(error as Error).message}`);
   }
-}
-
-function checkFormat(format: string): Format {
-  if (!(FORMATS as readonly string[]).includes(format)) throw new AsmCommandError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
-  return format as Format;
 }
 
 /** One 64-bit word per slot, low byte = opcode: the notation of a `-- raw` section. */
@@ -54,12 +50,11 @@ export function register(program: Command): void {
     .command('asm')
     .description('assemble uBPF or llvm-objdump style assembler (or the -- asm section of a .data file)')
     .argument('<file>', 'source file; a .data file uses its -- asm section')
-    .option('--syntax <syntax>', 'auto (per line), ubpf or llvm', 'auto')
-    .option('--format <format>', 'print as llvm (objdump style), ubpf or hex (64-bit words)', 'llvm')
+    .addOption(choiceOption('--syntax <syntax>', 'auto (per line), ubpf or llvm', ['auto', 'ubpf', 'llvm'], 'auto'))
+    .addOption(choiceOption('--format <format>', 'print as llvm (objdump style), ubpf or hex (64-bit words)', FORMATS, 'llvm'))
     .option('-o, --out <path>', 'also write the raw little-endian bytecode to this file')
-    .action((file: string, options: { syntax: string; format: string; out?: string }) => {
-      if (!['auto', 'ubpf', 'llvm'].includes(options.syntax)) throw new AsmCommandError(`--syntax must be auto, ubpf or llvm, got "${options.syntax}"`);
-      const format = checkFormat(options.format);
+    .action((file: string, options: { syntax: AsmSyntax; format: Format; out?: string }) => {
+      const format = options.format;
       const text = readOrFail(file).toString('utf8');
       let source = text;
       let firstLine = 1;
@@ -69,7 +64,7 @@ export function register(program: Command): void {
         source = parsed.asm;
         firstLine = parsed.asmFirstLine ?? 1;
       }
-      const insns = assemble(source, { syntax: options.syntax as AsmSyntax, fileName: file, firstLine });
+      const insns = assemble(source, { syntax: options.syntax, fileName: file, firstLine });
       if (options.out !== undefined) {
         try {
           writeFileSync(options.out, encode(insns));
@@ -84,9 +79,8 @@ export function register(program: Command): void {
     .command('disasm')
     .description('disassemble raw little-endian eBPF bytecode')
     .argument('<file>', 'bytecode file (a multiple of 8 bytes)')
-    .option('--format <format>', 'llvm (objdump style), ubpf or hex (64-bit words)', 'llvm')
-    .action((file: string, options: { format: string }) => {
-      const format = checkFormat(options.format);
-      print(decode(new Uint8Array(readOrFail(file))), format);
+    .addOption(choiceOption('--format <format>', 'llvm (objdump style), ubpf or hex (64-bit words)', FORMATS, 'llvm'))
+    .action((file: string, options: { format: Format }) => {
+      print(decode(new Uint8Array(readOrFail(file))), options.format);
     });
 }

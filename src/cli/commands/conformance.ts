@@ -2,13 +2,14 @@
 
 import type { Command } from 'commander';
 import { ENGINES, runConformanceDir } from '../../bpf/conformance/conformance.ts';
+import { choiceOption } from '../options.ts';
 
 export function register(program: Command): void {
   program
     .command('conformance')
     .description('run every *.data file of a bpf_conformance test directory; prints failures and "N passed, M failed"')
     .argument('<dir>', 'directory of *.data files (e.g. test/fixtures/bpf_conformance/tests)')
-    .option('--engine <name>', `execution engine (${[...ENGINES.keys()].join(', ')})`, 'interp')
+    .addOption(choiceOption('--engine <name>', 'execution engine', [...ENGINES.keys()], 'interp'))
     .option('-v, --verbose', 'print a line for every test, not only failures')
     .action((dir: string, options: { engine: string; verbose?: boolean }) => {
       const summary = runConformanceDir(dir, options.engine);

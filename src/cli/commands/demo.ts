@@ -1,4 +1,4 @@
-// `xrp demo` (what `npm start` runs): a short tour of the eBPF runtime on a
+// `xrp demo`: a short tour of the eBPF runtime on a
 // bundled program: assemble it, disassemble it, run it under the reference
 // interpreter with a trace summary, check r0 against a reference computed in
 // TypeScript, and measure nanoseconds per executed instruction.
@@ -49,7 +49,7 @@ function runOnce(program: Program, input: Uint8Array, trace?: (line: string) => 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('assemble, disassemble, trace and time a bundled eBPF program (what `npm start` runs)')
+    .description('a tour of the eBPF runtime: assemble, disassemble, trace and time a bundled program (FNV-1a hash) on the reference interpreter')
     .action(() => {
       console.log('== 1. assemble (uBPF syntax)');
       console.log(DEMO_ASM.trimEnd().replace(/^/gm, '   '));

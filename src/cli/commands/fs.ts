@@ -3,8 +3,10 @@
 // emulated kernel's syscalls).
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { XrpError } from '../../base/errors.ts';
+import { UsageError } from '../errors.ts';
+import { intIn } from '../options.ts';
 import { ImageStore } from '../../device/image-store.ts';
 import { FileSystem } from '../../kernel/fs/fs.ts';
 import { FS_BLOCK_BYTES } from '../../kernel/fs/layout.ts';
@@ -25,6 +27,15 @@ export function parseSize(text: string): number {
   const bytes = Number(m[1]) * 2 ** shift;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new FsCliError(`size '${text}' is out of range`);
   return bytes;
+}
+
+/** parseSize as a value parser: a bad size is a usage error. */
+function sizeOption(text: string): number {
+  try {
+    return parseSize(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function withFs<T>(image: string, readOnly: boolean, fn: (fs: FileSystem) => T): T {
@@ -48,12 +59,12 @@ export function register(program: Command): void {
   fs.command('mkfs')
     .description('create (sparse) or overwrite IMAGE with an empty xrpfs file system')
     .argument('<image>', 'image file')
-    .requiredOption('--size <bytes>', 'image size, e.g. 1G, 512M (binary units)')
-    .option('--meta-blocks <n>', '4 KiB blocks reserved for metadata (default 1/512 of the image)')
-    .action((image: string, options: { size: string; metaBlocks?: string }) => {
-      const sizeBytes = parseSize(options.size);
-      if (sizeBytes % FS_BLOCK_BYTES !== 0) throw new FsCliError(`--size must be a multiple of 4096, got ${sizeBytes}`);
-      const metaBlocks = options.metaBlocks === undefined ? undefined : Number(options.metaBlocks);
+    .requiredOption('--size <bytes>', 'image size, e.g. 1G, 512M (binary units)', sizeOption)
+    .option('--meta-blocks <n>', '4 KiB blocks reserved for metadata (default 1/512 of the image)', intIn(1))
+    .action((image: string, options: { size: number; metaBlocks?: number }) => {
+      const sizeBytes = options.size;
+      if (sizeBytes % FS_BLOCK_BYTES !== 0) throw new UsageError(`--size must be a multiple of 4096, got ${sizeBytes}`);
+      const metaBlocks = options.metaBlocks;
       const store = ImageStore.open(image, { create: true, truncate: true, sizeBytes, cacheBytes: 0 });
       try {
         const f = FileSystem.mkfs(store, metaBlocks === undefined ? {} : { metaBlocks });

@@ -16,6 +16,8 @@ import { decode, type Program } from '../../bpf/isa.ts';
 import { linkProgram } from '../../bpf/elf/link.ts';
 import { AddressSpace } from '../../bpf/memory.ts';
 import { createStdHelpers } from '../../bpf/std-helpers.ts';
+import { UsageError } from '../errors.ts';
+import { choiceOption, intIn } from '../options.ts';
 
 export class ProgRunError extends XrpError {
   constructor(message: string) {
@@ -31,7 +33,7 @@ interface RunOptions {
   memFile?: string;
   trace?: boolean;
   engine: string;
-  insnLimit: string;
+  insnLimit: number;
 }
 
 const ADDRESS_SPACE_BYTES = 1 << 24;
@@ -55,6 +57,15 @@ export function parseHexBytes(text: string): Uint8Array {
   return out;
 }
 
+/** --mem: bad hex is a usage error. */
+function hexOption(text: string): Uint8Array {
+  try {
+    return parseHexBytes(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 export function register(program: Command): void {
@@ -69,15 +80,14 @@ export function register(program: Command): void {
     .option('--mem <hex>', 'input memory as hex bytes')
     .option('--mem-file <path>', 'input memory from a file')
     .option('--trace', 'print every executed instruction with the registers it changed')
-    .option('--engine <name>', `execution engine (${[...ENGINES.keys()].join(', ')})`, 'interp')
-    .option('--insn-limit <n>', 'stop after this many executed instructions', String(INSN_LIMIT_DEFAULT))
+    .addOption(choiceOption('--engine <name>', 'execution engine', [...ENGINES.keys()], 'interp'))
+    .option('--insn-limit <n>', 'stop after this many executed instructions', intIn(1), INSN_LIMIT_DEFAULT)
     .action((file: string | undefined, options: RunOptions) => {
       const sources = [file, options.asm, options.raw].filter((x) => x !== undefined);
-      if (sources.length !== 1) throw new ProgRunError('give exactly one program: FILE, --asm FILE or --raw FILE');
-      if (options.mem !== undefined && options.memFile !== undefined) throw new ProgRunError('give --mem or --mem-file, not both');
-      const insnLimit = Number(options.insnLimit);
-      if (!Number.isSafeInteger(insnLimit) || insnLimit <= 0) throw new ProgRunError(`--insn-limit: "${options.insnLimit}" is not a positive integer`);
-      if (options.trace && options.engine !== 'interp') throw new ProgRunError('--trace needs --engine interp');
+      if (sources.length !== 1) throw new UsageError('give exactly one program: FILE, --asm FILE or --raw FILE');
+      if (options.mem !== undefined && options.memFile !== undefined) throw new UsageError('give --mem or --mem-file, not both');
+      const insnLimit = options.insnLimit;
+      if (options.trace && options.engine !== 'interp') throw new UsageError('--trace needs --engine interp');
 
       const memory = new AddressSpace(ADDRESS_SPACE_BYTES);
       let helpers: HelperTable = new Map();
@@ -101,7 +111,7 @@ export function register(program: Command): void {
           loaded = { name: path, insns: decode(bytes) };
         }
       }
-      const mem = options.mem !== undefined ? parseHexBytes(options.mem) : options.memFile !== undefined ? readInput(options.memFile) : new Uint8Array(0);
+      const mem = options.mem !== undefined ? hexOption(options.mem) : options.memFile !== undefined ? readInput(options.memFile) : new Uint8Array(0);
       const env = createExecEnv(memory, helpers, insnLimit);
       const region = memory.mapBytes('mem', mem);
       const engine = options.trace
@@ -117,5 +127,5 @@ export function register(program: Command): void {
 function onlyProgram(names: string[], path: string): string {
   if (names.length === 1) return names[0]!;
   if (names.length === 0) throw new ProgRunError(`${path} holds no program`);
-  throw new ProgRunError(`${path} holds ${names.length} programs (${names.join(', ')}): choose one with --section`);
+  throw new UsageError(`${path} holds ${names.length} programs (${names.join(', ')}): choose one with --section`);
 }

@@ -8,7 +8,7 @@ import { disassembleInsn } from '../../bpf/asm/disasm.ts';
 import { formatDump } from '../../bpf/elf/dump.ts';
 import { findProgram, loadElf } from '../../bpf/elf/elf.ts';
 import { XrpError } from '../../base/errors.ts';
-
+import { UsageError } from '../errors.ts';
 class ProgDumpError extends XrpError {
   constructor(message: string) {
     super('PROG_DUMP', message);
@@ -42,7 +42,14 @@ export function register(program: Command): void {
         throw new ProgDumpError(`cannot read ${file}: ${(error as Error).message}`);
       }
       const object = loadElf(bytes, file);
-      if (options.program !== undefined) findProgram(object, options.program); // a typed error for unknown names
+      if (options.program !== undefined) {
+        try {
+          findProgram(object, options.program);
+        } catch (error) {
+          // a name the object does not have: the command line is wrong
+          throw new UsageError((error as Error).message);
+        }
+      }
       if (options.json) {
         const json = JSON.stringify(object, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value), 2);
         console.log(json);

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEVICE_PROFILES } from '../../device/profiles.ts';
-import { paramError } from '../../structures/errors.ts';
+import { InvalidArgumentError } from 'commander';
+import { choiceOption, deviceOption, intIn } from '../options.ts';
 import {
   prepareArrayChain,
   prepareSkipList,
@@ -20,40 +20,37 @@ import {
 } from '../../structures/run.ts';
 
 interface CommonFlags {
-  mode: string;
-  queries: string;
-  threads: string;
-  limit?: string;
-  fallback: string;
-  seed: string;
+  mode: 'read' | 'xrp' | 'both';
+  queries: number;
+  threads: number;
+  limit?: number;
+  fallback: 'user' | 'xrp';
+  seed: number;
   device: string;
   json?: boolean;
 }
 
-function int(text: string, name: string, min = 0): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw paramError(`${name} must be an integer >= ${min}, got '${text}'`);
-  return n;
-}
-
-function modes(text: string): StructureMode[] {
-  if (text === 'both') return ['read', 'xrp'];
-  if (text === 'read' || text === 'xrp') return [text];
-  throw paramError(`--mode must be read, xrp or both, got '${text}'`);
+function modes(mode: CommonFlags['mode']): StructureMode[] {
+  return mode === 'both' ? ['read', 'xrp'] : [mode];
 }
 
 function runOptions(flags: CommonFlags, mode: StructureMode): RunOptions {
-  if (!DEVICE_PROFILES.has(flags.device)) throw paramError(`unknown device '${flags.device}'; known: ${[...DEVICE_PROFILES.keys()].join(', ')}`);
-  if (flags.fallback !== 'user' && flags.fallback !== 'xrp') throw paramError(`--fallback must be user or xrp, got '${flags.fallback}'`);
   return {
     mode,
-    queries: int(flags.queries, '--queries', 1),
-    threads: int(flags.threads, '--threads', 1),
-    seed: int(flags.seed, '--seed'),
+    queries: flags.queries,
+    threads: flags.threads,
+    seed: flags.seed,
     profile: flags.device,
     fallback: flags.fallback,
-    ...(flags.limit !== undefined ? { resubmitLimit: int(flags.limit, '--limit') } : {}),
+    ...(flags.limit !== undefined ? { resubmitLimit: flags.limit } : {}),
   };
+}
+
+/** A fraction 0..1. */
+function fraction(text: string): number {
+  const r = Number(text);
+  if (text.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return r;
 }
 
 function report(results: StructureRunResult[], json: boolean): void {
@@ -75,13 +72,13 @@ function report(results: StructureRunResult[], json: boolean): void {
 
 function common(cmd: Command): Command {
   return cmd
-    .option('--mode <mode>', 'read (pread per block), xrp (read_xrp + storage function) or both', 'both')
-    .option('--queries <n>', 'queries', '100')
-    .option('--threads <n>', 'threads issuing queries', '1')
-    .option('--limit <n>', 'xrp: resubmission limit per read_xrp (reads after the first; default 4096)')
-    .option('--fallback <who>', 'xrp: after LIMIT, user (user space finishes) or xrp (read_xrp again)', 'user')
-    .option('--seed <n>', 'seed of the file and the queries', '1')
-    .option('--device <name>', 'device profile', 'optane-p5800x')
+    .addOption(choiceOption('--mode <mode>', 'read (pread per block), xrp (read_xrp + storage function) or both', ['read', 'xrp', 'both'], 'both'))
+    .option('--queries <n>', 'queries', intIn(1), 100)
+    .option('--threads <n>', 'threads issuing queries', intIn(1), 1)
+    .option('--limit <n>', 'mode xrp: resubmission limit per read_xrp (reads after the first; default 4096)', intIn(0))
+    .addOption(choiceOption('--fallback <who>', 'mode xrp: after LIMIT, user (user space finishes) or xrp (read_xrp again)', ['user', 'xrp'], 'user'))
+    .option('--seed <n>', 'seed of the file and the queries', intIn(0), 1)
+    .addOption(deviceOption())
     .option('--json', 'print the results as JSON');
 }
 
@@ -101,15 +98,15 @@ export function register(program: Command): void {
     struct
       .command('array')
       .description('array chain: N u64 elements, each query hops index = 2 * value mod N for k hops, one 512-byte read per hop')
-      .option('--elems <n>', 'N, elements in the file', '65536')
-      .option('--hops <k>', 'k, hops per query', '10')
-      .option('--start <i>', 'start index of every query (default: seeded random starts)'),
-  ).action((flags: CommonFlags & { elems: string; hops: string; start?: string }) => {
-    const nElems = int(flags.elems, '--elems', 1);
-    const hops = int(flags.hops, '--hops', 1);
-    const starts = flags.start !== undefined ? [int(flags.start, '--start')] : undefined;
+      .option('--elems <n>', 'N, elements in the file', intIn(1), 65536)
+      .option('--hops <k>', 'k, hops per query', intIn(1), 10)
+      .option('--start <i>', 'start index of every query (default: seeded random starts)', intIn(0)),
+  ).action((flags: CommonFlags & { elems: number; hops: number; start?: number }) => {
+    const nElems = flags.elems;
+    const hops = flags.hops;
+    const starts = flags.start !== undefined ? [flags.start] : undefined;
     withDir((dir) => {
-      const prepared = prepareArrayChain({ dir, nElems, seed: int(flags.seed, '--seed') });
+      const prepared = prepareArrayChain({ dir, nElems, seed: flags.seed });
       report(modes(flags.mode).map((mode) => runArrayChain(prepared, { ...runOptions(flags, mode), hops, ...(starts ? { starts } : {}) })), flags.json === true);
     });
   });
@@ -117,24 +114,19 @@ export function register(program: Command): void {
     struct
       .command('skiplist')
       .description('skip list of keys 0, 2, 4, ... (2 * count - 2): point lookups or range scans')
-      .option('--keys <n>', 'keys in the list', '100000')
-      .option('--op <op>', 'get or range', 'get')
-      .option('--key <k>', 'the key (get) or range begin of every query (default: seeded random keys)')
-      .option('--range-keys <n>', 'range: keys per scan', '64')
-      .option('--miss-ratio <r>', 'get: fraction of absent keys (0..1)', '0'),
-  ).action((flags: CommonFlags & { keys: string; op: string; key?: string; rangeKeys: string; missRatio: string }) => {
-    const keys = int(flags.keys, '--keys', 1);
-    if (flags.op !== 'get' && flags.op !== 'range') throw paramError(`--op must be get or range, got '${flags.op}'`);
+      .option('--keys <n>', 'keys in the list', intIn(1), 100000)
+      .addOption(choiceOption('--op <op>', 'get or range', ['get', 'range'], 'get'))
+      .option('--key <k>', 'the key (get) or range begin of every query (default: seeded random keys)', intIn(0))
+      .option('--range-keys <n>', 'range: keys per scan', intIn(1), 64)
+      .option('--miss-ratio <r>', 'get: fraction of absent keys (0..1)', fraction, 0),
+  ).action((flags: CommonFlags & { keys: number; op: 'get' | 'range'; key?: number; rangeKeys: number; missRatio: number }) => {
+    const keys = flags.keys;
     const op = flags.op;
-    let key: bigint[] | undefined;
-    if (flags.key !== undefined) {
-      if (!/^\d+$/.test(flags.key)) throw paramError(`--key must be a non-negative integer, got '${flags.key}'`);
-      key = [BigInt(flags.key)];
-    }
-    const missRatio = Number(flags.missRatio);
+    const key = flags.key !== undefined ? [BigInt(flags.key)] : undefined;
+    const missRatio = flags.missRatio;
     withDir((dir) => {
-      const prepared = prepareSkipList({ dir, keys, seed: int(flags.seed, '--seed') });
-      const rangeKeys = int(flags.rangeKeys, '--range-keys', 1);
+      const prepared = prepareSkipList({ dir, keys, seed: flags.seed });
+      const rangeKeys = flags.rangeKeys;
       report(
         modes(flags.mode).map((mode) => runSkipList(prepared, { ...runOptions(flags, mode), op, rangeKeys, missRatio, ...(key ? { keys: key } : {}) })),
         flags.json === true,

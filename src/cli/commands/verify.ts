@@ -6,24 +6,19 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadElf, type ObjectProgram } from '../../bpf/elf/elf.ts';
-import { XrpError } from '../../base/errors.ts';
 import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT } from '../../bpf/verifier/budget.ts';
 import { verify } from '../../bpf/verifier/verifier.ts';
 import type { ProgramType } from '../../bpf/verifier/types.ts';
-
-class VerifyCliError extends XrpError {
-  constructor(message: string) {
-    super('VERIFY_CLI', message);
-  }
-}
+import { CommandError, UsageError } from '../errors.ts';
+import { choiceOption, intIn } from '../options.ts';
 
 interface VerifyCliOptions {
   section?: string;
-  type: string;
-  memSize?: string;
+  type: ProgramType;
+  memSize: number;
   turbofan?: boolean;
-  insnBudget?: string;
-  stateBudget?: string;
+  insnBudget?: number;
+  stateBudget?: number;
 }
 
 export function register(program: Command): void {
@@ -32,10 +27,10 @@ export function register(program: Command): void {
     .description('verify the eBPF programs of an ELF object; exit 0 if all are accepted, 1 with the verifier log otherwise')
     .argument('<file>', 'an object from clang -target bpf (for example bpf/kv/get.bpf.o)')
     .option('--section <name>', 'verify only the programs of this section (or this function name)')
-    .option('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *) or mem (r1 = buffer, r2 = its size)', 'xrp')
-    .option('--mem-size <bytes>', 'buffer size for --type mem', '4096')
-    .option('--insn-budget <n>', `stop with "too complex" after this many processed instructions (default ${VERIFY_INSN_BUDGET_DEFAULT}; the kernel's limit is 1000000)`)
-    .option('--state-budget <n>', `stop with "too complex" after storing this many states (default ${VERIFY_STATE_BUDGET_DEFAULT})`)
+    .addOption(choiceOption('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *) or mem (r1 = buffer, r2 = its size)', ['xrp', 'mem'], 'xrp'))
+    .option('--mem-size <bytes>', 'buffer size for --type mem', intIn(1), 4096)
+    .option('--insn-budget <n>', `stop with "too complex" after this many processed instructions (default ${VERIFY_INSN_BUDGET_DEFAULT}; the kernel's limit is 1000000)`, intIn(1))
+    .option('--state-budget <n>', `stop with "too complex" after storing this many states (default ${VERIFY_STATE_BUDGET_DEFAULT})`, intIn(1))
     .option('--turbofan', "keep V8's optimizing compiler on (off by default: for one short verification its background compilation costs more than it saves)")
     .action((file: string, options: VerifyCliOptions) => {
       // This command lives for one verification, too short for V8's optimizing
@@ -44,23 +39,15 @@ export function register(program: Command): void {
       // with it, 135 ms without; 150,000 processed insns: 940 vs 760 ms). Set
       // before any verifier code has run, so nothing is optimized yet.
       if (options.turbofan !== true) setFlagsFromString('--no-opt');
-      if (options.type !== 'xrp' && options.type !== 'mem') throw new VerifyCliError(`--type must be xrp or mem, not "${options.type}"`);
-      const type: ProgramType = options.type;
-      const memSizeBytes = Number(options.memSize);
-      if (!Number.isSafeInteger(memSizeBytes) || memSizeBytes <= 0) throw new VerifyCliError(`--mem-size must be a positive integer, not "${options.memSize}"`);
-      const budget = (flag: string, value: string | undefined): number | undefined => {
-        if (value === undefined) return undefined;
-        const n = Number(value);
-        if (!Number.isSafeInteger(n) || n <= 0) throw new VerifyCliError(`${flag} must be a positive integer, not "${value}"`);
-        return n;
-      };
-      const insnLimit = budget('--insn-budget', options.insnBudget);
-      const stateLimit = budget('--state-budget', options.stateBudget);
+      const type = options.type;
+      const memSizeBytes = options.memSize;
+      const insnLimit: number | undefined = options.insnBudget;
+      const stateLimit: number | undefined = options.stateBudget;
       let bytes: Uint8Array;
       try {
         bytes = new Uint8Array(readFileSync(file));
       } catch (error) {
-        throw new VerifyCliError(`cannot read ${file}: ${(error as Error).message}`);
+        throw new CommandError(`cannot read ${file}: ${(error as Error).message}`);
       }
       const object = loadElf(bytes, file);
       const selected: ObjectProgram[] = object.programs.filter(
@@ -68,7 +55,7 @@ export function register(program: Command): void {
       );
       if (selected.length === 0) {
         const names = object.programs.map((p) => `${p.name} (section ${p.sectionName})`).join(', ');
-        throw new VerifyCliError(`${file}: no program in section "${options.section}"; programs: ${names || 'none'}`);
+        throw new UsageError(`${file}: no program in section "${options.section}"; programs: ${names || 'none'}`);
       }
       let rejected = 0;
       for (const p of selected) {

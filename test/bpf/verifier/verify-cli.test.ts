@@ -40,5 +40,5 @@ test('bad arguments: a typed error naming what was wrong', () => {
   assert.match(r.stderr, /no program in section "nosuch"; programs: bad_mask \(section xrp\)/);
   const t = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--type', 'socket');
   assert.equal(t.status, 2);
-  assert.match(t.stderr, /--type must be xrp or mem/);
+  assert.match(t.stderr, /option '--type <type>' argument 'socket' is invalid\. Allowed choices are xrp, mem\./);
 });

@@ -9,8 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BenchError } from '../../../src/bench/errors.ts';
-import { runBenchCommand } from '../../../src/cli/commands/bench.ts';
+import { register } from '../../../src/cli/commands/bench.ts';
+import { UsageError } from '../../../src/cli/errors.ts';
+import { Command, CommanderError } from 'commander';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const TINY = ['--set', 'reads=30', '--set', 'io=read', '--set', 'irqAccounting=off', '--set', 'computeThreads=1', '--set', 'ioThreads=2', '--set', 'durationMs=1', '--cores', '2'];
@@ -68,19 +69,25 @@ test('xrp bench: bad arguments are typed errors (exit status 2 from the command 
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
-  // The rest in-process (each spawn costs seconds on a loaded machine): the same function, the same errors.
-  const defaults = { seed: '1', device: 'optane-p5800x', cores: '6', out, set: [] as string[], report: false, progress: false };
-  const cases: [string[], Partial<typeof defaults> & { workers?: string }, RegExp][] = [
-    [[], { device: 'floppy' }, /^unknown device 'floppy'; known: optane-p5800x, tlc-980pro, nand-p4610$/],
-    [[], { cores: '0' }, /^--cores must be an integer 1\.\.256, got '0'$/],
-    [[], { seed: 'x' }, /^--seed must be an integer 0\.\.4294967295, got 'x'$/],
-    [[], { workers: '100' }, /^--workers must be an integer 0\.\.64, got '100'$/],
-    [['8'], { set: ['depth=1'] }, /^--set depth: no selected experiment has a parameter 'depth'/],
-    [['8'], { set: ['policy'] }, /^--set expects NAME=VALUE\[,VALUE\.\.\.\], got 'policy'$/],
-    [['latency'], { set: ['depth=7'] }, /^experiment latency: parameter depth must be in 1\.\.6, got 7$/],
+  // The rest in-process (each spawn costs seconds on a loaded machine): the same parser, the same errors.
+  const cases: [string[], RegExp][] = [
+    [['--device', 'floppy'], /^xrp: option '--device <name>' argument 'floppy' is invalid\. Allowed choices are optane-p5800x, tlc-980pro, nand-p4610\.$/],
+    [['--cores', '0'], /^xrp: option '--cores <n>' argument '0' is invalid\. must be an integer from 1 to 256$/],
+    [['--seed', 'x'], /^xrp: option '--seed <n>' argument 'x' is invalid\. must be an integer from 0 to 4294967295$/],
+    [['--workers', '100'], /^xrp: option '--workers <n>' argument '100' is invalid\. must be an integer from 0 to 64$/],
+    [['8', '--set', 'depth=1'], /^--set depth: no selected experiment has a parameter 'depth'/],
+    [['8', '--set', 'policy'], /^--set expects NAME=VALUE\[,VALUE\.\.\.\], got 'policy'$/],
+    [['latency', '--set', 'depth=7'], /^experiment latency: parameter depth must be in 1\.\.6, got 7$/],
   ];
-  for (const [names, options, message] of cases) {
-    await assert.rejects(runBenchCommand(names, { ...defaults, ...options }), (e: unknown) => e instanceof BenchError && message.test(e.message), `${names.join(' ')} ${JSON.stringify(options)}`);
+  for (const [args, message] of cases) {
+    let printed = '';
+    const program = new Command('xrp').exitOverride().configureOutput({ writeErr: () => {}, outputError: (text) => void (printed += `xrp: ${text.replace(/^error: /, '')}`) });
+    register(program);
+    await assert.rejects(
+      program.parseAsync(['bench', ...args, '--out', out, '--no-report', '--no-progress'], { from: 'user' }),
+      (e: unknown) => (e instanceof CommanderError && message.test(printed.trim())) || (e instanceof UsageError && message.test(e.message)),
+      `${args.join(' ')}: ${printed}`,
+    );
   }
   assert.ok(!existsSync(out), 'nothing written');
 });

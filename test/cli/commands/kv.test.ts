@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { XrpError } from '../../../src/base/errors.ts';
 import { register } from '../../../src/cli/commands/kv.ts';
 
@@ -21,7 +21,7 @@ function xrp(...args: string[]): { status: number | null; stdout: string; stderr
 
 /** Runs `xrp ARGS` in this process; returns what it printed. */
 async function run(...args: string[]): Promise<string> {
-  const program = new Command('xrp').exitOverride();
+  const program = new Command('xrp').exitOverride().configureOutput({ writeErr: () => {} });
   register(program);
   const lines: string[] = [];
   const log = console.log;
@@ -80,7 +80,22 @@ test('xrp kv: create an image, get keys in each mode, ranges with aggregations, 
     // The native engine reads the plain file itself (real time).
     out = await ok('kv', 'get', raw, '--key', '3,31', '--engine', 'native');
     assert.match(out, /^key 3: "3"\nkey 31: not found$/m);
-    assert.match(out, /native engine \(real file, host time\): 2 key\(s\) in [\d.]+ ms/);
+    assert.match(out, /native engine \(the real file, host time\), kv_get; 2 request\(s\) of 1 key\(s\), 1 in flight/);
+    assert.match(out, /start-up \(workers, verify, JIT\): [\d.]+ ms, not counted below/);
+    assert.match(out, /latency per request \(host time\): mean [\d.]+ us, p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us/);
+    assert.match(out, /throughput \(host time\): [\d,]+ requests\/s, [\d,]+ keys\/s over [\d.]+ ms; 2 read_xrp call\(s\)/);
+    // the native engine honours --requests, --keys-per-request and --threads (requests in flight)
+    out = await ok('kv', 'get', raw, '--key', '1,2,3,4', '--engine', 'native', '--requests', '6', '--keys-per-request', '2', '--threads', '3');
+    assert.match(out, /6 request\(s\) of 2 key\(s\), 3 in flight/);
+    assert.match(out, /6 read_xrp call\(s\)/);
+    out = await ok('kv', 'range', raw, '3', '7', '--agg', 'avg', '--engine', 'native');
+    assert.match(out, /^avg of 4 key\(s\) = 4\.5$/m);
+    // an exact average, not the storage function's floor
+    assert.match(await ok('kv', 'range', db, '100', '120', '--agg', 'avg'), /^avg of 20 key\(s\) = 109\.5$/m);
+    assert.match(await ok('kv', 'range', db, '100', '103', '--agg', 'avg', '--mode', 'read'), /^avg of 3 key\(s\) = 101$/m);
+    // --force to overwrite
+    await assert.rejects(ok('kv', 'create', raw, '--layers', '1', '--raw'), /'.*raw\.db' exists; add --force to overwrite it/);
+    assert.match(await ok('kv', 'create', raw, '--layers', '1', '--raw', '--force'), /BPF-KV file, 1 layer/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -94,26 +109,36 @@ test('xrp kv: clear errors for bad keys, ranges, files and options', async () =>
     const junk = join(dir, 'junk');
     writeFileSync(junk, 'hello');
     const cases: [string[], RegExp][] = [
-      [['kv', 'get', db, '--key', 'abc'], /--key must be an unsigned 64-bit integer/],
+      [['kv', 'get', db, '--key', 'abc'], /'abc' must be an unsigned 64-bit integer/],
       [['kv', 'get', db, '--key', '18446744073709551616'], /larger than 2\^64 - 1/],
       [['kv', 'range', db, '9', '3'], /BEGIN 9 is after END 3/],
-      [['kv', 'range', db, '1', '3', '--agg', 'median'], /--agg must be one of none, count/],
+      [['kv', 'range', db, '1', '3', '--agg', 'median'], /option '--agg <op>' argument 'median' is invalid\. Allowed choices are none, count/],
       [['kv', 'get', join(dir, 'none.img'), '--key', '1'], /no such DB image/],
       [['kv', 'get', junk, '--key', '1'], /neither an xrpfs image nor a BPF-KV file/],
-      [['kv', 'get', db, '--mode', 'fast'], /--mode must be one of read, uring, spdk, xrp/],
-      [['kv', 'get', db, '--keys-per-request', '33'], /--keys-per-request must be an integer from 1 to 32/],
+      [['kv', 'get', db, '--mode', 'fast'], /Allowed choices are read, uring, spdk, xrp/],
+      [['kv', 'get', db, '--keys-per-request', '33'], /option '--keys-per-request <n>' argument '33' is invalid\. must be an integer from 1 to 32/],
       [['kv', 'get', db, '--key', '1', '--engine', 'native'], /--engine native reads a plain BPF-KV file/],
-      [['kv', 'create', join(dir, 'x.img'), '--layers', '7'], /--layers must be an integer from 1 to 6/],
-      [['kv', 'create', junk, '--layers', '1'], /not an xrpfs image; refusing to overwrite/],
+      [['kv', 'get', junk, '--key', '1', '--engine', 'native', '--mode', 'uring', '--cache', '1'], /--engine native cannot honour --mode uring, --cache/],
+      [['kv', 'get', dir, '--key', '1'], /DB '.*' is a directory; give a file/],
+      [['kv', 'create', join(dir, 'x.img'), '--layers', '7'], /--layers <n>' argument '7' is invalid\. must be an integer from 1 to 6/],
+      [['kv', 'create', junk, '--layers', '1'], /exists; add --force to overwrite it/],
+      [['kv', 'create', junk, '--layers', '1', '--force'], /not an xrpfs image; refusing to overwrite/],
+      [['kv', 'get', db, '--key', '1', '--section', 'x'], /--section picks a program of --prog FILE\.o; give --prog/],
     ];
     for (const [args, re] of cases) {
-      await assert.rejects(run(...args), (e: unknown) => e instanceof XrpError && re.test(e.message), `xrp ${args.join(' ')}`);
+      await assert.rejects(run(...args), (e: unknown) => (e instanceof XrpError || e instanceof CommanderError) && re.test(e.message), `xrp ${args.join(' ')}`);
     }
-    // As a user sees them: status 2 and the message on stderr.
-    for (const [args, re] of [cases[0]!, cases[2]!]) {
+    // As a user sees them: usage errors (the parser's and our own) exit 2, failures exit 1; one line, no help dump.
+    for (const [args, re, status] of [
+      [cases[0]![0], /^xrp: option '--key <keys>' argument 'abc' is invalid/, 2],
+      [cases[2]![0], /^xrp: BEGIN 9 is after END 3/, 2],
+      [cases[5]![0], /^xrp: '.*junk' is neither an xrpfs image nor a BPF-KV file/, 1],
+      [['kv', 'get', db, '--bogus'], /^xrp: unknown option '--bogus'\n\(add --help for usage\)\n$/, 2],
+    ] as [string[], RegExp, number][]) {
       const r = xrp(...args);
-      assert.equal(r.status, 2, `xrp ${args.join(' ')}: status ${r.status}, ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^xrp: ${re.source}`), `xrp ${args.join(' ')}`);
+      assert.equal(r.status, status, `xrp ${args.join(' ')}: status ${r.status}, ${r.stderr}`);
+      assert.match(r.stderr, re, `xrp ${args.join(' ')}`);
+      assert.doesNotMatch(r.stderr, /xrp: xrp:|Usage:/);
     }
     assert.match(xrp('kv', 'get', db, '--key', '3').stdout, /^key 3: "3"$/m);
   } finally {

@@ -41,16 +41,17 @@ test('xrp struct skiplist get and range; --json; bad flags are clear errors', ()
   assert.deepEqual(results.map((x) => x.mode), ['read', 'xrp']);
   assert.equal(results[0]!.sample, 'range 10..88: 40 pairs, keys 10 to 88');
   assert.equal(results[1]!.calls, 2, 'two read_xrp calls for 40 pairs');
-  for (const [args, message] of [
-    [['struct', 'array', '--hops', '0'], /--hops must be an integer >= 1/],
-    [['struct', 'array', '--mode', 'mmap'], /--mode must be read, xrp or both/],
-    [['struct', 'array', '--elems', '10', '--start', '10'], /start index must be 0..9/],
-    [['struct', 'skiplist', '--op', 'scan'], /--op must be get or range/],
-    [['struct', 'skiplist', '--key', '-3'], /--key must be a non-negative integer/],
-    [['struct', 'skiplist', '--device', 'floppy'], /unknown device 'floppy'/],
+  // usage errors (exit 2) from the parser; a start outside the file is a failure of the run (exit 1)
+  for (const [args, message, status] of [
+    [['struct', 'array', '--hops', '0'], /option '--hops <k>' argument '0' is invalid\. must be an integer >= 1/, 2],
+    [['struct', 'array', '--mode', 'mmap'], /argument 'mmap' is invalid\. Allowed choices are read, xrp, both/, 2],
+    [['struct', 'array', '--elems', '10', '--start', '10'], /start index must be 0..9/, 1],
+    [['struct', 'skiplist', '--op', 'scan'], /argument 'scan' is invalid\. Allowed choices are get, range/, 2],
+    [['struct', 'skiplist', '--key', '-3'], /option '--key <k>' argument '-3' is invalid\. must be an integer >= 0/, 2],
+    [['struct', 'skiplist', '--device', 'floppy'], /argument 'floppy' is invalid\. Allowed choices are optane-p5800x/, 2],
   ] as const) {
     const bad = xrp(...args);
-    assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.equal(bad.status, status, `${args.join(' ')}: ${bad.stderr}`);
     assert.match(bad.stderr, message);
   }
 });
