@@ -7,9 +7,10 @@
 //                 run ... repeat 2000000` on an x86-64 host, 29-36 ns, which
 //                 also holds the test-run loop's own work: an upper bound)
 //   digestNodeNs  one node of the metadata digest's extent tree visited by a
-//                 lookup (20 ns: a dependent load served by the last-level
-//                 cache); a lookup visits floor(log2(extents)) + 1 nodes, once
-//                 to re-check the block just read and once per read it asks for
+//                 lookup (5 ns: a dependent load served by L2, about 14 cycles
+//                 at 3 GHz, since every completion walks the same tree); a
+//                 lookup visits floor(log2(extents)) + 1 nodes, once to re-check
+//                 the block just read and once per read it asks for
 //   insnPs        per executed instruction of the JIT-compiled program, in
 //                 picoseconds (75 ps: the x86-64 kernel JIT on a loop of loads,
 //                 ALU and branches, `bpftool prog run`, slope over 0..800
@@ -35,7 +36,7 @@ export interface XrpCosts {
   insnPs: number;
 }
 
-export const DEFAULT_XRP_COSTS: XrpCosts = { dispatchNs: 30, digestNodeNs: 20, insnPs: 75 };
+export const DEFAULT_XRP_COSTS: XrpCosts = { dispatchNs: 30, digestNodeNs: 5, insnPs: 75 };
 
 /** CPU of one metadata-digest lookup in a map of `extentCount` extents: the nodes an RB-tree search visits. */
 export function digestLookupNs(costs: XrpCosts, extentCount: number): number {

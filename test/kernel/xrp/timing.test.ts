@@ -58,9 +58,9 @@ test('6-hop lookup on optane-p5800x: read_xrp beats six preads by 5 x (crossing 
       assert.equal(preadNs - xrpNs, expectedSavingNs, `pread walk ${preadNs} ns, read_xrp ${xrpNs} ns, hook ${hookNs} ns`);
       assert.equal(r.hookCpuNs, hookNs + 5 * DEFAULT_DRIVER_COSTS.submitNs);
       assert.ok(xrpNs < preadNs);
-      // 37632 ns vs 23363 ns with chain.bpf.o's 77 instructions on a one-extent file: 1.61x
+      // 37632 ns vs 23198 ns with chain.bpf.o's 77 instructions on a one-extent file: 1.62x
       assert.equal(r.insnsExecuted, 77);
-      assert.equal(xrpNs, 23363);
+      assert.equal(xrpNs, 23198);
     });
   });
 });
@@ -73,7 +73,7 @@ test('the hook runs in the interrupt on the completing core, charged to the thre
   writeNode(bytes, 4096, { op: OP_FANOUT, n: 16, value: 1n, selfSize: 512, addrs: kids, sizes: kids.map(() => 512) });
   kids.forEach((off, i) => writeNode(bytes, off, { op: OP_END, value: BigInt(i), selfSize: 512 }));
   const WORK_NS = 2_000_000;
-  const computeEndNs = (withXrp: boolean): { endNs: number; irqNs: number; hookNs: number } => withMachine({ profile: 'optane-p5800x', cores: 2, sched: FREE_BLOCKING }, (m) => {
+  const computeEndNs = (withXrp: boolean): { endNs: number; irqNs: number; otherIrqNs: number; hookNs: number } => withMachine({ profile: 'optane-p5800x', cores: 2, sched: FREE_BLOCKING }, (m) => {
     putFile(m, 'fan', bytes);
     const p = m.kernel.createProcess('app');
     let endNs = 0;
@@ -95,8 +95,9 @@ test('the hook runs in the interrupt on the completing core, charged to the thre
       }, { affinity: [0] });
     }
     const irq0 = m.sim.cores[1]!.irqNs;
+    const otherIrq0 = m.sim.cores[0]!.irqNs;
     m.sim.run();
-    return { endNs, irqNs: m.sim.cores[1]!.irqNs - irq0, hookNs };
+    return { endNs, irqNs: m.sim.cores[1]!.irqNs - irq0, otherIrqNs: m.sim.cores[0]!.irqNs - otherIrq0, hookNs };
   });
   const alone = computeEndNs(false);
   const loaded = computeEndNs(true);
@@ -107,5 +108,7 @@ test('the hook runs in the interrupt on the completing core, charged to the thre
   // (irqNs also counts the last request's interrupts after it finished: a few microseconds)
   const delayNs = loaded.endNs - WORK_NS;
   assert.ok(delayNs <= loaded.irqNs && delayNs >= loaded.irqNs - 5_000, `compute delayed ${delayNs} ns, irq on its core ${loaded.irqNs} ns`);
-  assert.ok(loaded.irqNs < loaded.hookNs, 'core 1 took part of the hook work, core 0 the rest');
+  // The fan-out's completions (each with its interrupt entry/exit and the hook's work) land on both cores.
+  assert.ok(loaded.otherIrqNs > 100_000, `core 1 took part of the interrupt work, core 0 the rest: ${loaded.otherIrqNs} ns on core 0`);
+  assert.ok(loaded.hookNs > 0);
 });
