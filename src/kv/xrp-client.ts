@@ -12,7 +12,7 @@ import { lookupReadsDefault, XrpLookupBudget } from '../xrp/budget.ts';
 import { XrpStatus } from '../xrp/status.ts';
 import { checkRoot, structureErrorOfChain, type KvWalkPlace } from './checks.ts';
 import { NODE_BYTES, kvGeometry } from './format.ts';
-import { checkKey, type KeyValue } from './lookups.ts';
+import { checkKey, isEmptyRange, type KeyValue } from './lookups.ts';
 import {
   AggOp,
   prepRangeResume,
@@ -224,6 +224,12 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
   const geometry = kvGeometry(facts.layers);
   const budget = new XrpLookupBudget(options.readsMax ?? 2 * (geometry.totalNodes + geometry.keyCount) + 16);
   const place = { file: dbPath, fileBytes: facts.fileBytes, key: begin };
+  if (isEmptyRange({ begin, end, flags })) {
+    // As the user-space walk and the emulated xrp mode: an empty range is answered without a read.
+    const empty: NativeRangeResult = { pairs: [], aggCount: 0n, aggSum: 0n, out: [], calls: 0, reads: 0, partial: false };
+    if (aggOp === AggOp.COUNT || aggOp === AggOp.SUM) empty.aggValue = 0n;
+    return empty;
+  }
   return withEngine(dbPath, 'range', options, async (engine) => {
     const callLimit = engine.resubmitLimit;
     const scratch = new Uint8Array(4096);

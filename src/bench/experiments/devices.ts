@@ -37,8 +37,9 @@ export const devicesExperiment: Experiment = {
   title: 'Devices: Optane P5800X against TLC and data-center NAND',
   description:
     'Lookups by one thread on each device profile (optane-p5800x: 3.2 µs per 512 B read; tlc-980pro: 45 µs; nand-p4610: 77 µs, ' +
-    'channels x dies, each with its published QD1 latency shape). Left: mean lookup latency per mode in microseconds. Right: ' +
-    'the speed-up of each mode over read() (mean latency of read() divided by the mode\'s). XRP removes the same software ' +
+    'channels x dies, each with its published QD1 latency shape). Panels: mean and p99.9 lookup latency per mode in ' +
+    'microseconds, the speed-up of each mode over read() (mean latency of read() divided by the mode\'s), and the NAND ' +
+    'investigation\'s mean and p99.9 per host variant. XRP removes the same software ' +
     'time per hop on every device, so its relative gain shrinks where the device dominates. Rows with a variant other than ' +
     '"default" are the NAND investigation (read() against XRP on nand-p4610): irq-remote sends every completion interrupt ' +
     'to another core than the reader\'s, coalescing turns on NVMe interrupt coalescing (8 entries or 100 µs). What the ' +
@@ -95,6 +96,7 @@ export const devicesExperiment: Experiment = {
         config: `${String(r['device'])}, depth ${String(r['depth'])}`,
         mode: r['mode'] as string,
         meanUs: (r['meanNs'] as number) / 1000,
+        p999Us: (r['p999Ns'] as number) / 1000,
         speedup: read === undefined ? null : round2((read['meanNs'] as number) / (r['meanNs'] as number)),
       };
     });
@@ -107,6 +109,7 @@ export const devicesExperiment: Experiment = {
     }
     return concatCharts([
       { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'meanUs', title: 'mean lookup latency (µs)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 140 }) },
+      { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'p999Us', title: 'p99.9 lookup latency (µs)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 140 }) },
       { ...barChart({ rows: data, x: { field: 'mode', title: 'mode', type: 'nominal', sort: MODE_ORDER }, y: { field: 'speedup', title: 'speed-up over read() (x)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'config', title: 'device' }, width: 140 }) },
       { ...barChart({ rows: nand, x: { field: 'mode', title: 'mode', type: 'nominal', sort: ['read', 'xrp'] }, y: { field: 'latencyUs', title: 'nand-p4610 lookup latency (µs)' }, color: { field: 'mode', title: 'mode', sort: MODE_ORDER }, column: { field: 'case', title: 'NAND investigation: host variant, statistic' }, width: 60 }) },
     ]);

@@ -41,7 +41,7 @@ function nextBlock(block: Uint8Array, blocks: number): number {
 
 export const layersExperiment: Experiment = {
   id: 'layers',
-  number: 1,
+  number: 1.1,
   title: 'Resubmission from each layer of the read path',
   description:
     'A chain of dependent 512-byte reads (each block\'s bytes choose the next) read by one thread: read() per hop from user space, ' +

@@ -28,7 +28,7 @@ function opCols(r: PhaseResult, type: 'READ' | 'UPDATE' | 'INSERT' | 'SCAN' | 'R
 
 export const ycsbExperiment: Experiment = {
   id: 'ycsb',
-  number: 6,
+  number: 10,
   title: 'YCSB on a WiredTiger-style B+-tree: read() against XRP',
   description:
     'YCSB core workloads (the unchanged property files, zipfian 0.99 scrambled, uniform or latest) over the B+-tree engine of ' +

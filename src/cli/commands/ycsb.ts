@@ -10,7 +10,8 @@ import type { Command } from 'commander';
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { Machine } from '../../kernel/machine.ts';
 import { EmulatedPageIo } from '../../wt/emulated.ts';
-import { paramError } from '../../wt/errors.ts';
+import { WtError } from '../../wt/errors.ts';
+import { UsageError } from '../errors.ts';
 import { FilePageIo, runSync } from '../../wt/io.ts';
 import { WtTree } from '../../wt/tree.ts';
 import { parseProperties } from '../../ycsb/properties.ts';
@@ -34,35 +35,41 @@ interface Flags {
 
 function int(text: string, name: string, min = 0): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw paramError(`${name} must be an integer >= ${min}, got '${text}'`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${text}'`);
   return n;
 }
 
 function spec(workloadFile: string, overrides: string[]): WorkloadSpec {
-  if (!existsSync(workloadFile)) throw paramError(`workload file '${workloadFile}' does not exist`);
+  if (!existsSync(workloadFile)) throw new UsageError(`workload file '${workloadFile}' does not exist`);
   const props = parseProperties(readFileSync(workloadFile, 'utf8'), workloadFile);
   for (const o of overrides) {
     const eq = o.indexOf('=');
-    if (eq <= 0) throw paramError(`-p expects name=value, got '${o}'`);
+    if (eq <= 0) throw new UsageError(`-p expects name=value, got '${o}'`);
     props.set(o.slice(0, eq).trim(), o.slice(eq + 1).trim());
   }
-  return workloadSpec(props, workloadFile);
+  try {
+    return workloadSpec(props, workloadFile);
+  } catch (error) {
+    // a property the user named (in the workload file or with -p) that is out of range: the command line is wrong
+    if (error instanceof WtError && error.code === 'YCSB_PROPERTY') throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function target(flags: Flags): { kind: 'image'; path: string } | { kind: 'file'; path: string } {
-  if ((flags.image === undefined) === (flags.file === undefined)) throw paramError('give exactly one of --image <emulated disk image> or --file <real file>');
+  if ((flags.image === undefined) === (flags.file === undefined)) throw new UsageError('give exactly one of --image <emulated disk image> or --file <real file>');
   return flags.image !== undefined ? { kind: 'image', path: flags.image } : { kind: 'file', path: flags.file! };
 }
 
 function emulatedCommon(flags: Flags): { threads: number; seed: number; profile: string; cores: number } {
-  if (!DEVICE_PROFILES.has(flags.device)) throw paramError(`unknown device '${flags.device}'; known: ${[...DEVICE_PROFILES.keys()].join(', ')}`);
+  if (!DEVICE_PROFILES.has(flags.device)) throw new UsageError(`unknown device '${flags.device}'; known: ${[...DEVICE_PROFILES.keys()].join(', ')}`);
   return { threads: int(flags.threads, '--threads', 1), seed: int(flags.seed, '--seed'), profile: flags.device, cores: int(flags.cores, '--cores', 1) };
 }
 
 function cacheOptions(flags: Flags): { cacheBytes?: number; cacheFraction?: number } {
   if (flags.cacheMb !== undefined) return { cacheBytes: int(flags.cacheMb, '--cache-mb', 1) << 20 };
   const f = Number(flags.cacheFraction ?? '0.1');
-  if (!(f > 0 && f <= 10)) throw paramError(`--cache-fraction must be a number in (0, 10], got '${String(flags.cacheFraction)}'`);
+  if (!(f > 0 && f <= 10)) throw new UsageError(`--cache-fraction must be a number in (0, 10], got '${String(flags.cacheFraction)}'`);
   return { cacheFraction: f };
 }
 
@@ -161,7 +168,7 @@ export function register(program: Command): void {
         return;
       }
       const modes: ReadMode[] = flags.mode === 'both' ? ['read', 'xrp'] : flags.mode === 'read' || flags.mode === 'xrp' ? [flags.mode] : [];
-      if (modes.length === 0) throw paramError(`--mode must be read, xrp or both, got '${flags.mode}'`);
+      if (modes.length === 0) throw new UsageError(`--mode must be read, xrp or both, got '${flags.mode}'`);
       const results = modes.map((mode) => ycsbRunEmulated({ imagePath: t.path, spec: s, mode, ...emulatedCommon(flags), ...cacheOptions(flags), ...warmup }));
       print(results, flags.json === true);
     });

@@ -132,7 +132,7 @@ test('xrp kv: clear errors for bad keys, ranges, files and options', async () =>
     for (const [args, re, status] of [
       [cases[0]![0], /^xrp: option '--key <keys>' argument 'abc' is invalid/, 2],
       [cases[2]![0], /^xrp: BEGIN 9 is after END 3/, 2],
-      [cases[5]![0], /^xrp: '.*junk' is neither an xrpfs image nor a BPF-KV file/, 1],
+      [cases[5]![0], /^xrp: .*junk: neither an xrpfs image nor a BPF-KV file/, 1],
       [['kv', 'get', db, '--bogus'], /^xrp: unknown option '--bogus'\n\(add --help for usage\)\n$/, 2],
     ] as [string[], RegExp, number][]) {
       const r = xrp(...args);
