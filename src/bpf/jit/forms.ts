@@ -1,35 +1,60 @@
-// Instruction forms: the JIT's own numbering of what each slot does (the numbering
-// of interp/decode.ts), and the wasm opcode of each plain ALU, compare and load form.
+// Instruction forms: what each slot does, in the interpreter's numbering
+// (interp/decode.ts), and the wasm opcode of each plain ALU, compare and load form.
 // RFC opcodes keep their byte with the source bit cleared, the rest are above 0xff.
 
 import * as Kinds from './classify.ts';
 import type { Insn } from '../isa.ts';
 import { Op } from './wasm-writer.ts';
+import {
+  OP_SDIV64,
+  OP_SMOD64,
+  OP_SDIV32,
+  OP_SMOD32,
+  OP_MOVSX64_8,
+  OP_MOVSX64_16,
+  OP_MOVSX64_32,
+  OP_MOVSX32_8,
+  OP_MOVSX32_16,
+  OP_LE,
+  OP_BE,
+  OP_BSWAP,
+  OP_CALL_HELPER,
+  OP_CALL_LOCAL,
+  OP_CALLX,
+  OP_LDDW,
+  OP_ATOMIC32,
+  OP_ATOMIC64,
+  OP_INVALID,
+} from '../interp/decode.ts';
+
+// One numbering for interpreter and JIT: the interpreter's decoded ops (interp/decode.ts).
+export {
+  OP_SDIV64,
+  OP_SMOD64,
+  OP_SDIV32,
+  OP_SMOD32,
+  OP_MOVSX64_8,
+  OP_MOVSX64_16,
+  OP_MOVSX64_32,
+  OP_MOVSX32_8,
+  OP_MOVSX32_16,
+  OP_LE,
+  OP_BE,
+  OP_BSWAP,
+  OP_CALL_HELPER,
+  OP_CALL_LOCAL,
+  OP_CALLX,
+  OP_LDDW,
+  OP_ATOMIC32,
+  OP_ATOMIC64,
+  OP_INVALID,
+};
 
 // Module-local copies of imported constants: under tsx an imported binding is read
 // through a getter on every access, which is measurable in a per-instruction loop.
 const O = { ...Op };
 const { K_CALL_HELPER, K_CALL_LOCAL, K_CALLX, K_COND, K_EXIT, K_INVALID, K_JA, K_LDDW } = Kinds;
 
-export const OP_SDIV64 = 0x100;
-export const OP_SMOD64 = 0x101;
-export const OP_SDIV32 = 0x102;
-export const OP_SMOD32 = 0x103;
-export const OP_MOVSX64_8 = 0x104;
-export const OP_MOVSX64_16 = 0x105;
-export const OP_MOVSX64_32 = 0x106;
-export const OP_MOVSX32_8 = 0x107;
-export const OP_MOVSX32_16 = 0x108;
-export const OP_LE = 0x109;
-export const OP_BE = 0x10a;
-export const OP_BSWAP = 0x10b;
-export const OP_CALL_HELPER = 0x10c;
-export const OP_CALL_LOCAL = 0x10d;
-export const OP_CALLX = 0x10e;
-export const OP_LDDW = 0x10f;
-export const OP_ATOMIC32 = 0x110;
-export const OP_ATOMIC64 = 0x111;
-export const OP_INVALID = 0x1f1;
 
 export const COND32_OPS: Record<number, number> = {
   0x10: O.i32_eq,
