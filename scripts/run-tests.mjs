@@ -39,13 +39,19 @@ export const SLOW = [
   'test/cli/commands/bench.test.ts',
   'test/cli/commands/kv.test.ts',
   'test/cli/commands/struct.test.ts',
+  'test/cli/commands/sf.test.ts',
+  'test/cli/commands/ycsb.test.ts',
   'test/device/image-store.test.ts',
+  'test/fuzz.test.ts',
   'test/kernel/cli.test.ts',
   'test/kernel/stack-breakdown.test.ts',
   'test/kernel/xrp/statuses.test.ts',
+  'test/kv/corrupt-agreement.test.ts',
   'test/kv/modes.test.ts',
   'test/kv/storage-functions.test.ts',
   'test/package/pack.test.ts',
+  'test/wt/emulated.test.ts',
+  'test/wt/model.test.ts',
 ];
 
 function collect(dir) {
@@ -66,9 +72,12 @@ const named = args.filter((a) => a.endsWith('.ts'));
 const passThrough = args.filter((a) => !a.endsWith('.ts'));
 const files = named.length > 0 ? named : collect('test').filter((f) => !fast || !SLOW.includes(f));
 const reporter = reporterArg === undefined ? './scripts/test-reporter.mjs' : reporterArg.slice('--reporter='.length);
+// The fast tier runs two files at once (most of a file's time is starting node and tsx);
+// the full suite keeps Node's default, one file at a time on this 2-core machine.
+const concurrency = fast ? ['--test-concurrency=2'] : [];
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...passThrough, ...files],
+  ['--import', 'tsx', '--test', ...concurrency, `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...passThrough, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
