@@ -1,4 +1,4 @@
-/* walk.bpf.c: a general walker for testing the XRP hook (issue 6).
+/* walk.bpf.c: a general walker for testing the XRP hook (variable sizes, fan-out, errors).
  *
  * Every block the driver reads starts with a node header (little-endian):
  *

@@ -35,6 +35,7 @@ test('no issue numbers in code comments or docs', () => {
   const files = [
     ...filesUnder('src', ['.ts']), ...filesUnder('test', ['.ts']), ...filesUnder('bench', ['.ts']), ...filesUnder('scripts', ['.ts', '.mjs']),
     ...filesUnder('docs', ['.md']), 'README.md',
+    ...filesUnder('bpf', ['.c', '.h']), ...filesUnder('templates', ['.c', '.h', '.ts', '.sh']),
   ];
   const hits: string[] = [];
   for (const file of files) {
