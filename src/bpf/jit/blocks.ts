@@ -5,11 +5,13 @@
 
 import type { Classified } from './classify.ts';
 import * as Forms from './forms.ts';
+import * as Decoded from '../interp/decode.ts';
 import type { FaultSites } from './sites.ts';
 import type { Exit, Target } from './structure.ts';
 
 // Local copies of imported bindings (under tsx each access to one is a getter call).
-const { isCondForm, OP_CALL_LOCAL, OP_INVALID, OP_LDDW } = Forms;
+const { isCondForm } = Forms;
+const { OP_CALL_LOCAL, OP_INVALID, OP_LDDW } = Decoded;
 
 export interface Block {
   start: number;

@@ -6,6 +6,7 @@ import type { Insn } from '../isa.ts';
 import type { FnEmitter } from './emitter.ts';
 import { L_A32 as IMPORTED_L_A32 } from './emitter.ts';
 import * as Forms from './forms.ts';
+import * as Decoded from '../interp/decode.ts';
 import { I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
@@ -16,6 +17,8 @@ const L_A32 = IMPORTED_L_A32;
 const {
   ALU32_OPS,
   ALU64_OPS,
+} = Forms;
+const {
   OP_BE,
   OP_BSWAP,
   OP_LDDW,
@@ -29,7 +32,7 @@ const {
   OP_SDIV64,
   OP_SMOD32,
   OP_SMOD64,
-} = Forms;
+} = Decoded;
 
 /** Emit the instruction at pc if its form `c` is an ALU one; false otherwise. */
 export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {

@@ -7,13 +7,15 @@ import { CALL_DEPTH_MAX } from '../isa.ts';
 import * as Emitter from './emitter.ts';
 import type { FnEmitter } from './emitter.ts';
 import * as Forms from './forms.ts';
+import * as Decoded from '../interp/decode.ts';
 import { Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
 const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10 } = Emitter;
-const { COND32_OPS, COND64_OPS, OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Forms;
+const { COND32_OPS, COND64_OPS } = Forms;
+const { OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a call, exit or invalid slot; false otherwise. */
 export function emitControl(e: FnEmitter, pc: number, c: number): boolean {

@@ -9,6 +9,7 @@ import { AtomicOp } from '../isa.ts';
 import * as Emitter from './emitter.ts';
 import type { FnEmitter } from './emitter.ts';
 import * as Forms from './forms.ts';
+import * as Decoded from '../interp/decode.ts';
 import { AtomicOpcode, Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
@@ -16,7 +17,8 @@ const O = { ...Op };
 const AO = { ...AtomicOpcode };
 const AT = { ...AtomicOp };
 const { IMPORT_CHECK } = Emitter;
-const { LOAD_OPS, OP_ATOMIC32, OP_ATOMIC64 } = Forms;
+const { LOAD_OPS } = Forms;
+const { OP_ATOMIC32, OP_ATOMIC64 } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a load, store or atomic; false otherwise. */
 export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {

@@ -27,29 +27,6 @@ import {
   OP_INVALID,
 } from '../interp/decode.ts';
 
-// One numbering for interpreter and JIT: the interpreter's decoded ops (interp/decode.ts).
-export {
-  OP_SDIV64,
-  OP_SMOD64,
-  OP_SDIV32,
-  OP_SMOD32,
-  OP_MOVSX64_8,
-  OP_MOVSX64_16,
-  OP_MOVSX64_32,
-  OP_MOVSX32_8,
-  OP_MOVSX32_16,
-  OP_LE,
-  OP_BE,
-  OP_BSWAP,
-  OP_CALL_HELPER,
-  OP_CALL_LOCAL,
-  OP_CALLX,
-  OP_LDDW,
-  OP_ATOMIC32,
-  OP_ATOMIC64,
-  OP_INVALID,
-};
-
 // Module-local copies of imported constants: under tsx an imported binding is read
 // through a getter on every access, which is measurable in a per-instruction loop.
 const O = { ...Op };
