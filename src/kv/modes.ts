@@ -302,14 +302,29 @@ export function runKvLookups(options: KvLookupOptions): KvLookupResult {
       perform: (ops, t, r) => ops.lookup(t, requestKeys[r]!),
     },
     (file) => {
-      const rng = new Prng(options.seed ?? 1);
-      let next = 0;
-      requestKeys = Array.from({ length: options.requests }, () =>
-        Array.from({ length: keysPerRequest }, () => (explicit !== undefined ? explicit[next++ % explicit.length]! : BigInt(rng.nextBelow(file.geometry.keyCount)))),
-      );
+      requestKeys = requestKeysOf(explicit, options.requests, keysPerRequest, file.geometry.keyCount, options.seed ?? 1);
     },
   );
   return { ...outcome.stats, keysPerRequest, answers: outcome.answers === null ? null : outcome.answers.flat() };
+}
+
+/**
+ * The keys of each request: `explicit` in order, reused cyclically, or uniform
+ * random keys of the file from a PRNG seeded with `seed`. Every engine's run
+ * of the same options asks the same keys.
+ */
+export function requestKeysOf(explicit: readonly bigint[] | undefined, requests: number, keysPerRequest: number, keyCount: number, seed: number): bigint[][] {
+  if (explicit !== undefined && explicit.length === 0) throw new KvModeError('keys: give at least one key');
+  const rng = new Prng(seed);
+  let next = 0;
+  const keyAt = (at: number): bigint => {
+    const key = explicit?.[at % explicit.length];
+    if (key === undefined) throw new KvModeError(`no key at ${at}`);
+    return key;
+  };
+  return Array.from({ length: requests }, () =>
+    Array.from({ length: keysPerRequest }, () => (explicit !== undefined ? keyAt(next++) : BigInt(rng.nextBelow(keyCount)))),
+  );
 }
 
 /** Range queries (or aggregations over ranges). */

@@ -10,47 +10,30 @@
 //   `--engine native` runs the storage functions on it directly (real time).
 // `--prog FILE.o [--section S]` runs one's own storage function in place of
 // kv_get / kv_range (the same scratch layout, bpf/kv/kv.h).
+// get and range run through one KvRunner (src/cli/kv/run.ts): the options pick
+// and configure the engine once (engineConfig); one printer for every engine.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { buildKvFile } from '../../kv/builder.ts';
-import { kvGeometry, valueText } from '../../kv/format.ts';
-import { createKvImage, importKvImage, isKvImage, rawKvLayers, WRITTEN_LAYERS_MAX, type KvStorage } from '../../kv/kv-db.ts';
+import { kvGeometry } from '../../kv/format.ts';
+import { createKvImage, WRITTEN_LAYERS_MAX, type KvStorage } from '../../kv/kv-db.ts';
 import { RNG_BEGIN_EXCLUSIVE, RNG_END_INCLUSIVE, type KeyRange } from '../../kv/lookups.ts';
-import { KV_MODES, runKvLookups, runKvRanges, type KvMode, type KvRunStats } from '../../kv/modes.ts';
-import { RANGE_AGGS, type LookupAnswer, type RangeAgg, type RangeAnswer } from '../../kv/user-ops.ts';
-import { Prng } from '../../base/prng.ts';
-import { CommandError, UsageError } from '../errors.ts';
+import { KV_MODES, type KvMode } from '../../kv/modes.ts';
+import { RANGE_AGGS, type RangeAgg } from '../../kv/user-ops.ts';
+import { UsageError } from '../errors.ts';
+import { group, printGet, printRange } from '../kv/print.ts';
+import { openKvRunner, type KvEngineConfig } from '../kv/run.ts';
 import { choiceOption, deviceOption, intIn, parseU64List, parseU64Text } from '../options.ts';
 import { checkNotDirectory, resolveStorageFunction, type StorageFunctionRef } from '../storage-function.ts';
-import { runNativeGet, runNativeRange, type NativeRunStats } from './kv-native.ts';
-import { rangeAnswerOf } from '../../kv/xrp-client.ts';
-
-const group = (n: number | bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 /** An unsigned 64-bit integer argument; a UsageError naming `what` otherwise. */
-export function parseU64(text: string, what: string): bigint {
+function parseU64(text: string, what: string): bigint {
   try {
     return parseU64Text(text);
   } catch (error) {
     throw new UsageError(`${what} ${(error as Error).message}, got '${text}'`);
   }
-}
-
-/** sum / count as an exact decimal (109.5), or rounded to 9 places with "..." when it does not terminate. */
-export function exactQuotient(sum: bigint, count: bigint): string {
-  const whole = sum / count;
-  let rest = sum % count;
-  if (rest === 0n) return whole.toString();
-  let digits = '';
-  for (let i = 0; i < 9 && rest !== 0n; i++) {
-    rest *= 10n;
-    digits += (rest / count).toString();
-    rest %= count;
-  }
-  return `${whole}.${digits}${rest === 0n ? '' : '...'}`;
 }
 
 interface RunFlags {
@@ -66,6 +49,7 @@ interface RunFlags {
   show: number;
   prog?: string;
   section?: string;
+  uringBatch?: boolean;
 }
 
 /** Options the native engine has no counterpart for (it runs on the host's cores and device). */
@@ -87,12 +71,16 @@ function addRunOptions(cmd: Command): Command {
     .option('--json', 'print the result as JSON');
 }
 
-/** Refuses, by name, the options given on the command line that the native engine cannot honour. */
-function refuseForNative(cmd: Command, flags: RunFlags): void {
+/** The engine the options pick, configured by them; refuses, by name, options given that it cannot honour. */
+function engineConfig(cmd: Command, flags: RunFlags): KvEngineConfig {
+  if (flags.engine === 'emulated') {
+    return { engine: 'emulated', mode: flags.mode, threads: flags.threads, cores: flags.cores, device: flags.device, seed: flags.seed, cacheLayers: flags.cache, uringBatch: flags.uringBatch === true };
+  }
   const given = EMULATED_ONLY.filter((name) => cmd.getOptionValueSource(name) === 'cli');
   const names = given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (cmd.getOptionValueSource('mode') === 'cli' && flags.mode !== 'xrp') names.unshift(`--mode ${flags.mode}`);
   if (names.length > 0) throw new UsageError(`--engine native cannot honour ${names.join(', ')}: it runs the storage function (mode xrp) on this host's cores and device`);
+  return { engine: 'native', inFlight: flags.threads, seed: flags.seed };
 }
 
 function ownProgram(flags: RunFlags): StorageFunctionRef | undefined {
@@ -102,100 +90,6 @@ function ownProgram(flags: RunFlags): StorageFunctionRef | undefined {
   }
   if (flags.mode !== 'xrp') throw new UsageError(`--prog runs a storage function, which needs --mode xrp (not ${flags.mode})`);
   return resolveStorageFunction(flags.prog, flags.section);
-}
-
-/** Runs `fn` on an image path: the DB itself, or a temporary import of a raw BPF-KV file. */
-function withImage<T>(db: string, fn: (imagePath: string) => T): T {
-  if (isKvImage(db)) return fn(db);
-  rawKvLayers(db); // a typed error for anything that is neither
-  const dir = mkdtempSync(join(tmpdir(), 'xrp-kv-'));
-  try {
-    const imagePath = join(dir, 'import.img');
-    importKvImage(db, imagePath);
-    return fn(imagePath);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function commonRun(flags: RunFlags, db: string, defaultRequests: number, own: StorageFunctionRef | undefined) {
-  return {
-    db,
-    mode: flags.mode,
-    requests: flags.requests ?? defaultRequests,
-    threads: flags.threads,
-    cores: flags.cores,
-    profile: flags.device,
-    seed: flags.seed,
-    cacheLayers: flags.cache,
-    ...(own !== undefined ? { storageFunction: { objectPath: own.objectPath, programName: own.programName } } : {}),
-  };
-}
-
-const ns = (v: number): string => `${group(Math.round(v))} ns`;
-
-function statsLines(s: KvRunStats, unit: string, cores: number, device: string): string[] {
-  const l = s.latency;
-  const xrp = s.mode === 'xrp' ? `, ${group(s.xrpCalls)} read_xrp call(s)${s.xrpFallbacks > 0 ? ` (${s.xrpFallbacks} finished by the user-space fallback)` : ''}` : '';
-  return [
-    `mode ${s.mode}, ${s.threads} thread(s) on ${cores} simulated core(s), ${device}; ${group(s.requests)} ${unit}`,
-    `latency (virtual time): mean ${ns(l.meanNs)}, p50 ${ns(l.p50Ns)}, p99 ${ns(l.p99Ns)}, p99.9 ${ns(l.p999Ns)}, max ${ns(l.maxNs)}`,
-    `throughput (virtual time): ${group(Math.round(s.requestsPerSec))} requests/s, ${group(Math.round(s.keysPerSec))} keys/s; ${group(s.deviceReads)} device reads${xrp}`,
-  ];
-}
-
-const us = (v: number): string => `${(v / 1000).toFixed(1)} us`;
-
-function nativeLines(s: NativeRunStats, unit: string, program: string): string[] {
-  const l = s.latency;
-  return [
-    `native engine (the real file, host time), ${program}; ${group(s.requests)} ${unit}, ${s.inFlight} in flight`,
-    `start-up (workers, verify, JIT): ${s.startupMs.toFixed(1)} ms, not counted below`,
-    `latency per request (host time): mean ${us(l.meanNs)}, p50 ${us(l.p50Ns)}, p99 ${us(l.p99Ns)}, p99.9 ${us(l.p999Ns)}, max ${us(l.maxNs)}`,
-    `throughput (host time): ${group(Math.round(s.requestsPerSec))} requests/s, ${group(Math.round(s.keysPerSec))} keys/s over ${s.elapsedMs.toFixed(1)} ms; ${group(s.calls)} read_xrp call(s), ${group(s.reads)} block reads`,
-  ];
-}
-
-const jsonReplacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? valueText(v) : v);
-
-function lookupLine(a: { key: bigint; found: boolean; value?: Uint8Array | null }): string {
-  return a.found && a.value ? `key ${a.key}: "${valueText(a.value)}"` : `key ${a.key}: not found`;
-}
-
-function rangeLines(a: RangeAnswer, show: number): string[] {
-  const more = (n: number): string => (n > show ? `, ... (${group(n - show)} more)` : '');
-  switch (a.agg) {
-    case 'none': {
-      const pairs = a.pairs ?? [];
-      return [`${group(pairs.length)} pair(s)`, ...pairs.slice(0, show).map((p) => `  ${p.key}: "${valueText(p.value)}"`), ...(pairs.length > show ? [`  ... (${group(pairs.length - show)} more)`] : [])];
-    }
-    case 'array':
-    case 'set': {
-      const nums = a.numbers ?? [];
-      return [`${a.agg} of ${group(a.count)} key(s): ${group(nums.length)} number(s): ${nums.slice(0, show).join(', ')}${more(nums.length)}`];
-    }
-    case 'avg':
-      if (a.value === undefined || a.count === 0) return [`avg of 0 key(s) = (none: the range is empty)`];
-      return [`avg of ${group(a.count)} key(s) = ${a.sum !== undefined ? exactQuotient(a.sum, BigInt(a.count)) : a.value.toString()}`];
-    default:
-      return [`${a.agg} of ${group(a.count)} key(s) = ${a.value === undefined ? '(none: the range is empty)' : a.value.toString()}`];
-  }
-}
-
-function checkNativeDb(db: string): number {
-  if (isKvImage(db)) {
-    throw new UsageError(`--engine native reads a plain BPF-KV file, and '${db}' is an xrpfs image; make one with: xrp kv create FILE --layers L --raw`);
-  }
-  return rawKvLayers(db);
-}
-
-/** The keys of each request: the given keys in order, reused cyclically, or seeded random keys of the file. */
-function requestKeysFor(keys: bigint[] | undefined, requests: number, keysPerRequest: number, keyCount: number, seed: number): bigint[][] {
-  const rng = new Prng(seed);
-  let next = 0;
-  return Array.from({ length: requests }, () =>
-    Array.from({ length: keysPerRequest }, () => (keys !== undefined ? keys[next++ % keys.length]! : BigInt(rng.nextBelow(keyCount)))),
-  );
 }
 
 export function register(program: Command): void {
@@ -233,45 +127,15 @@ export function register(program: Command): void {
       .option('--key <keys>', 'key(s) to look up, comma-separated (default: seeded random keys)', parseU64List)
       .option('--keys-per-request <n>', 'keys per request, 1-32 (one read_xrp call in xrp mode)', intIn(1, 32), 1)
       .option('--uring-batch', 'uring mode: the keys of a request advance together, one io_uring_enter per hop level'),
-  ).action(async (db: string, flags: RunFlags & { key?: bigint[]; keysPerRequest: number; uringBatch?: boolean }, cmd: Command) => {
+  ).action(async (db: string, flags: RunFlags & { key?: bigint[]; keysPerRequest: number }, cmd: Command) => {
     checkNotDirectory(db, 'DB');
     const keys = flags.key;
-    const show = flags.show;
     const own = ownProgram(flags);
     const keysPerRequest = flags.keysPerRequest;
-    const defaultRequests = keys === undefined ? 1 : Math.ceil(keys.length / keysPerRequest);
-    if (flags.engine === 'native') {
-      refuseForNative(cmd, flags);
-      const layers = checkNativeDb(db);
-      const requestKeys = requestKeysFor(keys, flags.requests ?? defaultRequests, keysPerRequest, kvGeometry(layers).keyCount, flags.seed);
-      const r = await runNativeGet(db, { requestKeys, inFlight: flags.threads, ...(own !== undefined ? { own } : {}) });
-      if (flags.json === true) return void console.log(JSON.stringify({ engine: flags.engine, ...r }, jsonReplacer, 2));
-      const seen = new Set<bigint>();
-      for (const a of r.answers) {
-        if (seen.has(a.key) || seen.size >= Math.max(show, 1)) continue;
-        seen.add(a.key);
-        console.log(lookupLine(a));
-      }
-      for (const line of nativeLines(r, `request(s) of ${keysPerRequest} key(s)`, own?.programName ?? 'kv_get')) console.log(line);
-      if (r.partial) throw new CommandError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
-      return;
-    }
-    const common = commonRun(flags, db, defaultRequests, own);
-    withImage(db, (imagePath) => {
-      const r = runKvLookups({ ...common, db: imagePath, keysPerRequest, uringBatch: flags.uringBatch === true, ...(keys !== undefined ? { keys } : {}) });
-      if (flags.json === true) return void console.log(JSON.stringify({ ...r, histogram: undefined }, jsonReplacer, 2));
-      // Each distinct key once (a key repeated by --requests answers the same).
-      const seen = new Set<bigint>();
-      const answers: LookupAnswer[] = [];
-      for (const a of r.answers ?? []) {
-        if (seen.has(a.key) || answers.length >= Math.max(show, 1)) continue;
-        seen.add(a.key);
-        answers.push(a);
-      }
-      console.log(`kv.db: ${r.layers} layer(s), ${group(kvGeometry(r.layers).keyCount)} keys${own !== undefined ? `; storage function ${own.programName} of ${own.objectPath}` : ''}`);
-      for (const a of answers) console.log(lookupLine(a));
-      for (const line of statsLines(r, `request(s) of ${keysPerRequest} key(s)`, common.cores, common.profile)) console.log(line);
-    });
+    const requests = flags.requests ?? (keys === undefined ? 1 : Math.ceil(keys.length / keysPerRequest));
+    const runner = openKvRunner(db, engineConfig(cmd, flags));
+    const r = await runner.get({ kind: 'get', requests, keysPerRequest, ...(keys !== undefined ? { keys } : {}), ...(own !== undefined ? { own } : {}) });
+    printGet(r, keysPerRequest, { json: flags.json === true, show: flags.show, ...(own !== undefined ? { own } : {}) });
   });
 
   addRunOptions(
@@ -290,33 +154,11 @@ export function register(program: Command): void {
     if (begin > end) throw new UsageError(`BEGIN ${begin} is after END ${end}`);
     const flagsBits = (flags.beginExclusive === true ? RNG_BEGIN_EXCLUSIVE : 0) | (flags.endInclusive === true ? RNG_END_INCLUSIVE : 0);
     const range: KeyRange = { begin, end, flags: flagsBits };
-    const agg = flags.agg;
-    const show = flags.show;
     const own = ownProgram(flags);
     const shown = `[${begin}, ${end}${flagsBits & RNG_END_INCLUSIVE ? ']' : ')'}${flagsBits & RNG_BEGIN_EXCLUSIVE ? ' (begin excluded)' : ''}`;
-    if (flags.engine === 'native') {
-      refuseForNative(cmd, flags);
-      checkNativeDb(db);
-      const r = await runNativeRange(db, { begin, end, flags: flagsBits, agg, requests: flags.requests ?? 1, inFlight: flags.threads, ...(own !== undefined ? { own } : {}) });
-      if (flags.json === true) return void console.log(JSON.stringify({ engine: flags.engine, ...r }, jsonReplacer, 2));
-      const answer = rangeAnswerOf(r.result, agg);
-      console.log(`range ${shown}:`);
-      for (const line of rangeLines(answer, show)) console.log(line);
-      for (const line of nativeLines(r, 'range request(s)', own?.programName ?? 'kv_range')) console.log(line);
-      if (r.partial) throw new CommandError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
-      return;
-    }
-    const common = commonRun(flags, db, 1, own);
-    withImage(db, (imagePath) => {
-      const r = runKvRanges({ ...common, db: imagePath, ranges: [range], agg });
-      if (flags.json === true) return void console.log(JSON.stringify({ ...r, histogram: undefined, answers: r.answers?.slice(0, 1) }, jsonReplacer, 2));
-      const a = r.answers?.[0];
-      if (a === undefined) throw new CommandError('the range query gave no answer');
-      console.log(`kv.db: ${r.layers} layer(s), ${group(kvGeometry(r.layers).keyCount)} keys; range ${shown}:`);
-      for (const line of rangeLines(a, show)) console.log(line);
-      if (r.mode === 'xrp') console.log(`(${a.calls} ${own?.programName ?? 'kv_range'} call(s) per query)`);
-      for (const line of statsLines(r, 'range request(s)', common.cores, common.profile)) console.log(line);
-    });
+    const runner = openKvRunner(db, engineConfig(cmd, flags));
+    const r = await runner.range({ kind: 'range', range, agg: flags.agg, requests: flags.requests ?? 1, ...(own !== undefined ? { own } : {}) });
+    printRange(r, shown, { json: flags.json === true, show: flags.show, ...(own !== undefined ? { own } : {}) });
   });
 }
 

@@ -44,9 +44,9 @@ test('xrp kv: create an image, get keys in each mode, ranges with aggregations, 
     assert.match(out, /^key 5: "5"$/m);
     assert.match(out, /^key 961: not found$/m);
     assert.match(out, /^key 16: "16"$/m);
-    assert.match(out, /mode xrp, 1 thread\(s\) on 6 simulated core\(s\), optane-p5800x; 3 request\(s\) of 1 key\(s\)/);
-    assert.match(out, /latency \(virtual time\): mean [\d,]+ ns/);
-    assert.match(out, /throughput \(virtual time\): [\d,]+ requests\/s/);
+    assert.match(out, /mode xrp on 6 simulated core\(s\), optane-p5800x; 3 request\(s\) of 1 key\(s\), 1 thread\(s\)/);
+    assert.match(out, /latency per request \(virtual time\): mean [\d,]+ ns, p50 [\d,]+ ns, p99 [\d,]+ ns, p99\.9 [\d,]+ ns/);
+    assert.match(out, /throughput \(virtual time\): [\d,]+ requests\/s, [\d,]+ keys\/s over [\d,]+ ns; 3 read_xrp call\(s\), [\d,]+ block reads$/m);
     const json = JSON.parse(await ok('kv', 'get', db, '--key', '7', '--mode', 'read', '--requests', '40', '--threads', '4', '--json')) as {
       mode: string; requests: number; deviceReads: number; latency: { meanNs: number }; answers: { key: string; found: boolean; value: string }[];
     };
@@ -72,7 +72,7 @@ test('xrp kv: create an image, get keys in each mode, ranges with aggregations, 
     assert.ok(statSync(deep).blocks * 512 < 4 << 20, 'sparse');
     out = await ok('kv', 'get', deep, '--key', '887503680');
     assert.match(out, /^key 887503680: "887503680"$/m);
-    assert.match(out, /7 device reads, 1 read_xrp call/);
+    assert.match(out, /1 read_xrp call\(s\), 7 block reads/);
 
     const raw = join(dir, 'raw.db');
     assert.match(await ok('kv', 'create', raw, '--layers', '1', '--raw'), /BPF-KV file, 1 layer\(s\), 31 keys, 2,560 bytes/);
