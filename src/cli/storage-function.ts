@@ -27,11 +27,11 @@ export function resolveStorageFunction(objectPath: string, section?: string): St
       : object.programs.filter((p) => p.sectionName === 'xrp').length > 0
         ? object.programs.filter((p) => p.sectionName === 'xrp')
         : object.programs;
-  if (candidates.length === 0) {
+  const [chosen, ...others] = candidates;
+  if (chosen === undefined) {
     throw new UsageError(section !== undefined ? `${objectPath}: no program in section or named "${section}"; programs: ${listed()}` : `${objectPath} holds no program`);
   }
-  if (candidates.length > 1) throw new UsageError(`${objectPath} holds ${candidates.length} candidate programs (${listed()}): choose one with --section`);
-  const chosen = candidates[0]!;
+  if (others.length > 0) throw new UsageError(`${objectPath} holds ${candidates.length} candidate programs (${listed()}): choose one with --section`);
   return { objectPath, programName: chosen.name, sectionName: chosen.sectionName };
 }
 

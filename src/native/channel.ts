@@ -148,7 +148,7 @@ export class Channel {
   }
 
   readDetail(slot: number): string {
-    const n = this.mi[slot * MI.COUNT + MI.DETAIL_BYTES]!;
+    const n = this.mi[slot * MI.COUNT + MI.DETAIL_BYTES] ?? 0;
     if (n === 0) return '';
     // TextDecoder refuses views of shared memory: copy first
     return new TextDecoder().decode(this.detail.slice(slot * DETAIL_BYTES_MAX, slot * DETAIL_BYTES_MAX + n));

@@ -147,6 +147,8 @@ function main(init: WorkerInit): void {
     }
   };
 
+  // Non-null assertions below read a slot's fields of the shared-memory channel (indexes inside
+  // the slot, or a ring index masked into its array) on every request: checking each would only cost.
   const serveSlot = (slot: number, active: ChainRunner): void => {
     const mi = slot * MI.COUNT;
     const mf = slot * MF.COUNT;

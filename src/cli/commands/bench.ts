@@ -56,7 +56,7 @@ function listExperiments(config: SuiteConfig): string {
     lines.push(`${e.number}  ${e.id.padEnd(15)} ${e.title}  (${points} points; --full ${full})`);
     const axes = e.axes(config);
     for (const p of e.params) {
-      const values = axes[p.name]!.map(String).join(',');
+      const values = (axes[p.name] ?? []).map(String).join(',');
       const accepted = p.kind === 'choice' ? (p.choices ?? []).join('|') : `${p.min ?? ''}..${p.max ?? ''}`;
       lines.push(`     --set ${p.name}=${values}${p.unit === '' ? '' : ` ${p.unit}`}   ${p.description} [${accepted}]`);
     }

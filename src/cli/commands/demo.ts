@@ -59,7 +59,7 @@ export function register(program: Command): void {
 
       console.log('\n== 2. disassemble');
       for (let pc = 0; pc < insns.length; pc++) {
-        if (pc > 0 && insns[pc - 1]!.code === 0x18) continue; // second slot of lddw
+        if (insns[pc - 1]?.code === 0x18) continue; // second slot of lddw
         console.log(`${String(pc).padStart(5)}: ${disassembleInsn(insns, pc)}`);
       }
 

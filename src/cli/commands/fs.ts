@@ -23,7 +23,7 @@ const CHUNK_BYTES = 8 << 20;
 export function parseSize(text: string): number {
   const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
   if (m === null) throw new FsCliError(`invalid size '${text}' (examples: 65536, 64K, 512M, 1G)`);
-  const shift = { '': 0, k: 10, m: 20, g: 30, t: 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const shift = { '': 0, k: 10, m: 20, g: 30, t: 40 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Number(m[1]) * 2 ** shift;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new FsCliError(`size '${text}' is out of range`);
   return bytes;

@@ -97,7 +97,8 @@ export function register(program: Command): void {
         const text = new TextDecoder().decode(readInput(options.asm));
         loaded = { name: options.asm, insns: assemble(text, { fileName: options.asm, firstLine: 1 }) };
       } else {
-        const path = (options.raw ?? file)!;
+        const path = options.raw ?? file;
+        if (path === undefined) throw new UsageError('give exactly one program: FILE, --asm FILE or --raw FILE');
         const bytes = readInput(path);
         if (options.raw === undefined && ELF_MAGIC.every((b, i) => bytes[i] === b)) {
           const object = loadElf(bytes, path);
@@ -125,7 +126,8 @@ export function register(program: Command): void {
 }
 
 function onlyProgram(names: string[], path: string): string {
-  if (names.length === 1) return names[0]!;
-  if (names.length === 0) throw new ProgRunError(`${path} holds no program`);
+  const [only, ...others] = names;
+  if (only === undefined) throw new ProgRunError(`${path} holds no program`);
+  if (others.length === 0) return only;
   throw new UsageError(`${path} holds ${names.length} programs (${names.join(', ')}): choose one with --section`);
 }

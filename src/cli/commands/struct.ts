@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { CommandError } from '../errors.ts';
 import { choiceOption, deviceOption, intIn } from '../options.ts';
 import {
   prepareArrayChain,
@@ -58,7 +59,9 @@ function report(results: StructureRunResult[], json: boolean): void {
     console.log(JSON.stringify(results, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     return;
   }
-  console.log(results[0]!.sample);
+  const first = results[0];
+  if (first === undefined) throw new CommandError('the run gave no result');
+  console.log(first.sample);
   for (const r of results) {
     const l = r.latency;
     console.log(

@@ -57,8 +57,9 @@ function spec(workloadFile: string, overrides: string[]): WorkloadSpec {
 }
 
 function target(flags: Flags): { kind: 'image'; path: string } | { kind: 'file'; path: string } {
-  if ((flags.image === undefined) === (flags.file === undefined)) throw new UsageError('give exactly one of --image <emulated disk image> or --file <real file>');
-  return flags.image !== undefined ? { kind: 'image', path: flags.image } : { kind: 'file', path: flags.file! };
+  if (flags.image !== undefined && flags.file === undefined) return { kind: 'image', path: flags.image };
+  if (flags.file !== undefined && flags.image === undefined) return { kind: 'file', path: flags.file };
+  throw new UsageError('give exactly one of --image <emulated disk image> or --file <real file>');
 }
 
 function emulatedCommon(flags: Flags): { threads: number; seed: number; profile: string; cores: number } {

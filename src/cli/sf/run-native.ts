@@ -5,6 +5,7 @@
 
 import { NativeXrpEngine, type NativeXrpResult } from '../../native/engine.ts';
 import { Histogram, type LatencySummary } from '../../sim/histogram.ts';
+import { CommandError } from '../errors.ts';
 
 export interface NativeSfOptions {
   objectPath: string;
@@ -54,10 +55,12 @@ export async function runOnNative(o: NativeSfOptions): Promise<NativeSfOutcome> 
     };
     await Promise.all(Array.from({ length: Math.min(o.inFlight, o.requests) }, lane));
     const elapsedMs = Number(process.hrtime.bigint() - startNs) / 1e6;
-    const first = results[0]!;
+    const first = results[0];
+    const scratch = scratches[0];
+    if (first === undefined || scratch === undefined) throw new CommandError(`${o.programName} on ${o.dataPath}: no call completed`);
     return {
       first,
-      scratch: scratches[0]!,
+      scratch,
       startupMs,
       elapsedMs,
       latency: hist.summary(),

@@ -4,7 +4,7 @@
 // instructions) stop at the budget with a typed "too complex" error; every
 // shipped storage function stays inside it; both budgets are options.
 
-import { WT_LOOKUP_VERIFIER_BUDGET } from '../../../src/wt/emulated.ts';
+import { loaderBudget } from '../../helpers/verifier-budget.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -38,13 +38,13 @@ test('the worst mutated objects stop at the instruction budget with VerifierTooC
   }
 });
 
-test('every shipped storage function verifies well inside both budgets (wt_lookup inside its loader\'s own)', () => {
+test('every shipped storage function verifies well inside both budgets (or inside its loader\'s own)', () => {
   for (const file of objects('bpf')) {
     for (const { p, maps } of programsOf(file)) {
-      if (p.name === 'wt_lookup') {
-        const own = WT_LOOKUP_VERIFIER_BUDGET;
-        const w = verify(p, { type: 'xrp', maps, insnLimit: own.insns, stateLimit: own.states });
-        assert.ok(w.ok && w.stats.processedInsns < own.insns && w.stats.states < own.states, `${p.name}: ${w.ok ? `${w.stats.processedInsns} processed, ${w.stats.states} states` : w.error.message}`);
+      const own = loaderBudget(p.name);
+      if (own !== null) {
+        const w = verify(p, { type: 'xrp', maps, ...own });
+        assert.ok(w.ok && w.stats.processedInsns < own.insnLimit && w.stats.states < own.stateLimit, `${p.name}: ${w.ok ? `${w.stats.processedInsns} processed, ${w.stats.states} states` : w.error.message}`);
         continue;
       }
       const r = verify(p, { type: 'xrp', maps });

@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadElf } from '../../../src/bpf/elf/elf.ts';
 import { verify } from '../../../src/bpf/verifier/verifier.ts';
-import { WT_LOOKUP_VERIFIER_BUDGET } from '../../../src/wt/emulated.ts';
+import { loaderBudget } from '../../helpers/verifier-budget.ts';
 
 const root = new URL('../../../', import.meta.url);
 /** Processed instructions allowed per program: the largest today is bpf/kv/range.bpf.o with 7,227. */
@@ -51,9 +51,8 @@ for (const file of OBJECTS) {
   test(`accepts ${file}`, () => {
     const object = loadElf(new Uint8Array(readFileSync(new URL(file, root))), file);
     for (const p of object.programs.filter((q) => q.sectionName === 'xrp')) {
-      // Every shipped function passes verify()'s default budget except wt_lookup, which its loader verifies with its own.
-      const own = p.name === 'wt_lookup' ? { insnLimit: WT_LOOKUP_VERIFIER_BUDGET.insns, stateLimit: WT_LOOKUP_VERIFIER_BUDGET.states } : {};
-      const r = verify(p, { type: 'xrp', maps: object.maps, ...own });
+      // Every shipped function passes verify()'s default budget, or its loader's own where it has one.
+      const r = verify(p, { type: 'xrp', maps: object.maps, ...loaderBudget(p.name) });
       assert.ok(r.ok, r.ok ? '' : `${r.error.message}\n${r.log.join('\n')}`);
       assert.ok(r.stats.processedInsns >= p.insns.length / 2);
       const budget = BUDGET_BY_PROGRAM[p.name] ?? PROCESSED_BUDGET;
