@@ -15,8 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { loadElf, type BpfObject } from '../../src/bpf/elf/elf.ts';
 import { encode } from '../../src/bpf/isa.ts';
 import { verify } from '../../src/bpf/verifier/verifier.ts';
-import { runOnEmulator } from '../../src/cli/sf/run-emulated.ts';
-import { runOnNative } from '../../src/cli/sf/run-native.ts';
+import { runSf } from '../../src/cli/sf/run.ts';
 import { makeList, scratchOf, walk } from '../../templates/storage-function/walk.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -101,12 +100,12 @@ test('templates/storage-function: builds, verifies, and answers as its TypeScrip
       assert.equal(expected.found, wanted <= 50n);
       const scratch = new Uint8Array(4096);
       new DataView(scratch.buffer).setBigUint64(0, wanted, true);
-      const o = { objectPath, programName: 'find', dataPath: list, startOffsetBytes: 0, sizeBytes: 512, scratch };
-      const [read, xrp] = runOnEmulator({ ...o, device: 'optane-p5800x', seed: 1 });
-      assert.deepEqual(read?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read() walk, key ${wanted}`);
-      assert.deepEqual(xrp?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read_xrp, key ${wanted}`);
-      assert.equal(xrp?.reads, expected.hops);
-      const native = await runOnNative({ ...o, requests: 1, inFlight: 1 });
+      const o = { objectPath, programName: 'find', dataPath: list, startOffsetBytes: 0, sizeBytes: 512, scratch, requests: 1, inFlight: 1 };
+      const emulated = await runSf({ engine: 'emulated', device: 'optane-p5800x', seed: 1 }, o);
+      assert.deepEqual(emulated.baseline?.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read() walk, key ${wanted}`);
+      assert.deepEqual(emulated.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `read_xrp, key ${wanted}`);
+      assert.equal(emulated.first.reads, expected.hops);
+      const native = await runSf({ engine: 'native' }, o);
       assert.equal(native.first.statusName, 'DONE');
       assert.deepEqual(native.scratch.subarray(0, 32), scratchOf(wanted, expected).subarray(0, 32), `native, key ${wanted}`);
     }

@@ -1,15 +1,17 @@
 // `xrp sf run FILE.o DATA`: run any storage function over any file or image, from a
-// start offset, with the scratch page initialised from a file. On the emulated
-// machine (default) it walks twice, with read() and with read_xrp, and compares
-// latency, hops and the final scratch; on the native engine it runs read_xrp on the
-// real file and reports latency percentiles and throughput.
+// start offset, with the scratch page initialised from a file. The options pick
+// and configure the engine once (engineConfig); one runner (src/cli/sf/run.ts)
+// makes the read_xrp calls on it and one printer shows the report: the first
+// call's end, latency percentiles and throughput in the engine's clock, the
+// scratch page. The emulated machine (default) adds the same walk with read()
+// to compare latency, hops and the final scratch with.
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.ts';
 import { choiceOption, deviceOption, intIn } from '../options.ts';
-import { runOnEmulator, SCRATCH_BYTES, type WalkOutcome } from '../sf/run-emulated.ts';
-import { runOnNative } from '../sf/run-native.ts';
+import type { WalkOutcome } from '../sf/baseline.ts';
+import { runSf, SCRATCH_BYTES, type SfEngineConfig, type SfReport } from '../sf/run.ts';
 import { checkNotDirectory, resolveStorageFunction } from '../storage-function.ts';
 
 interface SfFlags {
@@ -28,7 +30,12 @@ interface SfFlags {
 }
 
 const group = (n: number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-const us = (ns: number): string => `${(ns / 1000).toFixed(1)} us`;
+
+/** How each clock's latencies read: the emulated machine's virtual ns are exact, the host's are not. */
+const LATENCY_TEXT = {
+  virtual: (ns: number): string => `${group(Math.round(ns))} ns`,
+  host: (ns: number): string => `${(ns / 1000).toFixed(1)} us`,
+} as const;
 
 function initialScratch(path: string | undefined): Uint8Array {
   const page = new Uint8Array(SCRATCH_BYTES);
@@ -56,6 +63,45 @@ function walkLine(w: WalkOutcome): string {
   return `${w.how.padEnd(8)}  ${w.statusName.padEnd(9)} ${String(w.reads).padStart(6)} block(s) read, ${String(w.syscalls).padStart(6)} syscall(s), latency ${group(w.latencyNs)} ns (virtual)${w.detail !== '' ? `; ${w.detail}` : ''}`;
 }
 
+/** The engine the options pick, configured by them; refuses, by name, options given that it cannot honour. */
+function engineConfig(cmd: Command, flags: SfFlags): SfEngineConfig {
+  const given = (names: string[]): string[] => names.filter((n) => cmd.getOptionValueSource(n) === 'cli');
+  if (flags.engine === 'native') {
+    const refused = given(['device', 'seed']).map((n) => `--${n}`);
+    if (refused.length > 0) throw new UsageError(`--engine native cannot honour ${refused.join(', ')}: it runs on this host's device, in real time`);
+    return { engine: 'native' };
+  }
+  for (const n of given(['requests', 'threads'])) throw new UsageError(`--${n} applies to --engine native (the emulated engine runs one read() walk and one read_xrp call)`);
+  return { engine: 'emulated', device: flags.device, seed: flags.seed };
+}
+
+function printReport(r: SfReport, heading: string, showScratch: number): void {
+  const latency = LATENCY_TEXT[r.clock];
+  const l = r.latency;
+  const first = r.first;
+  console.log(`${heading}, ${r.setting}`);
+  if (r.baseline !== undefined) console.log(walkLine(r.baseline));
+  console.log(`read_xrp  ${first.statusName.padEnd(9)} ${String(first.reads).padStart(6)} block(s) read, ${first.resubmissions} resubmission(s)${first.detail !== '' ? `; ${first.detail}` : ''}`);
+  if (r.startupMs !== undefined) console.log(`start-up (workers, verify, JIT): ${r.startupMs.toFixed(1)} ms, not counted below`);
+  console.log(`${group(r.calls)} call(s), ${r.inFlight} in flight: latency mean ${latency(l.meanNs)}, p50 ${latency(l.p50Ns)}, p99 ${latency(l.p99Ns)}, p99.9 ${latency(l.p999Ns)}, max ${latency(l.maxNs)}; ${group(Math.round(r.callsPerSec))} calls/s`);
+  if (r.baseline !== undefined && r.baseline.latencyNs > 0 && l.meanNs > 0) {
+    console.log(`read_xrp / read(): ${(l.meanNs / r.baseline.latencyNs).toFixed(2)} of the latency; final scratch ${r.sameScratch === true ? 'identical' : 'DIFFERENT'}`);
+  }
+  if (r.differing > 0) console.log(`${r.differing} call(s) ended differently from the first`);
+  if (showScratch > 0) console.log(`scratch after the first read_xrp call (first ${showScratch} bytes):\n${hex(r.scratch, showScratch).join('\n')}`);
+}
+
+function jsonOf(r: SfReport, program: string): object {
+  const { baseline, scratch, elapsedNs, ...rest } = r;
+  return {
+    ...rest,
+    program,
+    elapsedMs: elapsedNs / 1e6,
+    scratch: Buffer.from(scratch).toString('hex'),
+    ...(baseline !== undefined ? { read: { ...baseline, scratch: Buffer.from(baseline.scratch).toString('hex') } } : {}),
+  };
+}
+
 export function register(program: Command): void {
   const sf = program.commands.find((c) => c.name() === 'sf') ?? program.command('sf').description('storage functions of your own, over any file');
   sf.command('run')
@@ -80,37 +126,15 @@ export function register(program: Command): void {
       if (flags.size % 512 !== 0) throw new UsageError(`--size ${flags.size} is not a multiple of 512`);
       const own = resolveStorageFunction(objectPath, flags.section);
       const scratch = initialScratch(flags.scratch);
-      const common = { objectPath, programName: own.programName, dataPath, startOffsetBytes: flags.offset, sizeBytes: flags.size, scratch, ...(flags.limit !== undefined ? { resubmitLimit: flags.limit } : {}) };
-      if (flags.engine === 'native') {
-        const refused = ['device', 'seed'].filter((n) => cmd.getOptionValueSource(n) === 'cli').map((n) => `--${n}`);
-        if (refused.length > 0) throw new UsageError(`--engine native cannot honour ${refused.join(', ')}: it runs on this host's device, in real time`);
-        const r = await runOnNative({ ...common, requests: flags.requests, inFlight: flags.threads });
-        if (flags.json === true) return void console.log(JSON.stringify({ engine: 'native', ...r, scratch: Buffer.from(r.scratch).toString('hex') }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-        const l = r.latency;
-        console.log(`${own.programName} (section ${own.sectionName}) over ${dataPath} from offset ${flags.offset}, native engine (the real file, host time)`);
-        console.log(`read_xrp  ${r.first.statusName.padEnd(9)} ${r.first.reads} block(s) read, ${r.first.resubmissions} resubmission(s)${r.first.detail !== '' ? `; ${r.first.detail}` : ''}`);
-        console.log(`start-up (workers, verify, JIT): ${r.startupMs.toFixed(1)} ms, not counted below`);
-        console.log(`${group(flags.requests)} call(s), ${flags.threads} in flight: latency mean ${us(l.meanNs)}, p50 ${us(l.p50Ns)}, p99 ${us(l.p99Ns)}, p99.9 ${us(l.p999Ns)}, max ${us(l.maxNs)}; ${group(Math.round(r.callsPerSec))} calls/s`);
-        if (r.differing > 0) console.log(`${r.differing} call(s) ended differently from the first`);
-        if (flags.showScratch > 0) console.log(`scratch after the first call (first ${flags.showScratch} bytes):\n${hex(r.scratch, flags.showScratch).join('\n')}`);
-        if (r.first.statusName !== 'DONE') process.exitCode = 1;
-        return;
-      }
-      for (const n of ['requests', 'threads']) {
-        if (cmd.getOptionValueSource(n) === 'cli') throw new UsageError(`--${n} applies to --engine native (the emulated engine runs one read() walk and one read_xrp call)`);
-      }
-      const [walk, xrp] = runOnEmulator({ ...common, device: flags.device, seed: flags.seed });
-      if (walk === undefined || xrp === undefined) throw new CommandError('the emulated run gave no outcome');
-      const same = Buffer.from(walk.scratch).equals(Buffer.from(xrp.scratch));
-      if (flags.json === true) {
-        const out = (w: WalkOutcome): object => ({ ...w, scratch: Buffer.from(w.scratch).toString('hex') });
-        return void console.log(JSON.stringify({ engine: 'emulated', program: own.programName, read: out(walk), readXrp: out(xrp), sameScratch: same }, null, 2));
-      }
-      console.log(`${own.programName} (section ${own.sectionName}) over ${dataPath} from offset ${flags.offset}, emulated machine (${flags.device}, virtual time)`);
-      console.log(walkLine(walk));
-      console.log(walkLine(xrp));
-      if (walk.latencyNs > 0 && xrp.latencyNs > 0) console.log(`read_xrp / read(): ${(xrp.latencyNs / walk.latencyNs).toFixed(2)} of the latency; final scratch ${same ? 'identical' : 'DIFFERENT'}`);
-      if (flags.showScratch > 0) console.log(`scratch after read_xrp (first ${flags.showScratch} bytes):\n${hex(xrp.scratch, flags.showScratch).join('\n')}`);
-      if (walk.statusName !== 'DONE' || xrp.statusName !== 'DONE' || !same) process.exitCode = 1;
+      const config = engineConfig(cmd, flags);
+      const r = await runSf(config, {
+        objectPath, programName: own.programName, dataPath, startOffsetBytes: flags.offset, sizeBytes: flags.size, scratch,
+        ...(flags.limit !== undefined ? { resubmitLimit: flags.limit } : {}),
+        requests: flags.requests, inFlight: flags.threads,
+      });
+      if (flags.json === true) return void console.log(JSON.stringify(jsonOf(r, own.programName), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      printReport(r, `${own.programName} (section ${own.sectionName}) over ${dataPath} from offset ${flags.offset}`, flags.showScratch);
+      const baselineFailed = r.baseline !== undefined && (r.baseline.statusName !== 'DONE' || r.sameScratch !== true);
+      if (r.first.statusName !== 'DONE' || baselineFailed) process.exitCode = 1;
     });
 }

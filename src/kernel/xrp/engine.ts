@@ -26,6 +26,9 @@ export interface EmulatedXrpEngineOptions {
   resubmitLimit?: number;
 }
 
+/** The copy's name in the machine's file system (for a caller's own process on `machine`). */
+export const EMULATED_ENGINE_FILE = 'file';
+
 /** File system slack beyond the file: metadata and the image's own structures. */
 const IMAGE_SLACK_BYTES = 16 << 20;
 
@@ -65,10 +68,10 @@ export class EmulatedXrpEngine implements XrpEngine {
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
-    machine.fs.write(machine.fs.create('file'), 0, bytes);
+    machine.fs.write(machine.fs.create(EMULATED_ENGINE_FILE), 0, bytes);
     const proc = machine.kernel.createProcess('xrp-engine');
     const fd = run(machine, proc, function* (t) {
-      return yield* proc.open(t, 'file', O_RDONLY | O_DIRECT);
+      return yield* proc.open(t, EMULATED_ENGINE_FILE, O_RDONLY | O_DIRECT);
     });
     if (fd < 0) throw new XrpConfigError(`opening the copy of ${path} failed (errno ${-fd})`);
     return new EmulatedXrpEngine(machine, dir, proc, fd, proc.alloc(XRP_PAGE_BYTES), proc.alloc(XRP_PAGE_BYTES), options.resubmitLimit);

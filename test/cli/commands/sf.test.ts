@@ -49,12 +49,17 @@ test('xrp sf run: a chain walked with read() and with read_xrp on the emulated m
     chainFile(data, [5, 9, 2, 33, 17, 40, 8]);
     let out = await run('sf', 'run', CHAIN, data, '--offset', String(5 * 512), '--show-scratch', '8');
     assert.match(out, /^read\(\) +DONE +7 block\(s\) read, +7 syscall\(s\), latency [\d,]+ ns \(virtual\)$/m);
-    assert.match(out, /^read_xrp +DONE +7 block\(s\) read, +1 syscall\(s\), latency [\d,]+ ns \(virtual\)$/m);
+    assert.match(out, /^read_xrp +DONE +7 block\(s\) read, 6 resubmission\(s\)$/m);
+    assert.match(out, /^1 call\(s\), 1 in flight: latency mean [\d,]+ ns, p50 [\d,]+ ns, p99 [\d,]+ ns, p99\.9 [\d,]+ ns, max [\d,]+ ns; [\d,]+ calls\/s$/m);
+    assert.doesNotMatch(out, /start-up/, 'a virtual-time report holds no host-time figure');
     assert.match(out, /final scratch identical/);
     assert.match(out, /^ {2}0000: 07 00 00 00 00 00 00 00$/m, 'chain.bpf.c counts its hops in scratch[0..8)');
-    const json = JSON.parse(await run('sf', 'run', CHAIN, data, '--offset', String(5 * 512), '--json')) as { read: { latencyNs: number }; readXrp: { latencyNs: number; reads: number }; sameScratch: boolean };
-    assert.ok(json.readXrp.latencyNs < json.read.latencyNs, 'read_xrp saves the syscalls of every hop after the first');
-    assert.equal(json.readXrp.reads, 7);
+    const json = JSON.parse(await run('sf', 'run', CHAIN, data, '--offset', String(5 * 512), '--json')) as { read: { latencyNs: number }; latency: { meanNs: number }; first: { reads: number }; sameScratch: boolean };
+    assert.ok(json.latency.meanNs < json.read.latencyNs, 'read_xrp saves the syscalls of every hop after the first');
+    assert.equal(json.first.reads, 7);
+    assert.equal(json.sameScratch, true);
+    // virtual time: the same report for the same seed
+    assert.equal(await run('sf', 'run', CHAIN, data, '--offset', String(5 * 512), '--json'), await run('sf', 'run', CHAIN, data, '--offset', String(5 * 512), '--json'));
     // a start in the middle of the chain, with a scratch page from a file
     const scratch = join(dir, 'scratch.bin');
     writeFileSync(scratch, new Uint8Array([100, 0, 0, 0, 0, 0, 0, 0]));
