@@ -134,7 +134,7 @@ export function register(program: Command): void {
     const keysPerRequest = flags.keysPerRequest;
     const requests = flags.requests ?? (keys === undefined ? 1 : Math.ceil(keys.length / keysPerRequest));
     const runner = openKvRunner(db, engineConfig(cmd, flags));
-    const r = await runner.get({ kind: 'get', requests, keysPerRequest, ...(keys !== undefined ? { keys } : {}), ...(own !== undefined ? { own } : {}) });
+    const r = await runner.get({ requests, keysPerRequest, ...(keys !== undefined ? { keys } : {}), ...(own !== undefined ? { own } : {}) });
     printGet(r, keysPerRequest, { json: flags.json === true, show: flags.show, ...(own !== undefined ? { own } : {}) });
   });
 
@@ -157,7 +157,7 @@ export function register(program: Command): void {
     const own = ownProgram(flags);
     const shown = `[${begin}, ${end}${flagsBits & RNG_END_INCLUSIVE ? ']' : ')'}${flagsBits & RNG_BEGIN_EXCLUSIVE ? ' (begin excluded)' : ''}`;
     const runner = openKvRunner(db, engineConfig(cmd, flags));
-    const r = await runner.range({ kind: 'range', range, agg: flags.agg, requests: flags.requests ?? 1, ...(own !== undefined ? { own } : {}) });
+    const r = await runner.range({ range, agg: flags.agg, requests: flags.requests ?? 1, ...(own !== undefined ? { own } : {}) });
     printRange(r, shown, { json: flags.json === true, show: flags.show, ...(own !== undefined ? { own } : {}) });
   });
 }

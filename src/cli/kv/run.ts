@@ -40,7 +40,6 @@ export interface NativeKvConfig {
 export type KvEngineConfig = EmulatedKvConfig | NativeKvConfig;
 
 export interface KvGetJob {
-  kind: 'get';
   /** the keys, reused cyclically (default: seeded random keys of the file) */
   keys?: readonly bigint[];
   requests: number;
@@ -49,14 +48,11 @@ export interface KvGetJob {
 }
 
 export interface KvRangeJob {
-  kind: 'range';
   range: KeyRange;
   agg: RangeAgg;
   requests: number;
   own?: StorageFunctionRef;
 }
-
-export type KvJob = KvGetJob | KvRangeJob;
 
 /** What every engine reports of a run, in its own clock. */
 export interface KvRunReport {
