@@ -11,6 +11,8 @@
 //   node --import tsx scripts/build-originals.ts --bpfkv DIR [--out DIR]
 //   BPFKV_DIR=DIR npm run build:originals
 // Prints the two objects and what the checkout is (commit, clean or not).
+// Also builds their command-line tool, simplekv (`create` and the user-space
+// get and range), against bpf/compat/original-user/ (libbpf 0.x's load call).
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +32,15 @@ const SOURCES = ['xrp-bpf/get.c', 'xrp-bpf/range.c', 'xrp-bpf/simplekvspec.h', '
 /** Ours: the stand-in for the patched kernel's headers. */
 const SHIM_DIR = join(root, 'bpf/compat/original');
 const SHIM_FILES = ['bpf/compat/original/linux/bpf.h', 'bpf/compat/original/bpf/bpf_helpers.h', 'bpf/include/xrp.h'];
+
+/** Their command-line tool (the top-level Makefile's simplekv), for `create` and its user-space get and range. */
+const TOOL_SOURCES = ['simplekv.c', 'helpers.c', 'range.c', 'parse.c', 'create.c', 'get.c'] as const;
+const TOOL_HEADERS = ['simplekv.h', 'helpers.h', 'range.h', 'parse.h', 'create.h', 'get.h', 'db_types.h'] as const;
+const TOOL_SHIM_DIR = join(root, 'bpf/compat/original-user');
+const TOOL_SHIM_FILES = ['bpf/compat/original-user/bpf/bpf.h', 'bpf/compat/original-user/bpf/libbpf.h', 'bpf/compat/original-user/no-xrp.c'];
+/** The top-level Makefile's CFLAGS and LDLIBS (without -lbpf: see bpf/compat/original-user/bpf/bpf.h). */
+const THEIR_CC_FLAGS = ['-Wall', '-D_GNU_SOURCE', '-Wunused'];
+const THEIR_LDLIBS = ['-pthread', '-lm'];
 
 /** xrp-bpf/Makefile's flags for clang (BPF_CFLAGS replaced by our include directories). */
 const THEIR_CLANG_FLAGS = ['-S', '-target', 'bpf', '-D', '__BPF_TRACING__'];
@@ -54,7 +65,7 @@ export interface OriginalsCheckout {
   dir: string;
   /** HEAD of the checkout, when it is a git work tree */
   commit?: string;
-  /** true when git reports no change to the files the build reads; undefined without git */
+  /** true when git reports no change to the files the builds read; undefined without git */
   clean?: boolean;
 }
 
@@ -93,7 +104,7 @@ export function inspectCheckout(dir: string): OriginalsCheckout {
   const head = run('git', ['-C', dir, 'rev-parse', 'HEAD']);
   if (top.ok && realpathSync(top.out) === realpathSync(dir) && head.ok) {
     checkout.commit = head.out;
-    const status = run('git', ['-C', dir, 'status', '--porcelain', '--', ...SOURCES]);
+    const status = run('git', ['-C', dir, 'status', '--porcelain', '--', ...SOURCES, ...TOOL_SOURCES, ...TOOL_HEADERS]);
     if (status.ok) checkout.clean = status.out === '';
   }
   return checkout;
@@ -153,6 +164,40 @@ export function buildOriginals(dir: string, outDir?: string): OriginalsBuild {
   };
 }
 
+const ccCommand = (): string => process.env['CC'] ?? 'gcc';
+
+/** Why their command-line tool cannot be built here (no C compiler, files missing), or null. */
+export function originalToolUnavailable(dir: string | undefined = bpfkvDirOf()): string | null {
+  const why = originalsUnavailable(dir);
+  if (why !== null || dir === undefined) return why ?? 'no checkout';
+  for (const file of [...TOOL_SOURCES, ...TOOL_HEADERS]) {
+    if (!existsSync(join(dir, file))) return `${dir} has no ${file}: not the BPF-KV layout this build knows`;
+  }
+  return run(ccCommand(), ['--version']).ok ? null : `${ccCommand()} is not installed (needed to compile their simplekv as their Makefile does)`;
+}
+
+/**
+ * Compiles their command-line tool, simplekv (`simplekv DB LAYERS create|get|range ...`), unmodified
+ * from the checkout at `dir`; returns its path. Its XRP paths need the patched kernel and fail with
+ * ENOSYS here; `create` and the user-space get and range run.
+ */
+export function buildOriginalTool(dir: string, outDir?: string): string {
+  inspectCheckout(dir);
+  const hash = createHash('sha256');
+  for (const file of [...TOOL_SOURCES, ...TOOL_HEADERS]) hash.update(readFileSync(join(dir, file)));
+  for (const file of TOOL_SHIM_FILES) hash.update(readFileSync(join(root, file)));
+  hash.update(JSON.stringify([THEIR_CC_FLAGS, THEIR_LDLIBS, ccCommand()]));
+  const out = outDir ?? join(tmpdir(), 'xrp-ts-originals', `tool-${hash.digest('hex').slice(0, 16)}`);
+  mkdirSync(out, { recursive: true });
+  const tool = join(out, 'simplekv');
+  if (existsSync(tool)) return tool;
+  const partial = `${tool}.${process.pid}.tmp`;
+  const cc = run(ccCommand(), [...THEIR_CC_FLAGS, '-I', TOOL_SHIM_DIR, '-o', partial, ...TOOL_SOURCES, join(TOOL_SHIM_DIR, 'no-xrp.c'), ...THEIR_LDLIBS], dir);
+  if (!cc.ok) throw new OriginalsError(`${ccCommand()} failed on their simplekv in ${dir}:\n${cc.out}`);
+  renameSync(partial, tool);
+  return tool;
+}
+
 /** One line about the checkout: its commit and whether their files are as committed. */
 export function describeCheckout(c: OriginalsCheckout): string {
   const commit = c.commit === undefined ? 'not a git work tree' : `commit ${c.commit.slice(0, 12)}${c.commit === BPFKV_COMMIT ? '' : ` (the facts were checked at ${BPFKV_COMMIT.slice(0, 12)})`}`;
@@ -172,6 +217,9 @@ function main(): void {
     const built = buildOriginals(dir, outDir);
     console.log(describeCheckout(built.checkout));
     for (const p of [built.get, built.range]) console.log(`${p.source} -> ${p.objectPath} (program ${p.programName}, section ${p.sectionName})`);
+    const noTool = originalToolUnavailable(dir);
+    if (noTool === null) console.log(`their simplekv (create, user-space get and range) -> ${buildOriginalTool(dir)}`);
+    else console.log(`their simplekv is not built: ${noTool}`);
   } catch (error) {
     if (!(error instanceof OriginalsError)) throw error;
     console.error(`build-originals: ${error.message}`);

@@ -5,11 +5,15 @@
 // xrp mode and the native engine on files written by our builder (what `xrp kv
 // create --raw` writes), every answer compared with our user-space walk on the
 // same bytes; and accepted by the running kernel's verifier.
+// Their own command-line tool (simplekv, built unmodified with gcc) checks the
+// file format from their side: its `create` writes our builder's bytes, and
+// its user-space get and range read our files as our walk does.
 // Needs a checkout: BPFKV_DIR=DIR (.ci/run clones one when it can); skipped,
 // saying why, without one.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +33,15 @@ import { originalRange } from '../../src/kv/original-range.ts';
 import { nativeKvGet, nativeKvRange, openKvEngine, rangeAnswerOf } from '../../src/kv/xrp-client.ts';
 import type { XrpEngine } from '../../src/xrp/engine.ts';
 import { originalsKernelWrapper } from '../../bench/linux/originals.ts';
-import { bpfkvDirOf, buildOriginals, describeCheckout, originalsUnavailable, type OriginalsBuild } from '../../scripts/build-originals.ts';
+import { bpfkvDirOf, buildOriginals, buildOriginalTool, describeCheckout, originalsUnavailable, originalToolUnavailable, type OriginalsBuild } from '../../scripts/build-originals.ts';
 import { checkUnderKernelVerifier } from '../helpers/kernel-verifier.ts';
 import { TestRng } from './kv-helpers.ts';
 
 const checkoutDir = bpfkvDirOf();
 const unavailable = originalsUnavailable(checkoutDir);
 const skip = unavailable === null ? false : `the original BPF-KV programs are not available: ${unavailable}`;
+const noTool = originalToolUnavailable(checkoutDir);
+const skipTool = noTool === null ? false : `the original BPF-KV tool (simplekv) is not available: ${noTool}`;
 
 let built: OriginalsBuild | undefined;
 let dir = '';
@@ -259,6 +265,62 @@ test('their range.c with a tiny resubmission limit: every cut chain continued wh
         await engine.close();
       }
     }
+  }
+});
+
+/** Runs their simplekv; its stdout, and its exit status. */
+function simplekv(args: string[], cwd: string): { status: number | null; out: string } {
+  if (checkoutDir === undefined) throw new Error('no checkout');
+  const r = spawnSync(buildOriginalTool(checkoutDir), args, { encoding: 'utf8', cwd });
+  if (r.error !== undefined) throw r.error;
+  return { status: r.status, out: r.stdout };
+}
+
+test('their simplekv create writes the bytes our builder writes, L = 1..4', { skip: skipTool }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'bpfkv-create-'));
+  try {
+    for (const layers of [1, 2, 3, 4]) {
+      const theirs = join(work, `theirs-${layers}.db`);
+      const made = simplekv([theirs, String(layers), 'create'], work);
+      assert.equal(made.status, 0, made.out);
+      const ours = join(work, `ours-${layers}.db`);
+      await buildKvFile(ours, { layers });
+      const a = readFileSync(theirs);
+      const b = readFileSync(ours);
+      assert.equal(a.length, b.length, `L=${layers}: sizes`);
+      if (!a.equals(b)) assert.fail(`L=${layers}: the files differ first at byte ${a.findIndex((byte, i) => byte !== b[i])}`);
+      t.diagnostic(`L=${layers}: ${a.length} bytes identical`);
+      rmSync(theirs);
+      rmSync(ours);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('their simplekv\'s user-space get and range read our file as our walk does; its --sum is range.c\'s AGG_SUM (seeded)', { skip: skipTool }, () => {
+  const layers = 3;
+  const source = sourceOf(layers);
+  const rng = new TestRng(1806);
+  const trim = (value: Uint8Array): string => Buffer.from(value).toString('latin1').replace(/\0.*$/s, '').trim();
+  for (let i = 0; i < 24; i++) {
+    const key = i % 6 === 5 ? BigInt(kvGeometry(layers).keyCount + i) : BigInt(rng.below(kvGeometry(layers).keyCount));
+    const got = simplekv([raw(layers), String(layers), 'get', '--key', String(key)], dir);
+    const ref = referenceLookup(source, key);
+    const expected = ref.found && ref.value !== null ? `Key: ${key}\nValue ${trim(ref.value)}\n` : `Key: ${key}\nValue not found\n`;
+    assert.equal(got.out, expected, `key ${key}`);
+    assert.equal(got.status, ref.found ? 0 : 1);
+  }
+  for (let i = 0; i < 10; i++) {
+    const begin = BigInt(rng.below(kvGeometry(layers).keyCount));
+    const range = { begin, end: begin + BigInt(1 + rng.below(200)) };
+    const pairs = rangeScan(source, range).pairs;
+    const dumped = simplekv([raw(layers), String(layers), 'range', `${range.begin},${range.end}`, '--dump'], dir);
+    assert.equal(dumped.status, 0);
+    assert.deepEqual(dumped.out.split('\n').filter((l) => l !== '' && !l.startsWith('Range Size:')), pairs.map((p) => trim(p.value)), `range [${range.begin}, ${range.end})`);
+    const summed = simplekv([raw(layers), String(layers), 'range', `${range.begin},${range.end}`, '--dump', '--sum'], dir);
+    const sums = summed.out.split('\n').filter((l) => /^-?\d+$/.test(l)).map((l) => BigInt.asUintN(64, BigInt(l)));
+    assert.deepEqual(sums, [theirSum(pairs)], `--sum of [${range.begin}, ${range.end})`);
   }
 });
 
