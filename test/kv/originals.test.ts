@@ -268,6 +268,24 @@ test('their range.c with a tiny resubmission limit: every cut chain continued wh
   }
 });
 
+test('xrp kv get and kv range --prog run their objects on both engines', { skip }, (t) => {
+  const b = originals();
+  const layers = 2;
+  const xrp = (args: string[]): string => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'kv', ...args], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
+    assert.equal(r.status, 0, `xrp kv ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  for (const engine of ['emulated', 'native']) {
+    const got = xrp(['get', raw(layers), '--key', '0,30,31,960,961', '--keys-per-request', '5', '--prog', b.get.objectPath, '--section', b.get.sectionName, '--engine', engine]);
+    for (const line of ['key 0: "0"', 'key 30: "30"', 'key 31: "31"', 'key 960: "960"', 'key 961: not found']) assert.ok(got.includes(line), `${engine} get: no "${line}" in\n${got}`);
+    const range = xrp(['range', raw(layers), '29', '95', '--end-inclusive', '--show', '100', '--prog', b.range.objectPath, '--section', b.range.sectionName, '--engine', engine]);
+    assert.ok(range.includes('67 pair(s)'), `${engine} range:\n${range}`);
+    for (let k = 29; k <= 95; k++) assert.ok(range.includes(`  ${k}: "${k}"`), `${engine} range: no pair ${k}`);
+    t.diagnostic(`${engine}: 5 keys and a 67-pair range through the CLI`);
+  }
+});
+
 /** Runs their simplekv; its stdout, and its exit status. */
 function simplekv(args: string[], cwd: string): { status: number | null; out: string } {
   if (checkoutDir === undefined) throw new Error('no checkout');
