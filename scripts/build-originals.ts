@@ -127,12 +127,13 @@ export function originalsUnavailable(dir: string | undefined = bpfkvDirOf()): st
 const clangCommand = (): string => process.env['CLANG'] ?? 'clang';
 const llcCommand = (): string => process.env['LLC'] ?? 'llc';
 
-/** A folder named by everything the objects depend on: their sources, our shim, the flags; so a rebuild is needed only when one changes. */
+/** A folder named by everything the objects depend on: their sources, our shim, the flags, the compilers' versions; so a rebuild is needed only when one changes. */
 function scratchDirFor(dir: string): string {
   const hash = createHash('sha256');
   for (const file of SOURCES) hash.update(readFileSync(join(dir, file)));
   for (const file of SHIM_FILES) hash.update(readFileSync(join(root, file)));
-  hash.update(JSON.stringify([THEIR_CLANG_FLAGS, THEIR_WARNING_FLAGS, OUR_INCLUDES, clangCommand(), llcCommand()]));
+  const versions = [clangCommand(), llcCommand()].map((tool) => run(tool, ['--version']).out);
+  hash.update(JSON.stringify([THEIR_CLANG_FLAGS, THEIR_WARNING_FLAGS, OUR_INCLUDES, clangCommand(), llcCommand(), versions]));
   return join(tmpdir(), 'xrp-ts-originals', hash.digest('hex').slice(0, 16));
 }
 
@@ -186,7 +187,7 @@ export function buildOriginalTool(dir: string, outDir?: string): string {
   const hash = createHash('sha256');
   for (const file of [...TOOL_SOURCES, ...TOOL_HEADERS]) hash.update(readFileSync(join(dir, file)));
   for (const file of TOOL_SHIM_FILES) hash.update(readFileSync(join(root, file)));
-  hash.update(JSON.stringify([THEIR_CC_FLAGS, THEIR_LDLIBS, ccCommand()]));
+  hash.update(JSON.stringify([THEIR_CC_FLAGS, THEIR_LDLIBS, ccCommand(), run(ccCommand(), ['--version']).out]));
   const out = outDir ?? join(tmpdir(), 'xrp-ts-originals', `tool-${hash.digest('hex').slice(0, 16)}`);
   mkdirSync(out, { recursive: true });
   const tool = join(out, 'simplekv');
