@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify } from '../src/bpf/verifier/verifier.ts';
+import { originalsEntries } from './linux/originals.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
@@ -31,6 +32,7 @@ const PROGRAMS: { object: string; program: string; wrapper: string; linuxName: s
   { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_get', wrapper: 'test/structures/kernel/verify.bpf.c', linuxName: 'verify_sl_get' },
   { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_range', wrapper: 'test/structures/kernel/verify.bpf.c', linuxName: 'verify_sl_range' },
   { object: 'bpf/xrp/walk.bpf.o', program: 'walk', wrapper: 'test/kernel/xrp/kernel/verify.bpf.c', linuxName: 'verify_walk' },
+  ...originalsEntries(), // the original authors' BPF-KV programs, when a checkout is given (BPFKV_DIR or --bpfkv DIR)
 ];
 
 function arg(name: string, fallback: number): number {

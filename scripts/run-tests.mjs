@@ -48,6 +48,7 @@ export const SLOW = [
   'test/kernel/xrp/statuses.test.ts',
   'test/kv/corrupt-agreement.test.ts',
   'test/kv/modes.test.ts',
+  'test/kv/originals.test.ts',
   'test/kv/storage-functions.test.ts',
   'test/package/pack.test.ts',
   'test/wt/emulated.test.ts',
