@@ -31,7 +31,10 @@ struct {
 			return 0;                                       \
 		ctx.data = data;                                        \
 		ctx.scratch = scratch;                                  \
-		return body(&ctx);                                      \
+		int ret = body(&ctx);                                   \
+		/* the stores into ctx are results: keep them */       \
+		asm volatile("" : : "r"(&ctx) : "memory");              \
+		return ret;                                             \
 	}
 
 #endif
