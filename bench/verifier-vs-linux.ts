@@ -18,14 +18,13 @@
 // Needs root (to load into the kernel), clang and libbpf; prints why not otherwise.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify, type VerifyOptions } from '../src/bpf/verifier/verifier.ts';
-import { WT_LOOKUP_VERIFIER_BUDGET } from '../src/wt/emulated.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
@@ -45,11 +44,19 @@ export interface ComparisonEntry {
   readonly budget?: Budget;
   /** set when the program is not compared at all (not a storage function): why */
   readonly skip?: string;
-  /** the wrapper source (and include directories) whose socket filter `program` Linux verifies; or why there is none */
-  readonly linux: { readonly source: string; readonly includes: readonly string[]; readonly program: string } | { readonly why: string };
+  /**
+   * The wrapper source (and include directories) whose socket filter `program`
+   * Linux verifies; or why there is none. With `entry`, `source` is the
+   * storage function's own C, and the bench derives the wrapper from it: the
+   * `SEC("xrp") int entry(struct bpf_xrp *ctx)` function becomes the body of
+   * test/helpers/kernel-wrap.h's socket filter (for sources with no body of
+   * their own to include, such as bpf/examples/).
+   */
+  readonly linux: { readonly source: string; readonly includes: readonly string[]; readonly program: string; readonly entry?: string } | { readonly why: string };
 }
 
 const wrapper = (source: string, program: string, includes: string[] = []): ComparisonEntry['linux'] => ({ source, includes, program });
+const derived = (source: string, entry: string): ComparisonEntry['linux'] => ({ source, includes: [], program: `verify_${entry}`, entry });
 
 /** The shipped storage functions with a kernel wrapper. */
 const SHIPPED: readonly ComparisonEntry[] = [
@@ -59,12 +66,9 @@ const SHIPPED: readonly ComparisonEntry[] = [
   { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_get', linux: wrapper('test/structures/kernel/verify.bpf.c', 'verify_sl_get') },
   { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_range', linux: wrapper('test/structures/kernel/verify.bpf.c', 'verify_sl_range') },
   { object: 'bpf/xrp/walk.bpf.o', program: 'walk', linux: wrapper('test/kernel/xrp/kernel/verify.bpf.c', 'verify_walk') },
-  {
-    object: 'bpf/wt/lookup.bpf.o',
-    program: 'wt_lookup',
-    budget: WT_LOOKUP_VERIFIER_BUDGET,
-    linux: wrapper('test/wt/kernel/verify.bpf.c', 'verify_wt_lookup', ['bpf/wt']),
-  },
+  { object: 'bpf/wt/lookup.bpf.o', program: 'wt_lookup', linux: wrapper('test/wt/kernel/verify.bpf.c', 'verify_wt_lookup', ['bpf/wt']) },
+  { object: 'bpf/examples/chain.bpf.o', program: 'chain', linux: derived('bpf/examples/chain.bpf.c', 'chain') },
+  { object: 'bpf/examples/lookup.bpf.o', program: 'lookup', linux: derived('bpf/examples/lookup.bpf.c', 'lookup') },
   {
     object: 'bpf/tests/loader.bpf.o',
     program: '*',
@@ -151,10 +155,12 @@ function linuxRuns(list: readonly ComparisonEntry[], dir: string, runs: number):
   const cc = spawnSync('cc', ['-O2', join(root, 'bench/linux/load-stats.c'), '-lbpf', '-o', loader], { encoding: 'utf8' });
   if (cc.status !== 0) return `cannot build the libbpf loader (needs cc and libbpf-dev): ${cc.stderr}`;
   const linux = new Map<string, LinuxRun>();
-  const sources = new Map<string, readonly string[]>();
-  for (const e of list) if ('source' in e.linux) sources.set(e.linux.source, e.linux.includes);
-  for (const [source, includes] of sources) {
-    const built = spawnSync('clang', [...CLANG, ...includes.flatMap((d) => ['-I', d]), '-c', source, '-o', wrapperObject(dir, source)], { encoding: 'utf8', cwd: root });
+  const sources = new Map<string, { includes: readonly string[]; entry: string | undefined }>();
+  for (const e of list) if ('source' in e.linux) sources.set(e.linux.source, { includes: e.linux.includes, entry: e.linux.entry });
+  for (const [source, { includes, entry }] of sources) {
+    const input = entry === undefined ? source : deriveWrapper(dir, source, entry);
+    if (input instanceof Error) return input.message;
+    const built = spawnSync('clang', [...CLANG, ...includes.flatMap((d) => ['-I', d]), '-c', input, '-o', wrapperObject(dir, source)], { encoding: 'utf8', cwd: root });
     if (built.status !== 0) return `clang failed on ${source}: ${built.stderr}`;
     for (let r = 0; r < runs; r++) {
       const out = spawnSync(loader, [wrapperObject(dir, source)], { encoding: 'utf8' });
@@ -171,6 +177,18 @@ function linuxRuns(list: readonly ComparisonEntry[], dir: string, runs: number):
 }
 
 const wrapperObject = (dir: string, source: string): string => join(dir, `${source.replaceAll('/', '_')}.o`);
+
+/** Writes the kernel wrapper of `source`'s xrp function `entry` into dir (see ComparisonEntry.linux); its path. */
+function deriveWrapper(dir: string, source: string, entry: string): string | Error {
+  const text = readFileSync(join(root, source), 'utf8');
+  const head = new RegExp(`SEC\\("xrp"\\)\\s*int\\s+${entry}\\s*\\(struct bpf_xrp \\*ctx\\)`);
+  const license = /char\s+\w+\[\]\s+SEC\("license"\)\s*=\s*"[^"]*";/;
+  if (!head.test(text) || !license.test(text)) return new Error(`${source}: no SEC("xrp") int ${entry}(struct bpf_xrp *ctx) and license to derive a kernel wrapper from`);
+  const body = text.replace(license, '').replace(head, `static __always_inline int ${entry}_body(struct bpf_xrp *ctx)`);
+  const path = join(dir, `${source.replaceAll('/', '_')}.wrapper.c`);
+  writeFileSync(path, `#line 1 "${source}"\n${body}\n#include "${join(root, 'test/helpers/kernel-wrap.h')}"\nXRP_SOCKET_WRAPPER(verify_${entry}, ${entry}_body)\n`);
+  return path;
+}
 
 const cell = (x: number | string, width: number): string => String(x).padStart(width);
 

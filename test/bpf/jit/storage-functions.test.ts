@@ -4,7 +4,6 @@
 // random blocks, driven like the NVMe hook does: run, read ctx.next_addr[0], put
 // that block in the data page, run again until done. After every step the engines must agree on r0, the
 // instruction count and every byte of the address space. Also: loadProgram.
-import { WT_LOOKUP_PROGRAM, WT_LOOKUP_VERIFIER_BUDGET } from '../../../src/wt/emulated.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -108,8 +107,7 @@ test('every shipped storage function: JIT = interpreter, step by step, on BPF-KV
   for (const { path, object, name } of programs) {
     // The path of production: the verifier accepts it and it runs on the JIT (unchecked).
     const linked = linkProgram(object, name, new AddressSpace(1 << 20));
-    const own = name === WT_LOOKUP_PROGRAM ? { insnLimit: WT_LOOKUP_VERIFIER_BUDGET.insns, stateLimit: WT_LOOKUP_VERIFIER_BUDGET.states } : {};
-    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source, ...own });
+    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source });
     assert.ok(loaded.engine instanceof JitProgram, `${path} ${name}`);
     const rng = new GenRng(0x5eed);
     for (let run = 0; run < 40; run++) {
