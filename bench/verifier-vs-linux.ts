@@ -207,7 +207,8 @@ function main(): void {
     const unmatched: string[] = [];
     for (const e of list) {
       if (e.skip !== undefined) {
-        unmatched.push(`${e.object} ${e.program}: not compared (${e.skip})`);
+        const note = `${e.object}: not compared (${e.skip})`;
+        if (!unmatched.includes(note)) unmatched.push(note);
         continue;
       }
       const shipped = ourCounts(join(root, e.object), e.program, 'xrp', e.budget);
