@@ -1,39 +1,122 @@
-// Our verifier's time against the Linux verifier's on the same storage
-// functions. Linux has no XRP program type, so the kernel verifies each body
-// through the socket-filter wrappers the kernel tests use (test/**/kernel/
-// verify.bpf.c: the same C body, scratch in a map); it reports its own time
-// with BPF_LOG_STATS (log level 4, no per-instruction log), read by a small
-// libbpf loader (bench/linux/load-stats.c). Ours verifies the shipped object's
-// program (bpf/**/*.bpf.o) as `xrp verify` does (V8's optimizing compiler off),
-// measured two ways: cold (a fresh process per run: what one `xrp verify`
-// costs) and warm (the same process, after a first verification). Prints the
-// processed instructions of both and the ratio ours / Linux's (best of the runs).
-//   npm run bench:verifier-vs-linux [-- --runs 5]
+// Our verifier against the Linux verifier on the storage functions: processed
+// instructions and states on the same bytecode, and time. Linux has no XRP
+// program type, so the kernel verifies each body through the socket-filter
+// wrappers the kernel tests use (test/**/kernel/verify.bpf.c: the same C body,
+// scratch in a map, ctx on the stack); it reports its own time and counts with
+// BPF_LOG_STATS (log level 4, no per-instruction log), read by a small libbpf
+// loader (bench/linux/load-stats.c). Ours verifies the shipped object's program
+// (bpf/**/*.bpf.o) as `xrp verify` does and, for the same-bytecode columns,
+// the wrapper's program too (as a socket filter). The wrapper is not the
+// shipped bytecode: clang compiles the body against a zeroed ctx on the stack
+// (walk's loop only stores into that ctx, which nothing reads: the loop is
+// gone), so only "ours on the wrapper" against "Linux on the wrapper" compares
+// like with like. Time is measured two ways: cold (a fresh process per run:
+// what one `xrp verify` costs) and warm (the same process, after a first
+// verification); ratio = ours / Linux's (best of the runs).
+//   npm run bench:verifier-vs-linux [-- --runs 5] [--counts]
+// --counts prints the counts only (one kernel load per wrapper, no timing).
 // Needs root (to load into the kernel), clang and libbpf; prints why not otherwise.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf/elf.ts';
-import { verify } from '../src/bpf/verifier/verifier.ts';
+import { verify, type VerifyOptions } from '../src/bpf/verifier/verifier.ts';
 import { originalsEntries } from './linux/originals.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
 
-/** The kernel wrapper of each shipped program. */
-const PROGRAMS: { object: string; program: string; wrapper: string; linuxName: string }[] = [
-  { object: 'bpf/kv/get.bpf.o', program: 'kv_get', wrapper: 'test/kv/kernel/verify.bpf.c', linuxName: 'verify_kv_get' },
-  { object: 'bpf/kv/range.bpf.o', program: 'kv_range', wrapper: 'test/kv/kernel/verify.bpf.c', linuxName: 'verify_kv_range' },
-  { object: 'bpf/structures/array_chain.bpf.o', program: 'array_chain', wrapper: 'test/structures/kernel/verify.bpf.c', linuxName: 'verify_array_chain' },
-  { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_get', wrapper: 'test/structures/kernel/verify.bpf.c', linuxName: 'verify_sl_get' },
-  { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_range', wrapper: 'test/structures/kernel/verify.bpf.c', linuxName: 'verify_sl_range' },
-  { object: 'bpf/xrp/walk.bpf.o', program: 'walk', wrapper: 'test/kernel/xrp/kernel/verify.bpf.c', linuxName: 'verify_walk' },
-  ...originalsEntries(), // the original authors' BPF-KV programs, when a checkout is given (BPFKV_DIR or --bpfkv DIR)
+/** A verify() budget other than the default (the one the program's loader passes). */
+interface Budget {
+  readonly insns: number;
+  readonly states: number;
+}
+
+/** One row: a shipped program, and what the kernel verifies for it. */
+export interface ComparisonEntry {
+  /** the shipped object, relative to the checkout */
+  readonly object: string;
+  readonly program: string;
+  /** the budget its loader verifies it with, when not verify()'s default */
+  readonly budget?: Budget;
+  /** set when the program is not compared at all (not a storage function): why */
+  readonly skip?: string;
+  /**
+   * The wrapper source (and include directories) whose socket filter `program`
+   * Linux verifies; or why there is none. With `entry`, `source` is the
+   * storage function's own C, and the bench derives the wrapper from it: the
+   * `SEC("xrp") int entry(struct bpf_xrp *ctx)` function becomes the body of
+   * test/helpers/kernel-wrap.h's socket filter (for sources with no body of
+   * their own to include, such as bpf/examples/).
+   */
+  readonly linux: { readonly source: string; readonly includes: readonly string[]; readonly program: string; readonly entry?: string } | { readonly why: string };
+}
+
+const wrapper = (source: string, program: string, includes: string[] = []): ComparisonEntry['linux'] => ({ source, includes, program });
+const derived = (source: string, entry: string): ComparisonEntry['linux'] => ({ source, includes: [], program: `verify_${entry}`, entry });
+
+/** The shipped storage functions with a kernel wrapper. */
+const SHIPPED: readonly ComparisonEntry[] = [
+  { object: 'bpf/kv/get.bpf.o', program: 'kv_get', linux: wrapper('test/kv/kernel/verify.bpf.c', 'verify_kv_get') },
+  { object: 'bpf/kv/range.bpf.o', program: 'kv_range', linux: wrapper('test/kv/kernel/verify.bpf.c', 'verify_kv_range') },
+  { object: 'bpf/structures/array_chain.bpf.o', program: 'array_chain', linux: wrapper('test/structures/kernel/verify.bpf.c', 'verify_array_chain') },
+  { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_get', linux: wrapper('test/structures/kernel/verify.bpf.c', 'verify_sl_get') },
+  { object: 'bpf/structures/skiplist.bpf.o', program: 'sl_range', linux: wrapper('test/structures/kernel/verify.bpf.c', 'verify_sl_range') },
+  { object: 'bpf/xrp/walk.bpf.o', program: 'walk', linux: wrapper('test/kernel/xrp/kernel/verify.bpf.c', 'verify_walk') },
+  { object: 'bpf/wt/lookup.bpf.o', program: 'wt_lookup', linux: wrapper('test/wt/kernel/verify.bpf.c', 'verify_wt_lookup', ['bpf/wt']) },
+  { object: 'bpf/examples/chain.bpf.o', program: 'chain', linux: derived('bpf/examples/chain.bpf.c', 'chain') },
+  { object: 'bpf/examples/lookup.bpf.o', program: 'lookup', linux: derived('bpf/examples/lookup.bpf.c', 'lookup') },
+  {
+    object: 'bpf/tests/loader.bpf.o',
+    program: '*',
+    skip: 'a fixture of the ELF loader (socket, xdp and tc sections, a legacy "maps" section libbpf v1 cannot open), not a storage function',
+    linux: { why: 'libbpf v1 cannot open it' },
+  },
 ];
+
+/**
+ * Every row: the entry sources concatenated (another source, such as the
+ * original authors' programs, adds its entries here), then any program of
+ * bpf/**\/*.bpf.o that none names, so a new storage function shows up.
+ */
+function entries(): ComparisonEntry[] {
+  const listed: ComparisonEntry[] = [...SHIPPED, ...originalsEntries()];
+  for (const object of shippedObjects(join(root, 'bpf'))) {
+    const parsed = loadElf(new Uint8Array(readFileSync(join(root, object))), object);
+    for (const p of parsed.programs) {
+      if (listed.some((e) => e.object === object && (e.program === p.name || e.program === '*'))) continue;
+      listed.push({ object, program: p.name, linux: { why: 'no kernel wrapper' } });
+    }
+  }
+  return listed.flatMap((e) => (e.program !== '*' ? [e] : programsOf(e.object).map((program) => ({ ...e, program }))));
+}
+
+function shippedObjects(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return shippedObjects(path);
+      return name.endsWith('.bpf.o') ? [relative(root, path)] : [];
+    });
+}
+
+function programsOf(object: string): string[] {
+  return loadElf(new Uint8Array(readFileSync(join(root, object))), object).programs.map((p) => p.name);
+}
+
+/** Our processed instructions and states on one program of an object (no timing). */
+function ourCounts(objectPath: string, program: string, type: VerifyOptions['type'], budget: Budget | undefined): { insns: number; states: number; verdict: string } {
+  const parsed = loadElf(new Uint8Array(readFileSync(objectPath)), objectPath);
+  const p = parsed.programs.find((q) => q.name === program);
+  if (p === undefined) throw new Error(`${objectPath} has no program ${program}`);
+  const r = verify(p, { type, maps: parsed.maps, ...(budget !== undefined ? { insnLimit: budget.insns, stateLimit: budget.states } : {}) });
+  return { insns: r.stats.processedInsns, states: r.stats.states, verdict: r.ok ? 'ok' : `rejected: ${r.error.reason}` };
+}
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,7 +124,7 @@ function arg(name: string, fallback: number): number {
 }
 
 /** Child mode: verify one program (cold: the first verification of this process, then warm: `warm` more), print JSON. */
-function child(object: string, program: string, warm: number): void {
+function child(object: string, program: string, warm: number, budget: Budget | undefined): void {
   setFlagsFromString('--no-opt'); // as src/cli/commands/verify.ts does
   const parsed = loadElf(new Uint8Array(readFileSync(join(root, object))), object);
   const p = parsed.programs.find((q) => q.name === program);
@@ -50,7 +133,7 @@ function child(object: string, program: string, warm: number): void {
   let processed = 0;
   for (let i = 0; i <= warm; i++) {
     const t0 = performance.now();
-    const r = verify(p, { type: 'xrp', maps: parsed.maps });
+    const r = verify(p, { type: 'xrp', maps: parsed.maps, ...(budget !== undefined ? { insnLimit: budget.insns, stateLimit: budget.states } : {}) });
     times.push(performance.now() - t0);
     processed = r.stats.processedInsns;
     if (!r.ok) throw new Error(`${program} rejected: ${r.error.message}`);
@@ -61,45 +144,110 @@ function child(object: string, program: string, warm: number): void {
 const best = (xs: number[]): number => Math.min(...xs);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-function main(): void {
-  const runs = arg('runs', 5);
-  const dir = mkdtempSync(join(tmpdir(), 'verifier-vs-linux-'));
-  try {
-    const loader = join(dir, 'load-stats');
-    const cc = spawnSync('cc', ['-O2', join(root, 'bench/linux/load-stats.c'), '-lbpf', '-o', loader], { encoding: 'utf8' });
-    if (cc.status !== 0) return void console.log(`cannot build the libbpf loader (needs cc and libbpf-dev): ${cc.stderr}`);
-    const linux = new Map<string, { usec: number[]; processed: number }>();
-    for (const wrapper of [...new Set(PROGRAMS.map((p) => p.wrapper))]) {
-      const obj = join(dir, `${wrapper.replaceAll('/', '_')}.o`);
-      const built = spawnSync('clang', [...CLANG, '-c', wrapper, '-o', obj], { encoding: 'utf8', cwd: root });
-      if (built.status !== 0) return void console.log(`clang failed on ${wrapper}: ${built.stderr}`);
-      for (let r = 0; r < runs; r++) {
-        const out = spawnSync(loader, [obj], { encoding: 'utf8' });
-        if (out.status !== 0) return void console.log(`the kernel did not load ${wrapper} (root needed?): ${out.stderr.trim()}`);
-        for (const line of out.stdout.trim().split('\n')) {
-          const [name, usec, processed] = line.split(' ');
-          const e = linux.get(name!) ?? { usec: [], processed: Number(processed) };
-          e.usec.push(Number(usec));
-          linux.set(name!, e);
-        }
+interface LinuxRun {
+  usec: number[];
+  processed: number;
+  states: number;
+}
+
+/** Loads every wrapper `runs` times into the kernel; its figures per wrapper program (or why not). */
+function linuxRuns(list: readonly ComparisonEntry[], dir: string, runs: number): Map<string, LinuxRun> | string {
+  const loader = join(dir, 'load-stats');
+  const cc = spawnSync('cc', ['-O2', join(root, 'bench/linux/load-stats.c'), '-lbpf', '-o', loader], { encoding: 'utf8' });
+  if (cc.status !== 0) return `cannot build the libbpf loader (needs cc and libbpf-dev): ${cc.stderr}`;
+  const linux = new Map<string, LinuxRun>();
+  const sources = new Map<string, { includes: readonly string[]; entry: string | undefined }>();
+  for (const e of list) if ('source' in e.linux) sources.set(e.linux.source, { includes: e.linux.includes, entry: e.linux.entry });
+  for (const [source, { includes, entry }] of sources) {
+    const input = entry === undefined ? source : deriveWrapper(dir, source, entry);
+    if (input instanceof Error) return input.message;
+    const built = spawnSync('clang', [...CLANG, ...includes.flatMap((d) => ['-I', d]), '-c', input, '-o', wrapperObject(dir, source)], { encoding: 'utf8', cwd: root });
+    if (built.status !== 0) return `clang failed on ${source}: ${built.stderr}`;
+    for (let r = 0; r < runs; r++) {
+      const out = spawnSync(loader, [wrapperObject(dir, source)], { encoding: 'utf8' });
+      if (out.status !== 0) return `the kernel did not load ${source} (root needed?): ${out.stderr.trim()}`;
+      for (const line of out.stdout.trim().split('\n')) {
+        const [name = '', usec, processed, states] = line.split(' ');
+        const e = linux.get(name) ?? { usec: [], processed: Number(processed), states: Number(states) };
+        e.usec.push(Number(usec));
+        linux.set(name, e);
       }
     }
-    console.log(`# verification time, ours (xrp verify: --no-opt) vs Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux`);
+  }
+  return linux;
+}
+
+const wrapperObject = (dir: string, source: string): string => join(dir, `${source.replaceAll('/', '_')}.o`);
+
+/** Writes the kernel wrapper of `source`'s xrp function `entry` into dir (see ComparisonEntry.linux); its path. */
+function deriveWrapper(dir: string, source: string, entry: string): string | Error {
+  const text = readFileSync(join(root, source), 'utf8');
+  const head = new RegExp(`SEC\\("xrp"\\)\\s*int\\s+${entry}\\s*\\(struct bpf_xrp \\*ctx\\)`);
+  const license = /char\s+\w+\[\]\s+SEC\("license"\)\s*=\s*"[^"]*";/;
+  if (!head.test(text) || !license.test(text)) return new Error(`${source}: no SEC("xrp") int ${entry}(struct bpf_xrp *ctx) and license to derive a kernel wrapper from`);
+  const body = text.replace(license, '').replace(head, `static __always_inline int ${entry}_body(struct bpf_xrp *ctx)`);
+  const path = join(dir, `${source.replaceAll('/', '_')}.wrapper.c`);
+  writeFileSync(path, `#line 1 "${source}"\n${body}\n#include "${join(root, 'test/helpers/kernel-wrap.h')}"\nXRP_SOCKET_WRAPPER(verify_${entry}, ${entry}_body)\n`);
+  return path;
+}
+
+const cell = (x: number | string, width: number): string => String(x).padStart(width);
+
+function main(): void {
+  const runs = arg('runs', 5);
+  const countsOnly = process.argv.includes('--counts');
+  const list = entries();
+  const dir = mkdtempSync(join(tmpdir(), 'verifier-vs-linux-'));
+  try {
+    const linux = linuxRuns(list, dir, countsOnly ? 1 : runs);
+    if (typeof linux === 'string') return void console.log(linux);
+    const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
+    console.log(`# processed instructions / stored states, ours against Linux ${kernel} (BPF_LOG_STATS: processed, total_states)`);
+    console.log('# same bytecode: ours and Linux on the kernel wrapper; shipped: ours on the object the loaders use');
+    console.log('program       | ours shipped insns / states | ours wrapper insns / states | Linux wrapper insns / states | insns ours/Linux');
+    const unmatched: string[] = [];
+    for (const e of list) {
+      if (e.skip !== undefined) {
+        const note = `${e.object}: not compared (${e.skip})`;
+        if (!unmatched.includes(note)) unmatched.push(note);
+        continue;
+      }
+      const shipped = ourCounts(join(root, e.object), e.program, 'xrp', e.budget);
+      const ownText = `${cell(shipped.insns, 10)} / ${cell(shipped.states, 6)}${shipped.verdict === 'ok' ? '  ' : ' R'}`;
+      if (shipped.verdict !== 'ok') unmatched.push(`${e.program}: ours ${shipped.verdict}`);
+      if (!('source' in e.linux)) {
+        console.log(`${e.program.padEnd(13)} | ${ownText}       | ${'-'.padStart(27)} | ${'-'.padStart(28)} |`);
+        unmatched.push(`${e.program}: no Linux figure (${e.linux.why})`);
+        continue;
+      }
+      const wrapped = ourCounts(wrapperObject(dir, e.linux.source), e.linux.program, 'socket', e.budget);
+      const l = linux.get(e.linux.program);
+      if (l === undefined) throw new Error(`the kernel reported nothing for ${e.linux.program}`);
+      console.log(
+        `${e.program.padEnd(13)} | ${ownText}       | ${cell(wrapped.insns, 10)} / ${cell(wrapped.states, 6)}${wrapped.verdict === 'ok' ? '  ' : ' R'}       | ${cell(l.processed, 11)} / ${cell(l.states, 6)}        | ${cell((wrapped.insns / l.processed).toFixed(2), 16)}`,
+      );
+      if (wrapped.verdict !== 'ok') unmatched.push(`${e.linux.program}: ours ${wrapped.verdict}`);
+    }
+    for (const u of unmatched) console.log(`  (${u})`);
+    if (countsOnly) return;
+    console.log(`\n# verification time, ours (xrp verify: --no-opt) vs Linux ${kernel} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux`);
     console.log('program       | insns ours | insns Linux | Linux ms | ours cold ms | ours warm ms | ratio cold | ratio warm');
-    for (const p of PROGRAMS) {
+    for (const p of list) {
+      if (!('source' in p.linux) || p.skip !== undefined) continue;
       const cold: number[] = [];
       const warm: number[] = [];
       let processed = 0;
+      const budgetArgs = p.budget !== undefined ? [String(p.budget.insns), String(p.budget.states)] : [];
       for (let r = 0; r < runs; r++) {
-        const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', p.object, p.program], { encoding: 'utf8', cwd: root });
+        const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', p.object, p.program, ...budgetArgs], { encoding: 'utf8', cwd: root });
         if (out.status !== 0) throw new Error(out.stderr);
         const m = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { coldMs: number; warmMs: number; processed: number };
         cold.push(m.coldMs);
         warm.push(m.warmMs);
         processed = m.processed;
       }
-      const l = linux.get(p.linuxName);
-      if (l === undefined) throw new Error(`the kernel reported nothing for ${p.linuxName}`);
+      const l = linux.get(p.linux.program);
+      if (l === undefined) throw new Error(`the kernel reported nothing for ${p.linux.program}`);
       const linuxMs = best(l.usec) / 1000;
       console.log(
         `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}`,
@@ -112,5 +260,7 @@ function main(): void {
 }
 
 const i = process.argv.indexOf('--child');
-if (i >= 0) child(process.argv[i + 1]!, process.argv[i + 2]!, 5);
-else main();
+if (i >= 0) {
+  const [object = '', program = '', insns, states] = process.argv.slice(i + 1);
+  child(object, program, 5, insns !== undefined && states !== undefined ? { insns: Number(insns), states: Number(states) } : undefined);
+} else main();

@@ -12,21 +12,10 @@ import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfkvDirOf, buildOriginals, originalsUnavailable, type OriginalsBuild } from '../../scripts/build-originals.ts';
+import type { ComparisonEntry } from '../verifier-vs-linux.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRAPPER = join(ROOT, 'test/kv/kernel/originals.bpf.c');
-
-/** An entry of the bench's program list. */
-export interface VerifierVsLinuxEntry {
-  /** the object our verifier reads, relative to the repository's root (as the bench's other entries) */
-  object: string;
-  /** the program (function) in it */
-  program: string;
-  /** the C file the kernel's verifier gets (a socket-filter wrapper) */
-  wrapper: string;
-  /** the wrapper's program name in the kernel */
-  linuxName: string;
-}
 
 /** Writes the stub that points test/kv/kernel/originals.bpf.c at this checkout's files; returns its path. */
 export function originalsKernelWrapper(build: OriginalsBuild): string {
@@ -45,7 +34,7 @@ export function originalsKernelWrapper(build: OriginalsBuild): string {
 let reported = false;
 
 /** The originals' entries (get and range), or none, saying why, when no checkout is given or it cannot be built. */
-export function originalsEntries(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): VerifierVsLinuxEntry[] {
+export function originalsEntries(argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): ComparisonEntry[] {
   const dir = bpfkvDirOf(argv, env);
   const why = originalsUnavailable(dir);
   if (why !== null || dir === undefined) {
@@ -56,7 +45,7 @@ export function originalsEntries(argv: readonly string[] = process.argv, env: No
   const build = buildOriginals(dir);
   const wrapper = originalsKernelWrapper(build);
   return [
-    { object: relative(ROOT, build.get.objectPath), program: build.get.programName, wrapper, linuxName: 'verify_oliver_agg' },
-    { object: relative(ROOT, build.range.objectPath), program: build.range.programName, wrapper, linuxName: 'verify_oliver_range' },
+    { object: relative(ROOT, build.get.objectPath), program: build.get.programName, linux: { source: wrapper, includes: [], program: 'verify_oliver_agg' } },
+    { object: relative(ROOT, build.range.objectPath), program: build.range.programName, linux: { source: wrapper, includes: [], program: 'verify_oliver_range' } },
   ];
 }

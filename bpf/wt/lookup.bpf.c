@@ -96,6 +96,10 @@ static __always_inline int wt_lookup_body(struct bpf_xrp *ctx)
 		q->hi = (__s32)n - 1;
 		__s32 hit = 0;
 		for (int step = 0; step < WT_SEARCH_STEPS + 1; step++) {
+			/* read the bounds back from scratch (not the values just stored):
+			 * the verifier then tracks no range for them, so the paths of the
+			 * search's outcomes meet again at the next step */
+			asm volatile("" ::: "memory");
 			__s32 lo = q->lo, hi = q->hi;
 			if (lo > hi)
 				break;
@@ -132,6 +136,10 @@ static __always_inline int wt_lookup_body(struct bpf_xrp *ctx)
 	q->hi = (__s32)n - 1;
 	q->found = 0;
 	for (int step = 0; step < WT_SEARCH_STEPS + 1; step++) {
+		/* read the bounds back from scratch (not the values just stored):
+		 * the verifier then tracks no range for them, so the paths of the
+		 * search's outcomes meet again at the next step */
+		asm volatile("" ::: "memory");
 		__s32 lo = q->lo, hi = q->hi;
 		if (lo > hi)
 			break;

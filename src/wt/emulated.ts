@@ -15,17 +15,9 @@ import { readWtQuery, writeWtQuery } from './xrp-check.ts';
 export const WT_LOOKUP_OBJECT = fileURLToPath(new URL('../../bpf/wt/lookup.bpf.o', import.meta.url));
 export const WT_LOOKUP_PROGRAM = 'wt_lookup';
 
-/**
- * The verifier budget wt_lookup needs: our verifier processes about 466,000
- * instructions and stores about 28,600 states on it (its binary search keeps its bounds in scratch so that
- * Linux's verifier accepts it, and our pruning does worse than Linux's on that
- * shape), past verify()'s default budget. Linux's own ceiling is 1,000,000.
- */
-export const WT_LOOKUP_VERIFIER_BUDGET = { insns: 600_000, states: 40_000 } as const;
-
 /** Loads the lookup storage function into `proc` (verifier + JIT); returns its fd. */
 export function* loadWtLookup(t: SimThread, proc: Process, engine: 'jit' | 'interp' = 'jit'): Task<number> {
-  return yield* loadXrpProgramFile(t, proc, WT_LOOKUP_OBJECT, WT_LOOKUP_PROGRAM, engine, WT_LOOKUP_VERIFIER_BUDGET);
+  return yield* loadXrpProgramFile(t, proc, WT_LOOKUP_OBJECT, WT_LOOKUP_PROGRAM, engine);
 }
 
 export interface EmulatedIoOptions {

@@ -3,7 +3,10 @@
  * defines a socket filter `name` that builds struct bpf_xrp on the stack with
  * data and scratch as 4096-byte array-map values, which the verifier
  * bounds-checks by the same rules as XRP's PTR_TO_MEM pages (variable offsets
- * must be proven inside the 4096 bytes). Include it after the storage
+ * must be proven inside the 4096 bytes). The stores the body makes into ctx
+ * are kept (an empty asm takes ctx's address after the body): without it
+ * clang drops them, and with them any code that only computes them (walk's
+ * whole fan-out loop). Include it after the storage
  * function's source (compiled with its *_NO_XRP_ENTRY define).
  * test/helpers/kernel-verifier.ts builds and loads such files with bpftool.
  */
@@ -31,7 +34,10 @@ struct {
 			return 0;                                       \
 		ctx.data = data;                                        \
 		ctx.scratch = scratch;                                  \
-		return body(&ctx);                                      \
+		int ret = body(&ctx);                                   \
+		/* the stores into ctx are results: keep them */       \
+		asm volatile("" : : "r"(&ctx) : "memory");              \
+		return ret;                                             \
 	}
 
 #endif

@@ -170,7 +170,10 @@ export function pointerArith(v: VerifierContext, pc: number, insn: Insn, kind: A
   if (s.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
   if (p.ptr === 'map_value_or_null') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_value_or_null prohibited, null-check it first`);
   if (p.ptr === 'map_ptr') throw new Reject(pc, `R${pRegno} pointer arithmetic on map_ptr prohibited`);
-  markPrecise(v, dst.kind === 'ptr' ? insn.src : d);
+  // The scalar operand's range becomes the pointer's: it matters. An immediate
+  // (BPF_K: insn.src is not an operand) is a constant: nothing to mark.
+  if (dst.kind !== 'ptr') markPrecise(v, d);
+  else if ((insn.code & 0x08) !== 0) markPrecise(v, insn.src);
   if (isConst(s.s)) {
     const c = BigInt.asIntN(64, constValue(s.s));
     const off = BigInt(p.off) + (kind === 'add' ? c : -c);

@@ -184,7 +184,7 @@ export class VerifierContext {
 
   initialState(): VState {
     const f = newFrame(-1);
-    if (this.options.type === 'xrp') {
+    if (this.options.type === 'xrp' || this.options.type === 'socket') {
       f.regs[1] = this.ptr('ctx', 0);
     } else {
       const size = this.options.memSizeBytes ?? 4096;

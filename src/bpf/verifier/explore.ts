@@ -160,8 +160,11 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   const pc = path.pc;
   const cur = path.state;
   // Like Linux, checkpoint only after at least 8 instructions and 2 jumps since
-  // the last one on this path: far fewer states to store and compare.
-  const addNew = (path.history.length >= 2 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || v.runAhead[pc]! >= CHECKPOINT_RUN_MIN;
+  // the last one on this path: far fewer states to store and compare. But the
+  // first state to reach a prune point is always kept: the paths that meet
+  // there later (the exits of a loop, each a jump after the previous
+  // checkpoint) can then stop at it instead of each running the rest.
+  const addNew = (path.history.length >= 2 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || v.runAhead[pc]! >= CHECKPOINT_RUN_MIN || v.storedAt[pc] === 0;
   const active = v.active[pc];
   // nothing to compare against and nothing to store: nothing to do
   if (!addNew && active === undefined && v.done[pc] === undefined) return false;

@@ -177,12 +177,18 @@ class IdMap {
   }
 }
 
-/** Whether every concrete value of `cur` is covered by `old`, which was proven safe (regsafe). */
-function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, precise: boolean): boolean {
+/**
+ * Whether every concrete value of `cur` is covered by `old`, which was proven
+ * safe (regsafe). `linked`: ids of old's scalars that some continuation relied
+ * on (see relyIds); undefined: every scalar's id counts.
+ */
+function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, precise: boolean, linked: readonly number[] | undefined): boolean {
   if (old.kind === 'uninit') return exact ? cur.kind === 'uninit' : true;
   if (cur.kind !== old.kind) return false;
   if (old.kind === 'scalar' && cur.kind === 'scalar') {
-    if (!ids.check(old.id, cur.id)) return false;
+    // The link of a scalar matters only when it can have bounded a value some
+    // continuation relied on: then that value is precise and shares the id.
+    if ((exact || precise || linked === undefined || (old.id !== 0 && linked.includes(old.id))) && !ids.check(old.id, cur.id)) return false;
     if (exact) return scalarEqual(old.s, cur.s);
     // A scalar whose value no continuation of old relied on matches any scalar.
     return !precise || scalarWithin(old.s, cur.s);
@@ -196,7 +202,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, preci
   return false;
 }
 
-function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision: Precision | undefined, fi: number): boolean {
+function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision: Precision | undefined, fi: number, linked: readonly number[] | undefined): boolean {
   const o32 = old.stack32;
   const c32 = cur.stack32;
   // below both low slots, both are untouched: equal, and nothing to compare
@@ -225,7 +231,7 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
       }
     }
     if (old.stackTypes[base] === StackByte.SPILL) {
-      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, precision === undefined || slotPrecise(precision, fi, slot))) return false;
+      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
     }
   }
   return true;
@@ -332,9 +338,39 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
   return true;
 }
 
+/**
+ * The ids of old's precise scalars (live registers and spilled slots): a
+ * scalar linked to one of them may have bounded it through a branch on the
+ * copy, so its link must hold in a covered state too; the id of a scalar
+ * linked to no precise one bounded nothing relied on (as in Linux, whose
+ * backtracking marks the copies a branch refined precise together).
+ */
+function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precision): number[] {
+  const out = relyScratch;
+  out.length = 0;
+  const frames = old.frames;
+  for (let fi = 0; fi < frames.length; fi++) {
+    const f = frames[fi]!;
+    const regs = f.regs;
+    for (let m = liveRegsOf(old, fi, pc, liveIn) & (precision.regs[fi] ?? 0) & REGS_MASK; m !== 0; m &= m - 1) {
+      const v = regs[LOWEST_REG[m]!]!;
+      if (v.kind === 'scalar' && v.id !== 0) out.push(v.id);
+    }
+    if ((precision.slots[2 * fi] ?? 0) === 0 && (precision.slots[2 * fi + 1] ?? 0) === 0) continue;
+    for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
+      if (!slotPrecise(precision, fi, slot) || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
+      const v = f.spills[slot];
+      if (v !== undefined && v.kind === 'scalar' && v.id !== 0) out.push(v.id);
+    }
+  }
+  return out;
+}
+const relyScratch: number[] = [];
+
 export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
+  const linked = exact || precision === undefined ? undefined : relyIds(old, pc, liveIn, precision);
   const ids = new IdMap();
   for (let fi = 0; fi < old.frames.length; fi++) {
     const o = old.frames[fi]!;
@@ -345,9 +381,9 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
     const cRegs = c.regs;
     for (let m = liveRegsOf(cur, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
-      if (!regSafe(oRegs[r]!, cRegs[r]!, ids, exact, (preciseRegs & (1 << r)) !== 0)) return false;
+      if (!regSafe(oRegs[r]!, cRegs[r]!, ids, exact, (preciseRegs & (1 << r)) !== 0, linked)) return false;
     }
-    if (!stackSafe(o, c, ids, exact, precision, fi)) return false;
+    if (!stackSafe(o, c, ids, exact, precision, fi, linked)) return false;
   }
   return true;
 }

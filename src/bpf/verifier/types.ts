@@ -4,7 +4,14 @@
 
 import { HelperId } from '../std-helpers.ts';
 
-export type ProgramType = 'xrp' | 'mem';
+/**
+ * xrp: r1 is struct bpf_xrp. mem: r1 points at a buffer whose size r2 holds.
+ * socket: a socket filter, as the kernel-verifier wrappers of the storage
+ * functions are (test/helpers/kernel-wrap.h): r1 is its context, none of whose
+ * fields are modelled (every context access is rejected); maps and helpers as
+ * for the others.
+ */
+export type ProgramType = 'xrp' | 'mem' | 'socket';
 
 /** Size of the data and scratch pages the xrp context points at. */
 export const XRP_PAGE_BYTES = 4096;

@@ -1,4 +1,4 @@
-// `xrp verify FILE.o [--section NAME] [--type xrp|mem]`: run the verifier on
+// `xrp verify FILE.o [--section NAME] [--type xrp|mem|socket]`: run the verifier on
 // the programs of an object. Exit 0 when every selected program is accepted
 // (printing processed instructions, states and time), 1 with the log otherwise.
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .description('verify the eBPF programs of an ELF object; exit 0 if all are accepted, 1 with the verifier log otherwise')
     .argument('<file>', 'an object from clang -target bpf (for example bpf/kv/get.bpf.o)')
     .option('--section <name>', 'verify only the programs of this section (or this function name)')
-    .addOption(choiceOption('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *) or mem (r1 = buffer, r2 = its size)', ['xrp', 'mem'], 'xrp'))
+    .addOption(choiceOption('--type <type>', 'program type: xrp (r1 = struct bpf_xrp *), mem (r1 = buffer, r2 = its size) or socket (a socket filter; its context is not modelled)', ['xrp', 'mem', 'socket'], 'xrp'))
     .option('--mem-size <bytes>', 'buffer size for --type mem', intIn(1), 4096)
     .option('--insn-budget <n>', `stop with "too complex" after this many processed instructions (default ${VERIFY_INSN_BUDGET_DEFAULT}; the kernel's limit is 1000000)`, intIn(1))
     .option('--state-budget <n>', `stop with "too complex" after storing this many states (default ${VERIFY_STATE_BUDGET_DEFAULT})`, intIn(1))

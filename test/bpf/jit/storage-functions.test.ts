@@ -4,7 +4,6 @@
 // random blocks, driven like the NVMe hook does: run, read ctx.next_addr[0], put
 // that block in the data page, run again until done. After every step the engines must agree on r0, the
 // instruction count and every byte of the address space. Also: loadProgram.
-import { loaderBudget } from '../../helpers/verifier-budget.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -108,7 +107,7 @@ test('every shipped storage function: JIT = interpreter, step by step, on BPF-KV
   for (const { path, object, name } of programs) {
     // The path of production: the verifier accepts it and it runs on the JIT (unchecked).
     const linked = linkProgram(object, name, new AddressSpace(1 << 20));
-    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source, ...loaderBudget(name) });
+    const loaded = loadProgram(linked.program, { type: 'xrp', maps: linked.mapSpecs, source: linked.source });
     assert.ok(loaded.engine instanceof JitProgram, `${path} ${name}`);
     const rng = new GenRng(0x5eed);
     for (let run = 0; run < 40; run++) {

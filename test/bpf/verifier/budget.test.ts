@@ -4,7 +4,6 @@
 // instructions) stop at the budget with a typed "too complex" error; every
 // shipped storage function stays inside it; both budgets are options.
 
-import { loaderBudget } from '../../helpers/verifier-budget.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -38,18 +37,13 @@ test('the worst mutated objects stop at the instruction budget with VerifierTooC
   }
 });
 
-test('every shipped storage function verifies well inside both budgets (or inside its loader\'s own)', () => {
+test('every shipped storage function verifies inside both default budgets, with room to spare', () => {
   for (const file of objects('bpf')) {
     for (const { p, maps } of programsOf(file)) {
-      const own = loaderBudget(p.name);
-      if (own !== null) {
-        const w = verify(p, { type: 'xrp', maps, ...own });
-        assert.ok(w.ok && w.stats.processedInsns < own.insnLimit && w.stats.states < own.stateLimit, `${p.name}: ${w.ok ? `${w.stats.processedInsns} processed, ${w.stats.states} states` : w.error.message}`);
-        continue;
-      }
       const r = verify(p, { type: 'xrp', maps });
       assert.ok(r.ok, `${file} ${p.name}: ${r.ok ? '' : r.error.message}`);
-      assert.ok(r.stats.processedInsns * 4 < VERIFY_INSN_BUDGET_DEFAULT, `${p.name}: ${r.stats.processedInsns} processed`);
+      // the largest, wt_lookup, processes about 24,000 instructions; the others under 5,000
+      assert.ok(r.stats.processedInsns * 2 < VERIFY_INSN_BUDGET_DEFAULT, `${p.name}: ${r.stats.processedInsns} processed`);
       assert.ok(r.stats.states * 4 < VERIFY_STATE_BUDGET_DEFAULT, `${p.name}: ${r.stats.states} states`);
     }
   }

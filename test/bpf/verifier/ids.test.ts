@@ -61,3 +61,20 @@ test('an id no other live register holds is forgotten at the checkpoint, so the 
   // pruned at the join: the second path runs 2 instructions, not the 22 after it
   assert.ok(r.stats.processedInsns <= 30, `${r.stats.processedInsns} processed`);
 });
+
+test('a link that bounds nothing relied on does not keep an unlinked state from being pruned', () => {
+  // both copies stay live after the join, but no continuation relies on either's range
+  const asm = `r6 = *(u64 *)(r1 + 0)
+r3 = *(u64 *)(r1 + 8)
+if r3 == 0 goto +2
+r7 = r6
+goto +1
+r7 = *(u64 *)(r1 + 16)
+${PAD}
+r0 = r7
+r0 += r6
+exit`;
+  const r = run('unused link', asm);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.equal(r.stats.prunedPaths, 1, 'the unlinked path is covered at the join');
+});

@@ -38,7 +38,7 @@ test('bad arguments: a typed error naming what was wrong', () => {
   const r = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--section', 'nosuch');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no program in section "nosuch"; programs: bad_mask \(section xrp\)/);
-  const t = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--type', 'socket');
+  const t = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--type', 'tc');
   assert.equal(t.status, 2);
-  assert.match(t.stderr, /option '--type <type>' argument 'socket' is invalid\. Allowed choices are xrp, mem\./);
+  assert.match(t.stderr, /option '--type <type>' argument 'tc' is invalid\. Allowed choices are xrp, mem, socket\./);
 });
