@@ -4,11 +4,19 @@
 // verify.bpf.c: the same C body, scratch in a map); it reports its own time
 // with BPF_LOG_STATS (log level 4, no per-instruction log), read by a small
 // libbpf loader (bench/linux/load-stats.c). Ours verifies the shipped object's
-// program (bpf/**/*.bpf.o) as `xrp verify` does (V8's optimizing compiler off),
-// measured two ways: cold (a fresh process per run: what one `xrp verify`
-// costs) and warm (the same process, after a first verification). Prints the
-// processed instructions of both and the ratio ours / Linux's (best of the runs).
-//   npm run bench:verifier-vs-linux [-- --runs 5]
+// program (bpf/**/*.bpf.o) as `xrp verify` does (the compiled package, built
+// first; V8's optimizing compiler off; the code-cached verify path), in a
+// fresh bare `node` per run (bench/verifier-cold-child.mjs), two ways: cold =
+// the first verification of the process with everything of ours included
+// (from just before our first import to the end of verify(): module loading,
+// first-run compilation, the ELF loader, the verification), and warm = the
+// same process, best of 5 repeats. Node's own start (process start to the
+// child's first line) is printed apart. Prints the processed instructions of
+// both and the ratio ours / Linux's (best of the runs).
+// `--before DIR`: a checkout to compare with (built with its own
+// scripts/build.mjs; an older one without the verify-path loader is measured
+// through its ES modules), run interleaved with ours.
+//   npm run bench:verifier-vs-linux [-- --runs 5] [-- --before DIR]
 // Needs root (to load into the kernel), clang and libbpf; prints why not otherwise.
 
 import { spawnSync } from 'node:child_process';
@@ -16,9 +24,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { loadElf } from '../src/bpf/elf/elf.ts';
-import { verify } from '../src/bpf/verifier/verifier.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
@@ -33,27 +38,34 @@ const PROGRAMS: { object: string; program: string; wrapper: string; linuxName: s
   { object: 'bpf/xrp/walk.bpf.o', program: 'walk', wrapper: 'test/kernel/xrp/kernel/verify.bpf.c', linuxName: 'verify_walk' },
 ];
 
+function argText(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 }
 
-/** Child mode: verify one program (cold: the first verification of this process, then warm: `warm` more), print JSON. */
-function child(object: string, program: string, warm: number): void {
-  setFlagsFromString('--no-opt'); // as src/cli/commands/verify.ts does
-  const parsed = loadElf(new Uint8Array(readFileSync(join(root, object))), object);
-  const p = parsed.programs.find((q) => q.name === program);
-  if (p === undefined) throw new Error(`${object} has no program ${program}`);
-  const times: number[] = [];
-  let processed = 0;
-  for (let i = 0; i <= warm; i++) {
-    const t0 = performance.now();
-    const r = verify(p, { type: 'xrp', maps: parsed.maps });
-    times.push(performance.now() - t0);
-    processed = r.stats.processedInsns;
-    if (!r.ok) throw new Error(`${program} rejected: ${r.error.message}`);
-  }
-  console.log(JSON.stringify({ coldMs: times[0], warmMs: Math.min(...times.slice(1)), processed }));
+interface ChildRun {
+  nodeStartMs: number;
+  coldMs: number;
+  warmMs: number;
+  processed: number;
+  codeCache: string;
+}
+
+/** One fresh process verifying `program` of `object` with the compiled package of `checkout`. */
+function childRun(checkout: string, object: string, program: string): ChildRun {
+  const out = spawnSync(process.execPath, [join(root, 'bench/verifier-cold-child.mjs'), checkout, object, program, '5'], { encoding: 'utf8', cwd: root });
+  if (out.status !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as ChildRun;
+}
+
+function build(checkout: string): void {
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8', cwd: checkout });
+  if (built.status !== 0) throw new Error(`building ${checkout} failed: ${built.stdout}${built.stderr}`);
 }
 
 const best = (xs: number[]): number => Math.min(...xs);
@@ -82,33 +94,49 @@ function main(): void {
         }
       }
     }
-    console.log(`# verification time, ours (xrp verify: --no-opt) vs Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux`);
-    console.log('program       | insns ours | insns Linux | Linux ms | ours cold ms | ours warm ms | ratio cold | ratio warm');
+    const before = argText('before');
+    build(root);
+    if (before !== undefined) build(before);
+    const cols = before === undefined ? '' : ' | before cold ms | before warm ms';
+    console.log(`# verification time, ours (xrp verify: --no-opt, dist/) vs Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log('# ours cold = a fresh node process, from just before our first import to the end of the first verify(); warm = best later verify() in that process');
+    console.log(`program       | insns ours | insns Linux | Linux ms | ours cold ms | ours warm ms | ratio cold | ratio warm${cols}`);
+    const nodeStart: number[] = [];
     for (const p of PROGRAMS) {
       const cold: number[] = [];
       const warm: number[] = [];
+      const beforeCold: number[] = [];
+      const beforeWarm: number[] = [];
       let processed = 0;
+      let codeCache = '';
       for (let r = 0; r < runs; r++) {
-        const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', p.object, p.program], { encoding: 'utf8', cwd: root });
-        if (out.status !== 0) throw new Error(out.stderr);
-        const m = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { coldMs: number; warmMs: number; processed: number };
+        const m = childRun(root, p.object, p.program);
         cold.push(m.coldMs);
         warm.push(m.warmMs);
+        nodeStart.push(m.nodeStartMs);
         processed = m.processed;
+        codeCache = m.codeCache;
+        if (before !== undefined) {
+          const b = childRun(before, p.object, p.program);
+          beforeCold.push(b.coldMs);
+          beforeWarm.push(b.warmMs);
+          if (b.processed !== processed) console.log(`  (${p.program}: ${before} processes ${b.processed} insns, this checkout ${processed})`);
+        }
       }
       const l = linux.get(p.linuxName);
       if (l === undefined) throw new Error(`the kernel reported nothing for ${p.linuxName}`);
       const linuxMs = best(l.usec) / 1000;
+      const beforeText = before === undefined ? '' : ` | ${best(beforeCold).toFixed(1).padStart(14)} | ${best(beforeWarm).toFixed(2).padStart(14)}`;
       console.log(
-        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}`,
+        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}${beforeText}`,
       );
-      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms, warm ${median(warm).toFixed(2)} ms)`);
+      const beforeMedians = before === undefined ? '' : `, before cold ${median(beforeCold).toFixed(1)} ms, warm ${median(beforeWarm).toFixed(2)} ms`;
+      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms, warm ${median(warm).toFixed(2)} ms${beforeMedians}; code cache: ${codeCache})`);
     }
+    console.log(`Node's own start (process start to the child's first line, not counted above): best ${best(nodeStart).toFixed(1)} ms, median ${median(nodeStart).toFixed(1)} ms`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const i = process.argv.indexOf('--child');
-if (i >= 0) child(process.argv[i + 1]!, process.argv[i + 2]!, 5);
-else main();
+main();

@@ -1,0 +1,88 @@
+// Loads what `xrp verify` runs (verify-path.ts) as fast as a fresh process can.
+//
+// A fresh `xrp verify` spent most of its time before the first verified
+// instruction: resolving and compiling some twenty ES modules, then compiling
+// each verifier function on its first call. The compiled package therefore
+// ships the verify path twice: as the ES modules every other entry point uses,
+// and as one esbuild bundle (dist/verify-path.cjs) with V8's code cache beside
+// it (dist/verify-path.cache): the bytecode V8 compiled for the bundle's
+// functions while `npm run build` verified the shipped storage functions
+// (scripts/build-verify-cache.mjs). It is a cache of our code, never of
+// verification results: every verification runs in full. V8 checks the cache
+// against its own version, its flags and the source's length and rejects it
+// when they differ (then it compiles as usual); the cache also starts with the
+// bundle's own first line (which carries the bundle's SHA-256), so a cache
+// built for another bundle is never offered. When the cache is missing or
+// rejected (another Node version, say), saveCodeCache() writes a new one,
+// best effort: a read-only install just stays uncached.
+//
+// From the TypeScript sources (no dist/) the modules are imported as usual.
+
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import type * as VerifyPathModule from './verify-path.ts';
+
+export type VerifyPath = typeof VerifyPathModule;
+
+/** used: V8 took the cache; rejected: V8 refused it; missing: none for this bundle; sources: no bundle, the ES modules were imported. */
+export type CodeCacheStatus = 'used' | 'rejected' | 'missing' | 'sources';
+
+export interface LoadedVerifyPath {
+  api: VerifyPath;
+  codeCache: CodeCacheStatus;
+  /** Writes the code cache of what has run so far when there was none to use; false when there was no need or it could not be written. */
+  saveCodeCache(): boolean;
+}
+
+/** Paths of the bundle and its cache for a dist/cli/ module (the bundle sits in dist/). */
+export function verifyPathFiles(from: URL = new URL(import.meta.url)): { bundle: string; cache: string } {
+  return { bundle: fileURLToPath(new URL('../verify-path.cjs', from)), cache: fileURLToPath(new URL('../verify-path.cache', from)) };
+}
+
+type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+
+export async function loadVerifyPath(): Promise<LoadedVerifyPath> {
+  const { bundle, cache } = verifyPathFiles();
+  let source: string;
+  try {
+    source = readFileSync(bundle, 'utf8');
+  } catch {
+    return { api: await import('./verify-path.ts'), codeCache: 'sources', saveCodeCache: () => false };
+  }
+  const header = Buffer.from(`${source.slice(0, source.indexOf('\n'))}\n`, 'latin1');
+  let cachedData: Buffer | undefined;
+  try {
+    const file = readFileSync(cache);
+    if (file.subarray(0, header.length).equals(header)) cachedData = file.subarray(header.length);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData !== undefined ? { cachedData } : {}),
+  });
+  const codeCache: CodeCacheStatus = cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  const module = { exports: {} };
+  (script.runInThisContext() as CommonJsWrapper)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  return {
+    // The bundle is verify-path.ts compiled by esbuild: the same exports.
+    api: module.exports as VerifyPath,
+    codeCache,
+    saveCodeCache(): boolean {
+      if (codeCache === 'used') return false;
+      // written beside and renamed, so that a concurrent run reads the old cache or the new one, never half
+      const temporary = `${cache}.${process.pid}.tmp`;
+      try {
+        writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
+        renameSync(temporary, cache);
+        return true;
+      } catch {
+        rmSync(temporary, { force: true });
+        return false;
+      }
+    },
+  };
+}
