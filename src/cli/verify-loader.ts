@@ -10,14 +10,18 @@
 // (scripts/build-verify-cache.mjs). It is a cache of our code, never of
 // verification results: every verification runs in full. V8 checks the cache
 // against its own version, its flags and the source's length and rejects it
-// when they differ (then it compiles as usual); the cache also starts with the
-// bundle's own first line (which carries the bundle's SHA-256), so a cache
-// built for another bundle is never offered. When the cache is missing or
+// when they differ (then it compiles as usual). It does not check the bytes
+// themselves (release builds of V8 skip the code cache's checksum), and a
+// damaged cache would run damaged code, so the file carries its own: it starts
+// with the bundle's first line (which names the bundle's SHA-256: a cache
+// built for another bundle is never offered), then the SHA-256 of the cached
+// data, checked before V8 sees it. When the cache is missing or
 // rejected (another Node version, say), saveCodeCache() writes a new one,
 // best effort: a read-only install just stays uncached.
 //
 // From the TypeScript sources (no dist/) the modules are imported as usual.
 
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -27,7 +31,7 @@ import type * as VerifyPathModule from './verify-path.ts';
 
 export type VerifyPath = typeof VerifyPathModule;
 
-/** used: V8 took the cache; rejected: V8 refused it; missing: none for this bundle; sources: no bundle, the ES modules were imported. */
+/** used: V8 took the cache; rejected: its checksum or V8 refused it; missing: none for this bundle; sources: no bundle, the ES modules were imported. */
 export type CodeCacheStatus = 'used' | 'rejected' | 'missing' | 'sources';
 
 export interface LoadedVerifyPath {
@@ -42,10 +46,15 @@ export function verifyPathFiles(from: URL = new URL(import.meta.url)): { bundle:
   return { bundle: fileURLToPath(new URL('../verify-path.cjs', from)), cache: fileURLToPath(new URL('../verify-path.cache', from)) };
 }
 
-type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+/** The cache file's second line: the SHA-256 of the cached data, in hex. */
+const DIGEST_LINE_BYTES = 65;
+const digestLine = (data: Uint8Array): string => `${createHash('sha256').update(data).digest('hex')}\n`;
 
-export async function loadVerifyPath(): Promise<LoadedVerifyPath> {
-  const { bundle, cache } = verifyPathFiles();
+type CommonJsWrapper = (exports: object, require: (id: string) => unknown, module: { exports: object }, filename: string, dirname: string) => void;
+
+/** The verify path: the bundle of dist/ with its code cache, else (from the sources) the ES modules. `files`: another bundle and cache (tests). */
+export async function loadVerifyPath(files: { bundle: string; cache: string } = verifyPathFiles()): Promise<LoadedVerifyPath> {
+  const { bundle, cache } = files;
   let source: string;
   try {
     source = readFileSync(bundle, 'utf8');
@@ -54,9 +63,14 @@ export async function loadVerifyPath(): Promise<LoadedVerifyPath> {
   }
   const header = Buffer.from(`${source.slice(0, source.indexOf('\n'))}\n`, 'latin1');
   let cachedData: Buffer | undefined;
+  let damaged = false;
   try {
     const file = readFileSync(cache);
-    if (file.subarray(0, header.length).equals(header)) cachedData = file.subarray(header.length);
+    if (file.subarray(0, header.length).equals(header)) {
+      const data = file.subarray(header.length + DIGEST_LINE_BYTES);
+      damaged = file.toString('latin1', header.length, header.length + DIGEST_LINE_BYTES) !== digestLine(data);
+      if (!damaged) cachedData = data;
+    }
   } catch {
     cachedData = undefined;
   }
@@ -64,9 +78,11 @@ export async function loadVerifyPath(): Promise<LoadedVerifyPath> {
     filename: bundle,
     ...(cachedData !== undefined ? { cachedData } : {}),
   });
-  const codeCache: CodeCacheStatus = cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  const codeCache: CodeCacheStatus = damaged ? 'rejected' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'rejected' : 'used';
   const module = { exports: {} };
-  (script.runInThisContext() as CommonJsWrapper)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  // The bundle needs no module today; a require made only on demand spares setting one up.
+  const requireOnDemand = (id: string): unknown => createRequire(bundle)(id);
+  (script.runInThisContext() as CommonJsWrapper)(module.exports, requireOnDemand, module, bundle, dirname(bundle));
   return {
     // The bundle is verify-path.ts compiled by esbuild: the same exports.
     api: module.exports as VerifyPath,
@@ -76,7 +92,8 @@ export async function loadVerifyPath(): Promise<LoadedVerifyPath> {
       // written beside and renamed, so that a concurrent run reads the old cache or the new one, never half
       const temporary = `${cache}.${process.pid}.tmp`;
       try {
-        writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
+        const data = script.createCachedData();
+        writeFileSync(temporary, Buffer.concat([header, Buffer.from(digestLine(data), 'latin1'), data]));
         renameSync(temporary, cache);
         return true;
       } catch {

@@ -4,7 +4,6 @@
 // explore.ts (paths, checkpoints, pruning), precision.ts, alu.ts, memory.ts,
 // jumps.ts (jumps, null checks, exit), helper-calls.ts.
 
-import { performance } from 'node:perf_hooks';
 import { FRAME_POINTER, type Insn, type Program } from '../isa.ts';
 import type { MapSpec } from '../elf/elf.ts';
 import { scalarConst, scalarUnknown, type Scalar } from './bounds.ts';

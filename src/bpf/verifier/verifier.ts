@@ -29,7 +29,6 @@
 // functions taking the context first, not methods spread over classes: the
 // calls stay monomorphic and allocate nothing more than the one class did.
 
-import { performance } from 'node:perf_hooks';
 import type { Program } from '../isa.ts';
 import type { MapSpec } from '../elf/elf.ts';
 import { resetScalarMemo } from './bounds.ts';
