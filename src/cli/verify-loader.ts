@@ -14,14 +14,14 @@
 // themselves (release builds of V8 skip the code cache's checksum), and a
 // damaged cache would run damaged code, so the file carries its own: it starts
 // with the bundle's first line (which names the bundle's SHA-256: a cache
-// built for another bundle is never offered), then the SHA-256 of the cached
-// data, checked before V8 sees it. When the cache is missing or
+// built for another bundle is never offered), then a 64-bit checksum of the
+// cached data, checked before V8 sees it (computed here in JavaScript:
+// node:crypto's first use cost more than the whole check, 10-50 ms). When the cache is missing or
 // rejected (another Node version, say), saveCodeCache() writes a new one,
 // best effort: a read-only install just stays uncached.
 //
 // From the TypeScript sources (no dist/) the modules are imported as usual.
 
-import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -46,9 +46,29 @@ export function verifyPathFiles(from: URL = new URL(import.meta.url)): { bundle:
   return { bundle: fileURLToPath(new URL('../verify-path.cjs', from)), cache: fileURLToPath(new URL('../verify-path.cache', from)) };
 }
 
-/** The cache file's second line: the SHA-256 of the cached data, in hex. */
-const DIGEST_LINE_BYTES = 65;
-const digestLine = (data: Uint8Array): string => `${createHash('sha256').update(data).digest('hex')}\n`;
+/** The cache file's second line: the checksum of the cached data, 16 hex digits. */
+const DIGEST_LINE_BYTES = 17;
+
+/**
+ * Two 32-bit lanes over the data's 32-bit words (FNV-1a's step, and a
+ * multiply-rotate one) and its last bytes: any damage V8 would not notice
+ * (it checks the length, not the bytes) changes it but for 1 in 2^64 by chance.
+ * `data` must start at a 4-byte-aligned offset.
+ */
+function digestLine(data: Uint8Array): string {
+  const wordCount = data.length >>> 2;
+  const words = new Int32Array(data.buffer, data.byteOffset, wordCount);
+  let a = 0x811c9dc5 | 0;
+  let b = data.length | 0;
+  for (let i = 0; i < wordCount; i++) {
+    const w = words[i] ?? 0;
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul(b + w, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  for (let i = wordCount * 4; i < data.length; i++) a = Math.imul(a ^ (data[i] ?? 0), 0x01000193);
+  return `${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}\n`;
+}
 
 type CommonJsWrapper = (exports: object, require: (id: string) => unknown, module: { exports: object }, filename: string, dirname: string) => void;
 
@@ -67,7 +87,8 @@ export async function loadVerifyPath(files: { bundle: string; cache: string } = 
   try {
     const file = readFileSync(cache);
     if (file.subarray(0, header.length).equals(header)) {
-      const data = file.subarray(header.length + DIGEST_LINE_BYTES);
+      // copied: the checksum reads it as 32-bit words, which must be aligned
+      const data = Buffer.from(new Uint8Array(file.subarray(header.length + DIGEST_LINE_BYTES)).buffer);
       damaged = file.toString('latin1', header.length, header.length + DIGEST_LINE_BYTES) !== digestLine(data);
       if (!damaged) cachedData = data;
     }
@@ -92,7 +113,7 @@ export async function loadVerifyPath(files: { bundle: string; cache: string } = 
       // written beside and renamed, so that a concurrent run reads the old cache or the new one, never half
       const temporary = `${cache}.${process.pid}.tmp`;
       try {
-        const data = script.createCachedData();
+        const data = new Uint8Array(script.createCachedData()); // copied, as above: aligned
         writeFileSync(temporary, Buffer.concat([header, Buffer.from(digestLine(data), 'latin1'), data]));
         renameSync(temporary, cache);
         return true;
