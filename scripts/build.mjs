@@ -27,8 +27,12 @@ const bundled = buildSync({
   format: 'cjs',
   target: 'node20',
   write: false,
+  metafile: true,
   logLevel: 'warning',
 });
+// src/cli/verify-loader.ts runs the bundle without a require (setting one up costs start-up time)
+const needs = Object.values(bundled.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+if (needs.length > 0) throw new Error(`build: the verify-path bundle imports ${needs.join(', ')}; src/cli/verify-loader.ts gives it no require`);
 const code = bundled.outputFiles[0]?.text;
 if (code === undefined) throw new Error('build: esbuild wrote no verify-path bundle');
 const bundleText = `// xrp-ts verify path (src/cli/verify-path.ts bundled), sha256 ${createHash('sha256').update(code).digest('hex')}\n${code}`;

@@ -23,7 +23,6 @@
 // From the TypeScript sources (no dist/) the modules are imported as usual.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -101,9 +100,12 @@ export async function loadVerifyPath(files: { bundle: string; cache: string } = 
   });
   const codeCache: CodeCacheStatus = damaged ? 'rejected' : cachedData === undefined ? 'missing' : script.cachedDataRejected === true ? 'rejected' : 'used';
   const module = { exports: {} };
-  // The bundle needs no module today; a require made only on demand spares setting one up.
-  const requireOnDemand = (id: string): unknown => createRequire(bundle)(id);
-  (script.runInThisContext() as CommonJsWrapper)(module.exports, requireOnDemand, module, bundle, dirname(bundle));
+  // The bundle imports no module (scripts/build.mjs refuses to write one that
+  // does): importing node:module for a require would load source-map code.
+  const noRequire = (id: string): never => {
+    throw new Error(`${bundle} requires ${id}: rebuild it (npm run build)`);
+  };
+  (script.runInThisContext() as CommonJsWrapper)(module.exports, noRequire, module, bundle, dirname(bundle));
   return {
     // The bundle is verify-path.ts compiled by esbuild: the same exports.
     api: module.exports as VerifyPath,

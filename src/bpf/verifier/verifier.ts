@@ -36,7 +36,7 @@ import type { Cfg } from './cfg.ts';
 import { VerifierTooComplexError } from './budget.ts';
 import { VerifierError, insnText, rejectionLog } from './log.ts';
 import type { HelperProto, ProgramType } from './types.ts';
-import { Reject, VerifierContext } from './context.ts';
+import { nowMs, Reject, VerifierContext } from './context.ts';
 import { run } from './explore.ts';
 
 export { PROCESSED_INSNS_MAX } from './context.ts';
@@ -74,7 +74,7 @@ export type VerifierResult =
 
 /** Verify `program` as a program of `options.type`. Never throws: every problem is a rejection. */
 export function verify(program: Program, options: VerifyOptions): VerifierResult {
-  const started = performance.now();
+  const started = nowMs();
   resetScalarMemo();
   const v = new VerifierContext(program, options);
   try {
