@@ -6,7 +6,9 @@
 // the loader: its ES modules), verifies one program, then WARM more times.
 // Prints one JSON line: nodeStartMs (process start to this file's first line),
 // coldMs (from just before our first import to the end of the first verify()),
-// verifyMs (that verify() call alone), warmMs (best of the repeats), processed,
+// verifyMs (that verify() call alone), warmMs (best of the repeats),
+// coldCpuMs (the main thread's CPU time over coldMs: Linux's schedstat, which
+// leaves out waiting for a core on a loaded machine; NaN elsewhere), processed,
 // states, codeCache.
 //   node bench/verifier-cold-child.mjs ROOT OBJECT PROGRAM [WARM]
 const nodeStartMs = performance.now();
@@ -21,6 +23,17 @@ const warm = Number(warmText ?? 5);
 const bytes = new Uint8Array(readFileSync(join(root, object)));
 const loaderFile = join(root, 'dist/cli/verify-loader.js');
 
+/** Main-thread CPU time in ms, or NaN where /proc does not say. */
+function threadCpuMs() {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+threadCpuMs(); // once before, so that its own first run is not counted
+const c0 = threadCpuMs();
 const t0 = performance.now();
 setFlagsFromString('--no-opt'); // as src/cli/commands/verify.ts does
 let api;
@@ -40,6 +53,7 @@ if (p === undefined) throw new Error(`${object} has no program ${program}`);
 const t1 = performance.now();
 const first = api.verify(p, { type: 'xrp', maps: parsed.maps });
 const t2 = performance.now();
+const coldCpuMs = threadCpuMs() - c0;
 if (!first.ok) throw new Error(`${program} rejected: ${first.error.message}`);
 let warmMs = Number.POSITIVE_INFINITY;
 for (let i = 0; i < warm; i++) {
@@ -47,4 +61,4 @@ for (let i = 0; i < warm; i++) {
   api.verify(p, { type: 'xrp', maps: parsed.maps });
   warmMs = Math.min(warmMs, performance.now() - s);
 }
-console.log(JSON.stringify({ nodeStartMs, coldMs: t2 - t0, verifyMs: t2 - t1, warmMs, processed: first.stats.processedInsns, states: first.stats.states, codeCache }));
+console.log(JSON.stringify({ nodeStartMs, coldMs: t2 - t0, verifyMs: t2 - t1, warmMs, coldCpuMs, processed: first.stats.processedInsns, states: first.stats.states, codeCache }));

@@ -51,6 +51,7 @@ function arg(name: string, fallback: number): number {
 interface ChildRun {
   nodeStartMs: number;
   coldMs: number;
+  coldCpuMs: number;
   warmMs: number;
   processed: number;
   codeCache: string;
@@ -97,21 +98,25 @@ function main(): void {
     const before = argText('before');
     build(root);
     if (before !== undefined) build(before);
-    const cols = before === undefined ? '' : ' | before cold ms | before warm ms';
+    const cols = before === undefined ? '' : ' | before cold ms | before cold cpu | before warm ms';
     console.log(`# verification time, ours (xrp verify: --no-opt, dist/) vs Linux ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     console.log('# ours cold = a fresh node process, from just before our first import to the end of the first verify(); warm = best later verify() in that process');
-    console.log(`program       | insns ours | insns Linux | Linux ms | ours cold ms | ours warm ms | ratio cold | ratio warm${cols}`);
+    console.log('# cold cpu = the main thread\'s CPU time over the cold figure (leaves out waiting for a core on a loaded machine)');
+    console.log(`program       | insns ours | insns Linux | Linux ms | ours cold ms | ours cold cpu | ours warm ms | ratio cold | ratio cold cpu | ratio warm${cols}`);
     const nodeStart: number[] = [];
     for (const p of PROGRAMS) {
       const cold: number[] = [];
+      const coldCpu: number[] = [];
       const warm: number[] = [];
       const beforeCold: number[] = [];
+      const beforeCpu: number[] = [];
       const beforeWarm: number[] = [];
       let processed = 0;
       let codeCache = '';
       for (let r = 0; r < runs; r++) {
         const m = childRun(root, p.object, p.program);
         cold.push(m.coldMs);
+        coldCpu.push(m.coldCpuMs);
         warm.push(m.warmMs);
         nodeStart.push(m.nodeStartMs);
         processed = m.processed;
@@ -119,6 +124,7 @@ function main(): void {
         if (before !== undefined) {
           const b = childRun(before, p.object, p.program);
           beforeCold.push(b.coldMs);
+          beforeCpu.push(b.coldCpuMs);
           beforeWarm.push(b.warmMs);
           if (b.processed !== processed) console.log(`  (${p.program}: ${before} processes ${b.processed} insns, this checkout ${processed})`);
         }
@@ -126,12 +132,12 @@ function main(): void {
       const l = linux.get(p.linuxName);
       if (l === undefined) throw new Error(`the kernel reported nothing for ${p.linuxName}`);
       const linuxMs = best(l.usec) / 1000;
-      const beforeText = before === undefined ? '' : ` | ${best(beforeCold).toFixed(1).padStart(14)} | ${best(beforeWarm).toFixed(2).padStart(14)}`;
+      const beforeText = before === undefined ? '' : ` | ${best(beforeCold).toFixed(1).padStart(14)} | ${best(beforeCpu).toFixed(1).padStart(15)} | ${best(beforeWarm).toFixed(2).padStart(14)}`;
       console.log(
-        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}${beforeText}`,
+        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(coldCpu).toFixed(1).padStart(13)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(coldCpu) / linuxMs).toFixed(1).padStart(14)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}${beforeText}`,
       );
-      const beforeMedians = before === undefined ? '' : `, before cold ${median(beforeCold).toFixed(1)} ms, warm ${median(beforeWarm).toFixed(2)} ms`;
-      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms, warm ${median(warm).toFixed(2)} ms${beforeMedians}; code cache: ${codeCache})`);
+      const beforeMedians = before === undefined ? '' : `, before cold ${median(beforeCold).toFixed(1)} ms (cpu ${median(beforeCpu).toFixed(1)}), warm ${median(beforeWarm).toFixed(2)} ms`;
+      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms (cpu ${median(coldCpu).toFixed(1)}), warm ${median(warm).toFixed(2)} ms${beforeMedians}; code cache: ${codeCache})`);
     }
     console.log(`Node's own start (process start to the child's first line, not counted above): best ${best(nodeStart).toFixed(1)} ms, median ${median(nodeStart).toFixed(1)} ms`);
   } finally {
