@@ -51,6 +51,9 @@ function arg(name: string, fallback: number): number {
 interface ChildRun {
   nodeStartMs: number;
   coldMs: number;
+  loadMs: number;
+  elfMs: number;
+  verifyMs: number;
   coldCpuMs: number;
   warmMs: number;
   processed: number;
@@ -107,6 +110,7 @@ function main(): void {
     for (const p of PROGRAMS) {
       const cold: number[] = [];
       const coldCpu: number[] = [];
+      const parts: { load: number[]; elf: number[]; verify: number[] } = { load: [], elf: [], verify: [] };
       const warm: number[] = [];
       const beforeCold: number[] = [];
       const beforeCpu: number[] = [];
@@ -117,6 +121,9 @@ function main(): void {
         const m = childRun(root, p.object, p.program);
         cold.push(m.coldMs);
         coldCpu.push(m.coldCpuMs);
+        parts.load.push(m.loadMs);
+        parts.elf.push(m.elfMs);
+        parts.verify.push(m.verifyMs);
         warm.push(m.warmMs);
         nodeStart.push(m.nodeStartMs);
         processed = m.processed;
@@ -138,6 +145,7 @@ function main(): void {
       );
       const beforeMedians = before === undefined ? '' : `, before cold ${median(beforeCold).toFixed(1)} ms (cpu ${median(beforeCpu).toFixed(1)}), warm ${median(beforeWarm).toFixed(2)} ms`;
       console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms (cpu ${median(coldCpu).toFixed(1)}), warm ${median(warm).toFixed(2)} ms${beforeMedians}; code cache: ${codeCache})`);
+      console.log(`  (ours cold, medians of its parts: loading our code ${median(parts.load).toFixed(1)} ms, ELF loader ${median(parts.elf).toFixed(1)} ms, first verify() ${median(parts.verify).toFixed(1)} ms)`);
     }
     console.log(`Node's own start (process start to the child's first line, not counted above): best ${best(nodeStart).toFixed(1)} ms, median ${median(nodeStart).toFixed(1)} ms`);
   } finally {
