@@ -12,8 +12,15 @@
 // gone), so only "ours on the wrapper" against "Linux on the wrapper" compares
 // like with like. Time is measured two ways: cold (a fresh process per run:
 // what one `xrp verify` costs) and warm (the same process, after a first
-// verification); ratio = ours / Linux's (best of the runs).
-//   npm run bench:verifier-vs-linux [-- --runs 5] [--counts]
+// Time: ours in a fresh bare `node` per run (bench/verifier-cold-child.mjs) on the
+// compiled package, as `xrp verify` runs (V8's optimizing compiler off, the code-cached
+// verify path): cold = the first verification of the process with everything of ours
+// included (from just before our first import to the end of verify(): module loading,
+// first-run compilation, the ELF loader, the verification); warm = the same process,
+// best of 5 repeats; Node's own start is printed apart. Ratio = ours / Linux's (best
+// of the runs). `--before DIR`: another checkout, built with its own scripts/build.mjs,
+// measured interleaved with ours.
+//   npm run bench:verifier-vs-linux [-- --runs 5] [--counts] [--before DIR]
 // --counts prints the counts only (one kernel load per wrapper, no timing).
 // Needs root (to load into the kernel), clang and libbpf; prints why not otherwise.
 
@@ -22,7 +29,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify, type VerifyOptions } from '../src/bpf/verifier/verifier.ts';
 import { originalsEntries } from './linux/originals.ts';
@@ -30,19 +36,11 @@ import { originalsEntries } from './linux/originals.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
 
-/** A verify() budget other than the default (the one the program's loader passes). */
-interface Budget {
-  readonly insns: number;
-  readonly states: number;
-}
-
 /** One row: a shipped program, and what the kernel verifies for it. */
 export interface ComparisonEntry {
   /** the shipped object, relative to the checkout */
   readonly object: string;
   readonly program: string;
-  /** the budget its loader verifies it with, when not verify()'s default */
-  readonly budget?: Budget;
   /** set when the program is not compared at all (not a storage function): why */
   readonly skip?: string;
   /**
@@ -110,12 +108,17 @@ function programsOf(object: string): string[] {
 }
 
 /** Our processed instructions and states on one program of an object (no timing). */
-function ourCounts(objectPath: string, program: string, type: VerifyOptions['type'], budget: Budget | undefined): { insns: number; states: number; verdict: string } {
+function ourCounts(objectPath: string, program: string, type: VerifyOptions['type']): { insns: number; states: number; verdict: string } {
   const parsed = loadElf(new Uint8Array(readFileSync(objectPath)), objectPath);
   const p = parsed.programs.find((q) => q.name === program);
   if (p === undefined) throw new Error(`${objectPath} has no program ${program}`);
-  const r = verify(p, { type, maps: parsed.maps, ...(budget !== undefined ? { insnLimit: budget.insns, stateLimit: budget.states } : {}) });
+  const r = verify(p, { type, maps: parsed.maps }); // every program fits the default budget, as its loader verifies it
   return { insns: r.stats.processedInsns, states: r.stats.states, verdict: r.ok ? 'ok' : `rejected: ${r.error.reason}` };
+}
+
+function argText(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
 }
 
 function arg(name: string, fallback: number): number {
@@ -123,22 +126,28 @@ function arg(name: string, fallback: number): number {
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 }
 
-/** Child mode: verify one program (cold: the first verification of this process, then warm: `warm` more), print JSON. */
-function child(object: string, program: string, warm: number, budget: Budget | undefined): void {
-  setFlagsFromString('--no-opt'); // as src/cli/commands/verify.ts does
-  const parsed = loadElf(new Uint8Array(readFileSync(join(root, object))), object);
-  const p = parsed.programs.find((q) => q.name === program);
-  if (p === undefined) throw new Error(`${object} has no program ${program}`);
-  const times: number[] = [];
-  let processed = 0;
-  for (let i = 0; i <= warm; i++) {
-    const t0 = performance.now();
-    const r = verify(p, { type: 'xrp', maps: parsed.maps, ...(budget !== undefined ? { insnLimit: budget.insns, stateLimit: budget.states } : {}) });
-    times.push(performance.now() - t0);
-    processed = r.stats.processedInsns;
-    if (!r.ok) throw new Error(`${program} rejected: ${r.error.message}`);
-  }
-  console.log(JSON.stringify({ coldMs: times[0], warmMs: Math.min(...times.slice(1)), processed }));
+interface ChildRun {
+  nodeStartMs: number;
+  coldMs: number;
+  loadMs: number;
+  elfMs: number;
+  verifyMs: number;
+  coldCpuMs: number;
+  warmMs: number;
+  processed: number;
+  codeCache: string;
+}
+
+/** One fresh process verifying `program` of `object` with the compiled package of `checkout`. */
+function childRun(checkout: string, object: string, program: string): ChildRun {
+  const out = spawnSync(process.execPath, [join(root, 'bench/verifier-cold-child.mjs'), checkout, object, program, '5'], { encoding: 'utf8', cwd: root });
+  if (out.status !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as ChildRun;
+}
+
+function build(checkout: string): void {
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8', cwd: checkout });
+  if (built.status !== 0) throw new Error(`building ${checkout} failed: ${built.stdout}${built.stderr}`);
 }
 
 const best = (xs: number[]): number => Math.min(...xs);
@@ -212,7 +221,7 @@ function main(): void {
         if (!unmatched.includes(note)) unmatched.push(note);
         continue;
       }
-      const shipped = ourCounts(join(root, e.object), e.program, 'xrp', e.budget);
+      const shipped = ourCounts(join(root, e.object), e.program, 'xrp');
       const ownText = `${cell(shipped.insns, 10)} / ${cell(shipped.states, 6)}${shipped.verdict === 'ok' ? '  ' : ' R'}`;
       if (shipped.verdict !== 'ok') unmatched.push(`${e.program}: ours ${shipped.verdict}`);
       if (!('source' in e.linux)) {
@@ -220,7 +229,7 @@ function main(): void {
         unmatched.push(`${e.program}: no Linux figure (${e.linux.why})`);
         continue;
       }
-      const wrapped = ourCounts(wrapperObject(dir, e.linux.source), e.linux.program, 'socket', e.budget);
+      const wrapped = ourCounts(wrapperObject(dir, e.linux.source), e.linux.program, 'socket');
       const l = linux.get(e.linux.program);
       if (l === undefined) throw new Error(`the kernel reported nothing for ${e.linux.program}`);
       console.log(
@@ -230,37 +239,60 @@ function main(): void {
     }
     for (const u of unmatched) console.log(`  (${u})`);
     if (countsOnly) return;
-    console.log(`\n# verification time, ours (xrp verify: --no-opt) vs Linux ${kernel} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux`);
-    console.log('program       | insns ours | insns Linux | Linux ms | ours cold ms | ours warm ms | ratio cold | ratio warm');
+    const before = argText('before');
+    build(root);
+    if (before !== undefined) build(before);
+    const cols = before === undefined ? '' : ' | before cold ms | before cold cpu | before warm ms';
+    console.log(`\n# verification time, ours (xrp verify: --no-opt, dist/) vs Linux ${kernel} (BPF_LOG_STATS), best of ${runs} runs; ratio = ours / Linux; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log('# ours cold = a fresh node process, from just before our first import to the end of the first verify(); warm = best later verify() in that process');
+    console.log('# cold cpu = the main thread\'s CPU time over the cold figure (leaves out waiting for a core on a loaded machine)');
+    console.log(`program       | insns ours | insns Linux | Linux ms | ours cold ms | ours cold cpu | ours warm ms | ratio cold | ratio cold cpu | ratio warm${cols}`);
+    const nodeStart: number[] = [];
     for (const p of list) {
       if (!('source' in p.linux) || p.skip !== undefined) continue;
       const cold: number[] = [];
+      const coldCpu: number[] = [];
+      const parts: { load: number[]; elf: number[]; verify: number[] } = { load: [], elf: [], verify: [] };
       const warm: number[] = [];
+      const beforeCold: number[] = [];
+      const beforeCpu: number[] = [];
+      const beforeWarm: number[] = [];
       let processed = 0;
-      const budgetArgs = p.budget !== undefined ? [String(p.budget.insns), String(p.budget.states)] : [];
+      let codeCache = '';
       for (let r = 0; r < runs; r++) {
-        const out = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', p.object, p.program, ...budgetArgs], { encoding: 'utf8', cwd: root });
-        if (out.status !== 0) throw new Error(out.stderr);
-        const m = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { coldMs: number; warmMs: number; processed: number };
+        const m = childRun(root, p.object, p.program);
         cold.push(m.coldMs);
+        coldCpu.push(m.coldCpuMs);
+        parts.load.push(m.loadMs);
+        parts.elf.push(m.elfMs);
+        parts.verify.push(m.verifyMs);
         warm.push(m.warmMs);
+        nodeStart.push(m.nodeStartMs);
         processed = m.processed;
+        codeCache = m.codeCache;
+        if (before !== undefined) {
+          const b = childRun(before, p.object, p.program);
+          beforeCold.push(b.coldMs);
+          beforeCpu.push(b.coldCpuMs);
+          beforeWarm.push(b.warmMs);
+          if (b.processed !== processed) console.log(`  (${p.program}: ${before} processes ${b.processed} insns, this checkout ${processed})`);
+        }
       }
       const l = linux.get(p.linux.program);
       if (l === undefined) throw new Error(`the kernel reported nothing for ${p.linux.program}`);
       const linuxMs = best(l.usec) / 1000;
+      const beforeText = before === undefined ? '' : ` | ${best(beforeCold).toFixed(1).padStart(14)} | ${best(beforeCpu).toFixed(1).padStart(15)} | ${best(beforeWarm).toFixed(2).padStart(14)}`;
       console.log(
-        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}`,
+        `${p.program.padEnd(13)} | ${String(processed).padStart(10)} | ${String(l.processed).padStart(11)} | ${linuxMs.toFixed(2).padStart(8)} | ${best(cold).toFixed(1).padStart(12)} | ${best(coldCpu).toFixed(1).padStart(13)} | ${best(warm).toFixed(2).padStart(12)} | ${(best(cold) / linuxMs).toFixed(1).padStart(10)} | ${(best(coldCpu) / linuxMs).toFixed(1).padStart(14)} | ${(best(warm) / linuxMs).toFixed(1).padStart(10)}${beforeText}`,
       );
-      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms, warm ${median(warm).toFixed(2)} ms)`);
+      const beforeMedians = before === undefined ? '' : `, before cold ${median(beforeCold).toFixed(1)} ms (cpu ${median(beforeCpu).toFixed(1)}), warm ${median(beforeWarm).toFixed(2)} ms`;
+      console.log(`  (medians: Linux ${(median(l.usec) / 1000).toFixed(2)} ms, ours cold ${median(cold).toFixed(1)} ms (cpu ${median(coldCpu).toFixed(1)}), warm ${median(warm).toFixed(2)} ms${beforeMedians}; code cache: ${codeCache})`);
+      console.log(`  (ours cold, medians of its parts: loading our code ${median(parts.load).toFixed(1)} ms, ELF loader ${median(parts.elf).toFixed(1)} ms, first verify() ${median(parts.verify).toFixed(1)} ms)`);
     }
+    console.log(`Node's own start (process start to the child's first line, not counted above): best ${best(nodeStart).toFixed(1)} ms, median ${median(nodeStart).toFixed(1)} ms`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const i = process.argv.indexOf('--child');
-if (i >= 0) {
-  const [object = '', program = '', insns, states] = process.argv.slice(i + 1);
-  child(object, program, 5, insns !== undefined && states !== undefined ? { insns: Number(insns), states: Number(states) } : undefined);
-} else main();
+main();

@@ -96,7 +96,7 @@ test('npm pack: the tarball installs into an empty project and works by name (AP
     const entry = packed[0];
     assert.ok(entry);
     const paths = entry.files.map((f) => f.path);
-    for (const want of ['dist/api/index.js', 'dist/api/index.d.ts', 'dist/cli/main.js', 'dist/native/worker.js', 'dist/bench/worker.js', 'bin/xrp.js', 'bpf/kv/get.bpf.o', 'bpf/kv/get.bpf.c', 'bpf/include/xrp.h', 'LICENSE', 'README.md', 'docs/cli.md']) {
+    for (const want of ['dist/api/index.js', 'dist/api/index.d.ts', 'dist/cli/main.js', 'dist/native/worker.js', 'dist/bench/worker.js', 'dist/verify-path.cjs', 'dist/verify-path.cache', 'bin/xrp.js', 'bpf/kv/get.bpf.o', 'bpf/kv/get.bpf.c', 'bpf/include/xrp.h', 'LICENSE', 'README.md', 'docs/cli.md']) {
       assert.ok(paths.includes(want), `the tarball lacks ${want}`);
     }
     const unwanted = paths.filter((p) => p.startsWith('test/') || p.startsWith('src/') || p.endsWith('.test.ts') || p.endsWith('.test.js'));

@@ -29,7 +29,6 @@
 // functions taking the context first, not methods spread over classes: the
 // calls stay monomorphic and allocate nothing more than the one class did.
 
-import { performance } from 'node:perf_hooks';
 import type { Program } from '../isa.ts';
 import type { MapSpec } from '../elf/elf.ts';
 import { resetScalarMemo } from './bounds.ts';
@@ -37,7 +36,7 @@ import type { Cfg } from './cfg.ts';
 import { VerifierTooComplexError } from './budget.ts';
 import { VerifierError, insnText, rejectionLog } from './log.ts';
 import type { HelperProto, ProgramType } from './types.ts';
-import { Reject, VerifierContext } from './context.ts';
+import { nowMs, Reject, VerifierContext } from './context.ts';
 import { run } from './explore.ts';
 
 export { PROCESSED_INSNS_MAX } from './context.ts';
@@ -75,7 +74,7 @@ export type VerifierResult =
 
 /** Verify `program` as a program of `options.type`. Never throws: every problem is a rejection. */
 export function verify(program: Program, options: VerifyOptions): VerifierResult {
-  const started = performance.now();
+  const started = nowMs();
   resetScalarMemo();
   const v = new VerifierContext(program, options);
   try {

@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
-import { loadElf, type ObjectProgram } from '../../bpf/elf/elf.ts';
+import type { BpfObject, ObjectProgram } from '../../bpf/elf/elf.ts';
 import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT } from '../../bpf/verifier/budget.ts';
-import { verify } from '../../bpf/verifier/verifier.ts';
 import type { ProgramType } from '../../bpf/verifier/types.ts';
 import { CommandError, UsageError } from '../errors.ts';
 import { choiceOption, intIn } from '../options.ts';
+import { loadVerifyPath } from '../verify-loader.ts';
 
 interface VerifyCliOptions {
   section?: string;
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--insn-budget <n>', `stop with "too complex" after this many processed instructions (default ${VERIFY_INSN_BUDGET_DEFAULT}; the kernel's limit is 1000000)`, intIn(1))
     .option('--state-budget <n>', `stop with "too complex" after storing this many states (default ${VERIFY_STATE_BUDGET_DEFAULT})`, intIn(1))
     .option('--turbofan', "keep V8's optimizing compiler on (off by default: for one short verification its background compilation costs more than it saves)")
-    .action((file: string, options: VerifyCliOptions) => {
+    .action(async (file: string, options: VerifyCliOptions) => {
       // This command lives for one verification, too short for V8's optimizing
       // compiler to pay off: its background threads took two thirds of the CPU
       // and, on 2 shared cores, starved the main thread (kv_range: 340 ms wall
@@ -49,7 +49,18 @@ export function register(program: Command): void {
       } catch (error) {
         throw new CommandError(`cannot read ${file}: ${(error as Error).message}`);
       }
-      const object = loadElf(bytes, file);
+      // The ELF loader and the verifier come from the code-cached bundle of the
+      // compiled package (verify-loader.ts), loaded after the flag above is set.
+      const loaded = await loadVerifyPath();
+      const { verify } = loaded.api;
+      let object: BpfObject;
+      try {
+        object = loaded.api.loadElf(bytes, file);
+      } catch (error) {
+        // the bundle has its own copy of the error classes: carry the message over as ours
+        if (error instanceof loaded.api.XrpError) throw new CommandError(error.message);
+        throw error;
+      }
       const selected: ObjectProgram[] = object.programs.filter(
         (p) => options.section === undefined || p.sectionName === options.section || p.name === options.section,
       );
@@ -69,6 +80,9 @@ export function register(program: Command): void {
           for (const line of result.log) console.log(`  ${line}`);
         }
       }
+      // a missing or rejected cache (another Node, say) is written anew; not with
+      // --turbofan, whose flags V8 would tie the cache to
+      if (options.turbofan !== true) loaded.saveCodeCache();
       if (rejected > 0) process.exitCode = 1;
     });
 }

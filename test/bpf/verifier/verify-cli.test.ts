@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -41,4 +44,21 @@ test('bad arguments: a typed error naming what was wrong', () => {
   const t = xrp('verify', 'test/bpf/verifier/fixtures/bad_mask.bpf.o', '--type', 'tc');
   assert.equal(t.status, 2);
   assert.match(t.stderr, /option '--type <type>' argument 'tc' is invalid\. Allowed choices are xrp, mem, socket\./);
+});
+
+test('a file that is not an ELF object: exit 1 and the ELF loader\'s message, from the sources and from the compiled bundle', { skip: !existsSync(`${root}dist/verify-path.cjs`) && 'no dist/ (npm run build)' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xrp-verify-cli-'));
+  try {
+    const bad = join(dir, 'bad.o');
+    writeFileSync(bad, 'not an object');
+    for (const r of [xrp('verify', bad), spawnSync(process.execPath, [`${root}bin/xrp.js`, 'verify', bad], { encoding: 'utf8', cwd: root })]) {
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^xrp: .*bad\.o: at offset 0: truncated ELF header: 13 of 64 bytes\n$/);
+    }
+    const ok = spawnSync(process.execPath, [`${root}bin/xrp.js`, 'verify', 'test/bpf/verifier/fixtures/btree_search.bpf.o'], { encoding: 'utf8', cwd: root });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /btree_search \(section xrp, \d+ insns\): accepted; processed \d+ insns, \d+ states, [\d.]+ ms/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
