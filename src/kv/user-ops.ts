@@ -45,6 +45,8 @@ export interface RangeAnswer {
   pairs?: KeyValue[];
   /** storage-function calls (xrp mode); 0 in user space */
   calls: number;
+  /** xrp mode: the request's read budget ran out (LIMIT): the answer holds what was reached before */
+  partial?: boolean;
 }
 
 export interface UserOpsCosts {

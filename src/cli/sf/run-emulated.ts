@@ -13,6 +13,7 @@ import { errnoName } from '../../kernel/errno.ts';
 import { Machine } from '../../kernel/machine.ts';
 import { O_DIRECT, O_RDONLY } from '../../kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpResult, XrpStatus, xrpFallback, xrpStatusName } from '../../kernel/xrp/index.ts';
+import { XrpLookupBudget } from '../../xrp/budget.ts';
 import { imageBytesFor } from '../../kv/kv-db.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
 import { CommandError } from '../errors.ts';
@@ -99,7 +100,7 @@ export function runOnEmulator(o: SfRunOptions): WalkOutcome[] {
         fromStart.status = XrpStatus.LIMIT;
         fromStart.pending.push({ offsetBytes: o.startOffsetBytes, sizeBytes: o.sizeBytes });
         let t0 = t.nowNs;
-        const walk = yield* xrpFallback(t, proc, call, fromStart, { maxReads: 1 << 20 });
+        const walk = yield* xrpFallback(t, proc, call, fromStart, { budget: new XrpLookupBudget(1 << 20) });
         if (typeof walk === 'number') {
           failure = `read() walk: ${errnoName(walk)}`;
           return;
