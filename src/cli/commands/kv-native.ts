@@ -73,6 +73,8 @@ export interface NativeGetOptions {
   requestKeys: bigint[][];
   inFlight: number;
   own?: StorageFunctionRef;
+  /** a request's read budget (src/kv/budget.ts default otherwise) */
+  readsMax?: number;
 }
 
 export async function runNativeGet(db: string, options: NativeGetOptions): Promise<{ answers: NativeKvAnswer[] } & NativeRunStats> {
@@ -81,7 +83,7 @@ export async function runNativeGet(db: string, options: NativeGetOptions): Promi
     let reads = 0;
     let limitDetail: string | undefined;
     const run = await drive(engine, options.requestKeys.length, options.inFlight, async (e, r) => {
-      const got = await nativeKvGet(db, options.requestKeys[r] ?? [], { engine: e });
+      const got = await nativeKvGet(db, options.requestKeys[r] ?? [], { engine: e, ...(options.readsMax !== undefined ? { readsMax: options.readsMax } : {}) });
       calls += got.calls;
       reads += got.reads;
       if (got.partial) limitDetail ??= got.limitDetail ?? 'LIMIT';
@@ -100,6 +102,7 @@ export interface NativeRangeRunOptions {
   requests: number;
   inFlight: number;
   own?: StorageFunctionRef;
+  readsMax?: number;
 }
 
 export async function runNativeRange(db: string, o: NativeRangeRunOptions): Promise<{ result: NativeRangeResult } & NativeRunStats> {
@@ -108,7 +111,7 @@ export async function runNativeRange(db: string, o: NativeRangeRunOptions): Prom
     let reads = 0;
     let limitDetail: string | undefined;
     const run = await drive(engine, o.requests, o.inFlight, async (e) => {
-      const got = await nativeKvRange(db, o.begin, o.end, { engine: e, flags: o.flags, ...(o.agg !== undefined ? { agg: o.agg } : {}) });
+      const got = await nativeKvRange(db, o.begin, o.end, { engine: e, flags: o.flags, ...(o.agg !== undefined ? { agg: o.agg } : {}), ...(o.readsMax !== undefined ? { readsMax: o.readsMax } : {}) });
       calls += got.calls;
       reads += got.reads;
       if (got.partial) limitDetail ??= got.limitDetail ?? 'LIMIT';

@@ -66,6 +66,7 @@ interface RunFlags {
   show: number;
   prog?: string;
   section?: string;
+  readsMax?: number;
 }
 
 /** Options the native engine has no counterpart for (it runs on the host's cores and device). */
@@ -83,6 +84,7 @@ function addRunOptions(cmd: Command): Command {
     .addOption(choiceOption('--engine <engine>', 'emulated (virtual time) or native (the real file, real time; needs a --raw DB)', ['emulated', 'native'], 'emulated'))
     .option('--prog <file.o>', 'run this storage function instead of the shipped one (same scratch layout as bpf/kv/kv.h)')
     .option('--section <name>', 'with --prog: the program (section or function name; default: the one program in section xrp)')
+    .option('--reads-max <n>', 'mode xrp, both engines: reads one request may make across its calls and the fallback (default from the file\'s depth); when spent the answer is partial (LIMIT, exit 2)', intIn(1))
     .option('--show <n>', 'answers (pairs, numbers) to print', intIn(0, 1_000_000), 10)
     .option('--json', 'print the result as JSON');
 }
@@ -119,7 +121,9 @@ function withImage<T>(db: string, fn: (imagePath: string) => T): T {
 }
 
 function commonRun(flags: RunFlags, db: string, defaultRequests: number, own: StorageFunctionRef | undefined) {
+  if (flags.readsMax !== undefined && flags.mode !== 'xrp') throw new UsageError(`--reads-max is the read budget of mode xrp, not of mode ${flags.mode}`);
   return {
+    ...(flags.readsMax !== undefined ? { readsMax: flags.readsMax } : {}),
     db,
     mode: flags.mode,
     requests: flags.requests ?? defaultRequests,
@@ -244,7 +248,7 @@ export function register(program: Command): void {
       refuseForNative(cmd, flags);
       const layers = checkNativeDb(db);
       const requestKeys = requestKeysFor(keys, flags.requests ?? defaultRequests, keysPerRequest, kvGeometry(layers).keyCount, flags.seed);
-      const r = await runNativeGet(db, { requestKeys, inFlight: flags.threads, ...(own !== undefined ? { own } : {}) });
+      const r = await runNativeGet(db, { requestKeys, inFlight: flags.threads, ...(own !== undefined ? { own } : {}), ...(flags.readsMax !== undefined ? { readsMax: flags.readsMax } : {}) });
       if (flags.json === true) return void console.log(JSON.stringify({ engine: flags.engine, ...r }, jsonReplacer, 2));
       const seen = new Set<bigint>();
       for (const a of r.answers) {
@@ -271,6 +275,7 @@ export function register(program: Command): void {
       console.log(`kv.db: ${r.layers} layer(s), ${group(kvGeometry(r.layers).keyCount)} keys${own !== undefined ? `; storage function ${own.programName} of ${own.objectPath}` : ''}`);
       for (const a of answers) console.log(lookupLine(a));
       for (const line of statsLines(r, `request(s) of ${keysPerRequest} key(s)`, common.cores, common.profile)) console.log(line);
+      if (r.xrpPartial > 0) throw new CommandError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
     });
   });
 
@@ -297,7 +302,10 @@ export function register(program: Command): void {
     if (flags.engine === 'native') {
       refuseForNative(cmd, flags);
       checkNativeDb(db);
-      const r = await runNativeRange(db, { begin, end, flags: flagsBits, agg, requests: flags.requests ?? 1, inFlight: flags.threads, ...(own !== undefined ? { own } : {}) });
+      const r = await runNativeRange(db, {
+        begin, end, flags: flagsBits, agg, requests: flags.requests ?? 1, inFlight: flags.threads,
+        ...(own !== undefined ? { own } : {}), ...(flags.readsMax !== undefined ? { readsMax: flags.readsMax } : {}),
+      });
       if (flags.json === true) return void console.log(JSON.stringify({ engine: flags.engine, ...r }, jsonReplacer, 2));
       const answer = rangeAnswerOf(r.result, agg);
       console.log(`range ${shown}:`);
@@ -316,6 +324,7 @@ export function register(program: Command): void {
       for (const line of rangeLines(a, show)) console.log(line);
       if (r.mode === 'xrp') console.log(`(${a.calls} ${own?.programName ?? 'kv_range'} call(s) per query)`);
       for (const line of statsLines(r, 'range request(s)', common.cores, common.profile)) console.log(line);
+      if (r.xrpPartial > 0) throw new CommandError(`partial answer: ${r.limitDetail ?? 'LIMIT'}`);
     });
   });
 }

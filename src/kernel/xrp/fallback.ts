@@ -203,6 +203,8 @@ export function* readXrpOrFallback(
   if (typeof r === 'number') return r;
   budget?.charge(r.reads);
   if (r.status === XrpStatus.DONE) return { xrp: r, fallback: null, status: XrpStatus.DONE };
+  // the budget went on the kernel's reads: nothing is left for user space (unless a branch ended for good)
+  if (budget !== undefined && !budget.open && r.ends.every((e: XrpEnd) => isResumable(e.status))) return { xrp: r, fallback: null, status: XrpStatus.LIMIT };
   const f = yield* xrpFallback(t, proc, { fd, dataBuf, progFd, scratchBuf }, r, options);
   if (typeof f === 'number') return f;
   return { xrp: r, fallback: f, status: f.status };
