@@ -136,7 +136,9 @@ class UringIo implements KvBlockIo {
   *read(t: SimThread, offsetBytes: number): Task<Uint8Array> {
     this.queue(offsetBytes, 0);
     yield* this.complete(t, 1, [offsetBytes]);
-    return this.views[0]!;
+    const view = this.views[0];
+    if (view === undefined) throw new KvIoError('uring: no read buffer'); // the ring's views are made with it
+    return view;
   }
 
   *readMany(t: SimThread, offsetsBytes: readonly number[]): Task<Uint8Array[]> {

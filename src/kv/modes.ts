@@ -316,13 +316,13 @@ export function runKvLookups(options: KvLookupOptions): KvLookupResult {
       uringBatch: options.uringBatch === true,
       requests: options.requests,
       keysOf: (a) => a.length,
-      perform: (ops, t, r) => ops.lookup(t, requestKeys[r]!),
+      perform: (ops, t, r) => ops.lookup(t, requestKeys[r] ?? []),
     },
     (file) => {
       const rng = new Prng(options.seed ?? 1);
       let next = 0;
       requestKeys = Array.from({ length: options.requests }, () =>
-        Array.from({ length: keysPerRequest }, () => (explicit !== undefined ? explicit[next++ % explicit.length]! : BigInt(rng.nextBelow(file.geometry.keyCount)))),
+        Array.from({ length: keysPerRequest }, () => (explicit !== undefined ? explicit[next++ % explicit.length] ?? 0n : BigInt(rng.nextBelow(file.geometry.keyCount)))),
       );
     },
   );
@@ -351,14 +351,19 @@ export function runKvRanges(options: KvRangeOptions): KvRangeResult {
       kind: 'range',
       requests: options.requests,
       keysOf: (a) => a.count,
-      perform: (ops, t, r) => ops.range(t, ranges[r]!, ranges[r]!.agg ?? agg),
+      perform: (ops, t, r) => {
+        const range = ranges[r];
+        if (range === undefined) throw new KvModeError(`no range for request ${r}`); // r < requests = ranges.length
+        return ops.range(t, range, range.agg ?? agg);
+      },
     },
     (file) => {
       const keyCount = file.geometry.keyCount;
       if (explicit === undefined) checkInt(lengthKeys, 'lengthKeys', 1, keyCount);
       const rng = new Prng(options.seed ?? 1);
       ranges = Array.from({ length: options.requests }, (_, i) => {
-        if (explicit !== undefined) return explicit[i % explicit.length]!;
+        const given = explicit?.[i % explicit.length];
+        if (given !== undefined) return given;
         const begin = BigInt(rng.nextBelow(keyCount - lengthKeys + 1));
         return { begin, end: begin + BigInt(lengthKeys) };
       });
