@@ -8,7 +8,7 @@
 
 import { XrpError } from '../base/errors.ts';
 import { readExact, type BlockSource } from '../base/block-source.ts';
-import { checkRoot, KvStructureError, KvVisited, leafTypeError, nextLeafPointer, nodePointer, nodeTypeOf, valuePointer, type KvWalkPlace } from './checks.ts';
+import { checkRoot, kvLayersOfSize, KvStructureError, KvVisited, leafTypeError, nextLeafPointer, nodePointer, nodeTypeOf, valuePointer, type KvWalkPlace } from './checks.ts';
 import {
   BLOCK_BYTES,
   decodeNode,
@@ -54,6 +54,8 @@ export function checkKey(key: bigint, what = 'key'): void {
  * open-time checks of every other mode.
  */
 function readNode(source: BlockSource, place: KvWalkPlace, offsetBytes: number): Uint8Array {
+  // the size first: a file shorter than a node is FILE_SIZE, not a short read
+  if (offsetBytes === ROOT_NODE_OFFSET) kvLayersOfSize(place.file, place.fileBytes);
   const block = readExact(source, offsetBytes, NODE_BYTES, 'node');
   if (offsetBytes === ROOT_NODE_OFFSET) checkRoot(place.file, place.fileBytes, block);
   return block;
@@ -212,8 +214,12 @@ export function rangeScan(source: BlockSource, range: KeyRange, withValues = tru
   checkKey(range.end, 'range end');
   const flags = range.flags ?? 0;
   if (!Number.isInteger(flags) || flags < 0 || flags > 3) throw new KvLookupError(`range flags must be 0..3, got ${String(flags)}`);
-  if (isEmptyRange(range)) return { pairs: [], reads: 0 };
   const place: KvWalkPlace = { file, fileBytes: source.sizeBytes, key: range.begin };
+  if (isEmptyRange(range)) {
+    // no walk, but the file is checked as every mode checks it when it opens it (its size, its root)
+    readNode(source, place, ROOT_NODE_OFFSET);
+    return { pairs: [], reads: 0 };
+  }
   const firstKey = flags & RNG_BEGIN_EXCLUSIVE ? range.begin + 1n : range.begin;
   const endInclusive = (flags & RNG_END_INCLUSIVE) !== 0;
   let { leaf, leafBlock, leafOffset, reads } = findLeaf(source, place, range.begin, ROOT_NODE_OFFSET);

@@ -129,11 +129,35 @@ export async function layoutCases(): Promise<Corruption[]> {
     ['the extent map ends two blocks before the file', { shortTailBlocks: 2 }],
     ['fragmented extents (blocks moved)', { relocate: [[1, 1], [3, 2], [logBlock / B, 1]] }],
   ];
-  return cases.map(([name, layout]) => {
-    const bytes = clean.slice();
-    for (const [a, b] of holeRanges(layout, bytes.length)) bytes.fill(0, a, b);
-    return { name, bytes, layout };
-  });
+  return cases.map(([name, layout]) => ({ name, bytes: laidOut(clean, layout), layout }));
+}
+
+/** A random layout of a file of `sizeBytes`: 1..2 holes of a fs block (sometimes unwritten), or a tail hole, or moved blocks. */
+export function randomLayout(rng: Prng, sizeBytes: number): FileLayout {
+  const blocks = Math.ceil(sizeBytes / FS_BLOCK_BYTES);
+  const block = (): [number, number] => {
+    const b = rng.nextBelow(blocks);
+    return [b * FS_BLOCK_BYTES, Math.min(sizeBytes, (b + 1) * FS_BLOCK_BYTES)];
+  };
+  switch (rng.nextBelow(4)) {
+    case 0:
+      return { holes: [block()] };
+    case 1: {
+      const hole = block();
+      return { holes: [hole, block()], unwritten: [hole] };
+    }
+    case 2:
+      return { shortTailBlocks: 1 + rng.nextBelow(3) };
+    default:
+      return { relocate: [[rng.nextBelow(blocks), 1]] };
+  }
+}
+
+/** `bytes` as a file laid out as `layout` reads: zeros in its holes. */
+export function laidOut(bytes: Uint8Array, layout: FileLayout): Uint8Array {
+  const out = bytes.slice();
+  for (const [a, b] of holeRanges(layout, out.length)) out.fill(0, a, b);
+  return out;
 }
 
 /** Writes `bytes` to a host file, leaving the holes unwritten (a sparse file). */

@@ -149,6 +149,8 @@ test('corrupt files get the structural errors of every mode (src/kv/checks.ts), 
   view(crossing).setBigUint64(512 + 264, (1n << 63n) | BigInt(32 * 512 + 480), true); // key 0's value crosses a block
   assert.throws(() => lookupKey(new MemoryBlockSource(crossing), 0n, { file: 'db.raw' }), check('VALUE_BLOCK', 512, 0n));
   assert.throws(() => lookupKey(new MemoryBlockSource(good.slice(0, 600)), 5n, { file: 'db.raw' }), check('FILE_SIZE', 600, null));
+  assert.throws(() => lookupKey(new MemoryBlockSource(good.slice(0, 100)), 5n, { file: 'db.raw' }), check('FILE_SIZE', 100, null));
+  assert.throws(() => rangeScan(new MemoryBlockSource(good.slice(0, 600)), { begin: 9n, end: 9n }, true, 'db.raw'), check('FILE_SIZE', 600, null), 'an empty range checks the file too');
   const loop = good.slice();
   view(loop).setBigUint64(512 * 2, 512n, true); // leaf 2's next -> leaf 1
   assert.throws(() => rangeScan(new MemoryBlockSource(loop), { begin: 0n, end: 900n }, true, 'db.raw'), check('CYCLE', 512, 0n));
