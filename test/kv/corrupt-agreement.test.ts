@@ -50,6 +50,14 @@ test('the issue\'s cases: a pointer cycle, a zeroed index, a leaf root and a val
   assert.ok(o!.kind === 'error' && o!.check === 'VALUE_BLOCK' && o!.key === '0', JSON.stringify(o));
 });
 
+test('a leaf that a range query resumes at, with an internal node\'s type: NODE_TYPE on every engine, not a descent', async () => {
+  // [263, 957) is answered in calls of 32 pairs; one of them resumes at the 26th leaf (node 26, offset 13312)
+  const bytes = await buildKvBytes({ layers: 2 });
+  bytes[26 * 512 + 8] = 0;
+  const [o] = await agree({ name: 'leaf 26 has type 0', bytes }, [{ kind: 'range', begin: 263n, end: 957n }]);
+  assert.ok(o?.kind === 'error' && o.check === 'NODE_TYPE' && o.offsetBytes === 26 * 512, JSON.stringify(o));
+});
+
 test('every case of the fixed corpus (2 and 3 layers): lookups and a range agree on every engine', async () => {
   for (const layers of [2, 3]) {
     const keyCount = kvGeometry(layers).keyCount;
