@@ -300,8 +300,12 @@ static __always_inline int kv_range_body(struct bpf_xrp *ctx)
 	}
 	switch (q->_state) {
 	case RNG_RESUME:
-		/* A chain cut during the descent resumes at an internal node: descend. */
-		if (node->type == INTERNAL)
+		/* A chain cut during the descent resumes at an internal node: descend.
+		 * Once a leaf has been read (its copy is in _current_node) a resume
+		 * lands on a leaf, the next of one or the one being read: another type
+		 * there is a corrupt file (KV_ERR_BAD_NODE below, as a user-space walk
+		 * finds it), not a descent. */
+		if (node->type == INTERNAL && q->_current_node.type != LEAF)
 			q->_state = RNG_TRAVERSE;
 		/* FALL THROUGH */
 	case RNG_TRAVERSE:

@@ -136,7 +136,9 @@ class UringIo implements KvBlockIo {
   *read(t: SimThread, offsetBytes: number): Task<Uint8Array> {
     this.queue(offsetBytes, 0);
     yield* this.complete(t, 1, [offsetBytes]);
-    return this.views[0]!;
+    const view = this.views[0];
+    if (view === undefined) throw new KvIoError('uring: no read buffer'); // the ring's views are made with it
+    return view;
   }
 
   *readMany(t: SimThread, offsetsBytes: readonly number[]): Task<Uint8Array[]> {
@@ -156,14 +158,17 @@ class SpdkIo implements KvBlockIo {
   constructor(
     private readonly qpair: ReturnType<SpdkDriver['allocQpair']>,
     private readonly extents: readonly Extent[],
-    private readonly fileName: string,
   ) {}
   *read(t: SimThread, offsetBytes: number): Task<Uint8Array> {
     checkOffset(offsetBytes, 'spdk');
     const lblk = Math.floor(offsetBytes / FS_BLOCK_BYTES);
     const i = findExtent(this.extents, lblk);
     const e = i < 0 ? undefined : this.extents[i];
-    if (e === undefined || e.unwritten) throw new KvIoError(`spdk: offset ${offsetBytes} of '${this.fileName}' is not mapped to written blocks`);
+    if (e === undefined || e.unwritten) {
+      // a hole or an unwritten extent has no data on the device: it reads as zeros, as pread() gives it (nothing is sent)
+      this.view.fill(0);
+      return this.view;
+    }
     const deviceBytes = (e.pblk + (lblk - e.lblk)) * FS_BLOCK_BYTES + (offsetBytes % FS_BLOCK_BYTES);
     const status = yield* this.qpair.read(t, deviceBytes / BLOCK_BYTES, 1, this.buf);
     if (status !== 0) throw new KvIoError(`spdk: read of LBA ${deviceBytes / BLOCK_BYTES} (offset ${offsetBytes}) failed with NVMe status 0x${status.toString(16)}`);
@@ -187,7 +192,7 @@ export function* openBlockIo(t: SimThread, mode: UserMode, ctx: BlockIoContext):
     }
     case 'spdk': {
       if (ctx.spdk === null) throw new KvIoError('spdk: no SPDK driver attached to the run');
-      return new SpdkIo(ctx.spdk.allocQpair(), ctx.extents, ctx.fileName);
+      return new SpdkIo(ctx.spdk.allocQpair(), ctx.extents);
     }
     default:
       throw new KvIoError(`unknown user-space mode '${String(mode)}'`);

@@ -75,13 +75,14 @@ export async function buildKv(sink: PositionedWriteSink, options: BuildOptions):
   let nextPos = 1;
   let nextNodeOffset = 1;
   for (let i = 0; i < layers; i++) {
-    const extent = keyCount / layerNodes[i]!;
+    const nodes = layerNodes[i] ?? 0; // kvGeometry lists every layer
+    const extent = keyCount / nodes;
     const subExtent = extent / NODE_CAPACITY;
     const leaf = i === layers - 1;
     let startKey = 0;
-    for (let j = 0; j < layerNodes[i]!; j++, nextNodeOffset++) {
+    for (let j = 0; j < nodes; j++, nextNodeOffset++) {
       const at = used;
-      putU64(view, at, j === layerNodes[i]! - 1 ? 0 : nextNodeOffset * NODE_BYTES, false);
+      putU64(view, at, j === nodes - 1 ? 0 : nextNodeOffset * NODE_BYTES, false);
       putU64(view, at + 8, leaf ? 1 : 0, false);
       for (let k = 0; k < NODE_CAPACITY; k++) {
         putU64(view, at + NODE_KEYS_OFFSET + k * 8, startKey + k * subExtent, false);

@@ -64,14 +64,16 @@ export class ComputedKvStore implements BlockSource {
       return;
     }
     let layer = g.layers - 1;
-    while (g.layerFirstNode[layer]! > blockIndex) layer--;
-    const j = blockIndex - g.layerFirstNode[layer]!;
+    // layer 0 starts at block 0: the search ends there at the latest
+    while (layer > 0 && (g.layerFirstNode[layer] ?? 0) > blockIndex) layer--;
+    const j = blockIndex - (g.layerFirstNode[layer] ?? 0);
     const leaf = layer === g.layers - 1;
-    const extent = g.keyCount / g.layerNodes[layer]!;
+    const nodes = g.layerNodes[layer] ?? 1;
+    const extent = g.keyCount / nodes;
     const sub = extent / NODE_CAPACITY;
     const view = out === this.block ? this.blockView : new DataView(out.buffer, out.byteOffset + outOffset, BLOCK_BYTES);
     const at = out === this.block ? outOffset : 0;
-    putU64(view, at, j === g.layerNodes[layer]! - 1 ? 0 : (blockIndex + 1) * BLOCK_BYTES, false);
+    putU64(view, at, j === nodes - 1 ? 0 : (blockIndex + 1) * BLOCK_BYTES, false);
     putU64(view, at + 8, leaf ? 1 : 0, false);
     for (let k = 0; k < NODE_CAPACITY; k++) {
       putU64(view, at + NODE_KEYS_OFFSET + k * 8, j * extent + k * sub, false);

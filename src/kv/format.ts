@@ -158,7 +158,7 @@ export function valueNumber(value: Uint8Array): bigint | undefined {
   let i = 0;
   while (i < value.length && value[i] === 0x20) i++;
   for (; i < value.length; i++) {
-    const c = value[i]!;
+    const c = value[i] ?? 0; // i < value.length
     if (c === 0) break;
     if (c < 0x30 || c > 0x39) return undefined;
     acc = (acc * 10n + BigInt(c - 0x30)) & 0xffff_ffff_ffff_ffffn;

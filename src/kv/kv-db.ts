@@ -180,12 +180,8 @@ export function openKvFile(machine: Machine, name = KV_FILE_DEFAULT): KvFileInfo
     const names = machine.fs.list().map((i) => i.name).join(', ') || 'none';
     throw new KvDbError(`no BPF-KV file '${name}' in ${machine.store.path} (files: ${names})`);
   }
-  let layers = 0;
-  for (let l = LAYERS_MIN; l <= LAYERS_MAX; l++) if (kvGeometry(l).fileBytes === inode.sizeBytes) layers = l;
-  if (layers === 0) {
-    const sizes = Array.from({ length: LAYERS_MAX }, (_, i) => kvGeometry(i + 1).fileBytes).join(', ');
-    throw new KvDbError(`'${name}' is ${inode.sizeBytes} bytes, not the size of a BPF-KV file of 1..6 layers (${sizes})`);
-  }
+  // the size names the depth (FILE_SIZE otherwise): the check of every mode and engine (checks.ts)
+  const layers = kvLayersOfSize(name, inode.sizeBytes);
   const storage: KvStorage = machine.fs.lookup(markerName(name)) !== null ? 'computed' : 'written';
   if (storage === 'computed' && !(machine.controller.store instanceof ComputedOverlayStore)) {
     throw new KvDbError(`'${name}' is a computed file, but this machine's device does not compute it: boot it with bootKvMachine()`);

@@ -2,25 +2,27 @@
 // any BlockSource with synchronous positioned reads, following the original's
 // user-space code (helpers.c nxt_node/key_exists, get.c
 // read_value_the_hard_way, range.c's scan). Every other mode (io_uring, SPDK,
-// XRP storage functions) must give the same answers.
+// XRP storage functions) must give the same answers, and a corrupt file the
+// same error: the walk makes the structural checks of src/kv/checks.ts, the
+// one definition every mode and engine uses (KvStructureError).
 
 import { XrpError } from '../base/errors.ts';
 import { readExact, type BlockSource } from '../base/block-source.ts';
+import { checkRoot, kvLayersOfSize, KvStructureError, KvVisited, leafTypeError, nextLeafPointer, nodePointer, nodeTypeOf, valuePointer, type KvWalkPlace } from './checks.ts';
 import {
   BLOCK_BYTES,
   decodeNode,
-  decodePtr,
-  isFileOffset,
   NODE_BYTES,
   NODE_CAPACITY,
-  NODE_TYPE_INTERNAL,
-  NODE_TYPE_LEAF,
+  NODE_NEXT_OFFSET,
+  NODE_PTRS_OFFSET,
   ROOT_NODE_OFFSET,
   VALUE_BYTES,
   valueNumber,
   type KvNode,
 } from './format.ts';
 
+/** A bad argument of a lookup (a key that is not a u64, bad flags); a bad FILE is a KvStructureError (checks.ts). */
 export class KvLookupError extends XrpError {
   constructor(message: string) {
     super('KV_LOOKUP', message);
@@ -28,16 +30,16 @@ export class KvLookupError extends XrpError {
 }
 
 export const U64_MAX = 0xffff_ffff_ffff_ffffn;
-/** A descent longer than this is a cycle or a corrupt file (6 layers need 6). */
-export const DESCENT_HOPS_MAX = 64;
+/** The file's name in errors when the caller does not give one. */
+const UNNAMED_FILE = 'the BPF-KV file';
 
-/** nxt_node: ptr[i-1] for the first i >= 1 with key < key[i], else ptr[30]. */
-export function nextPtr(key: bigint, node: KvNode): bigint {
-  for (let i = 1; i < NODE_CAPACITY; i++) if (key < node.keys[i]!) return node.ptrs[i - 1]!;
-  return node.ptrs[NODE_CAPACITY - 1]!;
+/** nxt_node: the index of ptr[i-1] for the first i >= 1 with key < key[i], else 30. */
+function nextIndex(key: bigint, node: KvNode): number {
+  for (let i = 1; i < NODE_CAPACITY; i++) if (key < (node.keys[i] ?? 0n)) return i - 1;
+  return NODE_CAPACITY - 1;
 }
 
-export function keyExists(key: bigint, node: KvNode): boolean {
+function keyExists(key: bigint, node: KvNode): boolean {
   return node.keys.includes(key);
 }
 
@@ -45,32 +47,53 @@ export function checkKey(key: bigint, what = 'key'): void {
   if (typeof key !== 'bigint' || key < 0n || key > U64_MAX) throw new KvLookupError(`${what} ${String(key)} is not a u64`);
 }
 
-/** A pointer as a file offset; `where` names its holder for the error message. */
-function toOffset(ptr: bigint, where: string): number {
-  const offset = decodePtr(ptr);
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new KvLookupError(`${where} points at ${offset}, past any file`);
-  return Number(offset);
+/**
+ * The node at `offsetBytes` (inside the file: every pointer followed was
+ * checked by checks.ts), with the root's checks when it is the root (the
+ * file's size names its depth, the root's type is that depth's): the
+ * open-time checks of every other mode.
+ */
+function readNode(source: BlockSource, place: KvWalkPlace, offsetBytes: number): Uint8Array {
+  // the size first: a file shorter than a node is FILE_SIZE, not a short read
+  if (offsetBytes === ROOT_NODE_OFFSET) kvLayersOfSize(place.file, place.fileBytes);
+  const block = readExact(source, offsetBytes, NODE_BYTES, 'node');
+  if (offsetBytes === ROOT_NODE_OFFSET) checkRoot(place.file, place.fileBytes, block);
+  return block;
 }
 
 /** The top layers of the index held in user memory, like the original's `--cache` (at most 3 layers). */
 export class TopLevelCache {
-  private readonly nodes = new Map<number, KvNode>();
+  private readonly nodes = new Map<number, Uint8Array>();
+  private readonly file: string;
+  private readonly fileBytes: number;
   constructor(
     source: BlockSource,
     readonly cachedLayers: number,
+    file = UNNAMED_FILE,
   ) {
     if (!Number.isInteger(cachedLayers) || cachedLayers < 0 || cachedLayers > 3) {
       throw new KvLookupError(`cache layers must be 0 to 3, got ${String(cachedLayers)}`);
     }
+    this.file = file;
+    this.fileBytes = source.sizeBytes;
+    const place: KvWalkPlace = { file, fileBytes: source.sizeBytes, key: null };
     let layer = [ROOT_NODE_OFFSET];
     for (let l = 0; l < cachedLayers; l++) {
       const below: number[] = [];
       for (const offset of layer) {
-        const node = decodeNode(readExact(source, offset, NODE_BYTES, 'node'));
+        if (this.nodes.has(offset)) continue;
+        const block = readNode(source, place, offset);
         // A leaf ends the cache: its pointers are values, not nodes (the original would read a value block as a node).
-        if (node.type !== NODE_TYPE_INTERNAL) return;
-        this.nodes.set(offset, node);
-        for (const ptr of node.ptrs) below.push(toOffset(ptr, `node at offset ${offset}`));
+        if (nodeTypeOf(place, block, offset) !== 0) return;
+        this.nodes.set(offset, block);
+        for (let i = 0; i < NODE_CAPACITY; i++) {
+          // a bad pointer is not cached: the lookup that follows it meets the check with its key (startOffset)
+          try {
+            below.push(nodePointer(place, block, NODE_PTRS_OFFSET + i * 8, offset));
+          } catch (e) {
+            if (!(e instanceof KvStructureError)) throw e;
+          }
+        }
       }
       layer = below;
     }
@@ -78,13 +101,14 @@ export class TopLevelCache {
   get size(): number {
     return this.nodes.size;
   }
-  /** The offset where the on-disk descent for `key` starts. */
+  /** The offset where the on-disk descent for `key` starts (the pointers followed are checked as the walk checks them). */
   startOffset(key: bigint): number {
+    const place: KvWalkPlace = { file: this.file, fileBytes: this.fileBytes, key };
     let offset = ROOT_NODE_OFFSET;
     for (let hop = 0; hop <= 3; hop++) {
-      const node = this.nodes.get(offset);
-      if (node === undefined) return offset;
-      offset = toOffset(nextPtr(key, node), `cached node at offset ${offset}`);
+      const block = this.nodes.get(offset);
+      if (block === undefined) return offset;
+      offset = nodePointer(place, block, NODE_PTRS_OFFSET + nextIndex(key, decodeNode(block)) * 8, offset);
     }
     return offset;
   }
@@ -92,32 +116,34 @@ export class TopLevelCache {
 
 export interface LeafResult {
   leaf: KvNode;
+  /** the leaf's bytes (its pointers are checked where they are followed) */
+  leafBlock: Uint8Array;
   leafOffset: number;
   reads: number;
 }
 
-/** Descends from `startOffset` (the root by default) to the leaf that may hold `key`. */
-export function findLeaf(source: BlockSource, key: bigint, startOffset = ROOT_NODE_OFFSET): LeafResult {
+/**
+ * Descends from `startOffset` (the root by default) to the leaf that may hold
+ * `key`, with the checks of every mode (src/kv/checks.ts): a node visited
+ * twice is a CYCLE, a node's type and the pointers followed are checked.
+ */
+function findLeaf(source: BlockSource, place: KvWalkPlace, key: bigint, startOffset: number): LeafResult {
   checkKey(key);
+  const visited = new KvVisited(place);
   let offset = startOffset;
-  for (let hop = 0; hop < DESCENT_HOPS_MAX; hop++) {
-    const node = decodeNode(readExact(source, offset, NODE_BYTES, 'node'));
-    if (node.type === NODE_TYPE_LEAF) return { leaf: node, leafOffset: offset, reads: hop + 1 };
-    if (node.type !== NODE_TYPE_INTERNAL) throw new KvLookupError(`node at offset ${offset} has type ${node.type} (0 internal, 1 leaf)`);
-    const ptr = nextPtr(key, node);
-    if (!isFileOffset(ptr)) throw new KvLookupError(`node at offset ${offset} has a pointer without FILE_MASK: 0x${ptr.toString(16)}`);
-    offset = toOffset(ptr, `node at offset ${offset}`);
+  for (let reads = 1; ; reads++) {
+    visited.visit(offset);
+    const block = readNode(source, place, offset);
+    const node = decodeNode(block);
+    if (nodeTypeOf(place, block, offset) === 1) return { leaf: node, leafBlock: block, leafOffset: offset, reads };
+    offset = nodePointer(place, block, NODE_PTRS_OFFSET + nextIndex(key, node) * 8, offset);
   }
-  throw new KvLookupError(`no leaf after ${DESCENT_HOPS_MAX} hops from offset ${startOffset}: the index has a cycle`);
 }
 
 /** read_value_the_hard_way: the 512-byte block holding the value, then the 64 bytes within it. */
-export function readValue(source: BlockSource, ptr: bigint): Uint8Array {
-  const offset = toOffset(ptr, 'a value pointer');
-  const base = offset - (offset % BLOCK_BYTES);
-  const within = offset - base;
-  if (within + VALUE_BYTES > BLOCK_BYTES) throw new KvLookupError(`value pointer ${offset} crosses a 512-byte block`);
-  return readExact(source, base, BLOCK_BYTES, 'value block').slice(within, within + VALUE_BYTES);
+function readValueAt(source: BlockSource, valueOffset: number): Uint8Array {
+  const within = valueOffset % BLOCK_BYTES;
+  return readExact(source, valueOffset - within, BLOCK_BYTES, 'value block').slice(within, within + VALUE_BYTES);
 }
 
 export interface LookupResult {
@@ -130,13 +156,19 @@ export interface LookupResult {
 
 export interface LookupOptions {
   cache?: TopLevelCache;
+  /** the file's name in errors (default "the BPF-KV file") */
+  file?: string;
 }
 
 export function lookupKey(source: BlockSource, key: bigint, options: LookupOptions = {}): LookupResult {
+  checkKey(key);
+  const place: KvWalkPlace = { file: options.file ?? UNNAMED_FILE, fileBytes: source.sizeBytes, key };
   const start = options.cache?.startOffset(key) ?? ROOT_NODE_OFFSET;
-  const { leaf, reads } = findLeaf(source, key, start);
+  const { leaf, leafBlock, leafOffset, reads } = findLeaf(source, place, key, start);
   if (!keyExists(key, leaf)) return { found: false, reads };
-  return { found: true, value: readValue(source, nextPtr(key, leaf)), reads: reads + 1 };
+  // nxt_node on the leaf, as the original: the slot of the last key <= key
+  const valueOffset = valuePointer(place, leafBlock, NODE_PTRS_OFFSET + nextIndex(key, leaf) * 8, leafOffset);
+  return { found: true, value: readValueAt(source, valueOffset), reads: reads + 1 };
 }
 
 // ---- ranges ----
@@ -177,34 +209,45 @@ export interface RangeScan {
  * All pairs of the range in key order (range.c's user-space scan, without the
  * 32-pair batching). `withValues: false` scans the keys only (no value reads).
  */
-export function rangeScan(source: BlockSource, range: KeyRange, withValues = true): RangeScan {
+export function rangeScan(source: BlockSource, range: KeyRange, withValues = true, file = UNNAMED_FILE): RangeScan {
   checkKey(range.begin, 'range begin');
   checkKey(range.end, 'range end');
   const flags = range.flags ?? 0;
   if (!Number.isInteger(flags) || flags < 0 || flags > 3) throw new KvLookupError(`range flags must be 0..3, got ${String(flags)}`);
-  if (isEmptyRange(range)) return { pairs: [], reads: 0 };
+  const place: KvWalkPlace = { file, fileBytes: source.sizeBytes, key: range.begin };
+  if (isEmptyRange(range)) {
+    // no walk, but the file is checked as every mode checks it when it opens it (its size, its root)
+    readNode(source, place, ROOT_NODE_OFFSET);
+    return { pairs: [], reads: 0 };
+  }
   const firstKey = flags & RNG_BEGIN_EXCLUSIVE ? range.begin + 1n : range.begin;
   const endInclusive = (flags & RNG_END_INCLUSIVE) !== 0;
-  let { leaf, leafOffset, reads } = findLeaf(source, range.begin);
+  let { leaf, leafBlock, leafOffset, reads } = findLeaf(source, place, range.begin, ROOT_NODE_OFFSET);
   const pairs: KeyValue[] = [];
-  const visited = new Set<number>();
+  // a leaf visited twice is a CYCLE, as in every mode
+  const leaves = new KvVisited(place);
+  leaves.visit(leafOffset);
   for (;;) {
-    if (visited.has(leafOffset)) throw new KvLookupError(`leaf chain loops back to offset ${leafOffset}`);
-    visited.add(leafOffset);
     for (let i = 0; i < NODE_CAPACITY; i++) {
-      const key = leaf.keys[i]!;
+      const key = leaf.keys[i] ?? 0n;
       if (key > range.end || (key === range.end && !endInclusive)) return { pairs, reads };
       if (key >= firstKey) {
-        const value = withValues ? readValue(source, leaf.ptrs[i]!) : new Uint8Array(0);
-        if (withValues) reads++;
+        let value: Uint8Array = new Uint8Array(0);
+        if (withValues) {
+          value = readValueAt(source, valuePointer(place, leafBlock, NODE_PTRS_OFFSET + i * 8, leafOffset));
+          reads++;
+        }
         pairs.push({ key, value });
       }
     }
-    if (leaf.next === 0n) return { pairs, reads };
-    leafOffset = toOffset(leaf.next, `the next pointer of the leaf at offset ${leafOffset}`);
-    leaf = decodeNode(readExact(source, leafOffset, NODE_BYTES, 'leaf'));
+    const nextOffset = nextLeafPointer(place, leafBlock, NODE_NEXT_OFFSET);
+    if (nextOffset === 0) return { pairs, reads };
+    leaves.visit(nextOffset);
+    leafBlock = readNode(source, place, nextOffset);
     reads++;
-    if (leaf.type !== NODE_TYPE_LEAF) throw new KvLookupError(`next of a leaf, offset ${leafOffset}, is not a leaf (type ${leaf.type})`);
+    if (nodeTypeOf(place, leafBlock, nextOffset) !== 1) throw leafTypeError(place, nextOffset);
+    leaf = decodeNode(leafBlock);
+    leafOffset = nextOffset;
   }
 }
 

@@ -25,7 +25,7 @@ import { bootKvMachine, KV_FILE_DEFAULT, openKvFile, type KvFileInfo } from './k
 import { checkKey, TopLevelCache, type KeyRange } from './lookups.ts';
 import { SG } from './scratch.ts';
 import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type KvWalkFile, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
-import { openXrpOps, prepareXrp, type KvStorageFunction, type XrpPrepared } from './xrp-ops.ts';
+import { openXrpOps, prepareXrp, type KvStorageFunction, type XrpOpsCounters, type XrpPrepared } from './xrp-ops.ts';
 
 export class KvModeError extends XrpError {
   constructor(message: string) {
@@ -82,6 +82,12 @@ export interface KvRunOptions {
   userCosts?: UserOpsCosts;
   /** xrp: resubmissions allowed per call (the fallback finishes a cut chain) */
   resubmitLimit?: number;
+  /**
+   * xrp: reads one request may make, the kernel's and the fallback's together
+   * (src/kv/budget.ts; default from the file's depth, as the native engine's).
+   * A request that spends it ends with LIMIT and a partial answer.
+   */
+  readsMax?: number;
   /** xrp: run this storage function (BPF-KV scratch layout) instead of the shipped kv_get / kv_range */
   storageFunction?: KvStorageFunction;
 }
@@ -128,6 +134,10 @@ export interface KvRunStats {
   /** xrp: storage-function calls made (resumes of ranges included) and how many needed the user-space fallback */
   xrpCalls: number;
   xrpFallbacks: number;
+  /** xrp: requests that spent their read budget (LIMIT): their answers are partial */
+  xrpPartial: number;
+  /** why the first of them stopped (when any did) */
+  limitDetail?: string;
   /** virtual ns of the whole simulation, set-up included */
   simulatedNs: number;
 }
@@ -186,6 +196,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
   checkInt(plan.requests, 'requests', 1, 1e9);
   const cacheLayers = options.cacheLayers ?? 0;
   checkInt(cacheLayers, 'cacheLayers', 0, 3);
+  if (options.readsMax !== undefined) checkInt(options.readsMax, 'readsMax', 1, Number.MAX_SAFE_INTEGER);
   if (!KV_MODES.includes(options.mode)) throw new KvModeError(`mode must be one of ${KV_MODES.join(', ')}, got '${String(options.mode)}'`);
   const collect = options.durationNs === undefined && (options.collect ?? true);
   const userCosts = options.userCosts ?? DEFAULT_USER_COSTS;
@@ -206,7 +217,7 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
     let lastEndNs = 0;
     let finished = 0;
     const readsBefore = machine.controller.stats.reads;
-    const xrpCounters = { calls: 0, fallbacks: 0 };
+    const xrpCounters: XrpOpsCounters = { calls: 0, fallbacks: 0, partial: 0, limitDetail: null };
 
     const durationNs = options.durationNs;
     const warmupNs = options.warmupNs ?? 0;
@@ -243,7 +254,11 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
       // Load the storage function once for the process (as the original's benchmark does), then start the workers.
       machine.sim.spawn('kv-xrp-setup', function* (t) {
         const prepared: XrpPrepared = yield* prepareXrp(t, proc, file, plan.kind, options.storageFunction);
-        spawnWorkers((wt) => openXrpOps(wt, proc, prepared, { cache, counters: xrpCounters, ...(options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {}) }));
+        spawnWorkers((wt) => openXrpOps(wt, proc, prepared, {
+          cache, counters: xrpCounters,
+          ...(options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {}),
+          ...(options.readsMax !== undefined ? { readsMax: options.readsMax } : {}),
+        }));
       });
     } else {
       const mode = options.mode;
@@ -270,8 +285,10 @@ function runOn<R>(options: KvRunOptions, plan: RunPlan<R>, onFile: (file: KvFile
       deviceReads: machine.controller.stats.reads - readsBefore,
       xrpCalls: xrpCounters.calls,
       xrpFallbacks: xrpCounters.fallbacks,
+      xrpPartial: xrpCounters.partial,
       simulatedNs: machine.sim.nowNs,
     };
+    if (xrpCounters.limitDetail !== null) stats.limitDetail = xrpCounters.limitDetail;
     return { stats, answers: collect ? (answers as R[]) : null, file };
   } finally {
     if (owned) machine.shutdown();
@@ -299,7 +316,7 @@ export function runKvLookups(options: KvLookupOptions): KvLookupResult {
       uringBatch: options.uringBatch === true,
       requests: options.requests,
       keysOf: (a) => a.length,
-      perform: (ops, t, r) => ops.lookup(t, requestKeys[r]!),
+      perform: (ops, t, r) => ops.lookup(t, requestKeys[r] ?? []),
     },
     (file) => {
       requestKeys = requestKeysOf(explicit, options.requests, keysPerRequest, file.geometry.keyCount, options.seed ?? 1);
@@ -349,14 +366,19 @@ export function runKvRanges(options: KvRangeOptions): KvRangeResult {
       kind: 'range',
       requests: options.requests,
       keysOf: (a) => a.count,
-      perform: (ops, t, r) => ops.range(t, ranges[r]!, ranges[r]!.agg ?? agg),
+      perform: (ops, t, r) => {
+        const range = ranges[r];
+        if (range === undefined) throw new KvModeError(`no range for request ${r}`); // r < requests = ranges.length
+        return ops.range(t, range, range.agg ?? agg);
+      },
     },
     (file) => {
       const keyCount = file.geometry.keyCount;
       if (explicit === undefined) checkInt(lengthKeys, 'lengthKeys', 1, keyCount);
       const rng = new Prng(options.seed ?? 1);
       ranges = Array.from({ length: options.requests }, (_, i) => {
-        if (explicit !== undefined) return explicit[i % explicit.length]!;
+        const given = explicit?.[i % explicit.length];
+        if (given !== undefined) return given;
         const begin = BigInt(rng.nextBelow(keyCount - lengthKeys + 1));
         return { begin, end: begin + BigInt(lengthKeys) };
       });

@@ -46,8 +46,7 @@ export class ComputedOverlayStore implements BackingStore {
     regions: readonly ComputedRegion[],
   ) {
     this.regions = [...regions].sort((a, b) => a.deviceOffsetBytes - b.deviceOffsetBytes);
-    for (let i = 0; i < this.regions.length; i++) {
-      const r = this.regions[i]!;
+    this.regions.forEach((r, i) => {
       if (!Number.isSafeInteger(r.lengthBytes) || r.lengthBytes <= 0 || r.deviceOffsetBytes < 0 || r.deviceOffsetBytes + r.lengthBytes > base.sizeBytes) {
         throw new DeviceError(`computed region of '${r.name}' at device byte ${r.deviceOffsetBytes} (+${r.lengthBytes}) is outside image ${base.path}`);
       }
@@ -55,7 +54,7 @@ export class ComputedOverlayStore implements BackingStore {
       if (prev !== undefined && prev.deviceOffsetBytes + prev.lengthBytes > r.deviceOffsetBytes) {
         throw new DeviceError(`computed regions of '${prev.name}' and '${r.name}' overlap at device byte ${r.deviceOffsetBytes}`);
       }
-    }
+    });
   }
 
   get sizeBytes(): number {
@@ -73,7 +72,7 @@ export class ComputedOverlayStore implements BackingStore {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.regions[mid]!.deviceOffsetBytes <= offsetBytes) {
+      if ((this.regions[mid]?.deviceOffsetBytes ?? Infinity) <= offsetBytes) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
@@ -90,7 +89,7 @@ export class ComputedOverlayStore implements BackingStore {
     let computed = false;
     while (pos < end) {
       const i = this.regionAtOrBefore(pos);
-      const r = i >= 0 ? this.regions[i]! : undefined;
+      const r = this.regions[i];
       const at = dstOffset + (pos - offsetBytes);
       if (r !== undefined && pos < r.deviceOffsetBytes + r.lengthBytes) {
         const n = Math.min(end, r.deviceOffsetBytes + r.lengthBytes) - pos;
@@ -113,8 +112,8 @@ export class ComputedOverlayStore implements BackingStore {
   write(offsetBytes: number, src: Uint8Array, srcOffset: number, length: number): void {
     const i = this.regionAtOrBefore(offsetBytes + Math.max(0, length - 1));
     for (let k = i; k >= 0; k--) {
-      const r = this.regions[k]!;
-      if (r.deviceOffsetBytes + r.lengthBytes <= offsetBytes) break;
+      const r = this.regions[k];
+      if (r === undefined || r.deviceOffsetBytes + r.lengthBytes <= offsetBytes) break;
       throw new DeviceError(`write of ${length} bytes at device byte ${offsetBytes} hits the computed, read-only file '${r.name}'`);
     }
     this.base.write(offsetBytes, src, srcOffset, length);

@@ -57,7 +57,9 @@ export function rangeDifference(a: RangeAnswer, b: RangeAnswer): string | null {
   const pb = b.pairs ?? [];
   if ((a.pairs === undefined) !== (b.pairs === undefined) || pa.length !== pb.length) return `${a.agg}: ${pa.length} pairs vs ${pb.length}`;
   for (let i = 0; i < pa.length; i++) {
-    if (pa[i]!.key !== pb[i]!.key || !sameBytes(pa[i]!.value, pb[i]!.value)) return `${a.agg}: pair ${i} (key ${pa[i]!.key} vs ${pb[i]!.key}) differs`;
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined || y === undefined || x.key !== y.key || !sameBytes(x.value, y.value)) return `${a.agg}: pair ${i} (key ${x?.key} vs ${y?.key}) differs`;
   }
   return null;
 }

@@ -45,6 +45,8 @@ export interface RangeAnswer {
   pairs?: KeyValue[];
   /** storage-function calls (xrp mode); 0 in user space */
   calls: number;
+  /** xrp mode: the request's read budget ran out (LIMIT): the answer holds what was reached before */
+  partial?: boolean;
 }
 
 export interface UserOpsCosts {
@@ -62,7 +64,7 @@ export interface KvWalkFile {
 const UNNAMED_FILE: KvWalkFile = { file: 'the BPF-KV file', fileBytes: Number.MAX_SAFE_INTEGER };
 
 function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+  return ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
 }
 
 function u64(b: Uint8Array, at: number): bigint {
@@ -141,50 +143,44 @@ export function* userLookup(t: SimThread, io: KvBlockIo, key: bigint, cache: Top
 export function* userLookupBatch(t: SimThread, io: KvBlockIo, keys: readonly bigint[], cache: TopLevelCache | null, costs: UserOpsCosts, file: KvWalkFile = UNNAMED_FILE): Task<LookupAnswer[]> {
   const readMany = io.readMany?.bind(io);
   if (readMany === undefined) throw new KvLookupError(`mode ${io.mode} cannot batch reads`);
-  const answers: LookupAnswer[] = keys.map((key) => ({ key, found: false, value: null }));
-  const halves = keys.map(split);
-  const places: KvWalkPlace[] = keys.map((key) => ({ ...file, key }));
-  const visited = places.map((place) => new KvVisited(place));
-  /** per key: the next block to read, and whether it is the value's block (-1: done) */
-  const offsets = keys.map((key) => (cache === null ? ROOT_NODE_OFFSET : cache.startOffset(key)));
-  const atValue = keys.map(() => false);
-  const valueWithin = keys.map(() => 0);
+  // one lane per key: where it is, and whether the next block is its value's
+  const lanes = keys.map((key) => {
+    const [keyHi, keyLo] = split(key);
+    const place: KvWalkPlace = { ...file, key };
+    const answer: LookupAnswer = { key, found: false, value: null };
+    return { key, keyHi, keyLo, place, answer, visited: new KvVisited(place), offset: cache === null ? ROOT_NODE_OFFSET : cache.startOffset(key), atValue: false, within: 0 };
+  });
   for (;;) {
-    const pending: number[] = [];
-    offsets.forEach((offset, i) => {
-      if (offset >= 0) pending.push(i);
-    });
-    if (pending.length === 0) return answers;
-    for (const i of pending) if (!atValue[i]) visited[i]!.visit(offsets[i]!);
-    const blocks = yield* readMany(t, pending.map((i) => offsets[i]!));
+    const pending = lanes.filter((lane) => lane.offset >= 0);
+    if (pending.length === 0) return lanes.map((lane) => lane.answer);
+    for (const lane of pending) if (!lane.atValue) lane.visited.visit(lane.offset);
+    const blocks = yield* readMany(t, pending.map((lane) => lane.offset));
     for (let p = 0; p < pending.length; p++) {
-      const i = pending[p]!;
-      const b = blocks[p]!;
-      const offset = offsets[i]!;
-      const place = places[i]!;
+      const lane = pending[p];
+      const b = blocks[p];
+      if (lane === undefined || b === undefined) throw new KvLookupError(`mode ${io.mode}: a batch of ${pending.length} reads returned ${blocks.length} blocks`);
+      const { place, offset, keyHi, keyLo } = lane;
       yield* chargeBlock(t, costs);
-      if (atValue[i]) {
-        answers[i] = { key: keys[i]!, found: true, value: b.slice(valueWithin[i]!, valueWithin[i]! + VALUE_BYTES) };
-        offsets[i] = -1;
+      if (lane.atValue) {
+        lane.answer = { key: lane.key, found: true, value: b.slice(lane.within, lane.within + VALUE_BYTES) };
+        lane.offset = -1;
         continue;
       }
-      const [keyHi, keyLo] = halves[i]!;
       const at = NODE_PTRS_OFFSET + nextIndex(keyHi, keyLo, b) * 8;
       if (nodeTypeOf(place, b, offset) === 0) {
-        offsets[i] = nodePointer(place, b, at, offset);
+        lane.offset = nodePointer(place, b, at, offset);
         continue;
       }
       let found = false;
       for (let k = 0; k < NODE_CAPACITY && !found; k++) found = keyEquals(keyHi, keyLo, b, k);
       if (!found) {
-        offsets[i] = -1;
+        lane.offset = -1;
         continue;
       }
       const next = valuePointer(place, b, at, offset);
-      const within = next % BLOCK_BYTES;
-      atValue[i] = true;
-      valueWithin[i] = within;
-      offsets[i] = next - within;
+      lane.within = next % BLOCK_BYTES;
+      lane.atValue = true;
+      lane.offset = next - lane.within;
     }
   }
 }

@@ -8,10 +8,11 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { XrpError } from '../base/errors.ts';
-import { lookupReadsDefault, XrpLookupBudget } from '../xrp/budget.ts';
+import type { XrpLookupBudget } from '../xrp/budget.ts';
+import { kvGetBudget, kvLimitDetail, kvRangeBudget } from './budget.ts';
 import { XrpStatus } from '../xrp/status.ts';
 import { checkRoot, structureErrorOfChain, type KvWalkPlace } from './checks.ts';
-import { NODE_BYTES, kvGeometry } from './format.ts';
+import { NODE_BYTES } from './format.ts';
 import { checkKey, isEmptyRange, type KeyValue } from './lookups.ts';
 import {
   AggOp,
@@ -165,7 +166,7 @@ async function getBatch(engine: XrpEngine, dbPath: string, facts: KvFileFacts, k
     offset = Number(resume);
   }
   stats.partial = true;
-  stats.limitDetail = `LIMIT: kv_get of ${keys.length} keys: ${budget.limitDetail()}`;
+  stats.limitDetail = kvLimitDetail(`kv_get of ${keys.length} keys`, budget);
   return answered();
 }
 
@@ -183,7 +184,7 @@ export async function nativeKvGet(
     const batches: Promise<NativeKvAnswer[]>[] = [];
     for (let i = 0; i < keys.length; i += SG.KEYS_MAX) {
       const batch = keys.slice(i, i + SG.KEYS_MAX);
-      const budget = new XrpLookupBudget(options.readsMax ?? lookupReadsDefault(facts.layers, batch.length));
+      const budget = kvGetBudget(facts.layers, batch.length, options.readsMax);
       batches.push(getBatch(engine, dbPath, facts, batch, budget, callLimit, stats));
     }
     const answers = (await Promise.all(batches)).flat();
@@ -220,9 +221,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
   if (aggOp === undefined) throw new NativeKvError(`unknown aggregation "${agg}"`);
   const flags = options.flags ?? 0;
   const facts = checkKvFile(dbPath);
-  // the whole file at most: every node and every value once, twice over
-  const geometry = kvGeometry(facts.layers);
-  const budget = new XrpLookupBudget(options.readsMax ?? 2 * (geometry.totalNodes + geometry.keyCount) + 16);
+  const budget = kvRangeBudget(facts.layers, options.readsMax);
   const place = { file: dbPath, fileBytes: facts.fileBytes, key: begin };
   if (isEmptyRange({ begin, end, flags })) {
     // As the user-space walk and the emulated xrp mode: an empty range is answered without a read.
@@ -262,7 +261,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       offset = Number(resume.resumeFromLeaf);
     }
     result.partial = true;
-    result.limitDetail = `LIMIT: kv_range [${begin}, ${end}): ${budget.limitDetail()}`;
+    result.limitDetail = kvLimitDetail(`kv_range [${begin}, ${end})`, budget);
     if (aggOp === AggOp.SET) result.out = [...new Set(result.out)];
     return result;
   });

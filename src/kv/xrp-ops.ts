@@ -4,8 +4,11 @@
 // RangeQuery is complete, resuming each time from the saved leaf
 // (prep_range_resume). When the kernel cannot finish a chain (the
 // resubmission limit, a mapping change) the user-space fallback continues it
-// from the scratch page, so the answer is always complete; how often that
-// happened is counted.
+// from the scratch page; how often that happened is counted. Every request
+// has one read budget (src/kv/budget.ts, the native engine's client has the
+// same): the kernel's reads and the fallback's are charged to it, and when it
+// is spent the request ends with LIMIT and a partial answer (the keys, or the
+// pairs, reached before), counted and explained in the counters.
 
 import { fileURLToPath } from 'node:url';
 import { errnoName } from '../kernel/errno.ts';
@@ -13,7 +16,9 @@ import { loadXrpProgramFile, readXrpOrFallback, XrpStatus, xrpStatusName } from 
 import { O_DIRECT, O_RDONLY, type Process } from '../kernel/syscalls.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { KvIoError } from './block-io.ts';
+import { kvGetBudget, kvLimitDetail, kvRangeBudget } from './budget.ts';
 import { structureErrorOfChain } from './checks.ts';
+import type { XrpLookupBudget } from '../xrp/budget.ts';
 import { BLOCK_BYTES } from './format.ts';
 import type { KvFileInfo } from './kv-db.ts';
 import { isEmptyRange, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
@@ -48,8 +53,8 @@ export interface XrpPrepared {
   fileName: string;
   /** the program's function name (kv_get, kv_range, or one's own) */
   program: string;
-  /** calls allowed per range query: one per 32 pairs (or 96 numbers) of the whole file, and then some */
-  callsMax: number;
+  /** the file's depth: the default of a request's read budget */
+  layers: number;
   fileBytes: number;
 }
 
@@ -60,13 +65,26 @@ export interface XrpPrepared {
 export function* prepareXrp(t: SimThread, proc: Process, file: KvFileInfo, kind: 'lookup' | 'range', own?: KvStorageFunction): Task<XrpPrepared> {
   const program = own?.programName ?? (kind === 'lookup' ? 'kv_get' : 'kv_range');
   const progFd = yield* loadXrpProgramFile(t, proc, own?.objectPath ?? (kind === 'lookup' ? KV_GET_OBJECT : KV_RANGE_OBJECT), program);
-  return { progFd, fileName: file.name, program, callsMax: Math.ceil(file.geometry.keyCount / 32) + 16, fileBytes: file.inode.sizeBytes };
+  return { progFd, fileName: file.name, program, layers: file.layers, fileBytes: file.inode.sizeBytes };
+}
+
+/** What the xrp mode's requests did, over all threads. */
+export interface XrpOpsCounters {
+  calls: number;
+  fallbacks: number;
+  /** requests that spent their read budget (LIMIT): their answers are partial */
+  partial: number;
+  /** why the first of them stopped */
+  limitDetail: string | null;
 }
 
 export interface XrpOpsOptions {
   cache: TopLevelCache | null;
-  counters: { calls: number; fallbacks: number };
+  counters: XrpOpsCounters;
+  /** resubmissions one read_xrp call may make (the kernel's default otherwise) */
   resubmitLimit?: number;
+  /** reads one request may make, kernel and fallback together (default from the file's depth, src/kv/budget.ts) */
+  readsMax?: number;
 }
 
 export interface XrpThreadOps {
@@ -81,16 +99,22 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
   const dataBuf = proc.alloc(SCRATCH_BYTES);
   const scratchBuf = proc.alloc(SCRATCH_BYTES);
   const scratch = proc.bytes(scratchBuf, SCRATCH_BYTES);
-  const callOptions = options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit } : {};
   const counters = options.counters;
+  const callOptions = (budget: XrpLookupBudget) => (options.resubmitLimit !== undefined ? { resubmitLimit: options.resubmitLimit, budget } : { budget });
+  const spent = (what: string, budget: XrpLookupBudget): void => {
+    counters.partial++;
+    counters.limitDetail ??= kvLimitDetail(what, budget);
+  };
 
   /**
    * One read_xrp call from `pos`, finished by the fallback if the kernel could
-   * not; throws on a terminal status: the structural error of src/kv/checks.ts
-   * when the file broke a rule (`keyOf` names the key: the scratch says which).
+   * not, both charged to `budget`; true when the walk finished, false when the
+   * budget ran out (LIMIT). Throws on a terminal status: the structural error
+   * of src/kv/checks.ts when the file broke a rule (`keyOf` names the key: the
+   * scratch says which).
    */
-  function* call(t: SimThread, pos: number, keyOf: () => bigint, holderOf: () => number | undefined = () => undefined): Task {
-    const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions);
+  function* call(t: SimThread, pos: number, budget: XrpLookupBudget, keyOf: () => bigint, holderOf: () => number | undefined = () => undefined): Task<boolean> {
+    const r = yield* readXrpOrFallback(t, proc, fd, dataBuf, BLOCK_BYTES, pos, prepared.progFd, scratchBuf, callOptions(budget));
     if (typeof r === 'number') throw new KvIoError(`mode xrp: read_xrp(${prepared.program}) at offset ${pos} failed: ${errnoName(r)}`);
     counters.calls++;
     if (r.fallback !== null) counters.fallbacks++;
@@ -100,32 +124,45 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
     const structural = (kernelEnd !== undefined ? structureErrorOfChain(place, kernelEnd.status, kernelEnd.offsetBytes, kernelEnd.progRet, holderOf()) : null)
       ?? (r.fallback !== null ? structureErrorOfChain(place, r.fallback.status, r.fallback.stopOffset, r.fallback.progRet, holderOf()) : null);
     if (structural !== null) throw structural;
+    if (r.status === XrpStatus.LIMIT) return false;
     if (r.status !== XrpStatus.DONE) {
       const ret = r.fallback?.progRet ?? r.xrp.progRet;
       const why = r.status === XrpStatus.PROG_ERROR ? ` (${prepared.program} returned ${ret}: ${PROG_ERRORS[ret.toString()] ?? 'unknown error'})` : '';
       const fault = r.fallback?.fault ?? r.xrp.fault;
       throw new KvIoError(`mode xrp: ${prepared.program} from offset ${pos} ended with ${xrpStatusName(r.status)}${why}${fault !== null ? `: ${fault}` : ''}`);
     }
+    return true;
   }
 
   return {
     *lookup(t, keys) {
       // With a cache (1 key per call), the chain starts below the cached layers: root_pointer is where a key starts.
-      const start = options.cache !== null && keys.length === 1 ? options.cache.startOffset(keys[0]!) : 0;
+      const only = keys.length === 1 ? keys[0] : undefined;
+      const start = options.cache !== null && only !== undefined ? options.cache.startOffset(only) : 0;
       writeSgQuery(scratch, keys, BigInt(start));
-      yield* call(t, start, () => {
+      const budget = kvGetBudget(prepared.layers, keys.length, options.readsMax);
+      const finished = yield* call(t, start, budget, () => {
         const q = readSgQuery(scratch);
         return q.keys[Math.max(0, Math.min(q.currentIndex, keys.length - 1))] ?? 0n;
       });
       const q = readSgQuery(scratch);
+      if (!finished) {
+        // as the native client: the keys answered before the budget ran out
+        spent(`${prepared.program} of ${keys.length} keys`, budget);
+        const n = Math.max(0, Math.min(q.currentIndex, keys.length));
+        return keys.slice(0, n).map((key, i) => {
+          const v = q.values[i];
+          return { key, found: v?.found === true, value: v?.found === true ? v.value : null };
+        });
+      }
       // kv_get moves current_index past the last key when it finishes; a program that does not
       // (one without the BPF-KV scratch layout) would otherwise read as "not found"
       if (q.currentIndex < keys.length) {
         throw new KvIoError(`mode xrp: ${prepared.program} ended DONE with current_index ${q.currentIndex} of ${keys.length} key(s): it did not finish the query (does it follow the BPF-KV scratch layout of bpf/kv/kv.h?)`);
       }
       return keys.map((key, i) => {
-        const v = q.values[i]!;
-        if (q.keys[i] !== key) throw new KvIoError(`mode xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
+        const v = q.values[i];
+        if (v === undefined || q.keys[i] !== key) throw new KvIoError(`mode xrp: kv_get's scratch holds key ${q.keys[i]} at index ${i}, expected ${key}`);
         return { key, found: v.found, value: v.found ? v.value : null };
       });
     },
@@ -143,9 +180,15 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const numbers: bigint[] = [];
       const seen = new Set<bigint>();
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
+      const budget = kvRangeBudget(prepared.layers, options.readsMax);
       for (;;) {
-        if (answer.calls >= prepared.callsMax) throw new KvIoError(`mode xrp: range [${range.begin}, ${range.end}) not complete after ${answer.calls} kv_range calls`);
-        yield* call(t, pos, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
+        if (!budget.open) {
+          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
+          answer.partial = true;
+          break;
+        }
+        // a call cut by the budget still holds the pairs it reached: they are kept, as the native client keeps them
+        const finished = yield* call(t, pos, budget, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
         const q = readRangeQuery(scratch);
         if (agg === 'none') pairs.push(...q.kv);
@@ -165,6 +208,11 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         if (agg === 'avg') answer.sum = q.aggSum;
         const resume = prepRangeResume(scratch);
         if (resume.complete) break;
+        if (!finished) {
+          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
+          answer.partial = true;
+          break;
+        }
         pos = Number(resume.resumeFromLeaf);
       }
       if (agg === 'none') answer.pairs = pairs;

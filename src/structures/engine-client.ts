@@ -5,14 +5,19 @@
 // limit is finished, as on the emulated machine, by user space (the array
 // chain's walk from the scratch state, with synchronous reads of the file) or
 // by read_xrp again from the pending offset (fallback 'xrp'; always so for the
-// skip list, whose search state lives in the scratch page).
+// skip list, whose search state lives in the scratch page). Every query has
+// one read budget across its calls (src/xrp/budget.ts, the same rule as the
+// BPF-KV clients'): when it is spent the query ends with LIMIT, its partial
+// answer counted (partial) and explained (limitDetail).
 
+import { statSync } from 'node:fs';
 import { FileBlockSource } from '../base/block-source.ts';
 import { XrpStatus, xrpStatusName } from '../xrp/status.ts';
 import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
 import { blockOffsetOf, readArrayChainQuery, walkArrayChain, writeArrayChainQuery, type ArrayChainState } from './array-chain.ts';
 import { paramError, StructureError } from './errors.ts';
-import { ARRAY_CHAIN_FN, SKIPLIST_GET_FN, SKIPLIST_RANGE_FN, type StorageFunction } from './programs.ts';
+import type { XrpLookupBudget } from '../xrp/budget.ts';
+import { ARRAY_CHAIN_FN, arrayChainBudget, SKIPLIST_GET_FN, SKIPLIST_RANGE_FN, skipListBudget, type StorageFunction } from './programs.ts';
 import {
   readSlGetQuery,
   readSlRangeQuery,
@@ -24,8 +29,6 @@ import {
 } from './skiplist-format.ts';
 
 const PAGE_BYTES = 4096;
-/** read_xrp calls one query may make (LIMIT resumes, range pages) */
-const CALLS_PER_QUERY_MAX = 1 << 20;
 
 export interface EngineRunOptions {
   /** Opens the engine that serves the file at `path` (for example NativeXrpEngine.open or EmulatedXrpEngine.open). */
@@ -34,6 +37,8 @@ export interface EngineRunOptions {
   resubmitLimit?: number;
   /** array chain: who finishes a request cut by the limit (default 'user') */
   fallback?: 'user' | 'xrp';
+  /** reads one query may make across its calls (default from the structure, src/structures/programs.ts) */
+  readsMax?: number;
 }
 
 export interface EngineCounts {
@@ -45,6 +50,19 @@ export interface EngineCounts {
   limitHits: number;
   /** blocks read by the user-space fallback */
   fallbackReads: number;
+  /** queries that spent their read budget (LIMIT): their answers are partial */
+  partial: number;
+  /** why the first of them stopped */
+  limitDetail?: string;
+}
+
+function newCounts(): EngineCounts {
+  return { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0, partial: 0 };
+}
+
+function spent(counts: EngineCounts, what: string, budget: XrpLookupBudget): void {
+  counts.partial++;
+  counts.limitDetail ??= `LIMIT: ${what}: ${budget.limitDetail()}`;
 }
 
 /** Opens an engine on `path` with `fn` loaded, runs `body`, closes the engine. */
@@ -58,9 +76,10 @@ async function withEngine<T>(path: string, fn: StorageFunction, options: EngineR
   }
 }
 
-/** One read_xrp; DONE and LIMIT are answers, anything else an error naming the status. */
-async function call(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined): Promise<XrpOutcome> {
-  const r = await engine.readXrp(offsetBytes, scratch, resubmitLimit !== undefined ? { resubmitLimit } : {});
+/** One read_xrp within `budget` (its limit what the budget leaves, its reads charged); DONE and LIMIT are answers, anything else an error naming the status. */
+async function call(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined, budget: XrpLookupBudget): Promise<XrpOutcome> {
+  const r = await engine.readXrp(offsetBytes, scratch, { resubmitLimit: budget.nextLimit(resubmitLimit ?? engine.resubmitLimit) });
+  budget.charge(r.reads);
   counts.calls++;
   counts.reads += r.reads;
   if (r.status === XrpStatus.LIMIT) counts.limitHits++;
@@ -70,15 +89,16 @@ async function call(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array,
   return r;
 }
 
-/** Calls read_xrp from `offsetBytes` again after each LIMIT until the chain is done. */
-async function untilDone(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined): Promise<void> {
-  let r = await call(engine, offsetBytes, scratch, counts, resubmitLimit);
-  for (let calls = 1; r.status === XrpStatus.LIMIT; calls++) {
+/** Calls read_xrp from `offsetBytes` again after each LIMIT until the chain is done (true) or the budget is spent (false). */
+async function untilDone(engine: XrpEngine, offsetBytes: number, scratch: Uint8Array, counts: EngineCounts, resubmitLimit: number | undefined, budget: XrpLookupBudget): Promise<boolean> {
+  let r = await call(engine, offsetBytes, scratch, counts, resubmitLimit, budget);
+  while (r.status === XrpStatus.LIMIT) {
+    if (!budget.open) return false;
     const next = r.pending[0];
-    if (next === undefined) throw new StructureError('STRUCT_RUN', 'native read_xrp ended with LIMIT and no pending read');
-    if (calls >= CALLS_PER_QUERY_MAX) throw new StructureError('STRUCT_RUN', `a query needed more than ${CALLS_PER_QUERY_MAX} read_xrp calls`);
-    r = await call(engine, next.offsetBytes, scratch, counts, resubmitLimit);
+    if (next === undefined) throw new StructureError('STRUCT_RUN', 'read_xrp ended with LIMIT and no pending read');
+    r = await call(engine, next.offsetBytes, scratch, counts, resubmitLimit, budget);
   }
+  return true;
 }
 
 /** Array-chain queries on a real file; answers in query order. */
@@ -87,19 +107,21 @@ export async function engineArrayChain(
 ): Promise<{ answers: ArrayChainState[] } & EngineCounts> {
   const fallback = options.fallback ?? 'user';
   if (fallback !== 'user' && fallback !== 'xrp') throw paramError(`native: fallback must be 'user' or 'xrp', got ${String(fallback)}`);
-  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+  const counts = newCounts();
   const source = new FileBlockSource(path);
   try {
     const answers = await withEngine(path, ARRAY_CHAIN_FN, options, (engine) =>
       Promise.all(queries.map(async (q) => {
         const scratch = new Uint8Array(PAGE_BYTES);
         writeArrayChainQuery(scratch, q);
+        const budget = arrayChainBudget(q.hopsTotal, options.readsMax);
         if (fallback === 'xrp') {
-          await untilDone(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit);
+          if (!(await untilDone(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit, budget))) spent(counts, `array chain from ${q.index}`, budget);
           return readArrayChainQuery(scratch);
         }
-        const r = await call(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit);
+        const r = await call(engine, blockOffsetOf(q.index), scratch, counts, options.resubmitLimit, budget);
         if (r.status === XrpStatus.DONE) return readArrayChainQuery(scratch);
+        // the user-space walk is bounded by the query's hop count
         const walked = walkArrayChain(source, readArrayChainQuery(scratch));
         counts.fallbackReads += walked.reads;
         return walked.state;
@@ -114,15 +136,20 @@ export async function engineArrayChain(
 /** Skip-list point lookups on a real file; answers in key order of `keys`. */
 export async function engineSkipListGet(
   path: string, keys: readonly bigint[], options: EngineRunOptions,
-): Promise<{ answers: Array<{ found: boolean; value?: Uint8Array }> } & EngineCounts> {
-  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+): Promise<{ answers: Array<{ found: boolean; value?: Uint8Array; partial?: true }> } & EngineCounts> {
+  const counts = newCounts();
+  const fileBytes = statSync(path).size;
   const answers = await withEngine(path, SKIPLIST_GET_FN, options, (engine) =>
     Promise.all(keys.map(async (key) => {
       const scratch = new Uint8Array(PAGE_BYTES);
       writeSlGetQuery(scratch, key);
-      await untilDone(engine, SL_HEAD_OFFSET, scratch, counts, options.resubmitLimit);
+      const budget = skipListBudget(fileBytes, options.readsMax);
+      if (!(await untilDone(engine, SL_HEAD_OFFSET, scratch, counts, options.resubmitLimit, budget))) {
+        spent(counts, `skip-list get ${key}`, budget);
+        return { found: false, partial: true as const };
+      }
       const { found, value } = readSlGetQuery(scratch);
-      return found ? { found, value: value! } : { found };
+      return found && value !== undefined ? { found, value } : { found };
     })),
   );
   return { answers, ...counts };
@@ -132,22 +159,27 @@ export async function engineSkipListGet(
 export async function engineSkipListRange(
   path: string, ranges: ReadonlyArray<{ begin: bigint; end: bigint }>, options: EngineRunOptions,
 ): Promise<{ answers: SlPair[][] } & EngineCounts> {
-  const counts: EngineCounts = { calls: 0, reads: 0, limitHits: 0, fallbackReads: 0 };
+  const counts = newCounts();
+  const fileBytes = statSync(path).size;
   const answers = await withEngine(path, SKIPLIST_RANGE_FN, options, (engine) =>
     Promise.all(ranges.map(async ({ begin, end }) => {
       const scratch = new Uint8Array(PAGE_BYTES);
       writeSlRangeQuery(scratch, begin, end);
       const pairs: SlPair[] = [];
       let offset = SL_HEAD_OFFSET;
-      for (let page = 0; page < CALLS_PER_QUERY_MAX; page++) {
-        await untilDone(engine, offset, scratch, counts, options.resubmitLimit);
+      // one budget for the whole scan, its pages included; a spent one leaves the pairs reached (counted partial)
+      const budget = skipListBudget(fileBytes, options.readsMax);
+      for (;;) {
+        if (!budget.open || !(await untilDone(engine, offset, scratch, counts, options.resubmitLimit, budget))) {
+          spent(counts, `skip-list range ${begin}..${end}`, budget);
+          return pairs;
+        }
         const got = readSlRangeQuery(scratch);
         pairs.push(...got.pairs);
         if (got.resumeOffset === 0) return pairs;
         resumeSlRangeQuery(scratch);
         offset = got.resumeOffset;
       }
-      throw new StructureError('STRUCT_RUN', `range ${begin}..${end} needed more than ${CALLS_PER_QUERY_MAX} calls`);
     })),
   );
   return { answers, ...counts };

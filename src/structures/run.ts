@@ -12,7 +12,11 @@
 //           chain: its own walk from the scratch state; the skip list:
 //           xrpFallback, the same program run in user space); 'xrp': another
 //           read_xrp from where the chain stopped.
-// Every answer is checked against the host-side walk over the same file
+// Every xrp query has one read budget (src/xrp/budget.ts, as every engine's
+// client): the kernel's reads, the fallback's and those of further read_xrp
+// calls are charged to it, and when it is spent the query ends with LIMIT and
+// its partial answer is counted (xrp.partial), not verified.
+// Every complete answer is checked against the host-side walk over the same file
 // (untimed) unless verify is false. Latency is per query in virtual time,
 // fallbacks and range resumes included; application CPU between reads is not
 // charged (it is tens of ns against microseconds of I/O).
@@ -20,7 +24,8 @@
 import { join } from 'node:path';
 import { Machine } from '../kernel/machine.ts';
 import { O_DIRECT, O_RDONLY, type Process } from '../kernel/syscalls.ts';
-import { loadXrpProgramFile, readXrp, xrpFallback, XrpStatus, xrpStatusName, type XrpResult } from '../kernel/xrp/index.ts';
+import { loadXrpProgramFile, readXrp, xrpConfig, xrpFallback, XrpStatus, xrpStatusName, type XrpResult } from '../kernel/xrp/index.ts';
+import type { XrpLookupBudget } from '../xrp/budget.ts';
 import { Histogram, type LatencySummary } from '../sim/histogram.ts';
 import { Prng } from '../base/prng.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
@@ -36,7 +41,7 @@ import {
 } from './array-chain.ts';
 import { paramError, StructureError } from './errors.ts';
 import { runWalk, WALK_BLOCK_BYTES, type BlockSource, type BlockWalk, type WriteSink } from './io.ts';
-import { ARRAY_CHAIN_FN, SKIPLIST_GET_FN, SKIPLIST_RANGE_FN, type StorageFunction } from './programs.ts';
+import { ARRAY_CHAIN_FN, arrayChainBudget, SKIPLIST_GET_FN, SKIPLIST_RANGE_FN, skipListBudget, type StorageFunction } from './programs.ts';
 import {
   readSlGetQuery,
   readSlRangeQuery,
@@ -57,8 +62,6 @@ const FILE_NAME = 'structure';
 /** file-system room beyond the file itself */
 const IMAGE_SLACK_BYTES = 8 << 20;
 const PAGE_BYTES = 4096;
-/** read_xrp calls one query may make (LIMIT resumes, range pages): a limit, not a hang */
-const CALLS_PER_QUERY_MAX = 1 << 20;
 
 export interface PrepareOptions {
   /** directory for the image (the caller owns and removes it) */
@@ -131,6 +134,8 @@ export interface RunOptions {
   resubmitLimit?: number;
   /** xrp: who finishes a request cut by the limit (default 'user') */
   fallback?: FallbackMode;
+  /** xrp: reads one query may make across its calls and fallback (default from the structure, src/structures/programs.ts) */
+  readsMax?: number;
   /** xrp: 'jit' (default) or 'interp' */
   engine?: 'jit' | 'interp';
   /** check every answer against the host-side walk (default true) */
@@ -144,6 +149,10 @@ export interface XrpCounters {
   fallbackReads: number;
   /** reads submitted from the completion hook */
   resubmissions: number;
+  /** queries that spent their read budget (LIMIT): partial answers, not verified */
+  partial: number;
+  /** why the first of them stopped */
+  limitDetail?: string;
 }
 
 export interface StructureRunResult {
@@ -175,6 +184,7 @@ interface Checked {
   seed: number;
   fallback: FallbackMode;
   verify: boolean;
+  readsMax?: number;
 }
 
 function checkRun(options: RunOptions): Checked {
@@ -194,6 +204,7 @@ function checkRun(options: RunOptions): Checked {
     seed: int('seed', options.seed, 1, 0, Number.MAX_SAFE_INTEGER),
     fallback,
     verify: options.verify ?? true,
+    ...(options.readsMax !== undefined ? { readsMax: int('readsMax', options.readsMax, 1, 1, Number.MAX_SAFE_INTEGER) } : {}),
   };
 }
 
@@ -215,14 +226,27 @@ interface Tally {
   fallbackReads: number;
   resubmissions: number;
   verified: number;
+  partial: number;
+  limitDetail: string | null;
 }
 
-/** Drives a user-space walk with pread() of 512 bytes per block on the simulated thread. */
-function* preadWalk<T>(io: ThreadIo, walk: BlockWalk<T>, tally: Tally): Task<{ value: T; reads: number }> {
+/** A query spent `budget`: counted, and the first one explained. */
+function spent(tally: Tally, what: string, budget: XrpLookupBudget): void {
+  tally.partial++;
+  tally.limitDetail ??= `LIMIT: ${what}: ${budget.limitDetail()}`;
+}
+
+/**
+ * Drives a user-space walk with pread() of 512 bytes per block on the
+ * simulated thread; with a `budget` (a fallback finishing an xrp query), each
+ * read is charged to it and null says it ran out.
+ */
+function* preadWalk<T>(io: ThreadIo, walk: BlockWalk<T>, tally: Tally, budget?: XrpLookupBudget): Task<{ value: T; reads: number } | null> {
   let step = walk.next(new Uint8Array(0));
   let reads = 0;
   while (!step.done) {
     const offset = step.value;
+    if (budget !== undefined && !budget.takeRead()) return null;
     const got = yield* io.proc.pread(io.t, io.fd, io.dataBuf, WALK_BLOCK_BYTES, offset);
     tally.calls++;
     if (got !== WALK_BLOCK_BYTES) throw new StructureError('STRUCT_RUN', `pread of 512 bytes at offset ${offset} returned ${got}`);
@@ -232,11 +256,17 @@ function* preadWalk<T>(io: ThreadIo, walk: BlockWalk<T>, tally: Tally): Task<{ v
   return { value: step.value, reads };
 }
 
-/** One read_xrp call; refused calls and terminal statuses are errors (every query here is well formed). */
-function* xrpCall(io: ThreadIo, progFd: number, pos: number, limit: number | undefined, tally: Tally): Task<XrpResult> {
-  const r = yield* readXrp(io.t, io.proc, io.fd, io.dataBuf, WALK_BLOCK_BYTES, pos, progFd, io.scratchBuf, limit !== undefined ? { resubmitLimit: limit } : {});
+/**
+ * One read_xrp call, its resubmission limit what `budget` leaves (at most the
+ * call's own), its reads charged to it; refused calls and terminal statuses
+ * are errors (every query here is well formed).
+ */
+function* xrpCall(io: ThreadIo, progFd: number, pos: number, limit: number | undefined, tally: Tally, budget: XrpLookupBudget): Task<XrpResult> {
+  const callLimit = limit ?? xrpConfig(io.proc.kernel).resubmitLimit;
+  const r = yield* readXrp(io.t, io.proc, io.fd, io.dataBuf, WALK_BLOCK_BYTES, pos, progFd, io.scratchBuf, { resubmitLimit: budget.nextLimit(callLimit) });
   tally.calls++;
   if (typeof r === 'number') throw new StructureError('STRUCT_RUN', `read_xrp at offset ${pos} refused: errno ${-r}`);
+  budget.charge(r.reads);
   tally.resubmissions += r.resubmissions;
   if (r.status === XrpStatus.LIMIT) tally.limitHits++;
   else if (r.status !== XrpStatus.DONE) {
@@ -248,29 +278,39 @@ function* xrpCall(io: ThreadIo, progFd: number, pos: number, limit: number | und
 /**
  * One read_xrp request from `pos`, finished after LIMIT by another read_xrp
  * ('xrp') or, for 'user', by `userFinish` (the caller's own walk), else by
- * xrpFallback (the program in user space).
+ * xrpFallback (the program in user space), all charged to `budget`. True when
+ * the query finished, false when the budget ran out first.
  */
+/** A user-space walk without a budget (the read mode): it always ends. */
+function* userWalk<T>(io: ThreadIo, walk: BlockWalk<T>, tally: Tally): Task<T> {
+  const walked = yield* preadWalk(io, walk, tally);
+  if (walked === null) throw new StructureError('STRUCT_RUN', 'a walk without a budget was cut');
+  return walked.value;
+}
+
 function* xrpRequest(
-  io: ThreadIo, progFd: number, pos: number, run: RunOptions, c: Checked, tally: Tally,
-  userFinish?: () => Task<void>,
-): Task<void> {
-  let r = yield* xrpCall(io, progFd, pos, run.resubmitLimit, tally);
-  for (let call = 1; r.status === XrpStatus.LIMIT; call++) {
-    if (call >= CALLS_PER_QUERY_MAX) throw new StructureError('STRUCT_RUN', `a query needed more than ${CALLS_PER_QUERY_MAX} read_xrp calls`);
+  io: ThreadIo, progFd: number, pos: number, run: RunOptions, c: Checked, tally: Tally, budget: XrpLookupBudget,
+  userFinish?: () => Task<boolean>,
+): Task<boolean> {
+  let r = yield* xrpCall(io, progFd, pos, run.resubmitLimit, tally, budget);
+  while (r.status === XrpStatus.LIMIT) {
+    if (!budget.open) return false;
     const next = r.pending[0];
     if (next === undefined) throw new StructureError('STRUCT_RUN', 'read_xrp ended with LIMIT and no pending read');
     if (c.fallback === 'xrp') {
-      r = yield* xrpCall(io, progFd, next.offsetBytes, run.resubmitLimit, tally);
+      r = yield* xrpCall(io, progFd, next.offsetBytes, run.resubmitLimit, tally, budget);
       continue;
     }
     if (userFinish !== undefined) return yield* userFinish();
-    const f = yield* xrpFallback(io.t, io.proc, { fd: io.fd, dataBuf: io.dataBuf, progFd, scratchBuf: io.scratchBuf }, r, { maxReads: 1 << 24 });
+    const f = yield* xrpFallback(io.t, io.proc, { fd: io.fd, dataBuf: io.dataBuf, progFd, scratchBuf: io.scratchBuf }, r, { budget });
     if (typeof f === 'number') throw new StructureError('STRUCT_RUN', `xrpFallback refused: errno ${-f}`);
     tally.fallbackReads += f.reads;
     tally.calls += f.reads;
+    if (f.status === XrpStatus.LIMIT) return false;
     if (f.status !== XrpStatus.DONE) throw new StructureError('STRUCT_PROGRAM', `the fallback ended with ${f.statusName} (r0 ${f.progRet})`);
-    return;
+    return true;
   }
+  return true;
 }
 
 /** Boots a machine on the image and runs `query(io, i)` for queries i = 0..N-1 over the threads. */
@@ -292,7 +332,7 @@ function runOnMachine(
     };
     const proc = m.kernel.createProcess('structures', Math.max(16 << 20, c.threads * 3 * PAGE_BYTES + (1 << 20)));
     const hist = new Histogram();
-    const tally: Tally = { calls: 0, limitHits: 0, fallbackReads: 0, resubmissions: 0, verified: 0 };
+    const tally: Tally = { calls: 0, limitHits: 0, fallbackReads: 0, resubmissions: 0, verified: 0, partial: 0, limitDetail: null };
     let firstStartNs = Infinity;
     let lastEndNs = 0;
     let failure: unknown = null;
@@ -334,13 +374,19 @@ function runOnMachine(
       deviceReads,
       readsPerQuery: deviceReads / c.queries,
       calls: tally.calls,
-      xrp: run.mode === 'xrp' ? { limitHits: tally.limitHits, fallbackReads: tally.fallbackReads, resubmissions: tally.resubmissions } : null,
+      xrp: run.mode === 'xrp' ? xrpCounters(tally) : null,
       verified: tally.verified,
       sample,
     };
   } finally {
     m.shutdown();
   }
+}
+
+function xrpCounters(tally: Tally): XrpCounters {
+  const out: XrpCounters = { limitHits: tally.limitHits, fallbackReads: tally.fallbackReads, resubmissions: tally.resubmissions, partial: tally.partial };
+  if (tally.limitDetail !== null) out.limitDetail = tally.limitDetail;
+  return out;
 }
 
 function sameState(a: ArrayChainState, b: ArrayChainState): boolean {
@@ -366,17 +412,24 @@ export function runArrayChain(prepared: PreparedArrayChain, options: ArrayChainR
     const q = queries[i]!;
     let answer: ArrayChainState;
     if (options.mode === 'read') {
-      answer = (yield* preadWalk(io, arrayChainWalk(q), tally)).value.state;
+      answer = (yield* userWalk(io, arrayChainWalk(q), tally)).state;
     } else {
       const scratch = io.proc.bytes(io.scratchBuf, PAGE_BYTES);
       writeArrayChainQuery(scratch, q);
       let finished: ArrayChainState | null = null;
-      yield* xrpRequest(io, io.progFds[0]!, blockOffsetOf(q.index), options, c, tally, function* () {
-        const walked = yield* preadWalk(io, arrayChainWalk(readArrayChainQuery(scratch)), tally);
+      const budget = arrayChainBudget(q.hopsTotal, options.readsMax);
+      const complete = yield* xrpRequest(io, io.progFds[0]!, blockOffsetOf(q.index), options, c, tally, budget, function* () {
+        const walked = yield* preadWalk(io, arrayChainWalk(readArrayChainQuery(scratch)), tally, budget);
+        if (walked === null) return false;
         tally.fallbackReads += walked.reads;
         finished = walked.value.state;
+        return true;
       });
       answer = finished ?? readArrayChainQuery(scratch);
+      if (!complete) {
+        spent(tally, `array chain from ${q.index}, ${q.hopsTotal} hops`, budget);
+        return `start ${q.index}, ${q.hopsTotal} hops: partial (LIMIT) after ${answer.hopsDone} hops`;
+      }
     }
     if (c.verify) {
       const ref = runWalk(host, arrayChainWalk(q)).state;
@@ -434,10 +487,15 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       let found: boolean;
       let value: Uint8Array | undefined;
       if (options.mode === 'read') {
-        ({ found, value } = (yield* preadWalk(io, skipListGetWalk(key), tally)).value);
+        ({ found, value } = yield* userWalk(io, skipListGetWalk(key), tally));
       } else {
         writeSlGetQuery(scratch, key);
-        yield* xrpRequest(io, io.progFds[0]!, SL_HEAD_OFFSET, options, c, tally);
+        const budget = skipListBudget(prepared.fileBytes, options.readsMax);
+        const complete = yield* xrpRequest(io, io.progFds[0]!, SL_HEAD_OFFSET, options, c, tally, budget);
+        if (!complete) {
+          spent(tally, `skip-list get ${key}`, budget);
+          return `get ${key}: partial (LIMIT)`;
+        }
         ({ found, value } = readSlGetQuery(scratch));
       }
       if (c.verify) {
@@ -451,14 +509,19 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
     }
     let pairs: SlPair[];
     if (options.mode === 'read') {
-      pairs = (yield* preadWalk(io, skipListRangeWalk(key, end), tally)).value.pairs;
+      pairs = (yield* userWalk(io, skipListRangeWalk(key, end), tally)).pairs;
     } else {
       pairs = [];
       writeSlRangeQuery(scratch, key, end);
       let pos = SL_HEAD_OFFSET;
-      for (let call = 0; ; call++) {
-        if (call >= CALLS_PER_QUERY_MAX) throw new StructureError('STRUCT_RUN', `range ${key}..${end} needed more than ${CALLS_PER_QUERY_MAX} calls`);
-        yield* xrpRequest(io, io.progFds[0]!, pos, options, c, tally);
+      // one budget for the whole scan, its pages included
+      const budget = skipListBudget(prepared.fileBytes, options.readsMax);
+      for (;;) {
+        const complete = budget.open && (yield* xrpRequest(io, io.progFds[0]!, pos, options, c, tally, budget));
+        if (!complete) {
+          spent(tally, `skip-list range ${key}..${end}`, budget);
+          return `range ${key}..${end}: partial (LIMIT) after ${pairs.length} pairs`;
+        }
         const page = readSlRangeQuery(scratch);
         pairs.push(...page.pairs);
         if (page.resumeOffset === 0) break;

@@ -71,6 +71,17 @@ export class XrpLookupBudget {
     this.calls++;
   }
 
+  /**
+   * One read outside a call (the emulated kernel's user-space fallback
+   * continuing a call's chain): false, and nothing charged, when the budget
+   * is spent.
+   */
+  takeRead(): boolean {
+    if (this.reads >= this.readsMax) return false;
+    this.reads++;
+    return true;
+  }
+
   /** The explanation of a LIMIT end of the lookup. */
   limitDetail(): string {
     return `the lookup's budget of ${this.readsMax} reads is spent (${this.calls} calls)`;

@@ -17,7 +17,7 @@ export const XrpStatus = {
   OUT_OF_FILE: 2,
   /** A next_addr in a hole or an unwritten extent (reads as zeros in user space). Resumable. */
   HOLE: 3,
-  /** A next_addr that is not a multiple of the 512-byte logical block. Resumable. */
+  /** A next_addr that is not a multiple of the 512-byte logical block. Terminal: the contract's reads are aligned (the fallback checks it too). */
   MISALIGNED: 4,
   /** The extent of a read changed (moved, truncated) while it was in flight. Resumable. */
   MAPPING_CHANGED: 5,
@@ -48,7 +48,7 @@ export function xrpStatusName(code: number): string {
 
 /** Statuses after which the walk can be finished in user space from the pending reads. */
 export function isResumable(code: XrpStatusCode): boolean {
-  return code === XrpStatus.HOLE || code === XrpStatus.MISALIGNED || code === XrpStatus.MAPPING_CHANGED
+  return code === XrpStatus.HOLE || code === XrpStatus.MAPPING_CHANGED
     || code === XrpStatus.LIMIT || code === XrpStatus.SHORT_EXTENT;
 }
 

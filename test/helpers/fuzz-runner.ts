@@ -17,7 +17,7 @@ import { createKvImage } from '../../src/kv/kv-db.ts';
 import { runKvLookups } from '../../src/kv/modes.ts';
 import { Prng } from '../../src/base/prng.ts';
 import { mutateElf, type MutationKind } from './elf-mutate.ts';
-import { CorpusDir, disagreement, outcomeOf, randomCorruption, type KvEngineName, type KvQuery, type Outcome } from './kv-corrupt.ts';
+import { CorpusDir, disagreement, laidOut, outcomeOf, randomCorruption, randomLayout, type KvEngineName, type KvQuery, type Outcome } from './kv-corrupt.ts';
 
 export type FuzzKind = 'elf' | 'kv' | 'image';
 export interface FuzzCase {
@@ -67,7 +67,7 @@ function elfCase(rng: Prng): FuzzReply {
 
 let kvClean: Uint8Array | undefined;
 let corpus: CorpusDir | undefined;
-const KV_FUZZ_ENGINES: KvEngineName[] = ['read', 'xrp', 'native'];
+const KV_FUZZ_ENGINES: KvEngineName[] = ['read', 'xrp', 'native', 'reference'];
 
 async function kvCase(rng: Prng): Promise<FuzzReply> {
   const layers = 2;
@@ -79,10 +79,12 @@ async function kvCase(rng: Prng): Promise<FuzzReply> {
   const query: KvQuery = forRange
     ? { kind: 'range', begin: BigInt(rng.nextBelow(g.keyCount)), end: BigInt(rng.nextBelow(g.keyCount)) + 40n }
     : { kind: 'get', keys: [BigInt(rng.nextBelow(g.keyCount))] };
-  const file = corpus.put(c.bytes);
+  // one case in four also lies on disk with holes, unwritten, moved extents or a short extent map (a truncated file cannot)
+  const layout = rng.nextBelow(4) === 0 && c.bytes.length === kvClean.length ? randomLayout(rng, c.bytes.length) : undefined;
+  const file = layout === undefined ? corpus.put(c.bytes) : corpus.put(laidOut(c.bytes, layout), layout);
   const outcomes: Outcome[] = [];
   for (const engine of KV_FUZZ_ENGINES) outcomes.push(await outcomeOf(engine, file, query));
-  const what = `${c.name}; ${query.kind === 'get' ? `get ${query.keys[0]}` : `range [${query.begin}, ${query.end})`}`;
+  const what = `${c.name}${layout !== undefined ? `, laid out ${JSON.stringify(layout)}` : ''}; ${query.kind === 'get' ? `get ${query.keys[0]}` : `range [${query.begin}, ${query.end})`}`;
   for (let i = 1; i < outcomes.length; i++) {
     const diff = disagreement(outcomes[0]!, outcomes[i]!);
     if (diff !== null) return { ok: false, what, outcome: `${KV_FUZZ_ENGINES[0]} vs ${KV_FUZZ_ENGINES[i]}: ${diff}` };

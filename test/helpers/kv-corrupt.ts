@@ -2,27 +2,53 @@
 // corpus of the agreement test (test/kv/corrupt-agreement.test.ts) and of the
 // fuzzer (scripts/fuzz.ts). A corruption changes the index of a well-formed
 // file (cycles, zeroed nodes, wrong node types, pointers without FILE_MASK,
-// out of range, misaligned or crossing a block, truncation); an outcome is
+// out of range, misaligned or crossing a block, truncation) or how it lies
+// on disk (holes in its extent map, unwritten extents, an extent map shorter
+// than the file, fragmented extents: the emulated file system's image, and a
+// sparse host file for the native engine and the reference); an outcome is
 // the answer's text or the structural error's check, offset and key.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XrpError } from '../../src/base/errors.ts';
 import { buildKvBytes } from '../../src/kv/builder.ts';
 import { KvStructureError } from '../../src/kv/checks.ts';
 import { BLOCK_BYTES, kvGeometry, NODE_BYTES, NODE_KEYS_OFFSET, NODE_PTRS_OFFSET, NODE_TYPE_OFFSET, valueText, type KvGeometry } from '../../src/kv/format.ts';
-import { importKvImage } from '../../src/kv/kv-db.ts';
+import { FileBlockSource } from '../../src/base/block-source.ts';
+import { FS_BLOCK_BYTES } from '../../src/kernel/fs/layout.ts';
+import { Machine } from '../../src/kernel/machine.ts';
+import { imageBytesFor, importKvImage, KV_FILE_DEFAULT } from '../../src/kv/kv-db.ts';
+import { lookupKey, rangeScan } from '../../src/kv/lookups.ts';
+import { EmulatedXrpEngine } from '../../src/kernel/xrp/engine.ts';
 import { runKvLookups, runKvRanges, type KvMode } from '../../src/kv/modes.ts';
-import { nativeKvGet, nativeKvRange } from '../../src/kv/xrp-client.ts';
+import { KV_GET_OBJECT, KV_RANGE_OBJECT, nativeKvGet, nativeKvRange } from '../../src/kv/xrp-client.ts';
 import { Prng } from '../../src/base/prng.ts';
 
-export type KvEngineName = KvMode | 'native';
-export const KV_ENGINES: readonly KvEngineName[] = ['read', 'uring', 'spdk', 'xrp', 'native'];
+/**
+ * The modes of the emulated machine, the native engine, the untimed reference
+ * walk (src/kv/lookups.ts) on the host file, and the XrpEngine client on the
+ * emulated engine (src/kernel/xrp/engine.ts).
+ */
+export type KvEngineName = KvMode | 'native' | 'reference' | 'emulated-engine';
+export const KV_ENGINES: readonly KvEngineName[] = ['read', 'uring', 'spdk', 'xrp', 'native', 'reference', 'emulated-engine'];
+
+/** How a file lies on disk: byte ranges (multiples of the 4096-byte fs block) never written. */
+export interface FileLayout {
+  /** holes: no extent at all (they read as zeros) */
+  holes?: [number, number][];
+  /** of the holes, those allocated as unwritten extents (fallocate: they read as zeros too) */
+  unwritten?: [number, number][];
+  /** a hole at the end: the extent map stops this many fs blocks before the end of the file */
+  shortTailBlocks?: number;
+  /** [lblk, count]: fs blocks moved elsewhere on the device (fragmented extents) */
+  relocate?: [number, number][];
+}
 
 export interface Corruption {
   name: string;
   bytes: Uint8Array;
+  layout?: FileLayout;
 }
 
 const MASK_HI = 0x8000_0000;
@@ -72,6 +98,103 @@ export async function fixedCorruptions(layers: number): Promise<Corruption[]> {
     with_('inner node has type 2', (b) => void (b[NODE_BYTES + NODE_TYPE_OFFSET] = 2));
   }
   return cases;
+}
+
+/** The ranges of `layout` that are holes (zeros) in a file of `sizeBytes`. */
+function holeRanges(layout: FileLayout, sizeBytes: number): [number, number][] {
+  const out = [...(layout.holes ?? [])];
+  const tail = layout.shortTailBlocks ?? 0;
+  if (tail > 0) out.push([Math.max(0, (Math.ceil(sizeBytes / FS_BLOCK_BYTES) - tail) * FS_BLOCK_BYTES), sizeBytes]);
+  return out.map(([a, b]) => [a, Math.min(b, sizeBytes)]);
+}
+
+/**
+ * The corpus of file layouts on a clean 2-layer file: holes and unwritten
+ * extents over the root, the leaves and the value log, an extent map shorter
+ * than the file, fragmented extents. A hole reads as zeros everywhere (pread,
+ * the fallback after the hook's HOLE, the native engine on a sparse file), so
+ * every engine must answer as for a file with zeros there.
+ */
+export async function layoutCases(): Promise<Corruption[]> {
+  const g = kvGeometry(2);
+  const clean = await buildKvBytes({ layers: 2 });
+  const logBlock = Math.ceil(g.logOffsetBytes / FS_BLOCK_BYTES) * FS_BLOCK_BYTES;
+  const B = FS_BLOCK_BYTES;
+  const cases: [string, FileLayout][] = [
+    ['a hole over the root and the first leaves', { holes: [[0, B]] }],
+    ['a hole over leaves 8..15', { holes: [[B, 2 * B]] }],
+    ['an unwritten extent over leaves 8..15', { holes: [[B, 2 * B]], unwritten: [[B, 2 * B]] }],
+    ['a hole in the value log', { holes: [[logBlock, logBlock + B]] }],
+    ['an unwritten extent in the value log', { holes: [[logBlock + B, logBlock + 2 * B]], unwritten: [[logBlock + B, logBlock + 2 * B]] }],
+    ['the extent map ends two blocks before the file', { shortTailBlocks: 2 }],
+    ['fragmented extents (blocks moved)', { relocate: [[1, 1], [3, 2], [logBlock / B, 1]] }],
+  ];
+  return cases.map(([name, layout]) => ({ name, bytes: laidOut(clean, layout), layout }));
+}
+
+/** A random layout of a file of `sizeBytes`: 1..2 holes of a fs block (sometimes unwritten), or a tail hole, or moved blocks. */
+export function randomLayout(rng: Prng, sizeBytes: number): FileLayout {
+  const blocks = Math.ceil(sizeBytes / FS_BLOCK_BYTES);
+  const block = (): [number, number] => {
+    const b = rng.nextBelow(blocks);
+    return [b * FS_BLOCK_BYTES, Math.min(sizeBytes, (b + 1) * FS_BLOCK_BYTES)];
+  };
+  switch (rng.nextBelow(4)) {
+    case 0:
+      return { holes: [block()] };
+    case 1: {
+      const hole = block();
+      return { holes: [hole, block()], unwritten: [hole] };
+    }
+    case 2:
+      return { shortTailBlocks: 1 + rng.nextBelow(3) };
+    default:
+      return { relocate: [[rng.nextBelow(blocks), 1]] };
+  }
+}
+
+/** `bytes` as a file laid out as `layout` reads: zeros in its holes. */
+export function laidOut(bytes: Uint8Array, layout: FileLayout): Uint8Array {
+  const out = bytes.slice();
+  for (const [a, b] of holeRanges(layout, out.length)) out.fill(0, a, b);
+  return out;
+}
+
+/** Writes `bytes` to a host file, leaving the holes unwritten (a sparse file). */
+function writeSparse(path: string, bytes: Uint8Array, holes: [number, number][]): void {
+  const fd = openSync(path, 'w');
+  try {
+    let at = 0;
+    for (const [a, b] of [...holes].sort((x, y) => x[0] - y[0])) {
+      if (a > at) writeSync(fd, bytes, at, a - at, at);
+      at = Math.max(at, b);
+    }
+    if (at < bytes.length) writeSync(fd, bytes, at, bytes.length - at, at);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An image holding `bytes` as kv.db laid out as `layout` says (the file system's management writes, untimed). */
+function writeLaidOutImage(imagePath: string, bytes: Uint8Array, layout: FileLayout): void {
+  const holes = holeRanges(layout, bytes.length);
+  const m = Machine.boot({ imagePath, mkfsBytes: imageBytesFor(bytes.length), cacheBytes: 0 });
+  try {
+    const inode = m.fs.create(KV_FILE_DEFAULT);
+    let at = 0;
+    for (const [a, b] of [...holes].sort((x, y) => x[0] - y[0])) {
+      if (a > at) m.fs.write(inode, at, bytes.subarray(at, a));
+      at = Math.max(at, b);
+    }
+    if (at < bytes.length) m.fs.write(inode, at, bytes.subarray(at));
+    if (inode.sizeBytes < bytes.length) m.fs.truncate(inode, bytes.length);
+    for (const [a, b] of layout.unwritten ?? []) m.fs.fallocate(inode, a, b - a, { keepSize: true });
+    for (const [lblk, count] of layout.relocate ?? []) m.fs.relocate(inode, lblk, count);
+    if (inode.sizeBytes !== bytes.length) throw new Error(`the laid-out file is ${inode.sizeBytes} bytes, expected ${bytes.length}`);
+  } finally {
+    m.shutdown();
+  }
 }
 
 /**
@@ -149,11 +272,20 @@ function rangeText(pairs: { key: bigint; value: Uint8Array }[]): string {
 export class CorpusDir {
   readonly path = mkdtempSync(join(tmpdir(), 'kv-corrupt-'));
   private n = 0;
-  /** Writes `bytes` as a raw file and imports it into an image (the import's error, if any, is every emulated mode's). */
-  put(bytes: Uint8Array): { raw: string; image: string | Outcome } {
+  /**
+   * Writes `bytes` as a raw file and imports it into an image (the import's
+   * error, if any, is every emulated mode's); with a `layout`, the raw file is
+   * sparse and the image's file has those holes, unwritten and moved extents.
+   */
+  put(bytes: Uint8Array, layout?: FileLayout): { raw: string; image: string | Outcome } {
     const raw = join(this.path, `f${this.n}.raw`);
     const image = join(this.path, `f${this.n}.img`);
     this.n++;
+    if (layout !== undefined) {
+      writeSparse(raw, bytes, holeRanges(layout, bytes.length));
+      writeLaidOutImage(image, bytes, layout);
+      return { raw, image };
+    }
     writeFileSync(raw, bytes);
     try {
       importKvImage(raw, image);
@@ -170,26 +302,60 @@ export class CorpusDir {
 /** The outcome of `query` on the file (raw path for native, image for the emulated modes). */
 export async function outcomeOf(engine: KvEngineName, file: { raw: string; image: string | Outcome }, query: KvQuery): Promise<Outcome> {
   try {
-    if (engine === 'native') {
-      if (query.kind === 'get') {
-        const r = await nativeKvGet(file.raw, query.keys, { workers: 1 });
-        if (r.partial) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: r.limitDetail ?? '' };
-        return { kind: 'answer', text: lookupText(r.answers) };
+    if (engine === 'reference') {
+      const source = new FileBlockSource(file.raw);
+      try {
+        if (query.kind === 'get') return { kind: 'answer', text: lookupText(query.keys.map((key) => ({ key, ...lookupKey(source, key, { file: file.raw }) }))) };
+        return { kind: 'answer', text: rangeText(rangeScan(source, { begin: query.begin, end: query.end }, true, file.raw).pairs) };
+      } finally {
+        source.close();
       }
-      const r = await nativeKvRange(file.raw, query.begin, query.end, { workers: 1 });
-      if (r.partial) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: r.limitDetail ?? '' };
-      return { kind: 'answer', text: rangeText(r.pairs) };
+    }
+    if (engine === 'native' || engine === 'emulated-engine') {
+      // the XrpEngine client (xrp-client.ts) on the native engine, or on the emulated one (a machine with a copy of the file)
+      const emulated = engine === 'emulated-engine' ? await openEmulated(file.raw, query.kind) : undefined;
+      try {
+        return await engineOutcome(file.raw, query, emulated === undefined ? {} : { engine: emulated });
+      } finally {
+        await emulated?.close();
+      }
     }
     if (typeof file.image !== 'string') return file.image;
     if (query.kind === 'get') {
       const run = runKvLookups({ db: file.image, mode: engine, keys: query.keys, requests: query.keys.length, keysPerRequest: 1 });
+      if (run.xrpPartial > 0) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: run.limitDetail ?? '' };
       return { kind: 'answer', text: lookupText(run.answers ?? []) };
     }
     const run = runKvRanges({ db: file.image, mode: engine, ranges: [{ begin: query.begin, end: query.end }], requests: 1 });
+    if (run.xrpPartial > 0) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: run.limitDetail ?? '' };
     return { kind: 'answer', text: rangeText(run.answers?.[0]?.pairs ?? []) };
   } catch (e) {
     return errorOutcome(e);
   }
+}
+
+/** An emulated engine on a copy of the file with kv_get or kv_range loaded (a corrupt file's errors come from the client's open-time checks first). */
+async function openEmulated(raw: string, kind: KvQuery['kind']): Promise<EmulatedXrpEngine> {
+  const engine = await EmulatedXrpEngine.open(raw, { cores: 2 });
+  try {
+    await engine.load(kind === 'get' ? KV_GET_OBJECT : KV_RANGE_OBJECT, kind === 'get' ? 'kv_get' : 'kv_range');
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  return engine;
+}
+
+/** The XrpEngine client's outcome (a partial answer is LIMIT). */
+async function engineOutcome(raw: string, query: KvQuery, options: { engine?: EmulatedXrpEngine }): Promise<Outcome> {
+  if (query.kind === 'get') {
+    const r = await nativeKvGet(raw, query.keys, { workers: 1, ...options });
+    if (r.partial) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: r.limitDetail ?? '' };
+    return { kind: 'answer', text: lookupText(r.answers) };
+  }
+  const r = await nativeKvRange(raw, query.begin, query.end, { workers: 1, ...options });
+  if (r.partial) return { kind: 'error', check: 'LIMIT', offsetBytes: null, key: null, message: r.limitDetail ?? '' };
+  return { kind: 'answer', text: rangeText(r.pairs) };
 }
 
 /** Null when the outcomes agree: the same answer, or the same check at the same offset for the same key (a cycle may be noticed at another offset of the loop). */

@@ -17,6 +17,7 @@ import {
   TopLevelCache,
   U64_MAX,
 } from '../../src/kv/lookups.ts';
+import { KvStructureError } from '../../src/kv/checks.ts';
 import { kvBytes, kvSource, TestRng } from './kv-helpers.ts';
 
 test('every key of a 2-layer file, and absent keys', async () => {
@@ -124,22 +125,35 @@ test('aggregations over ranges match closed forms', async () => {
   assert.equal(agg.max, 6n);
 });
 
-test('corrupt files get typed errors, never a hang', async () => {
+test('corrupt files get the structural errors of every mode (src/kv/checks.ts), never a hang', async () => {
   const good = await kvBytes(2);
   const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset);
+  const check = (name: string, offsetBytes: number, key: bigint | null) => (e: unknown): boolean =>
+    e instanceof KvStructureError && e.check === name && e.offsetBytes === offsetBytes && e.key === key && e.file === 'db.raw';
   const cyclic = good.slice();
   for (let k = 0; k < 31; k++) view(cyclic).setBigUint64(264 + k * 8, 1n << 63n, true); // root points at itself
-  assert.throws(() => lookupKey(new MemoryBlockSource(cyclic), 5n), /cycle/);
+  assert.throws(() => lookupKey(new MemoryBlockSource(cyclic), 5n, { file: 'db.raw' }), check('CYCLE', 0, 5n));
   const badType = good.slice();
   view(badType).setBigUint64(8, 9n, true);
-  assert.throws(() => lookupKey(new MemoryBlockSource(badType), 5n), /type 9/);
+  assert.throws(() => lookupKey(new MemoryBlockSource(badType), 5n, { file: 'db.raw' }), check('ROOT_TYPE', 0, null));
+  const leafType = good.slice();
+  view(leafType).setBigUint64(512 + 8, 7n, true); // the first leaf's type
+  assert.throws(() => lookupKey(new MemoryBlockSource(leafType), 5n, { file: 'db.raw' }), check('NODE_TYPE', 512, 5n));
   const noMask = good.slice();
   view(noMask).setBigUint64(264, 512n, true);
-  assert.throws(() => lookupKey(new MemoryBlockSource(noMask), 5n), /FILE_MASK/);
-  assert.throws(() => lookupKey(new MemoryBlockSource(good.slice(0, 600)), 5n), /short read/);
+  assert.throws(() => lookupKey(new MemoryBlockSource(noMask), 5n, { file: 'db.raw' }), check('POINTER_MASK', 0, 5n));
+  const misaligned = good.slice();
+  view(misaligned).setBigUint64(264, (1n << 63n) | 520n, true);
+  assert.throws(() => lookupKey(new MemoryBlockSource(misaligned), 5n, { file: 'db.raw' }), check('POINTER_ALIGN', 520, 5n));
+  const crossing = good.slice();
+  view(crossing).setBigUint64(512 + 264, (1n << 63n) | BigInt(32 * 512 + 480), true); // key 0's value crosses a block
+  assert.throws(() => lookupKey(new MemoryBlockSource(crossing), 0n, { file: 'db.raw' }), check('VALUE_BLOCK', 512, 0n));
+  assert.throws(() => lookupKey(new MemoryBlockSource(good.slice(0, 600)), 5n, { file: 'db.raw' }), check('FILE_SIZE', 600, null));
+  assert.throws(() => lookupKey(new MemoryBlockSource(good.slice(0, 100)), 5n, { file: 'db.raw' }), check('FILE_SIZE', 100, null));
+  assert.throws(() => rangeScan(new MemoryBlockSource(good.slice(0, 600)), { begin: 9n, end: 9n }, true, 'db.raw'), check('FILE_SIZE', 600, null), 'an empty range checks the file too');
   const loop = good.slice();
   view(loop).setBigUint64(512 * 2, 512n, true); // leaf 2's next -> leaf 1
-  assert.throws(() => rangeScan(new MemoryBlockSource(loop), { begin: 0n, end: 900n }), /loops/);
+  assert.throws(() => rangeScan(new MemoryBlockSource(loop), { begin: 0n, end: 900n }, true, 'db.raw'), check('CYCLE', 512, 0n));
   const text = good.slice();
   text.fill(0x41, 32 * 512 + 3 * 64, 32 * 512 + 3 * 64 + 8);
   assert.throws(() => aggregateRange(new MemoryBlockSource(text), { begin: 0n, end: 10n }), /key 3 is not a decimal/);

@@ -157,6 +157,26 @@ test('xrp: chains cut by a small resubmission limit are finished by the fallback
   assert.equal(run.xrpFallbacks, 2);
 });
 
+test('xrp: one read budget per request (readsMax), the kernel\'s and the fallback\'s reads together: spent, the request is partial with the keys reached, as on the native engine', () => {
+  const keys = [1n, 2n, 3n, 4n, 5n, 6n];
+  // 3 layers: 4 reads per found key; 10 reads answer two keys (the native client's test gives the same)
+  for (const resubmitLimit of [4096, 3]) {
+    const run = runKvLookups({ db: img('w3'), mode: 'xrp', keys, requests: 1, keysPerRequest: 6, readsMax: 10, resubmitLimit });
+    assert.equal(run.xrpPartial, 1, `limit ${resubmitLimit}`);
+    assert.match(run.limitDetail ?? '', /^LIMIT: kv_get of 6 keys: the lookup's budget of 10 reads is spent/);
+    assert.deepEqual(run.answers?.map((a) => a.key), [1n, 2n], `limit ${resubmitLimit}`);
+    assert.equal(run.deviceReads, 10, `limit ${resubmitLimit}: the budget's reads, no more`);
+  }
+  const whole = runKvLookups({ db: img('w3'), mode: 'xrp', keys, requests: 1, keysPerRequest: 6, resubmitLimit: 3 });
+  assert.equal(whole.xrpPartial, 0);
+  assert.equal(whole.limitDetail, undefined);
+  const range = runKvRanges({ db: img('w3'), mode: 'xrp', ranges: [{ begin: 0n, end: 1000n }], requests: 1, readsMax: 40 });
+  assert.equal(range.xrpPartial, 1);
+  const pairs = range.answers?.[0]?.pairs ?? [];
+  assert.ok(range.answers?.[0]?.partial === true && pairs.length > 0 && pairs.length < 1000 && range.deviceReads <= 40, `${pairs.length} pairs, ${range.deviceReads} reads`);
+  assert.throws(() => runKvLookups({ db: img('w3'), mode: 'xrp', requests: 1, readsMax: 0 }), /readsMax must be/);
+});
+
 /** Ranges with every aggregation: lengths around the 32-pair and 96-number limits, flags, the ends of the key space. */
 function rangeCases(keyCount: number): KvRangeRequest[] {
   const k = BigInt(keyCount);

@@ -92,7 +92,7 @@ test('statuses, progRet, pending reads and the data page cross the rings intact 
     { next: [[512, 0]] }, // 0 -> 1
     { done: true, tag: 11 }, // 1 DONE
     { ret: 9n }, // 2 PROG_ERROR 9
-    { next: [[700, 0]] }, // 3 MISALIGNED, pending 700
+    { next: [[700, 0]] }, // 3 MISALIGNED (terminal)
     { next: [[512 * 100, 0]] }, // 4 OUT_OF_FILE
     { next: [[1024, 100]] }, // 5 INVALID_SIZE
     { next: [[3072, 0]] }, // 6 cycle on itself: LIMIT
@@ -105,12 +105,12 @@ test('statuses, progRet, pending reads and the data page cross the rings intact 
     { status: XrpStatus.DONE, reads: 2, log: [0, 11], stop: 512 },
     { status: XrpStatus.DONE, reads: 1, log: [11], stop: 512 },
     { status: XrpStatus.PROG_ERROR, reads: 1, log: [2], stop: 1024, progRet: 9n },
-    { status: XrpStatus.MISALIGNED, reads: 1, log: [3], stop: 700, pending: [{ offsetBytes: 700, sizeBytes: 512 }] },
+    { status: XrpStatus.MISALIGNED, reads: 1, log: [3], stop: 700 },
     { status: XrpStatus.OUT_OF_FILE, reads: 1, log: [4], stop: 51200 },
     { status: XrpStatus.INVALID_SIZE, reads: 1, log: [5], stop: 1024 },
     { status: XrpStatus.LIMIT, reads: 21, log: Array(21).fill(6), stop: 3072, pending: [{ offsetBytes: 3072, sizeBytes: 512 }] },
-    // the first abnormal end (block 2's error) is the status; block 3's misaligned read is still pending
-    { status: XrpStatus.PROG_ERROR, reads: 4, log: [7, 11, 2, 3], stop: 1024, progRet: 9n, pending: [{ offsetBytes: 700, sizeBytes: 512 }] },
+    // the first abnormal end (block 2's error) is the status; block 3's misaligned read is terminal too: nothing pending
+    { status: XrpStatus.PROG_ERROR, reads: 4, log: [7, 11, 2, 3], stop: 1024, progRet: 9n },
   ];
   try {
     const runs = Array.from({ length: 200 }, async (_, i) => {

@@ -26,7 +26,7 @@ test('array chain: xrp = read = host walk for k = 1 to 10,000; one read per hop;
     }
     assert.equal(read.calls, hops * queries);
     assert.equal(xrp.calls, queries, `k=${hops}: the whole chain in one read_xrp (limit 4096 resubmissions)`);
-    assert.deepEqual(xrp.xrp, { limitHits: 0, fallbackReads: 0, resubmissions: (hops - 1) * queries });
+    assert.deepEqual(xrp.xrp, { limitHits: 0, fallbackReads: 0, resubmissions: (hops - 1) * queries, partial: 0 });
     if (hops > 1) assert.ok(xrp.latency.meanNs < read.latency.meanNs, `k=${hops}: xrp ${xrp.latency.meanNs} ns vs read ${read.latency.meanNs} ns`);
   }
 });
@@ -34,21 +34,35 @@ test('array chain: xrp = read = host walk for k = 1 to 10,000; one read per hop;
 test('array chain, k = 10,000 with the default limit: LIMIT after 4097 reads, the user-space walk finishes', () => {
   const r = runArrayChain(array, { mode: 'xrp', hops: 10_000, queries: 1, seed: 9 });
   assert.equal(r.verified, 1);
-  assert.deepEqual(r.xrp, { limitHits: 1, fallbackReads: 10_000 - 4097, resubmissions: 4096 });
+  assert.deepEqual(r.xrp, { limitHits: 1, fallbackReads: 10_000 - 4097, resubmissions: 4096, partial: 0 });
   assert.equal(r.calls, 1 + (10_000 - 4097), 'one read_xrp, then a pread per remaining hop');
   assert.equal(r.deviceReads, 10_000);
+});
+
+test('a query\'s read budget (readsMax) across read_xrp, its resumes and the fallbacks: spent, the query is partial (LIMIT), not verified', () => {
+  const hops = 300;
+  for (const fallback of ['user', 'xrp'] as const) {
+    const r = runArrayChain(array, { mode: 'xrp', hops, queries: 2, resubmitLimit: 50, readsMax: 120, seed: 2, fallback });
+    assert.equal(r.xrp?.partial, 2, fallback);
+    assert.equal(r.verified, 0, fallback);
+    assert.match(r.xrp?.limitDetail ?? '', /^LIMIT: array chain from \d+, 300 hops: the lookup's budget of 120 reads is spent/, fallback);
+    assert.equal(r.deviceReads, 2 * 120, `${fallback}: exactly the budget's reads`);
+  }
+  const whole = runArrayChain(array, { mode: 'xrp', hops, queries: 2, resubmitLimit: 50, readsMax: 301, seed: 2 });
+  assert.equal(whole.xrp?.partial, 0);
+  assert.equal(whole.verified, 2);
 });
 
 test('array chain, resubmission limit in play: both fallbacks give the verified answer', () => {
   const hops = 300;
   const limit = 50;
   const user = runArrayChain(array, { mode: 'xrp', hops, queries: 4, resubmitLimit: limit, seed: 2 });
-  assert.deepEqual(user.xrp, { limitHits: 4, fallbackReads: 4 * (hops - limit - 1), resubmissions: 4 * limit });
+  assert.deepEqual(user.xrp, { limitHits: 4, fallbackReads: 4 * (hops - limit - 1), resubmissions: 4 * limit, partial: 0 });
   assert.equal(user.verified, 4);
   const again = runArrayChain(array, { mode: 'xrp', hops, queries: 4, resubmitLimit: limit, seed: 2, fallback: 'xrp' });
   const calls = Math.ceil(hops / (limit + 1));
   assert.equal(again.calls, 4 * calls, 'read_xrp again from the scratch state after each LIMIT');
-  assert.deepEqual(again.xrp, { limitHits: 4 * (calls - 1), fallbackReads: 0, resubmissions: 4 * (hops - calls) });
+  assert.deepEqual(again.xrp, { limitHits: 4 * (calls - 1), fallbackReads: 0, resubmissions: 4 * (hops - calls), partial: 0 });
   assert.equal(again.verified, 4);
   assert.equal(again.deviceReads, 4 * hops);
   // a limit of 0: every hop is its own read_xrp

@@ -15,7 +15,7 @@ import { openBlockIo } from '../../kv/block-io.ts';
 import { bootKvMachine, openKvFile } from '../../kv/kv-db.ts';
 import { DEFAULT_USER_COSTS } from '../../kv/modes.ts';
 import { userLookup } from '../../kv/user-ops.ts';
-import { openXrpOps, prepareXrp } from '../../kv/xrp-ops.ts';
+import { openXrpOps, prepareXrp, type XrpOpsCounters } from '../../kv/xrp-ops.ts';
 import { Histogram } from '../../sim/histogram.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
 import { BenchError } from '../errors.ts';
@@ -108,7 +108,7 @@ export const schedulingExperiment: Experiment = {
         }
       }
       if (io === 'xrp') {
-        const counters = { calls: 0, fallbacks: 0 };
+        const counters: XrpOpsCounters = { calls: 0, fallbacks: 0, partial: 0, limitDetail: null };
         // Load kv_get once, then start the lookup threads (as the KV runs do).
         m.sim.spawn('xrp-setup', function* (t) {
           const prepared = yield* prepareXrp(t, proc, file, 'lookup');

@@ -50,6 +50,7 @@ interface RunFlags {
   prog?: string;
   section?: string;
   uringBatch?: boolean;
+  readsMax?: number;
 }
 
 /** Options the native engine has no counterpart for (it runs on the host's cores and device). */
@@ -67,20 +68,23 @@ function addRunOptions(cmd: Command): Command {
     .addOption(choiceOption('--engine <engine>', 'emulated (virtual time) or native (the real file, real time; needs a --raw DB)', ['emulated', 'native'], 'emulated'))
     .option('--prog <file.o>', 'run this storage function instead of the shipped one (same scratch layout as bpf/kv/kv.h)')
     .option('--section <name>', 'with --prog: the program (section or function name; default: the one program in section xrp)')
+    .option('--reads-max <n>', 'mode xrp, both engines: reads one request may make across its calls and the fallback (default from the file\'s depth); when spent the answer is partial (LIMIT, exit 1)', intIn(1))
     .option('--show <n>', 'answers (pairs, numbers) to print', intIn(0, 1_000_000), 10)
     .option('--json', 'print the result as JSON');
 }
 
 /** The engine the options pick, configured by them; refuses, by name, options given that it cannot honour. */
 function engineConfig(cmd: Command, flags: RunFlags): KvEngineConfig {
+  if (flags.readsMax !== undefined && flags.mode !== 'xrp') throw new UsageError(`--reads-max is the read budget of mode xrp, not of mode ${flags.mode}`);
+  const budget = flags.readsMax !== undefined ? { readsMax: flags.readsMax } : {};
   if (flags.engine === 'emulated') {
-    return { engine: 'emulated', mode: flags.mode, threads: flags.threads, cores: flags.cores, device: flags.device, seed: flags.seed, cacheLayers: flags.cache, uringBatch: flags.uringBatch === true };
+    return { engine: 'emulated', mode: flags.mode, threads: flags.threads, cores: flags.cores, device: flags.device, seed: flags.seed, cacheLayers: flags.cache, uringBatch: flags.uringBatch === true, ...budget };
   }
   const given = EMULATED_ONLY.filter((name) => cmd.getOptionValueSource(name) === 'cli');
   const names = given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (cmd.getOptionValueSource('mode') === 'cli' && flags.mode !== 'xrp') names.unshift(`--mode ${flags.mode}`);
   if (names.length > 0) throw new UsageError(`--engine native cannot honour ${names.join(', ')}: it runs the storage function (mode xrp) on this host's cores and device`);
-  return { engine: 'native', inFlight: flags.threads, seed: flags.seed };
+  return { engine: 'native', inFlight: flags.threads, seed: flags.seed, ...budget };
 }
 
 function ownProgram(flags: RunFlags): StorageFunctionRef | undefined {

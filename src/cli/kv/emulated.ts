@@ -36,6 +36,7 @@ function runOptions(config: EmulatedKvConfig, imagePath: string, job: KvGetJob |
     profile: config.device,
     seed: config.seed,
     cacheLayers: config.cacheLayers,
+    ...(config.readsMax !== undefined ? { readsMax: config.readsMax } : {}),
     ...(job.own !== undefined ? { storageFunction: { objectPath: job.own.objectPath, programName: job.own.programName } } : {}),
   };
 }
@@ -60,8 +61,9 @@ function report(config: EmulatedKvConfig, r: KvRunStats, program: string, json: 
     xrpCalls: xrp ? r.xrpCalls : null,
     xrpFallbacks: r.xrpFallbacks,
     blockReads: r.deviceReads,
-    // the user-space fallback finishes every cut chain
-    partial: false,
+    // a request whose read budget ran out (the fallback finishes every other cut chain)
+    partial: r.xrpPartial > 0,
+    ...(r.limitDetail !== undefined ? { limitDetail: r.limitDetail } : {}),
     json,
   };
 }

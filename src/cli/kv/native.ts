@@ -102,7 +102,7 @@ export function runNative(db: string, config: NativeKvConfig): KvRunner {
       return withKvEngine(db, 'get', job.own, async (engine, startupMs) => {
         const tally: Tally = { calls: 0, reads: 0, limitDetail: undefined };
         const run = await drive(requestKeys.length, config.inFlight, async (r) => {
-          const got = await nativeKvGet(db, requestKeys[r] ?? [], { engine });
+          const got = await nativeKvGet(db, requestKeys[r] ?? [], { engine, ...(config.readsMax !== undefined ? { readsMax: config.readsMax } : {}) });
           tally.calls += got.calls;
           tally.reads += got.reads;
           if (got.partial) tally.limitDetail ??= got.limitDetail ?? 'LIMIT';
@@ -121,7 +121,7 @@ export function runNative(db: string, config: NativeKvConfig): KvRunner {
       return withKvEngine(db, 'range', job.own, async (engine, startupMs) => {
         const tally: Tally = { calls: 0, reads: 0, limitDetail: undefined };
         const run = await drive(job.requests, config.inFlight, async () => {
-          const got = await nativeKvRange(db, begin, end, { engine, flags: flags ?? 0, agg: job.agg });
+          const got = await nativeKvRange(db, begin, end, { engine, flags: flags ?? 0, agg: job.agg, ...(config.readsMax !== undefined ? { readsMax: config.readsMax } : {}) });
           tally.calls += got.calls;
           tally.reads += got.reads;
           if (got.partial) tally.limitDetail ??= got.limitDetail ?? 'LIMIT';

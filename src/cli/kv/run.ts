@@ -26,6 +26,8 @@ export interface EmulatedKvConfig {
   cacheLayers: number;
   /** uring mode: the keys of a request advance together */
   uringBatch: boolean;
+  /** mode xrp: reads one request may make across its calls and the fallback (default from the file's depth) */
+  readsMax?: number;
 }
 
 /** The native engine on the real file, in host time (src/native/). */
@@ -35,6 +37,8 @@ export interface NativeKvConfig {
   inFlight: number;
   /** seed of the random keys */
   seed: number;
+  /** reads one request may make across its resumed calls (default from the file's depth) */
+  readsMax?: number;
 }
 
 export type KvEngineConfig = EmulatedKvConfig | NativeKvConfig;

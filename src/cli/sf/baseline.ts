@@ -10,6 +10,7 @@ import type { Machine } from '../../kernel/machine.ts';
 import { O_DIRECT, O_RDONLY } from '../../kernel/syscalls.ts';
 import { EMULATED_ENGINE_FILE } from '../../kernel/xrp/engine.ts';
 import { loadXrpProgramFile, XrpResult, XrpStatus, xrpFallback } from '../../kernel/xrp/index.ts';
+import { XrpLookupBudget } from '../../xrp/budget.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
 import { CommandError } from '../errors.ts';
 
@@ -57,7 +58,7 @@ export function readWalk(machine: Machine, job: BaselineJob): WalkOutcome {
     fromStart.status = XrpStatus.LIMIT;
     fromStart.pending.push({ offsetBytes: job.startOffsetBytes, sizeBytes: job.sizeBytes });
     const t0 = t.nowNs;
-    const walk = yield* xrpFallback(t, proc, { fd, dataBuf, progFd, scratchBuf }, fromStart, { maxReads: WALK_READS_MAX });
+    const walk = yield* xrpFallback(t, proc, { fd, dataBuf, progFd, scratchBuf }, fromStart, { budget: new XrpLookupBudget(WALK_READS_MAX) });
     if (typeof walk === 'number') {
       outcome = `read() walk: ${errnoName(walk)}`;
       return;

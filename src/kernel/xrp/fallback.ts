@@ -9,26 +9,31 @@
 // continues the branch at once (same ctx); extra slots (size[i] != 0) are
 // queued as new branches. The program sees the same thing as in the hook: the
 // block at offset 0 of the data page, the rest of the page zero, and the same
-// scratch page. A misaligned offset, a hole, or a read across extents, which
-// one NVMe command cannot do, are no problem for pread (a hole reads as zeros;
-// a misaligned offset is read through an aligned bounce buffer).
+// scratch page. A hole or a read across extents, which one NVMe command
+// cannot do, are no problem for pread (a hole reads as zeros). Every read is
+// checked first by the contract's checkRead (src/xrp/step.ts), as the hook
+// and the native engine check theirs: inside the file (OUT_OF_FILE), a
+// multiple of the logical block (MISALIGNED), and a valid size (INVALID_SIZE),
+// so a walk the hook refuses is not answered here either.
 //
 // A terminal status of the kernel (PROG_ERROR, FAULT, INVALID_SIZE,
-// OUT_OF_FILE, IO_ERROR) is the answer: nothing is redone. The program runs
-// through the contract's step (src/xrp/step.ts), as in the hook; a terminal
-// end met here stops the walk at once.
+// OUT_OF_FILE, MISALIGNED, IO_ERROR, CYCLE) is the answer: nothing is redone.
+// The program runs through the contract's step, as in the hook; a terminal
+// end met here stops the walk at once. Its reads are charged to the request's
+// XrpLookupBudget (src/xrp/budget.ts), the one every engine's client charges
+// its calls to: when it is spent the walk stops with LIMIT.
 
 import type { Region } from '../../bpf/memory.ts';
-import { EFAULT, EINVAL, type SysResult } from '../errno.ts';
+import { EBADF, EFAULT, EINVAL, type SysResult } from '../errno.ts';
 import { LOGICAL_BLOCK_BYTES } from '../nvme-driver.ts';
 import type { Process } from '../syscalls.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
-import { XrpBudget } from '../../xrp/budget.ts';
+import { XrpLookupBudget } from '../../xrp/budget.ts';
 import { XrpCycleCheck } from '../../xrp/cycle.ts';
 import { CTX_BYTES, XRP_PAGE_BYTES } from '../../xrp/layout.ts';
-import { XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
+import { isValidReadSize, XRP_RESUBMIT_LIMIT_DEFAULT } from '../../xrp/limits.ts';
 import { isResumable, XrpStatus, xrpStatusName, type XrpEnd, type XrpRead, type XrpStatusCode } from '../../xrp/status.ts';
-import { clearCtx, xrpStep, XrpStepKind, XrpStepOutcome } from '../../xrp/step.ts';
+import { checkRead, checkReadDetail, clearCtx, READ_OK, xrpStep, XrpStepKind, XrpStepOutcome } from '../../xrp/step.ts';
 import { programNs, xrpConfig, xrpProcState } from './config.ts';
 import { programOf } from './program.ts';
 import { readXrp, type XrpCallOptions } from './read-xrp.ts';
@@ -43,12 +48,16 @@ export interface XrpCall {
 }
 
 export interface XrpFallbackOptions {
-  /** Reads the fallback may make before it stops with LIMIT (a cyclic chain; default 4096). */
-  maxReads?: number;
+  /**
+   * The request's budget across its calls (src/xrp/budget.ts): every pread of
+   * the fallback is charged to it, and the walk stops with LIMIT when it is
+   * spent. Default: a budget of its own of 4096 reads.
+   */
+  budget?: XrpLookupBudget;
 }
 
 export interface XrpFallbackResult {
-  /** DONE, or the terminal status that ended the walk (the kernel's, or one met in user space; LIMIT when maxReads ran out). */
+  /** DONE, or the terminal status that ended the walk (the kernel's, or one met in user space; LIMIT when the budget ran out). */
   status: XrpStatusCode;
   statusName: string;
   /** preads made and program runs in user space. */
@@ -59,6 +68,8 @@ export interface XrpFallbackResult {
   fault: string | null;
   /** Offset of the last block the program ran on (DONE), or where the walk stopped. */
   stopOffset: number;
+  /** Why the walk stopped ('' when DONE; the fault message for FAULT). */
+  detail: string;
 }
 
 function pagesOf(proc: Process): { bounce: Region; ctx: Region } {
@@ -82,30 +93,31 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
   if (typeof program === 'number') return program;
   if (call.dataBuf % XRP_PAGE_BYTES !== 0 || call.scratchBuf % XRP_PAGE_BYTES !== 0) return -EINVAL;
   if (!proc.validBuffer(call.dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(call.scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
-  const maxReads = options.maxReads ?? XRP_RESUBMIT_LIMIT_DEFAULT;
+  const budget = options.budget ?? new XrpLookupBudget(XRP_RESUBMIT_LIMIT_DEFAULT);
   const out: XrpFallbackResult = {
-    status: XrpStatus.DONE, statusName: 'DONE', reads: 0, runs: 0, insnsExecuted: 0, progRet: 0n, fault: null, stopOffset: result.stopOffset,
+    status: XrpStatus.DONE, statusName: 'DONE', reads: 0, runs: 0, insnsExecuted: 0, progRet: 0n, fault: null, stopOffset: result.stopOffset, detail: '',
   };
-  const stop = (status: XrpStatusCode, offset: number): XrpFallbackResult => {
+  const stop = (status: XrpStatusCode, offset: number, detail: string): XrpFallbackResult => {
     out.status = status;
     out.statusName = xrpStatusName(status);
     out.stopOffset = offset;
+    out.detail = detail;
     return out;
   };
   const terminal = result.ends.find((e: XrpEnd) => !isResumable(e.status));
   if (terminal !== undefined) {
     out.progRet = terminal.status === XrpStatus.PROG_ERROR ? terminal.progRet : 0n;
     out.fault = terminal.status === XrpStatus.FAULT ? terminal.detail : null;
-    return stop(terminal.status, terminal.offsetBytes);
+    return stop(terminal.status, terminal.offsetBytes, terminal.detail);
   }
+  const file = proc.file(call.fd);
+  if (file === null) return -EBADF;
   const costs = xrpConfig(proc.kernel).costs;
   const { bounce, ctx } = pagesOf(proc);
   // the fallback yields between steps: its outcome is its own, not the process's
   const step = new XrpStepOutcome();
   const mem = proc.mem;
   const c = ctx.base;
-  // The fallback's budget counts every pread (the first of each pending branch included).
-  const budget = new XrpBudget(maxReads);
   const queue: XrpRead[] = [...result.pending];
   const cycle = new XrpCycleCheck(program.stateless);
   for (let head = 0; head < queue.length; head++) {
@@ -114,29 +126,32 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
     cycle.start();
     while (read !== undefined) {
       const off = read.offsetBytes;
-      if (!Number.isSafeInteger(off) || off < 0) return stop(XrpStatus.OUT_OF_FILE, off);
-      if (!budget.allows(off)) return stop(XrpStatus.LIMIT, off);
-      budget.take(off);
-      // pread through an aligned bounce buffer (the file is O_DIRECT).
+      // the contract's checks, as the hook makes them (the file's size now: it may have changed since)
+      const fileBytes = file.inode?.sizeBytes ?? 0;
+      const refused = checkRead(null, off, fileBytes);
+      if (refused !== READ_OK) return stop(refused, off, checkReadDetail(refused, null, off, fileBytes));
+      if (!isValidReadSize(read.sizeBytes)) return stop(XrpStatus.INVALID_SIZE, off, `a pending read of ${read.sizeBytes} bytes at ${off}: not a valid read size`);
+      if (!budget.takeRead()) return stop(XrpStatus.LIMIT, off, budget.limitDetail());
+      // pread through an aligned bounce buffer (the file is O_DIRECT; the read's end is rounded up to the block).
       const a = Math.floor(off / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
       const end = Math.ceil((off + read.sizeBytes) / LOGICAL_BLOCK_BYTES) * LOGICAL_BLOCK_BYTES;
       const n = yield* proc.pread(t, call.fd, bounce.base, end - a, a);
       out.reads++;
-      if (n < 0) return stop(XrpStatus.IO_ERROR, off);
+      if (n < 0) return stop(XrpStatus.IO_ERROR, off, `pread at ${a} failed (errno ${-n})`);
       const valid = Math.max(0, Math.min(read.sizeBytes, n - (off - a)));
-      if (valid === 0) return stop(XrpStatus.OUT_OF_FILE, off);
+      if (valid === 0) return stop(XrpStatus.OUT_OF_FILE, off, `offset ${off} is past the end of the file`);
       mem.u8.copyWithin(call.dataBuf, bounce.base + (off - a), bounce.base + (off - a) + valid);
       xrpStep(mem, c, call.dataBuf, valid, call.scratchBuf, program, step);
       if (step.kind === XrpStepKind.FAULT) {
         out.fault = step.fault;
-        return stop(XrpStatus.FAULT, off);
+        return stop(XrpStatus.FAULT, off, step.fault);
       }
       out.runs++;
       out.insnsExecuted += step.insnsExecuted;
       yield t.cpu(programNs(costs, step.insnsExecuted));
       if (step.kind === XrpStepKind.PROG_ERROR) {
         out.progRet = step.r0;
-        return stop(XrpStatus.PROG_ERROR, off);
+        return stop(XrpStatus.PROG_ERROR, off, `the program returned ${step.r0}`);
       }
       if (step.kind === XrpStepKind.DONE) {
         out.stopOffset = off;
@@ -145,9 +160,11 @@ export function* xrpFallback(t: SimThread, proc: Process, call: XrpCall, result:
       }
       // INVALID_SIZE at the slot's next_addr, as the hook reports it.
       const badOffset = step.invalidOffsets[0];
-      if (badOffset !== undefined) return stop(XrpStatus.INVALID_SIZE, badOffset);
+      if (badOffset !== undefined) return stop(XrpStatus.INVALID_SIZE, badOffset, step.invalidDetail(0));
       read = step.nextSizeBytes > 0 ? { offsetBytes: step.nextOffsetBytes, sizeBytes: step.nextSizeBytes } : undefined;
-      if (read !== undefined && cycle.repeats(mem, c, call.scratchBuf, read.offsetBytes, read.sizeBytes)) return stop(XrpStatus.CYCLE, read.offsetBytes);
+      if (read !== undefined && cycle.repeats(mem, c, call.scratchBuf, read.offsetBytes, read.sizeBytes)) {
+        return stop(XrpStatus.CYCLE, read.offsetBytes, XrpCycleCheck.detail(read.offsetBytes));
+      }
       for (let k = 0; k < step.childCount; k++) queue.push({ offsetBytes: step.childOffsets[k] ?? 0, sizeBytes: step.childSizes[k] ?? 0 });
     }
   }
@@ -165,16 +182,29 @@ export interface XrpAnswer {
 
 /**
  * read_xrp, then the fallback when the kernel did not finish: the right answer
- * in every case (the scratch page holds the final state). -errno when read_xrp
- * itself is refused.
+ * in every case (the scratch page holds the final state), unless the
+ * request's budget runs out first (LIMIT). With a `budget`, the call's
+ * resubmission limit is what the budget leaves (at most the call's own limit),
+ * its reads are charged to it, and the fallback goes on with what is left, as
+ * every engine's client does (src/xrp/budget.ts). -errno when read_xrp itself
+ * is refused.
  */
 export function* readXrpOrFallback(
   t: SimThread, proc: Process, fd: number, dataBuf: number, count: number, pos: number, progFd: number, scratchBuf: number,
   options: XrpCallOptions & XrpFallbackOptions = {},
 ): Task<XrpAnswer | SysResult> {
-  const r = yield* readXrp(t, proc, fd, dataBuf, count, pos, progFd, scratchBuf, options);
+  const budget = options.budget;
+  let callOptions: XrpCallOptions = options;
+  if (budget !== undefined) {
+    const callLimit = options.resubmitLimit ?? xrpConfig(proc.kernel).resubmitLimit;
+    callOptions = { ...options, resubmitLimit: budget.nextLimit(callLimit) };
+  }
+  const r = yield* readXrp(t, proc, fd, dataBuf, count, pos, progFd, scratchBuf, callOptions);
   if (typeof r === 'number') return r;
+  budget?.charge(r.reads);
   if (r.status === XrpStatus.DONE) return { xrp: r, fallback: null, status: XrpStatus.DONE };
+  // the budget went on the kernel's reads: nothing is left for user space (unless a branch ended for good)
+  if (budget !== undefined && !budget.open && r.ends.every((e: XrpEnd) => isResumable(e.status))) return { xrp: r, fallback: null, status: XrpStatus.LIMIT };
   const f = yield* xrpFallback(t, proc, { fd, dataBuf, progFd, scratchBuf }, r, options);
   if (typeof f === 'number') return f;
   return { xrp: r, fallback: f, status: f.status };

@@ -49,6 +49,8 @@ export interface XrpCallOptions {
 
 interface Checked {
   file: OpenFile;
+  /** the file's inode (a seekable, readable regular file has one) */
+  ino: number;
   program: XrpProgram;
 }
 
@@ -60,6 +62,8 @@ export function checkReadXrp(proc: Process, fd: number, dataBuf: number, count: 
   if (!file.seekable) return -ESPIPE;
   if (!file.readable) return -EBADF;
   if (file.kind === FILE_DIRECTORY) return -EISDIR;
+  const inode = file.inode;
+  if (inode === null) return -ESPIPE;
   if (!Number.isSafeInteger(dataBuf) || !Number.isSafeInteger(scratchBuf) || dataBuf % XRP_PAGE_BYTES !== 0 || scratchBuf % XRP_PAGE_BYTES !== 0) return -EINVAL;
   if (!isValidReadSize(count)) return -EINVAL;
   if (!proc.validBuffer(dataBuf, XRP_PAGE_BYTES, true) || !proc.validBuffer(scratchBuf, XRP_PAGE_BYTES, true)) return -EFAULT;
@@ -67,7 +71,7 @@ export function checkReadXrp(proc: Process, fd: number, dataBuf: number, count: 
   if (pos % LOGICAL_BLOCK_BYTES !== 0) return -EINVAL; // direct I/O alignment, as for pread
   const program = programOf(proc, progFd);
   if (typeof program === 'number') return program;
-  return { file, program };
+  return { file, ino: inode.ino, program };
 }
 
 function newRequest(proc: Process, c: Checked, dataBuf: number, count: number, scratchBuf: number, options: XrpCallOptions, startNs: number): XrpRequest {
@@ -77,7 +81,7 @@ function newRequest(proc: Process, c: Checked, dataBuf: number, count: number, s
   checkResubmitLimit(resubmitLimit);
   checkFanout(fanout);
   return new XrpRequest({
-    kernel: proc.kernel, proc, program: c.program, ino: c.file.inode!.ino, dataAddr: dataBuf, scratchAddr: scratchBuf,
+    kernel: proc.kernel, proc, program: c.program, ino: c.ino, dataAddr: dataBuf, scratchAddr: scratchBuf,
     count, resubmitLimit, fanout, startNs,
   });
 }

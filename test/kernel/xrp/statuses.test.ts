@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installXrp, readXrp, readXrpOrFallback, xrpFallback, XrpResult, XrpStatus } from '../../../src/kernel/xrp/index.ts';
+import { XrpLookupBudget } from '../../../src/xrp/budget.ts';
 import type { Process } from '../../../src/kernel/syscalls.ts';
 import type { Machine } from '../../../src/kernel/machine.ts';
 import { EBADF, EFAULT, EINVAL } from '../../../src/kernel/errno.ts';
@@ -83,7 +84,7 @@ test('HOLE: a next_addr in a hole or an unwritten extent; the fallback reads zer
   });
 });
 
-test('MISALIGNED: an offset that is not a multiple of 512; the fallback reads it through a bounce buffer', () => {
+test('MISALIGNED: an offset that is not a multiple of 512 ends the walk in the hook and in the fallback alike', () => {
   const bytes = links(4 * 4096, [[512, 1024 + 100], [1024 + 100, 3 * 4096 + 8], [3 * 4096 + 8, 2048]]);
   withChain(bytes, (m, p, s) => {
     runThread(m, function* (t) {
@@ -91,11 +92,16 @@ test('MISALIGNED: an offset that is not a multiple of 512; the fallback reads it
       assert.ok(typeof a !== 'number');
       assert.equal(a.xrp.status, XrpStatus.MISALIGNED);
       assert.equal(a.xrp.stopOffset, 1124);
-      assert.equal(a.status, XrpStatus.DONE);
-      const ref = walkChain(bytes, 512);
-      assert.equal(ref.hops, 4);
-      assert.equal(u64(p, s.scratchBuf), ref.hops);
-      assert.equal(u64(p, s.scratchBuf + 8), ref.last);
+      assert.deepEqual(a.xrp.pending, [], 'terminal: nothing is left for a fallback');
+      assert.equal(a.status, XrpStatus.MISALIGNED);
+      assert.equal(a.fallback?.stopOffset, 1124);
+      // a misaligned read reached by the fallback itself (the kernel cut at the limit before it) ends the same way
+      const cut = yield* readXrpOrFallback(t, p, s.fd, s.dataBuf, 512, 512, s.progFd, s.scratchBuf, { resubmitLimit: 0 });
+      assert.ok(typeof cut !== 'number');
+      assert.equal(cut.xrp.status, XrpStatus.LIMIT);
+      assert.equal(cut.status, XrpStatus.MISALIGNED);
+      assert.equal(cut.fallback?.stopOffset, 1124);
+      assert.match(cut.fallback?.detail ?? '', /not a multiple of 512/);
     });
   });
 });
@@ -142,8 +148,8 @@ test('LIMIT: a cyclic chain ends at the limit (default 4096, or per call), parti
       assert.equal(r2.status, XrpStatus.LIMIT);
       assert.equal(r2.reads, 11);
       assert.deepEqual(r2.pending, [{ offsetBytes: [1024, 1536, 512][(11 - 1) % 3]!, sizeBytes: 512 }]);
-      // the fallback also stops a cycle, with its own limit
-      const f = yield* xrpFallback(t, p, s, r2, { maxReads: 50 });
+      // the fallback also stops a cycle, at the request's budget
+      const f = yield* xrpFallback(t, p, s, r2, { budget: new XrpLookupBudget(50) });
       assert.ok(typeof f !== 'number' && f.status === XrpStatus.LIMIT && f.reads === 50);
       // the fallback refuses what read_xrp would refuse
       assert.equal(yield* xrpFallback(t, p, { ...s, progFd: -1 }, r2), -EBADF);
