@@ -39,6 +39,8 @@ const outsideRef = (site: number): number => -1 - site;
 export class ProgramBlocks {
   /** entry pcs of the eBPF functions, ascending (0 first) */
   readonly functionEntries: number[];
+  /** true when a bpf-to-bpf call targets pc 0 (function 0 is then also compiled as a callee) */
+  readonly entryCalled: boolean;
   private readonly n: number;
   private readonly leader: Uint8Array;
   private readonly blockAt: Array<Block | undefined>;
@@ -53,6 +55,7 @@ export class ProgramBlocks {
     this.n = n;
     const leader = new Uint8Array(n + 1);
     const entries = new Set<number>([0]);
+    let entryCalled = false;
     if (n > 0) leader[0] = 1;
     for (let pc = 0; pc < n; pc = this.nextPc(pc)) {
       const c = forms[pc]!;
@@ -64,12 +67,14 @@ export class ProgramBlocks {
       if (c === OP_CALL_LOCAL) {
         const t = this.jumpTarget(pc);
         if (t >= 0) {
+          if (t === 0) entryCalled = true;
           entries.add(t);
           leader[t] = 1;
         }
       }
     }
     this.leader = leader;
+    this.entryCalled = entryCalled;
     this.blockAt = new Array<Block | undefined>(n);
     this.functionEntries = [...entries].filter((e) => e < n).sort((a, b) => a - b);
   }

@@ -1,5 +1,5 @@
 // eBPF -> WebAssembly, module assembly: one wasm function per eBPF function
-// (function.ts), the exported entry and count functions, the imports and
+// (function.ts), the exported entry and setup functions, the imports and
 // globals, and the table from code offsets back to instructions (for traps).
 // Block structuring is blocks.ts and structure.ts; the code of each instruction
 // family, with the exact RFC 9669 semantics, emit-alu.ts, emit-memory.ts and
@@ -10,22 +10,26 @@
 //            1 env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt is fine)
 //            2 env.check(lo, hi, off, size, write, pc: i32)    region check (checked mode only)
 //            env.memory                                    the AddressSpace's memory
-//   funcs    3 run(r1..r5 i64, fp0 i32, limit i32) -> count i32   the exported entry
-//            (r0 goes to R0_ADDRESS in memory)
-//            4+f eBPF function f: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32)
-//            last: count() -> i32, the instructions executed by the last run (exported)
-//   globals  0 fp0 (r10 of frame 0), 1 limit, 2 count
+//   funcs    3 run() -> count i32   the exported entry: eBPF function 0 itself,
+//              r1..r5 read from ARGS_ADDRESS, r0 left at R0_ADDRESS (the NULL page)
+//            4 setup(fp0 i32, limit i32)   sets the globals; called when the ExecEnv changes
+//            5+k callee k: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32), for each
+//              eBPF function a bpf-to-bpf call targets (function 0 too, if one does)
+//   globals  0 fp0 (r10 of frame 0), 1 limit
 //
-// Registers are i64 locals (r0..r10 are the parameters; r10 = fp0 - depth * 512
-// comes from the caller), so V8 keeps them in machine registers. A callee gets all
-// of r0..r9 (as the interpreter does) and returns r0..r5; the caller's r6..r9 are
-// its own locals, hence callee-saved.
+// The entry has no parameters and one i32 result, the cheapest call from JS into
+// wasm that V8 has (no BigInt crosses, no second call inside), so entering the
+// code per block costs about what the boundary itself costs.
+// Registers are i64 locals 0..10 in both forms (parameters in a callee, where
+// r10 = fp0 - depth * 512 comes from the caller), so V8 keeps them in machine
+// registers. A callee gets all of r0..r9 (as the interpreter does) and returns
+// r0..r5; the caller's r6..r9 are its own locals, hence callee-saved.
 // The executed-instruction count is an i32 local, incremented once per basic block
 // and compared with the limit at loop headers and at exit.
 
 import { ProgramBlocks } from './blocks.ts';
 import { classify } from './classify.ts';
-import { FUNC_FIRST, FUNC_LOCALS, FUNC_RUN, G_COUNT, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
+import { ENTRY_LOCALS, FUNC_FIRST, FUNC_LOCALS, FUNC_RUN, FUNC_SETUP, G_FP0, G_LIMIT, IMPORT_FAULT, type ProgramContext } from './emitter.ts';
 import { formsOf } from './forms.ts';
 import { emitFunction } from './function.ts';
 import { FaultSites, type FaultSite } from './sites.ts';
@@ -57,19 +61,14 @@ export interface CompiledModule {
   functionEntries: number[];
 }
 
-/**
- * Where the entry stores r0 (8 bytes): address 0 of the memory, in the NULL page
- * that AddressSpace never maps (no program can observe it: the verifier rejects
- * NULL accesses, checked mode faults on them). The engine clears it after reading.
- */
-export const R0_ADDRESS = 0;
+export { ARGS_ADDRESS, R0_ADDRESS } from './emitter.ts';
 
 const TYPE_FUNC = 0;
 const TYPE_FAULT = 1;
 const TYPE_HELPER = 2;
 const TYPE_CHECK = 3;
 const TYPE_RUN = 4;
-const TYPE_COUNT = 5;
+const TYPE_SETUP = 5;
 
 export function compileModule(program: Program, options: CompileOptions = {}): CompiledModule {
   const insns = program.insns;
@@ -79,33 +78,38 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const sites = new FaultSites();
   const blocks = new ProgramBlocks(forms, cl, sites);
   const functionEntries = blocks.functionEntries;
+  // Function 0 is the exported entry; it is compiled a second time, as a callee,
+  // only when a bpf-to-bpf call targets pc 0.
+  const callees = functionEntries.filter((e) => e !== 0 || blocks.entryCalled);
   const funcIndex = new Map<number, number>();
-  functionEntries.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
+  callees.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
   const ctx: ProgramContext = { programName: program.name, insns, forms, cl, blocks, sites, checked: options.checked === true, funcIndex };
+  const forceDispatch = options.forceDispatch === true;
 
-  const bodies: FuncBody[] = [];
-  const perFunctionOffsets: number[][] = [];
   const shapes: Shape[] = [];
-  for (const entry of functionEntries) {
+  const perFunctionOffsets: number[][] = [];
+  const emitOne = (entry: number, isEntry: boolean): Uint8Array => {
     // about 12 bytes of wasm per instruction
     let w = new ByteWriter(n * 16 + 64);
     let marks: number[] = [];
     let shape: Shape;
     try {
-      shape = emitFunction(ctx, entry, w, marks, options.forceDispatch === true);
+      shape = emitFunction(ctx, entry, w, marks, forceDispatch, isEntry);
     } catch (error) {
       // The structured translation recurses along the dominator tree; on a small
       // JS stack a very deep tree can exhaust it. The dispatch loop does not recurse.
       if (!(error instanceof RangeError)) throw error;
       w = new ByteWriter(n * 16 + 64);
       marks = [];
-      shape = emitFunction(ctx, entry, w, marks, true);
+      shape = emitFunction(ctx, entry, w, marks, true, isEntry);
     }
-    shapes.push(shape);
-    // a view, not a copy: assembleModule copies the code once, into the module
-    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.view() });
+    if (isEntry || entry !== 0) shapes.push(shape);
     perFunctionOffsets.push(marks);
-  }
+    // a view, not a copy: assembleModule copies the code once, into the module
+    return w.view();
+  };
+
+  let runCode: Uint8Array;
   if (n === 0) {
     // An empty program falls off its end at once.
     const w = new ByteWriter();
@@ -115,15 +119,17 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     w.byte(O.i64_const);
     w.s32(0);
     w.byte(O.call);
-    w.u32(0); // env.fault
+    w.u32(IMPORT_FAULT);
     w.byte(O.unreachable);
-    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
+    runCode = w.finish();
     perFunctionOffsets.push([]);
     functionEntries.push(0);
+  } else {
+    runCode = emitOne(0, true);
   }
-
-  const runBody = new ByteWriter();
-  emitRun(runBody);
+  // the setter has no marks
+  perFunctionOffsets.push([]);
+  const calleeBodies: FuncBody[] = callees.map((entry) => ({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: emitOne(entry, false) }));
 
   const assembled = assembleModule({
     types: [
@@ -131,8 +137,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       { params: [I32, I64], results: [] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
-      { params: [I64, I64, I64, I64, I64, I32, I32], results: [I32] },
       { params: [], results: [I32] },
+      { params: [I32, I32], results: [] },
     ],
     imports: [
       { module: 'env', name: 'fault', type: TYPE_FAULT },
@@ -143,13 +149,11 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     globals: [
       { type: I64, mutable: true, init: 0 },
       { type: I32, mutable: true, init: 0 },
-      { type: I32, mutable: true, init: 0 },
     ],
-    funcs: [{ type: TYPE_RUN, locals: [[1, I32], [1, I64]], code: runBody.finish() }, ...bodies, { type: TYPE_COUNT, locals: [], code: countBody() }],
+    funcs: [{ type: TYPE_RUN, locals: ENTRY_LOCALS, code: runCode }, { type: TYPE_SETUP, locals: [], code: setupBody() }, ...calleeBodies],
     exports: [
       { name: 'run', kind: 'func', index: FUNC_RUN },
-      // A function, not the global: calling it from JS costs a few ns, Global.value about 20.
-      { name: 'count', kind: 'func', index: FUNC_FIRST + bodies.length },
+      { name: 'setup', kind: 'func', index: FUNC_SETUP },
     ],
   });
   // Marks are in emission order and functions are laid out in order: already sorted.
@@ -159,71 +163,26 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const pcs = new Int32Array(markCount);
   let at = 0;
   perFunctionOffsets.forEach((marks, i) => {
-    const base = assembled.codeOffsets[i + 1]!;
+    const base = assembled.codeOffsets[i] ?? 0;
     for (let k = 0; k < marks.length; k += 2, at++) {
-      offsets[at] = base + marks[k]!;
-      pcs[at] = marks[k + 1]!;
+      offsets[at] = base + (marks[k] ?? 0);
+      pcs[at] = marks[k + 1] ?? -1;
     }
   });
   return { bytes: assembled.bytes, sites: sites.list, offsetTable: { offsets, pcs }, shapes, functionEntries };
 }
 
-function countBody(): Uint8Array {
+/** setup(fp0 i32, limit i32): the globals of the ExecEnv, set only when it changes. */
+function setupBody(): Uint8Array {
   const w = new ByteWriter();
-  w.byte(O.global_get);
-  w.u32(G_COUNT);
-  return w.finish();
-}
-
-// ---- the exported entry ----
-function emitRun(w: ByteWriter): void {
-  const lCount = 7;
-  const lR0 = 8;
   w.byte(O.local_get);
-  w.u32(5);
+  w.u32(0);
   w.byte(O.i64_extend_i32_u);
   w.byte(O.global_set);
   w.u32(G_FP0);
   w.byte(O.local_get);
-  w.u32(6);
+  w.u32(1);
   w.byte(O.global_set);
   w.u32(G_LIMIT);
-  w.byte(O.i64_const);
-  w.s32(0);
-  for (let i = 0; i < 5; i++) {
-    w.byte(O.local_get);
-    w.u32(i);
-  }
-  for (let i = 0; i < 4; i++) {
-    w.byte(O.i64_const);
-    w.s32(0);
-  }
-  // r10 of frame 0, then the count
-  w.byte(O.global_get);
-  w.u32(G_FP0);
-  w.byte(O.i32_const);
-  w.s32(0);
-  w.byte(O.call);
-  w.u32(FUNC_FIRST);
-  w.byte(O.local_set);
-  w.u32(lCount);
-  for (let i = 0; i < 5; i++) w.byte(O.drop);
-  w.byte(O.local_set);
-  w.u32(lR0);
-  w.byte(O.local_get);
-  w.u32(lCount);
-  w.byte(O.global_set);
-  w.u32(G_COUNT);
-  // r0 goes to R0_ADDRESS, inside the never-mapped NULL page, and the count is
-  // the result: JS gets both from one call, and builds a BigInt only when r0 is
-  // not 0 (the usual return of a storage function).
-  w.byte(O.i32_const);
-  w.s32(R0_ADDRESS);
-  w.byte(O.local_get);
-  w.u32(lR0);
-  w.byte(O.i64_store);
-  w.u32(3);
-  w.u32(0);
-  w.byte(O.local_get);
-  w.u32(lCount);
+  return w.finish();
 }

@@ -13,7 +13,7 @@ import { Op } from './wasm-writer.ts';
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
-const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10 } = Emitter;
+const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10, R0_ADDRESS } = Emitter;
 const { COND32_OPS, COND64_OPS } = Forms;
 const { OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Decoded;
 
@@ -110,6 +110,17 @@ export function emitCondition(e: FnEmitter, pc: number): void {
 
 function emitExit(e: FnEmitter, pc: number): void {
   e.limitCheck(pc);
+  if (e.isEntry) {
+    // r0 to memory, the count as the result: one i32 crosses back into JS
+    e.i32c(0);
+    e.get(0);
+    e.o(O.i64_store);
+    e.w.u32(3);
+    e.w.u32(R0_ADDRESS);
+    e.local(O.local_get, L_COUNT);
+    e.o(O.return);
+    return;
+  }
   for (let r = 0; r <= 5; r++) e.get(r);
   e.w.byte(O.local_get);
   e.w.u32(L_COUNT);

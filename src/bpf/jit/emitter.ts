@@ -7,21 +7,34 @@ import type { Classified } from './classify.ts';
 import type { ProgramBlocks } from './blocks.ts';
 import type { FaultSites } from './sites.ts';
 import type { Insn } from '../isa.ts';
-import { ByteWriter, I32 as IMPORTED_I32, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
+import { ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const I32 = IMPORTED_I32;
+const I64 = IMPORTED_I64;
 const VOID = IMPORTED_VOID;
 
 export const IMPORT_FAULT = 0;
 export const IMPORT_HELPER = 1;
 export const IMPORT_CHECK = 2;
+/** the exported entry: eBPF function 0 itself, taking its arguments from memory (compile.ts) */
 export const FUNC_RUN = 3;
-export const FUNC_FIRST = 4;
+/** the exported setter of fp0 and the limit, called only when the ExecEnv changes */
+export const FUNC_SETUP = 4;
+/** the eBPF functions that are targets of bpf-to-bpf calls, in entry-pc order */
+export const FUNC_FIRST = 5;
 export const G_FP0 = 0;
 export const G_LIMIT = 1;
-export const G_COUNT = 2;
+
+/**
+ * Where the entry finds r1..r5 (40 bytes) and leaves r0 (8 bytes, R0_ADDRESS):
+ * the NULL page, which AddressSpace never maps, so no program can observe it
+ * (the verifier rejects NULL accesses, checked mode faults on them). The entry
+ * clears the arguments after loading them; the engine clears r0 after reading it.
+ */
+export const R0_ADDRESS = 0;
+export const ARGS_ADDRESS = 8;
 
 // Locals of an eBPF function: r0..r10 are parameters 0..10 (r10, the frame
 // pointer, comes from the caller: fp0 - depth * 512), the count parameter 11.
@@ -33,6 +46,11 @@ export const L_LIMIT = 12;
 export const L_LABEL = 13;
 export const L_A32 = 14;
 export const FUNC_LOCALS: Array<[number, number]> = [[3, I32]];
+/** The entry form has no parameters: r0..r10 and the count are all declared locals, at the same indices. */
+export const ENTRY_LOCALS: Array<[number, number]> = [
+  [11, I64],
+  [4, I32],
+];
 
 /** What the translation of a whole program shares between its functions. */
 export interface ProgramContext {
@@ -54,6 +72,8 @@ export class FnEmitter {
     readonly w: ByteWriter,
     /** (code offset, pc) pairs, flat, for mapping a trap back to its instruction */
     readonly marks: number[],
+    /** true for the exported entry form: exit stores r0 to memory and returns the count alone */
+    readonly isEntry: boolean,
   ) {}
 
   mark(pc: number): void {

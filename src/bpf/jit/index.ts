@@ -1,13 +1,15 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: r1..r5 go in as i64 parameters (V8
-// converts the BigInts without allocating) and r10 as an i32; the instruction
-// count comes back as the i32 result and r0 in two words of the never-mapped NULL
-// page, so one call into wasm per run and no BigInt at all when r0 is 0. Helpers
-// are a single imported JS function taking (id, r1..r5, pc): a helper call pays
-// for BigInt conversions, which is fine because storage functions call helpers
-// rarely, and no hot path (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
+// Crossing from JS into wasm is kept thin: the exported entry takes no
+// parameters and returns the instruction count as one i32. r1..r5 go into the
+// never-mapped NULL page (runCtx writes one 32-bit address, no BigInt made), the
+// entry loads and clears them, and leaves r0 there; r10 and the limit are globals
+// set by one more call only when the ExecEnv changes. So a run is one call into
+// wasm and no BigInt at all when r0 is 0. Helpers are a single imported JS
+// function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
+// which is fine because storage functions call helpers rarely, and no hot path
+// (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
 //
 // Faults: the program calls env.fault(site) which throws the site's
 // ExecutionFault; a wasm trap (an access outside the memory, a misaligned atomic)
@@ -19,7 +21,7 @@ import { XrpError } from '../../base/errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { compileModule, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
+import { ARGS_ADDRESS, compileModule, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -33,20 +35,26 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  /** returns the instruction count; r0 is left at R0_ADDRESS */
-  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: number, limit: number) => number;
-  count: () => number;
+  /** r1..r5 from ARGS_ADDRESS; returns the instruction count and leaves r0 at R0_ADDRESS */
+  run: () => number;
+  /** r10 of frame 0 and the instruction limit */
+  setup: (fp0: number, limit: number) => void;
 }
 
 interface Instance {
   memory: AddressSpace;
   exports: RunExports;
-  /** r10 of frame 0 for the last stack region seen */
-  stackBase: number;
-  fp0: number;
-  /** the two words at R0_ADDRESS, where the entry leaves r0 (low, high) */
-  r0Words: Int32Array;
+  /** the ExecEnv that setup() was last called for */
+  env: ExecEnv | null;
+  /** the words at R0_ADDRESS: r0 (low, high), then r1..r5 at ARGS_ADDRESS */
+  words: Int32Array;
+  /** r1..r5 at ARGS_ADDRESS */
+  args: BigInt64Array;
 }
+
+/** Words of r0 and of r1 in Instance.words. */
+const R0_WORD = R0_ADDRESS / 4;
+const R1_WORD = ARGS_ADDRESS / 4;
 
 export class JitProgram implements Engine {
   readonly module: WebAssembly.Module;
@@ -73,38 +81,58 @@ export class JitProgram implements Engine {
   }
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
+    const inst = this.enter(env);
+    const n = args.length < 5 ? args.length : 5;
+    const a = inst.args;
+    for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
+    return this.call(env, inst);
+  }
+
+  /**
+   * A run with r1 = `r1` (an address: an integer 0..2^32-1, as every address of
+   * an AddressSpace is) and r2..r5 = 0, without making a BigInt: what a storage
+   * function's driver calls once per block.
+   */
+  runCtx(env: ExecEnv, r1: number): RunResult {
+    if (!(r1 >= 0 && r1 <= 0xffffffff && Math.floor(r1) === r1)) {
+      throw new JitRuntimeError(`"${this.program.name}": r1 must be an address 0..2^32-1, got ${r1}`);
+    }
+    const inst = this.enter(env);
+    // the high word is 0: the entry cleared it after the last run
+    inst.words[R1_WORD] = r1 | 0;
+    return this.call(env, inst);
+  }
+
+  /** The instance for env's memory, with its globals set for env. */
+  private enter(env: ExecEnv): Instance {
     let inst = this.last;
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
-    if (inst.stackBase !== env.stack.base) {
-      inst.stackBase = env.stack.base;
-      inst.fp0 = frameTop(env.stack, 0);
+    if (inst.env !== env) {
+      inst.exports.setup(frameTop(env.stack, 0), env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX);
+      inst.env = env;
     }
-    const limit = env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX;
+    return inst;
+  }
+
+  private call(env: ExecEnv, inst: Instance): RunResult {
     const outer = this.env;
     this.env = env;
     let insnsExecuted: number;
     try {
-      insnsExecuted = inst.exports.run(
-        args.length > 0 ? args[0]! : 0n,
-        args.length > 1 ? args[1]! : 0n,
-        args.length > 2 ? args[2]! : 0n,
-        args.length > 3 ? args[3]! : 0n,
-        args.length > 4 ? args[4]! : 0n,
-        inst.fp0,
-        limit,
-      );
+      insnsExecuted = inst.exports.run();
     } catch (error) {
       throw this.translate(error);
     } finally {
       this.env = outer;
     }
-    const words = inst.r0Words;
-    const lo = words[0]!;
-    const hi = words[1]!;
+    const words = inst.words;
+    const lo = words[R0_WORD] ?? 0;
+    const hi = words[R0_WORD + 1] ?? 0;
+    if ((lo | hi) === 0) return { r0: 0n, insnsExecuted };
     // leave the memory as the interpreter would
-    words[0] = 0;
-    words[1] = 0;
-    const r0 = hi === 0 ? (lo === 0 ? 0n : BigInt(lo >>> 0)) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    words[R0_WORD] = 0;
+    words[R0_WORD + 1] = 0;
+    const r0 = hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
     return { r0, insnsExecuted };
   }
 
@@ -136,7 +164,8 @@ export class JitProgram implements Engine {
       const instance = new WebAssembly.Instance(this.module, imports);
       // Boundary with the untyped WebAssembly exports object.
       const exports = instance.exports as unknown as RunExports;
-      inst = { memory, exports, stackBase: -1, fp0: 0, r0Words: new Int32Array(memory.memory.buffer, R0_ADDRESS, 2) };
+      const buffer = memory.memory.buffer;
+      inst = { memory, exports, env: null, words: new Int32Array(buffer, 0, (ARGS_ADDRESS + 40) / 4), args: new BigInt64Array(buffer, ARGS_ADDRESS, 5) };
       this.instances.set(memory.memory, inst);
     }
     this.last = inst;
