@@ -5,17 +5,18 @@
 // family, with the exact RFC 9669 semantics, emit-alu.ts, emit-memory.ts and
 // emit-control.ts.
 //
-// Module layout (indices are fixed):
-//   imports  0 env.fault(site i32, value i64)            throws the ExecutionFault of a fault site
-//            1 env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt is fine)
-//            2 env.check(lo, hi, off, size, write, pc: i32)    region check (checked mode only)
+// Module layout (m = the number of function imports, 0..2):
+//   imports  env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt
+//              is fine); only in programs that call helpers
+//            env.check(lo, hi, off, size, write, pc: i32)    region check; checked mode only
 //            env.memory                                    the AddressSpace's memory
-//   funcs    3 run() -> count i32   the exported entry: eBPF function 0 itself,
+//   funcs    m run() -> count i32   the exported entry: eBPF function 0 itself,
 //              r1..r5 read from ARGS_ADDRESS, r0 left at R0_ADDRESS (the NULL page)
-//            4 setup(fp0 i32, limit i32)   sets the globals; called when the ExecEnv changes
-//            5+k callee k: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32), for each
+//            m+1 setup(fp0 i32, limit i32)   sets the globals; called when the ExecEnv changes
+//            m+2+k callee k: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32), for each
 //              eBPF function a bpf-to-bpf call targets (function 0 too, if one does)
 //   globals  0 fp0 (r10 of frame 0), 1 limit
+// A fault stores its site in the NULL page and traps (emitter.ts, emitFault).
 //
 // The entry has no parameters and one i32 result, the cheapest call from JS into
 // wasm that V8 has (no BigInt crosses, no second call inside), so entering the
@@ -29,12 +30,13 @@
 
 import { ProgramBlocks } from './blocks.ts';
 import { classify } from './classify.ts';
-import { ENTRY_LOCALS, FUNC_FIRST, FUNC_LOCALS, FUNC_RUN, FUNC_SETUP, G_FP0, G_LIMIT, IMPORT_FAULT, type ProgramContext } from './emitter.ts';
+import { emitFault, ENTRY_LOCALS, FUNC_LOCALS, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
 import { formsOf } from './forms.ts';
 import { emitFunction } from './function.ts';
 import { FaultSites, type FaultSite } from './sites.ts';
 import type { Shape } from './structure.ts';
 import type { Program } from '../isa.ts';
+import * as Decoded from '../interp/decode.ts';
 import { assembleModule, ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, type FuncBody } from './wasm-writer.ts';
 
 export { JitCompileError, type FaultSite } from './sites.ts';
@@ -43,6 +45,7 @@ export { JitCompileError, type FaultSite } from './sites.ts';
 const O = { ...Op };
 const I32 = IMPORTED_I32;
 const I64 = IMPORTED_I64;
+const { OP_CALL_HELPER, OP_CALLX } = Decoded;
 
 export interface CompileOptions {
   /** check every memory access against the AddressSpace's regions (for unverified programs) */
@@ -61,14 +64,13 @@ export interface CompiledModule {
   functionEntries: number[];
 }
 
-export { ARGS_ADDRESS, R0_ADDRESS } from './emitter.ts';
+export { ARGS_ADDRESS, FAULT_SITE_ADDRESS, FAULT_VALUE_ADDRESS, R0_ADDRESS } from './emitter.ts';
 
 const TYPE_FUNC = 0;
-const TYPE_FAULT = 1;
-const TYPE_HELPER = 2;
-const TYPE_CHECK = 3;
-const TYPE_RUN = 4;
-const TYPE_SETUP = 5;
+const TYPE_HELPER = 1;
+const TYPE_CHECK = 2;
+const TYPE_RUN = 3;
+const TYPE_SETUP = 4;
 
 export function compileModule(program: Program, options: CompileOptions = {}): CompiledModule {
   const insns = program.insns;
@@ -81,9 +83,29 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   // Function 0 is the exported entry; it is compiled a second time, as a callee,
   // only when a bpf-to-bpf call targets pc 0.
   const callees = functionEntries.filter((e) => e !== 0 || blocks.entryCalled);
+  // Only the imports the program uses: V8 compiles a wrapper for each imported signature with every module.
+  const checked = options.checked === true;
+  let callsHelpers = false;
+  for (let pc = 0; pc < n && !callsHelpers; pc++) callsHelpers = forms[pc] === OP_CALL_HELPER || forms[pc] === OP_CALLX;
+  const imports: Array<{ module: string; name: string; type: number }> = [];
+  if (callsHelpers) imports.push({ module: 'env', name: 'helper', type: TYPE_HELPER });
+  if (checked) imports.push({ module: 'env', name: 'check', type: TYPE_CHECK });
+  const funcRun = imports.length;
+  const funcSetup = funcRun + 1;
   const funcIndex = new Map<number, number>();
-  callees.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
-  const ctx: ProgramContext = { programName: program.name, insns, forms, cl, blocks, sites, checked: options.checked === true, funcIndex };
+  callees.forEach((e, i) => funcIndex.set(e, funcSetup + 1 + i));
+  const ctx: ProgramContext = {
+    programName: program.name,
+    insns,
+    forms,
+    cl,
+    blocks,
+    sites,
+    checked,
+    funcIndex,
+    helperImport: callsHelpers ? 0 : -1,
+    checkImport: checked ? imports.length - 1 : -1,
+  };
   const forceDispatch = options.forceDispatch === true;
 
   const shapes: Shape[] = [];
@@ -113,14 +135,7 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   if (n === 0) {
     // An empty program falls off its end at once.
     const w = new ByteWriter();
-    const s = blocks.targetRef(-1, 0);
-    w.byte(O.i32_const);
-    w.s32(-1 - s);
-    w.byte(O.i64_const);
-    w.s32(0);
-    w.byte(O.call);
-    w.u32(IMPORT_FAULT);
-    w.byte(O.unreachable);
+    emitFault(w, -1 - blocks.targetRef(-1, 0));
     runCode = w.finish();
     perFunctionOffsets.push([]);
     functionEntries.push(0);
@@ -134,17 +149,12 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const assembled = assembleModule({
     types: [
       { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32], results: [I64, I64, I64, I64, I64, I64, I32] },
-      { params: [I32, I64], results: [] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
       { params: [], results: [I32] },
       { params: [I32, I32], results: [] },
     ],
-    imports: [
-      { module: 'env', name: 'fault', type: TYPE_FAULT },
-      { module: 'env', name: 'helper', type: TYPE_HELPER },
-      { module: 'env', name: 'check', type: TYPE_CHECK },
-    ],
+    imports,
     memoryImport: { module: 'env', name: 'memory' },
     globals: [
       { type: I64, mutable: true, init: 0 },
@@ -152,8 +162,8 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
     ],
     funcs: [{ type: TYPE_RUN, locals: ENTRY_LOCALS, code: runCode }, { type: TYPE_SETUP, locals: [], code: setupBody() }, ...calleeBodies],
     exports: [
-      { name: 'run', kind: 'func', index: FUNC_RUN },
-      { name: 'setup', kind: 'func', index: FUNC_SETUP },
+      { name: 'run', kind: 'func', index: funcRun },
+      { name: 'setup', kind: 'func', index: funcSetup },
     ],
   });
   // Marks are in emission order and functions are laid out in order: already sorted.

@@ -13,7 +13,7 @@ import { Op } from './wasm-writer.ts';
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
-const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10, R0_ADDRESS } = Emitter;
+const { G_FP0, L_COUNT, L_R10, R0_ADDRESS } = Emitter;
 const { COND32_OPS, COND64_OPS } = Forms;
 const { OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Decoded;
 
@@ -131,6 +131,6 @@ function emitHelperCall(e: FnEmitter, pc: number): void {
   for (let r = 1; r <= 5; r++) e.get(r);
   e.i32c(pc);
   e.w.byte(O.call);
-  e.w.u32(IMPORT_HELPER);
+  e.w.u32(e.p.helperImport);
   e.set(0);
 }

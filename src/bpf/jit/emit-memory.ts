@@ -6,7 +6,6 @@
 // region lookup) so unverified programs fault exactly as on the interpreter.
 
 import { AtomicOp } from '../isa.ts';
-import * as Emitter from './emitter.ts';
 import type { FnEmitter } from './emitter.ts';
 import * as Forms from './forms.ts';
 import * as Decoded from '../interp/decode.ts';
@@ -16,7 +15,6 @@ import { AtomicOpcode, Op } from './wasm-writer.ts';
 const O = { ...Op };
 const AO = { ...AtomicOpcode };
 const AT = { ...AtomicOp };
-const { IMPORT_CHECK } = Emitter;
 const { LOAD_OPS } = Forms;
 const { OP_ATOMIC32, OP_ATOMIC64 } = Decoded;
 
@@ -120,7 +118,7 @@ function address(e: FnEmitter, pc: number, base: number, off: number, size: numb
     e.i32c(write ? 1 : 0);
     e.i32c(pc);
     e.w.byte(O.call);
-    e.w.u32(IMPORT_CHECK);
+    e.w.u32(e.p.checkImport);
   }
   e.get32(base);
   if (off >= 0 && !e.p.checked) return off;

@@ -11,17 +11,18 @@
 // which is fine because storage functions call helpers rarely, and no hot path
 // (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
 //
-// Faults: the program calls env.fault(site) which throws the site's
-// ExecutionFault; a wasm trap (an access outside the memory, a misaligned atomic)
-// is caught here and turned into an ExecutionFault naming the instruction, found
-// from the trap's code offset in the stack trace.
+// Faults: the program stores the fault site (and a value) in the NULL page and
+// traps; the trap is caught here and turned into the site's ExecutionFault. Any
+// other wasm trap (an access outside the memory, a misaligned atomic) becomes an
+// ExecutionFault naming the instruction, found from the trap's code offset in the
+// stack trace.
 
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import { XrpError } from '../../base/errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { ARGS_ADDRESS, compileModule, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
+import { ARGS_ADDRESS, compileModule, FAULT_SITE_ADDRESS, FAULT_VALUE_ADDRESS, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -46,15 +47,17 @@ interface Instance {
   exports: RunExports;
   /** the ExecEnv that setup() was last called for */
   env: ExecEnv | null;
-  /** the words at R0_ADDRESS: r0 (low, high), then r1..r5 at ARGS_ADDRESS */
+  /** the words of the NULL page the entry and faults use: r0 (low, high), r1..r5, the fault record */
   words: Int32Array;
   /** r1..r5 at ARGS_ADDRESS */
   args: BigInt64Array;
 }
 
-/** Words of r0 and of r1 in Instance.words. */
+/** Words of r0, r1 and the fault record in Instance.words. */
 const R0_WORD = R0_ADDRESS / 4;
 const R1_WORD = ARGS_ADDRESS / 4;
+const FAULT_SITE_WORD = FAULT_SITE_ADDRESS / 4;
+const FAULT_VALUE_WORD = FAULT_VALUE_ADDRESS / 4;
 
 export class JitProgram implements Engine {
   readonly module: WebAssembly.Module;
@@ -63,7 +66,6 @@ export class JitProgram implements Engine {
   readonly compileNs: number;
   private readonly instances = new WeakMap<WebAssembly.Memory, Instance>();
   private last: Instance | null = null;
-  private env: ExecEnv | null = null;
 
   constructor(
     readonly program: Program,
@@ -81,11 +83,12 @@ export class JitProgram implements Engine {
   }
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
-    const inst = this.enter(env);
+    let inst = this.last;
+    if (inst === null || inst.env !== env) inst = this.enter(env);
     const n = args.length < 5 ? args.length : 5;
     const a = inst.args;
     for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
-    return this.call(env, inst);
+    return this.call(inst);
   }
 
   /**
@@ -94,16 +97,16 @@ export class JitProgram implements Engine {
    * function's driver calls once per block.
    */
   runCtx(env: ExecEnv, r1: number): RunResult {
-    if (!(r1 >= 0 && r1 <= 0xffffffff && Math.floor(r1) === r1)) {
-      throw new JitRuntimeError(`"${this.program.name}": r1 must be an address 0..2^32-1, got ${r1}`);
-    }
-    const inst = this.enter(env);
+    // one test for "an integer in 0..2^32-1": false for fractions, negatives, NaN and 2^32 up
+    if (r1 >>> 0 !== r1) throw new JitRuntimeError(`"${this.program.name}": r1 must be an address 0..2^32-1, got ${r1}`);
+    let inst = this.last;
+    if (inst === null || inst.env !== env) inst = this.enter(env);
     // the high word is 0: the entry cleared it after the last run
     inst.words[R1_WORD] = r1 | 0;
-    return this.call(env, inst);
+    return this.call(inst);
   }
 
-  /** The instance for env's memory, with its globals set for env. */
+  /** The instance for env's memory, its globals set for env (setup() is called only when the env changes). */
   private enter(env: ExecEnv): Instance {
     let inst = this.last;
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
@@ -114,16 +117,12 @@ export class JitProgram implements Engine {
     return inst;
   }
 
-  private call(env: ExecEnv, inst: Instance): RunResult {
-    const outer = this.env;
-    this.env = env;
+  private call(inst: Instance): RunResult {
     let insnsExecuted: number;
     try {
       insnsExecuted = inst.exports.run();
     } catch (error) {
-      throw this.translate(error);
-    } finally {
-      this.env = outer;
+      throw this.translate(error, inst);
     }
     const words = inst.words;
     const lo = words[R0_WORD] ?? 0;
@@ -139,42 +138,63 @@ export class JitProgram implements Engine {
   private instantiate(memory: AddressSpace): Instance {
     let inst = this.instances.get(memory.memory);
     if (inst === undefined) {
-      const sites = this.compiled.sites;
+      const buffer = memory.memory.buffer;
+      // The imports find the run's ExecEnv in the instance (set below, before any run):
+      // the env the globals were last set for.
       const imports = {
         env: {
           memory: memory.memory,
-          fault: (site: number, value: bigint): never => {
-            const s = sites[site]!;
-            throw new ExecutionFault(s.kind, s.pc, s.message(value, this.env?.insnLimit ?? 0));
-          },
           helper: (id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number): bigint => {
-            const env = this.env!;
+            const env = inst?.env ?? null;
+            if (env === null) throw new JitRuntimeError(`"${this.program.name}": helper call outside a run`);
             const helper = env.helpers.get(id);
             if (helper === undefined) {
               throw new ExecutionFault('UNKNOWN_HELPER', pc, `call to helper ${id}, which is not registered`);
             }
             const u = BigInt.asUintN;
-            return helper.fn(u(64, r1), u(64, r2), u(64, r3), u(64, r4), u(64, r5), { memory: env.memory });
+            const result = helper.fn(u(64, r1), u(64, r2), u(64, r3), u(64, r4), u(64, r5), { memory: env.memory });
+            // A helper that ran this program again with another env set the globals for it: set them back.
+            if (inst?.env !== env) this.enter(env);
+            return result;
           },
           check: (lo: number, hi: number, off: number, size: number, write: number, pc: number): void => {
-            lookupRegion(this.env!.memory, lo, hi, off, size, write === 1, pc);
+            lookupRegion(memory, lo, hi, off, size, write === 1, pc);
           },
         },
       };
       const instance = new WebAssembly.Instance(this.module, imports);
       // Boundary with the untyped WebAssembly exports object.
       const exports = instance.exports as unknown as RunExports;
-      const buffer = memory.memory.buffer;
-      inst = { memory, exports, env: null, words: new Int32Array(buffer, 0, (ARGS_ADDRESS + 40) / 4), args: new BigInt64Array(buffer, ARGS_ADDRESS, 5) };
+      inst = {
+        memory,
+        exports,
+        env: null,
+        words: new Int32Array(buffer, 0, FAULT_VALUE_WORD + 2),
+        args: new BigInt64Array(buffer, ARGS_ADDRESS, 5),
+      };
       this.instances.set(memory.memory, inst);
     }
     this.last = inst;
     return inst;
   }
 
-  /** Turn a wasm trap into an ExecutionFault; pass every other error through. */
-  private translate(error: unknown): unknown {
+  /** Turn a wasm trap into an ExecutionFault (a fault site's, or the trap's); pass every other error through. */
+  private translate(error: unknown, inst: Instance): unknown {
     if (!(error instanceof WebAssembly.RuntimeError)) return error;
+    const words = inst.words;
+    const siteRef = words[FAULT_SITE_WORD] ?? 0;
+    if (siteRef !== 0) {
+      const lo = words[FAULT_VALUE_WORD] ?? 0;
+      const hi = words[FAULT_VALUE_WORD + 1] ?? 0;
+      // leave the memory as the interpreter would
+      words[FAULT_SITE_WORD] = 0;
+      words[FAULT_VALUE_WORD] = 0;
+      words[FAULT_VALUE_WORD + 1] = 0;
+      const site = this.compiled.sites[siteRef - 1];
+      if (site === undefined) return new JitRuntimeError(`"${this.program.name}": fault at unknown site ${siteRef - 1}`);
+      const value = BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+      return new ExecutionFault(site.kind, site.pc, site.message(value, inst.env?.insnLimit ?? 0));
+    }
     const pc = this.trapPc(error);
     const message = error.message;
     if (/out of bounds/i.test(message)) {
