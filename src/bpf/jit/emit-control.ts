@@ -19,7 +19,7 @@ const { OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a call, exit or invalid slot; false otherwise. */
 export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
-  const insn = e.p.insns[pc]!;
+  const insn = e.insnAt(pc);
   switch (c) {
     // ---- calls and exit ----
     case OP_CALL_HELPER:
@@ -28,7 +28,7 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
       return true;
     case OP_CALLX: {
       // The register is in dst (Linux) or imm (older LLVM), as classify found.
-      const reg = e.p.cl.target[pc]!;
+      const reg = e.p.cl.target[pc] ?? 0;
       e.get(reg);
       e.w.byte(O.i64_const);
       e.w.s64(0x7fffffff, 0);
@@ -84,8 +84,8 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
 
 /** Push the i32 condition of the conditional jump at pc. */
 export function emitCondition(e: FnEmitter, pc: number): void {
-  const insn = e.p.insns[pc]!;
-  const c = e.p.forms[pc]!;
+  const insn = e.insnAt(pc);
+  const c = e.formAt(pc);
   const is32 = (c & 0x07) === 0x06;
   if (is32) {
     e.get32(insn.dst);
@@ -105,7 +105,7 @@ export function emitCondition(e: FnEmitter, pc: number): void {
     }
     return;
   }
-  e.o((is32 ? COND32_OPS : COND64_OPS)[jop]!);
+  e.opOf(is32 ? COND32_OPS : COND64_OPS, jop, pc);
 }
 
 function emitExit(e: FnEmitter, pc: number): void {

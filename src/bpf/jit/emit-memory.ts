@@ -20,7 +20,7 @@ const { OP_ATOMIC32, OP_ATOMIC64 } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a load, store or atomic; false otherwise. */
 export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {
-  const insn = e.p.insns[pc]!;
+  const insn = e.insnAt(pc);
   const d = insn.dst;
   switch (c) {
     // ---- loads ----
@@ -34,7 +34,7 @@ export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {
       const size = c === 0x79 ? 8 : (c & 0x18) === 0x00 ? 4 : (c & 0x18) === 0x08 ? 2 : 1;
       const offset = address(e, pc, insn.src, insn.off, size, false);
       e.mark(pc);
-      e.o(LOAD_OPS[c]!);
+      e.opOf(LOAD_OPS, c, pc);
       memarg(e, 0, offset);
       e.set(d);
       return true;

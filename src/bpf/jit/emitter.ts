@@ -5,7 +5,7 @@
 
 import type { Classified } from './classify.ts';
 import type { ProgramBlocks } from './blocks.ts';
-import type { FaultSites } from './sites.ts';
+import { JitCompileError, type FaultSites } from './sites.ts';
 import type { Insn } from '../isa.ts';
 import { ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
 
@@ -78,6 +78,23 @@ export class FnEmitter {
     /** true for the exported entry form: exit stores r0 to memory and returns the count alone */
     readonly isEntry: boolean,
   ) {}
+
+  /** The instruction at pc (a typed error, not a crash, if the tables disagree). */
+  insnAt(pc: number): Insn {
+    const insn = this.p.insns[pc];
+    if (insn === undefined) throw new JitCompileError(this.p.programName, pc, 'internal: no instruction here');
+    return insn;
+  }
+  /** The decoded form at pc (-1, which no emitter translates, outside the program). */
+  formAt(pc: number): number {
+    return this.p.forms[pc] ?? -1;
+  }
+  /** Emit the wasm opcode that `table` gives form `c` (a typed error if it has none). */
+  opOf(table: Readonly<Record<number, number>>, c: number, pc: number): void {
+    const op = table[c];
+    if (op === undefined) throw new JitCompileError(this.p.programName, pc, `internal: no wasm opcode for form 0x${c.toString(16)}`);
+    this.w.byte(op);
+  }
 
   mark(pc: number): void {
     this.marks.push(this.w.length, pc);

@@ -84,7 +84,7 @@ export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, ma
 }
 
 function emitInsn(e: FnEmitter, pc: number): void {
-  const c = e.p.forms[pc]!;
+  const c = e.formAt(pc);
   if (emitAlu(e, pc, c) || emitMemory(e, pc, c) || emitControl(e, pc, c)) return;
   throw new JitCompileError(e.p.programName, pc, `no translation for decoded op 0x${c.toString(16)}`);
 }

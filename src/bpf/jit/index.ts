@@ -210,19 +210,19 @@ export class JitProgram implements Engine {
   private trapPc(error: Error): number {
     const match = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(error.stack ?? '');
     if (match === null) return -1;
-    const offset = parseInt(match[1]!, 16);
+    const offset = parseInt(match[1] ?? '', 16);
     const { offsets, pcs } = this.compiled.offsetTable;
     let lo = 0;
     let hi = offsets.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (offsets[mid]! <= offset) {
+      if ((offsets[mid] ?? 0) <= offset) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found < 0 ? -1 : pcs[found]!;
+    return found < 0 ? -1 : (pcs[found] ?? -1);
   }
 }
 
