@@ -57,7 +57,9 @@ interface Analysis {
   reducible: boolean;
   loopHeader: Uint8Array;
   merge: Uint8Array;
-  domChildren: number[][];
+  /** dominator-tree children of node x, in reverse postorder: domKids[domStart[x] .. domStart[x + 1]) */
+  domStart: Int32Array;
+  domKids: Int32Array;
 }
 
 export function analyse(graph: Graph): Analysis {
@@ -202,13 +204,17 @@ export function analyse(graph: Graph): Analysis {
   }
   const merge = new Uint8Array(n);
   for (let i = 0; i < n; i++) merge[i] = forwardIn[i]! >= 2 ? 1 : 0;
-  const domChildren: number[][] = new Array<number[]>(n);
-  for (let i = 0; i < n; i++) domChildren[i] = [];
-  for (let i = 0; i < postLen; i++) {
+  // Dominator-tree children in compressed rows, each row in reverse postorder.
+  const domStart = new Int32Array(n + 1);
+  for (let i = 1; i < postLen; i++) domStart[idom[order[i]!]! + 1]!++;
+  for (let i = 0; i < n; i++) domStart[i + 1]! += domStart[i]!;
+  const domKids = new Int32Array(Math.max(postLen - 1, 0));
+  const at = domStart.slice(0, n);
+  for (let i = 1; i < postLen; i++) {
     const b = order[i]!;
-    if (b !== 0) domChildren[idom[b]!]!.push(b);
+    domKids[at[idom[b]!]!++] = b;
   }
-  return { rpo, order, idom, reducible, loopHeader, merge, domChildren };
+  return { rpo, order, idom, reducible, loopHeader, merge, domStart, domKids };
 }
 
 /** Emit the code of a whole function body (its graph); returns the shape used. */
@@ -219,7 +225,7 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     return 'dispatch';
   }
   const w = e.w;
-  const { rpo, loopHeader, merge, domChildren } = a;
+  const { rpo, loopHeader, merge, domStart, domKids } = a;
   // The enclosing constructs, innermost last: the position of each node's open
   // `loop` and `block` (-1: not open), so a branch depth is one subtraction.
   const n = graph.exits.length;
@@ -294,10 +300,9 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
   const doTree = (x: number): void => {
     // Merge children, highest reverse-postorder number first: it is emitted last.
     // (domChildren lists children in reverse postorder already)
-    const kids = domChildren[x] ?? [];
     const ys: number[] = [];
-    for (let i = kids.length - 1; i >= 0; i--) {
-      const kid = kids[i] ?? -1;
+    for (let i = (domStart[x + 1] ?? 0) - 1, first = domStart[x] ?? 0; i >= first; i--) {
+      const kid = domKids[i] ?? -1;
       if (merge[kid] === 1) ys.push(kid);
     }
     if (loopHeader[x] === 1) {
