@@ -47,6 +47,11 @@ export interface RunResult {
 export interface Engine {
   readonly program: Program;
   run(env: ExecEnv, args: readonly bigint[]): RunResult;
+  /**
+   * run(env, [BigInt(r1)]) for r1 an address (an integer 0..2^32-1), without the
+   * BigInt and the array: what a storage function's driver calls once per block.
+   */
+  runCtx(env: ExecEnv, r1: number): RunResult;
 }
 
 export type FaultKind =

@@ -81,7 +81,6 @@ export class ChainRunner {
   readonly scratch: Region;
   private readonly env: ExecEnv;
   private readonly engine: Engine;
-  private readonly args: bigint[];
   // fan-out children waiting for the current branch to end (the emulated 'serial' fan-out order), reused
   private readonly workOffsets: number[] = [];
   private readonly workSizes: number[] = [];
@@ -113,13 +112,12 @@ export class ChainRunner {
     this.ctx = this.memory.map('ctx', CTX_BYTES, { alignBytes: 64 });
     this.data = this.memory.map('data', PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.scratch = this.memory.map('scratch', XRP_PAGE_BYTES, { alignBytes: PAGE_BYTES });
-    this.args = [BigInt(this.ctx.base)];
     this.cycle = new XrpCycleCheck(stateless);
-    // the ctx is always this.ctx, so its argument list is made once
+    // the ctx is always this.ctx: r1 is its address, and no BigInt is made per run
     const engine = this.engine;
     const env = this.env;
-    const args = this.args;
-    this.runner = { run: (): RunResult => engine.run(env, args) };
+    const ctxAddr = this.ctx.base;
+    this.runner = { run: (): RunResult => engine.runCtx(env, ctxAddr) };
   }
 
   /** The scratch page, live. */

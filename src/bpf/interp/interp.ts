@@ -64,6 +64,10 @@ export class Interpreter implements Engine {
       this.running = false;
     }
   }
+
+  runCtx(env: ExecEnv, r1: number): RunResult {
+    return this.run(env, [BigInt(r1)]);
+  }
 }
 
 export function createInterpreter(program: Program, options: InterpreterOptions = {}): Interpreter {

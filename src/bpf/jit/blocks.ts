@@ -39,6 +39,8 @@ const outsideRef = (site: number): number => -1 - site;
 export class ProgramBlocks {
   /** entry pcs of the eBPF functions, ascending (0 first) */
   readonly functionEntries: number[];
+  /** true when a bpf-to-bpf call targets pc 0 (function 0 is then also compiled as a callee) */
+  readonly entryCalled: boolean;
   private readonly n: number;
   private readonly leader: Uint8Array;
   private readonly blockAt: Array<Block | undefined>;
@@ -53,9 +55,10 @@ export class ProgramBlocks {
     this.n = n;
     const leader = new Uint8Array(n + 1);
     const entries = new Set<number>([0]);
+    let entryCalled = false;
     if (n > 0) leader[0] = 1;
     for (let pc = 0; pc < n; pc = this.nextPc(pc)) {
-      const c = forms[pc]!;
+      const c = forms[pc] ?? -1;
       if (isCondForm(c) || c === 0x05) {
         const t = this.jumpTarget(pc);
         if (t >= 0) leader[t] = 1;
@@ -64,12 +67,14 @@ export class ProgramBlocks {
       if (c === OP_CALL_LOCAL) {
         const t = this.jumpTarget(pc);
         if (t >= 0) {
+          if (t === 0) entryCalled = true;
           entries.add(t);
           leader[t] = 1;
         }
       }
     }
     this.leader = leader;
+    this.entryCalled = entryCalled;
     this.blockAt = new Array<Block | undefined>(n);
     this.functionEntries = [...entries].filter((e) => e < n).sort((a, b) => a - b);
   }
@@ -78,13 +83,13 @@ export class ProgramBlocks {
     return this.forms[pc] === OP_LDDW ? pc + 2 : pc + 1;
   }
   isCondJump(pc: number): boolean {
-    return isCondForm(this.forms[pc]!);
+    return isCondForm(this.forms[pc] ?? -1);
   }
   isJa(pc: number): boolean {
     return this.forms[pc] === 0x05;
   }
   isTerminator(pc: number): boolean {
-    const c = this.forms[pc]!;
+    const c = this.forms[pc] ?? -1;
     return isCondForm(c) || c === 0x05 || c === 0x95 || c === OP_INVALID;
   }
 
@@ -104,7 +109,7 @@ export class ProgramBlocks {
     return outsideRef(s);
   }
   jumpTarget(pc: number): number {
-    return this.targetRef(pc, this.cl.target[pc]!);
+    return this.targetRef(pc, this.cl.target[pc] ?? -1);
   }
 
   block(start: number): Block {
@@ -152,8 +157,8 @@ export class ProgramBlocks {
         work.push(t);
       }
     };
-    while (work.length > 0) {
-      const exit = this.block(work.pop()!).exit;
+    for (let next = work.pop(); next !== undefined; next = work.pop()) {
+      const exit = this.block(next).exit;
       if (exit.kind === 'goto') visit(exit.target);
       else if (exit.kind === 'cond') {
         visit(exit.taken);
@@ -161,7 +166,7 @@ export class ProgramBlocks {
       }
     }
     // Every non-negative target was given an id above.
-    const mapTarget = (t: number): Target => (t >= 0 ? ids[t]! : t);
+    const mapTarget = (t: number): Target => (t >= 0 ? (ids[t] ?? -1) : t);
     const exits: Exit[] = blocks.map((b) => {
       const e = b.exit;
       if (e.kind === 'goto') return { kind: 'goto', target: mapTarget(e.target) };

@@ -37,7 +37,7 @@ export function classify(insns: readonly Insn[]): Classified {
   const invalid = new Map<number, string>();
   const tail = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    if (insns[i]!.code === 0x18 && i + 1 < n) tail[++i] = 1;
+    if (insns[i]?.code === 0x18 && i + 1 < n) tail[++i] = 1;
   }
   for (let pc = 0; pc < n; pc++) {
     const why = classifyOne(insns, pc, tail, kind, target);
@@ -51,7 +51,8 @@ export function classify(insns: readonly Insn[]): Classified {
 
 /** Sets kind[pc] and target[pc]; returns the reason when the slot is invalid. */
 function classifyOne(insns: readonly Insn[], pc: number, tail: Uint8Array, kind: Uint8Array, target: Int32Array): string | null {
-  const insn = insns[pc]!;
+  const insn = insns[pc];
+  if (insn === undefined) return `no instruction at ${pc}`;
   const c = insn.code;
   const cls = c & 0x07;
   if (insn.dst > 10 || insn.src > 10) {
@@ -131,8 +132,8 @@ function classifyOne(insns: readonly Insn[], pc: number, tail: Uint8Array, kind:
       // LD
       if (c === 0x18) {
         if (pc + 1 >= insns.length) return '64-bit immediate load (lddw) is missing its second slot';
-        const second = insns[pc + 1]!;
-        if (second.code !== 0 || second.dst !== 0 || second.src !== 0 || second.off !== 0) {
+        const second = insns[pc + 1];
+        if (second === undefined || second.code !== 0 || second.dst !== 0 || second.src !== 0 || second.off !== 0) {
           return 'malformed second slot of a 64-bit immediate load (lddw)';
         }
         if (insn.src !== 0) return `lddw with pseudo source ${insn.src} (a map or variable reference) was not resolved by the loader`;

@@ -1,36 +1,42 @@
 // eBPF -> WebAssembly, module assembly: one wasm function per eBPF function
-// (function.ts), the exported entry and count functions, the imports and
+// (function.ts), the exported entry and setup functions, the imports and
 // globals, and the table from code offsets back to instructions (for traps).
 // Block structuring is blocks.ts and structure.ts; the code of each instruction
 // family, with the exact RFC 9669 semantics, emit-alu.ts, emit-memory.ts and
 // emit-control.ts.
 //
-// Module layout (indices are fixed):
-//   imports  0 env.fault(site i32, value i64)            throws the ExecutionFault of a fault site
-//            1 env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt is fine)
-//            2 env.check(lo, hi, off, size, write, pc: i32)    region check (checked mode only)
+// Module layout (m = the number of function imports, 0..2):
+//   imports  env.helper(id i32, r1..r5 i64, pc i32) -> i64   a helper call (rare: BigInt
+//              is fine); only in programs that call helpers
+//            env.check(lo, hi, off, size, write, pc: i32)    region check; checked mode only
 //            env.memory                                    the AddressSpace's memory
-//   funcs    3 run(r1..r5 i64, fp0 i32, limit i32) -> count i32   the exported entry
-//            (r0 goes to R0_ADDRESS in memory)
-//            4+f eBPF function f: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32)
-//            last: count() -> i32, the instructions executed by the last run (exported)
-//   globals  0 fp0 (r10 of frame 0), 1 limit, 2 count
+//   funcs    m run() -> count i32   the exported entry: eBPF function 0 itself,
+//              r1..r5 read from ARGS_ADDRESS, r0 left at R0_ADDRESS (the NULL page)
+//            m+1 setup(fp0 i32, limit i32)   sets the globals; called when the ExecEnv changes
+//            m+2+k callee k: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32), for each
+//              eBPF function a bpf-to-bpf call targets (function 0 too, if one does)
+//   globals  0 fp0 (r10 of frame 0), 1 limit
+// A fault stores its site in the NULL page and traps (emitter.ts, emitFault).
 //
-// Registers are i64 locals (r0..r10 are the parameters; r10 = fp0 - depth * 512
-// comes from the caller), so V8 keeps them in machine registers. A callee gets all
-// of r0..r9 (as the interpreter does) and returns r0..r5; the caller's r6..r9 are
-// its own locals, hence callee-saved.
+// The entry has no parameters and one i32 result, the cheapest call from JS into
+// wasm that V8 has (no BigInt crosses, no second call inside), so entering the
+// code per block costs about what the boundary itself costs.
+// Registers are i64 locals 0..10 in both forms (parameters in a callee, where
+// r10 = fp0 - depth * 512 comes from the caller), so V8 keeps them in machine
+// registers. A callee gets all of r0..r9 (as the interpreter does) and returns
+// r0..r5; the caller's r6..r9 are its own locals, hence callee-saved.
 // The executed-instruction count is an i32 local, incremented once per basic block
 // and compared with the limit at loop headers and at exit.
 
 import { ProgramBlocks } from './blocks.ts';
 import { classify } from './classify.ts';
-import { FUNC_FIRST, FUNC_LOCALS, FUNC_RUN, G_COUNT, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
+import { emitFault, ENTRY_LOCALS, FUNC_LOCALS, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
 import { formsOf } from './forms.ts';
 import { emitFunction } from './function.ts';
 import { FaultSites, type FaultSite } from './sites.ts';
 import type { Shape } from './structure.ts';
 import type { Program } from '../isa.ts';
+import * as Decoded from '../interp/decode.ts';
 import { assembleModule, ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, type FuncBody } from './wasm-writer.ts';
 
 export { JitCompileError, type FaultSite } from './sites.ts';
@@ -39,6 +45,7 @@ export { JitCompileError, type FaultSite } from './sites.ts';
 const O = { ...Op };
 const I32 = IMPORTED_I32;
 const I64 = IMPORTED_I64;
+const { OP_CALL_HELPER, OP_CALLX } = Decoded;
 
 export interface CompileOptions {
   /** check every memory access against the AddressSpace's regions (for unverified programs) */
@@ -57,19 +64,13 @@ export interface CompiledModule {
   functionEntries: number[];
 }
 
-/**
- * Where the entry stores r0 (8 bytes): address 0 of the memory, in the NULL page
- * that AddressSpace never maps (no program can observe it: the verifier rejects
- * NULL accesses, checked mode faults on them). The engine clears it after reading.
- */
-export const R0_ADDRESS = 0;
+export { ARGS_ADDRESS, FAULT_SITE_ADDRESS, FAULT_VALUE_ADDRESS, R0_ADDRESS } from './emitter.ts';
 
 const TYPE_FUNC = 0;
-const TYPE_FAULT = 1;
-const TYPE_HELPER = 2;
-const TYPE_CHECK = 3;
-const TYPE_RUN = 4;
-const TYPE_COUNT = 5;
+const TYPE_HELPER = 1;
+const TYPE_CHECK = 2;
+const TYPE_RUN = 3;
+const TYPE_SETUP = 4;
 
 export function compileModule(program: Program, options: CompileOptions = {}): CompiledModule {
   const insns = program.insns;
@@ -79,77 +80,90 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const sites = new FaultSites();
   const blocks = new ProgramBlocks(forms, cl, sites);
   const functionEntries = blocks.functionEntries;
+  // Function 0 is the exported entry; it is compiled a second time, as a callee,
+  // only when a bpf-to-bpf call targets pc 0.
+  const callees = functionEntries.filter((e) => e !== 0 || blocks.entryCalled);
+  // Only the imports the program uses: V8 compiles a wrapper for each imported signature with every module.
+  const checked = options.checked === true;
+  let callsHelpers = false;
+  for (let pc = 0; pc < n && !callsHelpers; pc++) callsHelpers = forms[pc] === OP_CALL_HELPER || forms[pc] === OP_CALLX;
+  const imports: Array<{ module: string; name: string; type: number }> = [];
+  if (callsHelpers) imports.push({ module: 'env', name: 'helper', type: TYPE_HELPER });
+  if (checked) imports.push({ module: 'env', name: 'check', type: TYPE_CHECK });
+  const funcRun = imports.length;
+  const funcSetup = funcRun + 1;
   const funcIndex = new Map<number, number>();
-  functionEntries.forEach((e, i) => funcIndex.set(e, FUNC_FIRST + i));
-  const ctx: ProgramContext = { programName: program.name, insns, forms, cl, blocks, sites, checked: options.checked === true, funcIndex };
+  callees.forEach((e, i) => funcIndex.set(e, funcSetup + 1 + i));
+  const ctx: ProgramContext = {
+    programName: program.name,
+    insns,
+    forms,
+    cl,
+    blocks,
+    sites,
+    checked,
+    funcIndex,
+    helperImport: callsHelpers ? 0 : -1,
+    checkImport: checked ? imports.length - 1 : -1,
+  };
+  const forceDispatch = options.forceDispatch === true;
 
-  const bodies: FuncBody[] = [];
-  const perFunctionOffsets: number[][] = [];
   const shapes: Shape[] = [];
-  for (const entry of functionEntries) {
+  const perFunctionOffsets: number[][] = [];
+  const emitOne = (entry: number, isEntry: boolean): Uint8Array => {
     // about 12 bytes of wasm per instruction
     let w = new ByteWriter(n * 16 + 64);
     let marks: number[] = [];
     let shape: Shape;
     try {
-      shape = emitFunction(ctx, entry, w, marks, options.forceDispatch === true);
+      shape = emitFunction(ctx, entry, w, marks, forceDispatch, isEntry);
     } catch (error) {
       // The structured translation recurses along the dominator tree; on a small
       // JS stack a very deep tree can exhaust it. The dispatch loop does not recurse.
       if (!(error instanceof RangeError)) throw error;
       w = new ByteWriter(n * 16 + 64);
       marks = [];
-      shape = emitFunction(ctx, entry, w, marks, true);
+      shape = emitFunction(ctx, entry, w, marks, true, isEntry);
     }
-    shapes.push(shape);
-    // a view, not a copy: assembleModule copies the code once, into the module
-    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.view() });
+    if (isEntry || entry !== 0) shapes.push(shape);
     perFunctionOffsets.push(marks);
-  }
+    // a view, not a copy: assembleModule copies the code once, into the module
+    return w.view();
+  };
+
+  let runCode: Uint8Array;
   if (n === 0) {
     // An empty program falls off its end at once.
     const w = new ByteWriter();
-    const s = blocks.targetRef(-1, 0);
-    w.byte(O.i32_const);
-    w.s32(-1 - s);
-    w.byte(O.i64_const);
-    w.s32(0);
-    w.byte(O.call);
-    w.u32(0); // env.fault
-    w.byte(O.unreachable);
-    bodies.push({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: w.finish() });
+    emitFault(w, -1 - blocks.targetRef(-1, 0));
+    runCode = w.finish();
     perFunctionOffsets.push([]);
     functionEntries.push(0);
+  } else {
+    runCode = emitOne(0, true);
   }
-
-  const runBody = new ByteWriter();
-  emitRun(runBody);
+  // the setter has no marks
+  perFunctionOffsets.push([]);
+  const calleeBodies: FuncBody[] = callees.map((entry) => ({ type: TYPE_FUNC, locals: FUNC_LOCALS, code: emitOne(entry, false) }));
 
   const assembled = assembleModule({
     types: [
       { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32], results: [I64, I64, I64, I64, I64, I64, I32] },
-      { params: [I32, I64], results: [] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
-      { params: [I64, I64, I64, I64, I64, I32, I32], results: [I32] },
       { params: [], results: [I32] },
+      { params: [I32, I32], results: [] },
     ],
-    imports: [
-      { module: 'env', name: 'fault', type: TYPE_FAULT },
-      { module: 'env', name: 'helper', type: TYPE_HELPER },
-      { module: 'env', name: 'check', type: TYPE_CHECK },
-    ],
+    imports,
     memoryImport: { module: 'env', name: 'memory' },
     globals: [
       { type: I64, mutable: true, init: 0 },
       { type: I32, mutable: true, init: 0 },
-      { type: I32, mutable: true, init: 0 },
     ],
-    funcs: [{ type: TYPE_RUN, locals: [[1, I32], [1, I64]], code: runBody.finish() }, ...bodies, { type: TYPE_COUNT, locals: [], code: countBody() }],
+    funcs: [{ type: TYPE_RUN, locals: ENTRY_LOCALS, code: runCode }, { type: TYPE_SETUP, locals: [], code: setupBody() }, ...calleeBodies],
     exports: [
-      { name: 'run', kind: 'func', index: FUNC_RUN },
-      // A function, not the global: calling it from JS costs a few ns, Global.value about 20.
-      { name: 'count', kind: 'func', index: FUNC_FIRST + bodies.length },
+      { name: 'run', kind: 'func', index: funcRun },
+      { name: 'setup', kind: 'func', index: funcSetup },
     ],
   });
   // Marks are in emission order and functions are laid out in order: already sorted.
@@ -159,71 +173,26 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   const pcs = new Int32Array(markCount);
   let at = 0;
   perFunctionOffsets.forEach((marks, i) => {
-    const base = assembled.codeOffsets[i + 1]!;
+    const base = assembled.codeOffsets[i] ?? 0;
     for (let k = 0; k < marks.length; k += 2, at++) {
-      offsets[at] = base + marks[k]!;
-      pcs[at] = marks[k + 1]!;
+      offsets[at] = base + (marks[k] ?? 0);
+      pcs[at] = marks[k + 1] ?? -1;
     }
   });
   return { bytes: assembled.bytes, sites: sites.list, offsetTable: { offsets, pcs }, shapes, functionEntries };
 }
 
-function countBody(): Uint8Array {
+/** setup(fp0 i32, limit i32): the globals of the ExecEnv, set only when it changes. */
+function setupBody(): Uint8Array {
   const w = new ByteWriter();
-  w.byte(O.global_get);
-  w.u32(G_COUNT);
-  return w.finish();
-}
-
-// ---- the exported entry ----
-function emitRun(w: ByteWriter): void {
-  const lCount = 7;
-  const lR0 = 8;
   w.byte(O.local_get);
-  w.u32(5);
+  w.u32(0);
   w.byte(O.i64_extend_i32_u);
   w.byte(O.global_set);
   w.u32(G_FP0);
   w.byte(O.local_get);
-  w.u32(6);
+  w.u32(1);
   w.byte(O.global_set);
   w.u32(G_LIMIT);
-  w.byte(O.i64_const);
-  w.s32(0);
-  for (let i = 0; i < 5; i++) {
-    w.byte(O.local_get);
-    w.u32(i);
-  }
-  for (let i = 0; i < 4; i++) {
-    w.byte(O.i64_const);
-    w.s32(0);
-  }
-  // r10 of frame 0, then the count
-  w.byte(O.global_get);
-  w.u32(G_FP0);
-  w.byte(O.i32_const);
-  w.s32(0);
-  w.byte(O.call);
-  w.u32(FUNC_FIRST);
-  w.byte(O.local_set);
-  w.u32(lCount);
-  for (let i = 0; i < 5; i++) w.byte(O.drop);
-  w.byte(O.local_set);
-  w.u32(lR0);
-  w.byte(O.local_get);
-  w.u32(lCount);
-  w.byte(O.global_set);
-  w.u32(G_COUNT);
-  // r0 goes to R0_ADDRESS, inside the never-mapped NULL page, and the count is
-  // the result: JS gets both from one call, and builds a BigInt only when r0 is
-  // not 0 (the usual return of a storage function).
-  w.byte(O.i32_const);
-  w.s32(R0_ADDRESS);
-  w.byte(O.local_get);
-  w.u32(lR0);
-  w.byte(O.i64_store);
-  w.u32(3);
-  w.u32(0);
-  w.byte(O.local_get);
-  w.u32(lCount);
+  return w.finish();
 }

@@ -36,7 +36,7 @@ const {
 
 /** Emit the instruction at pc if its form `c` is an ALU one; false otherwise. */
 export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {
-  const insn = e.p.insns[pc]!;
+  const insn = e.insnAt(pc);
   const d = insn.dst;
   switch (c) {
     // ---- ALU64 ----
@@ -51,7 +51,7 @@ export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {
     case 0xc7: {
         e.get(d);
       e.operand64(insn);
-      e.o(ALU64_OPS[c]!);
+      e.opOf(ALU64_OPS, c, pc);
       e.set(d);
       return true;
     }
@@ -111,7 +111,7 @@ export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {
     case 0xc4: {
         e.get32(d);
       e.operand32(insn);
-      e.o(ALU32_OPS[c]!);
+      e.opOf(ALU32_OPS, c, pc);
       e.setZext32(d);
       return true;
     }
@@ -147,7 +147,7 @@ export function emitAlu(e: FnEmitter, pc: number, c: number): boolean {
     // ---- 64-bit immediate ----
     case OP_LDDW:
       e.w.byte(O.i64_const);
-      e.w.s64(insn.imm, e.p.insns[pc + 1]!.imm);
+      e.w.s64(insn.imm, e.insnAt(pc + 1).imm);
       e.set(d);
       return true;
 

@@ -13,13 +13,13 @@ import { Op } from './wasm-writer.ts';
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const DEPTH_MAX = CALL_DEPTH_MAX;
-const { G_FP0, IMPORT_HELPER, L_COUNT, L_R10 } = Emitter;
+const { G_FP0, L_COUNT, L_R10, R0_ADDRESS } = Emitter;
 const { COND32_OPS, COND64_OPS } = Forms;
 const { OP_CALL_HELPER, OP_CALL_LOCAL, OP_CALLX, OP_INVALID } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a call, exit or invalid slot; false otherwise. */
 export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
-  const insn = e.p.insns[pc]!;
+  const insn = e.insnAt(pc);
   switch (c) {
     // ---- calls and exit ----
     case OP_CALL_HELPER:
@@ -28,7 +28,7 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
       return true;
     case OP_CALLX: {
       // The register is in dst (Linux) or imm (older LLVM), as classify found.
-      const reg = e.p.cl.target[pc]!;
+      const reg = e.p.cl.target[pc] ?? 0;
       e.get(reg);
       e.w.byte(O.i64_const);
       e.w.s64(0x7fffffff, 0);
@@ -84,8 +84,8 @@ export function emitControl(e: FnEmitter, pc: number, c: number): boolean {
 
 /** Push the i32 condition of the conditional jump at pc. */
 export function emitCondition(e: FnEmitter, pc: number): void {
-  const insn = e.p.insns[pc]!;
-  const c = e.p.forms[pc]!;
+  const insn = e.insnAt(pc);
+  const c = e.formAt(pc);
   const is32 = (c & 0x07) === 0x06;
   if (is32) {
     e.get32(insn.dst);
@@ -105,11 +105,22 @@ export function emitCondition(e: FnEmitter, pc: number): void {
     }
     return;
   }
-  e.o((is32 ? COND32_OPS : COND64_OPS)[jop]!);
+  e.opOf(is32 ? COND32_OPS : COND64_OPS, jop, pc);
 }
 
 function emitExit(e: FnEmitter, pc: number): void {
   e.limitCheck(pc);
+  if (e.isEntry) {
+    // r0 to memory, the count as the result: one i32 crosses back into JS
+    e.i32c(0);
+    e.get(0);
+    e.o(O.i64_store);
+    e.w.u32(3);
+    e.w.u32(R0_ADDRESS);
+    e.local(O.local_get, L_COUNT);
+    e.o(O.return);
+    return;
+  }
   for (let r = 0; r <= 5; r++) e.get(r);
   e.w.byte(O.local_get);
   e.w.u32(L_COUNT);
@@ -120,6 +131,6 @@ function emitHelperCall(e: FnEmitter, pc: number): void {
   for (let r = 1; r <= 5; r++) e.get(r);
   e.i32c(pc);
   e.w.byte(O.call);
-  e.w.u32(IMPORT_HELPER);
+  e.w.u32(e.p.helperImport);
   e.set(0);
 }

@@ -6,7 +6,6 @@
 // region lookup) so unverified programs fault exactly as on the interpreter.
 
 import { AtomicOp } from '../isa.ts';
-import * as Emitter from './emitter.ts';
 import type { FnEmitter } from './emitter.ts';
 import * as Forms from './forms.ts';
 import * as Decoded from '../interp/decode.ts';
@@ -16,13 +15,12 @@ import { AtomicOpcode, Op } from './wasm-writer.ts';
 const O = { ...Op };
 const AO = { ...AtomicOpcode };
 const AT = { ...AtomicOp };
-const { IMPORT_CHECK } = Emitter;
 const { LOAD_OPS } = Forms;
 const { OP_ATOMIC32, OP_ATOMIC64 } = Decoded;
 
 /** Emit the instruction at pc if its form `c` is a load, store or atomic; false otherwise. */
 export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {
-  const insn = e.p.insns[pc]!;
+  const insn = e.insnAt(pc);
   const d = insn.dst;
   switch (c) {
     // ---- loads ----
@@ -36,7 +34,7 @@ export function emitMemory(e: FnEmitter, pc: number, c: number): boolean {
       const size = c === 0x79 ? 8 : (c & 0x18) === 0x00 ? 4 : (c & 0x18) === 0x08 ? 2 : 1;
       const offset = address(e, pc, insn.src, insn.off, size, false);
       e.mark(pc);
-      e.o(LOAD_OPS[c]!);
+      e.opOf(LOAD_OPS, c, pc);
       memarg(e, 0, offset);
       e.set(d);
       return true;
@@ -120,7 +118,7 @@ function address(e: FnEmitter, pc: number, base: number, off: number, size: numb
     e.i32c(write ? 1 : 0);
     e.i32c(pc);
     e.w.byte(O.call);
-    e.w.u32(IMPORT_CHECK);
+    e.w.u32(e.p.checkImport);
   }
   e.get32(base);
   if (off >= 0 && !e.p.checked) return off;

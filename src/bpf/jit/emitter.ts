@@ -5,23 +5,35 @@
 
 import type { Classified } from './classify.ts';
 import type { ProgramBlocks } from './blocks.ts';
-import type { FaultSites } from './sites.ts';
+import { JitCompileError, type FaultSites } from './sites.ts';
 import type { Insn } from '../isa.ts';
-import { ByteWriter, I32 as IMPORTED_I32, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
+import { ByteWriter, I32 as IMPORTED_I32, I64 as IMPORTED_I64, Op, VOID as IMPORTED_VOID } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
 const I32 = IMPORTED_I32;
+const I64 = IMPORTED_I64;
 const VOID = IMPORTED_VOID;
 
-export const IMPORT_FAULT = 0;
-export const IMPORT_HELPER = 1;
-export const IMPORT_CHECK = 2;
-export const FUNC_RUN = 3;
-export const FUNC_FIRST = 4;
 export const G_FP0 = 0;
 export const G_LIMIT = 1;
-export const G_COUNT = 2;
+
+/**
+ * Where the entry finds r1..r5 (40 bytes) and leaves r0 (8 bytes, R0_ADDRESS):
+ * the NULL page, which AddressSpace never maps, so no program can observe it
+ * (the verifier rejects NULL accesses, checked mode faults on them). The entry
+ * clears the arguments after loading them; the engine clears r0 after reading it.
+ */
+export const R0_ADDRESS = 0;
+export const ARGS_ADDRESS = 8;
+/**
+ * A fault stores its site index + 1 here (i32) and its value at FAULT_VALUE_ADDRESS
+ * (i64), then traps with `unreachable`; the engine reads and clears them. No
+ * imported fault function: every imported signature costs V8 a wrapper compiled
+ * with each module (about 0.15 ms), more than the rest of a small module.
+ */
+export const FAULT_SITE_ADDRESS = 48;
+export const FAULT_VALUE_ADDRESS = 56;
 
 // Locals of an eBPF function: r0..r10 are parameters 0..10 (r10, the frame
 // pointer, comes from the caller: fp0 - depth * 512), the count parameter 11.
@@ -33,6 +45,11 @@ export const L_LIMIT = 12;
 export const L_LABEL = 13;
 export const L_A32 = 14;
 export const FUNC_LOCALS: Array<[number, number]> = [[3, I32]];
+/** The entry form has no parameters: r0..r10 and the count are all declared locals, at the same indices. */
+export const ENTRY_LOCALS: Array<[number, number]> = [
+  [11, I64],
+  [4, I32],
+];
 
 /** What the translation of a whole program shares between its functions. */
 export interface ProgramContext {
@@ -44,8 +61,12 @@ export interface ProgramContext {
   readonly sites: FaultSites;
   /** check every memory access against the region table (unverified programs) */
   readonly checked: boolean;
-  /** wasm function index of each eBPF function entry pc */
+  /** wasm function index of each eBPF function entry pc that a bpf-to-bpf call targets */
   readonly funcIndex: Map<number, number>;
+  /** function index of env.helper, imported only by programs that call helpers (-1: none) */
+  readonly helperImport: number;
+  /** function index of env.check, imported only in checked mode (-1: none) */
+  readonly checkImport: number;
 }
 
 export class FnEmitter {
@@ -54,7 +75,26 @@ export class FnEmitter {
     readonly w: ByteWriter,
     /** (code offset, pc) pairs, flat, for mapping a trap back to its instruction */
     readonly marks: number[],
+    /** true for the exported entry form: exit stores r0 to memory and returns the count alone */
+    readonly isEntry: boolean,
   ) {}
+
+  /** The instruction at pc (a typed error, not a crash, if the tables disagree). */
+  insnAt(pc: number): Insn {
+    const insn = this.p.insns[pc];
+    if (insn === undefined) throw new JitCompileError(this.p.programName, pc, 'internal: no instruction here');
+    return insn;
+  }
+  /** The decoded form at pc (-1, which no emitter translates, outside the program). */
+  formAt(pc: number): number {
+    return this.p.forms[pc] ?? -1;
+  }
+  /** Emit the wasm opcode that `table` gives form `c` (a typed error if it has none). */
+  opOf(table: Readonly<Record<number, number>>, c: number, pc: number): void {
+    const op = table[c];
+    if (op === undefined) throw new JitCompileError(this.p.programName, pc, `internal: no wasm opcode for form 0x${c.toString(16)}`);
+    this.w.byte(op);
+  }
 
   mark(pc: number): void {
     this.marks.push(this.w.length, pc);
@@ -100,18 +140,9 @@ export class FnEmitter {
     this.set(r);
   }
 
-  /** Call env.fault(site, value) (value: an i64 pushed by `value`, else 0). */
-  fault(siteIndex: number, value?: () => void): void {
-    this.i32c(siteIndex);
-    if (value) value();
-    else this.i64c(0);
-    this.w.byte(O.call);
-    this.w.u32(IMPORT_FAULT);
-  }
-  /** fault(...) then `unreachable`: code that never falls through. */
+  /** Fault at a site (value: an i64 pushed by `value`, else none): record it and trap; never falls through. */
   faultAndStop(siteIndex: number, value?: () => void): void {
-    this.fault(siteIndex, value);
-    this.w.byte(O.unreachable);
+    emitFault(this.w, siteIndex, value);
   }
   /** `if (cond) { fault; unreachable }` for the i32 condition on the stack. */
   faultIf(siteIndex: number, value?: () => void): void {
@@ -128,4 +159,24 @@ export class FnEmitter {
     this.w.byte(O.i32_gt_s);
     this.faultIf(this.p.sites.add('INSN_LIMIT', pc, (_v, limit) => `executed-instruction limit of ${limit} reached`));
   }
+}
+
+/** Store the site (+ 1) and value of a fault in the NULL page, then trap. */
+export function emitFault(w: ByteWriter, siteIndex: number, value?: () => void): void {
+  if (value) {
+    w.byte(O.i32_const);
+    w.s32(0);
+    value();
+    w.byte(O.i64_store);
+    w.u32(3);
+    w.u32(FAULT_VALUE_ADDRESS);
+  }
+  w.byte(O.i32_const);
+  w.s32(0);
+  w.byte(O.i32_const);
+  w.s32(siteIndex + 1);
+  w.byte(O.i32_store);
+  w.u32(2);
+  w.u32(FAULT_SITE_ADDRESS);
+  w.byte(O.unreachable);
 }

@@ -138,7 +138,9 @@ export function formOf(insn: Insn, kind: number): number {
 /** Every slot's form. */
 export function formsOf(insns: readonly Insn[], kind: Uint8Array | readonly number[]): Int32Array {
   const forms = new Int32Array(insns.length);
-  for (let pc = 0; pc < insns.length; pc++) forms[pc] = formOf(insns[pc]!, kind[pc]!);
+  insns.forEach((insn, pc) => {
+    forms[pc] = formOf(insn, kind[pc] ?? 0);
+  });
   return forms;
 }
 

@@ -18,14 +18,37 @@ const O = { ...Op };
 const { emitAlu } = Alu;
 const { emitCondition, emitControl } = Control;
 const { emitMemory } = Memory;
-const { G_LIMIT, L_COUNT, L_LABEL, L_LIMIT } = Emitter;
+const { ARGS_ADDRESS, G_FP0, G_LIMIT, L_COUNT, L_LABEL, L_LIMIT, L_R10 } = Emitter;
 
-/** Emit the body of the function entered at `entry` into w; `marks` receives (code offset, pc) pairs. */
-export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean): Shape {
+/**
+ * Emit the body of the function entered at `entry` into w; `marks` receives
+ * (code offset, pc) pairs. `isEntry`: the exported entry form (see compile.ts),
+ * which loads r1..r5 from ARGS_ADDRESS and r10 from the fp0 global.
+ */
+export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean, isEntry: boolean): Shape {
   const { blocks, exits } = p.blocks.functionGraph(entry);
-  const e = new FnEmitter(p, w, marks);
+  const e = new FnEmitter(p, w, marks, isEntry);
 
-  // Prologue: the limit in a local.
+  if (isEntry) {
+    // r1..r5 from the NULL page, which is then cleared again (no program can see it)
+    for (let r = 1; r <= 5; r++) {
+      e.i32c(0);
+      e.o(O.i64_load);
+      e.w.u32(3);
+      e.w.u32(ARGS_ADDRESS + 8 * (r - 1));
+      e.set(r);
+    }
+    for (let r = 1; r <= 5; r++) {
+      e.i32c(0);
+      e.i64c(0);
+      e.o(O.i64_store);
+      e.w.u32(3);
+      e.w.u32(ARGS_ADDRESS + 8 * (r - 1));
+    }
+    e.local(O.global_get, G_FP0);
+    e.local(O.local_set, L_R10);
+  }
+  // The limit in a local.
   e.local(O.global_get, G_LIMIT);
   e.local(O.local_set, L_LIMIT);
 
@@ -61,7 +84,7 @@ export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, ma
 }
 
 function emitInsn(e: FnEmitter, pc: number): void {
-  const c = e.p.forms[pc]!;
+  const c = e.formAt(pc);
   if (emitAlu(e, pc, c) || emitMemory(e, pc, c) || emitControl(e, pc, c)) return;
   throw new JitCompileError(e.p.programName, pc, `no translation for decoded op 0x${c.toString(16)}`);
 }

@@ -1,25 +1,28 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: r1..r5 go in as i64 parameters (V8
-// converts the BigInts without allocating) and r10 as an i32; the instruction
-// count comes back as the i32 result and r0 in two words of the never-mapped NULL
-// page, so one call into wasm per run and no BigInt at all when r0 is 0. Helpers
-// are a single imported JS function taking (id, r1..r5, pc): a helper call pays
-// for BigInt conversions, which is fine because storage functions call helpers
-// rarely, and no hot path (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
+// Crossing from JS into wasm is kept thin: the exported entry takes no
+// parameters and returns the instruction count as one i32. r1..r5 go into the
+// never-mapped NULL page (runCtx writes one 32-bit address, no BigInt made), the
+// entry loads and clears them, and leaves r0 there; r10 and the limit are globals
+// set by one more call only when the ExecEnv changes. So a run is one call into
+// wasm and no BigInt at all when r0 is 0. Helpers are a single imported JS
+// function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
+// which is fine because storage functions call helpers rarely, and no hot path
+// (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
 //
-// Faults: the program calls env.fault(site) which throws the site's
-// ExecutionFault; a wasm trap (an access outside the memory, a misaligned atomic)
-// is caught here and turned into an ExecutionFault naming the instruction, found
-// from the trap's code offset in the stack trace.
+// Faults: the program stores the fault site (and a value) in the NULL page and
+// traps; the trap is caught here and turned into the site's ExecutionFault. Any
+// other wasm trap (an access outside the memory, a misaligned atomic) becomes an
+// ExecutionFault naming the instruction, found from the trap's code offset in the
+// stack trace.
 
 import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import { XrpError } from '../../base/errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
 import type { AddressSpace } from '../memory.ts';
-import { compileModule, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
+import { ARGS_ADDRESS, compileModule, FAULT_SITE_ADDRESS, FAULT_VALUE_ADDRESS, JitCompileError, R0_ADDRESS, type CompiledModule, type CompileOptions } from './compile.ts';
 
 export { compileModule, JitCompileError, type CompileOptions } from './compile.ts';
 
@@ -33,20 +36,28 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  /** returns the instruction count; r0 is left at R0_ADDRESS */
-  run: (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, fp0: number, limit: number) => number;
-  count: () => number;
+  /** r1..r5 from ARGS_ADDRESS; returns the instruction count and leaves r0 at R0_ADDRESS */
+  run: () => number;
+  /** r10 of frame 0 and the instruction limit */
+  setup: (fp0: number, limit: number) => void;
 }
 
 interface Instance {
   memory: AddressSpace;
   exports: RunExports;
-  /** r10 of frame 0 for the last stack region seen */
-  stackBase: number;
-  fp0: number;
-  /** the two words at R0_ADDRESS, where the entry leaves r0 (low, high) */
-  r0Words: Int32Array;
+  /** the ExecEnv that setup() was last called for */
+  env: ExecEnv | null;
+  /** the words of the NULL page the entry and faults use: r0 (low, high), r1..r5, the fault record */
+  words: Int32Array;
+  /** r1..r5 at ARGS_ADDRESS */
+  args: BigInt64Array;
 }
+
+/** Words of r0, r1 and the fault record in Instance.words. */
+const R0_WORD = R0_ADDRESS / 4;
+const R1_WORD = ARGS_ADDRESS / 4;
+const FAULT_SITE_WORD = FAULT_SITE_ADDRESS / 4;
+const FAULT_VALUE_WORD = FAULT_VALUE_ADDRESS / 4;
 
 export class JitProgram implements Engine {
   readonly module: WebAssembly.Module;
@@ -55,7 +66,6 @@ export class JitProgram implements Engine {
   readonly compileNs: number;
   private readonly instances = new WeakMap<WebAssembly.Memory, Instance>();
   private last: Instance | null = null;
-  private env: ExecEnv | null = null;
 
   constructor(
     readonly program: Program,
@@ -74,78 +84,117 @@ export class JitProgram implements Engine {
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
     let inst = this.last;
+    if (inst === null || inst.env !== env) inst = this.enter(env);
+    const n = args.length < 5 ? args.length : 5;
+    const a = inst.args;
+    for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
+    return this.call(inst);
+  }
+
+  /**
+   * A run with r1 = `r1` (an address: an integer 0..2^32-1, as every address of
+   * an AddressSpace is) and r2..r5 = 0, without making a BigInt: what a storage
+   * function's driver calls once per block.
+   */
+  runCtx(env: ExecEnv, r1: number): RunResult {
+    // one test for "an integer in 0..2^32-1": false for fractions, negatives, NaN and 2^32 up
+    if (r1 >>> 0 !== r1) throw new JitRuntimeError(`"${this.program.name}": r1 must be an address 0..2^32-1, got ${r1}`);
+    let inst = this.last;
+    if (inst === null || inst.env !== env) inst = this.enter(env);
+    // the high word is 0: the entry cleared it after the last run
+    inst.words[R1_WORD] = r1 | 0;
+    return this.call(inst);
+  }
+
+  /** The instance for env's memory, its globals set for env (setup() is called only when the env changes). */
+  private enter(env: ExecEnv): Instance {
+    let inst = this.last;
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
-    if (inst.stackBase !== env.stack.base) {
-      inst.stackBase = env.stack.base;
-      inst.fp0 = frameTop(env.stack, 0);
+    if (inst.env !== env) {
+      inst.exports.setup(frameTop(env.stack, 0), env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX);
+      inst.env = env;
     }
-    const limit = env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX;
-    const outer = this.env;
-    this.env = env;
+    return inst;
+  }
+
+  private call(inst: Instance): RunResult {
     let insnsExecuted: number;
     try {
-      insnsExecuted = inst.exports.run(
-        args.length > 0 ? args[0]! : 0n,
-        args.length > 1 ? args[1]! : 0n,
-        args.length > 2 ? args[2]! : 0n,
-        args.length > 3 ? args[3]! : 0n,
-        args.length > 4 ? args[4]! : 0n,
-        inst.fp0,
-        limit,
-      );
+      insnsExecuted = inst.exports.run();
     } catch (error) {
-      throw this.translate(error);
-    } finally {
-      this.env = outer;
+      throw this.translate(error, inst);
     }
-    const words = inst.r0Words;
-    const lo = words[0]!;
-    const hi = words[1]!;
+    const words = inst.words;
+    const lo = words[R0_WORD] ?? 0;
+    const hi = words[R0_WORD + 1] ?? 0;
+    if ((lo | hi) === 0) return { r0: 0n, insnsExecuted };
     // leave the memory as the interpreter would
-    words[0] = 0;
-    words[1] = 0;
-    const r0 = hi === 0 ? (lo === 0 ? 0n : BigInt(lo >>> 0)) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    words[R0_WORD] = 0;
+    words[R0_WORD + 1] = 0;
+    const r0 = hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
     return { r0, insnsExecuted };
   }
 
   private instantiate(memory: AddressSpace): Instance {
     let inst = this.instances.get(memory.memory);
     if (inst === undefined) {
-      const sites = this.compiled.sites;
+      const buffer = memory.memory.buffer;
+      // The imports find the run's ExecEnv in the instance (set below, before any run):
+      // the env the globals were last set for.
       const imports = {
         env: {
           memory: memory.memory,
-          fault: (site: number, value: bigint): never => {
-            const s = sites[site]!;
-            throw new ExecutionFault(s.kind, s.pc, s.message(value, this.env?.insnLimit ?? 0));
-          },
           helper: (id: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, pc: number): bigint => {
-            const env = this.env!;
+            const env = inst?.env ?? null;
+            if (env === null) throw new JitRuntimeError(`"${this.program.name}": helper call outside a run`);
             const helper = env.helpers.get(id);
             if (helper === undefined) {
               throw new ExecutionFault('UNKNOWN_HELPER', pc, `call to helper ${id}, which is not registered`);
             }
             const u = BigInt.asUintN;
-            return helper.fn(u(64, r1), u(64, r2), u(64, r3), u(64, r4), u(64, r5), { memory: env.memory });
+            const result = helper.fn(u(64, r1), u(64, r2), u(64, r3), u(64, r4), u(64, r5), { memory: env.memory });
+            // A helper that ran this program again with another env set the globals for it: set them back.
+            if (inst?.env !== env) this.enter(env);
+            return result;
           },
           check: (lo: number, hi: number, off: number, size: number, write: number, pc: number): void => {
-            lookupRegion(this.env!.memory, lo, hi, off, size, write === 1, pc);
+            lookupRegion(memory, lo, hi, off, size, write === 1, pc);
           },
         },
       };
       const instance = new WebAssembly.Instance(this.module, imports);
       // Boundary with the untyped WebAssembly exports object.
       const exports = instance.exports as unknown as RunExports;
-      inst = { memory, exports, stackBase: -1, fp0: 0, r0Words: new Int32Array(memory.memory.buffer, R0_ADDRESS, 2) };
+      inst = {
+        memory,
+        exports,
+        env: null,
+        words: new Int32Array(buffer, 0, FAULT_VALUE_WORD + 2),
+        args: new BigInt64Array(buffer, ARGS_ADDRESS, 5),
+      };
       this.instances.set(memory.memory, inst);
     }
     this.last = inst;
     return inst;
   }
 
-  /** Turn a wasm trap into an ExecutionFault; pass every other error through. */
-  private translate(error: unknown): unknown {
+  /** Turn a wasm trap into an ExecutionFault (a fault site's, or the trap's); pass every other error through. */
+  private translate(error: unknown, inst: Instance): unknown {
     if (!(error instanceof WebAssembly.RuntimeError)) return error;
+    const words = inst.words;
+    const siteRef = words[FAULT_SITE_WORD] ?? 0;
+    if (siteRef !== 0) {
+      const lo = words[FAULT_VALUE_WORD] ?? 0;
+      const hi = words[FAULT_VALUE_WORD + 1] ?? 0;
+      // leave the memory as the interpreter would
+      words[FAULT_SITE_WORD] = 0;
+      words[FAULT_VALUE_WORD] = 0;
+      words[FAULT_VALUE_WORD + 1] = 0;
+      const site = this.compiled.sites[siteRef - 1];
+      if (site === undefined) return new JitRuntimeError(`"${this.program.name}": fault at unknown site ${siteRef - 1}`);
+      const value = BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+      return new ExecutionFault(site.kind, site.pc, site.message(value, inst.env?.insnLimit ?? 0));
+    }
     const pc = this.trapPc(error);
     const message = error.message;
     if (/out of bounds/i.test(message)) {
@@ -161,19 +210,19 @@ export class JitProgram implements Engine {
   private trapPc(error: Error): number {
     const match = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(error.stack ?? '');
     if (match === null) return -1;
-    const offset = parseInt(match[1]!, 16);
+    const offset = parseInt(match[1] ?? '', 16);
     const { offsets, pcs } = this.compiled.offsetTable;
     let lo = 0;
     let hi = offsets.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (offsets[mid]! <= offset) {
+      if ((offsets[mid] ?? 0) <= offset) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found < 0 ? -1 : pcs[found]!;
+    return found < 0 ? -1 : (pcs[found] ?? -1);
   }
 }
 

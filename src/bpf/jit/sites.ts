@@ -3,7 +3,7 @@
 import type { FaultKind } from '../engine.ts';
 import { XrpError } from '../../base/errors.ts';
 
-/** A place in the program that can fault; the wasm code passes its index to env.fault. */
+/** A place in the program that can fault; the wasm code records its index before it traps (emitter.ts, emitFault). */
 export interface FaultSite {
   kind: FaultKind;
   pc: number;

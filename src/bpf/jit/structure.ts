@@ -57,19 +57,24 @@ interface Analysis {
   reducible: boolean;
   loopHeader: Uint8Array;
   merge: Uint8Array;
-  domChildren: number[][];
+  /** dominator-tree children of node x, in reverse postorder: domKids[domStart[x] .. domStart[x + 1]) */
+  domStart: Int32Array;
+  domKids: Int32Array;
 }
 
 export function analyse(graph: Graph): Analysis {
   // Typed arrays throughout: this runs once per function on every compile, and
   // per-node arrays and closures were a third of the JIT's translation time.
+  // Every index below is a node number (0..n-1) or a count within n, so each `!`
+  // only drops the undefined that noUncheckedIndexedAccess adds to a typed-array
+  // read: this is the hottest loop of the translation, kept free of checks.
   const n = graph.exits.length;
   const succA = new Int32Array(n).fill(-1);
   const succB = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    const exit = graph.exits[i]!;
-    if (exit.kind === 'goto') succA[i] = exit.target;
-    else if (exit.kind === 'cond') {
+    const exit = graph.exits[i];
+    if (exit?.kind === 'goto') succA[i] = exit.target;
+    else if (exit?.kind === 'cond') {
       succA[i] = exit.taken;
       succB[i] = exit.fall;
     }
@@ -199,13 +204,17 @@ export function analyse(graph: Graph): Analysis {
   }
   const merge = new Uint8Array(n);
   for (let i = 0; i < n; i++) merge[i] = forwardIn[i]! >= 2 ? 1 : 0;
-  const domChildren: number[][] = new Array<number[]>(n);
-  for (let i = 0; i < n; i++) domChildren[i] = [];
-  for (let i = 0; i < postLen; i++) {
+  // Dominator-tree children in compressed rows, each row in reverse postorder.
+  const domStart = new Int32Array(n + 1);
+  for (let i = 1; i < postLen; i++) domStart[idom[order[i]!]! + 1]!++;
+  for (let i = 0; i < n; i++) domStart[i + 1]! += domStart[i]!;
+  const domKids = new Int32Array(Math.max(postLen - 1, 0));
+  const at = domStart.slice(0, n);
+  for (let i = 1; i < postLen; i++) {
     const b = order[i]!;
-    if (b !== 0) domChildren[idom[b]!]!.push(b);
+    domKids[at[idom[b]!]!++] = b;
   }
-  return { rpo, order, idom, reducible, loopHeader, merge, domChildren };
+  return { rpo, order, idom, reducible, loopHeader, merge, domStart, domKids };
 }
 
 /** Emit the code of a whole function body (its graph); returns the shape used. */
@@ -216,7 +225,7 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     return 'dispatch';
   }
   const w = e.w;
-  const { rpo, loopHeader, merge, domChildren } = a;
+  const { rpo, loopHeader, merge, domStart, domKids } = a;
   // The enclosing constructs, innermost last: the position of each node's open
   // `loop` and `block` (-1: not open), so a branch depth is one subtraction.
   const n = graph.exits.length;
@@ -225,7 +234,7 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
   let depth = 0;
 
   const labelOf = (kind: 'loop' | 'block', node: number): number => {
-    const pos = kind === 'loop' ? loopPos[node]! : blockPos[node]!;
+    const pos = (kind === 'loop' ? loopPos[node] : blockPos[node]) ?? -1;
     if (pos < 0) throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
     return depth - 1 - pos;
   };
@@ -244,10 +253,10 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
   };
 
   const emitExit = (x: number): void => {
-    const exit = graph.exits[x]!;
-    if (exit.kind === 'goto') {
+    const exit = graph.exits[x];
+    if (exit?.kind === 'goto') {
       doBranch(x, exit.target);
-    } else if (exit.kind === 'cond') {
+    } else if (exit?.kind === 'cond') {
       e.condition(x);
       if (isBr(x, exit.taken)) {
         w.byte(O.br_if);
@@ -279,21 +288,23 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     }
     w.byte(O.block);
     w.byte(VOID);
-    const y = ys[i]!;
+    const y = ys[i] ?? -1;
     blockPos[y] = depth++;
     nodeWithin(x, ys, i + 1);
     blockPos[y] = -1;
     depth--;
     w.byte(O.end);
-    doTree(ys[i]!);
+    doTree(y);
   };
 
   const doTree = (x: number): void => {
     // Merge children, highest reverse-postorder number first: it is emitted last.
     // (domChildren lists children in reverse postorder already)
-    const kids = domChildren[x]!;
     const ys: number[] = [];
-    for (let i = kids.length - 1; i >= 0; i--) if (merge[kids[i]!] === 1) ys.push(kids[i]!);
+    for (let i = (domStart[x + 1] ?? 0) - 1, first = domStart[x] ?? 0; i >= first; i--) {
+      const kid = domKids[i] ?? -1;
+      if (merge[kid] === 1) ys.push(kid);
+    }
     if (loopHeader[x] === 1) {
       w.byte(O.loop);
       w.byte(VOID);
@@ -340,7 +351,7 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
       return;
     }
     w.byte(O.i32_const);
-    w.s32(slot[t]!);
+    w.s32(slot[t] ?? -1);
     w.byte(O.local_set);
     w.u32(e.labelLocal);
     w.byte(O.br);
@@ -348,15 +359,15 @@ function emitDispatch(graph: Graph, a: Analysis, e: NodeEmitter): void {
   };
   for (let i = 0; i < count; i++) {
     w.byte(O.end);
-    const x = nodes[i]!;
+    const x = nodes[i] ?? -1;
     const loopDepth = count - 1 - i;
     // Every cycle contains a retreating edge of the depth-first order, so checking
     // the limit at their targets bounds every loop, irreducible ones included.
     e.node(x, a.loopHeader[x] === 1);
-    const exit = graph.exits[x]!;
-    if (exit.kind === 'goto') {
+    const exit = graph.exits[x];
+    if (exit?.kind === 'goto') {
       jump(exit.target, loopDepth);
-    } else if (exit.kind === 'cond') {
+    } else if (exit?.kind === 'cond') {
       e.condition(x);
       w.byte(O.if);
       w.byte(VOID);

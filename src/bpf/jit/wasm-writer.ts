@@ -364,8 +364,11 @@ export function assembleModule(parts: ModuleParts): AssembledModule {
   out.bytes(sizes.view());
   const codeOffsets: number[] = [];
   parts.funcs.forEach((f, i) => {
-    out.bytes(sizeFields[i]!.view());
-    out.bytes(heads[i]!.view());
+    const sizeField = sizeFields[i];
+    const head = heads[i];
+    if (sizeField === undefined || head === undefined) throw new Error(`internal: function ${i} has no header`);
+    out.bytes(sizeField.view());
+    out.bytes(head.view());
     codeOffsets.push(out.length);
     out.bytes(f.code);
     out.byte(Op.end);

@@ -27,7 +27,7 @@ export class XrpProgram implements XrpRunner {
 
   /** One run with r1 = ctxAddr (an address in the process's memory). Throws ExecutionFault. */
   run(ctxAddr: number): RunResult {
-    const r = this.engine.run(this.env, [BigInt(ctxAddr)]);
+    const r = this.engine.runCtx(this.env, ctxAddr);
     this.runs++;
     this.insnsExecuted += r.insnsExecuted;
     return r;
