@@ -1,9 +1,10 @@
 // BPF-KV on real files through the native engine: the same storage functions as
 // the emulated stack (bpf/kv/get.bpf.o, range.bpf.o) run next to positioned
 // reads of a file written by src/kv/builder.ts. The caller side is the
-// original's: scatter-gather queries of up to 32 keys, range queries resumed
-// from the saved leaf, and chains cut by the resubmission limit resumed from
-// the scratch state (sgResumeOffset, prepRangeResume).
+// original's: scatter-gather queries of up to 32 keys, a get cut by the
+// resubmission limit resumed from the scratch state (sgResumeOffset), range
+// queries resumed from the saved leaf once a call is done (prepRangeResume),
+// and a range chain cut by the limit continued at its pending read.
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -212,6 +213,15 @@ export interface NativeRangeResult extends NativeKvStats {
   out: bigint[];
 }
 
+/** The one read a chain cut by the resubmission limit goes on with (BPF-KV's programs never fan out). */
+function continuationOf(r: XrpOutcome, what: string): { offsetBytes: number; sizeBytes: number } {
+  const [next, ...more] = r.pending;
+  if (next === undefined || more.length > 0) {
+    throw new NativeKvError(`${what}: the chain was cut at offset ${r.stopOffsetBytes} with ${r.pending.length} read(s) pending; one is needed to go on`);
+  }
+  return next;
+}
+
 /** A range query [begin, end) (flags change the ends) with kv_range, resumed until complete. */
 export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, options: NativeRangeOptions = {}): Promise<NativeRangeResult> {
   checkKey(begin, 'range begin');
@@ -235,13 +245,24 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
     writeRangeQuery(scratch, begin, end, flags, aggOp);
     const result: NativeRangeResult = { pairs: [], aggCount: 0n, aggSum: 0n, out: [], calls: 0, reads: 0, partial: false };
     let offset = 0;
+    let sizeBytes = NODE_BYTES;
     while (budget.open) {
-      const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit) });
+      const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit), sizeBytes });
       budget.charge(r.reads);
       result.calls++;
       result.reads += r.reads;
       if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
         throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf));
+      }
+      if (r.status === XrpStatus.LIMIT && budget.open) {
+        // A chain cut by the resubmission limit goes on at its pending read with the
+        // scratch page untouched: exact for any program. Resuming from the saved leaf
+        // is not: the original authors' range.c moves past a key when it asks for the
+        // key's value, so a cut before the value arrives would lose it.
+        const next = continuationOf(r, `kv_range [${begin}, ${end})`);
+        offset = next.offsetBytes;
+        sizeBytes = next.sizeBytes;
+        continue;
       }
       const query = readRangeQuery(scratch);
       result.pairs.push(...query.kv);
@@ -259,6 +280,7 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
         return result;
       }
       offset = Number(resume.resumeFromLeaf);
+      sizeBytes = NODE_BYTES;
     }
     result.partial = true;
     result.limitDetail = kvLimitDetail(`kv_range [${begin}, ${end})`, budget);
