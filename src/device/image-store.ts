@@ -7,6 +7,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { BackingStore } from './backing-store.ts';
 import { DeviceError } from './errors.ts';
+import { at as itemAt } from '../base/checked.ts';
 
 const PAGE_BYTES = 4096;
 /** Pages read in one host call while the cache is filling (see loadPage). */
@@ -31,7 +32,7 @@ class PageTable {
   get(pageNo: number): number {
     if (pageNo < TABLE_PAGES_MAX) {
       const leaf = this.dir[pageNo >>> LEAF_BITS];
-      return leaf === undefined ? -1 : leaf[pageNo & (LEAF_ENTRIES - 1)]! - 1;
+      return leaf === undefined ? -1 : itemAt(leaf, pageNo & (LEAF_ENTRIES - 1), 'page table entry') - 1;
     }
     return this.far.get(pageNo) ?? -1;
   }
@@ -248,7 +249,7 @@ export class ImageStore implements BackingStore {
   private loadPage(pageNo: number): number {
     let at: number;
     if (this.pages.size >= this.cachePagesMax) {
-      const victim = this.fifo[this.fifoHead]!;
+      const victim = itemAt(this.fifo, this.fifoHead, 'page cache FIFO entry');
       this.fifo[this.fifoHead] = pageNo;
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
       at = this.pages.get(victim) * PAGE_BYTES;
