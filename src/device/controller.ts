@@ -28,7 +28,6 @@ import { QueuePair } from './queue-pair.ts';
 import { ServiceTime } from './timing.ts';
 import type { QueuePairOptions } from './queue-pair.ts';
 import type { Simulator } from '../sim/simulator.ts';
-import { at } from '../base/checked.ts';
 
 interface NandState {
   readonly geometry: NandGeometry;
@@ -233,10 +232,11 @@ export class NvmeController {
     const { geometry: g, dieFreeNs: dies, channelFreeNs: channels } = nand;
     const die = Math.floor((cmd.slba * LOGICAL_BLOCK_BYTES) / g.stripeBytes) % dies.length;
     const channel = die % g.channels;
-    const dieFreeNs = at(dies, die, 'NAND die free time');
+    const dieFreeNs = dies[die];
+    const channelFreeNs = channels[channel];
+    if (dieFreeNs === undefined || channelFreeNs === undefined) throw new DeviceError(`${this.profile.name}: NAND die ${die} or channel ${channel} outside the geometry`);
     const dieStartNs = dieFreeNs > admitNs ? dieFreeNs : admitNs;
     const sensedNs = dieStartNs + baseNs;
-    const channelFreeNs = at(channels, channel, 'NAND channel free time');
     const xferStartNs = channelFreeNs > sensedNs ? channelFreeNs : sensedNs;
     const doneNs = xferStartNs + (cmd.nlb === 0 ? this.channelXfer512Ns : transferNs(bytes, g.channelBytesPerSec));
     // The die's page register holds the data until the channel has moved it out.
@@ -247,7 +247,9 @@ export class NvmeController {
 
   /** Completion event of a command: move the data, post the entry. */
   finish(qp: QueuePair, cmd: NvmeCommand): void {
-    let status = at(qp.fetchStatus, cmd.cid, 'fetched command status');
+    let status = qp.fetchStatus[cmd.cid];
+    const fetchNs = qp.fetchNs[cmd.cid];
+    if (status === undefined || fetchNs === undefined) throw new DeviceError(`queue ${qp.id}: completion of command id ${cmd.cid}, outside the queue`);
     if (status === NVME_SC_SUCCESS && this.badLbaRanges.length !== 0 && cmd.opcode === NVME_OP_READ && this.readHitsMediaError(cmd)) {
       status = NVME_SC_UNRECOVERED_READ_ERROR;
     }
@@ -270,7 +272,7 @@ export class NvmeController {
       }
     }
     if (status !== NVME_SC_SUCCESS) this.stats.errors++;
-    this.stats.deviceTimeNs += this.sim.nowNs - at(qp.fetchNs, cmd.cid, 'command fetch time');
+    this.stats.deviceTimeNs += this.sim.nowNs - fetchNs;
     qp.post(cmd.cid, status); // must stay last: it may run the interrupt handler
   }
 }

@@ -7,7 +7,6 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { BackingStore } from './backing-store.ts';
 import { DeviceError } from './errors.ts';
-import { at as itemAt } from '../base/checked.ts';
 
 const PAGE_BYTES = 4096;
 /** Pages read in one host call while the cache is filling (see loadPage). */
@@ -32,7 +31,10 @@ class PageTable {
   get(pageNo: number): number {
     if (pageNo < TABLE_PAGES_MAX) {
       const leaf = this.dir[pageNo >>> LEAF_BITS];
-      return leaf === undefined ? -1 : itemAt(leaf, pageNo & (LEAF_ENTRIES - 1), 'page table entry') - 1;
+      if (leaf === undefined) return -1;
+      const entry = leaf[pageNo & (LEAF_ENTRIES - 1)];
+      if (entry === undefined) throw new DeviceError(`page table leaf of page ${pageNo} is shorter than ${LEAF_ENTRIES} entries`);
+      return entry - 1;
     }
     return this.far.get(pageNo) ?? -1;
   }
@@ -249,7 +251,8 @@ export class ImageStore implements BackingStore {
   private loadPage(pageNo: number): number {
     let at: number;
     if (this.pages.size >= this.cachePagesMax) {
-      const victim = itemAt(this.fifo, this.fifoHead, 'page cache FIFO entry');
+      const victim = this.fifo[this.fifoHead];
+      if (victim === undefined) throw new DeviceError(`page cache FIFO slot ${this.fifoHead} is empty while the cache is full`);
       this.fifo[this.fifoHead] = pageNo;
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
       at = this.pages.get(victim) * PAGE_BYTES;

@@ -8,7 +8,6 @@ import { DeviceError } from './errors.ts';
 import type { EventTarget } from '../sim/event-queue.ts';
 import type { IrqSource } from '../sim/thread.ts';
 import type { NvmeController } from './controller.ts';
-import { at } from '../base/checked.ts';
 
 /** NVMe Interrupt Coalescing (Set Features 08h): raise after `threshold` entries or `timeNs` after the first, whichever is first. */
 export interface IrqCoalescing {
@@ -93,7 +92,8 @@ export class QueuePair implements EventTarget {
   ringSqDoorbell(): void {
     this.sqDoorbell = this.sqTail;
     while (this.sqHead !== this.sqDoorbell) {
-      const cid = at(this.sqRing, this.sqHead, 'submission ring entry');
+      const cid = this.sqRing[this.sqHead];
+      if (cid === undefined) throw new DeviceError(`queue ${this.id}: submission ring head ${this.sqHead} outside the ring`);
       this.sqHead = this.sqHead + 1 === this.ringSize ? 0 : this.sqHead + 1;
       this.outstanding++;
       this.controller.start(this, this.command(cid));
@@ -109,7 +109,8 @@ export class QueuePair implements EventTarget {
 
   /** Host: the completion entry at the CQ head if the device has posted one, else null. */
   peekCompletion(): NvmeCompletion | null {
-    const e = at(this.cqRing, this.cqHead, 'completion ring entry');
+    const e = this.cqRing[this.cqHead];
+    if (e === undefined) throw new DeviceError(`queue ${this.id}: completion ring head ${this.cqHead} outside the ring`);
     return e.phase === this.hostPhase ? e : null;
   }
 
@@ -149,7 +150,8 @@ export class QueuePair implements EventTarget {
 
   /** Device: posts a completion entry and signals the host. */
   post(cid: number, status: number): void {
-    const e = at(this.cqRing, this.cqTail, 'completion ring entry');
+    const e = this.cqRing[this.cqTail];
+    if (e === undefined) throw new DeviceError(`queue ${this.id}: completion ring tail ${this.cqTail} outside the ring`);
     e.cid = cid;
     e.status = status;
     e.sqHead = this.sqHead;

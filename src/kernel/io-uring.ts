@@ -35,7 +35,6 @@ import { FILE_DIRECTORY, FILE_REGULAR } from './syscalls.ts';
 import type { OpenFile, Process } from './syscalls.ts';
 import type { EventTarget } from '../sim/event-queue.ts';
 import type { CpuContext, SimThread, Task } from '../sim/thread.ts';
-import { at } from '../base/checked.ts';
 import { SimError } from '../sim/errors.ts';
 
 export const IORING_OP_NOP = 0;
@@ -175,7 +174,8 @@ export class IoUring implements EventTarget {
   /** The next free SQE (reset), or null when the SQ ring is full. */
   getSqe(): Sqe | null {
     if (this.sqTail - this.sqHead >= this.sqEntries) return null;
-    const sqe = at(this.sqes, this.sqTail & (this.sqEntries - 1), 'io_uring SQE');
+    const sqe = this.sqes[this.sqTail & (this.sqEntries - 1)];
+    if (sqe === undefined) throw new SimError(`io_uring: SQ tail ${this.sqTail} outside ${this.sqes.length} SQEs`);
     sqe.reset();
     this.sqTail++;
     if (this.sqThread !== null && this.sqSpinning) {
@@ -198,7 +198,10 @@ export class IoUring implements EventTarget {
 
   /** The oldest unreaped CQE, or null: a read of the CQ ring, no syscall. */
   peekCqe(): Cqe | null {
-    return this.cqTail === this.cqHead ? null : at(this.cqes, this.cqHead & (this.cqEntries - 1), 'io_uring CQE');
+    if (this.cqTail === this.cqHead) return null;
+    const cqe = this.cqes[this.cqHead & (this.cqEntries - 1)];
+    if (cqe === undefined) throw new SimError(`io_uring: CQ head ${this.cqHead} outside ${this.cqes.length} CQEs`);
+    return cqe;
   }
 
   /** Marks the oldest CQE consumed (moves the CQ head). */
@@ -285,7 +288,8 @@ export class IoUring implements EventTarget {
       // (Linux keeps an overflow list and answers EBUSY; we never overflow).
       if (this.inflight + this.cqReady >= this.cqEntries) return done > 0 ? done : -EBUSY;
       const req = new UringRequest(this);
-      const src = at(this.sqes, this.sqHead & (this.sqEntries - 1), 'io_uring SQE');
+      const src = this.sqes[this.sqHead & (this.sqEntries - 1)];
+      if (src === undefined) throw new SimError(`io_uring: SQ head ${this.sqHead} outside ${this.sqes.length} SQEs`);
       Object.assign(req.sqe, src);
       this.sqHead++;
       done++;
@@ -418,7 +422,8 @@ export class IoUring implements EventTarget {
   complete(ctx: CpuContext, req: UringRequest, res: number, aux: object | null = null): void {
     this.inflight--;
     if (this.cqTail - this.cqHead >= this.cqEntries) throw new RangeError('io_uring CQ overflow (in-flight requests are limited to the CQ size)');
-    const cqe = at(this.cqes, this.cqTail & (this.cqEntries - 1), 'io_uring CQE');
+    const cqe = this.cqes[this.cqTail & (this.cqEntries - 1)];
+    if (cqe === undefined) throw new SimError(`io_uring: CQ tail ${this.cqTail} outside ${this.cqes.length} CQEs`);
     cqe.userData = req.sqe.userData;
     cqe.res = res;
     cqe.flags = 0;

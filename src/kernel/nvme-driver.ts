@@ -31,7 +31,6 @@ import type { IrqCoalescing, QueuePair } from '../device/queue-pair.ts';
 import { SimError } from '../sim/errors.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import type { CpuContext, IrqSource, IrqTask, Op, SimThread, Task } from '../sim/thread.ts';
-import { at } from '../base/checked.ts';
 
 export { NVME_OP_READ, NVME_OP_WRITE, LOGICAL_BLOCK_BYTES };
 
@@ -159,7 +158,8 @@ class CoreQueue implements IrqSource {
   /** The longest-waiting thread still waiting for a tag (stale entries are dropped). */
   nextWaiter(): SimThread | null {
     while (this.waiterHead < this.tagWaiters.length) {
-      const t = at(this.tagWaiters, this.waiterHead++, 'tag waiter');
+      const t = this.tagWaiters[this.waiterHead++];
+      if (t === undefined) throw new SimError(`queue ${this.qp.id}: tag waiter ${this.waiterHead - 1} past the list`);
       if (this.waiterHead === this.tagWaiters.length) {
         this.tagWaiters.length = 0;
         this.waiterHead = 0;
@@ -320,7 +320,8 @@ export class NvmeDriver {
 
   /** Takes a tag, builds the command in its slot and rings the SQ doorbell. */
   private place(ctx: CpuContext, q: CoreQueue, req: NvmeRequest): void {
-    const cid = at(q.freeTags, --q.freeCount, 'free command tag');
+    const cid = q.freeTags[--q.freeCount];
+    if (cid === undefined) throw new SimError(`queue ${q.qp.id}: free tag ${q.freeCount} outside the tag list`);
     const cmd = q.qp.command(cid);
     cmd.opcode = req.opcode;
     cmd.slba = req.slba;

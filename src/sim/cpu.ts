@@ -480,15 +480,17 @@ export class Core implements EventTarget {
       this.prevThread = null;
       return;
     }
-    let best = 0;
     let t = rq[0];
-    for (const [i, a] of rq.entries()) {
-      if (t === undefined || a.vruntimeNs < t.vruntimeNs || (a.vruntimeNs === t.vruntimeNs && a.id < t.id)) {
+    if (t === undefined) throw new SimError(`core ${this.id} picked from an empty run queue`);
+    let best = 0;
+    let i = 0;
+    for (const a of rq) {
+      if (a.vruntimeNs < t.vruntimeNs || (a.vruntimeNs === t.vruntimeNs && a.id < t.id)) {
         best = i;
         t = a;
       }
+      i++;
     }
-    if (t === undefined) throw new SimError(`core ${this.id} picked from an empty run queue`);
     // Remove t by moving the last thread into its place.
     const last = rq.pop();
     if (last !== undefined && last !== t) rq[best] = last;

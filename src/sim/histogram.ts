@@ -3,7 +3,6 @@
 // is cut into 1024 linear sub-buckets, so a reported percentile is within 0.1 %
 // of the true sample (and never above the true maximum). Mean, min and max are exact.
 
-import { at } from '../base/checked.ts';
 import { SimError } from './errors.ts';
 
 const EXACT_LIMIT = 2048; // values below this get their own bucket
@@ -65,7 +64,9 @@ export class Histogram {
     }
     const index = bucketOf(valueNs);
     if (index >= this.counts.length) this.grow(index);
-    this.counts[index] = at(this.counts, index, 'latency histogram bucket') + 1;
+    const count = this.counts[index];
+    if (count === undefined) throw new SimError(`histogram bucket ${index} of ${valueNs} ns is past the grown table`);
+    this.counts[index] = count + 1;
     this.total++;
     this.sumNs += valueNs;
     if (valueNs < this.minValueNs) this.minValueNs = valueNs;

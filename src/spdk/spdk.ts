@@ -22,7 +22,6 @@ import type { NvmeDriverCosts } from '../kernel/nvme-driver.ts';
 import { SimError } from '../sim/errors.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
-import { at } from '../base/checked.ts';
 
 export interface SpdkOptions {
   /** Entries per I/O queue pair (default 256 like SPDK's io_queue_size, clipped to the device). */
@@ -99,7 +98,8 @@ export class SpdkQpair {
     yield t.cpu(this.driver.costs.submitNs);
     // A full queue: poll until a slot frees (SPDK returns -ENOMEM and the app polls).
     while (this.freeCount === 0) yield* this.pollOnce(t);
-    const cid = at(this.freeTags, --this.freeCount, 'SPDK free command tag');
+    const cid = this.freeTags[--this.freeCount];
+    if (cid === undefined) throw new SimError(`SPDK: free tag ${this.freeCount} outside the tag list`);
     const cmd = this.qp.command(cid);
     cmd.opcode = opcode;
     cmd.slba = slba;

@@ -5,7 +5,7 @@
 // The functions here are pure over arrays (the file system owns the mutation
 // policy); the maps are small, so an edit rebuilds the array.
 
-import { at } from '../../base/checked.ts';
+import { at, InternalError } from '../../base/checked.ts';
 
 /** ext4's longest initialized extent (EXT_INIT_MAX_LEN) and unwritten extent. */
 export const EXTENT_MAX_BLOCKS = 32768;
@@ -34,7 +34,8 @@ export function findExtent(extents: readonly Extent[], lblk: number): number {
   let hi = extents.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const e = at(extents, mid, 'extent');
+    const e = extents[mid];
+    if (e === undefined) throw new InternalError(`extent search: index ${mid} outside 0..${extents.length - 1}`);
     if (lblk < e.lblk) hi = mid - 1;
     else if (lblk >= e.lblk + e.len) lo = mid + 1;
     else return mid;
@@ -48,7 +49,8 @@ export function firstExtentFrom(extents: readonly Extent[], lblk: number): numbe
   let hi = extents.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const e = at(extents, mid, 'extent');
+    const e = extents[mid];
+    if (e === undefined) throw new InternalError(`extent search: index ${mid} outside 0..${extents.length - 1}`);
     if (e.lblk + e.len <= lblk) lo = mid + 1;
     else hi = mid;
   }
