@@ -122,7 +122,7 @@ export async function engineSkipListGet(
       writeSlGetQuery(scratch, key);
       await untilDone(engine, SL_HEAD_OFFSET, scratch, counts, options.resubmitLimit);
       const { found, value } = readSlGetQuery(scratch);
-      return found ? { found, value: value! } : { found };
+      return found && value !== undefined ? { found, value } : { found };
     })),
   );
   return { answers, ...counts };
