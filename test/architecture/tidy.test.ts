@@ -71,6 +71,7 @@ test('the rules see what they ban', () => {
 const NON_NULL_HOT_PATHS: Readonly<Record<string, string>> = {
   'src/bpf/interp/interp.ts': 'the interpreter loop: register file and decoded code indexed by fields the decoder range-checked (bench:interp)',
   'src/bpf/interp/ops.ts': 'the register-file helpers the interpreter loop calls per instruction (bench:interp)',
+  'src/sim/event-queue.ts': 'the event heap: push and pop run once per simulated event (bench:sim)',
 };
 
 /**
@@ -85,6 +86,10 @@ const NON_NULL_CEILINGS: Readonly<Record<string, number>> = {
   'src/cli': 12,
   'src/kernel/xrp': 1,
   'src/kv': 46,
+  // not swept yet
+  'src/bench': 46,
+  'src/testing': 12,
+  'src/wt': 33,
 };
 
 const ceilingOf = (file: string): string | undefined => Object.keys(NON_NULL_CEILINGS).find((dir) => file.startsWith(`${dir}/`));
