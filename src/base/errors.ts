@@ -80,6 +80,8 @@ export const ERROR_CODES = {
   PROG_RUN: 'xrp prog run: bad input or options',
   STACK_CLI: 'xrp stack: bad input or options',
   VERIFY_CLI: 'xrp verify: bad input or options',
+  // the program itself
+  INTERNAL: 'a broken invariant of xrp-ts itself (a bug to report), naming what was missing and where',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -173,9 +173,12 @@ export function branchTarget(insn: Insn, pc: number): number {
 
 /** The 64-bit immediate of an `lddw` at `pc` (the low word in slot pc, the high word in slot pc+1). */
 export function ldImm64Value(insns: readonly Insn[], pc: number): bigint {
-  const lo = BigInt(insns[pc]!.imm >>> 0);
-  const hi = BigInt(insns[pc + 1]!.imm >>> 0);
-  return (hi << 32n) | lo;
+  const first = insns[pc];
+  const second = insns[pc + 1];
+  if (first === undefined || second === undefined) {
+    throw new DecodeError(`lddw at instruction ${pc} needs two slots; the program has ${insns.length}`, pc * INSN_BYTES);
+  }
+  return (BigInt(second.imm >>> 0) << 32n) | BigInt(first.imm >>> 0);
 }
 
 export class DecodeError extends XrpError {

@@ -85,9 +85,7 @@ export class AddressSpace {
 
   /** The region that holds all of [address, address + length), if any. */
   find(address: number, length: number): Region | undefined {
-    const list = this.regionList;
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i]!;
+    for (const r of this.regionList) {
       if (address >= r.base && address + length <= r.base + r.sizeBytes) return r;
     }
     return undefined;

@@ -55,16 +55,19 @@ export function seededU32(seed: number): () => number {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  const s = [split(), split(), split(), split()];
+  let s0 = split();
+  let s1 = split();
+  let s2 = split();
+  let s3 = split();
   return () => {
-    const result = Math.imul(((Math.imul(s[1]!, 5) << 7) | (Math.imul(s[1]!, 5) >>> 25)) >>> 0, 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = ((s[3]! << 11) | (s[3]! >>> 21)) >>> 0;
+    const result = Math.imul(((Math.imul(s1, 5) << 7) | (Math.imul(s1, 5) >>> 25)) >>> 0, 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = ((s3 << 11) | (s3 >>> 21)) >>> 0;
     return result;
   };
 }
@@ -96,7 +99,7 @@ export function formatPrintk(fmt: string, args: readonly bigint[], readString: (
   let out = '';
   let argIndex = 0;
   for (let i = 0; i < fmt.length; i++) {
-    const c = fmt[i]!;
+    const c = fmt.charAt(i);
     if (c !== '%') {
       out += c;
       continue;
@@ -114,7 +117,7 @@ export function formatPrintk(fmt: string, args: readonly bigint[], readString: (
       i++;
     }
     let width = 0;
-    while (fmt[i] !== undefined && fmt[i]! >= '0' && fmt[i]! <= '9') width = width * 10 + Number(fmt[i++]);
+    for (let d = fmt[i]; d !== undefined && d >= '0' && d <= '9'; d = fmt[++i]) width = width * 10 + Number(d);
     let longs = 0;
     while (fmt[i] === 'l' && longs < 2) {
       longs++;
@@ -203,7 +206,8 @@ export function createStdHelpers(options: StdHelperOptions): StdHelpers {
       let s = '';
       for (let i = 0; i < PRINTK_STRING_BYTES_MAX; i++) {
         if (env.memory.find(at + i, 1) === undefined) return s === '' ? '(efault)' : s;
-        const byte = env.memory.u8[at + i]!;
+        const byte = env.memory.u8[at + i];
+        if (byte === undefined) return s === '' ? '(efault)' : s; // a region past the end of the memory view
         if (byte === 0) break;
         s += String.fromCharCode(byte);
       }

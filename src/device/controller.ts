@@ -23,11 +23,17 @@ import type { NvmeCommand } from './command.ts';
 import { DeviceError } from './errors.ts';
 import type { BackingStore } from './backing-store.ts';
 import { deviceProfile, transferNs, validateProfile } from './profiles.ts';
-import type { DeviceProfile } from './profiles.ts';
+import type { DeviceProfile, NandGeometry } from './profiles.ts';
 import { QueuePair } from './queue-pair.ts';
 import { ServiceTime } from './timing.ts';
 import type { QueuePairOptions } from './queue-pair.ts';
 import type { Simulator } from '../sim/simulator.ts';
+
+interface NandState {
+  readonly geometry: NandGeometry;
+  readonly dieFreeNs: Float64Array;
+  readonly channelFreeNs: Float64Array;
+}
 
 export interface ControllerOptions {
   profile: string | DeviceProfile;
@@ -72,8 +78,8 @@ export class NvmeController {
   /** The read service-time distribution, or null for a constant readBaseNs. */
   readonly readTime: ServiceTime | null;
   /** NAND: when each die and each channel is free next, and the channel transfer of 512 bytes. */
-  private readonly dieFreeNs: Float64Array | null;
-  private readonly channelFreeNs: Float64Array | null;
+  /** NAND profiles: the geometry and when each die and channel is next free; null for the slot model. */
+  private readonly nand: NandState | null;
   private readonly channelXfer512Ns: number;
   readonly completionDeliveryNs: number;
 
@@ -100,8 +106,11 @@ export class NvmeController {
     this.writeBaseNs = p.writeLatency512Ns - this.writeXfer512Ns - delivery;
     if (this.readBaseNs <= 0 || this.writeBaseNs <= 0) throw new DeviceError(`${p.name}: completion delivery ${delivery} ns leaves no device time`);
     this.readTime = p.readShape === null ? null : new ServiceTime(p.readShape, this.readBaseNs, p.name);
-    this.dieFreeNs = p.nand === null ? null : new Float64Array(p.nand.channels * p.nand.diesPerChannel);
-    this.channelFreeNs = p.nand === null ? null : new Float64Array(p.nand.channels);
+    this.nand = p.nand === null ? null : {
+      geometry: p.nand,
+      dieFreeNs: new Float64Array(p.nand.channels * p.nand.diesPerChannel),
+      channelFreeNs: new Float64Array(p.nand.channels),
+    };
     this.readGateNs = Math.ceil(1e9 / p.readIopsMax);
     this.writeGateNs = Math.ceil(1e9 / p.writeIopsMax);
   }
@@ -189,23 +198,29 @@ export class NvmeController {
     const gateNs = isRead ? this.readGateNs : this.writeGateNs;
     this.gateFreeNs = startNs + (xferNs > gateNs ? xferNs : gateNs);
     const baseNs = isRead ? (this.readTime === null ? this.readBaseNs : this.readTime.sample(this.sim.rng)) : this.writeBaseNs;
-    const dies = this.dieFreeNs;
-    if (isRead && dies !== null) {
-      this.sim.at(this.nandRead(cmd, bytes, startNs, baseNs, dies), qp, cmd.cid);
+    const nand = this.nand;
+    if (isRead && nand !== null) {
+      this.sim.at(this.nandRead(cmd, bytes, startNs, baseNs, nand), qp, cmd.cid);
       return;
     }
     const slots = this.slotFreeNs;
-    if (slots[0]! > startNs) startNs = slots[0]!;
+    const earliestNs = slots[0];
+    if (earliestNs !== undefined && earliestNs > startNs) startNs = earliestNs;
     const doneNs = startNs + baseNs + xferNs;
-    // Replace the earliest-free slot with this command's end (sift down).
-    const n = slots.length;
+    // Replace the earliest-free slot with this command's end (sift down; a slot past the end is undefined).
     let i = 0;
     for (;;) {
       let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && slots[c + 1]! < slots[c]!) c++;
-      if (doneNs <= slots[c]!) break;
-      slots[i] = slots[c]!;
+      const left = slots[c];
+      if (left === undefined) break;
+      const right = slots[c + 1];
+      let childNs = left;
+      if (right !== undefined && right < left) {
+        c++;
+        childNs = right;
+      }
+      if (doneNs <= childNs) break;
+      slots[i] = childNs;
       i = c;
     }
     slots[i] = doneNs;
@@ -213,14 +228,16 @@ export class NvmeController {
   }
 
   /** A NAND read admitted at `admitNs`: its die, then its channel; returns when the data is out. */
-  private nandRead(cmd: NvmeCommand, bytes: number, admitNs: number, baseNs: number, dies: Float64Array): number {
-    const g = this.profile.nand!; // dies !== null only when the profile has a NAND geometry
-    const channels = this.channelFreeNs!;
+  private nandRead(cmd: NvmeCommand, bytes: number, admitNs: number, baseNs: number, nand: NandState): number {
+    const { geometry: g, dieFreeNs: dies, channelFreeNs: channels } = nand;
     const die = Math.floor((cmd.slba * LOGICAL_BLOCK_BYTES) / g.stripeBytes) % dies.length;
     const channel = die % g.channels;
-    const dieStartNs = dies[die]! > admitNs ? dies[die]! : admitNs;
+    const dieFreeNs = dies[die];
+    const channelFreeNs = channels[channel];
+    if (dieFreeNs === undefined || channelFreeNs === undefined) throw new DeviceError(`${this.profile.name}: NAND die ${die} or channel ${channel} outside the geometry`);
+    const dieStartNs = dieFreeNs > admitNs ? dieFreeNs : admitNs;
     const sensedNs = dieStartNs + baseNs;
-    const xferStartNs = channels[channel]! > sensedNs ? channels[channel]! : sensedNs;
+    const xferStartNs = channelFreeNs > sensedNs ? channelFreeNs : sensedNs;
     const doneNs = xferStartNs + (cmd.nlb === 0 ? this.channelXfer512Ns : transferNs(bytes, g.channelBytesPerSec));
     // The die's page register holds the data until the channel has moved it out.
     dies[die] = doneNs;
@@ -230,7 +247,9 @@ export class NvmeController {
 
   /** Completion event of a command: move the data, post the entry. */
   finish(qp: QueuePair, cmd: NvmeCommand): void {
-    let status = qp.fetchStatus[cmd.cid]!;
+    let status = qp.fetchStatus[cmd.cid];
+    const fetchNs = qp.fetchNs[cmd.cid];
+    if (status === undefined || fetchNs === undefined) throw new DeviceError(`queue ${qp.id}: completion of command id ${cmd.cid}, outside the queue`);
     if (status === NVME_SC_SUCCESS && this.badLbaRanges.length !== 0 && cmd.opcode === NVME_OP_READ && this.readHitsMediaError(cmd)) {
       status = NVME_SC_UNRECOVERED_READ_ERROR;
     }
@@ -253,7 +272,7 @@ export class NvmeController {
       }
     }
     if (status !== NVME_SC_SUCCESS) this.stats.errors++;
-    this.stats.deviceTimeNs += this.sim.nowNs - qp.fetchNs[cmd.cid]!;
+    this.stats.deviceTimeNs += this.sim.nowNs - fetchNs;
     qp.post(cmd.cid, status); // must stay last: it may run the interrupt handler
   }
 }

@@ -31,7 +31,10 @@ class PageTable {
   get(pageNo: number): number {
     if (pageNo < TABLE_PAGES_MAX) {
       const leaf = this.dir[pageNo >>> LEAF_BITS];
-      return leaf === undefined ? -1 : leaf[pageNo & (LEAF_ENTRIES - 1)]! - 1;
+      if (leaf === undefined) return -1;
+      const entry = leaf[pageNo & (LEAF_ENTRIES - 1)];
+      if (entry === undefined) throw new DeviceError(`page table leaf of page ${pageNo} is shorter than ${LEAF_ENTRIES} entries`);
+      return entry - 1;
     }
     return this.far.get(pageNo) ?? -1;
   }
@@ -248,7 +251,8 @@ export class ImageStore implements BackingStore {
   private loadPage(pageNo: number): number {
     let at: number;
     if (this.pages.size >= this.cachePagesMax) {
-      const victim = this.fifo[this.fifoHead]!;
+      const victim = this.fifo[this.fifoHead];
+      if (victim === undefined) throw new DeviceError(`page cache FIFO slot ${this.fifoHead} is empty while the cache is full`);
       this.fifo[this.fifoHead] = pageNo;
       this.fifoHead = (this.fifoHead + 1) % this.cachePagesMax;
       at = this.pages.get(victim) * PAGE_BYTES;

@@ -92,16 +92,25 @@ export class QueuePair implements EventTarget {
   ringSqDoorbell(): void {
     this.sqDoorbell = this.sqTail;
     while (this.sqHead !== this.sqDoorbell) {
-      const cid = this.sqRing[this.sqHead]!;
+      const cid = this.sqRing[this.sqHead];
+      if (cid === undefined) throw new DeviceError(`queue ${this.id}: submission ring head ${this.sqHead} outside the ring`);
       this.sqHead = this.sqHead + 1 === this.ringSize ? 0 : this.sqHead + 1;
       this.outstanding++;
-      this.controller.start(this, this.commands[cid]!);
+      this.controller.start(this, this.command(cid));
     }
+  }
+
+  /** The command slot `cid`, or a DeviceError naming the queue and the id. */
+  command(cid: number): NvmeCommand {
+    const cmd = this.commands[cid];
+    if (cmd === undefined) throw new DeviceError(`queue ${this.id}: command id ${cid} out of range 0..${this.depth - 1}`);
+    return cmd;
   }
 
   /** Host: the completion entry at the CQ head if the device has posted one, else null. */
   peekCompletion(): NvmeCompletion | null {
-    const e = this.cqRing[this.cqHead]!;
+    const e = this.cqRing[this.cqHead];
+    if (e === undefined) throw new DeviceError(`queue ${this.id}: completion ring head ${this.cqHead} outside the ring`);
     return e.phase === this.hostPhase ? e : null;
   }
 
@@ -125,7 +134,10 @@ export class QueuePair implements EventTarget {
   /** Device events: a command with id `tag` finished its service; an interrupt arrives; the coalescing timer. */
   onEvent(tag: number): void {
     if (tag === TAG_IRQ_DELIVERED) {
-      this.controller.sim.raiseInterrupt(this.irq!.coreId, this.irq!.source, true); // only queues with an irq schedule it
+      // Only a queue with an interrupt vector schedules its delivery.
+      const irq = this.irq;
+      if (irq === null) throw new DeviceError(`queue ${this.id}: interrupt delivered to a polled queue`);
+      this.controller.sim.raiseInterrupt(irq.coreId, irq.source, true);
       return;
     }
     if (tag === TAG_COALESCE_TIMER) {
@@ -133,12 +145,13 @@ export class QueuePair implements EventTarget {
       if (!this.irqRaised && this.coalescedEntries > 0) this.raise(true);
       return;
     }
-    this.controller.finish(this, this.commands[tag]!);
+    this.controller.finish(this, this.command(tag));
   }
 
   /** Device: posts a completion entry and signals the host. */
   post(cid: number, status: number): void {
-    const e = this.cqRing[this.cqTail]!;
+    const e = this.cqRing[this.cqTail];
+    if (e === undefined) throw new DeviceError(`queue ${this.id}: completion ring tail ${this.cqTail} outside the ring`);
     e.cid = cid;
     e.status = status;
     e.sqHead = this.sqHead;

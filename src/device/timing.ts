@@ -18,13 +18,23 @@ import type { Prng } from '../base/prng.ts';
 export type QuantileAnchor = readonly [p: number, ratio: number];
 
 const TAIL_FROM_P = 0.5;
+
+/** Between anchors (p0, v0) and (p1, v1); x = -ln(1 - p) for the exponential tail. */
+interface ShapeSegment {
+  readonly p0: number;
+  readonly p1: number;
+  readonly v0: number;
+  readonly v1: number;
+  readonly x0: number;
+  readonly x1: number;
+}
 /** Points of the numerical integration of the shape's mean (once per profile). */
 const MEAN_STEPS = 200_000;
 
 export class ServiceTime {
-  private readonly p: Float64Array;
-  private readonly v: Float64Array;
-  private readonly x: Float64Array;
+  /** The segments between consecutive anchors, in order, and the value past the last anchor. */
+  private readonly segments: readonly ShapeSegment[];
+  private readonly lastValue: number;
   /** Exact mean of the unscaled shape, and the scale that makes it `meanNs`. */
   readonly shapeMean: number;
   private readonly scale: number;
@@ -34,17 +44,25 @@ export class ServiceTime {
     readonly meanNs: number,
     where: string,
   ) {
-    if (anchors.length < 2) throw new DeviceError(`${where}: a latency shape needs at least two quantile anchors`);
-    if (anchors[0]![0] !== 0) throw new DeviceError(`${where}: the first quantile anchor must be p = 0 (the minimum)`);
-    for (let i = 0; i < anchors.length; i++) {
-      const [p, r] = anchors[i]!;
+    const first = anchors[0];
+    const last = anchors[anchors.length - 1];
+    if (anchors.length < 2 || first === undefined || last === undefined) throw new DeviceError(`${where}: a latency shape needs at least two quantile anchors`);
+    if (first[0] !== 0) throw new DeviceError(`${where}: the first quantile anchor must be p = 0 (the minimum)`);
+    const segments: ShapeSegment[] = [];
+    let previous: QuantileAnchor | null = null;
+    for (const [i, anchor] of anchors.entries()) {
+      const [p, r] = anchor;
       if (!(p >= 0 && p < 1) || !(r > 0) || !Number.isFinite(r)) throw new DeviceError(`${where}: quantile anchor ${i} (${p}, ${r}) must have 0 <= p < 1 and a positive ratio`);
-      if (i > 0 && (p <= anchors[i - 1]![0] || r < anchors[i - 1]![1])) throw new DeviceError(`${where}: quantile anchors must increase (anchor ${i})`);
+      if (previous !== null) {
+        if (p <= previous[0] || r < previous[1]) throw new DeviceError(`${where}: quantile anchors must increase (anchor ${i})`);
+        const [p0, v0] = previous;
+        segments.push({ p0, p1: p, v0, v1: r, x0: -Math.log(1 - p0), x1: -Math.log(1 - p) });
+      }
+      previous = anchor;
     }
     if (!Number.isFinite(meanNs) || meanNs <= 0) throw new DeviceError(`${where}: mean service time must be positive, got ${meanNs}`);
-    this.p = Float64Array.from(anchors, (a) => a[0]);
-    this.v = Float64Array.from(anchors, (a) => a[1]);
-    this.x = Float64Array.from(anchors, (a) => -Math.log(1 - a[0]));
+    this.segments = segments;
+    this.lastValue = last[1];
     let sum = 0;
     for (let i = 0; i < MEAN_STEPS; i++) sum += this.shapeAt((i + 0.5) / MEAN_STEPS);
     this.shapeMean = sum / MEAN_STEPS;
@@ -53,16 +71,14 @@ export class ServiceTime {
 
   /** The shape's value (multiple of the shape mean before scaling) at quantile u in [0, 1). */
   shapeAt(u: number): number {
-    const p = this.p;
-    const v = this.v;
-    const n = p.length;
-    if (u >= p[n - 1]!) return v[n - 1]!;
-    let i = 0;
-    while (u >= p[i + 1]!) i++;
-    if (p[i]! < TAIL_FROM_P) return v[i]! + ((v[i + 1]! - v[i]!) * (u - p[i]!)) / (p[i + 1]! - p[i]!);
-    const x = -Math.log(1 - u);
-    const f = (x - this.x[i]!) / (this.x[i + 1]! - this.x[i]!);
-    return v[i]! * Math.pow(v[i + 1]! / v[i]!, f);
+    for (const s of this.segments) {
+      if (u >= s.p1) continue;
+      if (s.p0 < TAIL_FROM_P) return s.v0 + ((s.v1 - s.v0) * (u - s.p0)) / (s.p1 - s.p0);
+      const x = -Math.log(1 - u);
+      const f = (x - s.x0) / (s.x1 - s.x0);
+      return s.v0 * Math.pow(s.v1 / s.v0, f);
+    }
+    return this.lastValue; // at or past the last anchor
   }
 
   /** Service time in ns at quantile u (for tests and tables). */

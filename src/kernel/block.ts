@@ -9,8 +9,10 @@
 import { LOGICAL_BLOCK_BYTES, NVME_OP_READ, NVME_OP_WRITE, NvmeRequest } from './nvme-driver.ts';
 import type { CqeHook, NvmeDriver } from './nvme-driver.ts';
 import { L_BIO, L_DRIVER } from './costs.ts';
+import type { LayerBreakdown } from './costs.ts';
 import type { CpuContext, SimThread, Task } from '../sim/thread.ts';
 import type { Simulator } from '../sim/simulator.ts';
+import { SimError } from '../sim/errors.ts';
 
 export const BIO_READ = NVME_OP_READ;
 export const BIO_WRITE = NVME_OP_WRITE;
@@ -62,7 +64,8 @@ export class BlockRequest extends NvmeRequest {
 }
 
 function onRequestComplete(ctx: CpuContext, req: NvmeRequest): void {
-  const w = (req as BlockRequest).wait!;
+  const w = (req as BlockRequest).wait;
+  if (w === null) throw new SimError(`block request at sector ${req.slba} completed without its IoWait`);
   if (req.status !== 0 && w.status === 0) w.status = req.status;
   w.lastCompletedNs = ctx.nowNs;
   if (--w.pending === 0) {
@@ -127,14 +130,14 @@ export class BlockLayer {
 
   *submitBio(
     ctx: CpuContext, op: number, sector: number, bytes: number, buf: Uint8Array, bufOffset: number, wait: IoWait,
-    hook: CqeHook | null = null, breakdown: Float64Array | null = null,
+    hook: CqeHook | null = null, breakdown: LayerBreakdown | null = null,
   ): Task {
     if (bytes <= 0 || bytes % LOGICAL_BLOCK_BYTES !== 0) throw new RangeError(`bio of ${bytes} bytes is not a positive multiple of ${LOGICAL_BLOCK_BYTES}`);
     this.bios++;
     let markNs = ctx.nowNs;
     if (breakdown !== null) {
       yield ctx.cpu(this.bioNs);
-      breakdown[L_BIO]! += ctx.nowNs - markNs;
+      breakdown.add(L_BIO, ctx.nowNs - markNs);
       markNs = ctx.nowNs;
     } else {
       ctx.charge(this.bioNs); // consumed by the driver's submission charge
@@ -153,7 +156,7 @@ export class BlockLayer {
       wait.lastSubmittedNs = ctx.nowNs;
       done += n;
       if (breakdown !== null) {
-        breakdown[L_DRIVER]! += ctx.nowNs - markNs;
+        breakdown.add(L_DRIVER, ctx.nowNs - markNs);
         markNs = ctx.nowNs;
       }
     }

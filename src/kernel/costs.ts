@@ -10,6 +10,8 @@
 //   NVMe driver     113 ns  the driver's own split (57 submit + 56 completion IRQ)
 //   device         3224 ns  device time (the device profile, not a CPU cost)
 
+import { at } from '../base/checked.ts';
+
 export const TABLE1_NS = {
   crossing: 351,
   readSyscall: 199,
@@ -67,8 +69,13 @@ export class LayerBreakdown {
     this.reads = 0;
   }
 
+  /** Adds `ns` to the sum of `layer` (one of L_CROSSING..L_WAKEUP). */
+  add(layer: number, ns: number): void {
+    this.sumNs[layer] = at(this.sumNs, layer, 'read breakdown layer') + ns;
+  }
+
   meanNs(layer: number): number {
-    return this.reads === 0 ? 0 : this.sumNs[layer]! / this.reads;
+    return this.reads === 0 ? 0 : at(this.sumNs, layer, 'read breakdown layer') / this.reads;
   }
 
   totalMeanNs(): number {

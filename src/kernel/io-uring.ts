@@ -35,6 +35,7 @@ import { FILE_DIRECTORY, FILE_REGULAR } from './syscalls.ts';
 import type { OpenFile, Process } from './syscalls.ts';
 import type { EventTarget } from '../sim/event-queue.ts';
 import type { CpuContext, SimThread, Task } from '../sim/thread.ts';
+import { SimError } from '../sim/errors.ts';
 
 export const IORING_OP_NOP = 0;
 export const IORING_OP_READ = 22;
@@ -173,7 +174,8 @@ export class IoUring implements EventTarget {
   /** The next free SQE (reset), or null when the SQ ring is full. */
   getSqe(): Sqe | null {
     if (this.sqTail - this.sqHead >= this.sqEntries) return null;
-    const sqe = this.sqes[this.sqTail & (this.sqEntries - 1)]!;
+    const sqe = this.sqes[this.sqTail & (this.sqEntries - 1)];
+    if (sqe === undefined) throw new SimError(`io_uring: SQ tail ${this.sqTail} outside ${this.sqes.length} SQEs`);
     sqe.reset();
     this.sqTail++;
     if (this.sqThread !== null && this.sqSpinning) {
@@ -196,7 +198,10 @@ export class IoUring implements EventTarget {
 
   /** The oldest unreaped CQE, or null: a read of the CQ ring, no syscall. */
   peekCqe(): Cqe | null {
-    return this.cqTail === this.cqHead ? null : this.cqes[this.cqHead & (this.cqEntries - 1)]!;
+    if (this.cqTail === this.cqHead) return null;
+    const cqe = this.cqes[this.cqHead & (this.cqEntries - 1)];
+    if (cqe === undefined) throw new SimError(`io_uring: CQ head ${this.cqHead} outside ${this.cqes.length} CQEs`);
+    return cqe;
   }
 
   /** Marks the oldest CQE consumed (moves the CQ head). */
@@ -283,7 +288,8 @@ export class IoUring implements EventTarget {
       // (Linux keeps an overflow list and answers EBUSY; we never overflow).
       if (this.inflight + this.cqReady >= this.cqEntries) return done > 0 ? done : -EBUSY;
       const req = new UringRequest(this);
-      const src = this.sqes[this.sqHead & (this.sqEntries - 1)]!;
+      const src = this.sqes[this.sqHead & (this.sqEntries - 1)];
+      if (src === undefined) throw new SimError(`io_uring: SQ head ${this.sqHead} outside ${this.sqes.length} SQEs`);
       Object.assign(req.sqe, src);
       this.sqHead++;
       done++;
@@ -334,9 +340,10 @@ export class IoUring implements EventTarget {
       this.complete(ctx, req, err);
       return;
     }
-    const f = req.file!;
+    const f = req.file;
+    if (f === null) throw new SimError(`io_uring: a read or write passed its checks without a file (fd ${req.sqe.fd})`);
     const sqe = req.sqe;
-    const inode = f.inode!;
+    const inode = f.requireInode();
     yield ctx.cpu(k.costs.fsNs);
     const pos = sqe.off === -1 ? f.pos : sqe.off;
     if (f.direct && ((sqe.addr | pos | sqe.len) & (LOGICAL_BLOCK_BYTES - 1)) !== 0) {
@@ -415,7 +422,8 @@ export class IoUring implements EventTarget {
   complete(ctx: CpuContext, req: UringRequest, res: number, aux: object | null = null): void {
     this.inflight--;
     if (this.cqTail - this.cqHead >= this.cqEntries) throw new RangeError('io_uring CQ overflow (in-flight requests are limited to the CQ size)');
-    const cqe = this.cqes[this.cqTail & (this.cqEntries - 1)]!;
+    const cqe = this.cqes[this.cqTail & (this.cqEntries - 1)];
+    if (cqe === undefined) throw new SimError(`io_uring: CQ tail ${this.cqTail} outside ${this.cqes.length} CQEs`);
     cqe.userData = req.sqe.userData;
     cqe.res = res;
     cqe.flags = 0;
@@ -476,7 +484,7 @@ function onUringIoDone(ctx: CpuContext, wait: IoWait): void {
     return;
   }
   if (req.sqe.opcode === IORING_OP_WRITE && req.file !== null && req.file.direct) {
-    ring.kernel.fs.completeWrite(req.file.inode!, req.writeOffset, req.resBytes);
+    ring.kernel.fs.completeWrite(req.file.requireInode(), req.writeOffset, req.resBytes);
   }
   if (req.bounce !== null) {
     ring.proc.mem.u8.set(req.bounce.subarray(req.bounceOffset, req.bounceOffset + req.resBytes), req.userAddr);

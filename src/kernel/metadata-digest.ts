@@ -54,9 +54,8 @@ export class ExtentMapVersion {
     if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0 || offsetBytes >= this.sizeBytes) return none;
     if (!Number.isSafeInteger(lenBytes) || lenBytes <= 0) return none;
     const lblk = Math.floor(offsetBytes / FS_BLOCK_BYTES);
-    const i = findExtent(this.extents as readonly Extent[], lblk);
-    if (i < 0) return none;
-    const e = this.extents[i]!;
+    const e = this.extents[findExtent(this.extents as readonly Extent[], lblk)];
+    if (e === undefined) return none;
     if (e.unwritten) return { exist: false, offset: offsetBytes, len: 0, address: 0, version: e.version };
     const extentEndBytes = (e.lblk + e.len) * FS_BLOCK_BYTES;
     const len = Math.min(lenBytes, extentEndBytes - offsetBytes);
@@ -94,8 +93,9 @@ export class MetadataDigest {
     let j = 0;
     for (const e of inode.extents) {
       // Both lists are sorted by lblk: walk the old one alongside.
-      while (j < oldExtents.length && oldExtents[j]!.lblk < e.lblk) j++;
-      const o = oldExtents[j];
+      let next = oldExtents[j];
+      while (next !== undefined && next.lblk < e.lblk) next = oldExtents[++j];
+      const o = next;
       const same = o !== undefined && o.lblk === e.lblk && o.len === e.len && o.pblk === e.pblk && o.unwritten === e.unwritten;
       out.push({ lblk: e.lblk, len: e.len, pblk: e.pblk, unwritten: e.unwritten, version: same ? o.version : version });
     }

@@ -158,7 +158,8 @@ class CoreQueue implements IrqSource {
   /** The longest-waiting thread still waiting for a tag (stale entries are dropped). */
   nextWaiter(): SimThread | null {
     while (this.waiterHead < this.tagWaiters.length) {
-      const t = this.tagWaiters[this.waiterHead++]!;
+      const t = this.tagWaiters[this.waiterHead++];
+      if (t === undefined) throw new SimError(`queue ${this.qp.id}: tag waiter ${this.waiterHead - 1} past the list`);
       if (this.waiterHead === this.tagWaiters.length) {
         this.tagWaiters.length = 0;
         this.waiterHead = 0;
@@ -238,10 +239,10 @@ export class NvmeDriver {
   *submit(ctx: CpuContext, req: NvmeRequest): Task {
     checkRequest(req);
     yield ctx.cpu(this.costs.submitNs);
-    let q = this.queues[ctx.coreId]!;
+    let q = this.queueOf(ctx.coreId);
     while (q.freeCount === 0) {
       yield* this.waitForTag(ctx, q);
-      q = this.queues[ctx.coreId]!; // the thread may have moved while it slept
+      q = this.queueOf(ctx.coreId); // the thread may have moved while it slept
     }
     this.place(ctx, q, req);
   }
@@ -267,12 +268,19 @@ export class NvmeDriver {
    * and tried tryPlaceOn first: the read fast path in syscalls.ts).
    */
   *placeWhenFree(t: SimThread, req: NvmeRequest): Task {
-    let q = this.queues[t.core.id]!;
+    let q = this.queueOf(t.core.id);
     while (q.freeCount === 0) {
       yield* this.waitForTag(t, q);
-      q = this.queues[t.core.id]!;
+      q = this.queueOf(t.core.id);
     }
     this.place(t, q, req);
+  }
+
+  /** The I/O queue of core `coreId`. */
+  private queueOf(coreId: number): CoreQueue {
+    const q = this.queues[coreId];
+    if (q === undefined) throw new SimError(`no NVMe queue for core ${coreId}`);
+    return q;
   }
 
   /** Number of I/O queues (one per core). */
@@ -286,10 +294,10 @@ export class NvmeDriver {
     checkRequest(req);
     req.waiter = t;
     yield t.cpu(this.costs.submitNs);
-    let q = this.queues[t.core.id]!;
+    let q = this.queueOf(t.core.id);
     while (q.freeCount === 0) {
       yield* this.waitForTag(t, q);
-      q = this.queues[t.core.id]!;
+      q = this.queueOf(t.core.id);
     }
     this.place(t, q, req);
     // Only this request's completion counts: sleep again on any other wake-up.
@@ -312,8 +320,9 @@ export class NvmeDriver {
 
   /** Takes a tag, builds the command in its slot and rings the SQ doorbell. */
   private place(ctx: CpuContext, q: CoreQueue, req: NvmeRequest): void {
-    const cid = q.freeTags[--q.freeCount]!;
-    const cmd = q.qp.commands[cid]!;
+    const cid = q.freeTags[--q.freeCount];
+    if (cid === undefined) throw new SimError(`queue ${q.qp.id}: free tag ${q.freeCount} outside the tag list`);
+    const cmd = q.qp.command(cid);
     cmd.opcode = req.opcode;
     cmd.slba = req.slba;
     cmd.nlb = req.blockCount - 1;
@@ -336,7 +345,8 @@ export class NvmeDriver {
    * Written as a step function rather than a generator because it runs once per I/O.
    */
   reapStep(q: CoreQueue, value: number): IteratorResult<Op, void> {
-    const ctx = q.irqCtx!;
+    const ctx = q.irqCtx;
+    if (ctx === null) throw new SimError(`queue ${q.qp.id}: completions reaped outside its interrupt handler`);
     const qp = q.qp;
     if (q.entryPending) {
       // Interrupt entry and exit, charged up front (the exit's share too: the handler's fixed cost).
@@ -357,7 +367,7 @@ export class NvmeDriver {
       if (cid >= 0) {
         // This entry's completion CPU has been charged: end its request.
         q.reapCid = -1;
-        const req = qp.commands[cid]!.host as NvmeRequest | null;
+        const req = qp.command(cid).host as NvmeRequest | null;
         if (req === null) throw new SimError(`completion for idle command id ${cid} on queue ${qp.id}`);
         req.status = q.reapStatus;
         // The common case completes inline; a hooked request goes through handleCqe.
@@ -385,7 +395,7 @@ export class NvmeDriver {
   /** A completion of a hooked request: run the hook, then resubmit or complete. */
   private *handleCqe(ctx: CpuContext, q: CoreQueue, cid: number, req: NvmeRequest): Task {
     const qp = q.qp;
-    const cmd = qp.commands[cid]!;
+    const cmd = qp.command(cid);
     if (req.hook !== null) {
       const verdict = yield* req.hook.onCqe(ctx, req);
       if (verdict === CQE_RESUBMIT) {
@@ -408,7 +418,7 @@ export class NvmeDriver {
 
   /** Ends a request: free its tag (waking a tag waiter), notify, wake the submitter. */
   private complete(ctx: CpuContext, q: CoreQueue, cid: number, req: NvmeRequest): void {
-    q.qp.commands[cid]!.host = null;
+    q.qp.command(cid).host = null;
     q.freeTags[q.freeCount++] = cid;
     const waiting = q.nextWaiter();
     if (waiting !== null) this.sim.wake(waiting, 0);

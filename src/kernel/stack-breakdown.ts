@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { LAYER_COUNT, LAYER_NAMES, TABLE1_NS } from './costs.ts';
+import { LAYER_NAMES, TABLE1_NS } from './costs.ts';
 import { errnoName } from './errno.ts';
 import { Machine } from './machine.ts';
 import { O_DIRECT, O_RDONLY } from './syscalls.ts';
@@ -14,6 +14,7 @@ import { Histogram } from '../sim/histogram.ts';
 import type { LatencySummary } from '../sim/histogram.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { SimError } from '../sim/errors.ts';
+import { at } from '../base/checked.ts';
 
 export interface BreakdownOptions {
   device: string;
@@ -101,7 +102,7 @@ export function runStackBreakdown(options: BreakdownOptions): BreakdownResult {
       if (failure !== null) throw new SimError(`stack breakdown failed: ${failure}`);
       const bd = m.kernel.breakdown;
       const rows: LayerRow[] = [];
-      for (let i = 0; i < LAYER_COUNT; i++) rows.push({ name: LAYER_NAMES[i]!, meanNs: bd.meanNs(i), table1Ns: TABLE1_BY_ROW[i]! });
+      for (const [i, name] of LAYER_NAMES.entries()) rows.push({ name, meanNs: bd.meanNs(i), table1Ns: at(TABLE1_BY_ROW, i, `Table 1 row of ${name}`) });
       const total = bd.totalMeanNs();
       return {
         device: options.device,

@@ -32,6 +32,7 @@ import type { Kernel } from './kernel.ts';
 import { LOGICAL_BLOCK_BYTES } from './nvme-driver.ts';
 import type { NvmeDriver } from './nvme-driver.ts';
 import type { BurstContinuation, Op, SimThread, Task } from '../sim/thread.ts';
+import { SimError } from '../sim/errors.ts';
 
 // open(2) flags, x86-64 values.
 export const O_RDONLY = 0;
@@ -93,7 +94,9 @@ class DirectRead implements BurstContinuation {
 
   onBurstEnd(t: SimThread): boolean {
     this.slept = false;
-    this.placed = this.driver.tryPlaceOn(t, t.core.id, this.req!);
+    const req = this.req;
+    if (req === null) throw new SimError(`thread '${t.name}': a direct read ended its CPU burst without its request`);
+    this.placed = this.driver.tryPlaceOn(t, t.core.id, req);
     if (!this.placed) return false;
     this.wait.lastSubmittedNs = t.nowNs;
     if (this.wait.endSubmit()) return false;
@@ -139,7 +142,8 @@ class PreadCall implements Task<SysResult> {
   next(value = 0): IteratorResult<Op, SysResult> {
     const state = this.state;
     if (state === 1) {
-      const op = this.op!;
+      const op = this.op;
+      if (op === null) throw new SimError(`thread '${this.t.name}': pread resumed without its direct read`);
       this.op = null;
       if (op.slept) return this.finish(this.proc.endDirectRead(op, value));
       this.sub = this.proc.directReadTail(this.t, op, value, false);
@@ -158,17 +162,24 @@ class PreadCall implements Task<SysResult> {
       this.step.value = this.proc.directReadYield(this.t, op, true);
       return this.step;
     }
-    if (state === 2) return this.forward(this.sub!.next(value));
+    if (state === 2) return this.forward(this.delegate().next(value));
     return { done: true, value: this.result };
   }
 
+  /** The generator state 2 forwards to. */
+  private delegate(): Task<SysResult> {
+    const sub = this.sub;
+    if (sub === null) throw new SimError(`thread '${this.t.name}': pread forwards to a generator it never started`);
+    return sub;
+  }
+
   return(value: SysResult): IteratorResult<Op, SysResult> {
-    if (this.state === 2) return this.forward(this.sub!.return(value));
+    if (this.state === 2) return this.forward(this.delegate().return(value));
     return this.finish(value);
   }
 
   throw(error: unknown): IteratorResult<Op, SysResult> {
-    if (this.state === 2) return this.forward(this.sub!.throw(error));
+    if (this.state === 2) return this.forward(this.delegate().throw(error));
     this.state = PREAD_DONE;
     throw error;
   }
@@ -197,6 +208,18 @@ export class OpenFile {
     /** The kernel object behind an fd that is not a file (a FILE_BPF_PROG's program). */
     readonly object: object | null = null,
   ) {}
+
+  /** The inode of a regular file or directory: one without is a bug of the caller's kind check. */
+  requireInode(): Inode {
+    if (this.inode === null) throw new SimError(`an open file of kind ${this.kind} has no inode`);
+    return this.inode;
+  }
+
+  /** The pipe of a pipe end. */
+  requirePipe(): Pipe {
+    if (this.pipe === null) throw new SimError(`an open file of kind ${this.kind} is not a pipe`);
+    return this.pipe;
+  }
 
   get readable(): boolean {
     return (this.flags & O_ACCMODE) !== O_WRONLY;
@@ -247,9 +270,16 @@ export class Process {
     return this.mem.u8.subarray(address, address + length);
   }
 
+  /** The open file behind `fd`, which checkRw accepted. */
+  private checkedFile(fd: number): OpenFile {
+    const f = this.fds[fd];
+    if (f === undefined || f === null) throw new SimError(`fd ${fd} passed the read/write checks but is not open`);
+    return f;
+  }
+
   /** The open file behind `fd`, or null (for the XRP syscall and io_uring). */
   file(fd: number): OpenFile | null {
-    return Number.isInteger(fd) && fd >= 0 && fd < this.fds.length ? this.fds[fd]! : null;
+    return (Number.isInteger(fd) ? this.fds[fd] : undefined) ?? null;
   }
 
   /** Installs `f` at the lowest free fd (for kernel objects such as BPF programs); returns the fd or -EMFILE. */
@@ -367,7 +397,7 @@ export class Process {
       if (f.kind !== FILE_REGULAR || !f.writable) return -EINVAL;
       if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) return -EINVAL;
       if (lengthBytes > FILE_BYTES_MAX) return -EFBIG;
-      this.kernel.fs.truncate(f.inode!, lengthBytes);
+      this.kernel.fs.truncate(f.requireInode(), lengthBytes);
       return 0;
     });
   }
@@ -385,7 +415,7 @@ export class Process {
       if (f.kind === FILE_PIPE) return -ESPIPE;
       if (f.kind !== FILE_REGULAR) return -ENODEV;
       if (offsetBytes + lenBytes > FILE_BYTES_MAX) return -EFBIG;
-      this.kernel.fs.fallocate(f.inode!, offsetBytes, lenBytes, { keepSize: mode === FALLOC_FL_KEEP_SIZE });
+      this.kernel.fs.fallocate(f.requireInode(), offsetBytes, lenBytes, { keepSize: mode === FALLOC_FL_KEEP_SIZE });
       return 0;
     });
   }
@@ -457,7 +487,9 @@ export class Process {
     if (!op.slept) {
       if (!op.placed) {
         // The queue was full: wait for a tag as driver.submit() does.
-        yield* this.kernel.driver.placeWhenFree(t, op.req!);
+        const req = op.req;
+        if (req === null) throw new SimError(`thread '${t.name}': a direct read waits for a tag without its request`);
+        yield* this.kernel.driver.placeWhenFree(t, req);
         wait.lastSubmittedNs = t.nowNs;
         status = wait.endSubmit() ? wait.status : yield t.block();
       } else {
@@ -483,10 +515,10 @@ export class Process {
    */
   planDirectRead(t: SimThread, fd: number, bufAddr: number, count: number, offset: number, positional: boolean): DirectRead | null {
     if (count === 0 || count > RW_COUNT_MAX || this.checkRw(fd, bufAddr, count, offset, positional, false) !== 0) return null;
-    const f = this.fds[fd]!;
+    const f = this.checkedFile(fd);
     if (f.kind !== FILE_REGULAR || !f.direct) return null;
     const pos = positional ? offset : f.pos;
-    const inode = f.inode!;
+    const inode = f.requireInode();
     if (((bufAddr | pos | count) & (LOGICAL_BLOCK_BYTES - 1)) !== 0 || pos >= inode.sizeBytes) return null;
     const k = this.kernel;
     const n = Math.min(count, inode.sizeBytes - pos);
@@ -546,7 +578,7 @@ export class Process {
     const k = this.kernel;
     const c = k.costs;
     const traced = k.breakdown.enabled;
-    const bd = k.breakdown.sumNs;
+    const bd = k.breakdown;
     const t0 = t.nowNs;
     let t1 = t0;
     let t2 = t0;
@@ -561,21 +593,21 @@ export class Process {
     let r = this.checkRw(fd, bufAddr, count, offset, positional, isWrite);
     let timedRead = false;
     if (r === 0 && count > 0) {
-      const f = this.fds[fd]!;
+      const f = this.checkedFile(fd);
       if (count > RW_COUNT_MAX) count = RW_COUNT_MAX;
       if (f.kind === FILE_PIPE) r = isWrite ? this.pipeWrite(f, bufAddr, count) : this.pipeRead(f, bufAddr, count);
       else if (isWrite) {
-        const pos = (f.flags & O_APPEND) !== 0 ? f.inode!.sizeBytes : positional ? offset : f.pos;
+        const pos = (f.flags & O_APPEND) !== 0 ? f.requireInode().sizeBytes : positional ? offset : f.pos;
         r = yield* this.fileWrite(t, f, bufAddr, count, pos);
         if (r > 0 && !positional) f.pos = pos + r;
       } else {
         // ---- file system ----
         const pos = positional ? offset : f.pos;
-        const inode = f.inode!;
+        const inode = f.requireInode();
         if (traced) {
           const tFs = t.nowNs;
           yield t.cpu(c.fsNs);
-          bd[L_FS]! += t.nowNs - tFs;
+          bd.add(L_FS, t.nowNs - tFs);
         } else {
           t.charge(c.fsNs);
         }
@@ -616,14 +648,14 @@ export class Process {
             let tB = t.nowNs;
             if (traced) {
               yield t.cpu(c.bioNs);
-              bd[L_BIO]! += t.nowNs - tB;
+              bd.add(L_BIO, t.nowNs - tB);
               tB = t.nowNs;
             } else {
               t.charge(c.bioNs);
             }
             yield* k.driver.submit(t, req);
             wait.lastSubmittedNs = t.nowNs;
-            if (traced) bd[L_DRIVER]! += t.nowNs - tB;
+            if (traced) bd.add(L_DRIVER, t.nowNs - tB);
           } else {
             for (const s of k.fs.map(inode, first, end - first)) {
               const a = Math.max(ioStart, s.lblk * FS_BLOCK_BYTES);
@@ -644,9 +676,9 @@ export class Process {
             status = yield t.block();
             if (traced) {
               const completeNs = k.driver.costs.completeNs;
-              bd[L_DEVICE]! += wait.lastCompletedNs - completeNs - wait.lastSubmittedNs;
-              bd[L_DRIVER]! += completeNs;
-              bd[L_WAKEUP]! += t.nowNs - wait.lastCompletedNs;
+              bd.add(L_DEVICE, wait.lastCompletedNs - completeNs - wait.lastSubmittedNs);
+              bd.add(L_DRIVER, completeNs);
+              bd.add(L_WAKEUP, t.nowNs - wait.lastCompletedNs);
             }
           } else {
             status = wait.status;
@@ -665,8 +697,8 @@ export class Process {
     const t3 = t.nowNs;
     yield t.cpu(c.syscallExitNs);
     if (timedRead && traced) {
-      bd[L_CROSSING]! += t1 - t0 + (t.nowNs - t3);
-      bd[L_SYSCALL]! += t2 - t1;
+      bd.add(L_CROSSING, t1 - t0 + (t.nowNs - t3));
+      bd.add(L_SYSCALL, t2 - t1);
       k.breakdown.reads++;
     }
     return r;
@@ -676,7 +708,7 @@ export class Process {
   private *fileWrite(t: SimThread, f: OpenFile, bufAddr: number, count: number, pos: number): Task<SysResult> {
     const k = this.kernel;
     const fs = k.fs;
-    const inode = f.inode!;
+    const inode = f.requireInode();
     yield t.cpu(k.costs.fsNs); // also consumes deferred charges: the write then happens on time
     if (f.direct && ((bufAddr | pos | count) & (LOGICAL_BLOCK_BYTES - 1)) !== 0) return -EINVAL;
     if (pos + count > FILE_BYTES_MAX) return -EFBIG;
@@ -707,7 +739,7 @@ export class Process {
   }
 
   private pipeRead(f: OpenFile, bufAddr: number, count: number): SysResult {
-    const p = f.pipe!;
+    const p = f.requirePipe();
     if (p.length === 0) return p.writers > 0 ? -EAGAIN : 0;
     const n = Math.min(count, p.length);
     this.mem.u8.set(p.data.subarray(0, n), bufAddr);
@@ -717,7 +749,7 @@ export class Process {
   }
 
   private pipeWrite(f: OpenFile, bufAddr: number, count: number): SysResult {
-    const p = f.pipe!;
+    const p = f.requirePipe();
     if (p.readers === 0) return -EPIPE;
     const n = Math.min(count, PIPE_BYTES_MAX - p.length);
     if (n === 0) return -EAGAIN;

@@ -170,9 +170,8 @@ export class Core implements EventTarget {
   currentMinVruntimeNs(): number {
     this.updateCurr();
     let m = this.current === null ? Infinity : this.current.vruntimeNs;
-    for (let i = 0; i < this.rq.length; i++) {
-      const v = this.rq[i]!.vruntimeNs;
-      if (v < m) m = v;
+    for (const t of this.rq) {
+      if (t.vruntimeNs < m) m = t.vruntimeNs;
     }
     if (m !== Infinity && m > this.minVruntimeNs) this.minVruntimeNs = m;
     return this.minVruntimeNs;
@@ -225,7 +224,9 @@ export class Core implements EventTarget {
   /** Stops the current burst/spin (keeping the CPU still owed) so the core can re-decide. */
   private pause(): void {
     if (this.mode === MODE_BURST) {
-      this.current!.burstRemainingNs -= this.sim.nowNs - this.burstResumedAtNs;
+      const cur = this.current;
+      if (cur === null) throw new SimError(`core ${this.id} is in a CPU burst without a current thread`);
+      cur.burstRemainingNs -= this.sim.nowNs - this.burstResumedAtNs;
     }
     if (this.mode === MODE_BURST || this.mode === MODE_SPIN) {
       this.timerToken = (this.timerToken + 1) & TOKEN_MASK;
@@ -283,7 +284,8 @@ export class Core implements EventTarget {
         let sleep = true;
         if (after === AFTER_CONTINUE) {
           // cpuThen(): the continuation runs as the thread's code would, then maybe sleeps.
-          const k = t.continuation!;
+          const k = t.continuation;
+          if (k === null) throw new SimError(`thread '${t.name}' ended a cpuThen() burst without its continuation`);
           t.continuation = null;
           const wakeBurstNs = t.pendingWakeBurstNs;
           t.pendingWakeBurstNs = 0;
@@ -354,28 +356,32 @@ export class Core implements EventTarget {
       const value = t.resumeValue;
       t.resumeValue = 0;
       let r: IteratorResult<number, unknown>;
+      const gen = t.gen;
+      if (gen === null) throw new SimError(`thread '${t.name}' is scheduled after it finished`);
       sim.runningCtx = t;
       try {
         if (t.hasPendingThrow) {
           t.hasPendingThrow = false;
           const error = t.pendingThrow;
           t.pendingThrow = undefined;
-          r = t.gen!.throw(error);
+          r = gen.throw(error);
         } else {
-          r = t.gen!.next(value);
+          r = gen.next(value);
         }
       } catch (error) {
-        if (t.callers.length === 0) throw error;
+        const caller = t.callers.pop();
+        if (caller === undefined) throw error;
         // An exception leaves a call() like it leaves a yield*: into the caller.
-        t.gen = t.callers.pop()!;
+        t.gen = caller;
         t.hasPendingThrow = true;
         t.pendingThrow = error;
         continue;
       }
       if (r.done === true) {
-        if (t.callers.length > 0) {
+        const caller = t.callers.pop();
+        if (caller !== undefined) {
           // Return from a call(): resume the caller with the result.
-          t.gen = t.callers.pop()!;
+          t.gen = caller;
           const result = r.value;
           t.resumeValue = typeof result === 'number' ? result : 0;
           continue;
@@ -410,7 +416,7 @@ export class Core implements EventTarget {
         t.deferredNs = 0;
         t.afterBurst = AFTER_CONTINUE;
       } else if (op === OP_CALL) {
-        t.callers.push(t.gen!);
+        t.callers.push(gen);
         t.gen = t.pendingCall;
         t.pendingCall = null;
       } else if (op === OP_SPIN) {
@@ -434,8 +440,8 @@ export class Core implements EventTarget {
     let target: Core = this;
     let best = this.load + 1; // this core's load with t counted
     for (let i = 1; i < cores.length; i++) {
-      const c = cores[(this.id + i) % cores.length]!;
-      if (!t.mayRunOn(c.id)) continue;
+      const c = cores[(this.id + i) % cores.length];
+      if (c === undefined || !t.mayRunOn(c.id)) continue;
       if (c.load + 1 < best) {
         best = c.load + 1;
         target = c;
@@ -474,15 +480,20 @@ export class Core implements EventTarget {
       this.prevThread = null;
       return;
     }
+    let t = rq[0];
+    if (t === undefined) throw new SimError(`core ${this.id} picked from an empty run queue`);
     let best = 0;
-    for (let i = 1; i < rq.length; i++) {
-      const a = rq[i]!;
-      const b = rq[best]!;
-      if (a.vruntimeNs < b.vruntimeNs || (a.vruntimeNs === b.vruntimeNs && a.id < b.id)) best = i;
+    let i = 0;
+    for (const a of rq) {
+      if (a.vruntimeNs < t.vruntimeNs || (a.vruntimeNs === t.vruntimeNs && a.id < t.id)) {
+        best = i;
+        t = a;
+      }
+      i++;
     }
-    const t = rq[best]!;
-    rq[best] = rq[rq.length - 1]!;
-    rq.pop();
+    // Remove t by moving the last thread into its place.
+    const last = rq.pop();
+    if (last !== undefined && last !== t) rq[best] = last;
     this.updateCurr();
     t.state = THREAD_RUNNING;
     t.core = this;
@@ -510,19 +521,18 @@ export class Core implements EventTarget {
     const cores = this.sim.cores;
     let from: Core | null = null;
     let fromIndex = -1;
+    let t: SimThread | null = null;
     for (let i = 1; i < cores.length; i++) {
-      const c = cores[(this.id + i) % cores.length]!;
-      if (from !== null && c.rq.length <= from.rq.length) continue;
-      for (let j = 0; j < c.rq.length; j++) {
-        if (c.rq[j]!.mayRunOn(this.id)) {
-          from = c;
-          fromIndex = j;
-          break;
-        }
+      const c = cores[(this.id + i) % cores.length];
+      if (c === undefined || (from !== null && c.rq.length <= from.rq.length)) continue;
+      const j = c.rq.findIndex((q) => q.mayRunOn(this.id));
+      if (j >= 0) {
+        from = c;
+        fromIndex = j;
+        t = c.rq[j] ?? null;
       }
     }
-    if (from === null) return;
-    const t = from.rq[fromIndex]!;
+    if (from === null || t === null) return;
     from.rq.splice(fromIndex, 1);
     const minV = this.currentMinVruntimeNs();
     t.vruntimeNs = t.vruntimeNs - from.minVruntimeNs + minV;
@@ -539,7 +549,8 @@ export class Core implements EventTarget {
 
   private startNextIrq(): void {
     if (this.params.irqTimeAccounting !== 0) this.updateCurr(); // the thread's time up to here is its own
-    const source = this.irqQueue[this.irqHead]!;
+    const source = this.irqQueue[this.irqHead];
+    if (source === null || source === undefined) throw new SimError(`core ${this.id} entered an interrupt with none queued`);
     this.irqQueue[this.irqHead++] = null;
     if (this.irqHead === this.irqTail) {
       this.irqHead = 0;
@@ -568,7 +579,9 @@ export class Core implements EventTarget {
         return;
       }
       sim.runningCtx = ctx;
-      const r = this.irqGen!.next(0);
+      const irqGen = this.irqGen;
+      if (irqGen === null) throw new SimError(`core ${this.id} runs an interrupt handler that was never started`);
+      const r = irqGen.next(0);
       if (r.done === true) {
         if (ctx.deferredNs === 0) {
           this.endIrq();

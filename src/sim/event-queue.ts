@@ -8,6 +8,8 @@ export interface EventTarget {
   onEvent(tag: number): void;
 }
 
+// non-null: every heap index below `count` holds an event and the arrays are at least `count`
+// long (grow keeps them so); push and pop run once per simulated event (bench:sim).
 export class EventQueue {
   private timesNs = new Float64Array(1024);
   private seqs = new Float64Array(1024);

@@ -64,7 +64,9 @@ export class Histogram {
     }
     const index = bucketOf(valueNs);
     if (index >= this.counts.length) this.grow(index);
-    this.counts[index]!++;
+    const count = this.counts[index];
+    if (count === undefined) throw new SimError(`histogram bucket ${index} of ${valueNs} ns is past the grown table`);
+    this.counts[index] = count + 1;
     this.total++;
     this.sumNs += valueNs;
     if (valueNs < this.minValueNs) this.minValueNs = valueNs;
@@ -74,7 +76,8 @@ export class Histogram {
   /** Adds every sample of `other` into this histogram. */
   merge(other: Histogram): void {
     if (other.counts.length > this.counts.length) this.grow(other.counts.length - 1);
-    for (let i = 0; i < other.counts.length; i++) this.counts[i]! += other.counts[i]!;
+    // A bucket past the end of `other` holds none of its samples.
+    this.counts = this.counts.map((n, i) => n + (other.counts[i] ?? 0));
     this.total += other.total;
     this.sumNs += other.sumNs;
     if (other.minValueNs < this.minValueNs) this.minValueNs = other.minValueNs;
@@ -100,8 +103,8 @@ export class Histogram {
     // Integer arithmetic so that e.g. p99.9 of 1000 samples is rank 999, not 1000.
     const rank = Math.max(1, Math.ceil((Math.round(p * 1e6) * this.total) / 1e8));
     let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i]!;
+    for (const [i, n] of this.counts.entries()) {
+      seen += n;
       if (seen >= rank) return Math.max(this.minValueNs, Math.min(bucketHighNs(i), this.maxValueNs));
     }
     return this.maxValueNs;

@@ -125,16 +125,17 @@ export class Simulator {
       }
     }
     let start = options.core ?? (allowed === null ? 0 : allowed.indexOf(1));
-    if (!Number.isInteger(start) || start < 0 || start >= this.cores.length) {
+    const startCore = Number.isInteger(start) ? this.cores[start] : undefined;
+    if (startCore === undefined) {
       throw new SimError(`thread '${name}': core ${String(start)} out of range 0..${this.cores.length - 1}`);
     }
     if (allowed !== null && allowed[start] === 0) throw new SimError(`thread '${name}': core ${start} is outside its affinity`);
-    const t = new SimThread(this, this.threads.length, name, this.cores[start]!, allowed);
+    const t = new SimThread(this, this.threads.length, name, startCore, allowed);
     t.gen = body(t);
     this.threads.push(t);
     this.liveThreads++;
     // New threads start at the core's min vruntime, placed like a wake-up.
-    const core = options.core !== undefined ? this.cores[start]! : this.selectCore(t);
+    const core = options.core !== undefined ? startCore : this.selectCore(t);
     t.vruntimeNs = core.currentMinVruntimeNs();
     t.core = core;
     core.enqueue(t);
@@ -198,12 +199,13 @@ export class Simulator {
     if (t.mayRunOn(prev.id) && prev.idle) return prev;
     let best: Core | null = null;
     for (let i = 1; i <= cores.length; i++) {
-      const c = cores[(prev.id + i) % cores.length]!;
-      if (!t.mayRunOn(c.id)) continue;
+      const c = cores[(prev.id + i) % cores.length];
+      if (c === undefined || !t.mayRunOn(c.id)) continue;
       if (c.idle) return c;
       if (best === null || c.load < best.load || (c.load === best.load && c === prev)) best = c;
     }
-    return best!;
+    if (best === null) throw new SimError(`thread '${t.name}' may run on no core`);
+    return best;
   }
 
   /** Called by a core when a thread's body returns. */

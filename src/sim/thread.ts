@@ -196,7 +196,9 @@ export class SimThread implements CpuContext, EventTarget {
 
   /** The wake-up's IPI arrived at core `coreId`: the thread becomes runnable there. */
   onEvent(coreId: number): void {
-    this.sim.cores[coreId]!.enqueue(this); // scheduled by Simulator.wake with a valid core id
+    const core = this.sim.cores[coreId];
+    if (core === undefined) throw new SimError(`wake-up of thread '${this.name}' arrived at core ${coreId}, which does not exist`);
+    core.enqueue(this);
   }
 
   mayRunOn(coreId: number): boolean {

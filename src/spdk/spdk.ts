@@ -98,8 +98,9 @@ export class SpdkQpair {
     yield t.cpu(this.driver.costs.submitNs);
     // A full queue: poll until a slot frees (SPDK returns -ENOMEM and the app polls).
     while (this.freeCount === 0) yield* this.pollOnce(t);
-    const cid = this.freeTags[--this.freeCount]!;
-    const cmd = this.qp.commands[cid]!;
+    const cid = this.freeTags[--this.freeCount];
+    if (cid === undefined) throw new SimError(`SPDK: free tag ${this.freeCount} outside the tag list`);
+    const cmd = this.qp.command(cid);
     cmd.opcode = opcode;
     cmd.slba = slba;
     cmd.nlb = blockCount - 1;
@@ -135,8 +136,13 @@ export class SpdkQpair {
 
   /** Busy-polls until command `cid` has completed; returns its NVMe status. */
   *wait(t: SimThread, cid: number): Task<number> {
-    while (this.statusOf[cid]! < 0) yield* this.pollOnce(t);
-    return this.statusOf[cid]!;
+    const status = (): number => {
+      const s = this.statusOf[cid];
+      if (s === undefined) throw new SimError(`SPDK: wait for command id ${cid}, which this queue never issued`);
+      return s;
+    };
+    while (status() < 0) yield* this.pollOnce(t);
+    return status();
   }
 
   /** Reads `blockCount` blocks at `slba` and polls for the completion; returns the NVMe status. */

@@ -54,6 +54,7 @@ import {
   type SlPair,
 } from './skiplist-format.ts';
 import { buildSkipList, skipListGetWalk, skipListRangeWalk, stridedEntries } from './skiplist.ts';
+import { at } from '../base/checked.ts';
 
 export type StructureMode = 'read' | 'xrp';
 export type FallbackMode = 'user' | 'xrp';
@@ -218,6 +219,13 @@ interface ThreadIo {
   scratchBuf: number;
   /** the loaded storage functions (none in read mode) */
   progFds: number[];
+}
+
+/** The fd of the thread's one loaded storage function (xrp mode loads it before the first query). */
+function functionFd(io: ThreadIo): number {
+  const fd = io.progFds[0];
+  if (fd === undefined) throw new StructureError('STRUCT_RUN', 'an xrp query before its storage function was loaded');
+  return fd;
 }
 
 interface Tally {
@@ -407,9 +415,9 @@ export function runArrayChain(prepared: PreparedArrayChain, options: ArrayChainR
   const starts = options.starts;
   if (starts !== undefined && starts.length === 0) throw paramError('run: starts must not be empty');
   const queries = Array.from({ length: c.queries }, (_, i) =>
-    arrayChainQuery(prepared.nElems, starts !== undefined ? starts[i % starts.length]! : rng.nextBelow(prepared.nElems), options.hops));
+    arrayChainQuery(prepared.nElems, starts !== undefined ? at(starts, i % starts.length, 'chain start') : rng.nextBelow(prepared.nElems), options.hops));
   return runOnMachine(prepared.imagePath, options, c, [ARRAY_CHAIN_FN], function* (io, i, tally, host) {
-    const q = queries[i]!;
+    const q = at(queries, i, 'array-chain query');
     let answer: ArrayChainState;
     if (options.mode === 'read') {
       answer = (yield* userWalk(io, arrayChainWalk(q), tally)).state;
@@ -418,7 +426,7 @@ export function runArrayChain(prepared: PreparedArrayChain, options: ArrayChainR
       writeArrayChainQuery(scratch, q);
       let finished: ArrayChainState | null = null;
       const budget = arrayChainBudget(q.hopsTotal, options.readsMax);
-      const complete = yield* xrpRequest(io, io.progFds[0]!, blockOffsetOf(q.index), options, c, tally, budget, function* () {
+      const complete = yield* xrpRequest(io, functionFd(io), blockOffsetOf(q.index), options, c, tally, budget, function* () {
         const walked = yield* preadWalk(io, arrayChainWalk(readArrayChainQuery(scratch)), tally, budget);
         if (walked === null) return false;
         tally.fallbackReads += walked.reads;
@@ -454,7 +462,10 @@ export interface SkipListRunOptions extends RunOptions {
 
 function samePairs(a: SlPair[], b: SlPair[]): boolean {
   if (a.length !== b.length) return false;
-  return a.every((p, i) => p.key === b[i]!.key && Buffer.from(p.value).equals(Buffer.from(b[i]!.value)));
+  return a.every((p, i) => {
+    const q = b[i];
+    return q !== undefined && p.key === q.key && Buffer.from(p.value).equals(Buffer.from(q.value));
+  });
 }
 
 /** N skip-list point lookups or range scans with seeded random keys. */
@@ -471,7 +482,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
   const given = options.keys;
   if (given !== undefined && given.length === 0) throw paramError('run: keys must not be empty');
   const keys = Array.from({ length: c.queries }, (_, i) => {
-    if (given !== undefined) return given[i % given.length]!;
+    if (given !== undefined) return at(given, i % given.length, 'given key');
     const key = BigInt(rng.nextBelow(prepared.keys)) * stride;
     // an absent key: just past a present one (stride > 1), or past the last
     if (rng.nextFloat() < missRatio) return stride > 1n ? key + 1n : BigInt(prepared.keys) * stride;
@@ -479,7 +490,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
   });
   const fn = options.op === 'get' ? SKIPLIST_GET_FN : SKIPLIST_RANGE_FN;
   return runOnMachine(prepared.imagePath, options, c, [fn], function* (io, i, tally, host) {
-    const key = keys[i]!;
+    const key = at(keys, i, 'skip-list key');
     const endWanted = key + BigInt(rangeKeys - 1) * stride;
     const end = endWanted > U64_MAX ? U64_MAX : endWanted;
     const scratch = io.proc.bytes(io.scratchBuf, PAGE_BYTES);
@@ -491,7 +502,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       } else {
         writeSlGetQuery(scratch, key);
         const budget = skipListBudget(prepared.fileBytes, options.readsMax);
-        const complete = yield* xrpRequest(io, io.progFds[0]!, SL_HEAD_OFFSET, options, c, tally, budget);
+        const complete = yield* xrpRequest(io, functionFd(io), SL_HEAD_OFFSET, options, c, tally, budget);
         if (!complete) {
           spent(tally, `skip-list get ${key}`, budget);
           return `get ${key}: partial (LIMIT)`;
@@ -500,12 +511,14 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       }
       if (c.verify) {
         const ref = runWalk(host, skipListGetWalk(key));
-        if (found !== ref.found || (found && !Buffer.from(value!).equals(Buffer.from(ref.value!)))) {
+        // readSlGetQuery sets a value exactly when the key was found
+        const sameValue = value === undefined || ref.value === undefined ? value === ref.value : Buffer.from(value).equals(Buffer.from(ref.value));
+        if (found !== ref.found || !sameValue) {
           throw new StructureError('STRUCT_RUN', `skip-list lookup ${i} of key ${key} (${options.mode}): found ${found}, expected ${ref.found}`);
         }
         tally.verified++;
       }
-      return found ? `get ${key}: found, value ${Buffer.from(value!).toString('hex')}` : `get ${key}: not found`;
+      return found && value !== undefined ? `get ${key}: found, value ${Buffer.from(value).toString('hex')}` : `get ${key}: not found`;
     }
     let pairs: SlPair[];
     if (options.mode === 'read') {
@@ -517,7 +530,7 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       // one budget for the whole scan, its pages included
       const budget = skipListBudget(prepared.fileBytes, options.readsMax);
       for (;;) {
-        const complete = budget.open && (yield* xrpRequest(io, io.progFds[0]!, pos, options, c, tally, budget));
+        const complete = budget.open && (yield* xrpRequest(io, functionFd(io), pos, options, c, tally, budget));
         if (!complete) {
           spent(tally, `skip-list range ${key}..${end}`, budget);
           return `range ${key}..${end}: partial (LIMIT) after ${pairs.length} pairs`;
@@ -536,7 +549,9 @@ export function runSkipList(prepared: PreparedSkipList, options: SkipListRunOpti
       }
       tally.verified++;
     }
-    const span = pairs.length > 0 ? `, keys ${pairs[0]!.key} to ${pairs.at(-1)!.key}` : '';
+    const [first] = pairs;
+    const last = pairs.at(-1);
+    const span = first !== undefined && last !== undefined ? `, keys ${first.key} to ${last.key}` : '';
     return `range ${key}..${end}: ${pairs.length} pairs${span}`;
   });
 }

@@ -25,6 +25,7 @@ import {
   type SlNode,
   type SlPair,
 } from './skiplist-format.ts';
+import { at } from '../base/checked.ts';
 
 /** Nodes per file (a limit: 2^22 nodes are 2 GiB). */
 export const SL_NODES_MAX = 2 ** 22;
@@ -82,22 +83,22 @@ export function buildSkipList(sink: WriteSink, entries: readonly SkipListEntry[]
     checkValue(e.value, e.key);
   }
   const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.key === sorted[i - 1]!.key) throw paramError(`skip list: key ${sorted[i]!.key} appears twice`);
+  let previous: SkipListEntry | undefined;
+  for (const e of sorted) {
+    if (previous !== undefined && e.key === previous.key) throw paramError(`skip list: key ${e.key} appears twice`);
+    previous = e;
   }
   const drawer = new LevelDrawer(options);
-  const levels = sorted.map(() => drawer.next());
+  const nodes = sorted.map((entry) => ({ entry, level: drawer.next(), links: [] as SlForward[] }));
   const levelCounts = new Array<number>(SL_LEVEL_MAX).fill(0);
-  for (const h of levels) levelCounts[h - 1]!++;
+  for (const { level } of nodes) levelCounts[level - 1] = at(levelCounts, level - 1, 'skip list level count') + 1;
 
   // Links, from the last node back: on every level, the nearest node to the right.
   const right: SlForward[] = emptyForwards();
-  const links: SlForward[][] = new Array(sorted.length);
-  for (let i = sorted.length - 1; i >= 0; i--) {
-    const h = levels[i]!;
-    links[i] = right.slice(0, h).map((f) => ({ ...f }));
+  for (const [i, node] of [...nodes.entries()].reverse()) {
+    node.links = right.slice(0, node.level).map((f) => ({ ...f }));
     const offset = (i + 1) * SL_NODE_BYTES;
-    for (let l = 0; l < h; l++) right[l] = { key: sorted[i]!.key, offset };
+    for (let l = 0; l < node.level; l++) right[l] = { key: node.entry.key, offset };
   }
   const head = headNode(sorted.length);
   head.fwd = right;
@@ -117,11 +118,11 @@ export function buildSkipList(sink: WriteSink, entries: readonly SkipListEntry[]
     used = 0;
   };
   put(head);
-  sorted.forEach((e, i) => {
+  for (const { entry: e, level, links } of nodes) {
     const fwd = emptyForwards();
-    links[i]!.forEach((f, l) => (fwd[l] = f));
-    put({ key: e.key, magic: SL_MAGIC_NODE, level: levels[i]!, value: padValue(e.value), fwd });
-  });
+    links.forEach((f, l) => (fwd[l] = f));
+    put({ key: e.key, magic: SL_MAGIC_NODE, level, value: padValue(e.value), fwd });
+  }
   flush();
   return { nodes: sorted.length, fileBytes: written, levelCounts };
 }
@@ -135,6 +136,20 @@ export function stridedEntries(count: number, stride = 2n): SkipListEntry[] {
     new DataView(value.buffer).setBigUint64(0, key, true);
     return { key, value };
   });
+}
+
+/** The link of `node` on `level`: every node holds SL_LEVEL_MAX links, so a missing one is a corrupt node. */
+function link(node: SlNode, level: number): SlForward {
+  const f = node.fwd[level];
+  if (f === undefined) throw corruptError(`skip list: the node of key ${node.key} has no link on level ${level}`);
+  return f;
+}
+
+/** The predecessor of `key` on `level` (predecessors() finds one on every level). */
+function predecessor<P>(preds: readonly P[], level: number, key: bigint): P {
+  const p = preds[level];
+  if (p === undefined) throw corruptError(`skip list: no predecessor of key ${key} on level ${level}`);
+  return p;
 }
 
 // ---- user-space walks (the same reads as the storage functions) ----
@@ -183,7 +198,7 @@ function* descend(bound: bigint, stopAtEqual: boolean): BlockWalk<{ at: Position
     level = Math.min(level, at.node.level - 1);
     let next: SlForward | null = null;
     for (; level >= 0; level--) {
-      const f = at.node.fwd[level]!;
+      const f = link(at.node, level);
       if (f.offset === 0 || f.key > bound || (!stopAtEqual && f.key === bound)) continue;
       checkLink(at.node, at.offset, f, at.atHead, level);
       if (f.key === bound) return { at, equal: f };
@@ -230,7 +245,7 @@ export function* skipListRangeWalk(begin: bigint, end: bigint): BlockWalk<SkipLi
   let { node, offset, atHead, reads } = at;
   const pairs: SlPair[] = [];
   for (let hop = 0; hop <= SL_WALK_HOPS_MAX; hop++) {
-    const f = node.fwd[0]!;
+    const f = link(node, 0);
     if (f.offset === 0 || f.key > end) return { pairs, reads };
     checkLink(node, offset, f, atHead, 0);
     node = checkNode(yield f.offset, f.offset, f.key);
@@ -285,7 +300,7 @@ export class SkipListWriter {
     let hops = 0;
     for (let level = SL_LEVEL_MAX - 1; level >= 0; level--) {
       for (;;) {
-        const f = node.fwd[level]!;
+        const f = link(node, level);
         if (f.offset === 0 || f.key >= key) {
           if (f.offset !== 0 && f.key === key) hit = f;
           break;
@@ -329,15 +344,17 @@ export class SkipListWriter {
     const fwd = emptyForwards();
     const changed = new Map<number, SlNode>();
     for (let l = 0; l < level; l++) {
-      const pred = changed.get(preds[l]!.offset) ?? preds[l]!.node;
-      fwd[l] = { ...pred.fwd[l]! };
+      const p = predecessor(preds, l, key);
+      const pred = changed.get(p.offset) ?? p.node;
+      fwd[l] = { ...link(pred, l) };
       pred.fwd[l] = { key, offset };
-      changed.set(preds[l]!.offset, pred);
+      changed.set(p.offset, pred);
     }
-    changed.set(offset, { key, magic: SL_MAGIC_NODE, level, value: padValue(value), fwd });
+    const added: SlNode = { key, magic: SL_MAGIC_NODE, level, value: padValue(value), fwd };
+    changed.set(offset, added);
     this.setCount(changed, +1);
     // the new node first, so the file never links to a node that is not there yet
-    this.file.write(offset, encodeNode(changed.get(offset)!));
+    this.file.write(offset, encodeNode(changed.get(offset) ?? added));
     changed.delete(offset);
     this.writeNodes(changed);
     return 'inserted';
@@ -351,10 +368,11 @@ export class SkipListWriter {
     const target = readNode(this.file, hit.offset, key);
     const changed = new Map<number, SlNode>();
     for (let l = 0; l < target.level; l++) {
-      const pred = changed.get(preds[l]!.offset) ?? preds[l]!.node;
-      if (pred.fwd[l]!.offset !== hit.offset) throw corruptError(`skip list: key ${key} is not linked on level ${l}`);
-      pred.fwd[l] = { ...target.fwd[l]! };
-      changed.set(preds[l]!.offset, pred);
+      const p = predecessor(preds, l, key);
+      const pred = changed.get(p.offset) ?? p.node;
+      if (link(pred, l).offset !== hit.offset) throw corruptError(`skip list: key ${key} is not linked on level ${l}`);
+      pred.fwd[l] = { ...link(target, l) };
+      changed.set(p.offset, pred);
     }
     this.setCount(changed, -1);
     this.writeNodes(changed);

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XrpError } from '../base/errors.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, encode, insn, type Insn } from '../bpf/isa.ts';
+import { at as itemAt, present } from '../base/checked.ts';
 
 export class KernelOracleError extends XrpError {
   constructor(message: string) {
@@ -83,7 +84,7 @@ export function buildBpfElf(
   functionName = 'prog',
   functionStarts: readonly number[] = [],
 ): Uint8Array {
-  const entryEnd = functionStarts.length > 0 ? functionStarts[0]! : insns.length;
+  const entryEnd = functionStarts[0] ?? insns.length; // without subprograms the entry is the whole program
   const entry = insns.slice(0, entryEnd).map((i) => ({ ...i }));
   const text = insns.slice(entryEnd);
   const fnNames = functionStarts.map((_, k) => `fn${k}`);
@@ -118,7 +119,7 @@ export function buildBpfElf(
   const sv = new DataView(symtab.buffer);
   const sym = (i: number, name: string, info: number, shndx: number, value: number, size: number): void => {
     const at = i * SYM_BYTES;
-    sv.setUint32(at, nameOffset.get(name)!, true);
+    sv.setUint32(at, present(nameOffset.get(name), `string-table offset of symbol "${name}"`), true);
     sv.setUint8(at + 4, info);
     sv.setUint16(at + 6, shndx, true);
     sv.setBigUint64(at + 8, BigInt(value), true);
@@ -130,8 +131,8 @@ export function buildBpfElf(
   const STT_OBJECT = 1;
   const TEXT_SECTION = 5;
   functionStarts.forEach((start, k) => {
-    const end = k + 1 < functionStarts.length ? functionStarts[k + 1]! : insns.length;
-    sym(1 + k, fnNames[k]!, (STB_LOCAL << 4) | STT_FUNC, TEXT_SECTION, (start - entryEnd) * 8, (end - start) * 8);
+    const end = functionStarts[k + 1] ?? insns.length; // the last function runs to the end
+    sym(1 + k, itemAt(fnNames, k, 'function name'), (STB_LOCAL << 4) | STT_FUNC, TEXT_SECTION, (start - entryEnd) * 8, (end - start) * 8);
   });
   const firstGlobal = 1 + fnNames.length;
   sym(firstGlobal, functionName, (STB_GLOBAL << 4) | STT_FUNC, 2, 0, code.length);
@@ -186,7 +187,7 @@ export function buildBpfElf(
     entsize: number,
   ): void => {
     const at = shAt + i * SH_BYTES;
-    v.setUint32(at, nameOffset.get(name)!, true);
+    v.setUint32(at, present(nameOffset.get(name), `string-table offset of section "${name}"`), true);
     v.setUint32(at + 4, type, true);
     v.setBigUint64(at + 8, BigInt(flags), true);
     v.setBigUint64(at + 24, BigInt(offset), true);

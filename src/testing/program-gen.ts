@@ -31,6 +31,7 @@ import {
   type Insn,
 } from '../bpf/isa.ts';
 import { Prng, splitmix32 } from '../base/prng.ts';
+import { at as itemAt, present } from '../base/checked.ts';
 
 /**
  * The generator's draws over the project's one PRNG (src/base/prng.ts). Its
@@ -254,7 +255,7 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
 
   const emitMemory = (): void => {
     const size = rng.pick(SIZES);
-    const bytes = SIZE_BYTES[size]!;
+    const bytes = present(SIZE_BYTES[size], `width of size 0x${size.toString(16)}`);
     const onStack = rng.chance(0.5);
     const base = onStack ? FP : BUF_REG;
     const off = onStack ? stackPlace(bytes) : bufferPlace(bytes, false);
@@ -383,7 +384,7 @@ export function generateProgram(options: GenOptions): GeneratedProgram {
     out.push(insn(InsnClass.JMP | JmpOp.EXIT));
   }
   for (const { at: site, fn } of callFixups) {
-    out[site] = insn(InsnClass.JMP | JmpOp.CALL, 0, CallSrc.LOCAL, 0, fnStarts[fn]! - site - 1);
+    out[site] = insn(InsnClass.JMP | JmpOp.CALL, 0, CallSrc.LOCAL, 0, itemAt(fnStarts, fn, 'subprogram start') - site - 1);
   }
 
   const input = new Uint8Array(at);

@@ -11,6 +11,7 @@ import { decode, insn, type Insn } from '../bpf/isa.ts';
 import { AddressSpace } from '../bpf/memory.ts';
 import { XRP_CTX_BYTES, XRP_PAGE_BYTES } from '../bpf/verifier/types.ts';
 import { verify, type VerifierResult } from '../bpf/verifier/verifier.ts';
+import { at, present } from '../base/checked.ts';
 
 /** Executed-instruction limit of a run: far above what any accepted small program can execute. */
 const RUN_INSNS_MAX = 2_000_000;
@@ -46,7 +47,7 @@ export function mutate(insns: readonly Insn[], rng: GenRng): Insn[] {
   const count = rng.between(1, 3);
   for (let k = 0; k < count && out.length > 0; k++) {
     const pc = rng.below(out.length);
-    const i = out[pc]!;
+    const i = at(out, pc, 'instruction to mutate');
     switch (rng.below(7)) {
       case 0:
         out[pc] = insn(i.code, i.dst, i.src, i.off + rng.pick([-8, -4, -1, 1, 4, 8, 512, 4096, -512]), i.imm);
@@ -62,7 +63,7 @@ export function mutate(insns: readonly Insn[], rng: GenRng): Insn[] {
         break;
       case 4:
         if (pc + 1 < out.length) {
-          out[pc] = out[pc + 1]!;
+          out[pc] = at(out, pc + 1, 'instruction to swap');
           out[pc + 1] = i;
         }
         break;
@@ -86,7 +87,7 @@ export function candidate(seed: number, corpus: readonly Candidate[]): Candidate
     return { label: `gen seed ${seed}${kind === 0 ? '' : ' mutated'}`, insns, type: 'mem', memSizeBytes: g.bufferBytes };
   }
   if (kind <= 8) {
-    const base = corpus[rng.below(corpus.length)]!;
+    const base = at(corpus, rng.below(corpus.length), 'corpus program');
     return { ...base, label: `${base.label} mutated (seed ${seed})`, insns: mutate(base.insns, rng) };
   }
   const bytes = rng.bytes(8 * rng.between(1, 24));
@@ -123,8 +124,8 @@ export function checkCandidate(c: Candidate, rng: GenRng, runs = 2, insnLimit = 
     }
     // the verifier must have kept the context's pointers intact
     if (c.type === 'xrp') {
-      const ctx = memory.regions.find((r) => r.name === 'ctx')!;
-      const data = memory.regions.find((r) => r.name === 'data')!;
+      const ctx = present(memory.regions.find((r) => r.name === 'ctx'), 'the xrp context region');
+      const data = present(memory.regions.find((r) => r.name === 'data'), 'the xrp data region');
       if (memory.view.getBigUint64(ctx.base + 264, true) !== BigInt(data.base)) return { accepted: true, result, violation: `${c.label}: accepted but ctx->data was overwritten` };
     }
   }

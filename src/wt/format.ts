@@ -24,6 +24,7 @@
 
 import { crc32 } from 'node:zlib';
 import { corruptPage, WtError } from './errors.ts';
+import { at as itemAt, InternalError } from '../base/checked.ts';
 
 export const PAGE_BYTES = 4096;
 export const HEADER_BYTES = 32;
@@ -56,7 +57,10 @@ export const internalCellBytes = (key: Uint8Array): number => 2 + align8(INTERNA
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined) throw new InternalError(`compareKeys: byte ${i} is past a key of ${a.length} or ${b.length} bytes`);
+    const d = x - y;
     if (d !== 0) return d;
   }
   return a.length - b.length;
@@ -129,11 +133,10 @@ export function encodePage(image: PageImage, block: number, generation: number):
     fence(null, 20);
     fence(null, 24);
   }
-  for (let i = 0; i < n; i++) {
-    const key = image.keys[i]!;
+  for (const [i, key] of image.keys.entries()) {
     view.setUint16(HEADER_BYTES + 2 * i, at, true);
     if (image.type === 'leaf') {
-      const value = image.values[i]!;
+      const value = itemAt(image.values, i, 'leaf value of a page image');
       if (at + LEAF_CELL_HEADER > PAGE_BYTES) throw new WtError('WT_STATE', `leaf for block ${block} overflows`);
       view.setUint16(at, key.length, true);
       view.setUint16(at + 2, value.length, true);
@@ -143,7 +146,7 @@ export function encodePage(image: PageImage, block: number, generation: number):
       put(value);
       at = align8(at + value.length);
     } else {
-      const child = image.children[i]!;
+      const child = itemAt(image.children, i, 'child of a page image');
       const k = i === 0 ? new Uint8Array(0) : key;
       if (at + INTERNAL_CELL_HEADER > PAGE_BYTES) throw new WtError('WT_STATE', `internal page for block ${block} overflows`);
       view.setUint16(at, k.length, true);
@@ -177,7 +180,7 @@ export function decodePage(page: Uint8Array, block: number, expect: { checksum?:
   }
   if (view.getUint32(12, true) !== block) throw corruptPage(block, 12, `page says it is block ${view.getUint32(12, true)}`);
   const type = page[4];
-  const level = page[5]!;
+  const level = view.getUint8(5);
   if (type !== TYPE_LEAF && type !== TYPE_INTERNAL) throw corruptPage(block, 4, `bad page type ${String(type)}`);
   if ((type === TYPE_LEAF) !== (level === 0) || level > LEVEL_MAX) throw corruptPage(block, 5, `level ${level} does not fit page type ${type}`);
   if (expect.level !== undefined && level !== expect.level) throw corruptPage(block, 5, `level ${level}, expected ${expect.level}`);
@@ -204,7 +207,8 @@ export function decodePage(page: Uint8Array, block: number, expect: { checksum?:
     const keyLen = view.getUint16(off, true);
     if (keyLen > KEY_MAX_BYTES) throw corruptPage(block, off, `key of ${keyLen} bytes in slot ${i}`);
     const key = slice(off + hdr, keyLen, `key of slot ${i}`, off);
-    if (i > (type === TYPE_LEAF ? 0 : 1) && compareKeys(keys[i - 1]!, key) >= 0) throw corruptPage(block, off, `key of slot ${i} is not above the previous one`);
+    const previous = keys[i - 1];
+    if (i > (type === TYPE_LEAF ? 0 : 1) && previous !== undefined && compareKeys(previous, key) >= 0) throw corruptPage(block, off, `key of slot ${i} is not above the previous one`);
     keys.push(key);
     if (type === TYPE_LEAF) {
       const valueLen = view.getUint16(off + 2, true);
@@ -219,7 +223,9 @@ export function decodePage(page: Uint8Array, block: number, expect: { checksum?:
   if (type === TYPE_LEAF) {
     const low = fence(20);
     const high = fence(24);
-    if (n > 0 && ((low !== null && compareKeys(keys[0]!, low) < 0) || (high !== null && compareKeys(keys[n - 1]!, high) >= 0))) {
+    const first = keys[0];
+    const last = keys[n - 1];
+    if (first !== undefined && last !== undefined && ((low !== null && compareKeys(first, low) < 0) || (high !== null && compareKeys(last, high) >= 0))) {
       throw corruptPage(block, 20, 'keys outside the fence keys');
     }
     return { type: 'leaf', keys, values, low, high };

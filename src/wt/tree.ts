@@ -25,6 +25,7 @@ import {
 } from './format.ts';
 import type { PageIo } from './io.ts';
 import { checkXrpLeaf } from './xrp-check.ts';
+import { at as itemAt } from '../base/checked.ts';
 
 class Ref {
   page: MemPage | null = null;
@@ -108,7 +109,7 @@ function childIndex(page: MemInternal, key: Uint8Array): number {
   let found = 0;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (compareKeys(page.keys[mid]!, key) <= 0) {
+    if (compareKeys(itemAt(page.keys, mid, 'page key'), key) <= 0) {
       found = mid;
       lo = mid + 1;
     } else hi = mid - 1;
@@ -122,13 +123,13 @@ function lowerBound(keys: Uint8Array[], key: Uint8Array): number {
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (compareKeys(keys[mid]!, key) < 0) lo = mid + 1;
+    if (compareKeys(itemAt(keys, mid, 'key'), key) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-const leafBytes = (p: MemLeaf): number => p.keys.reduce((s, k, i) => s + leafCellBytes(k, p.values[i]!), 0);
+const leafBytes = (p: MemLeaf): number => p.keys.reduce((s, k, i) => s + leafCellBytes(k, itemAt(p.values, i, 'leaf value')), 0);
 const internalBytes = (p: MemInternal): number => p.keys.reduce((s, k) => s + internalCellBytes(k), 0);
 
 /** Greedy packing of items (sizes) into runs that each fit `capacity`; returns the start indices. */
@@ -136,7 +137,7 @@ function packRuns(sizes: number[], capacity: number): number[] {
   const starts = [0];
   let used = 0;
   sizes.forEach((size, i) => {
-    if (used + size > capacity && i > starts.at(-1)!) {
+    if (used + size > capacity && i > itemAt(starts, starts.length - 1, 'last run start')) {
       starts.push(i);
       used = 0;
     }
@@ -149,7 +150,7 @@ function packRuns(sizes: number[], capacity: number): number[] {
     let acc = 0;
     let mid = 1;
     for (let i = 0; i < sizes.length - 1; i++) {
-      acc += sizes[i]!;
+      acc += itemAt(sizes, i, 'cell size');
       mid = i + 1;
       if (acc >= total / 2) break;
     }
@@ -347,9 +348,9 @@ export class WtTree {
       let missing: Ref | null = null;
       while (page.kind === 'internal') {
         const i = childIndex(page, key);
-        if (i + 1 < page.keys.length) high = page.keys[i + 1]!;
+        if (i + 1 < page.keys.length) high = itemAt(page.keys, i + 1, 'page key');
         idx.push(i);
-        const ref = page.refs[i]!;
+        const ref = itemAt(page.refs, i, 'child reference');
         if (ref.page === null) {
           missing = ref;
           break;
@@ -417,7 +418,8 @@ export class WtTree {
       const leaf = p.pages.at(-1) as MemLeaf;
       this.visited(io, p.pages.length);
       const i = lowerBound(leaf.keys, key);
-      return i < leaf.keys.length && compareKeys(leaf.keys[i]!, key) === 0 ? leaf.values[i]! : null;
+      const found = leaf.keys[i];
+      return found !== undefined && compareKeys(found, key) === 0 ? itemAt(leaf.values, i, 'leaf value') : null;
     }
   }
 
@@ -463,7 +465,7 @@ export class WtTree {
       const p = yield* this.path(io, from, false);
       this.visited(io, p.pages.length);
       const leaf = p.pages.at(-1) as MemLeaf;
-      for (let i = lowerBound(leaf.keys, from); i < leaf.keys.length && out.length < count; i++) out.push([leaf.keys[i]!, leaf.values[i]!]);
+      for (let i = lowerBound(leaf.keys, from); i < leaf.keys.length && out.length < count; i++) out.push([itemAt(leaf.keys, i, 'leaf key'), itemAt(leaf.values, i, 'leaf value')]);
       if (p.high === null) break;
       from = p.high;
     }
@@ -481,7 +483,8 @@ export class WtTree {
     this.visited(io, p.pages.length);
     const leaf = p.pages.at(-1) as MemLeaf;
     const i = lowerBound(leaf.keys, key);
-    if (i < leaf.keys.length && compareKeys(leaf.keys[i]!, key) === 0) leaf.values[i] = value.slice();
+    const found = leaf.keys[i];
+    if (found !== undefined && compareKeys(found, key) === 0) leaf.values[i] = value.slice();
     else {
       leaf.keys.splice(i, 0, key.slice());
       leaf.values.splice(i, 0, value.slice());
@@ -499,7 +502,8 @@ export class WtTree {
     this.visited(io, p.pages.length);
     const leaf = p.pages.at(-1) as MemLeaf;
     const i = lowerBound(leaf.keys, key);
-    if (i >= leaf.keys.length || compareKeys(leaf.keys[i]!, key) !== 0) return false;
+    const found = leaf.keys[i];
+    if (found === undefined || compareKeys(found, key) !== 0) return false;
     leaf.keys.splice(i, 1);
     leaf.values.splice(i, 1);
     this.markDirty(leaf);
@@ -510,7 +514,7 @@ export class WtTree {
   /** Splits overfull pages from the leaf up (synchronous: every page is in memory). */
   private splitUp(pages: MemPage[], idx: number[]): void {
     for (let d = pages.length - 1; d >= 0; d--) {
-      const page = pages[d]!;
+      const page = itemAt(pages, d, 'page on the path');
       const parts = this.splitPage(page);
       if (parts === null) return;
       if (d === 0) {
@@ -528,7 +532,7 @@ export class WtTree {
         return;
       }
       const parent = pages[d - 1] as MemInternal;
-      const at = idx[d - 1]! + 1;
+      const at = itemAt(idx, d - 1, 'child index on the path') + 1;
       parent.keys.splice(at, 0, ...parts.map((x) => x.sep));
       parent.refs.splice(at, 0, ...parts.map((x) => x.ref));
       this.markDirty(parent);
@@ -539,11 +543,11 @@ export class WtTree {
   private splitPage(page: MemPage): { sep: Uint8Array; ref: Ref }[] | null {
     const capacity = page.kind === 'leaf' ? LEAF_CAPACITY : INTERNAL_CAPACITY;
     if ((page.kind === 'leaf' ? leafBytes(page) : internalBytes(page)) <= capacity) return null;
-    const sizes = page.kind === 'leaf' ? page.keys.map((k, i) => leafCellBytes(k, page.values[i]!)) : page.keys.map((k) => internalCellBytes(k));
+    const sizes = page.kind === 'leaf' ? page.keys.map((k, i) => leafCellBytes(k, itemAt(page.values, i, 'leaf value'))) : page.keys.map((k) => internalCellBytes(k));
     const starts = packRuns(sizes, capacity);
     const out: { sep: Uint8Array; ref: Ref }[] = [];
     for (let r = starts.length - 1; r >= 1; r--) {
-      const from = starts[r]!;
+      const from = itemAt(starts, r, 'run start');
       const ref = new Ref(0, 0, page.ref.level);
       let part: MemPage;
       if (page.kind === 'leaf') {
@@ -555,7 +559,7 @@ export class WtTree {
       if (part.kind === 'internal') this.internalCached++;
       this.markDirty(part);
       this.touch(part);
-      out.unshift({ sep: part.keys[0]!, ref });
+      out.unshift({ sep: itemAt(part.keys, 0, 'first key of a split part'), ref });
     }
     return out;
   }
@@ -564,7 +568,10 @@ export class WtTree {
 
   private allocate(): number {
     const minReader = this.readers.size === 0 ? Infinity : Math.min(...this.readers.keys());
-    while (this.limbo.length > 0 && this.limbo[0]!.epoch <= minReader) this.free.push(...this.limbo.shift()!.blocks);
+    for (let first = this.limbo[0]; first !== undefined && first.epoch <= minReader; first = this.limbo[0]) {
+      this.limbo.shift();
+      this.free.push(...first.blocks);
+    }
     return this.free.pop() ?? this.endBlock++;
   }
 
@@ -589,7 +596,7 @@ export class WtTree {
           page.refs.forEach((r, i) => {
             if (r.page === null) return;
             const before = r.block;
-            visit(r.page, i === 0 ? low : page.keys[i]!, i + 1 < page.keys.length ? page.keys[i + 1]! : high);
+            visit(r.page, i === 0 ? low : itemAt(page.keys, i, 'page key'), i + 1 < page.keys.length ? itemAt(page.keys, i + 1, 'page key') : high);
             if (r.block !== before) this.markDirty(page);
           });
         }

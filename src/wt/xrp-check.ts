@@ -11,6 +11,7 @@
 import { WtError } from './errors.ts';
 import { compareKeys, decodePage, KEY_MAX_BYTES, PAGE_BYTES } from './format.ts';
 import type { XrpWalkOutcome } from './io.ts';
+import { at as itemAt } from '../base/checked.ts';
 
 export const WT_QUERY_MAGIC = 0x51505457;
 export const WT_QUERY_BYTES = 192;
@@ -77,7 +78,7 @@ export function checkXrpLeaf(out: Extract<XrpWalkOutcome, { kind: 'leaf' }>, key
   let at = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const c = compareKeys(leaf.keys[mid]!, key);
+    const c = compareKeys(itemAt(leaf.keys, mid, 'leaf key'), key);
     if (c === 0) {
       at = mid;
       break;
@@ -87,7 +88,7 @@ export function checkXrpLeaf(out: Extract<XrpWalkOutcome, { kind: 'leaf' }>, key
   }
   if ((at >= 0) !== out.found) return undefined;
   if (at < 0) return { value: null };
-  const value = leaf.values[at]!;
+  const value = itemAt(leaf.values, at, 'leaf value');
   if (out.valueBytes !== value.length || out.valueOffset + out.valueBytes > PAGE_BYTES) return undefined;
   const fromFn = out.leaf.subarray(out.valueOffset, out.valueOffset + out.valueBytes);
   if (!Buffer.from(fromFn).equals(Buffer.from(value))) return undefined;

@@ -3,6 +3,7 @@
 // databases", as YCSB uses them), drawing from one seeded Prng.
 
 import type { Prng } from '../base/prng.ts';
+import { present } from '../base/checked.ts';
 
 const FNV_OFFSET_BASIS_64 = 0xcbf29ce484222325n;
 const FNV_PRIME_64 = 1099511628211n;
@@ -145,6 +146,6 @@ export class DiscreteGenerator<T> {
       if (val < v.weight / this.total) return v.value;
       val -= v.weight / this.total;
     }
-    return this.values.at(-1)!.value;
+    return present(this.values.at(-1), 'last value of a discrete generator').value; // rounding left val just above the last weight
   }
 }

@@ -4,11 +4,12 @@
 // \t \n \r \f \uXXXX and \x escapes. Later keys override earlier ones.
 
 import { WtError } from '../wt/errors.ts';
+import { at } from '../base/checked.ts';
 
 function unescape(text: string, file: string, line: number): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text.charAt(i);
     if (c !== '\\') {
       out += c;
       continue;
@@ -35,14 +36,14 @@ export function parseProperties(text: string, file = 'properties'): Map<string, 
   const lines = text.split(/\r\n|\r|\n/);
   for (let i = 0; i < lines.length; i++) {
     const first = i + 1;
-    let line = lines[i]!.replace(/^[ \t\f]+/, '');
+    let line = at(lines, i, 'properties line').replace(/^[ \t\f]+/, '');
     if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
     // an odd number of trailing backslashes continues the line
     while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < lines.length) {
-      line = line.slice(0, -1) + lines[++i]!.replace(/^[ \t\f]+/, '');
+      line = line.slice(0, -1) + at(lines, ++i, 'properties continuation line').replace(/^[ \t\f]+/, '');
     }
     let k = 0;
-    while (k < line.length && !/[=: \t\f]/.test(line[k]!)) k += line[k] === '\\' ? 2 : 1;
+    while (k < line.length && !/[=: \t\f]/.test(line.charAt(k))) k += line[k] === '\\' ? 2 : 1;
     const key = unescape(line.slice(0, k), file, first);
     let rest = line.slice(k).replace(/^[ \t\f]*/, '');
     if (rest.startsWith('=') || rest.startsWith(':')) rest = rest.slice(1).replace(/^[ \t\f]*/, '');

@@ -202,12 +202,11 @@ export class CoreWorkload {
 
 /** Records: per field, name length u8, name, value length u16, value. */
 export function encodeRecord(prefix: string, fields: readonly Uint8Array[]): Uint8Array {
-  const names = fields.map((_, i) => encoder.encode(`${prefix}${i}`));
-  const size = fields.reduce((s, f, i) => s + 3 + names[i]!.length + f.length, 0);
+  const named = fields.map((f, i) => ({ f, name: encoder.encode(`${prefix}${i}`) }));
+  const size = named.reduce((s, { f, name }) => s + 3 + name.length + f.length, 0);
   const out = new Uint8Array(size);
   let at = 0;
-  fields.forEach((f, i) => {
-    const name = names[i]!;
+  for (const { f, name } of named) {
     out[at] = name.length;
     out.set(name, at + 1);
     at += 1 + name.length;
@@ -215,18 +214,19 @@ export function encodeRecord(prefix: string, fields: readonly Uint8Array[]): Uin
     out[at + 1] = f.length >> 8;
     out.set(f, at + 2);
     at += 2 + f.length;
-  });
+  }
   return out;
 }
 
 export function decodeRecord(bytes: Uint8Array): Uint8Array[] {
   const fields: Uint8Array[] = [];
   let at = 0;
-  while (at < bytes.length) {
-    const nameLen = bytes[at]!;
+  for (let nameLen = bytes[at]; nameLen !== undefined; nameLen = bytes[at]) {
     at += 1 + nameLen;
-    if (at + 2 > bytes.length) throw new WtError('WT_CORRUPT', `record: field ${fields.length} runs past the record's ${bytes.length} bytes`);
-    const len = bytes[at]! | (bytes[at + 1]! << 8);
+    const lo = bytes[at];
+    const hi = bytes[at + 1];
+    if (lo === undefined || hi === undefined) throw new WtError('WT_CORRUPT', `record: field ${fields.length} runs past the record's ${bytes.length} bytes`);
+    const len = lo | (hi << 8);
     at += 2;
     if (at + len > bytes.length) throw new WtError('WT_CORRUPT', `record: field ${fields.length} runs past the record's ${bytes.length} bytes`);
     fields.push(bytes.subarray(at, at + len));

@@ -1,12 +1,14 @@
 // Rules of the source text that a reader relies on: the simulated core and the
 // XRP contract never look at the wall clock, unseeded randomness or timers
 // (same seed, same bytes); comments and docs cite no issue numbers of a
-// tracker that is not in the repository.
+// tracker that is not in the repository; a non-null assertion (`x!`) is kept
+// only on a hot path, under a comment that says why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { filesUnder, ROOT } from './imports.ts';
+import { nonNullSites } from './non-null.ts';
 
 const DETERMINISTIC = ['src/sim', 'src/device', 'src/kernel', 'src/spdk', 'src/xrp'];
 const NONDETERMINISTIC = /\b(Date\.now|new Date\(|Math\.random|performance\.now|process\.hrtime|setTimeout|setInterval|setImmediate|queueMicrotask|crypto\.random\w*)\b/;
@@ -54,4 +56,98 @@ test('the rules see what they ban', () => {
   assert.ok(ISSUE_NUMBER.test(`// the hook of ${'issue'} 6`));
   assert.ok(ISSUE_NUMBER.test(`/** fixed (${'#'}12) */`));
   assert.ok(!ISSUE_NUMBER.test("test('a fan-out issues 16 commands at once')"));
+});
+
+// ---- non-null assertions ----
+//
+// Everywhere in src/ a non-null assertion needs a reason: an index the type
+// cannot prove is in range is narrowed by a check that throws a typed error, or
+// by restructuring (for-of, entries, destructuring, a Map.get whose undefined is
+// handled). Only the hot paths below keep assertions, where a check per operand
+// would cost measurable time; each kept site sits under a `non-null: <why>`
+// comment (one per function or loop).
+
+/** Files that may keep non-null assertions, and why. */
+const NON_NULL_HOT_PATHS: Readonly<Record<string, string>> = {
+  'src/bpf/interp/interp.ts': 'the interpreter loop: register file and decoded code indexed by fields the decoder range-checked (bench:interp)',
+  'src/bpf/interp/ops.ts': 'the register-file helpers the interpreter loop calls per instruction (bench:interp)',
+  'src/sim/event-queue.ts': 'the event heap: push and pop run once per simulated event (bench:sim)',
+};
+
+/**
+ * Folders whose owners sweep their own assertions: until then their count may
+ * not grow above this ceiling (lower it as they are swept; remove the entry at
+ * zero, and the rule above applies).
+ */
+const NON_NULL_CEILINGS: Readonly<Record<string, number>> = {
+  'src/bpf/verifier': 129,
+  'src/bpf/jit': 101,
+  'src/native': 25,
+  'src/cli': 12,
+  'src/kernel/xrp': 1,
+  'src/kv': 46,
+  // not swept yet
+  'src/bench': 46,
+};
+
+const ceilingOf = (file: string): string | undefined => Object.keys(NON_NULL_CEILINGS).find((dir) => file.startsWith(`${dir}/`));
+
+/** The folder a file is counted under: src/<top>, or src/bpf/<sub> and src/kernel/<sub> for those split by area. */
+function folderOf(file: string): string {
+  const parts = file.split('/');
+  const split = (parts[1] === 'bpf' || parts[1] === 'kernel') && parts.length > 3;
+  return parts.slice(0, split ? 3 : 2).join('/');
+}
+
+test('non-null assertions: only on allow-listed hot paths, each under a reason; the owners\' folders under their ceilings', (t) => {
+  const perFolder = new Map<string, number>();
+  const unreasoned: string[] = [];
+  const outsideHotPaths: string[] = [];
+  const hotPathCounts = new Map<string, number>();
+  for (const file of filesUnder('src', ['.ts'])) {
+    const sites = nonNullSites(file, readFileSync(join(ROOT, file), 'utf8'));
+    const folder = folderOf(file);
+    perFolder.set(folder, (perFolder.get(folder) ?? 0) + sites.length);
+    if (ceilingOf(file) !== undefined) continue;
+    const hot = Object.hasOwn(NON_NULL_HOT_PATHS, file);
+    if (hot) hotPathCounts.set(file, sites.length);
+    for (const site of sites) {
+      if (!hot) outsideHotPaths.push(`${file}:${site.line}`);
+      else if (!site.reasoned) unreasoned.push(`${file}:${site.line}`);
+    }
+  }
+  t.diagnostic(`non-null assertions per folder: ${[...perFolder].filter(([, n]) => n > 0).map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  assert.deepEqual(outsideHotPaths, [], `non-null assertions outside the hot paths: narrow with a check that throws a typed error (src/base/errors.ts) or restructure:\n${outsideHotPaths.join('\n')}`);
+  assert.deepEqual(unreasoned, [], `non-null assertions on a hot path without a \`// non-null: <why>\` comment above their statement, loop or function:\n${unreasoned.join('\n')}`);
+  const stale = [...hotPathCounts].filter(([, n]) => n === 0).map(([f]) => f);
+  const missing = Object.keys(NON_NULL_HOT_PATHS).filter((f) => !hotPathCounts.has(f));
+  assert.deepEqual([...stale, ...missing], [], 'allow-listed hot paths that no longer exist or hold no assertion: remove them from the list');
+  const over: string[] = [];
+  for (const [dir, ceiling] of Object.entries(NON_NULL_CEILINGS)) {
+    const count = [...perFolder].filter(([f]) => f === dir || f.startsWith(`${dir}/`)).reduce((sum, [, n]) => sum + n, 0);
+    if (count > ceiling) over.push(`${dir}: ${count} > ${ceiling}`);
+    else if (count < ceiling) t.diagnostic(`${dir}: ${count} non-null assertions, ceiling ${ceiling} can be lowered`);
+  }
+  assert.deepEqual(over, [], `folders above their non-null ceiling (remove assertions rather than raise it):\n${over.join('\n')}`);
+});
+
+test('the non-null counter sees assertions, not negations, and finds reasons by scope', () => {
+  const sites = nonNullSites('x.ts', [
+    'const a = m.get(k)!.v + xs[0]!;',
+    'if (a !== b && !c) f("no! here"); // not! counted',
+    '// non-null: the register index is range-checked by the decoder',
+    'function hot(R: Int32Array, d: number) {',
+    '  for (;;) { R[d] = R[d + 1]!; }',
+    '}',
+    'function cold(xs: number[]) {',
+    '  // non-null: too short',
+    '  return xs[1]!;',
+    '}',
+  ].join('\n'));
+  assert.deepEqual(sites, [
+    { line: 1, reasoned: false },
+    { line: 1, reasoned: false },
+    { line: 5, reasoned: true },
+    { line: 9, reasoned: false },
+  ]);
 });

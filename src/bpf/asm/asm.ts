@@ -29,6 +29,7 @@ import {
   insn,
 } from '../isa.ts';
 import type { Insn } from '../isa.ts';
+import { at } from '../../base/checked.ts';
 
 export type AsmSyntax = 'auto' | 'ubpf' | 'llvm';
 
@@ -61,6 +62,13 @@ function group(m: RegExpExecArray, i: number): string {
   const g = m[i];
   if (g === undefined) throw new LineError(`cannot parse '${m[0]}'`);
   return g;
+}
+
+/** `table[key]` for a key a pattern matched from the table's own names (a LineError, not a crash, if it is not there). */
+function entry<T>(table: Readonly<Record<string, T>>, key: string): T {
+  const value = table[key];
+  if (value === undefined) throw new LineError(`unknown '${key}'`);
+  return value;
 }
 
 /** Operand `i` of a line whose operand count was checked. */
@@ -109,8 +117,7 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
   let firstExitSlot: number | undefined;
 
   const sourceLinesText = source.split(/\r?\n/);
-  for (let i = 0; i < sourceLinesText.length; i++) {
-    const rawLine = sourceLinesText[i]!;
+  for (const [i, rawLine] of sourceLinesText.entries()) {
     const line = firstLine + i;
     if (rawLine.length > LINE_CHARS_MAX) throw new AsmError(fileName, line, rawLine.trim(), `line longer than ${LINE_CHARS_MAX} characters`);
     // One space between tokens keeps every pattern below linear in the line length.
@@ -143,11 +150,13 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
       if (err instanceof LineError) throw new AsmError(fileName, line, rawLine.trim(), err.message);
       throw err;
     }
-    if (kernelOpcode && emitted.slots[0]!.code !== parseInt(group(kernelOpcode, 1), 16)) {
-      const found = emitted.slots[0]!.code.toString(16).padStart(2, '0');
+    const first = emitted.slots[0];
+    if (first === undefined) throw new AsmError(fileName, line, rawLine.trim(), 'the line assembles to no instruction');
+    if (kernelOpcode && first.code !== parseInt(group(kernelOpcode, 1), 16)) {
+      const found = first.code.toString(16).padStart(2, '0');
       throw new AsmError(fileName, line, rawLine.trim(), `the logged opcode (${kernelOpcode[1]}) is not the opcode of the instruction (${found})`);
     }
-    if (firstExitSlot === undefined && emitted.slots.length === 1 && emitted.slots[0]!.code === (InsnClass.JMP | JmpOp.EXIT)) {
+    if (firstExitSlot === undefined && emitted.slots.length === 1 && first.code === (InsnClass.JMP | JmpOp.EXIT)) {
       firstExitSlot = out.length;
     }
     if (emitted.label) fixups.push({ slot: out.length, name: emitted.label.name, field: emitted.label.field, line, text: rawLine.trim() });
@@ -161,11 +170,12 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
     let target = labels.get(fixup.name)?.slot;
     if (target === undefined && fixup.name === 'exit' && firstExitSlot !== undefined) {
       target = firstExitSlot;
-      labels.set('exit', { slot: firstExitSlot, line: sourceLines[firstExitSlot]! });
+      labels.set('exit', { slot: firstExitSlot, line: at(sourceLines, firstExitSlot, 'source line of the first exit') });
     }
     if (target === undefined) throw new AsmError(fileName, fixup.line, fixup.text, `undefined label '${fixup.name}'`);
     const delta = target - fixup.slot - 1;
-    const slot = out[fixup.slot]!;
+    const slot = out[fixup.slot];
+    if (slot === undefined) throw new AsmError(fileName, fixup.line, fixup.text, `label fixup at slot ${fixup.slot}, past the ${out.length} slots assembled`);
     if (fixup.field === 'off') {
       if (delta < -0x8000 || delta > 0x7fff) {
         throw new AsmError(fileName, fixup.line, fixup.text, `jump to '${fixup.name}' is ${delta} slots away, beyond the 16-bit offset range`);
@@ -185,7 +195,9 @@ export function assembleProgram(source: string, options: AssembleOptions = {}): 
 function assembleLine(text: string, syntax: AsmSyntax, rawImm: boolean): Emitted {
   const raw = /^\.raw\s+(\S+)$/i.exec(text);
   if (raw) return { slots: [rawSlot(group(raw, 1))] };
-  const head = /^(\S+)/.exec(text)![1]!.toLowerCase();
+  const headMatch = /^(\S+)/.exec(text);
+  if (headMatch === null) throw new LineError('empty instruction');
+  const head = group(headMatch, 1).toLowerCase();
   if (head === 'call' || head === 'callx') return parseCall(text);
   if (head === 'exit') {
     if (text.toLowerCase() !== 'exit') throw new LineError('exit takes no operands');
@@ -354,7 +366,7 @@ function ldImm64Slots(dst: number, valueText: string): [Insn, Insn] {
   const mapVal = /^map_val\s*\(\s*(map_by_fd|map_by_idx)\s*\(\s*([^()]+?)\s*\)\s*\)\s*(?:([+-])\s*(\S+))?$/i.exec(v);
   if (simple) {
     const kind = group(simple, 1).toLowerCase();
-    src = { map_by_fd: LdImm64Src.MAP_BY_FD, var_addr: LdImm64Src.VAR_ADDR, code_addr: LdImm64Src.CODE_ADDR, map_by_idx: LdImm64Src.MAP_BY_IDX }[kind]!;
+    src = entry<number>({ map_by_fd: LdImm64Src.MAP_BY_FD, var_addr: LdImm64Src.VAR_ADDR, code_addr: LdImm64Src.CODE_ADDR, map_by_idx: LdImm64Src.MAP_BY_IDX }, kind);
     lo = parseField(group(simple, 2), 32, kind, true);
   } else if (mapVal) {
     src = group(mapVal, 1).toLowerCase() === 'map_by_fd' ? LdImm64Src.MAP_VAL_BY_FD : LdImm64Src.MAP_VAL_BY_IDX;
@@ -428,15 +440,13 @@ function ubpfMem(text: string): { reg: number; off: number } {
 }
 
 function parseUbpf(text: string): Emitted {
-  const m = /^(\S+)\s*(.*)$/.exec(text)!;
+  const m = /^(\S+)\s*(.*)$/.exec(text);
+  if (m === null) throw new LineError('empty instruction');
   const mnemonic = group(m, 1).toLowerCase();
   const rest = group(m, 2).trim();
   if (mnemonic === 'lock') return parseUbpfLock(rest);
-  const operands = rest === '' ? [] : rest.split(',');
-  for (let i = 0; i < operands.length; i++) {
-    operands[i] = operands[i]!.trim();
-    if (operands[i] === '') throw new LineError('empty operand');
-  }
+  const operands = rest === '' ? [] : rest.split(',').map((o) => o.trim());
+  if (operands.includes('')) throw new LineError('empty operand');
   let k: RegExpExecArray | null;
 
   if ((k = /^(add|sub|mul|div|sdiv|or|and|lsh|rsh|mod|smod|xor|mov|arsh)(32|64)?$/.exec(mnemonic))) {
@@ -444,7 +454,7 @@ function parseUbpf(text: string): Emitted {
     const cls = k[2] === '32' ? InsnClass.ALU : InsnClass.ALU64;
     const off = k[1] === 'sdiv' || k[1] === 'smod' ? 1 : 0;
     const dst = ubpfReg(operand(operands, 0));
-    const op = ALU_OPS[group(k, 1)]!;
+    const op = entry(ALU_OPS, group(k, 1));
     if (isUbpfRegOperand(operand(operands, 1))) {
       return { slots: [insn(cls | op | Source.X, dst, ubpfReg(operand(operands, 1)), off)] };
     }
@@ -484,7 +494,7 @@ function parseUbpf(text: string): Emitted {
   if ((k = /^(jeq|jgt|jge|jset|jne|jsgt|jsge|jlt|jle|jslt|jsle)(32)?$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 3);
     const cls = k[2] === '32' ? InsnClass.JMP32 : InsnClass.JMP;
-    const op = JMP_OPS[group(k, 1)]!;
+    const op = entry(JMP_OPS, group(k, 1));
     const dst = ubpfReg(operand(operands, 0));
     const slot = isUbpfRegOperand(operand(operands, 1))
       ? insn(cls | op | Source.X, dst, ubpfReg(operand(operands, 1)))
@@ -500,18 +510,18 @@ function parseUbpf(text: string): Emitted {
     if (k[1] === 's' && k[2] === 'dw') throw new LineError(`unknown mnemonic '${mnemonic}'`);
     const mode = k[1] === 's' ? Mode.MEMSX : Mode.MEM;
     const { reg, off } = ubpfMem(operand(operands, 1));
-    return { slots: [insn(InsnClass.LDX | mode | SIZE_SUFFIX[group(k, 2)]!, ubpfReg(operand(operands, 0)), reg, off)] };
+    return { slots: [insn(InsnClass.LDX | mode | entry(SIZE_SUFFIX, group(k, 2)), ubpfReg(operand(operands, 0)), reg, off)] };
   }
   if ((k = /^st(x?)(b|h|w|dw)$/.exec(mnemonic))) {
     operandCount(mnemonic, operands, 2);
     const { reg, off } = ubpfMem(operand(operands, 0));
-    const size = SIZE_SUFFIX[group(k, 2)]!;
+    const size = entry(SIZE_SUFFIX, group(k, 2));
     if (k[1] === 'x') return { slots: [insn(InsnClass.STX | Mode.MEM | size, reg, ubpfReg(operand(operands, 1)), off)] };
     return { slots: [insn(InsnClass.ST | Mode.MEM | size, reg, 0, off, parseField(operand(operands, 1), 32, 'immediate', true))] };
   }
   if ((k = /^ld(abs|ind)(b|h|w)$/.exec(mnemonic))) {
     // Legacy packet loads: encodable so that their rejection can be tested.
-    const size = SIZE_SUFFIX[group(k, 2)]!;
+    const size = entry(SIZE_SUFFIX, group(k, 2));
     if (k[1] === 'abs') {
       operandCount(mnemonic, operands, 1);
       return { slots: [insn(InsnClass.LD | Mode.ABS | size, 0, 0, 0, parseField(operand(operands, 0), 32, 'immediate', true))] };
@@ -530,7 +540,7 @@ function parseUbpfLock(rest: string): Emitted {
   const opName = group(m, 2).toLowerCase();
   const k = /^(add|or|and|xor|xchg|cmpxchg)(32|64)?$/.exec(opName);
   if (!k) throw new LineError(`unknown atomic operation '${m[2]}'`);
-  let imm = ATOMIC_OPS[group(k, 1)]!;
+  let imm = entry(ATOMIC_OPS, group(k, 1));
   if (fetch) {
     if (k[1] === 'xchg' || k[1] === 'cmpxchg') throw new LineError(`'${k[1]}' always fetches; drop 'fetch'`);
     imm |= AtomicOp.FETCH;
@@ -651,7 +661,7 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
   if ((m = RE_IF.exec(t))) {
     const dst = llvmReg(group(m, 1));
     const cls = dst.wide ? InsnClass.JMP : InsnClass.JMP32;
-    const op = LLVM_JMP_OPS[group(m, 2)]!;
+    const op = entry(LLVM_JMP_OPS, group(m, 2));
     const operand = aluOperand(dst, group(m, 3), 'comparison', rawImm);
     const slot =
       operand.reg !== undefined
@@ -661,14 +671,14 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
   }
   if ((m = RE_LOCK.exec(t))) {
     if (group(m, 1).toLowerCase() !== 'u' || (m[2] !== '32' && m[2] !== '64')) throw new LineError('atomic operations take u32 or u64');
-    const size = BITS_TO_SIZE[group(m, 2)]!;
+    const size = entry(BITS_TO_SIZE, group(m, 2));
     return {
-      slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 3)).n, llvmReg(group(m, 7)).n, memOffset(m[4], m[5]), LLVM_ATOMIC_OPS[group(m, 6)]!)],
+      slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 3)).n, llvmReg(group(m, 7)).n, memOffset(m[4], m[5]), entry(LLVM_ATOMIC_OPS, group(m, 6)))],
     };
   }
   if ((m = RE_STORE.exec(t))) {
     if (group(m, 1).toLowerCase() !== 'u') throw new LineError('stores take u8, u16, u32 or u64');
-    const size = BITS_TO_SIZE[group(m, 2)]!;
+    const size = entry(BITS_TO_SIZE, group(m, 2));
     const dst = llvmReg(group(m, 3)).n;
     const off = memOffset(m[4], m[5]);
     const value = group(m, 6);
@@ -680,12 +690,12 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
     const signed = group(m, 2).toLowerCase() === 's';
     if (signed && m[3] === '64') throw new LineError('there is no sign-extending 64-bit load (use u64)');
     const mode = signed ? Mode.MEMSX : Mode.MEM;
-    return { slots: [insn(InsnClass.LDX | mode | BITS_TO_SIZE[group(m, 3)]!, llvmReg(group(m, 1)).n, llvmReg(group(m, 4)).n, memOffset(m[5], m[6]))] };
+    return { slots: [insn(InsnClass.LDX | mode | entry(BITS_TO_SIZE, group(m, 3)), llvmReg(group(m, 1)).n, llvmReg(group(m, 4)).n, memOffset(m[5], m[6]))] };
   }
   if ((m = RE_LEGACY.exec(t))) {
     if (llvmReg(group(m, 1)).n !== 0) throw new LineError('legacy packet loads always write r0');
     if (group(m, 2).toLowerCase() !== 'u' || m[3] === '64') throw new LineError('legacy packet loads take u8, u16 or u32');
-    const size = BITS_TO_SIZE[group(m, 3)]!;
+    const size = entry(BITS_TO_SIZE, group(m, 3));
     if (m[4] !== undefined) {
       const imm = m[6] === undefined ? 0 : parseField(`${m[5]}${m[6]}`, 32, 'immediate', true);
       return { slots: [insn(InsnClass.LD | Mode.IND | size, 0, llvmReg(m[4]).n, 0, imm)] };
@@ -721,7 +731,7 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
     const result = llvmReg(group(m, 1));
     const src = llvmReg(group(m, 7));
     if (result.n !== src.n) throw new LineError('atomic fetch returns the old value in its source register: both must be the same');
-    const imm = ATOMIC_OPS[group(m, 2).toLowerCase()]! | AtomicOp.FETCH;
+    const imm = entry(ATOMIC_OPS, group(m, 2).toLowerCase()) | AtomicOp.FETCH;
     const size = m[3] === '32' ? Size.W : Size.DW;
     return { slots: [insn(InsnClass.STX | Mode.ATOMIC | size, llvmReg(group(m, 4)).n, src.n, memOffset(m[5], m[6]), imm)] };
   }
@@ -751,7 +761,7 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
   }
   if ((m = RE_ALU.exec(t))) {
     const dst = llvmReg(group(m, 1));
-    const { op, off } = LLVM_ALU_OPS[group(m, 2)]!;
+    const { op, off } = entry(LLVM_ALU_OPS, group(m, 2));
     const operand = aluOperand(dst, group(m, 3), 'operation', rawImm);
     const cls = dst.wide ? InsnClass.ALU64 : InsnClass.ALU;
     if (operand.reg !== undefined) return { slots: [insn(cls | op | Source.X, dst.n, operand.reg, off)] };
@@ -759,6 +769,6 @@ function parseLlvm(text: string, rawImm: boolean): Emitted {
   }
   // A recognisable shape with a bad register gets the more precise message.
   const badReg = /\b([rw]\d{2,})\b/i.exec(t);
-  if (badReg && Number(badReg[1]!.slice(1)) > 15) throw new LineError(`bad register '${badReg[1]}'`);
+  if (badReg && Number(group(badReg, 1).slice(1)) > 15) throw new LineError(`bad register '${badReg[1]}'`);
   throw new LineError('cannot parse instruction');
 }

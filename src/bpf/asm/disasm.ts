@@ -14,6 +14,7 @@
 
 import { AluOp, AtomicOp, CallSrc, InsnClass, JmpOp, LDDW_OPCODE, LdImm64Src, Mode, Size, sizeBytes } from '../isa.ts';
 import type { Insn } from '../isa.ts';
+import { at, InternalError } from '../../base/checked.ts';
 
 // Module-local aliases: under tsx every use of an imported binding is a getter call, which
 // dominated decoding time (each trace line and verifier log line comes through here).
@@ -266,11 +267,18 @@ function ldImm64Operand(d: Extract<DecodedInsn, { kind: 'lddw' }>): string {
   }
 }
 
+/** The name of a decoded ALU operation (decodeInsn only yields operations the tables name). */
+function aluName(table: Readonly<Record<number, string>>, op: number): string {
+  const name = table[op];
+  if (name === undefined) throw new InternalError(`disassembler: ALU operation 0x${op.toString(16)} has no name`);
+  return name;
+}
+
 function formatLlvm(d: DecodedInsn): string {
   switch (d.kind) {
     case 'alu': {
       const r = d.is64 ? 'r' : 'w';
-      const operator = (d.signed ? 's' : '') + LLVM_ALU[d.op]!;
+      const operator = (d.signed ? 's' : '') + aluName(LLVM_ALU, d.op);
       const operand = d.src !== undefined ? `${r}${d.src}` : `${d.imm}`;
       return `${r}${d.dst} ${operator} ${operand}`;
     }
@@ -416,7 +424,7 @@ function rawWord(slot: Insn): string {
 function formatUbpfDecoded(d: Exclude<DecodedInsn, { kind: 'invalid' }>): string {
   switch (d.kind) {
     case 'alu': {
-      const name = (d.signed ? 's' : '') + UBPF_ALU[d.op]! + (d.is64 ? '' : '32');
+      const name = (d.signed ? 's' : '') + aluName(UBPF_ALU, d.op) + (d.is64 ? '' : '32');
       return `${name} %r${d.dst}, ${d.src !== undefined ? `%r${d.src}` : d.imm}`;
     }
     case 'neg':
@@ -467,7 +475,7 @@ export function formatUbpf(insns: readonly Insn[]): string {
   for (let pc = 0; pc < insns.length; ) {
     const decoded = decodeInsn(insns, pc);
     if (decoded.kind === 'invalid') {
-      lines.push(rawWord(insns[pc]!));
+      lines.push(rawWord(at(insns, pc, 'instruction')));
       pc += 1;
       continue;
     }

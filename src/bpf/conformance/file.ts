@@ -152,17 +152,17 @@ function contentLines(section: ConformanceSection): NumberedLine[] {
 }
 
 function trimTrailingBlankLines(lines: string[]): string[] {
-  let end = lines.length;
-  while (end > 0 && lines[end - 1]!.trim() === '') end--;
-  return lines.slice(0, end);
+  const lastText = lines.reduce((last, line, i) => (line.trim() !== '' ? i : last), -1);
+  return lines.slice(0, lastText + 1);
 }
 
 /** An integer token: `0x` hex or decimal, optionally negative. */
 function parseIntegerToken(token: string): bigint | undefined {
   const m = /^(-?)(0x[0-9a-f]+|[0-9]+)$/i.exec(token);
-  if (!m) return undefined;
-  const magnitude = BigInt(m[2]!);
-  return m[1] === '-' ? -magnitude : magnitude;
+  const [, sign, digits] = m ?? [];
+  if (digits === undefined) return undefined;
+  const magnitude = BigInt(digits);
+  return sign === '-' ? -magnitude : magnitude;
 }
 
 /** A 64-bit value: 0..2^64-1, or a negative number down to -2^63 taken as two's complement. */
@@ -204,11 +204,11 @@ function parseResult(section: ConformanceSection, fileName: string): bigint {
   for (const line of contentLines(section)) {
     for (const token of stripComment(line.text).split(/\s+/).filter(Boolean)) tokens.push({ lineNo: line.lineNo, text: token });
   }
-  if (tokens.length === 0) throw new ConformanceFileError(fileName, section.firstLine, 'empty `-- result` section');
-  if (tokens.length > 1) {
-    throw new ConformanceFileError(fileName, tokens[1]!.lineNo, `\`-- result\` holds more than one value ('${tokens[1]!.text}')`);
+  const [only, second] = tokens;
+  if (only === undefined) throw new ConformanceFileError(fileName, section.firstLine, 'empty `-- result` section');
+  if (second !== undefined) {
+    throw new ConformanceFileError(fileName, second.lineNo, `\`-- result\` holds more than one value ('${second.text}')`);
   }
-  const only = tokens[0]!;
   // bpf_conformance reads results as hex when they contain "0x", else decimal.
   return parseU64(only.text, fileName, only.lineNo, 'result');
 }

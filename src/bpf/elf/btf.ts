@@ -84,7 +84,7 @@ export function parseBtfMapDefs(btf: Uint8Array, fileName: string): Map<string, 
     while (end < strEnd && btf[end] !== 0) end++;
     if (end === strEnd) fail(`BTF string at offset ${offset} is not NUL-terminated`, at);
     let s = '';
-    for (let i = strStart + offset; i < end; i++) s += String.fromCharCode(btf[i]!);
+    for (const byte of btf.subarray(strStart + offset, end)) s += String.fromCharCode(byte);
     return s;
   };
 
@@ -150,6 +150,12 @@ export function parseBtfMapDefs(btf: Uint8Array, fileName: string): Map<string, 
     if (t === undefined) return fail(`BTF type id ${id} does not exist (${types.length - 1} types)`);
     return t;
   };
+  /** Word `i` of a type's extra data (array dimensions, members, variables), which the parser sized by its kind. */
+  const extra = (t: BtfType, i: number): number => {
+    const word = t.extra[i];
+    if (word === undefined) return fail(`BTF type "${t.name}" (kind ${t.kind}) has no extra word ${i}`);
+    return word;
+  };
   /** Strip typedef and qualifiers. */
   const skipModifiers = (id: number): BtfType => {
     for (let depth = 0; depth < RESOLVE_DEPTH_MAX; depth++) {
@@ -175,7 +181,7 @@ export function parseBtfMapDefs(btf: Uint8Array, fileName: string): Map<string, 
       case Kind.PTR:
         return 8;
       case Kind.ARRAY:
-        return t.extra[2]! * sizeOf(t.extra[0]!, depth + 1);
+        return extra(t, 2) * sizeOf(extra(t, 0), depth + 1);
       default:
         return fail(`BTF type id ${id} (kind ${t.kind}) has no size`);
     }
@@ -186,7 +192,7 @@ export function parseBtfMapDefs(btf: Uint8Array, fileName: string): Map<string, 
     if (ptr.kind !== Kind.PTR) fail(`map "${mapName}": member "${member}" is not declared with __uint()`);
     const array = skipModifiers(ptr.sizeOrType);
     if (array.kind !== Kind.ARRAY) fail(`map "${mapName}": member "${member}" is not declared with __uint()`);
-    return array.extra[2]!;
+    return extra(array, 2);
   };
   /** `T *name` → sizeof(T). */
   const typeMember = (memberType: number, mapName: string, member: string): number => {
@@ -199,14 +205,15 @@ export function parseBtfMapDefs(btf: Uint8Array, fileName: string): Map<string, 
   for (const datasec of types) {
     if (datasec === undefined || datasec.kind !== Kind.DATASEC || datasec.name !== '.maps') continue;
     for (let v = 0; v < datasec.vlen; v++) {
-      const variable = get(datasec.extra[v * 3]!);
+      const variable = get(extra(datasec, v * 3));
       if (variable.kind !== Kind.VAR) fail(`DATASEC .maps entry ${v} is not a variable`);
       const struct = skipModifiers(variable.sizeOrType);
       if (struct.kind !== Kind.STRUCT) fail(`map "${variable.name}" is not a struct`);
       const def: BtfMapDef = { otherMembers: [] };
       for (let m = 0; m < struct.vlen; m++) {
-        const member = struct.memberNames[m]!;
-        const memberType = struct.extra[m * 3 + 1]!;
+        const member = struct.memberNames[m];
+        if (member === undefined) return fail(`struct of map "${variable.name}" has no name for member ${m}`);
+        const memberType = extra(struct, m * 3 + 1);
         switch (member) {
           case 'type':
             def.type = uintMember(memberType, variable.name, member);

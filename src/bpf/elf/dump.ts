@@ -21,7 +21,7 @@ const MAP_TYPE_NAMES: Record<number, string> = { [MapType.HASH]: 'hash', [MapTyp
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? cell.length))).join('  ').trimEnd());
 }
 
 function annotation(object: BpfObject, r: AppliedRelocation): string {
@@ -43,12 +43,17 @@ function disassembly(object: BpfObject, program: ObjectProgram, format: InsnForm
   const starts = new Map(program.functions.map((f) => [f.startInsn, f]));
   const notes = new Map(program.relocations.map((r) => [r.insnIndex, annotation(object, r)]));
   const width = String(program.insns.length).length;
-  for (let pc = 0; pc < program.insns.length; pc++) {
+  let lddwTail = false; // the second slot of an lddw prints with its first
+  for (const [pc, insn] of program.insns.entries()) {
+    if (lddwTail) {
+      lddwTail = false;
+      continue;
+    }
     const fn = starts.get(pc);
     if (fn !== undefined) lines.push(`${fn.name}${fn.sectionName === program.sectionName ? '' : ` (from ${fn.sectionName})`}:`);
     const note = notes.get(pc);
     lines.push(`  ${String(pc).padStart(width)}: ${format(program.insns, pc)}${note === undefined ? '' : `  ; ${note}`}`);
-    if (isLdImm64(program.insns[pc]!)) pc++;
+    lddwTail = isLdImm64(insn);
   }
   return lines;
 }

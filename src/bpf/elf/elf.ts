@@ -175,6 +175,20 @@ class ObjectLoader {
     throw new ElfError(this.fileName, message, section?.name, offsetBytes);
   }
 
+  /** The decoded instructions of a code section. */
+  private codeOf(section: ElfSection): Insn[] {
+    const insns = this.code.get(section.index);
+    if (insns === undefined) return this.fail(`section "${section.name}" was not decoded as code`, section);
+    return insns;
+  }
+
+  /** The symbol a relocation names (relocationsBySlot checked the index; this says where if not). */
+  private relocSymbol(reloc: ElfRelocation, section: ElfSection, offsetBytes: number): ElfSymbol {
+    const symbol = this.elf.symbols[reloc.symbolIndex];
+    if (symbol === undefined) return this.fail(`relocation #${reloc.entryIndex} refers to missing symbol #${reloc.symbolIndex}`, section, offsetBytes);
+    return symbol;
+  }
+
   /** A symbol's name, or its section's name for a section symbol (whose own name is empty). */
   private symbolName(symbol: ElfSymbol): string {
     return symbol.type === SymbolType.SECTION && symbol.name === '' ? this.sectionName(symbol.sectionIndex) : symbol.name;
@@ -218,16 +232,19 @@ class ObjectLoader {
         value: s.value,
         sizeBytes: s.sizeBytes,
       })),
-      relocations: [...this.elf.relocations.entries()]
-        .filter(([target]) => isCodeSection(this.elf.sections[target]!))
-        .flatMap(([target, list]) =>
-          list.map((r) => ({
-            sectionName: this.elf.sections[target]!.name,
+      relocations: [...this.elf.relocations.entries()].flatMap(([target, list]) => {
+        const section = this.elf.sections[target];
+        if (section === undefined || !isCodeSection(section)) return [];
+        return list.map((r) => {
+          const symbol = this.elf.symbols[r.symbolIndex];
+          return {
+            sectionName: section.name,
             offsetBytes: r.offsetBytes,
             type: relocTypeName(r.type),
-            symbolName: r.symbolIndex < this.elf.symbols.length ? this.symbolName(this.elf.symbols[r.symbolIndex]!) : `#${r.symbolIndex}`,
-          })),
-        ),
+            symbolName: symbol !== undefined ? this.symbolName(symbol) : `#${r.symbolIndex}`,
+          };
+        });
+      }),
     };
   }
 
@@ -379,9 +396,9 @@ class ObjectLoader {
   /** The relocations of a code section by instruction slot, validated. */
   private relocationsBySlot(section: ElfSection): Map<number, ElfRelocation> {
     const bySlot = new Map<number, ElfRelocation>();
-    const insns = this.code.get(section.index)!;
+    const insns = this.codeOf(section);
     for (const r of this.elf.relocations.get(section.index) ?? []) {
-      const relSection = this.elf.sections[r.relSectionIndex]!;
+      const relSection = this.elf.sections[r.relSectionIndex];
       const where = `relocation #${r.entryIndex} (${relocTypeName(r.type)}) at offset ${r.offsetBytes} of "${section.name}"`;
       if (r.type === RelocType.NONE) continue;
       if (r.offsetBytes % INSN_BYTES !== 0 || r.offsetBytes >= section.sizeBytes) {
@@ -391,7 +408,8 @@ class ObjectLoader {
         this.fail(`${where} refers to missing symbol #${r.symbolIndex}`, relSection, r.entryIndex * 16);
       }
       const slot = r.offsetBytes / INSN_BYTES;
-      const insn = insns[slot]!;
+      const insn = insns[slot];
+      if (insn === undefined) return this.fail(`${where} is not on an instruction`, relSection, r.entryIndex * 16);
       if (r.type === RelocType.BPF_64_64) {
         if (!isLdImm64(insn) || slot + 1 >= insns.length) this.fail(`${where} is not on a 64-bit immediate load (lddw)`, relSection, r.entryIndex * 16);
       } else if (r.type === RelocType.BPF_64_32) {
@@ -415,15 +433,15 @@ class ObjectLoader {
     const applied: AppliedRelocation[] = [];
     const relocCache = new Map<number, Map<number, ElfRelocation>>();
 
-    for (let q = 0; q < queue.length; q++) {
-      const fn = queue[q]!;
+    // The queue grows while it is walked: every callee found is placed after the functions before it.
+    for (const fn of queue) {
       const base = out.length;
       if (base + fn.insnCount > PROGRAM_INSNS_MAX) {
         this.fail(`program "${entry.name}" exceeds ${PROGRAM_INSNS_MAX} instructions with its subprograms`, entry.section);
       }
       position.set(fn, base);
       placed.push({ name: fn.name, sectionName: fn.section.name, startInsn: base, insnCount: fn.insnCount });
-      const sectionInsns = this.code.get(fn.section.index)!;
+      const sectionInsns = this.codeOf(fn.section);
       let relocs = relocCache.get(fn.section.index);
       if (relocs === undefined) {
         relocs = this.relocationsBySlot(fn.section);
@@ -431,7 +449,9 @@ class ObjectLoader {
       }
       for (let i = 0; i < fn.insnCount; i++) {
         const slot = fn.startInsn + i;
-        const insn: Insn = { ...sectionInsns[slot]! };
+        const original = sectionInsns[slot];
+        if (original === undefined) return this.fail(`function "${fn.name}" runs past the end of its section`, fn.section, slot * INSN_BYTES);
+        const insn: Insn = { ...original };
         out.push(insn);
         const reloc = relocs.get(slot);
         if (isLocalCall(insn)) {
@@ -440,7 +460,9 @@ class ObjectLoader {
           calls.push({ at: base + i, callee, symbolName });
         } else if (isLdImm64(insn)) {
           if (i + 1 >= fn.insnCount) this.fail(`lddw at offset ${slot * INSN_BYTES} is cut by the end of function "${fn.name}"`, fn.section, slot * INSN_BYTES);
-          const second: Insn = { ...sectionInsns[slot + 1]! };
+          const tail = sectionInsns[slot + 1];
+          if (tail === undefined) return this.fail(`lddw at offset ${slot * INSN_BYTES} is cut by the end of "${fn.section.name}"`, fn.section, slot * INSN_BYTES);
+          const second: Insn = { ...tail };
           if (reloc !== undefined) applied.push(this.resolveLoad(fn.section, slot, insn, second, reloc, base + i));
           out.push(second);
           i++;
@@ -448,8 +470,11 @@ class ObjectLoader {
       }
     }
     for (const call of calls) {
-      const target = position.get(call.callee)!;
-      out[call.at]!.imm = target - (call.at + 1);
+      // Every callee was queued when its call was found, so it has a position, and call.at is a slot of out.
+      const target = position.get(call.callee);
+      const insn = out[call.at];
+      if (target === undefined || insn === undefined) return this.fail(`call at instruction ${call.at} of "${entry.name}" to "${call.callee.name}" was not placed`, entry.section);
+      insn.imm = target - (call.at + 1);
       applied.push({ insnIndex: call.at, kind: 'call', symbolName: call.symbolName, target });
     }
     applied.sort((a, b) => a.insnIndex - b.insnIndex);
@@ -461,7 +486,7 @@ class ObjectLoader {
     let targetSlot: number;
     let symbolName: string;
     if (reloc !== undefined) {
-      const symbol = this.elf.symbols[reloc.symbolIndex]!;
+      const symbol = this.relocSymbol(reloc, fn.section, slot * INSN_BYTES);
       const targetSection = this.elf.sections[symbol.sectionIndex];
       if (targetSection === undefined || !isCodeSection(targetSection)) {
         this.fail(`call at offset ${slot * INSN_BYTES} refers to "${symbol.name}", which is not in a code section`, fn.section, slot * INSN_BYTES);
@@ -483,8 +508,8 @@ class ObjectLoader {
 
   /** Turn an lddw with an R_BPF_64_64 relocation into a MAP_BY_IDX or MAP_VAL_BY_IDX pseudo load. */
   private resolveLoad(section: ElfSection, slot: number, first: Insn, second: Insn, reloc: ElfRelocation, outIndex: number): AppliedRelocation {
-    const symbol = this.elf.symbols[reloc.symbolIndex]!;
     const offsetBytes = slot * INSN_BYTES;
+    const symbol = this.relocSymbol(reloc, section, offsetBytes);
     if (symbol.sectionIndex === SHN_UNDEF) {
       this.fail(`lddw refers to undefined symbol "${symbol.name}" (extern variables are not supported)`, section, offsetBytes);
     }
@@ -499,7 +524,8 @@ class ObjectLoader {
     if (dataIndex !== undefined) {
       // As libbpf: the offset in the value is the symbol's value plus the addend clang left in imm.
       const valueOffset = symbol.value + first.imm;
-      const map = this.maps[dataIndex]!;
+      const map = this.maps[dataIndex];
+      if (map === undefined) return this.fail(`lddw of "${symbol.name}": global-data map #${dataIndex} does not exist`, section, offsetBytes);
       if (valueOffset < 0 || valueOffset >= map.valueSizeBytes) {
         this.fail(`lddw of "${symbol.name}" + ${first.imm} points outside "${map.name}" (${map.valueSizeBytes} bytes)`, section, offsetBytes);
       }
@@ -518,7 +544,8 @@ export function findProgram(object: BpfObject, name: string): ObjectProgram {
   const byName = object.programs.find((p) => p.name === name);
   if (byName !== undefined) return byName;
   const bySection = object.programs.filter((p) => p.sectionName === name);
-  if (bySection.length === 1) return bySection[0]!;
+  const [only, ...others] = bySection;
+  if (only !== undefined && others.length === 0) return only;
   const known = object.programs.map((p) => `${p.name} (section ${p.sectionName})`).join(', ') || 'none';
   const why = bySection.length > 1 ? `section "${name}" holds ${bySection.length} programs; name one` : `no program "${name}"`;
   throw new ElfError(object.fileName, `${why}; programs: ${known}`);

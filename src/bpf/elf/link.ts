@@ -43,8 +43,7 @@ export function linkProgram(object: BpfObject, programName: string, memory: Addr
     throw new LinkError(source.name, 0, `the shared map set has ${mapSet.maps.length} maps, the object ${object.maps.length}`);
   }
   const insns: Insn[] = source.insns.map((i) => ({ ...i }));
-  for (let pc = 0; pc < insns.length; pc++) {
-    const first = insns[pc]!;
+  for (let pc = 0, first = insns[0]; first !== undefined; first = insns[++pc]) {
     if (!isLdImm64(first)) continue;
     const second = insns[pc + 1];
     if (second === undefined) throw new LinkError(source.name, pc, 'lddw without its second slot');

@@ -125,7 +125,7 @@ function stringAt(table: Uint8Array, offset: number, fail: (message: string) => 
   while (end < limit && table[end] !== 0) end++;
   if (end === limit) fail(`${what}: string at offset ${offset} is not NUL-terminated`);
   let name = '';
-  for (let i = offset; i < end; i++) name += String.fromCharCode(table[i]!);
+  for (const byte of table.subarray(offset, end)) name += String.fromCharCode(byte);
   return name;
 }
 
@@ -186,7 +186,8 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
       data: hasBytes ? bytes.subarray(offsetBytes, offsetBytes + sizeBytes) : new Uint8Array(0),
     });
   }
-  const nameTable = raw[shstrndx]!;
+  const nameTable = raw[shstrndx];
+  if (nameTable === undefined) return failAt(`section-name table index ${shstrndx} is out of range (${raw.length} sections)`, 0x3e);
   if (nameTable.type !== SectionType.STRTAB) failAt(`section-name table #${shstrndx} is not a string table (type ${nameTable.type})`);
   const sections: ElfSection[] = raw.map(({ nameOffset, ...rest }) => ({
     ...rest,
@@ -202,10 +203,11 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
     if (symtab.sizeBytes % SYMBOL_BYTES !== 0) {
       failAt(`size ${symtab.sizeBytes} is not a multiple of the symbol size ${SYMBOL_BYTES}`, undefined, symtab.name);
     }
-    if (symtab.link >= sections.length || sections[symtab.link]!.type !== SectionType.STRTAB) {
-      failAt(`linked string table #${symtab.link} is missing or not a string table`, undefined, symtab.name);
+    const linked = sections[symtab.link];
+    if (linked === undefined || linked.type !== SectionType.STRTAB) {
+      return failAt(`linked string table #${symtab.link} is missing or not a string table`, undefined, symtab.name);
     }
-    const strtab = sections[symtab.link]!.data;
+    const strtab = linked.data;
     const symView = new DataView(symtab.data.buffer, symtab.data.byteOffset, symtab.data.byteLength);
     const count = symtab.sizeBytes / SYMBOL_BYTES;
     for (let i = 0; i < count; i++) {

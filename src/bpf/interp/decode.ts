@@ -85,8 +85,10 @@ export function decodeProgram(insns: readonly Insn[]): DecodedProgram {
   const slots: number[][] = [];
   // Second slots of lddw, found by walking slot starts from the beginning.
   const lddwTail = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (insns[i]!.code === LDDW_OPCODE && i + 1 < n) lddwTail[++i] = 1;
+  let tail = false;
+  for (const [i, insn] of insns.entries()) {
+    if (tail) lddwTail[i] = 1;
+    tail = !tail && insn.code === LDDW_OPCODE;
   }
 
   const constantIndex = (imm: number): number => {
@@ -104,10 +106,7 @@ export function decodeProgram(insns: readonly Insn[]): DecodedProgram {
     return n + badPcs.length; // sentinel slot after the fall-off slot
   };
 
-  for (let pc = 0; pc < n; pc++) {
-    const insn = insns[pc]!;
-    slots.push(decodeOne(insn, pc));
-  }
+  for (const [pc, insn] of insns.entries()) slots.push(decodeOne(insn, pc));
 
   function decodeOne(insn: Insn, pc: number): number[] {
     const c = insn.code;
@@ -200,8 +199,8 @@ export function decodeProgram(insns: readonly Insn[]): DecodedProgram {
       }
       case InsnClass.LD: {
         if (c === LDDW_OPCODE) {
-          if (pc + 1 >= n) return invalid('64-bit immediate load (lddw) is missing its second slot');
-          const second = insns[pc + 1]!;
+          const second = insns[pc + 1];
+          if (second === undefined) return invalid('64-bit immediate load (lddw) is missing its second slot');
           if (second.code !== 0 || second.dst !== 0 || second.src !== 0 || second.off !== 0) {
             return invalid('malformed second slot of a 64-bit immediate load (lddw)');
           }

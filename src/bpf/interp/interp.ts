@@ -74,9 +74,19 @@ export function createInterpreter(program: Program, options: InterpreterOptions 
   return new Interpreter(program, options);
 }
 
+// non-null: R (the register file, REG_INTS int32s plus the constants) is indexed only by
+// register and constant slots decodeProgram produced and range-checked, D (the decoded code)
+// only by slot offsets below its length, frames by depth < CALL_DEPTH_MAX; a check per operand
+// would cost the loop measurable time (bench:interp), so the sites below assert instead.
 function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
   const D = P.code;
-  for (let i = 0; i < args.length && i < 5; i++) setBig(R, (i + 1) * 2, args[i]!);
+  // r1..r5 from the arguments: register r at slot 2r
+  let slot = 2;
+  for (const arg of args) {
+    if (slot > 10) break;
+    setBig(R, slot, arg);
+    slot += 2;
+  }
   R[20] = frameTop(env.stack, 0);
   const memory = env.memory;
   const view = memory.view;

@@ -11,6 +11,7 @@ import type { AddressSpace, Region } from '../memory.ts';
 
 const TWO_32 = 4294967296;
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 export function getBig(R: Int32Array, i: number): bigint {
   return (BigInt(R[i + 1]! >>> 0) << 32n) | BigInt(R[i]! >>> 0);
 }
@@ -39,6 +40,7 @@ export function mulHiU32(a: number, b: number): number {
   return (a1 * b1 + (m1 >>> 16) + (m2 >>> 16)) | 0;
 }
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 /** dst = dst OP src for 64-bit div/mod (unsigned or signed), with the RFC 9669 rules. */
 export function divMod64(R: Int32Array, d: number, s: number, signed: boolean, mod: boolean): void {
   const dh = R[d + 1]!;
@@ -78,6 +80,7 @@ export function divMod64(R: Int32Array, d: number, s: number, signed: boolean, m
   setBig(R, d, r);
 }
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 /** 32-bit signed div/mod; the result is zero-extended. */
 export function sdivMod32(R: Int32Array, d: number, s: number, mod: boolean): void {
   const a = R[d]! | 0;
@@ -92,6 +95,7 @@ export function sdivMod32(R: Int32Array, d: number, s: number, mod: boolean): vo
   R[d] = mod ? a % b : a / b;
 }
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 export function byteSwap(R: Int32Array, d: number, widthBits: number): void {
   const lo = R[d]!;
   const hi = R[d + 1]!;
@@ -111,6 +115,7 @@ function bswap32(v: number): number {
   return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
 }
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 /** Little-endian host: `le` only truncates to the width. */
 export function truncateTo(R: Int32Array, d: number, widthBits: number): void {
   if (widthBits === 16) {
@@ -191,6 +196,7 @@ function nearest(memory: AddressSpace, address: number): string {
   return ` (nearest region "${best.name}" is 0x${best.base.toString(16)}..0x${(best.base + best.sizeBytes).toString(16)})`;
 }
 
+// non-null: R is the register file (REG_INTS int32s) and d, s are register slots the decoder range-checked; called per instruction (bench:interp).
 /** Atomic read-modify-write at dst+off with src (RFC 9669 §5.3); atomics must be aligned. */
 export function atomic(
   memory: AddressSpace,

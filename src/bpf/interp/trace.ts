@@ -3,6 +3,7 @@
 
 import { disassembleInsn } from '../asm/disasm.ts';
 import type { Insn } from '../isa.ts';
+import { getBig } from './ops.ts';
 
 export type TraceSink = (line: string) => void;
 export type InsnFormatter = (insns: readonly Insn[], pc: number) => string;
@@ -43,8 +44,7 @@ export class Tracer {
     const changes: string[] = [];
     for (let r = 0; r < 11; r++) {
       if (R[2 * r] !== this.previous[2 * r] || R[2 * r + 1] !== this.previous[2 * r + 1]) {
-        const v = (BigInt(R[2 * r + 1]! >>> 0) << 32n) | BigInt(R[2 * r]! >>> 0);
-        changes.push(`r${r}=0x${v.toString(16)}`);
+        changes.push(`r${r}=0x${getBig(R, 2 * r).toString(16)}`);
       }
     }
     let text: string;

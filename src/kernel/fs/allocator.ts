@@ -7,6 +7,7 @@
 import { FsError } from './errors.ts';
 import { ENOSPC } from '../errno.ts';
 import type { PhysRange } from './extent-map.ts';
+import { at } from '../../base/checked.ts';
 
 export class BlockAllocator {
   private readonly bits: Uint8Array;
@@ -21,18 +22,28 @@ export class BlockAllocator {
     this.bits = new Uint8Array(Math.ceil(totalBlocks / 8));
     this.freeBlocks = totalBlocks - firstBlock;
     // Metadata blocks are permanently in use.
-    for (let b = 0; b < firstBlock; b++) this.bits[b >>> 3]! |= 1 << (b & 7);
+    for (let b = 0; b < firstBlock; b++) this.setBit(b);
   }
 
+  /** Whether `pblk` is in use; a block past the bitmap is not. */
   isUsed(pblk: number): boolean {
-    return (this.bits[pblk >>> 3]! & (1 << (pblk & 7))) !== 0;
+    const byte = this.bits[pblk >>> 3];
+    return byte !== undefined && (byte & (1 << (pblk & 7))) !== 0;
+  }
+
+  private setBit(b: number): void {
+    this.bits[b >>> 3] = at(this.bits, b >>> 3, 'allocator bitmap byte') | (1 << (b & 7));
+  }
+
+  private clearBit(b: number): void {
+    this.bits[b >>> 3] = at(this.bits, b >>> 3, 'allocator bitmap byte') & ~(1 << (b & 7));
   }
 
   /** Marks a range used; returns false (changing nothing) if any block is outside the area or already used. */
   claim(pblk: number, len: number): boolean {
     if (pblk < this.firstBlock || pblk + len > this.totalBlocks || len <= 0) return false;
     for (let b = pblk; b < pblk + len; b++) if (this.isUsed(b)) return false;
-    for (let b = pblk; b < pblk + len; b++) this.bits[b >>> 3]! |= 1 << (b & 7);
+    for (let b = pblk; b < pblk + len; b++) this.setBit(b);
     this.freeBlocks -= len;
     return true;
   }
@@ -40,7 +51,7 @@ export class BlockAllocator {
   free(range: PhysRange): void {
     for (let b = range.pblk; b < range.pblk + range.len; b++) {
       if (!this.isUsed(b) || b < this.firstBlock) throw new RangeError(`allocator: double free of block ${b}`);
-      this.bits[b >>> 3]! &= ~(1 << (b & 7));
+      this.clearBit(b);
     }
     this.freeBlocks += range.len;
   }

@@ -5,6 +5,8 @@
 // The functions here are pure over arrays (the file system owns the mutation
 // policy); the maps are small, so an edit rebuilds the array.
 
+import { at, InternalError } from '../../base/checked.ts';
+
 /** ext4's longest initialized extent (EXT_INIT_MAX_LEN) and unwritten extent. */
 export const EXTENT_MAX_BLOCKS = 32768;
 export const UNWRITTEN_EXTENT_MAX_BLOCKS = 32767;
@@ -32,7 +34,8 @@ export function findExtent(extents: readonly Extent[], lblk: number): number {
   let hi = extents.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const e = extents[mid]!;
+    const e = extents[mid];
+    if (e === undefined) throw new InternalError(`extent search: index ${mid} outside 0..${extents.length - 1}`);
     if (lblk < e.lblk) hi = mid - 1;
     else if (lblk >= e.lblk + e.len) lo = mid + 1;
     else return mid;
@@ -46,7 +49,8 @@ export function firstExtentFrom(extents: readonly Extent[], lblk: number): numbe
   let hi = extents.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const e = extents[mid]!;
+    const e = extents[mid];
+    if (e === undefined) throw new InternalError(`extent search: index ${mid} outside 0..${extents.length - 1}`);
     if (e.lblk + e.len <= lblk) lo = mid + 1;
     else hi = mid;
   }
@@ -104,9 +108,10 @@ export function removeRange(extents: readonly Extent[], lblk: number, count: num
 export function insertExtents(extents: readonly Extent[], added: readonly Extent[]): Extent[] {
   const all = [...extents.map((e) => ({ ...e })), ...added.map((e) => ({ ...e }))];
   all.sort((a, b) => a.lblk - b.lblk);
-  for (let i = 1; i < all.length; i++) {
-    const p = all[i - 1]!;
-    if (p.lblk + p.len > all[i]!.lblk) throw new RangeError(`extent insert overlaps at logical block ${all[i]!.lblk}`);
+  let p: Extent | undefined;
+  for (const e of all) {
+    if (p !== undefined && p.lblk + p.len > e.lblk) throw new RangeError(`extent insert overlaps at logical block ${e.lblk}`);
+    p = e;
   }
   return normalize(all);
 }
@@ -151,7 +156,7 @@ export function mapRange(extents: readonly Extent[], lblk: number, count: number
   const end = lblk + count;
   let pos = lblk;
   for (let i = firstExtentFrom(extents, lblk); i < extents.length && pos < end; i++) {
-    const e = extents[i]!;
+    const e = at(extents, i, 'extent');
     if (e.lblk >= end) break;
     if (e.lblk > pos) {
       out.push({ lblk: pos, len: e.lblk - pos, pblk: -1, unwritten: false });

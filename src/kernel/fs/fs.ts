@@ -21,6 +21,7 @@ import {
   FIRST_INO, FS_BLOCK_BYTES, NAME_BYTES_MAX, crc32, decodeMetadata, decodeSuperblock, encodeMetadata, encodeSuperblock,
 } from './layout.ts';
 import type { Superblock } from './layout.ts';
+import { at } from '../../base/checked.ts';
 
 /** Largest file: logical block numbers are 32-bit, as in ext4. */
 export const FILE_BYTES_MAX = 2 ** 32 * FS_BLOCK_BYTES;
@@ -293,8 +294,7 @@ export class FileSystem {
       inode.extents = extents;
       const tail = sizeBytes % FS_BLOCK_BYTES;
       if (tail !== 0) {
-        const segs = mapRange(inode.extents, keep - 1, 1);
-        const s = segs[0]!;
+        const s = at(mapRange(inode.extents, keep - 1, 1), 0, 'mapping of the last kept block');
         if (s.pblk >= 0 && !s.unwritten) this.store.write(s.pblk * FS_BLOCK_BYTES + tail, new Uint8Array(FS_BLOCK_BYTES - tail), 0, FS_BLOCK_BYTES - tail);
       }
     }
@@ -344,7 +344,7 @@ export class FileSystem {
     for (const s of segs) {
       let done = 0;
       while (done < s.len) {
-        const run = target[t]!;
+        const run = at(target, t, 'relocation target run');
         const n = Math.min(s.len - done, run.len - tUsed);
         const to = run.pblk + tUsed;
         if (!s.unwritten) this.copyBlocks(s.pblk + done, to, n, buf);
@@ -368,8 +368,8 @@ export class FileSystem {
   /** Moves the whole file into one contiguous run if one is free (else into as few runs as possible). */
   defragment(inode: Inode): DefragmentResult {
     const before = inode.extents.length;
-    if (before === 0) return { extentsBefore: 0, extentsAfter: 0, blocksMoved: 0 };
-    const last = inode.extents[before - 1]!;
+    const last = inode.extents[before - 1];
+    if (last === undefined) return { extentsBefore: 0, extentsAfter: 0, blocksMoved: 0 };
     const moved = this.relocate(inode, 0, last.lblk + last.len);
     return { extentsBefore: before, extentsAfter: inode.extents.length, blocksMoved: moved };
   }
@@ -413,7 +413,7 @@ export class FileSystem {
     if (need > this.alloc.freeBlocks) throw new FsError(ENOSPC, `'${inode.name}' needs ${need} blocks, ${this.alloc.freeBlocks} are free`);
     const added: Extent[] = [];
     for (const h of holes) {
-      const prev = mapRange(inode.extents, Math.max(0, h.lblk - 1), 1)[0]!;
+      const prev = at(mapRange(inode.extents, Math.max(0, h.lblk - 1), 1), 0, 'mapping of the block before a hole');
       let goal = h.lblk > 0 && prev.pblk >= 0 ? prev.pblk + 1 : this.dataStartBlock;
       let done = 0;
       while (done < h.len) {

@@ -17,6 +17,7 @@
 
 import { FsCorruptError } from './errors.ts';
 import type { Extent } from './extent-map.ts';
+import { at } from '../../base/checked.ts';
 
 export const FS_BLOCK_BYTES = 4096;
 export const FS_MAGIC = 'XRPFS\0v1';
@@ -55,7 +56,7 @@ const CRC_TABLE = (() => {
 /** CRC-32 (IEEE 802.3, as zlib). */
 export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (const byte of bytes) c = at(CRC_TABLE, (c ^ byte) & 0xff, 'CRC-32 table entry') ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -80,9 +81,9 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
 export function decodeSuperblock(path: string, block: Uint8Array, imageBlocks: number): Superblock {
   let magic = '';
   let hex = '';
-  for (let i = 0; i < 8; i++) {
-    magic += String.fromCharCode(block[i]!);
-    hex += block[i]!.toString(16).padStart(2, '0');
+  for (const byte of block.subarray(0, 8)) {
+    magic += String.fromCharCode(byte);
+    hex += byte.toString(16).padStart(2, '0');
   }
   if (magic !== FS_MAGIC) {
     throw new FsCorruptError(path, `not an xrpfs image: bad magic at offset 0 (found bytes ${hex}, expected "XRPFS\\0v1"); make one with 'xrp fs mkfs'`);
@@ -122,20 +123,20 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeMetadata(inodes: readonly InodeRecord[]): Uint8Array {
   let size = 4;
-  const names = inodes.map((i) => encoder.encode(i.name));
-  inodes.forEach((ino, k) => (size += 4 + 8 + 2 + names[k]!.length + 4 + ino.extents.length * 17));
+  const records = inodes.map((ino) => ({ ino, name: encoder.encode(ino.name) }));
+  for (const { ino, name } of records) size += 4 + 8 + 2 + name.length + 4 + ino.extents.length * 17;
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   let p = 0;
   v.setUint32(p, inodes.length, true);
   p += 4;
-  inodes.forEach((ino, k) => {
+  for (const { ino, name } of records) {
     v.setUint32(p, ino.ino, true);
     v.setBigUint64(p + 4, BigInt(ino.sizeBytes), true);
-    v.setUint16(p + 12, names[k]!.length, true);
+    v.setUint16(p + 12, name.length, true);
     p += 14;
-    out.set(names[k]!, p);
-    p += names[k]!.length;
+    out.set(name, p);
+    p += name.length;
     v.setUint32(p, ino.extents.length, true);
     p += 4;
     for (const e of ino.extents) {
@@ -145,7 +146,7 @@ export function encodeMetadata(inodes: readonly InodeRecord[]): Uint8Array {
       out[p + 16] = e.unwritten ? 1 : 0;
       p += 17;
     }
-  });
+  }
   return out;
 }
 
@@ -180,7 +181,7 @@ export function decodeMetadata(path: string, bytes: Uint8Array): InodeRecord[] {
     need(n * 17, `the extents of inode ${ino}`);
     const extents: Extent[] = [];
     for (let k = 0; k < n; k++) {
-      const flags = bytes[p + 16]!;
+      const flags = v.getUint8(p + 16);
       if (flags > 1) throw new FsCorruptError(path, `inode ${ino} extent ${k}: unknown flags 0x${flags.toString(16)}`);
       extents.push({ lblk: v.getUint32(p, true), len: v.getUint32(p + 4, true), pblk: Number(v.getBigUint64(p + 8, true)), unwritten: flags === 1 });
       p += 17;
