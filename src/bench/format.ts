@@ -22,9 +22,9 @@ export function formatTable(experiment: Experiment, rows: readonly Row[]): strin
   const columns = experiment.columns;
   const header = columns.map((c) => (c.unit === '' ? c.label : `${c.label} (${c.unit})`));
   const cells = rows.map((r) => columns.map((c) => cellText(r[c.key], c)));
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] ?? '').length)));
   const numeric = columns.map((c) => rows.some((r) => typeof r[c.key] === 'number'));
-  const line = (row: string[]): string => row.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (row: string[]): string => row.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

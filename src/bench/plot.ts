@@ -13,6 +13,7 @@
 // - a strokeDash field with `sort` draws its first value solid and the others dashed,
 //   so a caption can say which line is dashed (dashOf tells).
 
+import { at } from '../base/checked.ts';
 import type { Row, Scalar, VegaLiteSpec } from './types.ts';
 
 export interface Field {
@@ -88,9 +89,9 @@ export function coloursOf(values: readonly string[]): string[] {
   out.forEach((c) => c !== undefined && used.add(c));
   return out.map((c, i) => {
     if (c !== undefined) return c;
-    let k = hashOf(values[i]!) % OTHER_COLOURS.length;
-    for (let probe = 0; probe < OTHER_COLOURS.length && used.has(OTHER_COLOURS[k]!); probe++) k = (k + 1) % OTHER_COLOURS.length;
-    const colour = OTHER_COLOURS[k]!;
+    let k = hashOf(at(values, i, 'series value')) % OTHER_COLOURS.length;
+    for (let probe = 0; probe < OTHER_COLOURS.length && used.has(at(OTHER_COLOURS, k, 'colour')); probe++) k = (k + 1) % OTHER_COLOURS.length;
+    const colour = at(OTHER_COLOURS, k, 'colour');
     used.add(colour);
     return colour;
   });
@@ -149,7 +150,8 @@ function baseSpec(o: ChartOptions, mark: Record<string, unknown>): VegaLiteSpec 
     if (isLine) {
       // coinciding lines stay visible: the first series widest and drawn first (Vega draws the groups in data order)
       const rank = new Map(values.map((v, i) => [v, i]));
-      rows = [...rows].sort((a, b) => (rank.get(String(a[o.color!.field])) ?? 0) - (rank.get(String(b[o.color!.field])) ?? 0));
+      const colourField = o.color.field;
+      rows = [...rows].sort((a, b) => (rank.get(String(a[colourField])) ?? 0) - (rank.get(String(b[colourField])) ?? 0));
       const widths = values.map((_, i) => (values.length === 1 ? 2.5 : 8 - (6.5 * i) / (values.length - 1)));
       // same field, type and title as the colour: Vega-Lite merges the two into one legend
       // (a `legend: null` here would remove the merged legend, colours included)
@@ -159,7 +161,7 @@ function baseSpec(o: ChartOptions, mark: Record<string, unknown>): VegaLiteSpec 
   if (o.strokeDash !== undefined) {
     const values = valuesOf(rows, o.strokeDash.field, o.strokeDash.sort);
     const dash = encodeField(o.strokeDash, 'nominal', rows);
-    dash['scale'] = { domain: values, range: values.map((_, i) => [...DASHES[i % DASHES.length]!]) };
+    dash['scale'] = { domain: values, range: values.map((_, i) => [...at(DASHES, i % DASHES.length, 'dash pattern')]) };
     dash['sort'] = values;
     encoding['strokeDash'] = dash;
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { at, present } from '../base/checked.ts';
 import { BenchError } from './errors.ts';
 import { findExperiment } from './registry.ts';
 import { pointSeed } from './seed.ts';
@@ -131,7 +132,7 @@ function runInWorkers(plan: SuitePlan, order: Task[], workerCount: number, onDon
         void w.terminate();
         return;
       }
-      const task = order[next++]!;
+      const task = at(order, next++, 'task');
       w.postMessage({ config: plan.config, task });
     };
     for (let i = 0; i < workerCount; i++) {
@@ -139,7 +140,7 @@ function runInWorkers(plan: SuitePlan, order: Task[], workerCount: number, onDon
       workers.push(w);
       w.on('message', (reply: WorkerReply) => {
         if (failed) return;
-        const task = plan.tasks[reply.taskIndex]!;
+        const task = at(plan.tasks, reply.taskIndex, 'task of a worker reply');
         if (reply.error !== undefined || reply.rows === undefined) {
           fail(new BenchError(`${describeTask(task)} failed: ${reply.error ?? 'no rows'}`));
           return;
@@ -195,8 +196,8 @@ export async function runSuite(plan: SuitePlan, options: RunOptions = {}): Promi
     number: experiment.number,
     title: experiment.title,
     points: points.map((point, pointIndex) => {
-      const task = plan.tasks.find((t) => t.experimentId === experiment.id && t.pointIndex === pointIndex)!;
-      return { point, pointSeed: task.pointSeed, rows: rowsByTask.get(task.taskIndex)! };
+      const task = present(plan.tasks.find((t) => t.experimentId === experiment.id && t.pointIndex === pointIndex), `the task of ${experiment.id} point ${pointIndex}`);
+      return { point, pointSeed: task.pointSeed, rows: present(rowsByTask.get(task.taskIndex), `the rows of task ${task.taskIndex}`) };
     }),
   }));
   return { version: 1, config: plan.config, experiments };

@@ -9,6 +9,7 @@
 // about the same time and any machine computes the same split.
 
 import { readFileSync } from 'node:fs';
+import { at } from '../base/checked.ts';
 import { BenchError } from './errors.ts';
 import type { SuitePlan, Task } from './runner.ts';
 import type { ExperimentResult, Point, Row, SuiteConfig, SuiteResult } from './types.ts';
@@ -38,8 +39,8 @@ export function shardTasks(plan: SuitePlan, shard: ShardSpec): Task[] {
   const order = [...plan.tasks].sort((a, b) => b.cost - a.cost || a.taskIndex - b.taskIndex);
   for (const task of order) {
     let best = 0;
-    for (let s = 1; s < shard.count; s++) if (load[s]! < load[best]!) best = s;
-    load[best]! += Math.max(task.cost, 1e-9);
+    for (const [s, l] of load.entries()) if (l < at(load, best, 'shard load')) best = s;
+    load[best] = at(load, best, 'shard load') + Math.max(task.cost, 1e-9);
     if (best === shard.index - 1) mine.push(task);
   }
   return mine.sort((a, b) => a.taskIndex - b.taskIndex);
@@ -117,7 +118,7 @@ export function mergeShards(plan: SuitePlan, parts: readonly { path: string; fil
     const expected = shardTasks(plan, file.shard);
     if (expected.length !== file.tasks.length) throw new BenchError(`merge: ${path} holds ${file.tasks.length} points, shard ${file.shard.index}/${file.shard.count} has ${expected.length}`);
     expected.forEach((t, i) => {
-      const got = file.tasks[i]!;
+      const got = at(file.tasks, i, `${path}: point`);
       if (got.taskIndex !== t.taskIndex || got.pointSeed !== t.pointSeed || JSON.stringify(got.point) !== JSON.stringify(t.point)) {
         throw new BenchError(`merge: ${path}: point ${i} is ${got.experimentId} ${JSON.stringify(got.point)}, the plan has ${t.experimentId} ${JSON.stringify(t.point)}`);
       }

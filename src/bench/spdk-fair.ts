@@ -19,6 +19,7 @@ import type { LatencySummary } from '../sim/histogram.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { SpdkDriver } from '../spdk/spdk.ts';
 import type { SpdkQpair } from '../spdk/spdk.ts';
+import { at } from '../base/checked.ts';
 import { BenchError } from './errors.ts';
 
 /** What a parked descent yields to its poller (never reaches the simulator). */
@@ -102,15 +103,16 @@ export function runFairSpdk(o: FairSpdkOptions): FairSpdkResult {
               started++;
               active++;
               startNs[i] = t.nowNs;
-              d = userLookup(t, ios[i]!, BigInt(m.sim.rng.nextBelow(keyCount)), null, DEFAULT_USER_COSTS);
+              d = userLookup(t, at(ios, i, 'lookup slot'), BigInt(m.sim.rng.nextBelow(keyCount)), null, DEFAULT_USER_COSTS);
               descents[i] = d;
               value = 0;
             }
             const r = d.next(value);
             if (r.done === true) {
               if (!r.value.found) failure = 'a key of the dense file was not found';
-              hist.record(t.nowNs - startNs[i]!);
-              if (startNs[i]! < firstNs) firstNs = startNs[i]!;
+              const lookupStartNs = at(startNs, i, 'lookup start');
+              hist.record(t.nowNs - lookupStartNs);
+              if (lookupStartNs < firstNs) firstNs = lookupStartNs;
               if (t.nowNs > lastNs) lastNs = t.nowNs;
               descents[i] = null;
               active--;
@@ -125,10 +127,10 @@ export function runFairSpdk(o: FairSpdkOptions): FairSpdkResult {
           yield* qpair.pollOrSpin(t);
           // Collect every finished read before resuming anyone: a resumed descent may reuse a command id.
           const ready: number[] = [];
-          for (let i = 0; i < ios.length; i++) {
-            const io = ios[i]!;
-            if (io.cid >= 0 && qpair.statusOf[io.cid]! >= 0) {
-              io.status = qpair.statusOf[io.cid]!;
+          for (const [i, io] of ios.entries()) {
+            const status = io.cid >= 0 ? (qpair.statusOf[io.cid] ?? -1) : -1; // -1: not finished (as statusOf marks it)
+            if (status >= 0) {
+              io.status = status;
               io.cid = -1;
               ready.push(i);
             }

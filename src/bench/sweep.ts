@@ -1,6 +1,7 @@
 // Sweeps: an experiment's axes (one list of values per parameter), replaced
 // where the user said `--set name=v1,v2`, expanded to their cross product.
 
+import { present } from '../base/checked.ts';
 import { BenchError } from './errors.ts';
 import type { Experiment, ParamSpec, Point, Scalar, SuiteConfig } from './types.ts';
 
@@ -48,7 +49,7 @@ export function resolveAxes(experiment: Experiment, config: SuiteConfig, overrid
   const out: Record<string, Scalar[]> = {};
   for (const spec of experiment.params) {
     const given = overrides.get(spec.name);
-    const values = given === undefined ? axes[spec.name]! : given.map((v) => parseParamValue(experiment, spec, v));
+    const values = given === undefined ? present(axes[spec.name], `experiment ${experiment.id}: the axis of ${spec.name}`) : given.map((v) => parseParamValue(experiment, spec, v));
     if (values.length === 0) throw new BenchError(`experiment ${experiment.id}: parameter ${spec.name} has no values`);
     out[spec.name] = [...new Set(values)];
   }
@@ -60,7 +61,7 @@ export function expandSweep(experiment: Experiment, axes: Record<string, Scalar[
   let points: Record<string, Scalar>[] = [{}];
   for (const spec of experiment.params) {
     const next: Record<string, Scalar>[] = [];
-    for (const p of points) for (const v of axes[spec.name]!) next.push({ ...p, [spec.name]: v });
+    for (const p of points) for (const v of present(axes[spec.name], `experiment ${experiment.id}: the axis of ${spec.name}`)) next.push({ ...p, [spec.name]: v });
     points = next;
     if (points.length > POINTS_MAX) throw new BenchError(`experiment ${experiment.id}: more than ${POINTS_MAX} points in the sweep`);
   }

@@ -10,6 +10,7 @@ import { deviceProfile } from '../device/profiles.ts';
 import { errnoName } from '../kernel/errno.ts';
 import { O_DIRECT, O_RDONLY } from '../kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpStatus, xrpStatusName } from '../kernel/xrp/index.ts';
+import { at } from '../base/checked.ts';
 import { Prng } from '../base/prng.ts';
 import type { SimThread, Task } from '../sim/thread.ts';
 import { BenchError } from './errors.ts';
@@ -43,7 +44,7 @@ export function measureXrpHop(o: { tmpDir: string; device: string; seed: number;
     const blocks = Array.from({ length: FILE_BLOCKS - 2 }, (_, i) => i + 2);
     for (let i = blocks.length - 1; i > 0; i--) {
       const j = rng.nextBelow(i + 1);
-      [blocks[i], blocks[j]] = [blocks[j]!, blocks[i]!];
+      [blocks[i], blocks[j]] = [at(blocks, j, 'block'), at(blocks, i, 'block')];
     }
     const chain = blocks.slice(0, o.hops).map((b) => b * BLOCK_BYTES);
     chain.forEach((off, i) => view.setBigUint64(off, BigInt(chain[i + 1] ?? 0), true));
@@ -66,7 +67,7 @@ export function measureXrpHop(o: { tmpDir: string; device: string; seed: number;
       const dataBuf = proc.alloc(4096);
       const scratchBuf = proc.alloc(4096);
       for (let c = 0; c < o.calls; c++) {
-        for (const [start, expectHops] of [[single, 1], [chain[0]!, o.hops]] as const) {
+        for (const [start, expectHops] of [[single, 1], [at(chain, 0, 'chain start'), o.hops]] as const) {
           proc.bytes(scratchBuf, 16).fill(0);
           const t0 = t.nowNs;
           const r = yield* readXrp(t, proc, fd, dataBuf, BLOCK_BYTES, start, progFd, scratchBuf);

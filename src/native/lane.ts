@@ -49,6 +49,7 @@ export type LaneInit = Omit<WorkerInit, 'workerId' | 'buffers' | 'control'>;
 const STOP_GRACE_MS = 2000;
 
 /** One worker and its queue pair. */
+// non-null: slot fields and masked ring indexes of the shared-memory channel, per request
 export class Lane {
   state: LaneState = 'starting';
   /** the worker opened the file and said 'ready' */

@@ -149,6 +149,7 @@ function main(init: WorkerInit): void {
 
   // Non-null assertions below read a slot's fields of the shared-memory channel (indexes inside
   // the slot, or a ring index masked into its array) on every request: checking each would only cost.
+  // non-null: slot fields of the shared-memory channel, read on every request
   const serveSlot = (slot: number, active: ChainRunner): void => {
     const mi = slot * MI.COUNT;
     const mf = slot * MF.COUNT;
@@ -206,6 +207,7 @@ function main(init: WorkerInit): void {
       controlSeen = control;
       if (!handleControl()) break;
     }
+    // non-null: a ring index masked into its array, on every request
     if (runner !== undefined && head !== Atomics.load(ctl, CTL.SQ_TAIL)) {
       const slot = ctl[ch.sqBase + (head & ch.mask)]!;
       head++;

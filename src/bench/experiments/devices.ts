@@ -7,6 +7,7 @@
 // (users of the original reported XRP slower on average but better at p99.9
 // on such a drive, 5 levels, one thread).
 
+import { present } from '../../base/checked.ts';
 import { DEVICE_PROFILES } from '../../device/profiles.ts';
 import { Machine } from '../../kernel/machine.ts';
 import type { NvmeDriverOptions } from '../../kernel/nvme-driver.ts';
@@ -66,7 +67,7 @@ export const devicesExperiment: Experiment = {
     for (const variant of variants) {
       const machine = Machine.boot({
         imagePath: db, deviceStore: kvDeviceStore, profile: device, cores: ctx.cores, seed: ctx.pointSeed,
-        driver: VARIANTS[variant]!(ctx.cores),
+        driver: present(VARIANTS[variant], `driver variant ${variant}`)(ctx.cores),
       });
       try {
         const s = runKvLookups({ db: machine, mode, requests: Number(point['requests']), threads: 1, seed: ctx.pointSeed, collect: false });

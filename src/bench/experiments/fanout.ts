@@ -12,6 +12,7 @@ import { O_DIRECT, O_RDONLY } from '../../kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpStatus, xrpStatusName } from '../../kernel/xrp/index.ts';
 import { Histogram } from '../../sim/histogram.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
+import { at as itemAt, present } from '../../base/checked.ts';
 import { BenchError } from '../errors.ts';
 import { round2 } from '../round.ts';
 import { bootWithDataFile } from '../machine-setup.ts';
@@ -102,53 +103,54 @@ export const fanoutExperiment: Experiment = {
           } else if (mode === 'read') {
             const stack = [WALK_ROOT_OFFSET];
             while (stack.length > 0) {
-              const off = stack.pop()!;
-              const n = yield* proc.pread(t, fd, bufs[0]!, WALK_NODE_BYTES, off);
+              const off = present(stack.pop(), 'the walk stack');
+              const n = yield* proc.pread(t, fd, itemAt(bufs, 0, 'node buffer'), WALK_NODE_BYTES, off);
               if (n !== WALK_NODE_BYTES) {
                 failure = `pread at ${off}: ${n < 0 ? errnoName(n) : `${n} bytes`}`;
                 return;
               }
               yield t.cpu(USER_NODE_CPU_NS);
-              const node = parseWalkNode(proc.bytes(bufs[0]!, WALK_NODE_BYTES));
+              const node = parseWalkNode(proc.bytes(itemAt(bufs, 0, 'node buffer'), WALK_NODE_BYTES));
               visits++;
               sum += node.value;
               tail += node.tail;
-              for (let c = node.children.length - 1; c >= 0; c--) stack.push(node.children[c]!);
+              stack.push(...node.children.slice().reverse()); // the first child on top
             }
             commandsPeak = 1;
           } else {
             // io_uring: the nodes of one level in one batch (in ring-sized pieces), then their children.
+            const openRing = present(ring, 'the io_uring ring');
             let level = [WALK_ROOT_OFFSET];
             while (level.length > 0) {
               const next: number[] = [];
               for (let from = 0; from < level.length; from += widest) {
                 const piece = level.slice(from, from + widest);
                 piece.forEach((off, k) => {
-                  const sqe = ring!.getSqe()!;
+                  const sqe = present(openRing.getSqe(), 'a free SQE');
                   sqe.opcode = IORING_OP_READ;
                   sqe.fd = fd;
-                  sqe.addr = bufs[k]!;
+                  sqe.addr = itemAt(bufs, k, 'node buffer');
                   sqe.len = WALK_NODE_BYTES;
                   sqe.off = off;
                   sqe.userData = k;
                 });
-                const sub = yield* ring!.submitAndWait(t, piece.length);
+                const sub = yield* openRing.submitAndWait(t, piece.length);
                 if (sub < 0) {
                   failure = `io_uring_enter: ${errnoName(sub)}`;
                   return;
                 }
                 for (let k = 0; k < piece.length; k++) {
-                  const cqe = ring!.peekCqe();
+                  const cqe = openRing.peekCqe();
                   if (cqe === null || cqe.res !== WALK_NODE_BYTES) {
                     failure = `io_uring read: ${cqe === null ? 'missing CQE' : errnoName(cqe.res)}`;
                     return;
                   }
-                  ring!.cqeSeen();
+                  openRing.cqeSeen();
                 }
                 if (piece.length > commandsPeak) commandsPeak = piece.length;
                 for (let k = 0; k < piece.length; k++) {
                   yield t.cpu(USER_NODE_CPU_NS);
-                  const node = parseWalkNode(proc.bytes(bufs[k]!, WALK_NODE_BYTES));
+                  const node = parseWalkNode(proc.bytes(itemAt(bufs, k, 'node buffer'), WALK_NODE_BYTES));
                   visits++;
                   sum += node.value;
                   tail += node.tail;

@@ -35,7 +35,7 @@ const FILE_BYTES = 4 << 20;
 
 /** The next block of a chain: a function of the bytes just read (each word of the data file holds its own offset). */
 function nextBlock(block: Uint8Array, blocks: number): number {
-  const word = (block[0]! | (block[1]! << 8) | (block[2]! << 16) | (block[3]! << 24)) >>> 0;
+  const word = new DataView(block.buffer, block.byteOffset, 4).getUint32(0, true);
   return (Math.imul(word ^ 0x9e3779b9, 0x85ebca6b) >>> 0) % blocks;
 }
 

@@ -11,6 +11,7 @@
 // (CONFIG_IRQ_TIME_ACCOUNTING) is an axis: off, the interrupt time is charged to
 // the compute thread it lands on and CFS gives that thread less; on, it is not.
 
+import { at } from '../../base/checked.ts';
 import { openBlockIo } from '../../kv/block-io.ts';
 import { bootKvMachine, openKvFile } from '../../kv/kv-db.ts';
 import { DEFAULT_USER_COSTS } from '../../kv/modes.ts';
@@ -155,7 +156,7 @@ export const schedulingExperiment: Experiment = {
       let chargedNs = 0;
       m.sim.at(endNs, { onEvent: () => {
         for (const t of computers) if (t.core.current === t) t.core.updateCurr();
-        chargedNs = computers.reduce((s, t, i) => s + t.sumExecNs - computeStartExec[i]!, 0);
+        chargedNs = computers.reduce((s, t, i) => s + t.sumExecNs - at(computeStartExec, i, 'compute start'), 0);
       } }, 1);
       m.sim.run();
       if (failure !== null) throw new BenchError(`scheduling: ${failure}`);

@@ -62,6 +62,7 @@ interface Analysis {
   domKids: Int32Array;
 }
 
+// non-null: node numbers index typed arrays of n entries (hot translation path)
 export function analyse(graph: Graph): Analysis {
   // Typed arrays throughout: this runs once per function on every compile, and
   // per-node arrays and closures were a third of the JIT's translation time.
@@ -238,7 +239,9 @@ export function emitStructured(graph: Graph, e: NodeEmitter, forceDispatch = fal
     if (pos < 0) throw new Error(`internal JIT error: no enclosing ${kind} for node ${node}`);
     return depth - 1 - pos;
   };
+  // non-null: node numbers index typed arrays of n entries (hot translation path)
   const isBr = (x: number, t: Target): boolean => t >= 0 && (rpo[t]! <= rpo[x]! || merge[t] === 1);
+  // non-null: the same typed-array reads as isBr
   const brTo = (x: number, t: Target): number => (rpo[t]! <= rpo[x]! ? labelOf('loop', t) : labelOf('block', t));
 
   const doBranch = (x: number, t: Target): void => {
