@@ -103,7 +103,8 @@ export function ctxAccess(
 }
 
 export function frameIndexOf(v: VerifierContext, f: Frame): number {
-  return v.path!.state.frames.indexOf(f);
+  if (v.path === undefined) throw new VerifierInvariantError('a stack access outside any path');
+  return v.path.state.frames.indexOf(f);
 }
 
 export function stackFrameOf(v: VerifierContext, pc: number, st: VState, reg: PtrState): Frame {
