@@ -80,8 +80,8 @@ function constMask(st: VState, candidates: number): number {
   // hot path (every prune point): LOWEST_REG by a mask within REGS_MASK, regs by r <= 9
   for (let m = candidates & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
-    const v = regs[r]!;
-    if (v.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
+    const v = regs[r];
+    if (v?.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
   }
   return mask;
 }
@@ -98,8 +98,8 @@ function constKey(st: VState, mask: number): string | undefined {
   let key = '';
   // hot path (every prune point): LOWEST_REG by a mask within REGS_MASK, regs by r <= 9
   for (let m = mask & REGS_MASK; m !== 0; m &= m - 1) {
-    const v = regs[LOWEST_REG[m]!]!;
-    if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
+    const v = regs[LOWEST_REG[m]!];
+    if (v?.kind !== 'scalar' || !isConst(v.s)) return undefined;
     let k = constKeyMemo.get(v.s);
     if (k === undefined) {
       k = `${constValue(v.s)},`;

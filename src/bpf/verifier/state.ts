@@ -212,7 +212,7 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
   const o32 = old.stack32;
   const c32 = cur.stack32;
   // Hot path: the `!` index a frame's fixed-size stack arrays (slot < STACK_SLOTS,
-  // 8 bytes and 2 words a slot), whose SPILL bytes always have a spilled register.
+  // 8 bytes and 2 words a slot).
   // below both low slots, both are untouched: equal, and nothing to compare
   for (let slot = Math.min(old.lowSlot, cur.lowSlot); slot < STACK_SLOTS; slot++) {
     const lo = o32[slot * 2]!;
@@ -239,7 +239,9 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
       }
     }
     if (old.stackTypes[base] === StackByte.SPILL) {
-      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
+      const os = old.spills[slot];
+      const cs = cur.spills[slot];
+      if (os === undefined || cs === undefined || !regSafe(os, cs, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
     }
   }
   return true;
@@ -270,7 +272,8 @@ export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array
   const frames = s.frames;
   // hot path (per frame per state comparison): pc and a callsite + 1 are slots of
   // the program, which liveIn covers; fi + 1 is a frame when fi is not the last
-  return fi === frames.length - 1 ? liveIn[pc]! : liveIn[frames[fi + 1]!.callsite + 1]! & ~0x3f;
+  const callee = frames[fi + 1];
+  return callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
 }
 
 /**
@@ -290,8 +293,8 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
     for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
-      const v = regs[LOWEST_REG[m]!]!;
-      if (v.kind !== 'scalar' || v.id === 0) continue;
+      const v = regs[LOWEST_REG[m]!];
+      if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
       while (k < ids.length && ids[k] !== v.id) k += 2;
       if (k < ids.length) ids[k + 1]!++;
@@ -313,8 +316,8 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
     const regs = f.regs;
     for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
-      const v = regs[r]!;
-      if (v.kind !== 'scalar' || v.id === 0) continue;
+      const v = regs[r];
+      if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
       while (ids[k] !== v.id) k += 2;
       if (ids[k + 1] === 1) regs[r] = { kind: 'scalar', s: v.s, id: 0 };
@@ -347,10 +350,10 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
   const precise = exact || precision === undefined ? 0x3ff : precision.regs[top]!;
   for (let m = live & precise & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
-    const a = o[r]!;
-    if (a.kind !== 'scalar' || !isConst(a.s)) continue;
-    const b = c[r]!;
-    if (b.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
+    const a = o[r];
+    if (a?.kind !== 'scalar' || !isConst(a.s)) continue;
+    const b = c[r];
+    if (b?.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
   }
   return true;
 }
@@ -370,8 +373,8 @@ function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precisi
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
     for (let m = liveRegsOf(old, fi, pc, liveIn) & (precision.regs[fi] ?? 0) & REGS_MASK; m !== 0; m &= m - 1) {
-      const v = regs[LOWEST_REG[m]!]!;
-      if (v.kind === 'scalar' && v.id !== 0) out.push(v.id);
+      const v = regs[LOWEST_REG[m]!];
+      if (v?.kind === 'scalar' && v.id !== 0) out.push(v.id);
     }
     if ((precision.slots[2 * fi] ?? 0) === 0 && (precision.slots[2 * fi + 1] ?? 0) === 0) continue;
     for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
