@@ -2,8 +2,9 @@
 // tree (typescript's NonNullExpression), so that `a !== b`, `!a` and a `!`
 // inside a string or a comment never count. A site is "reasoned" when a comment
 // `non-null: <why, in a few words>` precedes it or one of its enclosing
-// statements, loops, case clauses, functions or class members: one comment per
-// function or loop covers its sites.
+// statements, loops, case clauses, functions or class members, or precedes an
+// earlier statement of an enclosing block (a reason covers the rest of its
+// block): one comment per function or loop covers its sites.
 
 import ts from 'typescript';
 
@@ -26,8 +27,13 @@ export function nonNullSites(fileName: string, source: string): NonNullSite[] {
     if (known !== undefined) return known;
     // The file's own header does not count: a reason belongs to a function, a loop or a statement.
     if (ts.isSourceFile(node)) return false;
-    const ranges = ts.getLeadingCommentRanges(source, node.pos) ?? [];
-    const own = ranges.some((r) => REASON.test(source.slice(r.pos, r.end)));
+    const reasonBefore = (n: ts.Node): boolean => (ts.getLeadingCommentRanges(source, n.pos) ?? []).some((r) => REASON.test(source.slice(r.pos, r.end)));
+    // a reason inside a block covers what follows it there: the comment before a statement covers
+    // that statement and the later ones of the same block
+    const parent = node.parent;
+    const siblings = ts.isBlock(parent) ? parent.statements : undefined;
+    const at = siblings?.indexOf(node as ts.Statement) ?? -1;
+    const own = reasonBefore(node) || (siblings !== undefined && siblings.slice(0, Math.max(at, 0)).some(reasonBefore));
     const result = own || hasReason(node.parent);
     reasonedNodes.set(node, result);
     return result;

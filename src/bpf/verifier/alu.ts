@@ -208,7 +208,9 @@ export function ldImm64(v: VerifierContext, pc: number, insn: Insn, f: Frame): v
     return;
   }
   if (spec.type !== MapType.ARRAY || spec.maxEntries < 1) throw new Reject(pc, `direct value access on map "${spec.name}" of type ${spec.type} is not supported (array maps only)`);
-  const off = v.insns[pc + 1]!.imm;
+  const second = v.insns[pc + 1];
+  if (second === undefined) throw new Reject(pc, 'invalid bpf_ld_imm64 insn');
+  const off = second.imm;
   if (off < 0 || off >= spec.valueSizeBytes) throw new Reject(pc, `invalid access to map value pointer, value_size=${spec.valueSizeBytes} off=${off >>> 0}`);
   f.regs[insn.dst] = { ...v.ptr('map_value', spec.valueSizeBytes), map: index, off, readOnly: spec.readOnly };
 }

@@ -5,6 +5,7 @@
 // three representations consistent (reg_bounds_sync) and detects emptiness,
 // which is how branch refinement proves a branch dead.
 
+import { VerifierInvariantError } from './log.ts';
 import {
   tnumAdd,
   tnumAnd,
@@ -270,7 +271,9 @@ export function scalarConst(value: bigint): Scalar {
 
 /** A scalar in [lo, hi] (unsigned, 64-bit). */
 export function scalarRange(lo: bigint, hi: bigint): Scalar {
-  return normalize({ b64: mk(tnumRange(lo, hi, 64), lo, hi, sminOf(64), smaxOf(64)), b32: boundsUnknown(32) })!;
+  const s = normalize({ b64: mk(tnumRange(lo, hi, 64), lo, hi, sminOf(64), smaxOf(64)), b32: boundsUnknown(32) });
+  if (s === undefined) throw new VerifierInvariantError(`empty scalar range [${lo}, ${hi}]`);
+  return s;
 }
 
 /** The value of a 32-bit result, zero-extended to 64 bits. */
@@ -534,7 +537,10 @@ export function scalarAlu(kind: AluKind, a: Scalar, b: Scalar, bits: Width): Sca
         pairs = [];
         index.set(second, pairs);
       }
-      pairs.push(list[i + 1]!, list[i + 2]!);
+      const k = list[i + 1];
+      const r = list[i + 2];
+      if (k === undefined || r === undefined) throw new VerifierInvariantError('ALU memo list not in triples');
+      pairs.push(k, r);
     }
     let pairs = index.get(b);
     if (pairs === undefined) {

@@ -4,11 +4,6 @@
 // every function ending in exit or jump, no unreachable instruction, and a
 // static bound on the call depth. The JIT may reuse `buildCfg`: it never
 // throws and returns either the graph or the first structural error.
-//
-// The non-null assertions (`!`) index arrays sized by construction (a frame's
-// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
-// frame stack, a path's history in pairs): this is the verifier's hot path,
-// tuned for V8's interpreter tier, where a check per access costs.
 
 import {
   AluOp,
@@ -67,7 +62,8 @@ class CfgFail {
 
 /** Validate one slot's encoding (opcode, registers, reserved fields). Returns a reason or undefined. */
 export function checkInsnEncoding(insns: readonly Insn[], pc: number): string | undefined {
-  const i = insns[pc]!;
+  const i = insns[pc];
+  if (i === undefined) return `no instruction at ${pc}`;
   const cls = insnClass(i.code);
   if (i.dst > 10 || i.src > 10) return `invalid register R${Math.max(i.dst, i.src)}`;
   switch (cls) {
@@ -177,6 +173,14 @@ export function buildCfg(insns: readonly Insn[]): CfgResult {
   }
 }
 
+/** A function of build() with its callees and its memoised static call depth (0 = not yet known). */
+interface Func {
+  sp: Subprogram;
+  callees: Set<Func>;
+  depth: number;
+  onPath: boolean;
+}
+
 function build(insns: readonly Insn[]): Cfg {
   const n = insns.length;
   if (n === 0) throw new CfgFail(0, 'empty program');
@@ -185,7 +189,8 @@ function build(insns: readonly Insn[]): Cfg {
   for (let pc = 0; pc < n; pc++) {
     const reason = checkInsnEncoding(insns, pc);
     if (reason !== undefined) throw new CfgFail(pc, reason);
-    if (isLdImm64(insns[pc]!)) {
+    const i = insns[pc];
+    if (i !== undefined && isLdImm64(i)) {
       isInsnStart[pc + 1] = false;
       pc++;
     }
@@ -193,8 +198,8 @@ function build(insns: readonly Insn[]): Cfg {
   // Subprograms: the entry and every local call target.
   const starts = new Set<number>([0]);
   for (let pc = 0; pc < n; pc++) {
-    if (!isInsnStart[pc]) continue;
-    const i = insns[pc]!;
+    const i = insns[pc];
+    if (!isInsnStart[pc] || i === undefined) continue;
     if (i.code === (InsnClass.JMP | JmpOp.CALL) && i.src === CallSrc.LOCAL) {
       const t = pc + 1 + i.imm;
       if (t < 0 || t >= n) throw new CfgFail(pc, `call to invalid destination ${t}`);
@@ -209,15 +214,22 @@ function build(insns: readonly Insn[]): Cfg {
 
   const successors: number[][] = new Array(n);
   const prunePoints: boolean[] = new Array(n).fill(false);
-  const callees: Set<number>[] = subprograms.map(() => new Set<number>());
-  for (let pc = 0; pc < n; pc++) {
-    if (!isInsnStart[pc]) {
+  // Functions with their callees, for the call-depth walk below.
+  const funcs: Func[] = subprograms.map((sp) => ({ sp, callees: new Set<Func>(), depth: 0, onPath: false }));
+  const funcAt = (pc: number): Func => {
+    const f = funcs[subOf[pc] ?? -1];
+    if (f === undefined) throw new CfgFail(pc, `insn ${pc} is in no function`);
+    return f;
+  };
+  // Functions in slot order cover every slot once, so this visits pc = 0 .. n-1 in order.
+  for (const func of funcs) for (let pc = func.sp.start; pc < func.sp.end; pc++) {
+    const i = insns[pc];
+    if (!isInsnStart[pc] || i === undefined) {
       successors[pc] = [];
       continue;
     }
-    const i = insns[pc]!;
     const cls = insnClass(i.code);
-    const sp = subprograms[subOf[pc]!]!;
+    const sp = func.sp;
     if (cls === InsnClass.JMP || cls === InsnClass.JMP32) {
       const op = insnOp(i.code);
       if (op === JmpOp.EXIT) {
@@ -225,7 +237,7 @@ function build(insns: readonly Insn[]): Cfg {
       } else if (op === JmpOp.CALL) {
         successors[pc] = [fallTo(sp, n, pc, pc + 1)];
         prunePoints[pc + 1] = true;
-        if (i.src === CallSrc.LOCAL) callees[subOf[pc]!]!.add(subOf[pc + 1 + i.imm]!);
+        if (i.src === CallSrc.LOCAL) func.callees.add(funcAt(pc + 1 + i.imm));
       } else if (op === JmpOp.JA) {
         const t = jumpTo(sp, isInsnStart, pc, cls === InsnClass.JMP32 ? pc + 1 + i.imm : pc + 1 + i.off);
         successors[pc] = [t];
@@ -247,11 +259,11 @@ function build(insns: readonly Insn[]): Cfg {
   for (const sp of subprograms) {
     const stack: [number, number][] = [[sp.start, 0]];
     color[sp.start] = 1;
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const succ = successors[top[0]]!;
-      if (top[1] < succ.length) {
-        const t = succ[top[1]++]!;
+    for (let top = stack[stack.length - 1]; top !== undefined; top = stack[stack.length - 1]) {
+      const succ = successors[top[0]] ?? [];
+      const t = succ[top[1]];
+      if (t !== undefined) {
+        top[1]++;
         if (color[t] === 1) backEdges.push([top[0], t]);
         else if (color[t] === 0) {
           color[t] = 1;
@@ -266,19 +278,17 @@ function build(insns: readonly Insn[]): Cfg {
   for (let pc = 0; pc < n; pc++) if (isInsnStart[pc] && color[pc] === 0) throw new CfgFail(pc, `unreachable insn ${pc}`);
 
   // Static call depth and recursion.
-  const depthMemo = new Int32Array(subprograms.length);
-  const onPath = new Uint8Array(subprograms.length);
-  const depthOf = (k: number): number => {
-    if (depthMemo[k]! > 0) return depthMemo[k]!;
-    if (onPath[k]) throw new CfgFail(subprograms[k]!.start, `recursive call to the function at insn ${subprograms[k]!.start}`);
-    onPath[k] = 1;
+  const depthOf = (f: Func): number => {
+    if (f.depth > 0) return f.depth;
+    if (f.onPath) throw new CfgFail(f.sp.start, `recursive call to the function at insn ${f.sp.start}`);
+    f.onPath = true;
     let d = 1;
-    for (const c of callees[k]!) d = Math.max(d, 1 + depthOf(c));
-    onPath[k] = 0;
-    depthMemo[k] = d;
+    for (const c of f.callees) d = Math.max(d, 1 + depthOf(c));
+    f.onPath = false;
+    f.depth = d;
     return d;
   };
-  const callDepthMax = depthOf(0);
+  const callDepthMax = depthOf(funcAt(0));
   if (callDepthMax > CALL_DEPTH_MAX) throw new CfgFail(0, `the call stack of ${callDepthMax} frames is too deep (limit ${CALL_DEPTH_MAX})`);
 
   return { insnCount: n, subprograms, successors, isInsnStart, prunePoints, backEdges, liveIn: liveness(insns, successors, isInsnStart), callDepthMax };
@@ -345,11 +355,15 @@ function liveness(insns: readonly Insn[], successors: number[][], isInsnStart: b
   const uses = new Int32Array(n);
   const defs = new Int32Array(n);
   for (let pc = 0; pc < n; pc++) {
-    if (!isInsnStart[pc]) continue;
-    const ud = useDef(insns[pc]!); // indexed, not destructured: that runs the iterator protocol
+    const i = insns[pc];
+    if (!isInsnStart[pc] || i === undefined) continue;
+    const ud = useDef(i); // indexed, not destructured: that runs the iterator protocol
     uses[pc] = ud[0];
     defs[pc] = ud[1];
   }
+  // non-null: Hot path (a sweep of every slot per pass until nothing changes): the `!`
+  // index successors, uses and defs (all of length n) at pc < n, and liveIn at
+  // successor slots, which build() checked are inside the program.
   let changed = true;
   while (changed) {
     changed = false;

@@ -209,8 +209,8 @@ export class VerifierContext {
   }
 
   read(pc: number, f: Frame, regno: number): RegState {
-    const r = f.regs[regno]!;
-    if (r.kind === 'uninit') throw new Reject(pc, `R${regno} !read_ok`);
+    const r = f.regs[regno];
+    if (r === undefined || r.kind === 'uninit') throw new Reject(pc, `R${regno} !read_ok`);
     return r;
   }
 

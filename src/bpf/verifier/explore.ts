@@ -3,10 +3,9 @@
 // points and the state comparison that prunes a covered path (the kernel's
 // do_check and is_state_visited).
 //
-// The non-null assertions (`!`) index arrays sized by construction (a frame's
-// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
-// frame stack, a path's history in pairs): this is the verifier's hot path,
-// tuned for V8's interpreter tier, where a check per access costs.
+// visit() and the constant keys run at every prune point in V8's interpreter
+// tier: where they keep non-null assertions (`!`), a comment says which array
+// of known size they index.
 
 import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
 import { constValue, isConst, type Scalar } from './bounds.ts';
@@ -16,6 +15,7 @@ import { alu, ldImm64 } from './alu.ts';
 import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT } from './budget.ts';
 import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, type VerifierContext } from './context.ts';
 import { jump } from './jumps.ts';
+import { VerifierInvariantError } from './log.ts';
 import { access, atomic } from './memory.ts';
 import { propagate, scratchPrecision } from './precision.ts';
 
@@ -41,7 +41,8 @@ function bucketOf(b: CheckpointBuckets, mask: number, key: string): Checkpoint[]
     b.masks.push(mask);
     b.byKey.push(new Map());
   }
-  const byKey = b.byKey[m]!;
+  const byKey = b.byKey[m];
+  if (byKey === undefined) throw new VerifierInvariantError('checkpoint masks and buckets out of step');
   let bucket = byKey.get(key);
   if (bucket === undefined) {
     bucket = [];
@@ -55,9 +56,11 @@ function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): 
   const n = insns.length;
   const run = new Uint8Array(n);
   for (let pc = n - 1; pc >= 0; pc--) {
-    const cls = insnClass(insns[pc]!.code);
+    const i = insns[pc];
+    if (i === undefined) throw new VerifierInvariantError(`no instruction at ${pc}`);
+    const cls = insnClass(i.code);
     if (cls === InsnClass.JMP || cls === InsnClass.JMP32) continue;
-    const next = pc + 1 < n && !prunePoints[pc + 1] ? run[pc + 1]! : 0;
+    const next = pc + 1 < n && !prunePoints[pc + 1] ? (run[pc + 1] ?? 0) : 0;
     run[pc] = Math.min(255, 1 + next);
   }
   return run;
@@ -70,12 +73,15 @@ function straightRuns(insns: readonly Insn[], prunePoints: readonly boolean[]): 
  * does a state it covers.
  */
 function constMask(st: VState, candidates: number): number {
-  const regs = st.frames[st.frames.length - 1]!.regs;
+  const top = st.frames[st.frames.length - 1];
+  if (top === undefined) throw new VerifierInvariantError('a state without frames');
+  const regs = top.regs;
   let mask = 0;
+  // non-null: hot path (every prune point): LOWEST_REG by a mask within REGS_MASK, regs by r <= 9
   for (let m = candidates & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
-    const v = regs[r]!;
-    if (v.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
+    const v = regs[r];
+    if (v?.kind === 'scalar' && isConst(v.s)) mask |= 1 << r;
   }
   return mask;
 }
@@ -86,11 +92,14 @@ const constKeyMemo = new WeakMap<Scalar, string>();
 /** The constants of the innermost frame's registers in `mask`, as a key; undefined if one is not a constant. */
 function constKey(st: VState, mask: number): string | undefined {
   if (mask === 0) return '';
-  const regs = st.frames[st.frames.length - 1]!.regs;
+  const top = st.frames[st.frames.length - 1];
+  if (top === undefined) throw new VerifierInvariantError('a state without frames');
+  const regs = top.regs;
   let key = '';
+  // non-null: hot path (every prune point): LOWEST_REG by a mask within REGS_MASK, regs by r <= 9
   for (let m = mask & REGS_MASK; m !== 0; m &= m - 1) {
-    const v = regs[LOWEST_REG[m]!]!;
-    if (v.kind !== 'scalar' || !isConst(v.s)) return undefined;
+    const v = regs[LOWEST_REG[m]!];
+    if (v?.kind !== 'scalar' || !isConst(v.s)) return undefined;
     let k = constKeyMemo.get(v.s);
     if (k === undefined) {
       k = `${constValue(v.s)},`;
@@ -112,8 +121,7 @@ export function run(v: VerifierContext): Cfg {
   v.storedAt = new Int32Array(cfg.insnCount);
   v.runAhead = straightRuns(v.insns, cfg.prunePoints);
   const pending: Path[] = [{ pc: 0, state: v.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
-  while (pending.length > 0) {
-    const path = pending.pop()!;
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
     if (path.from >= 0) {
       v.note(-1 - path.from);
       v.note(-1 - path.pc);
@@ -164,33 +172,35 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   // first state to reach a prune point is always kept: the paths that meet
   // there later (the exits of a loop, each a jump after the previous
   // checkpoint) can then stop at it instead of each running the rest.
+  // non-null: Hot path (every prune point): the `!` index the per-instruction tables
+  // (runAhead, storedAt, liveIn: insnCount long) at a pc of the program.
   const addNew = (path.history.length >= 2 * CHECKPOINT_INSNS_MIN && path.jumps >= CHECKPOINT_JUMPS_MIN) || v.runAhead[pc]! >= CHECKPOINT_RUN_MIN || v.storedAt[pc] === 0;
   const active = v.active[pc];
   // nothing to compare against and nothing to store: nothing to do
   if (!addNew && active === undefined && v.done[pc] === undefined) return false;
   clearSingularIds(cur, pc, cfg.liveIn);
   if (active !== undefined) {
-    for (let m = 0; m < active.masks.length; m++) {
+    for (let m = 0, mask = active.masks[0]; mask !== undefined; mask = active.masks[++m]) {
       // An equal state has the same constants.
-      const key = constKey(cur, active.masks[m]!);
+      const key = constKey(cur, mask);
       if (key === undefined) continue;
-      const bucket = active.byKey[m]!.get(key);
+      const bucket = active.byKey[m]?.get(key);
       if (bucket === undefined) continue;
-      for (let k = 0; k < bucket.length; k++) {
-        if (stateSubsumes(bucket[k]!.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+      for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
   }
   const done = v.done[pc];
   if (done !== undefined) {
-    for (let m = 0; m < done.masks.length; m++) {
+    for (let m = 0, mask = done.masks[0]; mask !== undefined; mask = done.masks[++m]) {
       // Only checkpoints that agree with cur on their relied-on constants can cover it.
-      const key = constKey(cur, done.masks[m]!);
+      const key = constKey(cur, mask);
       if (key === undefined) continue;
-      const bucket = done.byKey[m]!.get(key);
+      const bucket = done.byKey[m]?.get(key);
       if (bucket === undefined) continue;
-      for (let k = 0; k < bucket.length; k++) {
-        const cp = bucket[k]!;
+      // after a splice, k-- and ++k read the checkpoint that moved into slot k
+      for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
         if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
@@ -236,7 +246,9 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
       v.active[pc] = active;
     }
     const mask = constMask(cp.state, cfg.liveIn[pc]!);
-    bucketOf(active, mask, constKey(cp.state, mask)!).push(cp);
+    const key = constKey(cp.state, mask);
+    if (key === undefined) throw new VerifierInvariantError(`checkpoint at insn ${pc}: a register of its constant mask is not constant`);
+    bucketOf(active, mask, key).push(cp);
     v.storedAt[pc]! += 1;
     if (++v.statesStored > v.stateLimit) {
       throw new Reject(pc, tooComplexReason('states', v.statesStored - 1, v.stateLimit), { kind: 'states', limit: v.stateLimit });
@@ -260,9 +272,13 @@ export function finish(v: VerifierContext, cp: Checkpoint | null): void {
 /** Move a finished checkpoint from the active list to the bucket of its relied-on constants. */
 export function retire(v: VerifierContext, cp: Checkpoint): void {
   const pc = cp.pc;
-  const live = v.cfg!.liveIn[pc]!;
+  const live = v.cfg?.liveIn[pc];
+  const active = v.active[pc];
+  if (live === undefined || active === undefined) throw new VerifierInvariantError(`retiring a checkpoint at insn ${pc} that is not active`);
   const activeMask = constMask(cp.state, live);
-  const activeBucket = bucketOf(v.active[pc]!, activeMask, constKey(cp.state, activeMask)!);
+  const activeKey = constKey(cp.state, activeMask);
+  if (activeKey === undefined) throw new VerifierInvariantError(`checkpoint at insn ${pc}: a register of its constant mask is not constant`);
+  const activeBucket = bucketOf(active, activeMask, activeKey);
   activeBucket.splice(activeBucket.indexOf(cp), 1);
   let done = v.done[pc];
   if (done === undefined) {
@@ -270,13 +286,16 @@ export function retire(v: VerifierContext, cp: Checkpoint): void {
     v.done[pc] = done;
   }
   const mask = constMask(cp.state, live & (cp.precise.regs[cp.state.frames.length - 1] ?? 0));
-  bucketOf(done, mask, constKey(cp.state, mask)!).push(cp);
+  const key = constKey(cp.state, mask);
+  if (key === undefined) throw new VerifierInvariantError(`checkpoint at insn ${pc}: a register of its constant mask is not constant`);
+  bucketOf(done, mask, key).push(cp);
 }
 
 /** Execute the instruction at path.pc; returns a forked path, 'exit' when the path ends, or undefined. */
 export function step(v: VerifierContext, path: Path): Path | 'exit' | undefined {
   const pc = path.pc;
-  const insn = v.insns[pc]!;
+  const insn = v.insns[pc];
+  if (insn === undefined) throw new VerifierInvariantError(`path at insn ${pc}, outside the program`);
   const cls = insnClass(insn.code);
   const st = path.state;
   switch (cls) {

@@ -51,7 +51,11 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
     if (insn.src === CallSrc.LOCAL) {
       if (st.frames.length >= CALL_DEPTH_MAX) throw new Reject(pc, `the call stack of ${st.frames.length + 1} frames is too deep`);
       const callee = newFrame(pc);
-      for (let r = 1; r <= 5; r++) callee.regs[r] = f.regs[r]!;
+      // the callee's registers start as UNINIT; r1..r5 carry the arguments
+      for (let r = 1; r <= 5; r++) {
+        const arg = f.regs[r];
+        if (arg !== undefined) callee.regs[r] = arg;
+      }
       callee.regs[FRAME_POINTER] = { ...v.ptr('stack', 0), frame: st.frames.length };
       st.frames.push(callee);
       path.pc = pc + 1 + insn.imm;
@@ -153,11 +157,10 @@ export function setScalar(v: VerifierContext, st: VState, f: Frame, regno: numbe
   f.regs[regno] = updated;
   if (old.id === 0) return;
   // indexed loops: --no-opt runs this unoptimised, where for-of allocates an iterator result per step
-  for (let fi = 0; fi < st.frames.length; fi++) {
-    const fr = st.frames[fi]!;
+  for (let fi = 0, fr = st.frames[0]; fr !== undefined; fr = st.frames[++fi]) {
     for (let r = 0; r < 10; r++) {
-      const v = fr.regs[r]!;
-      if (v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
+      const v = fr.regs[r];
+      if (v !== undefined && v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
     }
     for (let slot = 0; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
@@ -171,9 +174,12 @@ export function setScalar(v: VerifierContext, st: VState, f: Frame, regno: numbe
 
 /** After a null check: copies of the map_value_or_null with `id` become 0 (isNull) or map_value. */
 export function markNull(v: VerifierContext, st: VState, id: number, isNull: boolean): void {
-  for (let fi = 0; fi < st.frames.length; fi++) {
-    const fr = st.frames[fi]!;
-    for (let r = 0; r < 10; r++) fr.regs[r] = nullChecked(fr.regs[r], id, isNull)!;
+  // indexed loops, as in setScalar
+  for (let fi = 0, fr = st.frames[0]; fr !== undefined; fr = st.frames[++fi]) {
+    for (let r = 0; r < 10; r++) {
+      const w = nullChecked(fr.regs[r], id, isNull);
+      if (w !== undefined) fr.regs[r] = w;
+    }
     for (let slot = 0; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
       const w = nullChecked(v, id, isNull);
@@ -191,7 +197,7 @@ export function exit(v: VerifierContext, path: Path): 'exit' | undefined {
   // Like Linux, a function's exit does not read r0: clang drops the return
   // value of a static function whose callers ignore it, and an uninitialised
   // r0 stays uninitialised in the caller (reading it there is rejected).
-  const r0 = st.frames.length > 1 ? f.regs[0]! : v.read(pc, f, 0);
+  const r0 = st.frames.length > 1 ? (f.regs[0] ?? UNINIT) : v.read(pc, f, 0);
   if (st.frames.length > 1) {
     if (r0.kind === 'ptr' && r0.ptr === 'stack' && r0.frame === st.frames.length - 1) throw new Reject(pc, 'cannot return stack pointer to the caller');
     st.frames.pop();

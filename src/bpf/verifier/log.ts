@@ -6,6 +6,16 @@ import { disassembleInsn } from '../asm/disasm.ts';
 import { XrpError } from '../../base/errors.ts';
 import type { Insn } from '../isa.ts';
 
+/**
+ * A broken internal invariant of the verifier (a bug, not bad input). verify()
+ * turns it into a rejection at the current instruction, "internal verifier error".
+ */
+export class VerifierInvariantError extends XrpError {
+  constructor(what: string) {
+    super('VERIFIER', `verifier invariant broken: ${what}`);
+  }
+}
+
 export class VerifierError extends XrpError {
   constructor(
     /** name of the program */
@@ -29,7 +39,8 @@ export function insnText(insns: readonly Insn[], pc: number): string {
   try {
     return disassembleInsn(insns, pc);
   } catch {
-    const i = insns[pc]!;
+    const i = insns[pc];
+    if (i === undefined) return '';
     return `(code=0x${i.code.toString(16)} dst=${i.dst} src=${i.src} off=${i.off} imm=${i.imm})`;
   }
 }

@@ -6,6 +6,7 @@ import { STACK_FRAME_BYTES, type Insn } from '../isa.ts';
 import { constValue, isConst, loadedScalar, scalarToString, scalarUnknown, truncateScalar } from './bounds.ts';
 import { STACK_SLOTS, StackByte, UNINIT, ownStack, curFrame, type Frame, type PtrState, type RegState, type VState } from './state.ts';
 import { findCtxField } from './types.ts';
+import { VerifierInvariantError } from './log.ts';
 import { MAX_VAR_OFF, MAX_VAR_OFF_BIG, Reject, type VerifierContext, scalarReg, typeName } from './context.ts';
 
 /**
@@ -38,7 +39,8 @@ export function access(
       checkMemRange(v, pc, regno, reg, off, size);
       if (mode === 'write') {
         if (reg.readOnly) throw new Reject(pc, reg.ptr === 'map_value' ? 'write into map forbidden' : `R${regno} cannot write into rdonly mem`);
-        if (value!.reg.kind === 'ptr') throw new Reject(pc, `R${value!.regno} leaks addr into ${reg.ptr === 'mem' ? 'mem' : 'map'}`);
+        if (value === undefined) throw new VerifierInvariantError(`a write at insn ${pc} without a value`);
+        if (value.reg.kind === 'ptr') throw new Reject(pc, `R${value.regno} leaks addr into ${reg.ptr === 'mem' ? 'mem' : 'map'}`);
         return UNINIT;
       }
       return scalarReg(loadedScalar(size, signed));
@@ -89,7 +91,8 @@ export function ctxAccess(
   if (field === undefined) throw new Reject(pc, `invalid bpf_context access off=${at} size=${size}`);
   if (mode === 'write') {
     if (!field.writable) throw new Reject(pc, `invalid bpf_context access off=${at} size=${size}: ${field.name} is read-only`);
-    if (value!.reg.kind === 'ptr') throw new Reject(pc, `R${value!.regno} leaks addr into ctx`);
+    if (value === undefined) throw new VerifierInvariantError(`a write at insn ${pc} without a value`);
+    if (value.reg.kind === 'ptr') throw new Reject(pc, `R${value.regno} leaks addr into ctx`);
     return UNINIT;
   }
   if (field.pointsToMemBytes !== undefined) {
@@ -100,7 +103,8 @@ export function ctxAccess(
 }
 
 export function frameIndexOf(v: VerifierContext, f: Frame): number {
-  return v.path!.state.frames.indexOf(f);
+  if (v.path === undefined) throw new VerifierInvariantError('a stack access outside any path');
+  return v.path.state.frames.indexOf(f);
 }
 
 export function stackFrameOf(v: VerifierContext, pc: number, st: VState, reg: PtrState): Frame {
@@ -133,7 +137,8 @@ export function stackAccess(
   const at = stackOffset(v, pc, regno, reg, off, size, mode === 'read' ? 'read from' : 'write to');
   const idx = at + STACK_FRAME_BYTES;
   if (mode === 'write') {
-    stackWrite(v, pc, f, idx, size, value!.reg);
+    if (value === undefined) throw new VerifierInvariantError(`a write at insn ${pc} without a value`);
+    stackWrite(v, pc, f, idx, size, value.reg);
     return UNINIT;
   }
   return stackRead(v, pc, f, idx, size, at, signed);

@@ -2,14 +2,14 @@
 // a path's history backwards (the kernel's mark_chain_precision and
 // backtrack_insn), so that checkpoints compare only those by range.
 //
-// The non-null assertions (`!`) index arrays sized by construction (a frame's
-// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
-// frame stack, a path's history in pairs): this is the verifier's hot path,
-// tuned for V8's interpreter tier, where a check per access costs.
+// mergePrecision and backtrack are the hot loops of precision tracking, run in
+// V8's interpreter tier; their non-null assertions (`!`) are explained where
+// they are.
 
 import { AluOp, CallSrc, InsnClass, JmpOp, Mode, type Insn } from '../isa.ts';
 import { scalarEqual } from './bounds.ts';
 import { STACK_SLOTS, curFrame, emptyPrecision, type Precision } from './state.ts';
+import { VerifierInvariantError } from './log.ts';
 import { DST_INDEPENDENT, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, type Path, UNKNOWN_SCALAR, type VerifierContext } from './context.ts';
 
 /** Add `need` to `into`; whether anything was new. */
@@ -20,6 +20,8 @@ function mergePrecision(into: Precision, need: Precision): boolean {
   const ns = need.slots;
   const frames = ir.length < nr.length ? ir.length : nr.length;
   let changed = false;
+  // non-null: hot path (every checkpoint a path passes back through): fi < frames, and a
+  // Precision holds one register word and two slot words per frame
   for (let fi = 0; fi < frames; fi++) {
     const r = ir[fi]!;
     const rm = r | nr[fi]!;
@@ -44,8 +46,11 @@ function mergePrecision(into: Precision, need: Precision): boolean {
  * Keeping a mark too many only costs pruning, never soundness.
  */
 function backtrack(insns: readonly Insn[], history: readonly number[], need: Precision): void {
-  // The hottest loop of precision tracking: arrays and fields read once, and
+  // non-null: The hottest loop of precision tracking: arrays and fields read once, and
   // the emptiness test (all marks gone: stop) redone only after a change.
+  // Its `!` read the history (pairs, h even and below length - 1), the
+  // instruction at a pc the path executed, and precision words of frames that
+  // ensureFrames has grown the arrays to cover.
   const regs = need.regs;
   const slots = need.slots;
   let changed = true;
@@ -169,7 +174,8 @@ function ensureFrames(need: Precision, fi: number): void {
 
 /** Scalar register `regno` of the current frame is about to be relied on (pointer offset, size, decided branch). */
 export function markPrecise(v: VerifierContext, regno: number): void {
-  const path = v.path!;
+  const path = v.path;
+  if (path === undefined) throw new VerifierInvariantError(`R${regno} marked precise outside any path`);
   const frames = path.state.frames.length;
   const reg = curFrame(path.state).regs[regno];
   if (reg === undefined || reg.kind !== 'scalar') return;

@@ -3,12 +3,12 @@
 // the log, and the subsumption test used for pruning (states_equal/regsafe).
 // Register values are immutable; a state copy copies arrays, not values.
 //
-// The non-null assertions (`!`) index arrays sized by construction (a frame's
-// 11 registers, its 64 stack slots, per-instruction tables of insnCount, the
-// frame stack, a path's history in pairs): this is the verifier's hot path,
-// tuned for V8's interpreter tier, where a check per access costs.
+// State comparison runs for every checkpoint tried at every prune point, in
+// V8's interpreter tier: where a function keeps non-null assertions (`!`), a
+// comment says which fixed-size array they index.
 
 import { STACK_FRAME_BYTES } from '../isa.ts';
+import { VerifierInvariantError } from './log.ts';
 import { constValue, isConst, scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
 
 export type PtrKind = 'ctx' | 'stack' | 'mem' | 'map_value' | 'map_value_or_null' | 'map_ptr';
@@ -80,9 +80,10 @@ export function newFrame(callsite: number): Frame {
 export function cloneState(s: VState): VState {
   const from = s.frames;
   // One frame (most states) as a literal: push would allocate room for 17.
-  if (from.length === 1) return { frames: [cloneFrame(from[0]!)] };
+  const first = from[0];
+  if (from.length === 1 && first !== undefined) return { frames: [cloneFrame(first)] };
   const frames: Frame[] = [];
-  for (let fi = 0; fi < from.length; fi++) frames.push(cloneFrame(from[fi]!));
+  for (let fi = 0, f = first; f !== undefined; f = from[++fi]) frames.push(cloneFrame(f));
   return { frames };
 }
 
@@ -100,7 +101,11 @@ export function ownStack(f: Frame): void {
   f.stackShared = false;
 }
 
-export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
+export function curFrame(s: VState): Frame {
+  const f = s.frames[s.frames.length - 1];
+  if (f === undefined) throw new VerifierInvariantError('a state without frames');
+  return f;
+}
 
 // ---- printing -----------------------------------------------------------------
 
@@ -143,7 +148,8 @@ export function stateToString(s: VState): string {
     const types = f.stackTypes.subarray(base, base + 8);
     if (types.every((t) => t === StackByte.INVALID)) continue;
     const fpOff = base - STACK_FRAME_BYTES;
-    if (types.every((t) => t === StackByte.SPILL)) parts.push(`fp${fpOff}=${regToString(f.spills[slot]!)}`);
+    const spill = f.spills[slot];
+    if (types.every((t) => t === StackByte.SPILL) && spill !== undefined) parts.push(`fp${fpOff}=${regToString(spill)}`);
     else parts.push(`fp${fpOff}=${Array.from(types, (t) => (t === StackByte.MISC ? 'm' : t === StackByte.SPILL ? 'r' : '?')).join('')}`);
   }
   return (s.frames.length > 1 ? `frame${s.frames.length - 1}: ` : '') + parts.join(' ');
@@ -205,6 +211,8 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: boolean, preci
 function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision: Precision | undefined, fi: number, linked: readonly number[] | undefined): boolean {
   const o32 = old.stack32;
   const c32 = cur.stack32;
+  // non-null: Hot path: the `!` index a frame's fixed-size stack arrays (slot < STACK_SLOTS,
+  // 8 bytes and 2 words a slot).
   // below both low slots, both are untouched: equal, and nothing to compare
   for (let slot = Math.min(old.lowSlot, cur.lowSlot); slot < STACK_SLOTS; slot++) {
     const lo = o32[slot * 2]!;
@@ -223,7 +231,7 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
         if (c === StackByte.INVALID) return false;
         if (o === StackByte.MISC) {
           // old read these bytes as an unknown scalar: cur must not hold a pointer there
-          if (c === StackByte.SPILL && cur.spills[slot]!.kind === 'ptr') return false;
+          if (c === StackByte.SPILL && cur.spills[slot]?.kind === 'ptr') return false;
           if (exact && c !== o) return false;
           continue;
         }
@@ -231,7 +239,9 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
       }
     }
     if (old.stackTypes[base] === StackByte.SPILL) {
-      if (!regSafe(old.spills[slot]!, cur.spills[slot]!, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
+      const os = old.spills[slot];
+      const cs = cur.spills[slot];
+      if (os === undefined || cs === undefined || !regSafe(os, cs, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
     }
   }
   return true;
@@ -260,7 +270,10 @@ export function emptyPrecision(frames: number): Precision {
  */
 export function liveRegsOf(s: VState, fi: number, pc: number, liveIn: Int32Array): number {
   const frames = s.frames;
-  return fi === frames.length - 1 ? liveIn[pc]! : liveIn[frames[fi + 1]!.callsite + 1]! & ~0x3f;
+  // non-null: hot path (per frame per state comparison): pc and a callsite + 1 are slots of
+  // the program, which liveIn covers; fi + 1 is a frame when fi is not the last
+  const callee = frames[fi + 1];
+  return callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
 }
 
 /**
@@ -275,11 +288,13 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   // ids of live scalar registers, with how often they occur (few: a linear scan beats a Map)
   const ids = idScratch;
   ids.length = 0;
-  for (let fi = 0; fi < frames.length; fi++) {
-    const regs = frames[fi]!.regs;
+  // non-null: Hot path (every checkpoint stored): the `!` index LOWEST_REG by a mask within
+  // REGS_MASK, a frame's 11 registers by r <= 9, and ids (pairs) at an odd k found in it.
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
+    const regs = f.regs;
     for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
-      const v = regs[LOWEST_REG[m]!]!;
-      if (v.kind !== 'scalar' || v.id === 0) continue;
+      const v = regs[LOWEST_REG[m]!];
+      if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
       while (k < ids.length && ids[k] !== v.id) k += 2;
       if (k < ids.length) ids[k + 1]!++;
@@ -290,20 +305,19 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   for (let k = 1; k < ids.length; k += 2) if (ids[k] === 1) singular = true;
   if (!singular) return;
   // a spilled copy is a holder too
-  for (let fi = 0; fi < frames.length; fi++) {
-    const f = frames[fi]!;
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = f.spills[slot];
       if (v === undefined || v.kind !== 'scalar' || v.id === 0 || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
       for (let k = 0; k < ids.length; k += 2) if (ids[k] === v.id) ids[k + 1]! += 2;
     }
   }
-  for (let fi = 0; fi < frames.length; fi++) {
-    const regs = frames[fi]!.regs;
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
+    const regs = f.regs;
     for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
-      const v = regs[r]!;
-      if (v.kind !== 'scalar' || v.id === 0) continue;
+      const v = regs[r];
+      if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
       while (ids[k] !== v.id) k += 2;
       if (ids[k + 1] === 1) regs[r] = { kind: 'scalar', s: v.s, id: 0 };
@@ -324,16 +338,22 @@ const idScratch: number[] = [];
  */
 function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact: boolean, precision: Precision | undefined): boolean {
   const top = old.frames.length - 1;
-  const o = old.frames[top]!.regs;
-  const c = cur.frames[top]!.regs;
+  const oldTop = old.frames[top];
+  const curTop = cur.frames[top];
+  if (oldTop === undefined || curTop === undefined) return false;
+  const o = oldTop.regs;
+  const c = curTop.regs;
+  // non-null: Hot path (first test of every comparison): the `!` index liveIn at a slot of
+  // the program, precision at a frame it covers, LOWEST_REG by a mask within
+  // REGS_MASK and a frame's 11 registers by r <= 9.
   const live = liveIn[pc]!;
   const precise = exact || precision === undefined ? 0x3ff : precision.regs[top]!;
   for (let m = live & precise & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
-    const a = o[r]!;
-    if (a.kind !== 'scalar' || !isConst(a.s)) continue;
-    const b = c[r]!;
-    if (b.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
+    const a = o[r];
+    if (a?.kind !== 'scalar' || !isConst(a.s)) continue;
+    const b = c[r];
+    if (b?.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
   }
   return true;
 }
@@ -349,12 +369,12 @@ function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precisi
   const out = relyScratch;
   out.length = 0;
   const frames = old.frames;
-  for (let fi = 0; fi < frames.length; fi++) {
-    const f = frames[fi]!;
+  // non-null: hot path: the `!` index LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
     for (let m = liveRegsOf(old, fi, pc, liveIn) & (precision.regs[fi] ?? 0) & REGS_MASK; m !== 0; m &= m - 1) {
-      const v = regs[LOWEST_REG[m]!]!;
-      if (v.kind === 'scalar' && v.id !== 0) out.push(v.id);
+      const v = regs[LOWEST_REG[m]!];
+      if (v?.kind === 'scalar' && v.id !== 0) out.push(v.id);
     }
     if ((precision.slots[2 * fi] ?? 0) === 0 && (precision.slots[2 * fi + 1] ?? 0) === 0) continue;
     for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
@@ -372,9 +392,9 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
   if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
   const linked = exact || precision === undefined ? undefined : relyIds(old, pc, liveIn, precision);
   const ids = new IdMap();
-  for (let fi = 0; fi < old.frames.length; fi++) {
-    const o = old.frames[fi]!;
-    const c = cur.frames[fi]!;
+  // non-null: Hot path (every checkpoint tried): the `!` index precision at a frame it
+  // covers, LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers.
+  for (let fi = 0, o = old.frames[0], c = cur.frames[0]; o !== undefined && c !== undefined; o = old.frames[++fi], c = cur.frames[fi]) {
     if (o.callsite !== c.callsite) return false;
     const preciseRegs = precision === undefined ? REGS_MASK : precision.regs[fi]!;
     const oRegs = o.regs;

@@ -3,6 +3,8 @@
 // unknown bits; value & mask is always 0. Every operation takes the width in
 // bits (32 or 64) so that the 32-bit subregister reuses the same code.
 
+import { VerifierInvariantError } from './log.ts';
+
 export interface Tnum {
   readonly value: bigint;
   readonly mask: bigint;
@@ -34,7 +36,11 @@ const HIGH_BITS32: readonly bigint[] = LOW_BITS.map((low) => 0xffff_ffffn & ~low
 export function tnumRange(min: bigint, max: bigint, bits: Width = 64): Tnum {
   const n = fls(min ^ max);
   if (n >= bits) return tnumUnknown(bits);
-  return { value: min & (bits === 64 ? HIGH_BITS64[n]! : HIGH_BITS32[n]!), mask: LOW_BITS[n]! };
+  const high = bits === 64 ? HIGH_BITS64[n] : HIGH_BITS32[n];
+  const low = LOW_BITS[n];
+  // fls of a 64-bit value is at most 64, the tables' last index
+  if (high === undefined || low === undefined) throw new VerifierInvariantError(`tnumRange: no bit mask for fls ${n}`);
+  return { value: min & high, mask: low };
 }
 
 export function tnumAdd(a: Tnum, b: Tnum, bits: Width): Tnum {
