@@ -13,6 +13,7 @@ import { loadXrpProgramFile, XrpResult, XrpStatus, xrpFallback } from '../../ker
 import { XrpLookupBudget } from '../../xrp/budget.ts';
 import type { SimThread, Task } from '../../sim/thread.ts';
 import { CommandError } from '../errors.ts';
+import type { SfJob } from './run.ts';
 
 /** A walk's end, as `xrp sf run` shows it. */
 export interface WalkOutcome {
@@ -28,14 +29,8 @@ export interface WalkOutcome {
   scratch: Uint8Array;
 }
 
-export interface BaselineJob {
-  objectPath: string;
-  programName: string;
-  dataPath: string;
-  startOffsetBytes: number;
-  sizeBytes: number;
-  scratch: Uint8Array;
-}
+/** The job of the read() walk: the storage function's job; no resubmission limit applies to it. */
+export type BaselineJob = Omit<SfJob, 'resubmitLimit'>;
 
 /** The most blocks the walk reads before it stops with LIMIT. */
 const WALK_READS_MAX = 1 << 20;
