@@ -6,8 +6,8 @@
 // code never needed: a chain cut by the resubmission limit (an AGG_SUM over
 // more keys than the limit, since their aggregation never fills the 32-pair
 // buffer) is CONTINUED where it stopped: the pending read, the scratch page
-// untouched. Resuming it from the saved leaf, as src/kv/xrp-client.ts does
-// for our kv_range, is not exact for theirs:
+// untouched, as src/kv/xrp-client.ts's range client does too (continuationOf).
+// Resuming it from the saved leaf is not exact for theirs:
 //  - range.c advances range_begin past a key when it SUBMITS the key's value
 //    read, so a chain cut before that value arrives loses it (measured: a SUM
 //    over [100, 5000) of a 3-layer file short by exactly one value per cut);
@@ -23,7 +23,7 @@ import type { XrpEngine } from '../xrp/engine.ts';
 import { kvGeometry } from './format.ts';
 import { checkKey, isEmptyRange, type KeyValue } from './lookups.ts';
 import { AggOp, readRangeQuery, RangeState, RQ, writeRangeQuery } from './scratch.ts';
-import { NativeKvError } from './xrp-client.ts';
+import { continuationOf, NativeKvError } from './xrp-client.ts';
 
 /** The aggregations range.c knows: AGG_NONE (the pairs) and AGG_SUM. */
 export type OriginalRangeAgg = 'none' | 'sum';
@@ -78,8 +78,7 @@ export async function originalRange(engine: XrpEngine, begin: bigint, end: bigin
     result.calls++;
     result.reads += r.reads;
     if (r.status === XrpStatus.LIMIT) {
-      const next = r.pending[0];
-      if (next === undefined) throw new NativeKvError(`${what}: the chain was cut at offset ${r.stopOffsetBytes} with no read pending to continue from`);
+      const next = continuationOf(r, what);
       result.continuations++;
       offset = next.offsetBytes;
       sizeBytes = next.sizeBytes;

@@ -214,7 +214,7 @@ export interface NativeRangeResult extends NativeKvStats {
 }
 
 /** The one read a chain cut by the resubmission limit goes on with (BPF-KV's programs never fan out). */
-function continuationOf(r: XrpOutcome, what: string): { offsetBytes: number; sizeBytes: number } {
+export function continuationOf(r: XrpOutcome, what: string): { offsetBytes: number; sizeBytes: number } {
   const [next, ...more] = r.pending;
   if (next === undefined || more.length > 0) {
     throw new NativeKvError(`${what}: the chain was cut at offset ${r.stopOffsetBytes} with ${r.pending.length} read(s) pending; one is needed to go on`);
