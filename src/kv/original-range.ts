@@ -58,13 +58,11 @@ export async function originalRange(engine: XrpEngine, begin: bigint, end: bigin
   const flags = options.flags ?? 0;
   const agg = options.agg ?? 'none';
   const budget = kvRangeBudget(options.layers, options.readsMax);
-  // A cut chain's page is not collected when the budget ends the walk: range.c may have moved past a value not yet in.
   const walk = await walkRange(engine, begin, end, {
     flags,
     aggOp: agg === 'sum' ? AggOp.SUM : AggOp.NONE,
     budget,
     what: `range.c [${begin}, ${end}) flags ${flags} agg ${agg}`,
-    collectCutPage: false,
   });
   return { pairs: walk.pairs, aggValue: walk.last?.aggValue ?? 0n, calls: walk.calls, continuations: walk.continuations, reads: walk.reads, partial: walk.partial };
 }

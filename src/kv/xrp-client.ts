@@ -235,14 +235,6 @@ export interface RangeWalkOptions {
   what: string;
   /** the error of a chain that ended neither DONE nor LIMIT, given the page as the chain left it (default: its status and detail) */
   failure?: (r: XrpOutcome, scratch: Uint8Array) => Error;
-  /**
-   * A chain cut by the limit as the budget runs out: true, its page is
-   * collected and the query may yet be found complete (kv_range takes a key
-   * only once its value is in, so the page is a consistent answer so far);
-   * false, the walk ends partial without it (their range.c moves past a key
-   * when it asks for the value, so the page may be one value short).
-   */
-  collectCutPage: boolean;
 }
 
 export interface RangeWalk {
@@ -283,7 +275,7 @@ export async function walkRange(engine: XrpEngine, begin: bigint, end: bigint, o
     if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
       throw options.failure?.(r, scratch) ?? new NativeKvError(`${what}: the chain ended with ${r.statusName} at offset ${r.stopOffsetBytes}: ${r.detail}`);
     }
-    if (r.status === XrpStatus.LIMIT && (budget.open || !options.collectCutPage)) {
+    if (r.status === XrpStatus.LIMIT && budget.open) {
       // A chain cut by the resubmission limit goes on at its pending read with the
       // scratch page untouched: exact for any program. Resuming from the saved leaf
       // is not: the original authors' range.c moves past a key when it asks for the
@@ -298,6 +290,10 @@ export async function walkRange(engine: XrpEngine, begin: bigint, end: bigint, o
     walk.pairs.push(...query.kv);
     walk.out.push(...query.out);
     walk.last = query;
+    // The budget is spent on a cut chain: the pairs it reached are in, but its page
+    // cannot say the query is complete (range.c's range_begin may already be past
+    // a value still pending).
+    if (r.status === XrpStatus.LIMIT) break;
     const resume = prepRangeResume(scratch);
     if (resume.complete) return walk;
     offset = Number(resume.resumeFromLeaf);
@@ -332,7 +328,6 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
       budget,
       what,
       failure: (r, scratch) => unexpected(r, `${what} flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf)),
-      collectCutPage: true,
     });
     const { last } = walk;
     const result: NativeRangeResult = {

@@ -206,13 +206,14 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         answer.count = count;
         if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
         if (agg === 'avg') answer.sum = q.aggSum;
-        const resume = prepRangeResume(scratch);
-        if (resume.complete) break;
+        // a cut page cannot say the query is complete: range.c's range_begin may already be past a value still pending
         if (!finished) {
           spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
           answer.partial = true;
           break;
         }
+        const resume = prepRangeResume(scratch);
+        if (resume.complete) break;
         pos = Number(resume.resumeFromLeaf);
       }
       if (agg === 'none') answer.pairs = pairs;
