@@ -176,12 +176,8 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const seen = new Set<bigint>();
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       const budget = kvRangeBudget(prepared.layers, options.readsMax);
-      for (;;) {
-        if (!budget.open) {
-          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
-          answer.partial = true;
-          break;
-        }
+      let complete = false;
+      while (budget.open) {
         // a call cut by the budget still holds the pairs it reached: they are kept, as the native client keeps them
         const finished = yield* call(t, pos, budget, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
@@ -202,14 +198,15 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
         if (agg === 'avg') answer.sum = q.aggSum;
         // a cut page cannot say the query is complete: range.c's range_begin may already be past a value still pending
-        if (!finished) {
-          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
-          answer.partial = true;
-          break;
-        }
+        if (!finished) break;
         const resume = prepRangeResume(scratch);
-        if (resume.complete) break;
+        complete = resume.complete;
+        if (complete) break;
         pos = Number(resume.resumeFromLeaf);
+      }
+      if (!complete) {
+        spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
+        answer.partial = true;
       }
       if (agg === 'none') answer.pairs = pairs;
       else if (agg === 'array' || agg === 'set') answer.numbers = numbers;
