@@ -107,12 +107,16 @@ function alignError(place: KvWalkPlace, offsetBytes: number): KvStructureError {
   return new KvStructureError('POINTER_ALIGN', place.file, offsetBytes, place.key, `a node pointer to offset ${offsetBytes} is not a multiple of ${BLOCK_BYTES}`);
 }
 
-/** The node the pointer at `at` of node `holderOffset` points to (POINTER_MASK, POINTER_ALIGN, POINTER_RANGE). */
-export function nodePointer(place: KvWalkPlace, block: Uint8Array, at: number, holderOffset: number): number {
-  const offset = pointerOf(place, block, at, holderOffset);
+/** `offset` as the place of a node: on a block boundary (POINTER_ALIGN) and inside the file (POINTER_RANGE). */
+function nodeOffset(place: KvWalkPlace, offset: number): number {
   if (Number.isFinite(offset) && offset % BLOCK_BYTES !== 0) throw alignError(place, offset);
   if (offset >= place.fileBytes) throw rangeError(place, offset);
   return offset;
+}
+
+/** The node the pointer at `at` of node `holderOffset` points to (POINTER_MASK, POINTER_ALIGN, POINTER_RANGE). */
+export function nodePointer(place: KvWalkPlace, block: Uint8Array, at: number, holderOffset: number): number {
+  return nodeOffset(place, pointerOf(place, block, at, holderOffset));
 }
 
 /** The value the pointer at `at` of leaf `leafOffset` points to (POINTER_MASK, VALUE_BLOCK, POINTER_RANGE). */
@@ -152,10 +156,7 @@ export function leafTypeError(place: KvWalkPlace, offsetBytes: number): KvStruct
 export function nextLeafPointer(place: KvWalkPlace, block: Uint8Array, at: number): number {
   const hi = u32(block, at + 4);
   const offset = hi >= 1 << 21 ? Number.POSITIVE_INFINITY : hi * TWO_32 + u32(block, at);
-  if (offset === 0) return 0;
-  if (Number.isFinite(offset) && offset % BLOCK_BYTES !== 0) throw alignError(place, offset);
-  if (offset >= place.fileBytes) throw rangeError(place, offset);
-  return offset;
+  return offset === 0 ? 0 : nodeOffset(place, offset);
 }
 
 /**

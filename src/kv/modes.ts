@@ -24,7 +24,7 @@ import { openBlockIo, type KvBlockIo, type UserMode } from './block-io.ts';
 import { bootKvMachine, KV_FILE_DEFAULT, openKvFile, type KvFileInfo } from './kv-db.ts';
 import { checkKey, TopLevelCache, type KeyRange } from './lookups.ts';
 import { SG } from './scratch.ts';
-import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type KvWalkFile, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
+import { RANGE_AGGS, userLookup, userLookupBatch, userRange, type KvThreadOps, type KvWalkFile, type LookupAnswer, type RangeAgg, type RangeAnswer, type UserOpsCosts } from './user-ops.ts';
 import { openXrpOps, prepareXrp, type KvStorageFunction, type XrpOpsCounters, type XrpPrepared } from './xrp-ops.ts';
 
 export class KvModeError extends XrpError {
@@ -152,12 +152,6 @@ export interface KvRangeResult extends KvRunStats {
   agg: RangeAgg;
   ranges: KvRangeRequest[] | null;
   answers: RangeAnswer[] | null;
-}
-
-/** What a worker thread does per request, whatever the mode. */
-export interface KvThreadOps {
-  lookup(t: SimThread, keys: readonly bigint[]): Task<LookupAnswer[]>;
-  range(t: SimThread, range: KeyRange, agg: RangeAgg): Task<RangeAnswer>;
 }
 
 function checkInt(value: number, name: string, min: number, max: number): void {

@@ -49,6 +49,12 @@ export interface RangeAnswer {
   partial?: boolean;
 }
 
+/** What a worker thread does per request, whatever the mode (the user-space walks of this file, or xrp-ops.ts's storage-function calls). */
+export interface KvThreadOps {
+  lookup(t: SimThread, keys: readonly bigint[]): Task<LookupAnswer[]>;
+  range(t: SimThread, range: KeyRange, agg: RangeAgg): Task<RangeAnswer>;
+}
+
 export interface UserOpsCosts {
   /** user CPU to search one node or pick one value out of a block */
   blockCpuNs: number;

@@ -20,11 +20,13 @@ import {
   prepRangeResume,
   readRangeQuery,
   readSgQuery,
+  SCRATCH_BYTES,
   SG,
   sgResumeOffset,
   writeRangeQuery,
   writeSgQuery,
   type AggOpName,
+  type RangeQuery,
 } from './scratch.ts';
 import type { XrpEngine, XrpOutcome } from '../xrp/engine.ts';
 import { NativeXrpEngine, type NativeXrpOptions } from '../native/engine.ts';
@@ -222,6 +224,85 @@ export function continuationOf(r: XrpOutcome, what: string): { offsetBytes: numb
   return next;
 }
 
+export interface RangeWalkOptions {
+  /** RNG_BEGIN_EXCLUSIVE (1) | RNG_END_INCLUSIVE (2) */
+  flags: number;
+  /** the AggOp written to the page */
+  aggOp: number;
+  /** the query's reads across all its calls */
+  budget: XrpLookupBudget;
+  /** names the query where a cut chain cannot go on, and in the default failure */
+  what: string;
+  /** the error of a chain that ended neither DONE nor LIMIT, given the page as the chain left it (default: its status and detail) */
+  failure?: (r: XrpOutcome, scratch: Uint8Array) => Error;
+}
+
+export interface RangeWalk {
+  /** the pairs of every call, in key order */
+  pairs: KeyValue[];
+  /** the numbers (ARRAY, SET) of every call, in order, repeats kept */
+  out: bigint[];
+  /** the page of the last call collected, whose aggregates are the query's so far (undefined before the first) */
+  last: RangeQuery | undefined;
+  /** readXrp calls, continuations included */
+  calls: number;
+  reads: number;
+  /** chains cut by the resubmission limit and continued */
+  continuations: number;
+  /** the budget ran out: the answer is what was reached */
+  partial: boolean;
+}
+
+/**
+ * A range query [begin, end) through the range program loaded in `engine`
+ * (kv_range, or any program with its scratch layout, such as the original
+ * authors' range.c): set_range, a call from the saved leaf, prep_range_resume,
+ * until the range is empty or the budget is spent.
+ */
+export async function walkRange(engine: XrpEngine, begin: bigint, end: bigint, options: RangeWalkOptions): Promise<RangeWalk> {
+  const { budget, what } = options;
+  const callLimit = engine.resubmitLimit;
+  const scratch = new Uint8Array(SCRATCH_BYTES);
+  writeRangeQuery(scratch, begin, end, options.flags, options.aggOp);
+  const walk: RangeWalk = { pairs: [], out: [], last: undefined, calls: 0, reads: 0, continuations: 0, partial: false };
+  let offset = 0;
+  let sizeBytes = NODE_BYTES;
+  while (budget.open) {
+    const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit), sizeBytes });
+    budget.charge(r.reads);
+    walk.calls++;
+    walk.reads += r.reads;
+    if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
+      throw options.failure?.(r, scratch) ?? new NativeKvError(`${what}: the chain ended with ${r.statusName} at offset ${r.stopOffsetBytes}: ${r.detail}`);
+    }
+    if (r.status === XrpStatus.LIMIT && budget.open) {
+      // A chain cut by the resubmission limit goes on at its pending read with the
+      // scratch page untouched: exact for any program. Resuming from the saved leaf
+      // is not: the original authors' range.c moves past a key when it asks for the
+      // key's value, so a cut before the value arrives would lose it.
+      const next = continuationOf(r, what);
+      walk.continuations++;
+      offset = next.offsetBytes;
+      sizeBytes = next.sizeBytes;
+      continue;
+    }
+    const query = readRangeQuery(scratch);
+    walk.pairs.push(...query.kv);
+    walk.out.push(...query.out);
+    walk.last = query;
+    // The budget is spent on a cut chain: the pairs it reached are in, but its page
+    // cannot say the query is complete (range.c's range_begin may already be past
+    // a value still pending).
+    if (r.status === XrpStatus.LIMIT) break;
+    const resume = prepRangeResume(scratch);
+    if (resume.complete) return walk;
+    offset = Number(resume.resumeFromLeaf);
+    sizeBytes = NODE_BYTES;
+  }
+  walk.partial = true;
+  return walk;
+}
+
 /** A range query [begin, end) (flags change the ends) with kv_range, resumed until complete. */
 export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, options: NativeRangeOptions = {}): Promise<NativeRangeResult> {
   checkKey(begin, 'range begin');
@@ -240,51 +321,29 @@ export async function nativeKvRange(dbPath: string, begin: bigint, end: bigint, 
     return empty;
   }
   return withEngine(dbPath, 'range', options, async (engine) => {
-    const callLimit = engine.resubmitLimit;
-    const scratch = new Uint8Array(4096);
-    writeRangeQuery(scratch, begin, end, flags, aggOp);
-    const result: NativeRangeResult = { pairs: [], aggCount: 0n, aggSum: 0n, out: [], calls: 0, reads: 0, partial: false };
-    let offset = 0;
-    let sizeBytes = NODE_BYTES;
-    while (budget.open) {
-      const r = await engine.readXrp(offset, scratch, { resubmitLimit: budget.nextLimit(callLimit), sizeBytes });
-      budget.charge(r.reads);
-      result.calls++;
-      result.reads += r.reads;
-      if (r.status !== XrpStatus.DONE && r.status !== XrpStatus.LIMIT) {
-        throw unexpected(r, `kv_range [${begin}, ${end}) flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf));
-      }
-      if (r.status === XrpStatus.LIMIT && budget.open) {
-        // A chain cut by the resubmission limit goes on at its pending read with the
-        // scratch page untouched: exact for any program. Resuming from the saved leaf
-        // is not: the original authors' range.c moves past a key when it asks for the
-        // key's value, so a cut before the value arrives would lose it.
-        const next = continuationOf(r, `kv_range [${begin}, ${end})`);
-        offset = next.offsetBytes;
-        sizeBytes = next.sizeBytes;
-        continue;
-      }
-      const query = readRangeQuery(scratch);
-      result.pairs.push(...query.kv);
-      result.out.push(...query.out);
-      result.aggCount = query.aggCount;
-      result.aggSum = query.aggSum;
-      if (aggOp !== AggOp.NONE && aggOp !== AggOp.ARRAY && aggOp !== AggOp.SET) {
-        const emptyUndefined = aggOp === AggOp.MIN || aggOp === AggOp.MAX || aggOp === AggOp.AVG;
-        if (query.aggCount === 0n && emptyUndefined) delete result.aggValue;
-        else result.aggValue = query.aggValue;
-      }
-      const resume = prepRangeResume(scratch);
-      if (resume.complete) {
-        if (aggOp === AggOp.SET) result.out = [...new Set(result.out)];
-        return result;
-      }
-      offset = Number(resume.resumeFromLeaf);
-      sizeBytes = NODE_BYTES;
+    const what = `kv_range [${begin}, ${end})`;
+    const walk = await walkRange(engine, begin, end, {
+      flags,
+      aggOp,
+      budget,
+      what,
+      failure: (r, scratch) => unexpected(r, `${what} flags ${flags} agg ${agg}`, place, Number(readRangeQuery(scratch).resumeFromLeaf)),
+    });
+    const { last } = walk;
+    const result: NativeRangeResult = {
+      pairs: walk.pairs,
+      aggCount: last?.aggCount ?? 0n,
+      aggSum: last?.aggSum ?? 0n,
+      out: aggOp === AggOp.SET ? [...new Set(walk.out)] : walk.out,
+      calls: walk.calls,
+      reads: walk.reads,
+      partial: walk.partial,
+    };
+    if (last !== undefined && aggOp !== AggOp.NONE && aggOp !== AggOp.ARRAY && aggOp !== AggOp.SET) {
+      const emptyUndefined = aggOp === AggOp.MIN || aggOp === AggOp.MAX || aggOp === AggOp.AVG;
+      if (last.aggCount !== 0n || !emptyUndefined) result.aggValue = last.aggValue;
     }
-    result.partial = true;
-    result.limitDetail = kvLimitDetail(`kv_range [${begin}, ${end})`, budget);
-    if (aggOp === AggOp.SET) result.out = [...new Set(result.out)];
+    if (walk.partial) result.limitDetail = kvLimitDetail(what, budget);
     return result;
   });
 }

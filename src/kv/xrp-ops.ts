@@ -21,9 +21,9 @@ import { structureErrorOfChain } from './checks.ts';
 import type { XrpLookupBudget } from '../xrp/budget.ts';
 import { BLOCK_BYTES } from './format.ts';
 import type { KvFileInfo } from './kv-db.ts';
-import { isEmptyRange, type KeyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
+import { isEmptyRange, type KeyValue, type TopLevelCache } from './lookups.ts';
 import { AggOp, prepRangeResume, readRangeQuery, readSgQuery, SCRATCH_BYTES, writeRangeQuery, writeSgQuery } from './scratch.ts';
-import type { LookupAnswer, RangeAgg, RangeAnswer } from './user-ops.ts';
+import type { KvThreadOps, RangeAgg, RangeAnswer } from './user-ops.ts';
 
 export const KV_GET_OBJECT = fileURLToPath(new URL('../../bpf/kv/get.bpf.o', import.meta.url));
 export const KV_RANGE_OBJECT = fileURLToPath(new URL('../../bpf/kv/range.bpf.o', import.meta.url));
@@ -87,13 +87,8 @@ export interface XrpOpsOptions {
   readsMax?: number;
 }
 
-export interface XrpThreadOps {
-  lookup(t: SimThread, keys: readonly bigint[]): Task<LookupAnswer[]>;
-  range(t: SimThread, range: KeyRange, agg: RangeAgg): Task<RangeAnswer>;
-}
-
 /** One thread's side of the xrp mode: its own O_DIRECT fd, data page and scratch page. */
-export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, options: XrpOpsOptions): Task<XrpThreadOps> {
+export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, options: XrpOpsOptions): Task<KvThreadOps> {
   const fd = yield* proc.open(t, prepared.fileName, O_RDONLY | O_DIRECT);
   if (fd < 0) throw new KvIoError(`mode xrp: open('${prepared.fileName}', O_RDONLY|O_DIRECT) failed: ${errnoName(fd)}`);
   const dataBuf = proc.alloc(SCRATCH_BYTES);
@@ -181,12 +176,8 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
       const seen = new Set<bigint>();
       let pos = options.cache !== null ? options.cache.startOffset(range.begin) : 0;
       const budget = kvRangeBudget(prepared.layers, options.readsMax);
-      for (;;) {
-        if (!budget.open) {
-          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
-          answer.partial = true;
-          break;
-        }
+      let complete = false;
+      while (budget.open) {
         // a call cut by the budget still holds the pairs it reached: they are kept, as the native client keeps them
         const finished = yield* call(t, pos, budget, () => range.begin, () => Number(readRangeQuery(scratch).resumeFromLeaf));
         answer.calls++;
@@ -206,14 +197,16 @@ export function* openXrpOps(t: SimThread, proc: Process, prepared: XrpPrepared, 
         answer.count = count;
         if (agg === 'count' || agg === 'sum' || (count > 0 && (agg === 'min' || agg === 'max' || agg === 'avg'))) answer.value = q.aggValue;
         if (agg === 'avg') answer.sum = q.aggSum;
+        // a cut page cannot say the query is complete: range.c's range_begin may already be past a value still pending
+        if (!finished) break;
         const resume = prepRangeResume(scratch);
-        if (resume.complete) break;
-        if (!finished) {
-          spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
-          answer.partial = true;
-          break;
-        }
+        complete = resume.complete;
+        if (complete) break;
         pos = Number(resume.resumeFromLeaf);
+      }
+      if (!complete) {
+        spent(`${prepared.program} [${range.begin}, ${range.end})`, budget);
+        answer.partial = true;
       }
       if (agg === 'none') answer.pairs = pairs;
       else if (agg === 'array' || agg === 'set') answer.numbers = numbers;
