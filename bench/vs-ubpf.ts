@@ -140,7 +140,8 @@ function synthetic(name: string, insns: Insn[], seed: number, runs: { interp: nu
  * Our side of a workload: the engine and its address space laid out like the
  * image. `runs(n)` does n runs and returns the instructions executed and the last
  * r0; the loop is inside, so the harness adds no call or object per run. Each run
- * is Engine.runCtx(env, r1), what the XRP drivers call once per block.
+ * is the engine's CtxRunner.run(r1) and a read of its r0, what the XRP drivers
+ * (xrpStep) call once per block, as uBPF's driver calls its compiled function.
  */
 interface Machine {
   runs(n: number): { insns: number; r0: bigint };
@@ -151,6 +152,7 @@ function machine(w: Workload, engine: Engine): Machine {
   const env: ExecEnv = createExecEnv(memory, new Map(), 2 ** 30);
   const region = memory.map('image', w.image.length, { writable: true });
   memory.u8.set(w.image, region.base);
+  const runner = engine.ctxRunner(env);
   if (w.image.length < 2 * PAGE) {
     const r1 = region.base;
     return {
@@ -158,9 +160,8 @@ function machine(w: Workload, engine: Engine): Machine {
         let insns = 0;
         let r0 = 0n;
         for (let i = 0; i < n; i++) {
-          const r = engine.runCtx(env, r1);
-          insns += r.insnsExecuted;
-          r0 = r.r0;
+          insns += runner.run(r1);
+          r0 = runner.r0;
         }
         return { insns, r0 };
       },
@@ -184,9 +185,8 @@ function machine(w: Workload, engine: Engine): Machine {
           // ctx->data = this step's block (an address below 2^32: the high word is 0)
           view.setUint32(ctx + CTX_DATA, addr, true);
           view.setUint32(ctx + CTX_DATA + 4, 0, true);
-          const r = engine.runCtx(env, ctx);
-          insns += r.insnsExecuted;
-          r0 = r.r0;
+          insns += runner.run(ctx);
+          r0 = runner.r0;
         }
       }
       return { insns, r0 };

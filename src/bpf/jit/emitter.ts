@@ -17,12 +17,17 @@ const VOID = IMPORTED_VOID;
 
 export const G_FP0 = 0;
 export const G_LIMIT = 1;
+/** i32, non-zero when r2..r5 were written to the NULL page for the next run (run(env, args)); runCtx leaves it 0 */
+export const G_ARGS = 2;
 
 /**
  * Where the entry finds r1..r5 (40 bytes) and leaves r0 (8 bytes, R0_ADDRESS):
  * the NULL page, which AddressSpace never maps, so no program can observe it
  * (the verifier rejects NULL accesses, checked mode faults on them). The entry
- * clears the arguments after loading them; the engine clears r0 after reading it.
+ * always loads r1, and r2..r5 only when the G_ARGS global says they were
+ * written; it clears what it loaded. r0 is stored only when it is not 0 (the
+ * entry then returns the count complemented, a negative number); the engine
+ * clears it after reading it.
  */
 export const R0_ADDRESS = 0;
 export const ARGS_ADDRESS = 8;
