@@ -1,12 +1,15 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: the exported entry takes no
-// parameters and returns the instruction count as one i32. r1..r5 go into the
-// never-mapped NULL page (runCtx writes one 32-bit address, no BigInt made), the
-// entry loads and clears them, and leaves r0 there; r10 and the limit are globals
-// set by one more call only when the ExecEnv changes. So a run is one call into
-// wasm and no BigInt at all when r0 is 0. Helpers are a single imported JS
+// Crossing from JS into wasm is kept thin: the exported entry takes r1 as one
+// i32 and returns the instruction count as one i32, complemented (negative) when
+// r0 is not 0, which it then leaves in the never-mapped NULL page. A CtxRunner
+// (what the per-block drivers call) passes the ctx address so; run(env, args)
+// writes r1..r5 into the NULL page and sets a global that makes the entry read
+// and clear them. r10 and the limit are globals set by one more call only when
+// the ExecEnv changes. So a storage function's run is one call into wasm, no
+// memory touched by the crossing, and no BigInt or object made when r0 is 0
+// (as it is on every block but a failing one). Helpers are a single imported JS
 // function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
 // which is fine because storage functions call helpers rarely, and no hot path
 // (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
@@ -36,8 +39,8 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  /** r1 (r2..r5 after setup(..., 1)) from ARGS_ADDRESS; returns the count, or ~count with r0 left at R0_ADDRESS when r0 is not 0 */
-  run: () => number;
+  /** r1 the parameter (r1..r5 from ARGS_ADDRESS after setup(..., 1)); returns the count, or ~count with r0 left at R0_ADDRESS when r0 is not 0 */
+  run: (r1: number) => number;
   /** r10 of frame 0, the instruction limit, and 1 when r2..r5 are in memory for the next run */
   setup: (fp0: number, limit: number, args: number) => void;
 }
@@ -53,9 +56,8 @@ interface Instance {
   args: BigInt64Array;
 }
 
-/** Words of r0, r1 and the fault record in Instance.words. */
+/** Words of r0 and the fault record in Instance.words. */
 const R0_WORD = R0_ADDRESS / 4;
-const R1_WORD = ARGS_ADDRESS / 4;
 const FAULT_SITE_WORD = FAULT_SITE_ADDRESS / 4;
 const FAULT_VALUE_WORD = FAULT_VALUE_ADDRESS / 4;
 
@@ -87,8 +89,8 @@ export class JitProgram implements Engine {
     const n = args.length < 5 ? args.length : 5;
     const a = inst.args;
     for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
-    // r2..r5 are read from memory only when the args global says so
-    if (n > 1) inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 1);
+    // r1..r5 are read from memory when the args global says so
+    inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 1);
     const count = this.call(inst);
     return { r0: count >= 0 ? 0n : this.takeR0(inst), insnsExecuted: count >= 0 ? count : ~count };
   }
@@ -111,7 +113,7 @@ export class JitProgram implements Engine {
   /** One call of the entry: the count, complemented (negative) when r0 is not 0 (takeR0 reads it). */
   call(inst: Instance): number {
     try {
-      return inst.exports.run();
+      return inst.exports.run(0);
     } catch (error) {
       throw this.translateTrap(error, inst);
     }
@@ -220,14 +222,13 @@ export class JitProgram implements Engine {
 }
 
 /**
- * JitProgram's CtxRunner: one store of r1 into the NULL page and one call of the
- * entry per run, nothing allocated; r0 is read from memory only when it is not 0.
+ * JitProgram's CtxRunner: one call of the entry with r1 as its parameter per run,
+ * nothing allocated; r0 is read from memory only when it is not 0.
  */
 class JitCtxRunner implements CtxRunner {
   r0 = 0n;
   private inst: Instance;
-  private run_: () => number;
-  private words: Int32Array;
+  private run_: (r1: number) => number;
 
   constructor(
     private readonly jit: JitProgram,
@@ -235,7 +236,6 @@ class JitCtxRunner implements CtxRunner {
   ) {
     this.inst = jit.enter(env);
     this.run_ = this.inst.exports.run;
-    this.words = this.inst.words;
   }
 
   run(r1: number): number {
@@ -247,13 +247,11 @@ class JitCtxRunner implements CtxRunner {
       inst = this.jit.enter(this.env);
       this.inst = inst;
       this.run_ = inst.exports.run;
-      this.words = inst.words;
     }
-    // the high word is 0: the entry cleared it after the last run
-    this.words[R1_WORD] = r1 | 0;
     let count: number;
     try {
-      count = this.run_();
+      // r1 crosses as an i32 (the entry zero-extends it)
+      count = this.run_(r1);
     } catch (error) {
       throw this.jit.translateTrap(error, inst);
     }
