@@ -53,8 +53,15 @@ const CTX_DATA = 264;
 const CTX_SCRATCH = 272;
 const ITERATIONS = 10_000_000;
 const ALU64_K = InsnClass.ALU64 | Source.K;
-/** warm-up of our JIT before its first timed round: V8 tiers hot wasm up to TurboFan in the background */
+/**
+ * Warm-up of our engines before the first timed round: V8 tiers hot wasm (the
+ * JIT's code) and hot JS (the interpreter's loop, a large function) up to
+ * TurboFan in a background thread, which a loaded machine starves. In a fresh
+ * process the interpreter's first rounds run unoptimised for hundreds of ms.
+ */
 const JIT_WARMUP_MS = 1500;
+/** warm-up ends only after this long without a new best round (as well as three rounds) */
+const SETTLE_MS = 400;
 const WARMUP_MAX_MS = 8000;
 
 const { values: opts } = parseArgs({
@@ -387,21 +394,23 @@ function measure(w: Workload, mode: 'interp' | 'jit', ubpf: UbpfRunner | undefin
   const runs = w.runs[mode];
   // Warm-up: the interpreter's loop gets optimised; our JIT's wasm tiers up to
   // TurboFan in a background thread, which a loaded machine starves. So: at least
-  // the minimum time, then until three rounds in a row bring no new best (at most
-  // WARMUP_MAX_MS).
+  // JIT_WARMUP_MS, then until three rounds and SETTLE_MS in a row bring no new
+  // best (at most WARMUP_MAX_MS).
   const started = process.hrtime.bigint();
   const elapsedMs = (): number => Number(process.hrtime.bigint() - started) / 1e6;
-  const minMs = mode === 'jit' ? JIT_WARMUP_MS : 300;
   let best = Infinity;
   let sinceBest = 0;
+  let bestAtMs = 0;
   for (;;) {
     const o = timeOurs(m, runs);
     const perInsn = o.ns / o.insns;
     if (perInsn < best * 0.98) {
       best = Math.min(best, perInsn);
       sinceBest = 0;
+      bestAtMs = elapsedMs();
     } else sinceBest++;
-    if ((elapsedMs() >= minMs && sinceBest >= 3) || elapsedMs() >= WARMUP_MAX_MS) break;
+    const settled = sinceBest >= 3 && elapsedMs() - bestAtMs >= SETTLE_MS;
+    if ((elapsedMs() >= JIT_WARMUP_MS && settled) || elapsedMs() >= WARMUP_MAX_MS) break;
   }
   const row: Row = { name: `${mode === 'interp' ? 'interpreter' : 'JIT'}, ${w.name}`, ours: [], theirs: [] };
   // ns per executed instruction, or per run (each run is one step per block of the query)
