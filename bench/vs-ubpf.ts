@@ -567,9 +567,9 @@ function rowsInChild(w: Workload, mode: 'interp' | 'jit'): string[] {
 const synthetics: Workload[] = [
   synthetic('ALU loop', loop(false), 1, { interp: 1, jit: 1 }),
   synthetic('ALU + stack loop', loop(true), 1, { interp: 1, jit: 1 }),
-  synthetic('branchy x1000', branchy(), 0, { interp: 1000, jit: 20_000 }),
+  synthetic('branchy x1000', branchy(), 0, { interp: 2000, jit: 100_000 }),
   // The cost of entering and leaving the engine, in isolation, in ns per run (2 instructions).
-  synthetic('entry (ns per run): mov r0, 0; exit', [insn(ALU64_K | AluOp.MOV, 0, 0, 0, 0), insn(InsnClass.JMP | JmpOp.EXIT)], 0, { interp: 100_000, jit: 200_000 }, 'run'),
+  synthetic('entry (ns per run): mov r0, 0; exit', [insn(ALU64_K | AluOp.MOV, 0, 0, 0, 0), insn(InsnClass.JMP | JmpOp.EXIT)], 0, { interp: 200_000, jit: 2_000_000 }, 'run'),
 ];
 
 if (CHILD) {
