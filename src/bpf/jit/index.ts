@@ -91,13 +91,25 @@ export class JitProgram implements Engine {
     for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
     // r1..r5 are read from memory when the args global says so
     inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 1);
-    const count = this.call(inst);
+    let count: number;
+    try {
+      count = this.call(inst);
+    } catch (error) {
+      // An error before the entry's prologue (a full JS stack) would leave the
+      // arguments to the next run: clear them; a fault left them cleared already.
+      a.fill(0n);
+      inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 0);
+      inst.env = env;
+      throw error;
+    }
     return { r0: count >= 0 ? 0n : this.takeR0(inst), insnsExecuted: count >= 0 ? count : ~count };
   }
 
   ctxRunner(env: ExecEnv): CtxRunner {
     return new JitCtxRunner(this, env);
   }
+
+  // enter, call, takeR0 and translateTrap are also JitCtxRunner's.
 
   /** The instance for env's memory, its globals set for env (setup() is called only when the env changes). */
   enter(env: ExecEnv): Instance {
