@@ -21,7 +21,12 @@
 // uBPF is built from a local checkout: --ubpf <dir> or UBPF_DIR=<dir> (its vm
 // library with cmake, then bench/ubpf-driver.c against it). Without one, only
 // our figures are printed and the reason is said.
-// Run: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit|compile] [--synthetic] [--clock cpu|wall]
+// Each workload's rows are measured in a fresh Node process of their own (this
+// script again, with --workload), as uBPF's driver runs one program per process:
+// a process that has run several programs pays more per run (V8's call into
+// wasm sees several targets and stops being inlined; see docs/jit.md).
+// --shared-process measures every workload in this one process instead.
+// Run: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit|compile] [--synthetic] [--clock cpu|wall] [--shared-process]
 // (--synthetic: the three loops only, without the storage functions)
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -48,8 +53,15 @@ const CTX_DATA = 264;
 const CTX_SCRATCH = 272;
 const ITERATIONS = 10_000_000;
 const ALU64_K = InsnClass.ALU64 | Source.K;
-/** warm-up of our JIT before its first timed round: V8 tiers hot wasm up to TurboFan in the background */
+/**
+ * Warm-up of our engines before the first timed round: V8 tiers hot wasm (the
+ * JIT's code) and hot JS (the interpreter's loop, a large function) up to
+ * TurboFan in a background thread, which a loaded machine starves. In a fresh
+ * process the interpreter's first rounds run unoptimised for hundreds of ms.
+ */
 const JIT_WARMUP_MS = 1500;
+/** warm-up ends only after this long without a new best round (as well as three rounds) */
+const SETTLE_MS = 400;
 const WARMUP_MAX_MS = 8000;
 
 const { values: opts } = parseArgs({
@@ -59,8 +71,12 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     synthetic: { type: 'boolean', default: false },
     clock: { type: 'string', default: 'cpu' },
+    'shared-process': { type: 'boolean', default: false },
+    /** internal: measure this workload only and print its rows (the child process of one workload) */
+    workload: { type: 'string' },
   },
 });
+const CHILD = opts.workload !== undefined;
 const REPEATS = Number(opts.repeats);
 if (opts.clock !== 'cpu' && opts.clock !== 'wall') throw new Error(`--clock must be cpu or wall, got ${String(opts.clock)}`);
 /**
@@ -140,7 +156,8 @@ function synthetic(name: string, insns: Insn[], seed: number, runs: { interp: nu
  * Our side of a workload: the engine and its address space laid out like the
  * image. `runs(n)` does n runs and returns the instructions executed and the last
  * r0; the loop is inside, so the harness adds no call or object per run. Each run
- * is Engine.runCtx(env, r1), what the XRP drivers call once per block.
+ * is the engine's CtxRunner.run(r1) and a read of its r0, what the XRP drivers
+ * (xrpStep) call once per block, as uBPF's driver calls its compiled function.
  */
 interface Machine {
   runs(n: number): { insns: number; r0: bigint };
@@ -151,6 +168,7 @@ function machine(w: Workload, engine: Engine): Machine {
   const env: ExecEnv = createExecEnv(memory, new Map(), 2 ** 30);
   const region = memory.map('image', w.image.length, { writable: true });
   memory.u8.set(w.image, region.base);
+  const runner = engine.ctxRunner(env);
   if (w.image.length < 2 * PAGE) {
     const r1 = region.base;
     return {
@@ -158,9 +176,8 @@ function machine(w: Workload, engine: Engine): Machine {
         let insns = 0;
         let r0 = 0n;
         for (let i = 0; i < n; i++) {
-          const r = engine.runCtx(env, r1);
-          insns += r.insnsExecuted;
-          r0 = r.r0;
+          insns += runner.run(r1);
+          r0 = runner.r0;
         }
         return { insns, r0 };
       },
@@ -184,9 +201,8 @@ function machine(w: Workload, engine: Engine): Machine {
           // ctx->data = this step's block (an address below 2^32: the high word is 0)
           view.setUint32(ctx + CTX_DATA, addr, true);
           view.setUint32(ctx + CTX_DATA + 4, 0, true);
-          const r = engine.runCtx(env, ctx);
-          insns += r.insnsExecuted;
-          r0 = r.r0;
+          insns += runner.run(ctx);
+          r0 = runner.r0;
         }
       }
       return { insns, r0 };
@@ -268,7 +284,16 @@ interface Ubpf {
   commit: string;
 }
 
+/** The driver built by the parent process, for the child processes of single workloads. */
+const DRIVER_ENV = 'XRP_VS_UBPF_DRIVER';
+
 function setUpUbpf(): Ubpf | string {
+  const built = process.env[DRIVER_ENV];
+  if (CHILD && built !== undefined) {
+    const [driver = '', dir = '', commit = ''] = built.split('\n');
+    return { driver, dir, commit };
+  }
+  if (CHILD) return 'no uBPF driver from the parent process';
   const dir = opts.ubpf ?? process.env['UBPF_DIR'];
   if (dir === undefined || dir === '') return 'no uBPF checkout given (--ubpf <dir> or UBPF_DIR=<dir>)';
   const src = resolve(dir);
@@ -369,26 +394,33 @@ function measure(w: Workload, mode: 'interp' | 'jit', ubpf: UbpfRunner | undefin
   const runs = w.runs[mode];
   // Warm-up: the interpreter's loop gets optimised; our JIT's wasm tiers up to
   // TurboFan in a background thread, which a loaded machine starves. So: at least
-  // the minimum time, then until three rounds in a row bring no new best (at most
-  // WARMUP_MAX_MS).
+  // JIT_WARMUP_MS, then until three rounds and SETTLE_MS in a row bring no new
+  // best (at most WARMUP_MAX_MS).
   const started = process.hrtime.bigint();
   const elapsedMs = (): number => Number(process.hrtime.bigint() - started) / 1e6;
-  const minMs = mode === 'jit' ? JIT_WARMUP_MS : 300;
   let best = Infinity;
   let sinceBest = 0;
+  let bestAtMs = 0;
   for (;;) {
     const o = timeOurs(m, runs);
     const perInsn = o.ns / o.insns;
     if (perInsn < best * 0.98) {
       best = Math.min(best, perInsn);
       sinceBest = 0;
+      bestAtMs = elapsedMs();
     } else sinceBest++;
-    if ((elapsedMs() >= minMs && sinceBest >= 3) || elapsedMs() >= WARMUP_MAX_MS) break;
+    const settled = sinceBest >= 3 && elapsedMs() - bestAtMs >= SETTLE_MS;
+    if ((elapsedMs() >= JIT_WARMUP_MS && settled) || elapsedMs() >= WARMUP_MAX_MS) break;
   }
   const row: Row = { name: `${mode === 'interp' ? 'interpreter' : 'JIT'}, ${w.name}`, ours: [], theirs: [] };
   // ns per executed instruction, or per run (each run is one step per block of the query)
   const per = (ns: number, insns: number): number => (w.per === 'run' ? ns / (runs * w.steps.length) : ns / insns);
   for (let r = 0; r < REPEATS; r++) {
+    // One untimed round first, as uBPF's driver does in each of its processes:
+    // the round after a uBPF process starts with cold caches and branch
+    // predictors, and with V8's background threads (whose CPU time is this
+    // process's) busy after the spawn.
+    timeOurs(m, runs);
     const o = timeOurs(m, runs);
     row.ours.push(per(o.ns, o.insns));
     if (ubpf !== undefined) {
@@ -471,7 +503,7 @@ function boundaryNs(): number[] {
   body.byte(Op.i32_const);
   body.s32(2);
   const { bytes } = assembleModule({
-    types: [{ params: [], results: [I32] }],
+    types: [{ params: [I32], results: [I32] }],
     imports: [],
     memoryImport: { module: 'env', name: 'memory' },
     globals: [],
@@ -480,13 +512,13 @@ function boundaryNs(): number[] {
   });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } });
   // Boundary with the untyped exports object.
-  const run = instance.exports['run'] as unknown as () => number;
+  const run = instance.exports['run'] as unknown as (r1: number) => number;
   const calls = 1_000_000;
   const out: number[] = [];
   for (let round = -2; round < REPEATS; round++) {
     let sink = 0;
     const start = nowNs();
-    for (let i = 0; i < calls; i++) sink += run();
+    for (let i = 0; i < calls; i++) sink += run(4096);
     const ns = (nowNs() - start) / calls;
     if (sink !== 2 * calls) throw new Error('boundary probe returned the wrong value');
     if (round >= 0) out.push(ns);
@@ -513,6 +545,42 @@ function printRow(row: Row): void {
 
 const setup = setUpUbpf();
 const runner = typeof setup === 'string' ? undefined : new UbpfRunner(setup);
+
+/** The rows of one workload in one mode, measured in this process. */
+function rowsOf(w: Workload, mode: 'interp' | 'jit'): Row[] {
+  const row = measure(w, mode, runner);
+  if (mode !== 'jit' || w.per !== 'run') return [row];
+  // The floor of the entry row: uBPF's entry again as the other column.
+  return [row, { name: 'WebAssembly boundary alone (ns per call of an empty exported function, same signature)', ours: boundaryNs(), theirs: row.theirs }];
+}
+
+/** The rows of one workload measured in a fresh Node process (this script with --workload). */
+function rowsInChild(w: Workload, mode: 'interp' | 'jit'): string[] {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--workload', w.name, '--only', mode, '--repeats', String(REPEATS), '--clock', CPU_CLOCK ? 'cpu' : 'wall'];
+  const env = { ...process.env };
+  if (typeof setup !== 'string') env[DRIVER_ENV] = [setup.driver, setup.dir, setup.commit].join('\n');
+  const out = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  if (out.status !== 0) throw new Error(`child process for ${mode} ${w.name}: ${out.stderr.trim() || `exit ${String(out.status)}`}`);
+  return out.stdout.split('\n').filter((line) => line.startsWith('|'));
+}
+
+const synthetics: Workload[] = [
+  synthetic('ALU loop', loop(false), 1, { interp: 1, jit: 1 }),
+  synthetic('ALU + stack loop', loop(true), 1, { interp: 1, jit: 1 }),
+  synthetic('branchy x1000', branchy(), 0, { interp: 2000, jit: 100_000 }),
+  // The cost of entering and leaving the engine, in isolation, in ns per run (2 instructions).
+  synthetic('entry (ns per run): mov r0, 0; exit', [insn(ALU64_K | AluOp.MOV, 0, 0, 0, 0), insn(InsnClass.JMP | JmpOp.EXIT)], 0, { interp: 200_000, jit: 2_000_000 }, 'run'),
+];
+
+if (CHILD) {
+  const mode = opts.only === 'interp' ? 'interp' : 'jit';
+  let w = synthetics.find((x) => x.name === opts.workload);
+  if (w === undefined) w = (await storageWorkloads()).workloads.find((x) => x.name === opts.workload);
+  if (w === undefined) throw new Error(`no workload named "${String(opts.workload)}"`);
+  for (const row of rowsOf(w, mode)) printRow(row);
+  process.exit(0);
+}
+
 const uptime = (() => {
   try {
     return execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -520,6 +588,7 @@ const uptime = (() => {
     return `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
   }
 })();
+const shared = opts['shared-process'] === true;
 console.log(`# ours vs uBPF, ${new Date().toISOString()}`);
 console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}`);
 console.log(`load at start: ${uptime}`);
@@ -527,28 +596,22 @@ if (typeof setup === 'string') console.log(`uBPF: skipped — ${setup}`);
 else console.log(`uBPF: ${setup.dir} (${setup.commit}), bounds checks on in its interpreter as in ours`);
 console.log(`${REPEATS} interleaved repeats; figures are min / median; ratio = ours / uBPF (below 1: we are faster)`);
 console.log(`clock: ${CPU_CLOCK ? 'CPU time of the measuring process (both sides)' : 'wall time'}`);
+console.log(
+  shared
+    ? 'all workloads in this one process (--shared-process)'
+    : "each workload in a fresh process of its own, as uBPF's driver runs one program per process",
+);
 console.log('');
 
 const { workloads: storage, skipped } = opts.synthetic ? { workloads: [], skipped: [] } : await storageWorkloads();
-const workloads: Workload[] = [
-  synthetic('ALU loop', loop(false), 1, { interp: 1, jit: 1 }),
-  synthetic('ALU + stack loop', loop(true), 1, { interp: 1, jit: 1 }),
-  synthetic('branchy x1000', branchy(), 0, { interp: 1000, jit: 20_000 }),
-  // The cost of entering and leaving the engine, in isolation, in ns per run (2 instructions).
-  synthetic('entry (ns per run): mov r0, 0; exit', [insn(ALU64_K | AluOp.MOV, 0, 0, 0, 0), insn(InsnClass.JMP | JmpOp.EXIT)], 0, { interp: 100_000, jit: 200_000 }, 'run'),
-  ...storage,
-];
+const workloads: Workload[] = [...synthetics, ...storage];
 console.log('| workload (ns per executed instruction) | ours | uBPF | ratio |');
 console.log('|---|---|---|---|');
 for (const mode of ['interp', 'jit'] as const) {
   if (opts.only !== undefined && opts.only !== mode) continue;
   for (const w of workloads) {
-    const row = measure(w, mode, runner);
-    printRow(row);
-    if (mode === 'jit' && w.per === 'run') {
-      // The floor of the entry row: uBPF's entry again as the other column.
-      printRow({ name: 'WebAssembly boundary alone (ns per call of an empty exported function, same signature)', ours: boundaryNs(), theirs: row.theirs });
-    }
+    if (shared) for (const row of rowsOf(w, mode)) printRow(row);
+    else for (const line of rowsInChild(w, mode)) console.log(line);
   }
 }
 if (opts.only === undefined || opts.only === 'compile') for (const row of compileRows(runner)) printRow(row);

@@ -47,11 +47,22 @@ export interface RunResult {
 export interface Engine {
   readonly program: Program;
   run(env: ExecEnv, args: readonly bigint[]): RunResult;
-  /**
-   * run(env, [BigInt(r1)]) for r1 an address (an integer 0..2^32-1), without the
-   * BigInt and the array: what a storage function's driver calls once per block.
-   */
-  runCtx(env: ExecEnv, r1: number): RunResult;
+  /** The per-block entry of a storage function's driver, bound to `env` (see CtxRunner). */
+  ctxRunner(env: ExecEnv): CtxRunner;
+}
+
+/**
+ * Runs of one engine in one ExecEnv with r1 = an address and r2..r5 = 0: what a
+ * storage function's driver (the emulated kernel's XrpProgram, the native
+ * engine's chain) calls once per block. `run(r1)` is run(env, [BigInt(r1)])
+ * without the BigInt, the array or the result object: it returns the
+ * instructions executed and leaves r0 in `r0`. Throws ExecutionFault.
+ */
+export interface CtxRunner {
+  /** one run with r1 = `r1`, an address (an integer 0..2^32-1, as every address of an AddressSpace is) */
+  run(r1: number): number;
+  /** r0 of the last run that returned */
+  readonly r0: bigint;
 }
 
 export type FaultKind =
@@ -74,5 +85,12 @@ export class ExecutionFault extends XrpError {
     readonly address?: number,
   ) {
     super(`FAULT_${kind}` as const, `instruction ${pc}: ${detail}`);
+  }
+}
+
+/** A CtxRunner run with an r1 that is not an address (an integer 0..2^32-1). */
+export class ExecutionArgumentError extends XrpError {
+  constructor(programName: string, r1: number) {
+    super('EINVAL', `"${programName}": r1 must be an address 0..2^32-1, got ${r1}`);
   }
 }

@@ -7,7 +7,7 @@
 // tests drive it directly.
 
 import { readFileSync } from 'node:fs';
-import { createExecEnv, type Engine, type ExecEnv, type RunResult } from '../bpf/engine.ts';
+import { createExecEnv, type Engine, type ExecEnv } from '../bpf/engine.ts';
 import { loadElf } from '../bpf/elf/elf.ts';
 import type { Program } from '../bpf/isa.ts';
 import { linkProgram } from '../bpf/elf/link.ts';
@@ -113,11 +113,8 @@ export class ChainRunner {
     this.data = this.memory.map('data', PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.scratch = this.memory.map('scratch', XRP_PAGE_BYTES, { alignBytes: PAGE_BYTES });
     this.cycle = new XrpCycleCheck(stateless);
-    // the ctx is always this.ctx: r1 is its address, and no BigInt is made per run
-    const engine = this.engine;
-    const env = this.env;
-    const ctxAddr = this.ctx.base;
-    this.runner = { run: (): RunResult => engine.runCtx(env, ctxAddr) };
+    // r1 is this.ctx's address on every run; the engine's CtxRunner makes no BigInt or object per run
+    this.runner = this.engine.ctxRunner(this.env);
   }
 
   /** The scratch page, live. */

@@ -11,7 +11,7 @@
 // is the caller's and reused; addresses and sizes are read as 32-bit halves so
 // that no BigInt is made unless a size is invalid.
 
-import { ExecutionFault, type RunResult } from '../bpf/engine.ts';
+import { ExecutionFault, type CtxRunner } from '../bpf/engine.ts';
 import type { XrpBudget } from './budget.ts';
 import { CTX_BYTES, CTX_DATA, CTX_DONE, CTX_NEXT_ADDR, CTX_SCRATCH, CTX_SIZE, XRP_MAX_FANOUT, XRP_PAGE_BYTES } from './layout.ts';
 import { XRP_BLOCK_BYTES, XRP_SIZE_DEFAULT, XRP_SIZE_MAX, XRP_SIZE_MIN, XRP_SIZE_STEP } from './limits.ts';
@@ -23,10 +23,11 @@ export interface XrpMemory {
   readonly view: DataView;
 }
 
-/** The storage function, ready to run with r1 = ctxAddr. Throws ExecutionFault. */
-export interface XrpRunner {
-  run(ctxAddr: number): RunResult;
-}
+/**
+ * The storage function, ready to run with r1 = ctxAddr: an engine's CtxRunner
+ * (run returns the instructions executed, r0 is read after it). Throws ExecutionFault.
+ */
+export type XrpRunner = CtxRunner;
 
 export const XrpStepKind = {
   /** done != 0: the branch ended normally. */
@@ -110,18 +111,19 @@ export function xrpStep(
   out.invalidSlots.length = 0;
   out.invalidOffsets.length = 0;
   out.invalidRawSizes.length = 0;
-  let result: RunResult;
+  let insnsExecuted: number;
   try {
-    result = program.run(c);
+    insnsExecuted = program.run(c);
   } catch (e) {
     if (!(e instanceof ExecutionFault)) throw e;
     out.kind = XrpStepKind.FAULT;
     out.fault = e.message;
     return;
   }
-  out.r0 = result.r0;
-  out.insnsExecuted = result.insnsExecuted;
-  if (result.r0 !== 0n) {
+  const r0 = program.r0;
+  out.r0 = r0;
+  out.insnsExecuted = insnsExecuted;
+  if (r0 !== 0n) {
     out.kind = XrpStepKind.PROG_ERROR;
     return;
   }

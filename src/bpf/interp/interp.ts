@@ -11,7 +11,7 @@
 //   bounds check is three compares; only a miss scans the region table.
 
 import * as Engine_ from '../engine.ts';
-import { ExecutionFault, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
+import { ExecutionArgumentError, ExecutionFault, type CtxRunner, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import * as Decode from './decode.ts';
 import { decodeProgram, type DecodedProgram } from './decode.ts';
 import * as Ops from './ops.ts';
@@ -50,23 +50,47 @@ export class Interpreter implements Engine {
   }
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
+    return this.start(env, args, -1);
+  }
+
+  ctxRunner(env: ExecEnv): CtxRunner {
+    return new InterpCtxRunner(this, env);
+  }
+
+  /** A run with r1..r5 = args, or with r1 = `r1` (a number, no BigInt) when it is not -1. */
+  start(env: ExecEnv, args: readonly bigint[], r1: number): RunResult {
     const tracer = this.options.trace ? new Tracer(this.program.insns, this.options.trace) : null;
     // A helper may run this engine again from inside a run: that run gets its own registers.
     if (this.running) {
-      return execute(this.decoded, this.decoded.regTemplate.slice(), new Int32Array(CALL_DEPTH_MAX * FRAME_INTS), env, args, tracer);
+      return execute(this.decoded, this.decoded.regTemplate.slice(), new Int32Array(CALL_DEPTH_MAX * FRAME_INTS), env, args, r1, tracer);
     }
     this.running = true;
     try {
       const R = this.registers;
       for (let i = 0; i < REG_INTS; i++) R[i] = 0;
-      return execute(this.decoded, R, this.frames, env, args, tracer);
+      return execute(this.decoded, R, this.frames, env, args, r1, tracer);
     } finally {
       this.running = false;
     }
   }
+}
 
-  runCtx(env: ExecEnv, r1: number): RunResult {
-    return this.run(env, [BigInt(r1)]);
+const NO_ARGS: readonly bigint[] = [];
+
+/** The interpreter's CtxRunner: r1 goes into the registers as a number. */
+class InterpCtxRunner implements CtxRunner {
+  r0 = 0n;
+  constructor(
+    private readonly interp: Interpreter,
+    private readonly env: ExecEnv,
+  ) {}
+
+  run(r1: number): number {
+    // one test for "an integer in 0..2^32-1": false for fractions, negatives, NaN and 2^32 up
+    if (r1 >>> 0 !== r1) throw new ExecutionArgumentError(this.interp.program.name, r1);
+    const result = this.interp.start(this.env, NO_ARGS, r1);
+    this.r0 = result.r0;
+    return result.insnsExecuted;
   }
 }
 
@@ -78,9 +102,10 @@ export function createInterpreter(program: Program, options: InterpreterOptions 
 // register and constant slots decodeProgram produced and range-checked, D (the decoded code)
 // only by slot offsets below its length, frames by depth < CALL_DEPTH_MAX; a check per operand
 // would cost the loop measurable time (bench:interp), so the sites below assert instead.
-function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: ExecEnv, args: readonly bigint[], tracer: Tracer | null): RunResult {
+function execute(P: DecodedProgram, R: Int32Array, frames: Int32Array, env: ExecEnv, args: readonly bigint[], r1: number, tracer: Tracer | null): RunResult {
   const D = P.code;
-  // r1..r5 from the arguments: register r at slot 2r
+  // r1..r5 from the arguments: register r at slot 2r (the high word of a number r1 stays 0)
+  if (r1 !== -1) R[2] = r1 | 0;
   let slot = 2;
   for (const arg of args) {
     if (slot > 10) break;

@@ -10,18 +10,23 @@
 //              is fine); only in programs that call helpers
 //            env.check(lo, hi, off, size, write, pc: i32)    region check; checked mode only
 //            env.memory                                    the AddressSpace's memory
-//   funcs    m run() -> count i32   the exported entry: eBPF function 0 itself,
-//              r1..r5 read from ARGS_ADDRESS, r0 left at R0_ADDRESS (the NULL page)
-//            m+1 setup(fp0 i32, limit i32)   sets the globals; called when the ExecEnv changes
+//   funcs    m run(r1 i32) -> count i32   the exported entry: eBPF function 0 itself,
+//              r1 the parameter (r1..r5 read from ARGS_ADDRESS if the args global is set);
+//              returns the count when r0 is 0, else leaves r0 at R0_ADDRESS (the
+//              NULL page) and returns the count complemented (negative)
+//            m+1 setup(fp0 i32, limit i32, args i32)   sets the globals; called when
+//              the ExecEnv changes, and by run(env, args) with more than r1
 //            m+2+k callee k: (r0..r10 i64, count i32) -> (r0..r5 i64, count i32), for each
 //              eBPF function a bpf-to-bpf call targets (function 0 too, if one does)
-//   globals  0 fp0 (r10 of frame 0), 1 limit
+//   globals  0 fp0 (r10 of frame 0), 1 limit, 2 args (r1..r5 are in memory for the next run)
 // A fault stores its site in the NULL page and traps (emitter.ts, emitFault).
 //
-// The entry has no parameters and one i32 result, the cheapest call from JS into
-// wasm that V8 has (no BigInt crosses, no second call inside), so entering the
-// code per block costs about what the boundary itself costs.
-// Registers are i64 locals 0..10 in both forms (parameters in a callee, where
+// The entry has one i32 parameter and one i32 result, the cheapest call from JS
+// into wasm that V8 has (no BigInt crosses, no second call inside, no memory
+// touched on the way in or, when r0 is 0, out), so entering the code per block
+// costs about what the boundary itself costs.
+// Registers are i64 locals 0..10 (r0 is local 15 in the entry, whose local 0 is
+// its parameter) in both forms (parameters in a callee, where
 // r10 = fp0 - depth * 512 comes from the caller), so V8 keeps them in machine
 // registers. A callee gets all of r0..r9 (as the interpreter does) and returns
 // r0..r5; the caller's r6..r9 are its own locals, hence callee-saved.
@@ -30,7 +35,7 @@
 
 import { ProgramBlocks } from './blocks.ts';
 import { classify } from './classify.ts';
-import { emitFault, ENTRY_LOCALS, FUNC_LOCALS, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
+import { emitFault, ENTRY_LOCALS, FUNC_LOCALS, G_ARGS, G_FP0, G_LIMIT, type ProgramContext } from './emitter.ts';
 import { formsOf } from './forms.ts';
 import { emitFunction } from './function.ts';
 import { FaultSites, type FaultSite } from './sites.ts';
@@ -151,13 +156,14 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
       { params: [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32], results: [I64, I64, I64, I64, I64, I64, I32] },
       { params: [I32, I64, I64, I64, I64, I64, I32], results: [I64] },
       { params: [I32, I32, I32, I32, I32, I32], results: [] },
-      { params: [], results: [I32] },
-      { params: [I32, I32], results: [] },
+      { params: [I32], results: [I32] },
+      { params: [I32, I32, I32], results: [] },
     ],
     imports,
     memoryImport: { module: 'env', name: 'memory' },
     globals: [
       { type: I64, mutable: true, init: 0 },
+      { type: I32, mutable: true, init: 0 },
       { type: I32, mutable: true, init: 0 },
     ],
     funcs: [{ type: TYPE_RUN, locals: ENTRY_LOCALS, code: runCode }, { type: TYPE_SETUP, locals: [], code: setupBody() }, ...calleeBodies],
@@ -182,9 +188,16 @@ export function compileModule(program: Program, options: CompileOptions = {}): C
   return { bytes: assembled.bytes, sites: sites.list, offsetTable: { offsets, pcs }, shapes, functionEntries };
 }
 
-/** setup(fp0 i32, limit i32): the globals of the ExecEnv, set only when it changes. */
+/**
+ * setup(fp0 i32, limit i32, args i32): the globals of the ExecEnv, set only when
+ * it changes, and whether the next run reads r2..r5 from memory.
+ */
 function setupBody(): Uint8Array {
   const w = new ByteWriter();
+  w.byte(O.local_get);
+  w.u32(2);
+  w.byte(O.global_set);
+  w.u32(G_ARGS);
   w.byte(O.local_get);
   w.u32(0);
   w.byte(O.i64_extend_i32_u);

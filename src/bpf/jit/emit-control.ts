@@ -8,10 +8,11 @@ import * as Emitter from './emitter.ts';
 import type { FnEmitter } from './emitter.ts';
 import * as Forms from './forms.ts';
 import * as Decoded from '../interp/decode.ts';
-import { Op } from './wasm-writer.ts';
+import { I32 as IMPORTED_I32, Op } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
+const I32 = IMPORTED_I32;
 const DEPTH_MAX = CALL_DEPTH_MAX;
 const { G_FP0, L_COUNT, L_R10, R0_ADDRESS } = Emitter;
 const { COND32_OPS, COND64_OPS } = Forms;
@@ -111,13 +112,24 @@ export function emitCondition(e: FnEmitter, pc: number): void {
 function emitExit(e: FnEmitter, pc: number): void {
   e.limitCheck(pc);
   if (e.isEntry) {
-    // r0 to memory, the count as the result: one i32 crosses back into JS
+    // The count is the result; r0 goes to memory only when it is not 0, and the
+    // count then comes back complemented (negative): a run returning 0, what a
+    // storage function does on every block, touches no memory on the way out.
+    e.get(0);
+    e.o(O.i64_eqz);
+    e.o(O.if);
+    e.o(I32);
+    e.local(O.local_get, L_COUNT);
+    e.o(O.else);
     e.i32c(0);
     e.get(0);
     e.o(O.i64_store);
     e.w.u32(3);
     e.w.u32(R0_ADDRESS);
     e.local(O.local_get, L_COUNT);
+    e.i32c(-1);
+    e.o(O.i32_xor);
+    e.o(O.end);
     e.o(O.return);
     return;
   }

@@ -17,12 +17,18 @@ const VOID = IMPORTED_VOID;
 
 export const G_FP0 = 0;
 export const G_LIMIT = 1;
+/** i32, non-zero when r1..r5 were written to the NULL page for the next run (run(env, args)); a CtxRunner passes r1 and leaves it 0 */
+export const G_ARGS = 2;
 
 /**
- * Where the entry finds r1..r5 (40 bytes) and leaves r0 (8 bytes, R0_ADDRESS):
- * the NULL page, which AddressSpace never maps, so no program can observe it
- * (the verifier rejects NULL accesses, checked mode faults on them). The entry
- * clears the arguments after loading them; the engine clears r0 after reading it.
+ * Where the entry finds r1..r5 (40 bytes) when run(env, args) passes them, and
+ * leaves r0 (8 bytes, R0_ADDRESS): the NULL page, which AddressSpace never maps,
+ * so no program can observe it (the verifier rejects NULL accesses, checked mode
+ * faults on them). A CtxRunner passes r1 as the entry's i32 parameter instead;
+ * the entry reads the page only when the G_ARGS global says it was written, and
+ * clears what it read. r0 is stored only when it is not 0 (the entry then
+ * returns the count complemented, a negative number); the engine clears it
+ * after reading it.
  */
 export const R0_ADDRESS = 0;
 export const ARGS_ADDRESS = 8;
@@ -45,11 +51,18 @@ export const L_LIMIT = 12;
 export const L_LABEL = 13;
 export const L_A32 = 14;
 export const FUNC_LOCALS: Array<[number, number]> = [[3, I32]];
-/** The entry form has no parameters: r0..r10 and the count are all declared locals, at the same indices. */
+/**
+ * The entry form has one parameter, r1 as an i32 (an address: the cheapest value
+ * to pass from JS), at index 0; r1..r10 and the count are declared locals at the
+ * same indices as in a callee, and r0 moves to L_R0_ENTRY.
+ */
 export const ENTRY_LOCALS: Array<[number, number]> = [
-  [11, I64],
+  [10, I64],
   [4, I32],
+  [1, I64],
 ];
+export const L_R1_PARAM = 0;
+export const L_R0_ENTRY = 15;
 
 /** What the translation of a whole program shares between its functions. */
 export interface ProgramContext {
@@ -77,7 +90,12 @@ export class FnEmitter {
     readonly marks: number[],
     /** true for the exported entry form: exit stores r0 to memory and returns the count alone */
     readonly isEntry: boolean,
-  ) {}
+  ) {
+    this.r0Local = isEntry ? L_R0_ENTRY : 0;
+  }
+
+  /** the local of r0: 0 in a callee, L_R0_ENTRY in the entry (whose local 0 is its parameter) */
+  private readonly r0Local: number;
 
   /** The instruction at pc (a typed error, not a crash, if the tables disagree). */
   insnAt(pc: number): Insn {
@@ -102,14 +120,14 @@ export class FnEmitter {
   o(byte: number): void {
     this.w.byte(byte);
   }
-  /** r0..r10 are locals 0..10 */
+  /** r1..r10 are locals 1..10, r0 local 0 (L_R0_ENTRY in the entry) */
   get(r: number): void {
     this.w.byte(O.local_get);
-    this.w.u32(r);
+    this.w.u32(r === 0 ? this.r0Local : r);
   }
   set(r: number): void {
     this.w.byte(O.local_set);
-    this.w.u32(r);
+    this.w.u32(r === 0 ? this.r0Local : r);
   }
   local(op: number, index: number): void {
     this.w.byte(op);

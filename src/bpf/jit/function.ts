@@ -11,40 +11,50 @@ import * as Emitter from './emitter.ts';
 import { FnEmitter, type ProgramContext } from './emitter.ts';
 import { JitCompileError } from './sites.ts';
 import { emitStructured, type NodeEmitter, type Shape } from './structure.ts';
-import { Op, type ByteWriter } from './wasm-writer.ts';
+import { Op, VOID as IMPORTED_VOID, type ByteWriter } from './wasm-writer.ts';
 
 // Module-local copies: under tsx each access to an imported binding is a getter call.
 const O = { ...Op };
+const VOID = IMPORTED_VOID;
 const { emitAlu } = Alu;
 const { emitCondition, emitControl } = Control;
 const { emitMemory } = Memory;
-const { ARGS_ADDRESS, G_FP0, G_LIMIT, L_COUNT, L_LABEL, L_LIMIT, L_R10 } = Emitter;
+const { ARGS_ADDRESS, G_ARGS, G_FP0, G_LIMIT, L_COUNT, L_LABEL, L_LIMIT, L_R1_PARAM, L_R10 } = Emitter;
 
 /**
  * Emit the body of the function entered at `entry` into w; `marks` receives
  * (code offset, pc) pairs. `isEntry`: the exported entry form (see compile.ts),
- * which loads r1..r5 from ARGS_ADDRESS and r10 from the fp0 global.
+ * which takes r1 as its parameter (or r1..r5 from ARGS_ADDRESS) and r10 from the fp0 global.
  */
 export function emitFunction(p: ProgramContext, entry: number, w: ByteWriter, marks: number[], forceDispatch: boolean, isEntry: boolean): Shape {
   const { blocks, exits } = p.blocks.functionGraph(entry);
   const e = new FnEmitter(p, w, marks, isEntry);
 
   if (isEntry) {
-    // r1..r5 from the NULL page, which is then cleared again (no program can see it)
+    // r1 from the parameter (a CtxRunner's address); r1..r5 from the NULL page
+    // instead when run(env, args) wrote them (the G_ARGS global), then cleared
+    // again (no program can see that page)
+    e.local(O.local_get, L_R1_PARAM);
+    e.o(O.i64_extend_i32_u);
+    e.set(1);
+    e.local(O.global_get, G_ARGS);
+    e.o(O.if);
+    e.o(VOID);
     for (let r = 1; r <= 5; r++) {
       e.i32c(0);
       e.o(O.i64_load);
       e.w.u32(3);
       e.w.u32(ARGS_ADDRESS + 8 * (r - 1));
       e.set(r);
-    }
-    for (let r = 1; r <= 5; r++) {
       e.i32c(0);
       e.i64c(0);
       e.o(O.i64_store);
       e.w.u32(3);
       e.w.u32(ARGS_ADDRESS + 8 * (r - 1));
     }
+    e.i32c(0);
+    e.local(O.global_set, G_ARGS);
+    e.o(O.end);
     e.local(O.global_get, G_FP0);
     e.local(O.local_set, L_R10);
   }

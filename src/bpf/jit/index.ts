@@ -1,12 +1,15 @@
 // The JIT engine: compiles a Program to a WebAssembly module once, instantiates
 // it once per AddressSpace (the module imports that run's memory), and runs it.
 //
-// Crossing from JS into wasm is kept thin: the exported entry takes no
-// parameters and returns the instruction count as one i32. r1..r5 go into the
-// never-mapped NULL page (runCtx writes one 32-bit address, no BigInt made), the
-// entry loads and clears them, and leaves r0 there; r10 and the limit are globals
-// set by one more call only when the ExecEnv changes. So a run is one call into
-// wasm and no BigInt at all when r0 is 0. Helpers are a single imported JS
+// Crossing from JS into wasm is kept thin: the exported entry takes r1 as one
+// i32 and returns the instruction count as one i32, complemented (negative) when
+// r0 is not 0, which it then leaves in the never-mapped NULL page. A CtxRunner
+// (what the per-block drivers call) passes the ctx address so; run(env, args)
+// writes r1..r5 into the NULL page and sets a global that makes the entry read
+// and clear them. r10 and the limit are globals set by one more call only when
+// the ExecEnv changes. So a storage function's run is one call into wasm, no
+// memory touched by the crossing, and no BigInt or object made when r0 is 0
+// (as it is on every block but a failing one). Helpers are a single imported JS
 // function taking (id, r1..r5, pc): a helper call pays for BigInt conversions,
 // which is fine because storage functions call helpers rarely, and no hot path
 // (ALU, memory, branches, bpf-to-bpf calls) leaves wasm.
@@ -17,7 +20,7 @@
 // ExecutionFault naming the instruction, found from the trap's code offset in the
 // stack trace.
 
-import { ExecutionFault, frameTop, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
+import { ExecutionArgumentError, ExecutionFault, frameTop, type CtxRunner, type Engine, type ExecEnv, type RunResult } from '../engine.ts';
 import { XrpError } from '../../base/errors.ts';
 import { lookupRegion } from '../interp/ops.ts';
 import type { Program } from '../isa.ts';
@@ -36,10 +39,10 @@ export class JitRuntimeError extends XrpError {
 }
 
 interface RunExports {
-  /** r1..r5 from ARGS_ADDRESS; returns the instruction count and leaves r0 at R0_ADDRESS */
-  run: () => number;
-  /** r10 of frame 0 and the instruction limit */
-  setup: (fp0: number, limit: number) => void;
+  /** r1 the parameter (r1..r5 from ARGS_ADDRESS after setup(..., 1)); returns the count, or ~count with r0 left at R0_ADDRESS when r0 is not 0 */
+  run: (r1: number) => number;
+  /** r10 of frame 0, the instruction limit, and 1 when r2..r5 are in memory for the next run */
+  setup: (fp0: number, limit: number, args: number) => void;
 }
 
 interface Instance {
@@ -53,9 +56,8 @@ interface Instance {
   args: BigInt64Array;
 }
 
-/** Words of r0, r1 and the fault record in Instance.words. */
+/** Words of r0 and the fault record in Instance.words. */
 const R0_WORD = R0_ADDRESS / 4;
-const R1_WORD = ARGS_ADDRESS / 4;
 const FAULT_SITE_WORD = FAULT_SITE_ADDRESS / 4;
 const FAULT_VALUE_WORD = FAULT_VALUE_ADDRESS / 4;
 
@@ -83,56 +85,61 @@ export class JitProgram implements Engine {
   }
 
   run(env: ExecEnv, args: readonly bigint[]): RunResult {
-    let inst = this.last;
-    if (inst === null || inst.env !== env) inst = this.enter(env);
+    const inst = this.enter(env);
     const n = args.length < 5 ? args.length : 5;
     const a = inst.args;
     for (let i = 0; i < n; i++) a[i] = args[i] ?? 0n;
-    return this.call(inst);
+    // r1..r5 are read from memory when the args global says so
+    inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 1);
+    let count: number;
+    try {
+      count = this.call(inst);
+    } catch (error) {
+      // An error before the entry's prologue (a full JS stack) would leave the
+      // arguments to the next run: clear them; a fault left them cleared already.
+      a.fill(0n);
+      inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 0);
+      inst.env = env;
+      throw error;
+    }
+    return { r0: count >= 0 ? 0n : this.takeR0(inst), insnsExecuted: count >= 0 ? count : ~count };
   }
 
-  /**
-   * A run with r1 = `r1` (an address: an integer 0..2^32-1, as every address of
-   * an AddressSpace is) and r2..r5 = 0, without making a BigInt: what a storage
-   * function's driver calls once per block.
-   */
-  runCtx(env: ExecEnv, r1: number): RunResult {
-    // one test for "an integer in 0..2^32-1": false for fractions, negatives, NaN and 2^32 up
-    if (r1 >>> 0 !== r1) throw new JitRuntimeError(`"${this.program.name}": r1 must be an address 0..2^32-1, got ${r1}`);
-    let inst = this.last;
-    if (inst === null || inst.env !== env) inst = this.enter(env);
-    // the high word is 0: the entry cleared it after the last run
-    inst.words[R1_WORD] = r1 | 0;
-    return this.call(inst);
+  ctxRunner(env: ExecEnv): CtxRunner {
+    return new JitCtxRunner(this, env);
   }
+
+  // enter, call, takeR0 and translateTrap are also JitCtxRunner's.
 
   /** The instance for env's memory, its globals set for env (setup() is called only when the env changes). */
-  private enter(env: ExecEnv): Instance {
+  enter(env: ExecEnv): Instance {
     let inst = this.last;
     if (inst === null || inst.memory !== env.memory) inst = this.instantiate(env.memory);
     if (inst.env !== env) {
-      inst.exports.setup(frameTop(env.stack, 0), env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX);
+      inst.exports.setup(frameTop(env.stack, 0), limitOf(env), 0);
       inst.env = env;
     }
     return inst;
   }
 
-  private call(inst: Instance): RunResult {
-    let insnsExecuted: number;
+  /** One call of the entry: the count, complemented (negative) when r0 is not 0 (takeR0 reads it). */
+  call(inst: Instance): number {
     try {
-      insnsExecuted = inst.exports.run();
+      return inst.exports.run(0);
     } catch (error) {
-      throw this.translate(error, inst);
+      throw this.translateTrap(error, inst);
     }
+  }
+
+  /** r0 of a run that returned a non-zero r0, from the NULL page, which is cleared again. */
+  takeR0(inst: Instance): bigint {
     const words = inst.words;
     const lo = words[R0_WORD] ?? 0;
     const hi = words[R0_WORD + 1] ?? 0;
-    if ((lo | hi) === 0) return { r0: 0n, insnsExecuted };
     // leave the memory as the interpreter would
     words[R0_WORD] = 0;
     words[R0_WORD + 1] = 0;
-    const r0 = hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-    return { r0, insnsExecuted };
+    return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
   }
 
   private instantiate(memory: AddressSpace): Instance {
@@ -179,7 +186,7 @@ export class JitProgram implements Engine {
   }
 
   /** Turn a wasm trap into an ExecutionFault (a fault site's, or the trap's); pass every other error through. */
-  private translate(error: unknown, inst: Instance): unknown {
+  translateTrap(error: unknown, inst: Instance): unknown {
     if (!(error instanceof WebAssembly.RuntimeError)) return error;
     const words = inst.words;
     const siteRef = words[FAULT_SITE_WORD] ?? 0;
@@ -225,6 +232,51 @@ export class JitProgram implements Engine {
     return found < 0 ? -1 : (pcs[found] ?? -1);
   }
 }
+
+/**
+ * JitProgram's CtxRunner: one call of the entry with r1 as its parameter per run,
+ * nothing allocated; r0 is read from memory only when it is not 0.
+ */
+class JitCtxRunner implements CtxRunner {
+  r0 = 0n;
+  private inst: Instance;
+  private run_: (r1: number) => number;
+
+  constructor(
+    private readonly jit: JitProgram,
+    private readonly env: ExecEnv,
+  ) {
+    this.inst = jit.enter(env);
+    this.run_ = this.inst.exports.run;
+  }
+
+  run(r1: number): number {
+    // one test for "an integer in 0..2^32-1": false for fractions, negatives, NaN and 2^32 up
+    if (r1 >>> 0 !== r1) throw new ExecutionArgumentError(this.jit.program.name, r1);
+    let inst = this.inst;
+    // Another runner or run() on the same memory may have set the globals for another env.
+    if (inst.env !== this.env) {
+      inst = this.jit.enter(this.env);
+      this.inst = inst;
+      this.run_ = inst.exports.run;
+    }
+    let count: number;
+    try {
+      // r1 crosses as an i32 (the entry zero-extends it)
+      count = this.run_(r1);
+    } catch (error) {
+      throw this.jit.translateTrap(error, inst);
+    }
+    if (count >= 0) {
+      this.r0 = 0n;
+      return count;
+    }
+    this.r0 = this.jit.takeR0(inst);
+    return ~count;
+  }
+}
+
+const limitOf = (env: ExecEnv): number => (env.insnLimit < INSN_LIMIT_MAX ? env.insnLimit : INSN_LIMIT_MAX);
 
 /** Compile a program to WebAssembly. `checked: true` for programs that were not verified. */
 export function compileJit(program: Program, options: CompileOptions = {}): JitProgram {

@@ -1,7 +1,7 @@
 // A storage function loaded into a process (prog-load.ts makes it), and the
 // lookup of a program fd that read_xrp and the fallback make.
 
-import type { Engine, ExecEnv, RunResult } from '../../bpf/engine.ts';
+import type { CtxRunner, Engine, ExecEnv } from '../../bpf/engine.ts';
 import type { EngineName } from '../../bpf/load.ts';
 import type { XrpRunner } from '../../xrp/step.ts';
 import { EBADF, EINVAL } from '../errno.ts';
@@ -23,14 +23,23 @@ export class XrpProgram implements XrpRunner {
     readonly verifiedInsns: number,
     /** True when the program has no maps: its whole state is scratch and ctx (the cycle rule of src/xrp/cycle.ts applies). */
     readonly stateless = true,
-  ) {}
+  ) {
+    this.runner = engine.ctxRunner(env);
+  }
 
-  /** One run with r1 = ctxAddr (an address in the process's memory). Throws ExecutionFault. */
-  run(ctxAddr: number): RunResult {
-    const r = this.engine.runCtx(this.env, ctxAddr);
+  private readonly runner: CtxRunner;
+
+  /** One run with r1 = ctxAddr (an address in the process's memory): its instructions. Throws ExecutionFault. */
+  run(ctxAddr: number): number {
+    const n = this.runner.run(ctxAddr);
     this.runs++;
-    this.insnsExecuted += r.insnsExecuted;
-    return r;
+    this.insnsExecuted += n;
+    return n;
+  }
+
+  /** r0 of the last run */
+  get r0(): bigint {
+    return this.runner.r0;
   }
 }
 
