@@ -132,8 +132,9 @@ function stringAt(table: Uint8Array, offset: number, fail: (message: string) => 
   let end = offset;
   while (end < limit && table[end] !== 0) end++;
   if (end === limit) fail(`${what}: string at offset ${offset} is not NUL-terminated`);
-  // one builtin call, not a loop of concatenations in the interpreter (a name is at most NAME_BYTES_MAX bytes)
-  return String.fromCharCode(...table.subarray(offset, end));
+  let name = '';
+  for (let i = offset; i < end; i++) name += String.fromCharCode(table[i] ?? 0);
+  return name;
 }
 
 export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
