@@ -26,10 +26,6 @@ const bundled = buildSync({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Whitespace and syntax only: a shorter source is cheaper to read and for V8 to take
-  // the cache for; names are kept (error classes take their name from the class).
-  minifyWhitespace: true,
-  minifySyntax: true,
   write: false,
   metafile: true,
   logLevel: 'warning',
