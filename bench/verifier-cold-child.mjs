@@ -13,6 +13,9 @@
 // waiting for a core on a loaded machine; NaN elsewhere), processed, states,
 // codeCache.
 //
+// At each phase boundary the child calls process.cpuUsage() (a few microseconds),
+// where bench/verifier-ir.mjs has callgrind count the phase's instructions.
+//
 // MODE (default verify) measures the floor beside it, from the same point:
 //   bare  the least any verifier in Node must do once Node has started: import
 //         one empty module (bench/verifier-floor-empty.mjs) and read the object;
@@ -45,13 +48,18 @@ function threadCpuMs() {
   }
 }
 
+/** A phase boundary for bench/verifier-ir.mjs (callgrind dumps its count on every call). */
+const phase = () => process.cpuUsage();
+
 threadCpuMs(); // once before, so that its own first run is not counted
+phase(); // ends Node's start (and this child's own set-up)
 const c0 = threadCpuMs();
 const t0 = performance.now();
 if (mode === 'bare') {
   await import(emptyModule);
   readFileSync(objectPath);
   const t1 = performance.now();
+  phase();
   const coldCpuMs = threadCpuMs() - c0;
   console.log(JSON.stringify({ mode, nodeStartMs, coldMs: t1 - t0, coldCpuMs }));
 } else {
@@ -76,10 +84,12 @@ if (mode === 'bare') {
     api = { loadElf, verify };
   }
   const tLoaded = performance.now();
+  phase();
   const parsed = api.loadElf(new Uint8Array(readFileSync(objectPath)), object);
   const p = parsed.programs.find((q) => q.name === program);
   if (p === undefined) throw new Error(`${object} has no program ${program}`);
   const t1 = performance.now();
+  phase();
   if (mode === 'load') {
     const coldCpuMs = threadCpuMs() - c0;
     console.log(JSON.stringify({ mode, nodeStartMs, coldMs: t1 - t0, loadMs: tLoaded - t0, elfMs: t1 - tLoaded, coldCpuMs, codeCache }));
@@ -87,6 +97,7 @@ if (mode === 'bare') {
     const first = api.verify(p, { type: 'xrp', maps: parsed.maps });
     const t2 = performance.now();
     const coldCpuMs = threadCpuMs() - c0;
+    phase();
     if (!first.ok) throw new Error(`${program} rejected: ${first.error.message}`);
     let warmMs = Number.POSITIVE_INFINITY;
     for (let i = 0; i < warm; i++) {
