@@ -8,13 +8,8 @@
 // (main.ts), which parses it with commander as always: same output, same errors.
 
 import { XrpError } from '../base/errors.ts';
-import type { ProgramType } from '../bpf/verifier/types.ts';
 import { exitCodeOf } from './errors.ts';
-import { runVerify, type VerifyCliOptions } from './verify-run.ts';
-
-const PROGRAM_TYPES: readonly ProgramType[] = ['xrp', 'mem', 'socket'];
-/** The defaults commands/verify.ts declares to commander. */
-const MEM_SIZE_BYTES_DEFAULT = 4096;
+import { runVerify, VERIFY_MEM_SIZE_BYTES_DEFAULT, VERIFY_PROGRAM_TYPE_DEFAULT, VERIFY_PROGRAM_TYPES, type VerifyCliOptions } from './verify-run.ts';
 
 /** A positive decimal integer as commander's intIn(1) reads it, or undefined for anything it would not take unchanged. */
 function positiveInt(text: string): number | undefined {
@@ -27,7 +22,7 @@ function positiveInt(text: string): number | undefined {
 export function parseVerifyArgs(args: readonly string[]): { file: string; options: VerifyCliOptions } | undefined {
   let file: string | undefined;
   const seen = new Set<string>();
-  const options: VerifyCliOptions = { type: 'xrp', memSize: MEM_SIZE_BYTES_DEFAULT };
+  const options: VerifyCliOptions = { type: VERIFY_PROGRAM_TYPE_DEFAULT, memSize: VERIFY_MEM_SIZE_BYTES_DEFAULT };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (!arg.startsWith('-')) {
@@ -47,7 +42,7 @@ export function parseVerifyArgs(args: readonly string[]): { file: string; option
     if (arg === '--section') {
       options.section = value;
     } else if (arg === '--type') {
-      const type = PROGRAM_TYPES.find((t) => t === value);
+      const type = VERIFY_PROGRAM_TYPES.find((t) => t === value);
       if (type === undefined) return undefined;
       options.type = type;
     } else {

@@ -12,6 +12,11 @@ import type { ProgramType } from '../bpf/verifier/types.ts';
 import { CommandError, UsageError } from './errors.ts';
 import { loadVerifyPath } from './verify-loader.ts';
 
+/** The program types `--type` takes, and the defaults of the options: one definition for both parsers. */
+export const VERIFY_PROGRAM_TYPES: readonly ProgramType[] = ['xrp', 'mem', 'socket'];
+export const VERIFY_PROGRAM_TYPE_DEFAULT: ProgramType = 'xrp';
+export const VERIFY_MEM_SIZE_BYTES_DEFAULT = 4096;
+
 export interface VerifyCliOptions {
   section?: string;
   type: ProgramType;
