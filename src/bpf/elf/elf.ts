@@ -398,26 +398,27 @@ class ObjectLoader {
     const bySlot = new Map<number, ElfRelocation>();
     const insns = this.codeOf(section);
     for (const r of this.elf.relocations.get(section.index) ?? []) {
-      const relSection = this.elf.sections[r.relSectionIndex];
-      const where = `relocation #${r.entryIndex} (${relocTypeName(r.type)}) at offset ${r.offsetBytes} of "${section.name}"`;
       if (r.type === RelocType.NONE) continue;
+      const relSection = this.elf.sections[r.relSectionIndex];
+      // the text of a failure, built only for one (this runs for every relocation of the code)
+      const where = (): string => `relocation #${r.entryIndex} (${relocTypeName(r.type)}) at offset ${r.offsetBytes} of "${section.name}"`;
       if (r.offsetBytes % INSN_BYTES !== 0 || r.offsetBytes >= section.sizeBytes) {
-        this.fail(`${where} is not on an instruction`, relSection, r.entryIndex * 16);
+        this.fail(`${where()} is not on an instruction`, relSection, r.entryIndex * 16);
       }
       if (r.symbolIndex === 0 || r.symbolIndex >= this.elf.symbols.length) {
-        this.fail(`${where} refers to missing symbol #${r.symbolIndex}`, relSection, r.entryIndex * 16);
+        this.fail(`${where()} refers to missing symbol #${r.symbolIndex}`, relSection, r.entryIndex * 16);
       }
       const slot = r.offsetBytes / INSN_BYTES;
       const insn = insns[slot];
-      if (insn === undefined) return this.fail(`${where} is not on an instruction`, relSection, r.entryIndex * 16);
+      if (insn === undefined) return this.fail(`${where()} is not on an instruction`, relSection, r.entryIndex * 16);
       if (r.type === RelocType.BPF_64_64) {
-        if (!isLdImm64(insn) || slot + 1 >= insns.length) this.fail(`${where} is not on a 64-bit immediate load (lddw)`, relSection, r.entryIndex * 16);
+        if (!isLdImm64(insn) || slot + 1 >= insns.length) this.fail(`${where()} is not on a 64-bit immediate load (lddw)`, relSection, r.entryIndex * 16);
       } else if (r.type === RelocType.BPF_64_32) {
-        if (!isLocalCall(insn)) this.fail(`${where} is not on a bpf-to-bpf call`, relSection, r.entryIndex * 16);
+        if (!isLocalCall(insn)) this.fail(`${where()} is not on a bpf-to-bpf call`, relSection, r.entryIndex * 16);
       } else {
-        this.fail(`${where}: unsupported relocation type in code`, relSection, r.entryIndex * 16);
+        this.fail(`${where()}: unsupported relocation type in code`, relSection, r.entryIndex * 16);
       }
-      if (bySlot.has(slot)) this.fail(`${where}: a second relocation of the same instruction`, relSection, r.entryIndex * 16);
+      if (bySlot.has(slot)) this.fail(`${where()}: a second relocation of the same instruction`, relSection, r.entryIndex * 16);
       bySlot.set(slot, r);
     }
     return bySlot;

@@ -50,9 +50,10 @@ export const RelocType = {
   BPF_64_32: 10,
 } as const;
 
+const RELOC_TYPE_NAMES = new Map<number, string>(Object.entries(RelocType).map(([name, value]) => [value, `R_${name}`]));
+
 export function relocTypeName(type: number): string {
-  for (const [name, value] of Object.entries(RelocType)) if (value === type) return `R_${name}`;
-  return `type ${type}`;
+  return RELOC_TYPE_NAMES.get(type) ?? `type ${type}`;
 }
 
 const EM_BPF = 247;
@@ -110,11 +111,18 @@ export interface ElfFile {
   readonly relocations: ReadonlyMap<number, readonly ElfRelocation[]>;
 }
 
-/** Read a u64 field that must fit a safe integer (offsets and sizes). */
+/** The high word of a u64 at or below this keeps the value a safe integer (2^53 - 1). */
+const U64_HIGH_SAFE_MAX = 0x1f_ffff;
+
+/**
+ * Read a u64 field that must fit a safe integer (offsets and sizes). Two u32
+ * reads rather than a BigInt: this runs for every header, symbol and
+ * relocation of a fresh process's first object, in V8's interpreter.
+ */
 function u64(view: DataView, at: number, fail: (message: string) => never, what: string): number {
-  const value = view.getBigUint64(at, true);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${what} 0x${value.toString(16)} is too large`);
-  return Number(value);
+  const high = view.getUint32(at + 4, true);
+  if (high > U64_HIGH_SAFE_MAX) fail(`${what} 0x${view.getBigUint64(at, true).toString(16)} is too large`);
+  return high * 0x1_0000_0000 + view.getUint32(at, true);
 }
 
 /** A NUL-terminated name from a string table. */
@@ -125,7 +133,7 @@ function stringAt(table: Uint8Array, offset: number, fail: (message: string) => 
   while (end < limit && table[end] !== 0) end++;
   if (end === limit) fail(`${what}: string at offset ${offset} is not NUL-terminated`);
   let name = '';
-  for (const byte of table.subarray(offset, end)) name += String.fromCharCode(byte);
+  for (let i = offset; i < end; i++) name += String.fromCharCode(table[i] ?? 0);
   return name;
 }
 
@@ -210,9 +218,11 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
     const strtab = linked.data;
     const symView = new DataView(symtab.data.buffer, symtab.data.byteOffset, symtab.data.byteLength);
     const count = symtab.sizeBytes / SYMBOL_BYTES;
-    for (let i = 0; i < count; i++) {
+    // one failure function for the table (not one closure per symbol): it names the symbol being read
+    let i = 0;
+    const symFail = (message: string): never => failAt(`symbol #${i}: ${message}`, i * SYMBOL_BYTES, symtab.name);
+    for (; i < count; i++) {
       const at = i * SYMBOL_BYTES;
-      const symFail = (message: string): never => failAt(`symbol #${i}: ${message}`, at, symtab.name);
       const info = symView.getUint8(at + 4);
       const sectionIndex = symView.getUint16(at + 6, true);
       if (sectionIndex !== SHN_UNDEF && sectionIndex < SHN_LORESERVE && sectionIndex >= sections.length) {
@@ -243,9 +253,10 @@ export function readElf(bytes: Uint8Array, fileName: string): ElfFile {
     }
     const relView = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
     const list: ElfRelocation[] = relocations.get(section.info) ?? [];
-    for (let i = 0; i < section.sizeBytes / REL_BYTES; i++) {
+    let i = 0;
+    const entryFail = (message: string): never => failAt(`relocation #${i}: ${message}`, i * REL_BYTES, section.name);
+    for (; i < section.sizeBytes / REL_BYTES; i++) {
       const at = i * REL_BYTES;
-      const entryFail = (message: string): never => failAt(`relocation #${i}: ${message}`, at, section.name);
       const infoHigh = relView.getUint32(at + 12, true);
       list.push({
         relSectionIndex: section.index,
