@@ -25,6 +25,10 @@ export const MAX_VAR_OFF_BIG = BigInt(MAX_VAR_OFF);
 
 const TRAIL_LINES = 24;
 
+/** The trail is a ring of 32 codes (a power of two: the explore loop indexes it with a mask), of which the last TRAIL_LINES are printed. */
+const TRAIL_RING = 32;
+export const TRAIL_RING_MASK = TRAIL_RING - 1;
+
 /**
  * Monotonic milliseconds, from process.hrtime: the global `performance` is
  * loaded on first use, eleven internal modules of Node's perf_hooks, which
@@ -58,6 +62,8 @@ export interface Checkpoint {
   readonly precise: Precision;
   hits: number;
   misses: number;
+  /** the bucket of v.active it sits in while explored (stored checkpoints only): retire() takes it out without recomputing its key */
+  activeBucket: Checkpoint[] | null;
 }
 
 /**
@@ -123,7 +129,7 @@ export class VerifierContext {
   path: Path | undefined;
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   lastSlot = -1;
-  readonly trail: number[] = new Array<number>(TRAIL_LINES).fill(0);
+  readonly trail: number[] = new Array<number>(TRAIL_RING).fill(0);
   trailNext = 0;
   cfg: Cfg | undefined;
   /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop), by their live constants */
@@ -171,7 +177,7 @@ export class VerifierContext {
   trailLines(): string[] {
     const lines: string[] = [];
     const codes: number[] = [];
-    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k % TRAIL_LINES] ?? 0);
+    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k & TRAIL_RING_MASK] ?? 0);
     for (let k = 0; k < codes.length; k++) {
       const c = codes[k] ?? 0;
       if (c >= 0) lines.push(`${c}: ${insnText(this.insns, c)}`);
@@ -186,8 +192,8 @@ export class VerifierContext {
 
   /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
   note(code: number): void {
-    // a ring of the last TRAIL_LINES codes: no shifting per instruction
-    this.trail[this.trailNext % TRAIL_LINES] = code;
+    // a ring of the last codes: no shifting per instruction
+    this.trail[this.trailNext & TRAIL_RING_MASK] = code;
     this.trailNext++;
   }
 

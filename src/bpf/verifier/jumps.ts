@@ -7,7 +7,7 @@
 // frame stack, a path's history in pairs): this is the verifier's hot path,
 // tuned for V8's interpreter tier, where a check per access costs.
 
-import { CALL_DEPTH_MAX, CallSrc, FRAME_POINTER, InsnClass, JmpOp, insnClass, insnOp, type Insn } from '../isa.ts';
+import { CALL_DEPTH_MAX, CallSrc, FRAME_POINTER, InsnClass, JmpOp, type Insn } from '../isa.ts';
 import { condHolds, constValue, isConst, normalize, refineBounds, scalarConst, view, type CondKind, type Scalar } from './bounds.ts';
 import { STACK_SLOTS, UNINIT, cloneState, ownStack, curFrame, newFrame, type Frame, type RegState, type VState } from './state.ts';
 import { type Path, Reject, type ScalarState, type VerifierContext, scalarReg } from './context.ts';
@@ -40,8 +40,9 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
   const pc = path.pc;
   const st = path.state;
   const f = curFrame(st);
-  const cls = insnClass(insn.code);
-  const op = insnOp(insn.code);
+  const code = insn.code;
+  const cls = code & 0x07;
+  const op = code & 0xf0;
   if (op === JmpOp.JA) {
     path.pc = cls === InsnClass.JMP32 ? pc + 1 + insn.imm : pc + 1 + insn.off;
     return undefined;
@@ -68,15 +69,25 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
   const cond = COND_KINDS[op];
   if (cond === undefined) throw new Reject(pc, `invalid BPF_JMP opcode 0x${insn.code.toString(16)}`);
   const bits = cls === InsnClass.JMP32 ? 32 : 64;
-  const x = (insn.code & 0x08) !== 0;
-  const dst = v.read(pc, f, insn.dst);
-  const src: RegState = x ? v.read(pc, f, insn.src) : v.immReg(pc, insn.imm, 64);
+  const x = (code & 0x08) !== 0;
+  // register reads written out (v.read's checks): once per processed branch
+  const regs = f.regs;
+  const dst = regs[insn.dst];
+  if (dst === undefined || dst.kind === 'uninit') throw new Reject(pc, `R${insn.dst} !read_ok`);
+  let src: RegState;
+  if (x) {
+    const r = regs[insn.src];
+    if (r === undefined || r.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
+    src = r;
+  } else {
+    src = v.immReg(pc, insn.imm, 64);
+  }
   const target = pc + 1 + insn.off;
-  if (dst.kind === 'scalar' && src.kind === 'scalar' && isConst(dst.s) && isConst(src.s)) {
+  if (dst.kind === 'scalar' && src.kind === 'scalar' && dst.s.b64.t.mask === 0n && src.s.b64.t.mask === 0n) {
     // Both known (loop counters): the outcome is decided, the operands need no refining.
     markPrecise(v, insn.dst);
     if (x) markPrecise(v, insn.src);
-    path.pc = condHolds(cond, constValue(dst.s), constValue(src.s), bits) ? target : pc + 1;
+    path.pc = condHolds(cond, dst.s.b64.t.value, src.s.b64.t.value, bits) ? target : pc + 1;
     return undefined;
   }
   if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {

@@ -260,6 +260,8 @@ export const slotPrecise = (p: Precision, fi: number, slot: number): boolean => 
 export function emptyPrecision(frames: number): Precision {
   // One frame more than the state has: backtracking over a call needs the
   // callee's entry, and arrays sized up front are not grown (and copied) there.
+  // one frame (most checkpoints) as literals: no fill() call per checkpoint
+  if (frames === 1) return { regs: [0, 0], slots: [0, 0, 0, 0] };
   return { regs: new Array(frames + 1).fill(0), slots: new Array(2 * frames + 2).fill(0) };
 }
 
