@@ -64,6 +64,8 @@ export interface Checkpoint {
   misses: number;
   /** the bucket of v.active it sits in while explored (stored checkpoints only): retire() takes it out without recomputing its key */
   activeBucket: Checkpoint[] | null;
+  /** relyIds of its state, computed once it is finished (its precision is final then) and first compared */
+  linked: number[] | null;
 }
 
 /**

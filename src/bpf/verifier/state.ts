@@ -9,7 +9,7 @@
 
 import { STACK_FRAME_BYTES } from '../isa.ts';
 import { VerifierInvariantError } from './log.ts';
-import { constValue, isConst, scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
+import { scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
 
 export type PtrKind = 'ctx' | 'stack' | 'mem' | 'map_value' | 'map_value_or_null' | 'map_ptr';
 
@@ -170,6 +170,10 @@ export const LOWEST_REG: readonly number[] = Array.from({ length: REGS_MASK + 1 
 class IdMap {
   /** pairs old, cur (few ids are live at once: a linear scan beats a Map) */
   private readonly pairs: number[] = [];
+  /** forget every pair: one map serves every comparison (stateSubsumes never nests) */
+  reset(): void {
+    this.pairs.length = 0;
+  }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
     if (curId === 0) return false;
@@ -241,7 +245,11 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
     if (old.stackTypes[base] === StackByte.SPILL) {
       const os = old.spills[slot];
       const cs = cur.spills[slot];
-      if (os === undefined || cs === undefined || !regSafe(os, cs, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
+      if (os === undefined || cs === undefined) return false;
+      // the same value (stacks are shared copy-on-write) covers itself unless an id must map
+      if (os === cs && (os.kind === 'uninit' || os.id === 0)) continue;
+      const precise = precision === undefined || (((precision.slots[2 * fi + (slot >> 5)] ?? 0) >>> (slot & 31)) & 1) === 1;
+      if (!regSafe(os, cs, ids, exact, precise, linked)) return false;
     }
   }
   return true;
@@ -353,9 +361,14 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
   for (let m = live & precise & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
     const a = o[r];
-    if (a?.kind !== 'scalar' || !isConst(a.s)) continue;
+    if (a === undefined || a.kind !== 'scalar') continue;
+    const at = a.s.b64.t;
+    if (at.mask !== 0n) continue;
     const b = c[r];
-    if (b?.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
+    if (b === a) continue;
+    if (b === undefined || b.kind !== 'scalar') return false;
+    const bt = b.s.b64.t;
+    if (bt.mask !== 0n || bt.value !== at.value) return false;
   }
   return true;
 }
@@ -367,9 +380,8 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
  * linked to no precise one bounded nothing relied on (as in Linux, whose
  * backtracking marks the copies a branch refined precise together).
  */
-function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precision): number[] {
-  const out = relyScratch;
-  out.length = 0;
+export function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precision): number[] {
+  const out: number[] = [];
   const frames = old.frames;
   // non-null: hot path: the `!` index LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
@@ -387,13 +399,20 @@ function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precisi
   }
   return out;
 }
-const relyScratch: number[] = [];
 
-export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision): boolean {
+/**
+ * `linked`: relyIds(old, pc, liveIn, precision), when the caller keeps it
+ * (a finished checkpoint's precision no longer changes, so its ids are
+ * computed once, not at every comparison).
+ */
+const idMapScratch = new IdMap();
+
+export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, linkedIds?: readonly number[]): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
-  const linked = exact || precision === undefined ? undefined : relyIds(old, pc, liveIn, precision);
-  const ids = new IdMap();
+  const linked = exact || precision === undefined ? undefined : (linkedIds ?? relyIds(old, pc, liveIn, precision));
+  const ids = idMapScratch;
+  ids.reset();
   // non-null: Hot path (every checkpoint tried): the `!` index precision at a frame it
   // covers, LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers.
   for (let fi = 0, o = old.frames[0], c = cur.frames[0]; o !== undefined && c !== undefined; o = old.frames[++fi], c = cur.frames[fi]) {
@@ -403,7 +422,11 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
     const cRegs = c.regs;
     for (let m = liveRegsOf(cur, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
-      if (!regSafe(oRegs[r]!, cRegs[r]!, ids, exact, (preciseRegs & (1 << r)) !== 0, linked)) return false;
+      const or = oRegs[r]!;
+      const cr = cRegs[r]!;
+      // the same value (states share register values) covers itself unless an id must map
+      if (or === cr && (or.kind === 'uninit' || or.id === 0)) continue;
+      if (!regSafe(or, cr, ids, exact, (preciseRegs & (1 << r)) !== 0, linked)) return false;
     }
     if (!stackSafe(o, c, ids, exact, precision, fi, linked)) return false;
   }
