@@ -10,7 +10,7 @@ import { scalarConst, scalarUnknown, type Scalar } from './bounds.ts';
 import { type Cfg } from './cfg.ts';
 import { insnText } from './log.ts';
 import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT, type VerifierBudgetKind } from './budget.ts';
-import { newFrame, stateToString, type Precision, type Frame, type PtrState, type RegState, type VState } from './state.ts';
+import { newFrame, stateToString, type CoverPlan, type Precision, type Frame, type PtrState, type RegState, type VState } from './state.ts';
 import { helpersFor, type HelperProto } from './types.ts';
 import { immScalar } from './alu.ts';
 import type { VerifierStats, VerifyOptions } from './verifier.ts';
@@ -64,8 +64,8 @@ export interface Checkpoint {
   misses: number;
   /** the bucket of v.active it sits in while explored (stored checkpoints only): retire() takes it out without recomputing its key */
   activeBucket: Checkpoint[] | null;
-  /** relyIds of its state, computed once it is finished (its precision is final then) and first compared */
-  linked: number[] | null;
+  /** coverPlan of its state, computed once it is finished (its precision is final then) and first compared */
+  plan: CoverPlan | null;
 }
 
 /**

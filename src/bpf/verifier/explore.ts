@@ -10,7 +10,7 @@
 import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
 import { constValue, isConst, type Scalar } from './bounds.ts';
 import { buildCfg, type Cfg } from './cfg.ts';
-import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, relyIds, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
+import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, coverPlan, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
 import { alu, ldImm64 } from './alu.ts';
 import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT } from './budget.ts';
 import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, TRAIL_RING_MASK, type VerifierContext } from './context.ts';
@@ -233,12 +233,12 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
       if (bucket === undefined) continue;
       // after a splice, k-- and ++k read the checkpoint that moved into slot k
       for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
-        let linked = cp.linked;
-        if (linked === null) {
-          linked = relyIds(cp.state, pc, cfg.liveIn, cp.precise);
-          cp.linked = linked;
+        let plan = cp.plan;
+        if (plan === null) {
+          plan = coverPlan(cp.state, pc, cfg.liveIn, cp.precise);
+          cp.plan = plan;
         }
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, linked)) {
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
           propagate(v, path, scratchPrecision(v, cp.precise.regs.length - 1, cp.precise));
@@ -276,7 +276,7 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
     hits: 0,
     misses: 0,
     activeBucket: null,
-    linked: null,
+    plan: null,
   };
   if (stored) {
     let active = v.active[pc];

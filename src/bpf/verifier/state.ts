@@ -400,17 +400,70 @@ export function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: 
   return out;
 }
 
-/**
- * `linked`: relyIds(old, pc, liveIn, precision), when the caller keeps it
- * (a finished checkpoint's precision no longer changes, so its ids are
- * computed once, not at every comparison).
- */
 const idMapScratch = new IdMap();
 
-export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, linkedIds?: readonly number[]): boolean {
+/**
+ * What comparing a state with a finished checkpoint needs of the checkpoint
+ * alone, computed once: its precision no longer changes once it is finished.
+ */
+export interface CoverPlan {
+  /** relyIds of the checkpoint */
+  readonly linked: readonly number[];
+  /**
+   * (frame, slot) pairs of its spilled scalars that some continuation relied
+   * on. They are compared first: a state covered by the checkpoint holds
+   * each within its range (what the full comparison checks too), and in
+   * loops that spill their bounds they are what tells most checkpoints apart.
+   */
+  readonly preciseSpills: readonly number[];
+}
+
+export function coverPlan(old: VState, pc: number, liveIn: Int32Array, precision: Precision): CoverPlan {
+  const preciseSpills: number[] = [];
+  const frames = old.frames;
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
+    if ((precision.slots[2 * fi] ?? 0) === 0 && (precision.slots[2 * fi + 1] ?? 0) === 0) continue;
+    for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
+      if (!slotPrecise(precision, fi, slot) || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
+      if (f.spills[slot]?.kind === 'scalar') preciseSpills.push(fi, slot);
+    }
+  }
+  return { linked: relyIds(old, pc, liveIn, precision), preciseSpills };
+}
+
+/** A necessary condition of stateSubsumes (not exact) with a plan: cur holds every precise spilled scalar of old within its range. */
+function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]): boolean {
+  // non-null: hot path (every comparison with a finished checkpoint): the pairs name
+  // frames of old, whose frame count cur shares (checked first)
+  for (let k = 0; k < spills.length; k += 2) {
+    const fi = spills[k]!;
+    const slot = spills[k + 1]!;
+    const os = old.frames[fi]!.spills[slot];
+    const cf = cur.frames[fi]!;
+    const cs = cf.spills[slot];
+    if (os === cs || os === undefined || os.kind !== 'scalar') continue;
+    if (cs === undefined || cs.kind !== 'scalar' || cf.stackTypes[slot * 8] !== StackByte.SPILL) return false;
+    if (!scalarWithin(os.s, cs.s)) return false;
+  }
+  return true;
+}
+
+/**
+ * `plan`: coverPlan(old, pc, liveIn, precision), when the caller keeps it
+ * (a finished checkpoint's is computed once, not at every comparison).
+ */
+export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, plan?: CoverPlan): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
-  const linked = exact || precision === undefined ? undefined : (linkedIds ?? relyIds(old, pc, liveIn, precision));
+  let linked: readonly number[] | undefined;
+  if (!exact && precision !== undefined) {
+    if (plan !== undefined) {
+      if (!preciseSpillsWithin(old, cur, plan.preciseSpills)) return false;
+      linked = plan.linked;
+    } else {
+      linked = relyIds(old, pc, liveIn, precision);
+    }
+  }
   const ids = idMapScratch;
   ids.reset();
   // non-null: Hot path (every checkpoint tried): the `!` index precision at a frame it
