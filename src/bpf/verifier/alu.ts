@@ -70,7 +70,7 @@ export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 
   const regs = f.regs;
   if (op === AluOp.MOV) {
     if (!x) {
-      regs[d] = v.immReg(pc, insn.imm, bits);
+      regs[d] = v.immRegs[2 * pc + (bits === 64 ? 1 : 0)] ?? v.immReg(pc, insn.imm, bits);
       return;
     }
     const src = regs[insn.src];
@@ -111,7 +111,8 @@ export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 
     if (r === undefined || r.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
     src = r;
   } else {
-    src = v.immReg(pc, insn.imm, bits);
+    // v.immReg's cache read written out; it makes the value on a miss
+    src = v.immRegs[2 * pc + (bits === 64 ? 1 : 0)] ?? v.immReg(pc, insn.imm, bits);
   }
   const kind0 = ALU_KINDS[op];
   if (kind0 === undefined) throw new Reject(pc, `invalid BPF_ALU opcode 0x${insn.code.toString(16)}`);
@@ -132,7 +133,7 @@ export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 
   } else {
     result = scalarAlu(kind, dst.s, src.s, bits);
   }
-  f.regs[d] = scalarReg(result);
+  regs[d] = { kind: 'scalar', s: result, id: 0 };
   if (!x && (kind === 'and' || kind === 'mod' || kind === 'rsh' || kind === 'mul')) {
     // A mask (or modulo, shift) by a constant often gives the same bounds
     // whatever dst was: then nothing later depends on dst's range.

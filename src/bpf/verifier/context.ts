@@ -222,7 +222,7 @@ export class VerifierContext {
     return r;
   }
 
-  /** The immediate of instruction pc as a register value, made once per instruction (register values are immutable). */
+  /** The immediate of instruction pc as a register value, made once per instruction (register values are immutable); kept in immRegs at 2 * pc + (64-bit ? 1 : 0), which alu() reads directly. */
   immReg(pc: number, imm: number, bits: 32 | 64): RegState {
     const k = 2 * pc + (bits === 64 ? 1 : 0);
     let r = this.immRegs[k];

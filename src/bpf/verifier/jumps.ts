@@ -12,6 +12,7 @@ import { condHolds, constValue, isConst, normalize, refineBounds, scalarConst, v
 import { STACK_SLOTS, UNINIT, cloneState, ownStack, curFrame, newFrame, type Frame, type RegState, type VState } from './state.ts';
 import { type Path, Reject, type ScalarState, type VerifierContext, scalarReg } from './context.ts';
 import { helperCall } from './helper-calls.ts';
+import { VerifierInvariantError } from './log.ts';
 import { markPrecise } from './precision.ts';
 
 const COND_KINDS: Partial<Record<number, CondKind>> = {
@@ -157,7 +158,8 @@ export function refineUncached(v: VerifierContext, cond: CondKind, taken: boolea
 }
 
 export function applyRefined(v: VerifierContext, st: VState, insn: Insn, dst: ScalarState, src: ScalarState, x: boolean, refined: [Scalar, Scalar]): void {
-  const f = curFrame(st);
+  const f = st.frames[st.frames.length - 1];
+  if (f === undefined) throw new VerifierInvariantError('a state without frames');
   setScalar(v, st, f, insn.dst, dst, refined[0]);
   if (x) setScalar(v, st, f, insn.src, src, refined[1]);
 }
@@ -173,7 +175,8 @@ export function setScalar(v: VerifierContext, st: VState, f: Frame, regno: numbe
       const v = fr.regs[r];
       if (v !== undefined && v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
     }
-    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    // below lowSlot no slot was ever written: nothing spilled there
+    for (let slot = fr.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
       if (v !== undefined && v.kind === 'scalar' && v.id === old.id) {
         ownStack(fr);
@@ -191,7 +194,7 @@ export function markNull(v: VerifierContext, st: VState, id: number, isNull: boo
       const w = nullChecked(fr.regs[r], id, isNull);
       if (w !== undefined) fr.regs[r] = w;
     }
-    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    for (let slot = fr.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
       const w = nullChecked(v, id, isNull);
       if (w === v) continue;

@@ -302,7 +302,10 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   // REGS_MASK, a frame's 11 registers by r <= 9, and ids (pairs) at an odd k found in it.
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
-    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    // liveRegsOf written out (a call per frame per checkpoint)
+    const callee = frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const v = regs[LOWEST_REG[m]!];
       if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
@@ -324,7 +327,10 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   }
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
-    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    // liveRegsOf written out (a call per frame per checkpoint)
+    const callee = frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
       const v = regs[r];
       if (v?.kind !== 'scalar' || v.id === 0) continue;
@@ -473,7 +479,9 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
     const preciseRegs = precision === undefined ? REGS_MASK : precision.regs[fi]!;
     const oRegs = o.regs;
     const cRegs = c.regs;
-    for (let m = liveRegsOf(cur, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    const callee = cur.frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
       const or = oRegs[r]!;
       const cr = cRegs[r]!;
