@@ -332,40 +332,43 @@ export type AluKind = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'mod' | 'smod' | 
 
 /** The exact eBPF result of `a op b` in `bits` (division by zero gives 0, modulo by zero keeps a). */
 export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigint {
-  const u = bits === 64 ? asU64 : asU32;
-  const s = bits === 64 ? asS64 : asS32;
-  const sh = BigInt(Number(b & BigInt(bits - 1)));
+  // BigInt.asUintN and asIntN called directly, and the shift amount made only
+  // for shifts: this runs for every ALU operation on two constants.
   switch (kind) {
     case 'add':
-      return u(a + b);
+      return BigInt.asUintN(bits, a + b);
     case 'sub':
-      return u(a - b);
+      return BigInt.asUintN(bits, a - b);
     case 'mul':
-      return u(a * b);
-    case 'div':
-      return u(b) === 0n ? 0n : u(a) / u(b);
-    case 'mod':
-      return u(b) === 0n ? u(a) : u(a) % u(b);
+      return BigInt.asUintN(bits, a * b);
+    case 'div': {
+      const ub = BigInt.asUintN(bits, b);
+      return ub === 0n ? 0n : BigInt.asUintN(bits, a) / ub;
+    }
+    case 'mod': {
+      const ub = BigInt.asUintN(bits, b);
+      return ub === 0n ? BigInt.asUintN(bits, a) : BigInt.asUintN(bits, a) % ub;
+    }
     case 'sdiv': {
-      if (u(b) === 0n) return 0n;
-      return u(s(a) / s(b)); // BigInt division truncates toward zero, INT_MIN / -1 wraps via u()
+      if (BigInt.asUintN(bits, b) === 0n) return 0n;
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) / BigInt.asIntN(bits, b)); // BigInt division truncates toward zero, INT_MIN / -1 wraps via asUintN
     }
     case 'smod': {
-      if (u(b) === 0n) return u(a);
-      return u(s(a) % s(b));
+      if (BigInt.asUintN(bits, b) === 0n) return BigInt.asUintN(bits, a);
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) % BigInt.asIntN(bits, b));
     }
     case 'or':
-      return u(a | b);
+      return BigInt.asUintN(bits, a | b);
     case 'and':
-      return u(a & b);
+      return BigInt.asUintN(bits, a & b);
     case 'xor':
-      return u(a ^ b);
+      return BigInt.asUintN(bits, a ^ b);
     case 'lsh':
-      return u(u(a) << sh);
+      return BigInt.asUintN(bits, BigInt.asUintN(bits, a) << (b & BigInt(bits - 1)));
     case 'rsh':
-      return u(a) >> sh;
+      return BigInt.asUintN(bits, a) >> (b & BigInt(bits - 1));
     case 'arsh':
-      return u(s(a) >> sh);
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) >> (b & BigInt(bits - 1)));
   }
 }
 

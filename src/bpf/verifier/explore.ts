@@ -24,6 +24,9 @@ const STATES_PER_INSN_MAX = 256;
 
 const CHECKPOINT_INSNS_MIN = 8;
 
+/** Access width in bytes by the size field (code >> 3 & 3: W, H, B, DW), as isa.ts's sizeBytes, without a call per load. */
+const LOAD_SIZE_BYTES: readonly number[] = [4, 2, 1, 8];
+
 const CHECKPOINT_JUMPS_MIN = 2;
 
 /**
@@ -126,8 +129,8 @@ export function run(v: VerifierContext): Cfg {
   const pending: Path[] = [{ pc: 0, state: v.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
   for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
     if (path.from >= 0) {
-      v.note(-1 - path.from);
-      v.note(-1 - path.pc);
+      trail[v.trailNext++ & TRAIL_RING_MASK] = -1 - path.from;
+      trail[v.trailNext++ & TRAIL_RING_MASK] = -1 - path.pc;
     }
     // A path's state is one object, changed in place, for the whole path.
     const st = path.state;
@@ -156,7 +159,7 @@ export function run(v: VerifierContext): Cfg {
       if (insn === undefined) throw new VerifierInvariantError(`path at insn ${pc}, outside the program`);
       const frames = st.frames;
       const depth = frames.length;
-      // non-null: a state always has a frame (the entry's is never popped)
+      // non-null: a state always has a frame (the entry's is never popped); LOAD_SIZE_BYTES has 4 entries
       const f = frames[depth - 1]!;
       const code = insn.code;
       const cls = code & 0x07;
@@ -167,7 +170,7 @@ export function run(v: VerifierContext): Cfg {
       } else if (cls === InsnClass.LDX) {
         const base = f.regs[insn.src];
         if (base === undefined || base.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
-        f.regs[insn.dst] = access(v, pc, st, insn.src, base, insn.off, sizeOfCode(code), 'read', undefined, (code & 0xe0) === Mode.MEMSX);
+        f.regs[insn.dst] = access(v, pc, st, insn.src, base, insn.off, LOAD_SIZE_BYTES[(code >> 3) & 3]!, 'read', undefined, (code & 0xe0) === Mode.MEMSX);
         path.pc = pc + 1;
       } else if (cls === InsnClass.JMP || cls === InsnClass.JMP32) {
         forked = jump(v, path, insn);

@@ -40,7 +40,8 @@ function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegS
 export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' | undefined {
   const pc = path.pc;
   const st = path.state;
-  const f = curFrame(st);
+  const f = st.frames[st.frames.length - 1];
+  if (f === undefined) throw new VerifierInvariantError('a state without frames');
   const code = insn.code;
   const cls = code & 0x07;
   const op = code & 0xf0;
