@@ -93,8 +93,21 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
     return undefined;
   }
   if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {
-    const taken = refine(v, cond, true, dst, src, bits);
-    const fall = refine(v, cond, false, dst, src, bits);
+    // both outcomes from one memo row (refine() per outcome looked the row up twice)
+    const row = refineRow(v, dst, src);
+    const k = COND_INDEX[cond] * 4 + (bits === 64 ? 2 : 0);
+    let takenR = row[k + 1];
+    if (takenR === undefined) {
+      takenR = refineUncached(v, cond, true, dst, src, bits) ?? null;
+      row[k + 1] = takenR;
+    }
+    let fallR = row[k];
+    if (fallR === undefined) {
+      fallR = refineUncached(v, cond, false, dst, src, bits) ?? null;
+      row[k] = fallR;
+    }
+    const taken = takenR ?? undefined;
+    const fall = fallR ?? undefined;
     if (taken !== undefined && fall !== undefined) {
       const other = cloneState(st);
       applyRefined(v, other, insn, dst, src, x, taken);
@@ -128,7 +141,8 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
 }
 
 /** Both operands refined for one outcome of a conditional jump; undefined if that outcome is impossible. */
-export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
+/** The memo row of refine() results for the operand pair (dst, src), indexed by COND_INDEX[cond] * 4 + (64-bit ? 2 : 0) + (taken ? 1 : 0). */
+function refineRow(v: VerifierContext, dst: ScalarState, src: ScalarState): ([Scalar, Scalar] | null | undefined)[] {
   let inner = v.refineMemo.get(dst.s);
   if (inner === undefined) {
     inner = new Map();
@@ -139,6 +153,11 @@ export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: 
     row = [];
     inner.set(src.s, row);
   }
+  return row;
+}
+
+export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
+  const row = refineRow(v, dst, src);
   const k = COND_INDEX[cond] * 4 + (bits === 64 ? 2 : 0) + (taken ? 1 : 0);
   let r = row[k];
   if (r === undefined) {
