@@ -222,7 +222,8 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
       const bucket = active.byKey[m]?.get(key);
       if (bucket === undefined) continue;
       for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+        // the bucket's key holds the live constants of cp: constantsAgree's test
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true, undefined, undefined, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
   }
@@ -241,7 +242,8 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
           plan = coverPlan(cp.state, pc, cfg.liveIn, cp.precise);
           cp.plan = plan;
         }
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan)) {
+        // the bucket's key holds the precise live constants of cp: constantsAgree's test
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan, true)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
           propagate(v, path, scratchPrecision(v, cp.precise.regs.length - 1, cp.precise));

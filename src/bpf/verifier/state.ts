@@ -457,10 +457,13 @@ function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]
 /**
  * `plan`: coverPlan(old, pc, liveIn, precision), when the caller keeps it
  * (a finished checkpoint's is computed once, not at every comparison).
+ * `constantsChecked`: the caller found old among the checkpoints keyed by
+ * the constants constantsAgree compares (explore.ts's buckets), so they
+ * agree already and the test is skipped.
  */
-export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, plan?: CoverPlan): boolean {
+export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, plan?: CoverPlan, constantsChecked = false): boolean {
   if (old.frames.length !== cur.frames.length) return false;
-  if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
+  if (!constantsChecked && !constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
   let linked: readonly number[] | undefined;
   if (!exact && precision !== undefined) {
     if (plan !== undefined) {
