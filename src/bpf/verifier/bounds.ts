@@ -364,11 +364,11 @@ export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigin
     case 'xor':
       return BigInt.asUintN(bits, a ^ b);
     case 'lsh':
-      return BigInt.asUintN(bits, BigInt.asUintN(bits, a) << (b & BigInt(bits - 1)));
+      return BigInt.asUintN(bits, BigInt.asUintN(bits, a) << (b & (bits === 64 ? 63n : 31n)));
     case 'rsh':
-      return BigInt.asUintN(bits, a) >> (b & BigInt(bits - 1));
+      return BigInt.asUintN(bits, a) >> (b & (bits === 64 ? 63n : 31n));
     case 'arsh':
-      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) >> (b & BigInt(bits - 1)));
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) >> (b & (bits === 64 ? 63n : 31n)));
   }
 }
 
