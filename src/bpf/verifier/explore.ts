@@ -10,7 +10,7 @@
 import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
 import { constValue, isConst, type Scalar } from './bounds.ts';
 import { buildCfg, type Cfg } from './cfg.ts';
-import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, coverPlan, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
+import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, coverPlan, preciseSpillsWithin, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
 import { alu, ldImm64 } from './alu.ts';
 import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT } from './budget.ts';
 import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, TRAIL_RING_MASK, type VerifierContext } from './context.ts';
@@ -242,8 +242,9 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
           plan = coverPlan(cp.state, pc, cfg.liveIn, cp.precise);
           cp.plan = plan;
         }
-        // the bucket's key holds the precise live constants of cp: constantsAgree's test
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan, true)) {
+        // the bucket's key holds the precise live constants of cp: constantsAgree's test;
+        // the precise spilled scalars first, as a necessary condition
+        if (preciseSpillsWithin(cp.state, cur, plan.preciseSpills) && stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan, true)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
           propagate(v, path, scratchPrecision(v, cp.precise.regs.length - 1, cp.precise));

@@ -437,8 +437,14 @@ export function coverPlan(old: VState, pc: number, liveIn: Int32Array, precision
   return { linked: relyIds(old, pc, liveIn, precision), preciseSpills };
 }
 
-/** A necessary condition of stateSubsumes (not exact) with a plan: cur holds every precise spilled scalar of old within its range. */
-function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]): boolean {
+/**
+ * A necessary condition of stateSubsumes(old, cur, ..., not exact, with
+ * old's precision): cur has old's frame count and holds every precise
+ * spilled scalar of old (`spills`, from its cover plan) within its range.
+ * explore.ts tries it before the full comparison.
+ */
+export function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
   // non-null: hot path (every comparison with a finished checkpoint): the pairs name
   // frames of old, whose frame count cur shares (checked first)
   for (let k = 0; k < spills.length; k += 2) {
@@ -449,6 +455,10 @@ function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]
     const cs = cf.spills[slot];
     if (os === cs || os === undefined || os.kind !== 'scalar') continue;
     if (cs === undefined || cs.kind !== 'scalar' || cf.stackTypes[slot * 8] !== StackByte.SPILL) return false;
+    // the 64-bit ranges first, in place: they differ in most misses
+    const ob = os.s.b64;
+    const cb = cs.s.b64;
+    if (ob.umin > cb.umin || ob.umax < cb.umax || ob.smin > cb.smin || ob.smax < cb.smax) return false;
     if (!scalarWithin(os.s, cs.s)) return false;
   }
   return true;
@@ -456,7 +466,8 @@ function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]
 
 /**
  * `plan`: coverPlan(old, pc, liveIn, precision), when the caller keeps it
- * (a finished checkpoint's is computed once, not at every comparison).
+ * (a finished checkpoint's is computed once, not at every comparison); the
+ * caller has then found preciseSpillsWithin(old, cur, plan.preciseSpills).
  * `constantsChecked`: the caller found old among the checkpoints keyed by
  * the constants constantsAgree compares (explore.ts's buckets), so they
  * agree already and the test is skipped.
@@ -467,7 +478,7 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
   let linked: readonly number[] | undefined;
   if (!exact && precision !== undefined) {
     if (plan !== undefined) {
-      if (!preciseSpillsWithin(old, cur, plan.preciseSpills)) return false;
+      // the caller has tried preciseSpillsWithin (a cover plan comes with it)
       linked = plan.linked;
     } else {
       linked = relyIds(old, pc, liveIn, precision);
