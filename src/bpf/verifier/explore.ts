@@ -217,7 +217,7 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   if (active !== undefined) {
     for (let m = 0, mask = active.masks[0]; mask !== undefined; mask = active.masks[++m]) {
       // An equal state has the same constants.
-      const key = constKey(cur, mask);
+      const key = mask === 0 ? '' : constKey(cur, mask);
       if (key === undefined) continue;
       const bucket = active.byKey[m]?.get(key);
       if (bucket === undefined) continue;
@@ -231,7 +231,7 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   if (done !== undefined) {
     for (let m = 0, mask = done.masks[0]; mask !== undefined; mask = done.masks[++m]) {
       // Only checkpoints that agree with cur on their relied-on constants can cover it.
-      const key = constKey(cur, mask);
+      const key = mask === 0 ? '' : constKey(cur, mask);
       if (key === undefined) continue;
       const bucket = done.byKey[m]?.get(key);
       if (bucket === undefined) continue;
