@@ -61,15 +61,20 @@ function blindResult(kind: AluKind, bits: 32 | 64, imm: number, src: Scalar): Sc
 }
 
 export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 32 | 64): void {
-  const op = insnOp(insn.code);
-  const x = (insn.code & 0x08) !== 0;
+  // Run once per processed ALU instruction in V8's first tiers: register
+  // reads are written out (v.read's checks) rather than called.
+  const code = insn.code;
+  const op = code & 0xf0;
+  const x = (code & 0x08) !== 0;
   const d = insn.dst;
+  const regs = f.regs;
   if (op === AluOp.MOV) {
     if (!x) {
-      f.regs[d] = v.immReg(pc, insn.imm, bits);
+      regs[d] = v.immRegs[2 * pc + (bits === 64 ? 1 : 0)] ?? v.immReg(pc, insn.imm, bits);
       return;
     }
-    const src = v.read(pc, f, insn.src);
+    const src = regs[insn.src];
+    if (src === undefined || src.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
     if (insn.off !== 0) {
       if (src.kind !== 'scalar') throw new Reject(pc, `R${insn.src} sign-extension of pointer prohibited`);
       const from = insn.off as 8 | 16 | 32;
@@ -93,13 +98,22 @@ export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 
     if (src.kind === 'scalar') f.regs[d] = scalarReg(zeroExtend(src.s.b32));
     return;
   }
-  const dst = v.read(pc, f, d);
+  const dst = regs[d];
+  if (dst === undefined || dst.kind === 'uninit') throw new Reject(pc, `R${d} !read_ok`);
   if (op === AluOp.NEG || op === AluOp.END) {
     if (dst.kind !== 'scalar') throw new Reject(pc, `R${d} pointer arithmetic with ${op === AluOp.NEG ? 'neg' : 'byte swap'} prohibited`);
     f.regs[d] = scalarReg(op === AluOp.NEG ? neg(v, dst.s, bits) : byteSwap(v, dst.s, insn, bits));
     return;
   }
-  const src: RegState = x ? v.read(pc, f, insn.src) : v.immReg(pc, insn.imm, bits);
+  let src: RegState;
+  if (x) {
+    const r = regs[insn.src];
+    if (r === undefined || r.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
+    src = r;
+  } else {
+    // v.immReg's cache read written out; it makes the value on a miss
+    src = v.immRegs[2 * pc + (bits === 64 ? 1 : 0)] ?? v.immReg(pc, insn.imm, bits);
+  }
   const kind0 = ALU_KINDS[op];
   if (kind0 === undefined) throw new Reject(pc, `invalid BPF_ALU opcode 0x${insn.code.toString(16)}`);
   const kind: AluKind = insn.off === 1 && kind0 === 'div' ? 'sdiv' : insn.off === 1 && kind0 === 'mod' ? 'smod' : kind0;
@@ -109,15 +123,17 @@ export function alu(v: VerifierContext, pc: number, insn: Insn, f: Frame, bits: 
   }
   if (dst.kind !== 'scalar' || src.kind !== 'scalar') throw new Reject(pc, `R${d} !read_ok`);
   let result: Scalar;
-  if (isConst(dst.s) && isConst(src.s)) {
+  const dt = dst.s.b64.t;
+  const st = src.s.b64.t;
+  if (dt.mask === 0n && st.mask === 0n) {
     // Both known: the concrete result (what the general path computes, without the bounds work).
-    const a = constValue(dst.s);
-    const b = constValue(src.s);
+    const a = dt.value;
+    const b = st.value;
     result = scalarConst(bits === 64 ? evalAlu(kind, a, b, 64) : evalAlu(kind, a & 0xffff_ffffn, b & 0xffff_ffffn, 32));
   } else {
     result = scalarAlu(kind, dst.s, src.s, bits);
   }
-  f.regs[d] = scalarReg(result);
+  regs[d] = { kind: 'scalar', s: result, id: 0 };
   if (!x && (kind === 'and' || kind === 'mod' || kind === 'rsh' || kind === 'mul')) {
     // A mask (or modulo, shift) by a constant often gives the same bounds
     // whatever dst was: then nothing later depends on dst's range.

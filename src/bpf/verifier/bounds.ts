@@ -227,19 +227,24 @@ function admits(b: Bounds, x: Bounds): boolean {
 
 /** Make both views consistent (the kernel's reg_bounds_sync); undefined when no value remains. */
 export function normalize(s: { b64: Bounds; b32: Bounds }): Scalar | undefined {
-  if (s.b64.t.mask === 0n) {
+  return normalizeViews(s.b64, s.b32);
+}
+
+/** normalize() of the views given apart (fromBounds64 and zeroExtend call it without making the pair). */
+function normalizeViews(b64In: Bounds, b32In: Bounds): Scalar | undefined {
+  if (b64In.t.mask === 0n) {
     // A constant: consistent iff every view admits it.
-    const c = scalarConst(s.b64.t.value);
-    return admits(s.b64, c.b64) && admits(s.b32, c.b32) ? c : undefined;
+    const c = scalarConst(b64In.t.value);
+    return admits(b64In, c.b64) && admits(b32In, c.b32) ? c : undefined;
   }
-  if (s.b64 === UNKNOWN64 && s.b32 === UNKNOWN32) return UNKNOWN;
-  let b64 = syncBounds(s.b64, 64);
+  if (b64In === UNKNOWN64 && b32In === UNKNOWN32) return UNKNOWN;
+  let b64 = syncBounds(b64In, 64);
   if (b64 === undefined) return undefined;
   // Fast path: every value is in [0, 2^31), so the subregister is the value
   // itself and the 64-bit view serves as the 32-bit one (what the general
   // path below computes too), unless the given 32-bit view says more.
-  if (b64.smin >= 0n && b64.umax <= SMALL_MAX && boundsWithin(s.b32, b64)) return { b64, b32: b64 };
-  let b32 = intersectBounds(s.b32, project32(b64), 32);
+  if (b64.smin >= 0n && b64.umax <= SMALL_MAX && boundsWithin(b32In, b64)) return { b64, b32: b64 };
+  let b32 = intersectBounds(b32In, project32(b64), 32);
   if (b32 === undefined) return undefined;
   const lifted = lift64(b64, b32);
   if (lifted === undefined) return undefined;
@@ -278,13 +283,13 @@ export function scalarRange(lo: bigint, hi: bigint): Scalar {
 
 /** The value of a 32-bit result, zero-extended to 64 bits. */
 export function zeroExtend(b32: Bounds): Scalar {
-  const s = normalize({ b64: mk(b32.t, b32.umin, b32.umax, b32.umin, b32.umax), b32 });
+  const s = normalizeViews(mk(b32.t, b32.umin, b32.umax, b32.umin, b32.umax), b32);
   // b32 came out of syncBounds, so its zero-extension is never empty.
   return s ?? scalarUnknown();
 }
 
 export function fromBounds64(b: Bounds): Scalar {
-  return normalize({ b64: b, b32: boundsUnknown(32) }) ?? scalarUnknown();
+  return normalizeViews(b, UNKNOWN32) ?? scalarUnknown();
 }
 
 export const isConst = (s: Scalar): boolean => s.b64.t.mask === 0n;
@@ -332,40 +337,43 @@ export type AluKind = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'mod' | 'smod' | 
 
 /** The exact eBPF result of `a op b` in `bits` (division by zero gives 0, modulo by zero keeps a). */
 export function evalAlu(kind: AluKind, a: bigint, b: bigint, bits: Width): bigint {
-  const u = bits === 64 ? asU64 : asU32;
-  const s = bits === 64 ? asS64 : asS32;
-  const sh = BigInt(Number(b & BigInt(bits - 1)));
+  // BigInt.asUintN and asIntN called directly, and the shift amount made only
+  // for shifts: this runs for every ALU operation on two constants.
   switch (kind) {
     case 'add':
-      return u(a + b);
+      return BigInt.asUintN(bits, a + b);
     case 'sub':
-      return u(a - b);
+      return BigInt.asUintN(bits, a - b);
     case 'mul':
-      return u(a * b);
-    case 'div':
-      return u(b) === 0n ? 0n : u(a) / u(b);
-    case 'mod':
-      return u(b) === 0n ? u(a) : u(a) % u(b);
+      return BigInt.asUintN(bits, a * b);
+    case 'div': {
+      const ub = BigInt.asUintN(bits, b);
+      return ub === 0n ? 0n : BigInt.asUintN(bits, a) / ub;
+    }
+    case 'mod': {
+      const ub = BigInt.asUintN(bits, b);
+      return ub === 0n ? BigInt.asUintN(bits, a) : BigInt.asUintN(bits, a) % ub;
+    }
     case 'sdiv': {
-      if (u(b) === 0n) return 0n;
-      return u(s(a) / s(b)); // BigInt division truncates toward zero, INT_MIN / -1 wraps via u()
+      if (BigInt.asUintN(bits, b) === 0n) return 0n;
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) / BigInt.asIntN(bits, b)); // BigInt division truncates toward zero, INT_MIN / -1 wraps via asUintN
     }
     case 'smod': {
-      if (u(b) === 0n) return u(a);
-      return u(s(a) % s(b));
+      if (BigInt.asUintN(bits, b) === 0n) return BigInt.asUintN(bits, a);
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) % BigInt.asIntN(bits, b));
     }
     case 'or':
-      return u(a | b);
+      return BigInt.asUintN(bits, a | b);
     case 'and':
-      return u(a & b);
+      return BigInt.asUintN(bits, a & b);
     case 'xor':
-      return u(a ^ b);
+      return BigInt.asUintN(bits, a ^ b);
     case 'lsh':
-      return u(u(a) << sh);
+      return BigInt.asUintN(bits, BigInt.asUintN(bits, a) << (b & (bits === 64 ? 63n : 31n)));
     case 'rsh':
-      return u(a) >> sh;
+      return BigInt.asUintN(bits, a) >> (b & (bits === 64 ? 63n : 31n));
     case 'arsh':
-      return u(s(a) >> sh);
+      return BigInt.asUintN(bits, BigInt.asIntN(bits, a) >> (b & (bits === 64 ? 63n : 31n)));
   }
 }
 

@@ -256,22 +256,30 @@ function build(insns: readonly Insn[]): Cfg {
   // Reachability and back edges: iterative DFS per function from its start.
   const color = new Uint8Array(n); // 0 new, 1 on stack, 2 done
   const backEdges: [number, number][] = [];
+  // the DFS stack as two typed arrays (slot, next successor index): no pair allocated per slot
+  const stackPc = new Int32Array(n);
+  const stackNext = new Int32Array(n);
   for (const sp of subprograms) {
-    const stack: [number, number][] = [[sp.start, 0]];
+    let depth = 0;
+    stackPc[0] = sp.start;
+    stackNext[0] = 0;
     color[sp.start] = 1;
-    for (let top = stack[stack.length - 1]; top !== undefined; top = stack[stack.length - 1]) {
-      const succ = successors[top[0]] ?? [];
-      const t = succ[top[1]];
+    while (depth >= 0) {
+      const from = stackPc[depth] ?? 0;
+      const k = stackNext[depth] ?? 0;
+      const t = successors[from]?.[k];
       if (t !== undefined) {
-        top[1]++;
-        if (color[t] === 1) backEdges.push([top[0], t]);
+        stackNext[depth] = k + 1;
+        if (color[t] === 1) backEdges.push([from, t]);
         else if (color[t] === 0) {
           color[t] = 1;
-          stack.push([t, 0]);
+          depth++;
+          stackPc[depth] = t;
+          stackNext[depth] = 0;
         }
       } else {
-        color[top[0]] = 2;
-        stack.pop();
+        color[from] = 2;
+        depth--;
       }
     }
   }
@@ -312,41 +320,44 @@ const CALLER_SAVED = 0b111111; // r0..r5
 
 const regBit = (r: number): number => (r < 10 ? 1 << r : 0);
 
-/** Registers read (use) and written (def) by one instruction, as bit masks over r0..r9. */
-function useDef(i: Insn): [number, number] {
+/** Registers read (use) and written (def) by one instruction, as bit masks over r0..r9, packed as use | def << USE_DEF_SHIFT (no pair allocated per instruction). */
+function useDef(i: Insn): number {
   const cls = insnClass(i.code);
   const x = (i.code & 0x08) === Source.X;
   switch (cls) {
     case InsnClass.ALU:
     case InsnClass.ALU64: {
       const op = insnOp(i.code);
-      if (op === AluOp.MOV) return [x ? regBit(i.src) : 0, regBit(i.dst)];
-      return [regBit(i.dst) | (x && op !== AluOp.END && op !== AluOp.NEG ? regBit(i.src) : 0), regBit(i.dst)];
+      if (op === AluOp.MOV) return (x ? regBit(i.src) : 0) | (regBit(i.dst) << USE_DEF_SHIFT);
+      return regBit(i.dst) | (x && op !== AluOp.END && op !== AluOp.NEG ? regBit(i.src) : 0) | (regBit(i.dst) << USE_DEF_SHIFT);
     }
     case InsnClass.JMP:
     case InsnClass.JMP32: {
       const op = insnOp(i.code);
-      if (op === JmpOp.EXIT) return [1, 0];
-      if (op === JmpOp.CALL) return [ALL_ARGS, CALLER_SAVED];
-      if (op === JmpOp.JA) return [0, 0];
-      return [regBit(i.dst) | (x ? regBit(i.src) : 0), 0];
+      if (op === JmpOp.EXIT) return 1;
+      if (op === JmpOp.CALL) return ALL_ARGS | (CALLER_SAVED << USE_DEF_SHIFT);
+      if (op === JmpOp.JA) return 0;
+      return regBit(i.dst) | (x ? regBit(i.src) : 0);
     }
     case InsnClass.LD:
-      return [0, regBit(i.dst)];
+      return regBit(i.dst) << USE_DEF_SHIFT;
     case InsnClass.LDX:
-      return [regBit(i.src), regBit(i.dst)];
+      return regBit(i.src) | (regBit(i.dst) << USE_DEF_SHIFT);
     case InsnClass.ST:
-      return [regBit(i.dst), 0];
+      return regBit(i.dst);
     default: {
       if (insnMode(i.code) === Mode.ATOMIC) {
         const fetch = (i.imm & 1) !== 0;
         const cmpxchg = i.imm === 0xf1;
-        return [regBit(i.dst) | regBit(i.src) | (cmpxchg ? 1 : 0), cmpxchg ? 1 : fetch ? regBit(i.src) : 0];
+        return regBit(i.dst) | regBit(i.src) | (cmpxchg ? 1 : 0) | ((cmpxchg ? 1 : fetch ? regBit(i.src) : 0) << USE_DEF_SHIFT);
       }
-      return [regBit(i.dst) | regBit(i.src), 0];
+      return regBit(i.dst) | regBit(i.src);
     }
   }
 }
+
+const USE_DEF_SHIFT = 16;
+const USE_MASK = (1 << USE_DEF_SHIFT) - 1;
 
 /** Backward data-flow liveness of r0..r9 per slot (within each function; calls read r1..r5 and clobber r0..r5). */
 function liveness(insns: readonly Insn[], successors: number[][], isInsnStart: boolean[]): Int32Array {
@@ -357,9 +368,9 @@ function liveness(insns: readonly Insn[], successors: number[][], isInsnStart: b
   for (let pc = 0; pc < n; pc++) {
     const i = insns[pc];
     if (!isInsnStart[pc] || i === undefined) continue;
-    const ud = useDef(i); // indexed, not destructured: that runs the iterator protocol
-    uses[pc] = ud[0];
-    defs[pc] = ud[1];
+    const ud = useDef(i);
+    uses[pc] = ud & USE_MASK;
+    defs[pc] = ud >>> USE_DEF_SHIFT;
   }
   // non-null: Hot path (a sweep of every slot per pass until nothing changes): the `!`
   // index successors, uses and defs (all of length n) at pc < n, and liveIn at

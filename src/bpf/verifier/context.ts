@@ -10,7 +10,7 @@ import { scalarConst, scalarUnknown, type Scalar } from './bounds.ts';
 import { type Cfg } from './cfg.ts';
 import { insnText } from './log.ts';
 import { VERIFY_INSN_BUDGET_DEFAULT, VERIFY_STATE_BUDGET_DEFAULT, type VerifierBudgetKind } from './budget.ts';
-import { newFrame, stateToString, type Precision, type Frame, type PtrState, type RegState, type VState } from './state.ts';
+import { newFrame, stateToString, type CoverPlan, type Precision, type Frame, type PtrState, type RegState, type VState } from './state.ts';
 import { helpersFor, type HelperProto } from './types.ts';
 import { immScalar } from './alu.ts';
 import type { VerifierStats, VerifyOptions } from './verifier.ts';
@@ -24,6 +24,10 @@ export const MAX_VAR_OFF = 1 << 29;
 export const MAX_VAR_OFF_BIG = BigInt(MAX_VAR_OFF);
 
 const TRAIL_LINES = 24;
+
+/** The trail is a ring of 32 codes (a power of two: the explore loop indexes it with a mask), of which the last TRAIL_LINES are printed. */
+const TRAIL_RING = 32;
+export const TRAIL_RING_MASK = TRAIL_RING - 1;
 
 /**
  * Monotonic milliseconds, from process.hrtime: the global `performance` is
@@ -58,6 +62,10 @@ export interface Checkpoint {
   readonly precise: Precision;
   hits: number;
   misses: number;
+  /** the bucket of v.active it sits in while explored (stored checkpoints only): retire() takes it out without recomputing its key */
+  activeBucket: Checkpoint[] | null;
+  /** coverPlan of its state, computed once it is finished (its precision is final then) and first compared */
+  plan: CoverPlan | null;
 }
 
 /**
@@ -123,7 +131,7 @@ export class VerifierContext {
   path: Path | undefined;
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   lastSlot = -1;
-  readonly trail: number[] = new Array<number>(TRAIL_LINES).fill(0);
+  readonly trail: number[] = new Array<number>(TRAIL_RING).fill(0);
   trailNext = 0;
   cfg: Cfg | undefined;
   /** per instruction: checkpoints still being explored (only compared for equality: an infinite loop), by their live constants */
@@ -171,7 +179,7 @@ export class VerifierContext {
   trailLines(): string[] {
     const lines: string[] = [];
     const codes: number[] = [];
-    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k % TRAIL_LINES] ?? 0);
+    for (let k = Math.max(0, this.trailNext - TRAIL_LINES); k < this.trailNext; k++) codes.push(this.trail[k & TRAIL_RING_MASK] ?? 0);
     for (let k = 0; k < codes.length; k++) {
       const c = codes[k] ?? 0;
       if (c >= 0) lines.push(`${c}: ${insnText(this.insns, c)}`);
@@ -186,8 +194,8 @@ export class VerifierContext {
 
   /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
   note(code: number): void {
-    // a ring of the last TRAIL_LINES codes: no shifting per instruction
-    this.trail[this.trailNext % TRAIL_LINES] = code;
+    // a ring of the last codes: no shifting per instruction
+    this.trail[this.trailNext & TRAIL_RING_MASK] = code;
     this.trailNext++;
   }
 
@@ -214,7 +222,7 @@ export class VerifierContext {
     return r;
   }
 
-  /** The immediate of instruction pc as a register value, made once per instruction (register values are immutable). */
+  /** The immediate of instruction pc as a register value, made once per instruction (register values are immutable); kept in immRegs at 2 * pc + (64-bit ? 1 : 0), which alu() reads directly. */
   immReg(pc: number, imm: number, bits: 32 | 64): RegState {
     const k = 2 * pc + (bits === 64 ? 1 : 0);
     let r = this.immRegs[k];

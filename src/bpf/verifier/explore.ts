@@ -10,10 +10,10 @@
 import { InsnClass, Mode, insnClass, insnMode, sizeBytes as sizeOfCode, type Insn } from '../isa.ts';
 import { constValue, isConst, type Scalar } from './bounds.ts';
 import { buildCfg, type Cfg } from './cfg.ts';
-import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
+import { cloneState, curFrame, emptyPrecision, stateSubsumes, clearSingularIds, coverPlan, preciseSpillsWithin, LOWEST_REG, REGS_MASK, type VState } from './state.ts';
 import { alu, ldImm64 } from './alu.ts';
 import { tooComplexReason, VERIFY_INSN_BUDGET_DEFAULT } from './budget.ts';
-import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, type VerifierContext } from './context.ts';
+import { type Checkpoint, type CheckpointBuckets, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, PROCESSED_INSNS_MAX, type Path, Reject, TRAIL_RING_MASK, type VerifierContext } from './context.ts';
 import { jump } from './jumps.ts';
 import { VerifierInvariantError } from './log.ts';
 import { access, atomic } from './memory.ts';
@@ -23,6 +23,9 @@ import { propagate, scratchPrecision } from './precision.ts';
 const STATES_PER_INSN_MAX = 256;
 
 const CHECKPOINT_INSNS_MIN = 8;
+
+/** Access width in bytes by the size field (code >> 3 & 3: W, H, B, DW), as isa.ts's sizeBytes, without a call per load. */
+const LOAD_SIZE_BYTES: readonly number[] = [4, 2, 1, 8];
 
 const CHECKPOINT_JUMPS_MIN = 2;
 
@@ -120,17 +123,27 @@ export function run(v: VerifierContext): Cfg {
   v.done = new Array(cfg.insnCount);
   v.storedAt = new Int32Array(cfg.insnCount);
   v.runAhead = straightRuns(v.insns, cfg.prunePoints);
+  const insns = v.insns;
+  const prunePoints = cfg.prunePoints;
+  const trail = v.trail;
   const pending: Path[] = [{ pc: 0, state: v.initialState(), parent: null, from: -1, history: [], jumps: 0 }];
   for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
     if (path.from >= 0) {
-      v.note(-1 - path.from);
-      v.note(-1 - path.pc);
+      trail[v.trailNext++ & TRAIL_RING_MASK] = -1 - path.from;
+      trail[v.trailNext++ & TRAIL_RING_MASK] = -1 - path.pc;
     }
-    v.current = path.state;
+    // A path's state is one object, changed in place, for the whole path.
+    const st = path.state;
+    v.current = st;
+    v.path = path;
+    // Per processed instruction the loop below is the verifier's innermost
+    // code, run in V8's interpreter and baseline tiers, where every call costs
+    // a frame: the dispatch of step() is written out here, and the decoding
+    // helpers (insnClass, curFrame, note) are inlined as plain expressions.
     for (;;) {
       const pc = path.pc;
       v.currentPc = pc;
-      if (cfg.prunePoints[pc]) {
+      if (prunePoints[pc] === true) {
         if (visit(v, path, cfg)) {
           v.pruned++;
           finish(v, path.parent);
@@ -140,23 +153,45 @@ export function run(v: VerifierContext): Cfg {
       if (++v.processed > limit) {
         throw new Reject(pc, tooComplexReason('insns', v.processed - 1, limit), { kind: 'insns', limit });
       }
-      v.note(pc);
-      v.path = path;
+      trail[v.trailNext++ & TRAIL_RING_MASK] = pc;
       v.lastSlot = -1;
-      const depth = path.state.frames.length;
-      const forked = step(v, path);
+      const insn = insns[pc];
+      if (insn === undefined) throw new VerifierInvariantError(`path at insn ${pc}, outside the program`);
+      const frames = st.frames;
+      const depth = frames.length;
+      // non-null: a state always has a frame (the entry's is never popped); LOAD_SIZE_BYTES has 4 entries
+      const f = frames[depth - 1]!;
+      const code = insn.code;
+      const cls = code & 0x07;
+      let forked: Path | 'exit' | undefined;
+      if (cls === InsnClass.ALU64 || cls === InsnClass.ALU) {
+        alu(v, pc, insn, f, cls === InsnClass.ALU64 ? 64 : 32);
+        path.pc = pc + 1;
+      } else if (cls === InsnClass.LDX) {
+        const base = f.regs[insn.src];
+        if (base === undefined || base.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
+        f.regs[insn.dst] = access(v, pc, st, insn.src, base, insn.off, LOAD_SIZE_BYTES[(code >> 3) & 3]!, 'read', undefined, (code & 0xe0) === Mode.MEMSX);
+        path.pc = pc + 1;
+      } else if (cls === InsnClass.JMP || cls === InsnClass.JMP32) {
+        forked = jump(v, path, insn);
+      } else {
+        forked = step(v, path);
+      }
       path.history.push(pc, depth * HISTORY_DEPTH_UNIT + v.lastSlot + HISTORY_SLOT_BIAS);
-      if (cfg.prunePoints[path.pc] || path.pc !== pc + 1) path.jumps++;
-      if (forked !== undefined && forked !== 'exit') forked.history = path.history.slice();
+      if (forked === undefined) {
+        const next = path.pc;
+        if (next !== pc + 1 || prunePoints[next] === true) path.jumps++;
+        continue;
+      }
+      if (prunePoints[path.pc] === true || path.pc !== pc + 1) path.jumps++;
       if (forked === 'exit') {
         finish(v, path.parent);
         break;
       }
-      if (forked !== undefined) {
-        if (path.parent !== null) path.parent.branches++;
-        pending.push(forked);
-        if (pending.length > v.peakPending) v.peakPending = pending.length;
-      }
+      forked.history = path.history.slice();
+      if (path.parent !== null) path.parent.branches++;
+      pending.push(forked);
+      if (pending.length > v.peakPending) v.peakPending = pending.length;
     }
   }
   v.current = undefined;
@@ -182,12 +217,13 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   if (active !== undefined) {
     for (let m = 0, mask = active.masks[0]; mask !== undefined; mask = active.masks[++m]) {
       // An equal state has the same constants.
-      const key = constKey(cur, mask);
+      const key = mask === 0 ? '' : constKey(cur, mask);
       if (key === undefined) continue;
       const bucket = active.byKey[m]?.get(key);
       if (bucket === undefined) continue;
       for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
+        // the bucket's key holds the live constants of cp: constantsAgree's test
+        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, true, undefined, undefined, true)) throw new Reject(pc, `infinite loop detected at insn ${pc}`);
       }
     }
   }
@@ -195,13 +231,20 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
   if (done !== undefined) {
     for (let m = 0, mask = done.masks[0]; mask !== undefined; mask = done.masks[++m]) {
       // Only checkpoints that agree with cur on their relied-on constants can cover it.
-      const key = constKey(cur, mask);
+      const key = mask === 0 ? '' : constKey(cur, mask);
       if (key === undefined) continue;
       const bucket = done.byKey[m]?.get(key);
       if (bucket === undefined) continue;
       // after a splice, k-- and ++k read the checkpoint that moved into slot k
       for (let k = 0, cp = bucket[0]; cp !== undefined; cp = bucket[++k]) {
-        if (stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise)) {
+        let plan = cp.plan;
+        if (plan === null) {
+          plan = coverPlan(cp.state, pc, cfg.liveIn, cp.precise);
+          cp.plan = plan;
+        }
+        // the bucket's key holds the precise live constants of cp: constantsAgree's test;
+        // the precise spilled scalars first, as a necessary condition
+        if (preciseSpillsWithin(cp.state, cur, plan.preciseSpills) && stateSubsumes(cp.state, cur, pc, cfg.liveIn, false, cp.precise, plan, true)) {
           // cur is safe for the reasons cp was: what cp relied on, cur's ancestors rely on.
           cp.hits++;
           propagate(v, path, scratchPrecision(v, cp.precise.regs.length - 1, cp.precise));
@@ -238,6 +281,8 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
     precise: emptyPrecision(cur.frames.length),
     hits: 0,
     misses: 0,
+    activeBucket: null,
+    plan: null,
   };
   if (stored) {
     let active = v.active[pc];
@@ -248,7 +293,9 @@ export function visit(v: VerifierContext, path: Path, cfg: Cfg): boolean {
     const mask = constMask(cp.state, cfg.liveIn[pc]!);
     const key = constKey(cp.state, mask);
     if (key === undefined) throw new VerifierInvariantError(`checkpoint at insn ${pc}: a register of its constant mask is not constant`);
-    bucketOf(active, mask, key).push(cp);
+    const bucket = bucketOf(active, mask, key);
+    bucket.push(cp);
+    cp.activeBucket = bucket;
     v.storedAt[pc]! += 1;
     if (++v.statesStored > v.stateLimit) {
       throw new Reject(pc, tooComplexReason('states', v.statesStored - 1, v.stateLimit), { kind: 'states', limit: v.stateLimit });
@@ -273,13 +320,13 @@ export function finish(v: VerifierContext, cp: Checkpoint | null): void {
 export function retire(v: VerifierContext, cp: Checkpoint): void {
   const pc = cp.pc;
   const live = v.cfg?.liveIn[pc];
-  const active = v.active[pc];
-  if (live === undefined || active === undefined) throw new VerifierInvariantError(`retiring a checkpoint at insn ${pc} that is not active`);
-  const activeMask = constMask(cp.state, live);
-  const activeKey = constKey(cp.state, activeMask);
-  if (activeKey === undefined) throw new VerifierInvariantError(`checkpoint at insn ${pc}: a register of its constant mask is not constant`);
-  const activeBucket = bucketOf(active, activeMask, activeKey);
-  activeBucket.splice(activeBucket.indexOf(cp), 1);
+  const activeBucket = cp.activeBucket;
+  if (live === undefined || activeBucket === null) throw new VerifierInvariantError(`retiring a checkpoint at insn ${pc} that is not active`);
+  // the most recent checkpoint of a bucket is the one usually finished first
+  const at = activeBucket.lastIndexOf(cp);
+  if (at < 0) throw new VerifierInvariantError(`retiring a checkpoint at insn ${pc} that is not in its bucket`);
+  activeBucket.splice(at, 1);
+  cp.activeBucket = null;
   let done = v.done[pc];
   if (done === undefined) {
     done = { masks: [], byKey: [] };

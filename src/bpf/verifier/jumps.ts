@@ -7,11 +7,12 @@
 // frame stack, a path's history in pairs): this is the verifier's hot path,
 // tuned for V8's interpreter tier, where a check per access costs.
 
-import { CALL_DEPTH_MAX, CallSrc, FRAME_POINTER, InsnClass, JmpOp, insnClass, insnOp, type Insn } from '../isa.ts';
+import { CALL_DEPTH_MAX, CallSrc, FRAME_POINTER, InsnClass, JmpOp, type Insn } from '../isa.ts';
 import { condHolds, constValue, isConst, normalize, refineBounds, scalarConst, view, type CondKind, type Scalar } from './bounds.ts';
 import { STACK_SLOTS, UNINIT, cloneState, ownStack, curFrame, newFrame, type Frame, type RegState, type VState } from './state.ts';
 import { type Path, Reject, type ScalarState, type VerifierContext, scalarReg } from './context.ts';
 import { helperCall } from './helper-calls.ts';
+import { VerifierInvariantError } from './log.ts';
 import { markPrecise } from './precision.ts';
 
 const COND_KINDS: Partial<Record<number, CondKind>> = {
@@ -39,9 +40,11 @@ function nullChecked(v: RegState | undefined, id: number, isNull: boolean): RegS
 export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' | undefined {
   const pc = path.pc;
   const st = path.state;
-  const f = curFrame(st);
-  const cls = insnClass(insn.code);
-  const op = insnOp(insn.code);
+  const f = st.frames[st.frames.length - 1];
+  if (f === undefined) throw new VerifierInvariantError('a state without frames');
+  const code = insn.code;
+  const cls = code & 0x07;
+  const op = code & 0xf0;
   if (op === JmpOp.JA) {
     path.pc = cls === InsnClass.JMP32 ? pc + 1 + insn.imm : pc + 1 + insn.off;
     return undefined;
@@ -68,20 +71,43 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
   const cond = COND_KINDS[op];
   if (cond === undefined) throw new Reject(pc, `invalid BPF_JMP opcode 0x${insn.code.toString(16)}`);
   const bits = cls === InsnClass.JMP32 ? 32 : 64;
-  const x = (insn.code & 0x08) !== 0;
-  const dst = v.read(pc, f, insn.dst);
-  const src: RegState = x ? v.read(pc, f, insn.src) : v.immReg(pc, insn.imm, 64);
+  const x = (code & 0x08) !== 0;
+  // register reads written out (v.read's checks): once per processed branch
+  const regs = f.regs;
+  const dst = regs[insn.dst];
+  if (dst === undefined || dst.kind === 'uninit') throw new Reject(pc, `R${insn.dst} !read_ok`);
+  let src: RegState;
+  if (x) {
+    const r = regs[insn.src];
+    if (r === undefined || r.kind === 'uninit') throw new Reject(pc, `R${insn.src} !read_ok`);
+    src = r;
+  } else {
+    src = v.immReg(pc, insn.imm, 64);
+  }
   const target = pc + 1 + insn.off;
-  if (dst.kind === 'scalar' && src.kind === 'scalar' && isConst(dst.s) && isConst(src.s)) {
+  if (dst.kind === 'scalar' && src.kind === 'scalar' && dst.s.b64.t.mask === 0n && src.s.b64.t.mask === 0n) {
     // Both known (loop counters): the outcome is decided, the operands need no refining.
     markPrecise(v, insn.dst);
     if (x) markPrecise(v, insn.src);
-    path.pc = condHolds(cond, constValue(dst.s), constValue(src.s), bits) ? target : pc + 1;
+    path.pc = condHolds(cond, dst.s.b64.t.value, src.s.b64.t.value, bits) ? target : pc + 1;
     return undefined;
   }
   if (dst.kind === 'scalar' && src.kind === 'scalar' && !(x && insn.src === insn.dst)) {
-    const taken = refine(v, cond, true, dst, src, bits);
-    const fall = refine(v, cond, false, dst, src, bits);
+    // both outcomes from one memo row (refine() per outcome looked the row up twice)
+    const row = refineRow(v, dst, src);
+    const k = COND_INDEX[cond] * 4 + (bits === 64 ? 2 : 0);
+    let takenR = row[k + 1];
+    if (takenR === undefined) {
+      takenR = refineUncached(v, cond, true, dst, src, bits) ?? null;
+      row[k + 1] = takenR;
+    }
+    let fallR = row[k];
+    if (fallR === undefined) {
+      fallR = refineUncached(v, cond, false, dst, src, bits) ?? null;
+      row[k] = fallR;
+    }
+    const taken = takenR ?? undefined;
+    const fall = fallR ?? undefined;
     if (taken !== undefined && fall !== undefined) {
       const other = cloneState(st);
       applyRefined(v, other, insn, dst, src, x, taken);
@@ -115,7 +141,8 @@ export function jump(v: VerifierContext, path: Path, insn: Insn): Path | 'exit' 
 }
 
 /** Both operands refined for one outcome of a conditional jump; undefined if that outcome is impossible. */
-export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
+/** The memo row of refine() results for the operand pair (dst, src), indexed by COND_INDEX[cond] * 4 + (64-bit ? 2 : 0) + (taken ? 1 : 0). */
+function refineRow(v: VerifierContext, dst: ScalarState, src: ScalarState): ([Scalar, Scalar] | null | undefined)[] {
   let inner = v.refineMemo.get(dst.s);
   if (inner === undefined) {
     inner = new Map();
@@ -126,6 +153,11 @@ export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: 
     row = [];
     inner.set(src.s, row);
   }
+  return row;
+}
+
+export function refine(v: VerifierContext, cond: CondKind, taken: boolean, dst: ScalarState, src: ScalarState, bits: 32 | 64): [Scalar, Scalar] | undefined {
+  const row = refineRow(v, dst, src);
   const k = COND_INDEX[cond] * 4 + (bits === 64 ? 2 : 0) + (taken ? 1 : 0);
   let r = row[k];
   if (r === undefined) {
@@ -146,7 +178,8 @@ export function refineUncached(v: VerifierContext, cond: CondKind, taken: boolea
 }
 
 export function applyRefined(v: VerifierContext, st: VState, insn: Insn, dst: ScalarState, src: ScalarState, x: boolean, refined: [Scalar, Scalar]): void {
-  const f = curFrame(st);
+  const f = st.frames[st.frames.length - 1];
+  if (f === undefined) throw new VerifierInvariantError('a state without frames');
   setScalar(v, st, f, insn.dst, dst, refined[0]);
   if (x) setScalar(v, st, f, insn.src, src, refined[1]);
 }
@@ -162,7 +195,8 @@ export function setScalar(v: VerifierContext, st: VState, f: Frame, regno: numbe
       const v = fr.regs[r];
       if (v !== undefined && v.kind === 'scalar' && v.id === old.id) fr.regs[r] = updated;
     }
-    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    // below lowSlot no slot was ever written: nothing spilled there
+    for (let slot = fr.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
       if (v !== undefined && v.kind === 'scalar' && v.id === old.id) {
         ownStack(fr);
@@ -180,7 +214,7 @@ export function markNull(v: VerifierContext, st: VState, id: number, isNull: boo
       const w = nullChecked(fr.regs[r], id, isNull);
       if (w !== undefined) fr.regs[r] = w;
     }
-    for (let slot = 0; slot < STACK_SLOTS; slot++) {
+    for (let slot = fr.lowSlot; slot < STACK_SLOTS; slot++) {
       const v = fr.spills[slot];
       const w = nullChecked(v, id, isNull);
       if (w === v) continue;

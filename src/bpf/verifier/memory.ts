@@ -43,7 +43,7 @@ export function access(
         if (value.reg.kind === 'ptr') throw new Reject(pc, `R${value.regno} leaks addr into ${reg.ptr === 'mem' ? 'mem' : 'map'}`);
         return UNINIT;
       }
-      return scalarReg(loadedScalar(size, signed));
+      return { kind: 'scalar', s: loadedScalar(size, signed), id: 0 };
     }
   }
 }

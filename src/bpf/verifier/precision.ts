@@ -8,7 +8,7 @@
 
 import { AluOp, CallSrc, InsnClass, JmpOp, Mode, type Insn } from '../isa.ts';
 import { scalarEqual } from './bounds.ts';
-import { STACK_SLOTS, curFrame, emptyPrecision, type Precision } from './state.ts';
+import { STACK_SLOTS, emptyPrecision, type Precision } from './state.ts';
 import { VerifierInvariantError } from './log.ts';
 import { DST_INDEPENDENT, HISTORY_DEPTH_UNIT, HISTORY_SLOT_BIAS, type Path, UNKNOWN_SCALAR, type VerifierContext } from './context.ts';
 
@@ -62,7 +62,11 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
     if (regs.length <= fi + 1) ensureFrames(need, fi + 1);
     if (changed) {
       // nothing left to mark: earlier instructions cannot add marks back
-      if (precisionEmpty(need)) return;
+      // (written out, not a call: it runs after every change)
+      let empty = true;
+      for (let k = 0; k < regs.length; k++) if (regs[k] !== 0) empty = false;
+      for (let k = 0; empty && k < slots.length; k++) if (slots[k] !== 0) empty = false;
+      if (empty) return;
       changed = false;
     }
     const insn = insns[pc]!;
@@ -155,16 +159,6 @@ function backtrack(insns: readonly Insn[], history: readonly number[], need: Pre
   }
 }
 
-function precisionEmpty(p: Precision): boolean {
-  const regs = p.regs;
-  const slots = p.slots;
-  const n = regs.length;
-  const m = slots.length;
-  for (let k = 0; k < n; k++) if (regs[k] !== 0) return false;
-  for (let k = 0; k < m; k++) if (slots[k] !== 0) return false;
-  return true;
-}
-
 function ensureFrames(need: Precision, fi: number): void {
   while (need.regs.length <= fi) {
     need.regs.push(0);
@@ -176,8 +170,9 @@ function ensureFrames(need: Precision, fi: number): void {
 export function markPrecise(v: VerifierContext, regno: number): void {
   const path = v.path;
   if (path === undefined) throw new VerifierInvariantError(`R${regno} marked precise outside any path`);
-  const frames = path.state.frames.length;
-  const reg = curFrame(path.state).regs[regno];
+  const stateFrames = path.state.frames;
+  const frames = stateFrames.length;
+  const reg = stateFrames[frames - 1]?.regs[regno];
   if (reg === undefined || reg.kind !== 'scalar') return;
   // A value known to be anything at all relies on no range.
   if (scalarEqual(reg.s, UNKNOWN_SCALAR)) return;

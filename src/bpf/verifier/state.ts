@@ -9,7 +9,7 @@
 
 import { STACK_FRAME_BYTES } from '../isa.ts';
 import { VerifierInvariantError } from './log.ts';
-import { constValue, isConst, scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
+import { scalarEqual, scalarToString, scalarWithin, type Scalar } from './bounds.ts';
 
 export type PtrKind = 'ctx' | 'stack' | 'mem' | 'map_value' | 'map_value_or_null' | 'map_ptr';
 
@@ -170,6 +170,10 @@ export const LOWEST_REG: readonly number[] = Array.from({ length: REGS_MASK + 1 
 class IdMap {
   /** pairs old, cur (few ids are live at once: a linear scan beats a Map) */
   private readonly pairs: number[] = [];
+  /** forget every pair: one map serves every comparison (stateSubsumes never nests) */
+  reset(): void {
+    this.pairs.length = 0;
+  }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
     if (curId === 0) return false;
@@ -241,7 +245,11 @@ function stackSafe(old: Frame, cur: Frame, ids: IdMap, exact: boolean, precision
     if (old.stackTypes[base] === StackByte.SPILL) {
       const os = old.spills[slot];
       const cs = cur.spills[slot];
-      if (os === undefined || cs === undefined || !regSafe(os, cs, ids, exact, precision === undefined || slotPrecise(precision, fi, slot), linked)) return false;
+      if (os === undefined || cs === undefined) return false;
+      // the same value (stacks are shared copy-on-write) covers itself unless an id must map
+      if (os === cs && (os.kind === 'uninit' || os.id === 0)) continue;
+      const precise = precision === undefined || (((precision.slots[2 * fi + (slot >> 5)] ?? 0) >>> (slot & 31)) & 1) === 1;
+      if (!regSafe(os, cs, ids, exact, precise, linked)) return false;
     }
   }
   return true;
@@ -260,6 +268,8 @@ export const slotPrecise = (p: Precision, fi: number, slot: number): boolean => 
 export function emptyPrecision(frames: number): Precision {
   // One frame more than the state has: backtracking over a call needs the
   // callee's entry, and arrays sized up front are not grown (and copied) there.
+  // one frame (most checkpoints) as literals: no fill() call per checkpoint
+  if (frames === 1) return { regs: [0, 0], slots: [0, 0, 0, 0] };
   return { regs: new Array(frames + 1).fill(0), slots: new Array(2 * frames + 2).fill(0) };
 }
 
@@ -292,7 +302,10 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   // REGS_MASK, a frame's 11 registers by r <= 9, and ids (pairs) at an odd k found in it.
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
-    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    // liveRegsOf written out (a call per frame per checkpoint)
+    const callee = frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const v = regs[LOWEST_REG[m]!];
       if (v?.kind !== 'scalar' || v.id === 0) continue;
       let k = 0;
@@ -314,7 +327,10 @@ export function clearSingularIds(s: VState, pc: number, liveIn: Int32Array): voi
   }
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
     const regs = f.regs;
-    for (let m = liveRegsOf(s, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    // liveRegsOf written out (a call per frame per checkpoint)
+    const callee = frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
       const v = regs[r];
       if (v?.kind !== 'scalar' || v.id === 0) continue;
@@ -351,9 +367,14 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
   for (let m = live & precise & REGS_MASK; m !== 0; m &= m - 1) {
     const r = LOWEST_REG[m]!;
     const a = o[r];
-    if (a?.kind !== 'scalar' || !isConst(a.s)) continue;
+    if (a === undefined || a.kind !== 'scalar') continue;
+    const at = a.s.b64.t;
+    if (at.mask !== 0n) continue;
     const b = c[r];
-    if (b?.kind !== 'scalar' || !isConst(b.s) || constValue(b.s) !== constValue(a.s)) return false;
+    if (b === a) continue;
+    if (b === undefined || b.kind !== 'scalar') return false;
+    const bt = b.s.b64.t;
+    if (bt.mask !== 0n || bt.value !== at.value) return false;
   }
   return true;
 }
@@ -365,9 +386,8 @@ function constantsAgree(old: VState, cur: VState, pc: number, liveIn: Int32Array
  * linked to no precise one bounded nothing relied on (as in Linux, whose
  * backtracking marks the copies a branch refined precise together).
  */
-function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precision): number[] {
-  const out = relyScratch;
-  out.length = 0;
+export function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precision): number[] {
+  const out: number[] = [];
   const frames = old.frames;
   // non-null: hot path: the `!` index LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers
   for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
@@ -385,13 +405,87 @@ function relyIds(old: VState, pc: number, liveIn: Int32Array, precision: Precisi
   }
   return out;
 }
-const relyScratch: number[] = [];
 
-export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision): boolean {
+const idMapScratch = new IdMap();
+
+/**
+ * What comparing a state with a finished checkpoint needs of the checkpoint
+ * alone, computed once: its precision no longer changes once it is finished.
+ */
+export interface CoverPlan {
+  /** relyIds of the checkpoint */
+  readonly linked: readonly number[];
+  /**
+   * (frame, slot) pairs of its spilled scalars that some continuation relied
+   * on. They are compared first: a state covered by the checkpoint holds
+   * each within its range (what the full comparison checks too), and in
+   * loops that spill their bounds they are what tells most checkpoints apart.
+   */
+  readonly preciseSpills: readonly number[];
+}
+
+export function coverPlan(old: VState, pc: number, liveIn: Int32Array, precision: Precision): CoverPlan {
+  const preciseSpills: number[] = [];
+  const frames = old.frames;
+  for (let fi = 0, f = frames[0]; f !== undefined; f = frames[++fi]) {
+    if ((precision.slots[2 * fi] ?? 0) === 0 && (precision.slots[2 * fi + 1] ?? 0) === 0) continue;
+    for (let slot = f.lowSlot; slot < STACK_SLOTS; slot++) {
+      if (!slotPrecise(precision, fi, slot) || f.stackTypes[slot * 8] !== StackByte.SPILL) continue;
+      if (f.spills[slot]?.kind === 'scalar') preciseSpills.push(fi, slot);
+    }
+  }
+  return { linked: relyIds(old, pc, liveIn, precision), preciseSpills };
+}
+
+/**
+ * A necessary condition of stateSubsumes(old, cur, ..., not exact, with
+ * old's precision): cur has old's frame count and holds every precise
+ * spilled scalar of old (`spills`, from its cover plan) within its range.
+ * explore.ts tries it before the full comparison.
+ */
+export function preciseSpillsWithin(old: VState, cur: VState, spills: readonly number[]): boolean {
   if (old.frames.length !== cur.frames.length) return false;
-  if (!constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
-  const linked = exact || precision === undefined ? undefined : relyIds(old, pc, liveIn, precision);
-  const ids = new IdMap();
+  // non-null: hot path (every comparison with a finished checkpoint): the pairs name
+  // frames of old, whose frame count cur shares (checked first)
+  for (let k = 0; k < spills.length; k += 2) {
+    const fi = spills[k]!;
+    const slot = spills[k + 1]!;
+    const os = old.frames[fi]!.spills[slot];
+    const cf = cur.frames[fi]!;
+    const cs = cf.spills[slot];
+    if (os === cs || os === undefined || os.kind !== 'scalar') continue;
+    if (cs === undefined || cs.kind !== 'scalar' || cf.stackTypes[slot * 8] !== StackByte.SPILL) return false;
+    // the 64-bit ranges first, in place: they differ in most misses
+    const ob = os.s.b64;
+    const cb = cs.s.b64;
+    if (ob.umin > cb.umin || ob.umax < cb.umax || ob.smin > cb.smin || ob.smax < cb.smax) return false;
+    if (!scalarWithin(os.s, cs.s)) return false;
+  }
+  return true;
+}
+
+/**
+ * `plan`: coverPlan(old, pc, liveIn, precision), when the caller keeps it
+ * (a finished checkpoint's is computed once, not at every comparison); the
+ * caller has then found preciseSpillsWithin(old, cur, plan.preciseSpills).
+ * `constantsChecked`: the caller found old among the checkpoints keyed by
+ * the constants constantsAgree compares (explore.ts's buckets), so they
+ * agree already and the test is skipped.
+ */
+export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int32Array, exact = false, precision?: Precision, plan?: CoverPlan, constantsChecked = false): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  if (!constantsChecked && !constantsAgree(old, cur, pc, liveIn, exact, precision)) return false;
+  let linked: readonly number[] | undefined;
+  if (!exact && precision !== undefined) {
+    if (plan !== undefined) {
+      // the caller has tried preciseSpillsWithin (a cover plan comes with it)
+      linked = plan.linked;
+    } else {
+      linked = relyIds(old, pc, liveIn, precision);
+    }
+  }
+  const ids = idMapScratch;
+  ids.reset();
   // non-null: Hot path (every checkpoint tried): the `!` index precision at a frame it
   // covers, LOWEST_REG by a mask within REGS_MASK and a frame's 11 registers.
   for (let fi = 0, o = old.frames[0], c = cur.frames[0]; o !== undefined && c !== undefined; o = old.frames[++fi], c = cur.frames[fi]) {
@@ -399,9 +493,15 @@ export function stateSubsumes(old: VState, cur: VState, pc: number, liveIn: Int3
     const preciseRegs = precision === undefined ? REGS_MASK : precision.regs[fi]!;
     const oRegs = o.regs;
     const cRegs = c.regs;
-    for (let m = liveRegsOf(cur, fi, pc, liveIn) & REGS_MASK; m !== 0; m &= m - 1) {
+    const callee = cur.frames[fi + 1];
+    const live = callee === undefined ? liveIn[pc]! : liveIn[callee.callsite + 1]! & ~0x3f;
+    for (let m = live & REGS_MASK; m !== 0; m &= m - 1) {
       const r = LOWEST_REG[m]!;
-      if (!regSafe(oRegs[r]!, cRegs[r]!, ids, exact, (preciseRegs & (1 << r)) !== 0, linked)) return false;
+      const or = oRegs[r]!;
+      const cr = cRegs[r]!;
+      // the same value (states share register values) covers itself unless an id must map
+      if (or === cr && (or.kind === 'uninit' || or.id === 0)) continue;
+      if (!regSafe(or, cr, ids, exact, (preciseRegs & (1 << r)) !== 0, linked)) return false;
     }
     if (!stackSafe(o, c, ids, exact, precision, fi, linked)) return false;
   }

@@ -42,8 +42,13 @@ export const XRP_CTX_FIELDS: readonly CtxField[] = xrpFields();
 
 /** The field an access of `sizeBytes` at `offsetBytes` hits exactly, if any (no partial or straddling access). */
 export function findCtxField(offsetBytes: number, sizeBytes: number): CtxField | undefined {
-  return XRP_CTX_FIELDS.find((f) => f.offsetBytes === offsetBytes && f.sizeBytes === sizeBytes);
+  // by offset from a table (every ctx load of an xrp program comes here: no closure, no scan)
+  const f = offsetBytes >= 0 && offsetBytes < XRP_CTX_BYTES ? CTX_FIELD_AT[offsetBytes] : undefined;
+  return f !== undefined && f.sizeBytes === sizeBytes ? f : undefined;
 }
+
+/** The field starting at each byte offset of the context (fields do not overlap). */
+const CTX_FIELD_AT: readonly (CtxField | undefined)[] = Array.from({ length: XRP_CTX_BYTES }, (_, off) => XRP_CTX_FIELDS.find((f) => f.offsetBytes === off));
 
 // ---- helper prototypes ----------------------------------------------------------
 
