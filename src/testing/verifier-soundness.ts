@@ -5,6 +5,8 @@
 // interpreter with random inputs and must neither fault nor run away.
 
 import { createExecEnv, ExecutionFault } from '../bpf/engine.ts';
+import { MapSet } from '../bpf/maps.ts';
+import { createStdHelpers } from '../bpf/std-helpers.ts';
 import { generateProgram, GenRng } from './program-gen.ts';
 import { createInterpreter } from '../bpf/interp/interp.ts';
 import { decode, insn, type Insn } from '../bpf/isa.ts';
@@ -103,7 +105,10 @@ export function checkCandidate(c: Candidate, rng: GenRng, runs = 2, insnLimit = 
   }
   for (let run = 0; run < runs; run++) {
     const memory = new AddressSpace(1 << 17);
-    const env = createExecEnv(memory, new Map(), RUN_INSNS_MAX);
+    // every helper the verifier lets a candidate call (it has no maps, so a map
+    // helper cannot pass the verifier), so that an accepted call runs as it would
+    const helpers = createStdHelpers({ maps: new MapSet([], memory), clockNs: () => 1_000_000n * BigInt(run + 1), seed: rng.below(0x7fffffff) });
+    const env = createExecEnv(memory, helpers.table, RUN_INSNS_MAX);
     let args: bigint[];
     if (c.type === 'mem') {
       const buffer = memory.mapBytes('buffer', rng.bytes(c.memSizeBytes), { writable: true });

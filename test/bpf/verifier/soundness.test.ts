@@ -64,3 +64,15 @@ test('garbage bytecode is rejected with the verifier\'s own error, never an exce
     }
   }
 });
+
+test('an accepted helper call runs with the helper the verifier allowed (the check runs candidates as a loader would)', () => {
+  for (const [label, asm] of [
+    ['prandom', 'call 7\nr0 &= 1\nexit'],
+    ['ktime', 'call 5\nr0 = 0\nexit'],
+    ['trace_printk', 'r1 = 0x0a78\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 3\ncall 6\nr0 = 0\nexit'],
+  ] as const) {
+    const outcome = checkCandidate({ label, insns: assemble(asm), type: 'xrp', memSizeBytes: 64 }, new GenRng(7), 2);
+    assert.equal(outcome.accepted, true, `${label}: ${outcome.result.ok ? '' : outcome.result.error.message}`);
+    assert.equal(outcome.violation, undefined, label);
+  }
+});
