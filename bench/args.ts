@@ -82,8 +82,9 @@ export function benchArgs<const O extends OptionsConfig>(
     });
   } catch (e) {
     // parseArgs throws TypeErrors with a `code` (ERR_PARSE_ARGS_*) and a message that names the option.
-    // The unknown-option message goes on to explain `--` for positionals; its first sentence says what was wrong.
-    if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) return fail(e.message.replace(/\. To specify a positional argument[^]*$/, ''));
+    // The unknown-option message goes on to explain `--` for positionals (its first sentence says what was wrong);
+    // others run over several lines, joined here into the one line of the error.
+    if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) return fail(e.message.replace(/\. To specify a positional argument[^]*$/, '').replace(/\s*\n\s*/g, ' '));
     throw e;
   }
   if ((parsed.values as Record<string, unknown>)['help'] === true) {

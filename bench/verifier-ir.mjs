@@ -29,7 +29,7 @@ try {
   cl = parseArgs({ options: { before: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
 } catch (e) {
   if (!String(e?.code).startsWith('ERR_PARSE_ARGS')) throw e;
-  usageError(e.message.replace(/\. To specify a positional argument[^]*$/, ''));
+  usageError(e.message.replace(/\. To specify a positional argument[^]*$/, '').replace(/\s*\n\s*/g, ' '));
 }
 if (cl.values.help === true) {
   process.stdout.write(USAGE);
