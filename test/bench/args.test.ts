@@ -40,7 +40,7 @@ const spec = {
 } as const;
 
 /** Runs `fn` on a captured command line and returns the exit code it ended with. */
-function exitCode(io: ReturnType<typeof capture>, fn: () => unknown): number {
+function exitCode(fn: () => unknown): number {
   try {
     fn();
   } catch (e) {
@@ -68,7 +68,7 @@ describe('benchArgs', () => {
   for (const flag of ['--help', '-h']) {
     it(`${flag} prints the usage to stdout and exits 0`, () => {
       const io = capture();
-      assert.equal(exitCode(io, () => benchArgs(spec, ['--repeat', '3', flag], io)), 0);
+      assert.equal(exitCode(() => benchArgs(spec, ['--repeat', '3', flag], io)), 0);
       assert.equal(io.stdout, `${USAGE}\n`);
       assert.equal(io.stderr, '');
     });
@@ -92,7 +92,7 @@ describe('benchArgs', () => {
   for (const [what, argv, use, message] of bad) {
     it(`refuses ${what}: one line naming it and the usage on stderr, exit 2`, () => {
       const io = capture();
-      assert.equal(exitCode(io, () => use(benchArgs(spec, argv, io))), 2);
+      assert.equal(exitCode(() => use(benchArgs(spec, argv, io))), 2);
       assert.match(io.stderr, message);
       assert.ok(io.stderr.endsWith(`\n${USAGE}\n`), io.stderr);
       assert.equal(io.stderr.split('\n').length, 3, io.stderr);
@@ -110,7 +110,7 @@ describe('benchArgs', () => {
   it('fail() names the script and exits 2', () => {
     const io = capture();
     const cl = benchArgs(spec, [], io);
-    assert.equal(exitCode(io, () => cl.fail('--path must be read or raw')), 2);
+    assert.equal(exitCode(() => cl.fail('--path must be read or raw')), 2);
     assert.equal(io.stderr, `bench/demo.ts: --path must be read or raw\n${USAGE}\n`);
   });
 });
