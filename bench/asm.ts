@@ -8,9 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { assemble } from '../src/bpf/asm/asm.ts';
 import { readConformanceFile } from '../src/bpf/conformance/file.ts';
 import { disassemble, formatUbpf } from '../src/bpf/asm/disasm.ts';
+import { benchArgs } from './args.ts';
 
 const CORPUS = fileURLToPath(new URL('../test/fixtures/bpf_conformance/tests', import.meta.url));
-const rounds = Number(process.argv[2] ?? 50);
+const cl = benchArgs({
+  script: 'bench/asm.ts',
+  usage: 'Usage: node --import tsx bench/asm.ts [ROUNDS]\n  ROUNDS  timed rounds over the bpf_conformance corpus per measurement (default 50)',
+  options: {},
+  positionals: true,
+});
+if (cl.positionals.length > 1) cl.fail(`unexpected argument '${cl.positionals[1] ?? ''}'`);
+const rounds = cl.positiveInt('ROUNDS', cl.positionals[0] ?? '50');
 
 const sources = readdirSync(CORPUS)
   .filter((f) => f.endsWith('.data'))

@@ -15,7 +15,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FileBlockSource } from '../src/base/block-source.ts';
 import { EmulatedXrpEngine } from '../src/kernel/xrp/engine.ts';
 import { buildKvFile } from '../src/kv/builder.ts';
@@ -24,9 +23,14 @@ import { lookupKey } from '../src/kv/lookups.ts';
 import { runKvLookups, type KvMode } from '../src/kv/modes.ts';
 import { KV_GET_OBJECT, nativeKvGet, openKvEngine } from '../src/kv/xrp-client.ts';
 import type { XrpEngine } from '../src/xrp/engine.ts';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({ options: { repeat: { type: 'string', default: '5' } } });
-const repeat = Number(args.repeat);
+const cl = benchArgs({
+  script: 'bench/hostile-kv.ts',
+  usage: 'Usage: node --import tsx bench/hostile-kv.ts [--repeat N]\n  --repeat N  runs per figure, the median printed (default 5)',
+  options: { repeat: { type: 'string', default: '5' } },
+});
+const repeat = cl.positiveInt('--repeat', cl.values.repeat);
 
 /** The outcome's name: the structural check or LIMIT or "answer". */
 async function outcome(run: () => Promise<string> | string): Promise<{ ms: number; what: string }> {

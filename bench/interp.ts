@@ -7,6 +7,13 @@ import { createExecEnv } from '../src/bpf/engine.ts';
 import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, ldImm64, type Insn } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({
+  script: 'bench/interp.ts',
+  usage: 'Usage: node --import tsx bench/interp.ts  (npm run bench:interp)\n  ns per executed instruction of the reference interpreter on the uBPF loop shapes; no options',
+  options: {},
+});
 
 const ITERATIONS = 10_000_000;
 const ALU64_K = InsnClass.ALU64 | Source.K;

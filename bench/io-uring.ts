@@ -13,10 +13,15 @@ import { IORING_OP_READ, IoUring, ioUringSetup } from '../src/kernel/io-uring.ts
 import { Machine } from '../src/kernel/machine.ts';
 import { O_DIRECT, O_RDONLY } from '../src/kernel/syscalls.ts';
 import { Histogram } from '../src/sim/histogram.ts';
+import { benchArgs } from './args.ts';
 
-const i = process.argv.indexOf('--reads');
-const READS = i >= 0 ? Number(process.argv[i + 1]) : 64_000;
-if (!Number.isSafeInteger(READS) || READS < 64) throw new Error('--reads must be an integer >= 64');
+const cl = benchArgs({
+  script: 'bench/io-uring.ts',
+  usage: 'Usage: node --import tsx bench/io-uring.ts [--reads N]\n  --reads N  random 512-byte reads per configuration, at least 64 (default 64000)',
+  options: { reads: { type: 'string', default: '64000' } },
+});
+const READS = cl.positiveInt('--reads', cl.values.reads);
+if (READS < 64) cl.fail(`--reads must be an integer >= 64, got '${cl.values.reads}'`);
 const FILE_BYTES = 32 << 20;
 
 type Mode = 'pread' | 'io_uring' | 'io_uring+SQPOLL';

@@ -16,6 +16,13 @@ import { createInterpreter } from '../src/bpf/interp/interp.ts';
 import { compileJit, compileModule } from '../src/bpf/jit/index.ts';
 import { AluOp, InsnClass, JmpOp, Mode, Size, Source, insn, type Insn, type Program } from '../src/bpf/isa.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({
+  script: 'bench/jit.ts',
+  usage: 'Usage: node --import tsx bench/jit.ts  (npm run bench:jit)\n  ns per executed instruction of the interpreter and the JIT, and JIT compile time; no options',
+  options: {},
+});
 
 const ITERATIONS = 10_000_000;
 const ALU64_K = InsnClass.ALU64 | Source.K;

@@ -10,10 +10,14 @@ import { join } from 'node:path';
 import { createKvImage } from '../src/kv/kv-db.ts';
 import { KV_MODES, runKvLookups, runKvRanges, type KvRunStats } from '../src/kv/modes.ts';
 import type { RangeAgg } from '../src/kv/user-ops.ts';
+import { benchArgs } from './args.ts';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--requests');
-const requests = at >= 0 ? Number(args[at + 1]) : 2000;
+const cl = benchArgs({
+  script: 'bench/kv-modes.ts',
+  usage: 'Usage: node --import tsx bench/kv-modes.ts [--requests N]\n  --requests N  lookups per latency point (default 2000)',
+  options: { requests: { type: 'string', default: '2000' } },
+});
+const requests = cl.positiveInt('--requests', cl.values.requests);
 
 const dir = mkdtempSync(join(tmpdir(), 'kv-modes-bench-'));
 const us = (ns: number): string => (ns / 1000).toFixed(2);

@@ -13,6 +13,13 @@ import { kvGeometry } from '../src/kv/format.ts';
 import { lookupKey } from '../src/kv/lookups.ts';
 import { AggOp } from '../src/kv/scratch.ts';
 import { TestRng, xrpGet, xrpRange } from '../test/kv/kv-helpers.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({
+  script: 'bench/kv.ts',
+  usage: 'Usage: node --import tsx bench/kv.ts\n  BPF-KV builder and computed-store speed, storage-function instructions per lookup and range pair; no options',
+  options: {},
+});
 
 const ms = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 

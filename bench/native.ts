@@ -14,7 +14,6 @@
 import { closeSync, constants, existsSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { buildKvFile } from '../src/kv/builder.ts';
 import { kvGeometry } from '../src/kv/format.ts';
@@ -22,8 +21,24 @@ import { writeSgQuery } from '../src/kv/scratch.ts';
 import { XrpStatus } from '../src/xrp/status.ts';
 import { probeDirect } from '../src/native/engine.ts';
 import { openKvEngine } from '../src/kv/xrp-client.ts';
+import { benchArgs } from './args.ts';
 
-const { values: args } = parseArgs({
+const cl = benchArgs({
+  script: 'bench/native.ts',
+  usage: 'Usage: npm run bench:native [-- --layers 5 --seconds 3 --workers 1,2 --direct-workers 8 --path /var/tmp/x.db --json out.json]\n' +
+    '  --layers N          BPF-KV layers: 4 (75 MB, default) or 5 (2.3 GB)\n' +
+    '  --seconds S         seconds per case (default 2)\n' +
+    '  --workers LIST      engine worker counts, comma-separated (default 1,2)\n' +
+    '  --direct-workers N  engine workers under O_DIRECT (default 8)\n' +
+    '  --path FILE         the BPF-KV file (default /var/tmp/xrp-native-bench-L<layers>.db)\n' +
+    '  --json FILE         also write the rows as JSON\n' +
+    '  --no-direct         page-cached runs only (no O_DIRECT)\n' +
+    '  --only LIST         modes, comma-separated: main-async,worker-sync,engine (default all)\n' +
+    '  --in-flight LIST    lookups in flight, comma-separated (default 1,64)\n' +
+    '  --spin-us US        engine: microseconds a worker polls its ring before sleeping (default: the engine\'s)\n' +
+    '  --poll-us US        engine: microseconds the main thread polls per event-loop turn (default: the engine\'s)\n' +
+    '  --backoff N         engine: polling windows skipped at most after one ran out (default: the engine\'s)\n' +
+    '  --no-fstat          engine: no fstat after each request (no file-change detection)',
   options: {
     layers: { type: 'string', default: '4' },
     seconds: { type: 'string', default: '2' },
@@ -48,13 +63,21 @@ const { values: args } = parseArgs({
     'no-fstat': { type: 'boolean', default: false },
   },
 });
+const args = cl.values;
 const layers = Number(args.layers);
-if (layers !== 4 && layers !== 5) throw new Error('--layers must be 4 (75 MB) or 5 (2.3 GB)');
-const seconds = Number(args.seconds);
-const workerCounts = args.workers.split(',').map(Number);
-const directWorkers = Number(args['direct-workers']);
+if (layers !== 4 && layers !== 5) cl.fail(`--layers must be 4 (75 MB) or 5 (2.3 GB), got '${args.layers}'`);
+const seconds = cl.positiveNumber('--seconds', args.seconds);
+const workerCounts = cl.positiveIntList('--workers', args.workers);
+const directWorkers = cl.positiveInt('--direct-workers', args['direct-workers']);
+const MODES = ['main-async', 'worker-sync', 'engine'];
 const modes = new Set(args.only.split(','));
-const inFlights = args['in-flight'].split(',').map(Number);
+for (const m of modes) if (!MODES.includes(m)) cl.fail(`--only: unknown mode '${m}' (modes: ${MODES.join(', ')})`);
+const inFlights = cl.positiveIntList('--in-flight', args['in-flight']);
+for (const name of ['spin-us', 'poll-us'] as const) {
+  const text = args[name];
+  if (text !== undefined && cl.finiteNumber(`--${name}`, text) < 0) cl.fail(`--${name} must be >= 0, got '${text}'`);
+}
+if (args.backoff !== undefined) cl.nonNegativeInt('--backoff', args.backoff);
 const geometry = kvGeometry(layers);
 const path = args.path ?? `/var/tmp/xrp-native-bench-L${layers}.db`;
 const MAX_KEY = geometry.keyCount;

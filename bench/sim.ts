@@ -14,25 +14,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRawReads } from './harness/raw-nvme.ts';
 import { prepareReadPath } from './harness/read-path.ts';
+import { benchArgs } from './args.ts';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
+const cl = benchArgs({
+  script: 'bench/sim.ts',
+  usage: 'Usage: npm run bench:sim [-- --commands N] [--threads N] [--image-mib N] [--path read|raw]\n' +
+    '  --commands N   simulated NVMe commands to time, 1..1e9 (default 3000000)\n' +
+    '  --threads N    application threads on 6 simulated cores, 1..1024 (default 6)\n' +
+    '  --image-mib N  size of the image read at random, MiB (default 8)\n' +
+    '  --path P       read (the whole emulated stack, default) or raw (straight to the NVMe driver)',
+  options: {
+    commands: { type: 'string', default: '3000000' },
+    threads: { type: 'string', default: '6' },
+    'image-mib': { type: 'string', default: '8' },
+    path: { type: 'string', default: 'read' },
+  },
+});
 
-function positiveInt(name: string, fallback: string, max: number): number {
-  const v = Number(arg(name, fallback));
-  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new Error(`--${name} must be an integer 1..${max}, got ${arg(name, fallback)}`);
-  return v;
-}
-
-const COMMANDS = positiveInt('commands', '3000000', 1e9);
-const THREADS = positiveInt('threads', '6', 1024);
+const COMMANDS = cl.positiveInt('--commands', cl.values.commands, 1e9);
+const THREADS = cl.positiveInt('--threads', cl.values.threads, 1024);
 // Reads are random over the whole file, so a larger image also measures the host's memory
 // (and, beyond the image store's 64 MiB page cache, its pread() syscalls).
-const IMAGE_MIB = positiveInt('image-mib', '8', 1 << 20);
-const PATH = arg('path', 'read');
-if (PATH !== 'raw' && PATH !== 'read') throw new Error(`--path must be read or raw, got ${PATH}`);
+const IMAGE_MIB = cl.positiveInt('--image-mib', cl.values['image-mib'], 1 << 20);
+const PATH = cl.values.path;
+if (PATH !== 'raw' && PATH !== 'read') cl.fail(`--path must be read or raw, got '${PATH}'`);
 const CORES = 6;
 const WARMUP_READS = 60_000;
 // Table 1: kernel crossing 351 + read syscall 199 + ext4 2006 + bio 379 ns above the driver.

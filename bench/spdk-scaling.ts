@@ -13,6 +13,13 @@ import { ImageStore } from '../src/device/image-store.ts';
 import { SpdkDriver } from '../src/spdk/spdk.ts';
 import { Histogram } from '../src/sim/histogram.ts';
 import { Simulator } from '../src/sim/simulator.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({
+  script: 'bench/spdk-scaling.ts',
+  usage: 'Usage: node --import tsx bench/spdk-scaling.ts\n  SPDK pollers vs threads on 6 simulated cores; no options',
+  options: {},
+});
 
 const CORES = 6;
 const DURATION_NS = 200_000_000;

@@ -11,14 +11,28 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 const beforeAt = argv.indexOf('--before');
 const before = beforeAt >= 0 ? argv.splice(beforeAt, 2)[1] : undefined;
-const rounds = Number(argv[0] ?? 10);
+// Only the first argument is ours (ROUNDS, or --help); the rest are the xrp command's, passed on as they are.
+const cl = benchArgs(
+  {
+    script: 'bench/startup.ts',
+    usage: 'Usage: npm run bench:startup [-- ROUNDS [--before DIR] [ARGS...]]\n' +
+      '  ROUNDS        interleaved rounds (default 10)\n' +
+      '  --before DIR  also time node DIR/bin/xrp.js (another checkout, with a node_modules beside it)\n' +
+      '  ARGS...       the xrp command line to time (default --help)',
+    options: {},
+    positionals: true,
+  },
+  argv.slice(0, 1),
+);
+if (beforeAt >= 0 && (before === undefined || before.startsWith('-'))) cl.fail(`option '--before DIR' needs a directory`);
+const rounds = cl.positiveInt('ROUNDS', argv[0] ?? '10');
 const args = argv.length > 1 ? argv.slice(1) : ['--help'];
-if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`ROUNDS must be a positive integer, got '${argv[0]}'`);
 if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('dist/ is missing: run npm run build first');
 
 const variants = [

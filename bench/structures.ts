@@ -9,13 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareArrayChain, prepareSkipList, runArrayChain, runSkipList, type StructureRunResult } from '../src/structures/run.ts';
+import { benchArgs } from './args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
+const cl = benchArgs({
+  script: 'bench/structures.ts',
+  usage: 'Usage: node --import tsx bench/structures.ts [--elems N] [--keys N]\n  --elems N  array chain elements (default 1048576)\n  --keys N   skip list keys (default 100000)',
+  options: { elems: { type: 'string', default: String(1 << 20) }, keys: { type: 'string', default: '100000' } },
+});
+const ELEMS = cl.positiveInt('--elems', cl.values.elems);
+const KEYS = cl.positiveInt('--keys', cl.values.keys);
 
 const us = (ns: number): string => (ns / 1000).toFixed(1).padStart(10);
 const row = (label: string, r: StructureRunResult, t0: bigint): string =>
@@ -27,7 +29,7 @@ const row = (label: string, r: StructureRunResult, t0: bigint): string =>
 const dir = mkdtempSync(join(tmpdir(), 'structures-bench-'));
 try {
   console.log(`structures bench, optane-p5800x, 1 thread, 6 cores; host load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const array = prepareArrayChain({ dir, nElems: arg('elems', 1 << 20) });
+  const array = prepareArrayChain({ dir, nElems: ELEMS });
   console.log(`array chain: N = ${array.nElems} (${array.fileBytes} bytes)`);
   for (const hops of [1, 2, 5, 10, 100, 1000, 4097, 10_000]) {
     const queries = Math.max(2, Math.min(200, Math.floor(20_000 / hops)));
@@ -43,7 +45,7 @@ try {
       console.log(row(`limit ${limit} fallback ${fallback}`, runArrayChain(array, { mode: 'xrp', hops: 10_000, queries: 2, resubmitLimit: limit, fallback }), t0));
     }
   }
-  const skiplist = prepareSkipList({ dir, keys: arg('keys', 100_000) });
+  const skiplist = prepareSkipList({ dir, keys: KEYS });
   console.log(`skip list: ${skiplist.keys} keys (${skiplist.fileBytes} bytes)`);
   for (const op of ['get', 'range'] as const) {
     for (const mode of ['read', 'xrp'] as const) {

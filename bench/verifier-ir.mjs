@@ -15,13 +15,35 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const argv = process.argv.slice(2);
-const beforeAt = argv.indexOf('--before');
-const before = beforeAt >= 0 ? argv.splice(beforeAt, 2)[1] : undefined;
+// The command line, checked as bench/args.ts checks the TypeScript scripts' (this one runs without tsx).
+const USAGE = `Usage: node bench/verifier-ir.mjs [--before DIR] [OBJECT PROGRAM]...
+  --before DIR     also count another checkout (built with npm run build)
+  OBJECT PROGRAM   pairs of an object file and a program in it
+                   (default bpf/structures/array_chain.bpf.o array_chain bpf/kv/get.bpf.o kv_get)
+`;
+let cl;
+try {
+  cl = parseArgs({ options: { before: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+} catch (e) {
+  if (!String(e?.code).startsWith('ERR_PARSE_ARGS')) throw e;
+  usageError(e.message.replace(/\. To specify a positional argument[^]*$/, '').replace(/\s*\n\s*/g, ' '));
+}
+if (cl.values.help === true) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (cl.positionals.length % 2 !== 0) usageError(`OBJECT PROGRAM come in pairs; '${cl.positionals.at(-1)}' has no program`);
+const before = cl.values.before;
 const programs = [];
-for (let i = 0; i + 1 < argv.length; i += 2) programs.push([argv[i], argv[i + 1]]);
+for (let i = 0; i + 1 < cl.positionals.length; i += 2) programs.push([cl.positionals[i], cl.positionals[i + 1]]);
+
+function usageError(message) {
+  process.stderr.write(`bench/verifier-ir.mjs: ${message}\n${USAGE}`);
+  process.exit(2);
+}
 if (programs.length === 0) programs.push(['bpf/structures/array_chain.bpf.o', 'array_chain'], ['bpf/kv/get.bpf.o', 'kv_get']);
 if (spawnSync('valgrind', ['--version']).status !== 0) throw new Error('valgrind is not installed');
 

@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify, type VerifyOptions } from '../src/bpf/verifier/verifier.ts';
 import { originalsEntries } from './linux/originals.ts';
+import { benchArgs } from './args.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLANG = ['-O2', '-g', '-target', 'bpf', '-Wall', '-Werror', '-I', 'bpf/include', '-I', '/usr/include/x86_64-linux-gnu'];
@@ -118,15 +119,18 @@ function ourCounts(objectPath: string, program: string, type: VerifyOptions['typ
   return { insns: r.stats.processedInsns, states: r.stats.states, verdict: r.ok ? 'ok' : `rejected: ${r.error.reason}` };
 }
 
-function argText(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
+const cl = benchArgs({
+  script: 'bench/verifier-vs-linux.ts',
+  usage: 'Usage: npm run bench:verifier-vs-linux [-- --runs 5] [--counts] [--before DIR]\n' +
+    '  --runs N      runs per program on each side (default 5)\n' +
+    '  --counts      the counts only (one kernel load per wrapper, no timing)\n' +
+    '  --before DIR  another checkout, built with its own scripts/build.mjs, measured interleaved with ours',
+  options: {
+    runs: { type: 'string', default: '5' },
+    counts: { type: 'boolean', default: false },
+    before: { type: 'string' },
+  },
+});
 
 interface ChildRun {
   nodeStartMs: number;
@@ -209,8 +213,8 @@ function deriveWrapper(dir: string, source: string, entry: string): string | Err
 const cell = (x: number | string, width: number): string => String(x).padStart(width);
 
 function main(): void {
-  const runs = arg('runs', 5);
-  const countsOnly = process.argv.includes('--counts');
+  const runs = cl.positiveInt('--runs', cl.values.runs);
+  const countsOnly = cl.values.counts;
   const list = entries();
   const dir = mkdtempSync(join(tmpdir(), 'verifier-vs-linux-'));
   try {
@@ -245,7 +249,7 @@ function main(): void {
     }
     for (const u of unmatched) console.log(`  (${u})`);
     if (countsOnly) return;
-    const before = argText('before');
+    const before = cl.values.before;
     build(root);
     if (before !== undefined) build(before);
     const cols = before === undefined ? '' : ' | before cold ms | before cold cpu | before warm ms';

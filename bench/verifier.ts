@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify } from '../src/bpf/verifier/verifier.ts';
+import { benchArgs } from './args.ts';
 
 const TARGET_MS = 50;
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -62,14 +63,25 @@ interface Sample {
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
-  const one = args.indexOf('--one');
-  const turbofan = args.includes('--turbofan');
-  if (one >= 0) return measureOne(args[one + 1]!, turbofan);
-  const runsAt = args.indexOf('--runs');
-  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs needs a positive integer');
-  const named = args.filter((a, i) => a.endsWith('.o') && args[i - 1] !== '--runs');
+  const cl = benchArgs({
+    script: 'bench/verifier.ts',
+    usage: 'Usage: npm run bench:verifier [-- --runs 5] [-- --turbofan] [-- FILE.o ...]\n' +
+      '  --runs N     cold runs (fresh processes) per object (default 5)\n' +
+      '  --turbofan   V8\'s optimizing compiler on (default off, as in `xrp verify`)\n' +
+      '  FILE.o ...   the objects to verify (default every shipped bpf/**/*.bpf.o)',
+    options: {
+      runs: { type: 'string', default: '5' },
+      turbofan: { type: 'boolean', default: false },
+      /** internal: the child process of one cold run, verifying this object */
+      one: { type: 'string' },
+    },
+    positionals: true,
+  });
+  const turbofan = cl.values.turbofan;
+  if (cl.values.one !== undefined) return measureOne(cl.values.one, turbofan);
+  const runs = cl.positiveInt('--runs', cl.values.runs);
+  const named = cl.positionals;
+  for (const file of named) if (!file.endsWith('.o')) cl.fail(`'${file}' is not an object file (FILE.o)`);
   const files = named.length > 0 ? named : shipped(join(root, 'bpf'));
   console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()} (${runs} cold runs per object, TurboFan ${turbofan ? 'on' : 'off'})`);
   console.log('object                                   program        processed  states   best wall  median wall  best cpu');

@@ -34,7 +34,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { createExecEnv, type Engine, type ExecEnv } from '../src/bpf/engine.ts';
 import { generateProgram } from '../src/testing/program-gen.ts';
@@ -46,6 +45,7 @@ import { linkProgram } from '../src/bpf/elf/link.ts';
 import { AddressSpace } from '../src/bpf/memory.ts';
 import { buildKvBytes } from '../src/kv/builder.ts';
 import { AggOp, writeRangeQuery, writeSgQuery } from '../src/kv/scratch.ts';
+import { benchArgs } from './args.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const PAGE = 4096;
@@ -64,7 +64,15 @@ const JIT_WARMUP_MS = 1500;
 const SETTLE_MS = 400;
 const WARMUP_MAX_MS = 8000;
 
-const { values: opts } = parseArgs({
+const cl = benchArgs({
+  script: 'bench/vs-ubpf.ts',
+  usage: 'Usage: npm run bench:vs-ubpf -- --ubpf /tmp/ubpf [--repeats 5] [--only interp|jit|compile] [--synthetic] [--clock cpu|wall] [--shared-process]\n' +
+    '  --ubpf DIR          a uBPF checkout to build and measure (or UBPF_DIR=DIR); without one, our figures only\n' +
+    '  --repeats N         interleaved repeats; figures are min / median (default 5)\n' +
+    '  --only MODE         interp, jit or compile only\n' +
+    '  --synthetic         the three loops only, without the storage functions\n' +
+    '  --clock C           cpu (CPU time of the measuring process, default) or wall\n' +
+    '  --shared-process    measure every workload in this one process (default: a fresh process per workload)',
   options: {
     ubpf: { type: 'string' },
     repeats: { type: 'string', default: '5' },
@@ -76,9 +84,11 @@ const { values: opts } = parseArgs({
     workload: { type: 'string' },
   },
 });
+const opts = cl.values;
 const CHILD = opts.workload !== undefined;
-const REPEATS = Number(opts.repeats);
-if (opts.clock !== 'cpu' && opts.clock !== 'wall') throw new Error(`--clock must be cpu or wall, got ${String(opts.clock)}`);
+const REPEATS = cl.positiveInt('--repeats', opts.repeats);
+if (opts.clock !== 'cpu' && opts.clock !== 'wall') cl.fail(`--clock must be cpu or wall, got '${opts.clock}'`);
+if (opts.only !== undefined && !['interp', 'jit', 'compile'].includes(opts.only)) cl.fail(`--only must be interp, jit or compile, got '${opts.only}'`);
 /**
  * cpu (default): the CPU time of the measuring process on both sides
  * (process.cpuUsage, CLOCK_PROCESS_CPUTIME_ID), so time lost to other processes
@@ -90,7 +100,6 @@ const nowNs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) * 1000;
 };
-if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`--repeats must be a positive integer, got ${String(opts.repeats)}`);
 
 // ---------------------------------------------------------------- workloads
 

@@ -14,13 +14,18 @@ import { O_DIRECT, O_RDONLY, type Process } from '../src/kernel/syscalls.ts';
 import { loadXrpProgramFile, readXrp, XrpStatus } from '../src/kernel/xrp/index.ts';
 import { Histogram } from '../src/sim/histogram.ts';
 import type { SimThread, Task } from '../src/sim/thread.ts';
+import { benchArgs } from './args.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const CHAIN = join(root, 'bpf/examples/chain.bpf.o');
 const WALK = join(root, 'bpf/xrp/walk.bpf.o');
-const a = process.argv.indexOf('--ms');
-const POINT_NS = (a >= 0 ? Number(process.argv[a + 1]) : 20) * 1_000_000;
-if (!Number.isSafeInteger(POINT_NS) || POINT_NS <= 0) throw new Error('--ms must be a positive integer');
+const cl = benchArgs({
+  script: 'bench/xrp.ts',
+  usage: 'Usage: node --import tsx bench/xrp.ts [--ms N]\n  --ms N  virtual milliseconds per scaling point (default 20)',
+  options: { ms: { type: 'string', default: '20' } },
+});
+const POINT_NS = cl.positiveNumber('--ms', cl.values.ms) * 1_000_000;
+if (!Number.isSafeInteger(POINT_NS)) cl.fail(`--ms must be a whole number of nanoseconds, got '${cl.values.ms}'`);
 
 class Rng {
   private x: number;

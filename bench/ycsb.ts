@@ -8,18 +8,25 @@
 //
 //   node --import tsx bench/ycsb.ts [--records N] [--ops N] [--workloads c,b] [--threads 1,6,12] [--cache 0.005,0.05,0.25]
 
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadElf } from '../src/bpf/elf/elf.ts';
 import { verify } from '../src/bpf/verifier/verifier.ts';
 import { WT_LOOKUP_OBJECT, WT_LOOKUP_PROGRAM } from '../src/wt/emulated.ts';
 import { parseProperties } from '../src/ycsb/properties.ts';
 import { ycsbLoadEmulated, ycsbRunEmulated } from '../src/ycsb/runner.ts';
 import { workloadSpec } from '../src/ycsb/workload.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
+const cl = benchArgs({
+  script: 'bench/ycsb.ts',
+  usage: 'Usage: node --import tsx bench/ycsb.ts [--records N] [--ops N] [--workloads c,b] [--threads 1,6,12] [--cache 0.005,0.05,0.25]\n' +
+    '  --records N       records loaded (default 10000)\n' +
+    '  --ops N           operations per run (default 3000)\n' +
+    '  --workloads LIST  YCSB workloads (workloads/ycsb/workloadX), comma-separated (default c,b)\n' +
+    '  --threads LIST    client thread counts, comma-separated (default 1,6,12)\n' +
+    '  --cache LIST      page-cache sizes as fractions of the file, comma-separated (default 0.005,0.05,0.25)',
   options: {
     records: { type: 'string', default: '10000' },
     ops: { type: 'string', default: '3000' },
@@ -29,6 +36,16 @@ const { values } = parseArgs({
   },
 });
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const values = {
+  records: String(cl.positiveInt('--records', cl.values.records)),
+  ops: String(cl.positiveInt('--ops', cl.values.ops)),
+  workloads: list(cl.values.workloads),
+  threads: cl.positiveIntList('--threads', cl.values.threads),
+  cache: list(cl.values.cache).map((x) => cl.positiveNumber('--cache', x)),
+};
+if (values.workloads.length === 0) cl.fail(`--workloads must name at least one workload, got '${cl.values.workloads}'`);
+for (const w of values.workloads) if (!existsSync(`workloads/ycsb/workload${w}`)) cl.fail(`--workloads: no workload '${w}' (workloads/ycsb/workload${w})`);
+if (values.cache.length === 0) cl.fail(`--cache must list at least one fraction, got '${cl.values.cache}'`);
 
 console.log('# storage function');
 const object = loadElf(new Uint8Array(readFileSync(WT_LOOKUP_OBJECT)), WT_LOOKUP_OBJECT);
@@ -39,7 +56,7 @@ console.log(`${WT_LOOKUP_PROGRAM}: ${prog.insns.length} instructions; our verifi
 
 const dir = mkdtempSync(join(tmpdir(), 'ycsb-bench-'));
 try {
-  for (const w of list(values.workloads)) {
+  for (const w of values.workloads) {
     const props = parseProperties(readFileSync(`workloads/ycsb/workload${w}`, 'utf8'), `workload${w}`);
     props.set('recordcount', values.records);
     props.set('operationcount', values.ops);
@@ -49,8 +66,8 @@ try {
     console.log(`\n# workload ${w}: load ${spec.recordCount} records: ${(load.opsPerSec / 1e3).toFixed(1)}k inserts/s (virtual, final checkpoint included), file ${(load.fileBytes / 2 ** 20).toFixed(1)} MiB`);
     console.log('| cache | threads | read() k ops/s | XRP k ops/s | XRP / read() | read p99 read()/XRP (µs) | device reads/op read()/XRP | XRP pages/walk |');
     console.log('|---|---|---|---|---|---|---|---|');
-    for (const cache of list(values.cache).map(Number)) {
-      for (const threads of list(values.threads).map(Number)) {
+    for (const cache of values.cache) {
+      for (const threads of values.threads) {
         const res = (['read', 'xrp'] as const).map((mode) => {
           const img = join(dir, `${w}-run.img`);
           copyFileSync(base, img);
