@@ -131,6 +131,7 @@ export class VerifierContext {
   path: Path | undefined;
   /** stack slot (frame * 64 + slot) of a spill or fill by the current instruction, -1 if none */
   lastSlot = -1;
+  /** processed instructions (pc >= 0) and path switches (-1 - from, then the target), written by the explore loop at trailNext++ & TRAIL_RING_MASK (a ring: no shifting per instruction); formatted only on rejection */
   readonly trail: number[] = new Array<number>(TRAIL_RING).fill(0);
   trailNext = 0;
   cfg: Cfg | undefined;
@@ -190,13 +191,6 @@ export class VerifierContext {
 
   acceptLog(): string[] {
     return [`processed ${this.processed} insns (limit ${Math.min(this.options.insnLimit ?? VERIFY_INSN_BUDGET_DEFAULT, PROCESSED_INSNS_MAX)}), stored ${this.statesStored} states, pruned ${this.pruned} paths`];
-  }
-
-  /** Remember a processed instruction (pc >= 0) or a path switch (-1 - from, then the target); formatted only on rejection. */
-  note(code: number): void {
-    // a ring of the last codes: no shifting per instruction
-    this.trail[this.trailNext & TRAIL_RING_MASK] = code;
-    this.trailNext++;
   }
 
   initialState(): VState {

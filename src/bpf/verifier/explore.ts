@@ -1,5 +1,5 @@
 // Exploration and pruning: the path-sensitive walk from the entry, one
-// instruction at a time (step dispatches on the class), checkpoints at prune
+// instruction at a time (run() dispatches on the class), checkpoints at prune
 // points and the state comparison that prunes a covered path (the kernel's
 // do_check and is_state_visited).
 //
@@ -138,8 +138,8 @@ export function run(v: VerifierContext): Cfg {
     v.path = path;
     // Per processed instruction the loop below is the verifier's innermost
     // code, run in V8's interpreter and baseline tiers, where every call costs
-    // a frame: the dispatch of step() is written out here, and the decoding
-    // helpers (insnClass, curFrame, note) are inlined as plain expressions.
+    // a frame: the dispatch on the class is written out here, and the decoding
+    // helpers (insnClass, curFrame, the trail's ring write) are inlined as plain expressions.
     for (;;) {
       const pc = path.pc;
       v.currentPc = pc;
@@ -175,7 +175,8 @@ export function run(v: VerifierContext): Cfg {
       } else if (cls === InsnClass.JMP || cls === InsnClass.JMP32) {
         forked = jump(v, path, insn);
       } else {
-        forked = step(v, path);
+        // LD (lddw), ST or STX: the three classes left of the eight
+        loadWideOrStore(v, path, pc, insn, cls);
       }
       path.history.push(pc, depth * HISTORY_DEPTH_UNIT + v.lastSlot + HISTORY_SLOT_BIAS);
       if (forked === undefined) {
@@ -338,46 +339,25 @@ export function retire(v: VerifierContext, cp: Checkpoint): void {
   bucketOf(done, mask, key).push(cp);
 }
 
-/** Execute the instruction at path.pc; returns a forked path, 'exit' when the path ends, or undefined. */
-export function step(v: VerifierContext, path: Path): Path | 'exit' | undefined {
-  const pc = path.pc;
-  const insn = v.insns[pc];
-  if (insn === undefined) throw new VerifierInvariantError(`path at insn ${pc}, outside the program`);
-  const cls = insnClass(insn.code);
+/**
+ * The instructions the explore loop in run() does not dispatch itself: lddw
+ * (class LD) and the stores (ST, STX). None of them forks or ends a path.
+ */
+function loadWideOrStore(v: VerifierContext, path: Path, pc: number, insn: Insn, cls: number): void {
   const st = path.state;
-  switch (cls) {
-    case InsnClass.ALU:
-    case InsnClass.ALU64:
-      alu(v, pc, insn, curFrame(st), cls === InsnClass.ALU64 ? 64 : 32);
-      path.pc = pc + 1;
-      return undefined;
-    case InsnClass.LD:
-      ldImm64(v, pc, insn, curFrame(st));
-      path.pc = pc + 2;
-      return undefined;
-    case InsnClass.LDX: {
-      const f = curFrame(st);
-      const base = v.read(pc, f, insn.src);
-      const size = sizeOfCode(insn.code);
-      f.regs[insn.dst] = access(v, pc, st, insn.src, base, insn.off, size, 'read', undefined, insnMode(insn.code) === Mode.MEMSX);
-      path.pc = pc + 1;
-      return undefined;
-    }
-    case InsnClass.ST:
-    case InsnClass.STX: {
-      const f = curFrame(st);
-      const base = v.read(pc, f, insn.dst);
-      const size = sizeOfCode(insn.code);
-      if (cls === InsnClass.STX && insnMode(insn.code) === Mode.ATOMIC) {
-        atomic(v, pc, st, insn, base, size);
-      } else {
-        const value = cls === InsnClass.ST ? v.immReg(pc, insn.imm, 64) : v.read(pc, f, insn.src);
-        access(v, pc, st, insn.dst, base, insn.off, size, 'write', { reg: value, regno: cls === InsnClass.ST ? -1 : insn.src }, false);
-      }
-      path.pc = pc + 1;
-      return undefined;
-    }
-    default:
-      return jump(v, path, insn);
+  if (cls === InsnClass.LD) {
+    ldImm64(v, pc, insn, curFrame(st));
+    path.pc = pc + 2;
+    return;
   }
+  const f = curFrame(st);
+  const base = v.read(pc, f, insn.dst);
+  const size = sizeOfCode(insn.code);
+  if (cls === InsnClass.STX && insnMode(insn.code) === Mode.ATOMIC) {
+    atomic(v, pc, st, insn, base, size);
+  } else {
+    const value = cls === InsnClass.ST ? v.immReg(pc, insn.imm, 64) : v.read(pc, f, insn.src);
+    access(v, pc, st, insn.dst, base, insn.off, size, 'write', { reg: value, regno: cls === InsnClass.ST ? -1 : insn.src }, false);
+  }
+  path.pc = pc + 1;
 }
